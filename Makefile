@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# sluice: the XDP program, the agent (sluiced, sluicectl) and the tests.
+# Plain make, as the kernel and xdp-tools do: quiet by default, V=1 shows the
+# commands. `make deps` installs the Debian packages; `make check` runs the
+# tests (unit plain and under ASan/UBSan, then the integration scripts);
+# `make bench` runs the benchmarks. The kernel module builds through Kbuild
+# with `make kmod`.
+
+V ?= 0
+ifeq ($(V),1)
+Q =
+msg = @true
+else
+Q = @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+
+# SAN=1 builds into build/san with AddressSanitizer and UBSan.
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build/san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+BIN = $(BUILD)/agent
+else
+BUILD ?= build
+SANFLAGS =
+BIN = agent
+endif
+
+CFLAGS ?= -O2 -g
+SLUICE_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-Iinclude -Iagent -Ibpf -MMD -MP $(SANFLAGS)
+LDLIBS = -lbpf -losipparser2 -losip2 -lsqlite3 -lnftnl -lmnl -lelf -lz -lm
+BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
+	-Iinclude -Ibpf -I$(ARCH_INC) -MMD -MP
+
+# Debian packages: to build, to test, to benchmark.
+DEPS = make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
+	zlib1g-dev libosip2-dev libsqlite3-dev libmnl-dev libnftnl-dev \
+	libcmocka-dev iproute2 nftables perl sip-tester sipsak sqlite3 \
+	tcpdump
+BENCH_DEPS = rtpengine-daemon
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJ := bpf/sluice.bpf.o
+SKEL := bpf/sluice.skel.h
+
+AGENT_SRCS := $(sort $(wildcard agent/*/*.c))
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libsluice.a
+PROGS := $(BIN)/sluiced $(BIN)/sluicectl
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c tests/bpf/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+
+.PHONY: all deps check check-unit check-integration bench clean run kmod \
+	bench-deps
+.DEFAULT_GOAL := all
+
+all: $(BPF_OBJ) $(SKEL) $(PROGS)
+
+bpf/%.bpf.o: bpf/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+bpf/%.skel.h: bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(*F) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: %.c | $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) -c $< -o $@
+
+$(LIB): $(AGENT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/%: $(BUILD)/agent/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+# Installs only what is missing, so a second run does nothing.
+deps:
+	@missing=$$(for p in $(DEPS) $(EXTRA_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps EXTRA_DEPS="$(BENCH_DEPS)"
+
+unit-bins: $(UNIT_BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory all unit-bins
+	@$(MAKE) --no-print-directory SAN=1 all unit-bins
+	@tests/run-unit.sh $(UNIT_BINS:$(BUILD)/%=build/%) \
+		$(UNIT_BINS:$(BUILD)/%=build/san/%)
+	@SLUICE_BIN=build/san/agent prove -f tests/integration/
+
+check-unit: deps
+	@$(MAKE) --no-print-directory all unit-bins
+	@tests/run-unit.sh $(UNIT_BINS)
+
+check-integration: deps all
+	@prove -f tests/integration/
+
+bench: bench-deps all
+	@tests/bench/run.sh
+
+# The server in the foreground, with conf/sluice.conf and its state in var/.
+run: deps all
+	@mkdir -p var
+	$(BIN)/sluiced -c conf/sluice.conf
+
+clean:
+	rm -rf build bpf/*.o bpf/*.skel.h bpf/*.d agent/sluiced agent/sluicectl
+
+-include $(AGENT_OBJS:.o=.d) $(BPF_OBJ:.o=.d) $(UNIT_BINS:=.d)

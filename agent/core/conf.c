@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The INI reader for sluice.conf (see conf.h). Each known key is a row of
+ * conf_keys[]: its section, its name, a parser and where the value goes.
+ * Adding a key is adding a row; the parsers say what a good value looks
+ * like, and that sentence is what the operator reads when theirs is not.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+
+/*
+ * A parser fills the field at dst (inside c), or returns -EINVAL and points
+ * want at what a good value looks like.
+ */
+typedef int (*conf_parse_fn)(struct conf *c, const char *val, void *dst,
+			     const char **want);
+
+struct conf_key {
+	const char	*section;
+	const char	*key;
+	conf_parse_fn	parse;
+	size_t		offset;
+	size_t		size;
+};
+
+static int parse_str(struct conf *c, const char *val, void *dst,
+                     const char **want)
+{
+	(void)c;
+	(void)want;
+	/* size is checked by the caller, which knows the field. */
+	strcpy(dst, val);
+	return 0;
+}
+
+static int parse_u32(const char *val, uint32_t *out, uint32_t max,
+		     const char **want)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (errno || end == val || *end || v > max || val[0] == '-') {
+		*want = "a whole number";
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_seconds(struct conf *c, const char *val, void *dst,
+                         const char **want)
+{
+	int err = parse_u32(val, dst, 86400 * 7, want);
+	(void)c;
+
+	if (err || *(uint32_t *)dst == 0) {
+		*want = "a number of seconds from 1 to 604800";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_addr(struct conf *c, const char *val, void *dst,
+                      const char **want)
+{
+	(void)c;
+	if (conf_parse_addr(val, dst)) {
+		*want = "ADDRESS:PORT, [IPV6]:PORT, PORT or off";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_ports(struct conf *c, const char *val, void *dst,
+                       const char **want)
+{
+	unsigned lo, hi;
+	char extra;
+	(void)dst;
+
+	if (sscanf(val, "%u-%u%c", &lo, &hi, &extra) != 2 || lo < 1024 ||
+	    hi > 65535 || lo >= hi || (lo % 2) || hi - lo < 3) {
+		*want = "LOW-HIGH with an even LOW, 1024 <= LOW < HIGH <= 65535";
+		return -EINVAL;
+	}
+	c->media_port_min = (uint16_t)lo;
+	c->media_port_max = (uint16_t)hi;
+	return 0;
+}
+
+static const char *const datapath_names[] = {
+	[CONF_DP_AUTO] = "auto",
+	[CONF_DP_XDP] = "xdp",
+	[CONF_DP_XDP_NATIVE] = "xdp-native",
+	[CONF_DP_XDP_GENERIC] = "xdp-generic",
+	[CONF_DP_KMOD] = "kmod",
+	[CONF_DP_USER] = "user",
+};
+
+const char *conf_datapath_name(enum conf_datapath dp)
+{
+	return dp <= CONF_DP_USER ? datapath_names[dp] : "?";
+}
+
+static int parse_datapath(struct conf *c, const char *val, void *dst,
+                          const char **want)
+{
+	(void)c;
+	for (size_t i = 0; i <= CONF_DP_USER; i++) {
+		if (!strcasecmp(val, datapath_names[i])) {
+			*(enum conf_datapath *)dst = (enum conf_datapath)i;
+			return 0;
+		}
+	}
+	*want = "auto, xdp, xdp-native, xdp-generic, kmod or user";
+	return -EINVAL;
+}
+
+static int parse_ifaces(struct conf *c, const char *val, void *dst,
+                        const char **want)
+{
+	char buf[CONF_STR_MAX];
+	char *save = NULL, *tok;
+	int n = 0;
+	(void)dst;
+
+	snprintf(buf, sizeof(buf), "%s", val);
+	for (tok = strtok_r(buf, ", \t", &save); tok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (n == CONF_MAX_IFACES || strlen(tok) >= sizeof(c->media_ifaces[0])) {
+			*want = "up to 8 interface names of at most 15 characters, comma separated";
+			return -EINVAL;
+		}
+		strcpy(c->media_ifaces[n++], tok);
+	}
+	if (n == 0) {
+		*want = "an interface name";
+		return -EINVAL;
+	}
+	c->media_n_ifaces = n;
+	return 0;
+}
+
+static int parse_media_address(struct conf *c, const char *val, void *dst,
+                               const char **want)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	(void)c;
+
+	if (strcmp(val, "auto") && inet_pton(AF_INET, val, buf) != 1 &&
+	    inet_pton(AF_INET6, val, buf) != 1) {
+		*want = "auto or an IPv4 / IPv6 address";
+		return -EINVAL;
+	}
+	strcpy(dst, val);
+	return 0;
+}
+
+static int parse_log_level(struct conf *c, const char *val, void *dst,
+                           const char **want)
+{
+	int level = log_level_parse(val);
+	(void)c;
+
+	if (level < 0) {
+		*want = "error, warn, info or debug";
+		return -EINVAL;
+	}
+	*(int *)dst = level;
+	return 0;
+}
+
+static int parse_log_target(struct conf *c, const char *val, void *dst,
+                            const char **want)
+{
+	(void)c;
+	if (strcmp(val, "stderr") && strcmp(val, "syslog")) {
+		*want = "stderr or syslog";
+		return -EINVAL;
+	}
+	strcpy(dst, val);
+	return 0;
+}
+
+static int parse_path(struct conf *c, const char *val, void *dst,
+                      const char **want)
+{
+	if (!val[0]) {
+		*want = "a path";
+		return -EINVAL;
+	}
+	return parse_str(c, val, dst, want);
+}
+
+#define KEY(sec, name, fn, field) \
+	{ sec, name, fn, offsetof(struct conf, field), \
+	  sizeof(((struct conf *)0)->field) }
+
+static const struct conf_key conf_keys[] = {
+	KEY("sip", "listen", parse_addr, sip_listen),
+	KEY("sip", "domain", parse_path, sip_domain),
+	KEY("media", "interface", parse_ifaces, media_ifaces),
+	KEY("media", "address", parse_media_address, media_address),
+	KEY("media", "ports", parse_ports, media_port_min),
+	KEY("media", "datapath", parse_datapath, media_datapath),
+	KEY("media", "timeout", parse_seconds, media_timeout),
+	KEY("media", "hold_timeout", parse_seconds, media_hold_timeout),
+	KEY("media", "bpf_pin_dir", parse_path, media_pin_dir),
+	KEY("store", "db", parse_path, store_db),
+	KEY("mml", "listen", parse_addr, mml_listen),
+	KEY("control", "ng", parse_addr, ctl_ng),
+	KEY("control", "rtpproxy", parse_addr, ctl_rtpproxy),
+	KEY("log", "level", parse_log_level, log_level),
+	KEY("log", "target", parse_log_target, log_target),
+};
+
+int conf_parse_addr(const char *s, struct conf_addr *out)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+	char host[64];
+	const char *port_s;
+	unsigned port;
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	if (!strcmp(s, "off"))
+		return 0;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		port_s = close + 2;
+	} else if (strchr(s, ':')) {
+		const char *colon = strrchr(s, ':');
+
+		if ((size_t)(colon - s) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+		port_s = colon + 1;
+	} else {
+		strcpy(host, "0.0.0.0");
+		port_s = s;
+	}
+	errno = 0;
+	port = (unsigned)strtoul(port_s, &end, 10);
+	if (errno || end == port_s || *end || port == 0 || port > 65535)
+		return -EINVAL;
+
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		out->len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		out->len = sizeof(*sin6);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	conf_parse_addr("0.0.0.0:5060", &c->sip_listen);
+	strcpy(c->sip_domain, "ims.local");
+	strcpy(c->media_ifaces[0], "eth0");
+	c->media_n_ifaces = 1;
+	strcpy(c->media_address, "auto");
+	c->media_port_min = 30000;
+	c->media_port_max = 39999;
+	c->media_datapath = CONF_DP_AUTO;
+	c->media_timeout = 60;
+	c->media_hold_timeout = 3600;
+	strcpy(c->media_pin_dir, "/sys/fs/bpf/sluice");
+	strcpy(c->store_db, "var/sluice.db");
+	conf_parse_addr("127.0.0.1:7777", &c->mml_listen);
+	conf_parse_addr("127.0.0.1:2223", &c->ctl_ng);
+	conf_parse_addr("127.0.0.1:7722", &c->ctl_rtpproxy);
+	c->log_level = L_INFO;
+	strcpy(c->log_target, "stderr");
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static bool section_known(const char *sec)
+{
+	for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+		if (!strcmp(conf_keys[i].section, sec))
+			return true;
+	return false;
+}
+
+static int conf_set(struct conf *c, const char *sec, const char *key,
+		    const char *val, const char **why, const char **want)
+{
+	for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		if (strcmp(k->section, sec) || strcasecmp(k->key, key))
+			continue;
+		if (k->parse == parse_str || k->parse == parse_path ||
+		    k->parse == parse_media_address || k->parse == parse_log_target) {
+			if (strlen(val) >= k->size) {
+				*why = "value too long";
+				return -EINVAL;
+			}
+		}
+		*why = "bad value";
+		return k->parse(c, val, (char *)c + k->offset, want);
+	}
+	*why = "unknown key";
+	return -EINVAL;
+}
+
+/* Strips an unquoted trailing comment ("# ..." or "; ..."), and quotes. */
+static char *conf_value(char *v)
+{
+	char *p;
+
+	v = trim(v);
+	if (v[0] == '"') {
+		p = strchr(v + 1, '"');
+		if (p) {
+			*p = '\0';
+			return v + 1;
+		}
+	}
+	for (p = v; *p; p++) {
+		if ((*p == '#' || *p == ';') && (p == v || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			break;
+		}
+	}
+	return trim(v);
+}
+
+int conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	char line[1024], sec[32] = "";
+	const char *why, *want;
+	unsigned lineno = 0;
+	FILE *f;
+	int ret = 0;
+
+	f = fopen(path, "r");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq, *key, *val;
+
+		lineno++;
+		if (!s[0] || s[0] == '#' || s[0] == ';')
+			continue;
+		if (s[0] == '[') {
+			char *close = strchr(s, ']');
+
+			if (!close || close - s - 1 >= (long)sizeof(sec)) {
+				snprintf(err, errlen, "%s:%u: malformed section header",
+					 path, lineno);
+				ret = -EINVAL;
+				break;
+			}
+			*close = '\0';
+			snprintf(sec, sizeof(sec), "%s", trim(s + 1));
+			if (!section_known(sec)) {
+				snprintf(err, errlen, "%s:%u: unknown section [%s]",
+					 path, lineno, sec);
+				ret = -EINVAL;
+				break;
+			}
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (!eq || !sec[0]) {
+			snprintf(err, errlen, "%s:%u: expected 'key = value' %s",
+				 path, lineno, sec[0] ? "" : "inside a [section]");
+			ret = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = conf_value(eq + 1);
+		want = "";
+		if (conf_set(c, sec, key, val, &why, &want)) {
+			snprintf(err, errlen, "%s:%u: [%s] %s: %s '%s'%s%s", path,
+				 lineno, sec, key, why, val, want[0] ? ", expected " : "",
+				 want);
+			ret = -EINVAL;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sluiced's configuration: an INI file ([section] and key = value lines,
+ * '#' or ';' comments) read against a table of known keys. An unknown
+ * section or key, or a value that does not parse, is an error that names
+ * the file, the line and the key, so a typo never silently falls back to a
+ * default.
+ */
+#ifndef SLUICE_CONF_H
+#define SLUICE_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#ifndef CONF_MAX_IFACES
+#define CONF_MAX_IFACES 8
+#endif
+#define CONF_STR_MAX 256
+
+/* An address and port; family AF_UNSPEC when the key is empty / off. */
+struct conf_addr {
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+};
+
+enum conf_datapath {
+	CONF_DP_AUTO = 0,
+	CONF_DP_XDP,
+	CONF_DP_XDP_NATIVE,
+	CONF_DP_XDP_GENERIC,
+	CONF_DP_KMOD,
+	CONF_DP_USER,
+};
+
+struct conf {
+	char		path[CONF_STR_MAX];
+
+	/* [sip] */
+	struct conf_addr sip_listen;
+	char		sip_domain[CONF_STR_MAX];
+
+	/* [media] */
+	char		media_ifaces[CONF_MAX_IFACES][32];
+	int		media_n_ifaces;
+	char		media_address[64];	/* "auto" or a literal */
+	uint16_t	media_port_min;
+	uint16_t	media_port_max;
+	enum conf_datapath media_datapath;
+	uint32_t	media_timeout;		/* seconds */
+	uint32_t	media_hold_timeout;	/* seconds */
+	char		media_pin_dir[CONF_STR_MAX];
+
+	/* [store] */
+	char		store_db[CONF_STR_MAX];
+
+	/* [mml] */
+	struct conf_addr mml_listen;
+
+	/* [control] */
+	struct conf_addr ctl_ng;
+	struct conf_addr ctl_rtpproxy;
+
+	/* [log] */
+	int		log_level;		/* enum log_level */
+	char		log_target[16];		/* stderr | syslog */
+};
+
+void conf_defaults(struct conf *c);
+/*
+ * Reads path over the defaults. On error returns -EINVAL (or -errno when
+ * the file cannot be read) and writes a message naming file, line and key
+ * into err.
+ */
+int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+/* Parses "1.2.3.4:5060", "[::1]:5060", "5060" (any address) or "off". */
+int conf_parse_addr(const char *s, struct conf_addr *out);
+const char *conf_datapath_name(enum conf_datapath dp);
+
+#endif /* SLUICE_CONF_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent's one event loop: epoll for sockets, one timerfd armed to the
+ * earliest of any number of timers (a binary heap), and a signalfd, as
+ * redis's ae does with one thread and no locks. Everything sluiced does
+ * happens in callbacks from loop_run().
+ *
+ * Timers are embedded in their owner's struct, so arming one never
+ * allocates; a cancelled or fired timer may be armed again. Time is
+ * CLOCK_MONOTONIC in milliseconds, read once per loop iteration; tests may
+ * replace the clock with loop_set_clock() and fire timers with
+ * loop_run_timers().
+ */
+#ifndef SLUICE_LOOP_H
+#define SLUICE_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+
+typedef void (*loop_fd_cb)(struct loop *loop, int fd, uint32_t events,
+			   void *arg);
+typedef void (*loop_timer_cb)(struct loop *loop, void *arg);
+typedef void (*loop_signal_cb)(struct loop *loop, int signo, void *arg);
+typedef uint64_t (*loop_clock_fn)(void);
+
+struct loop_timer {
+	uint64_t	when_ms;	/* absolute, loop clock */
+	uint32_t	heap_idx;	/* 0 = not armed, else index + 1 */
+	loop_timer_cb	cb;
+	void		*arg;
+};
+
+int loop_new(struct loop **out);
+void loop_free(struct loop *loop);
+int loop_run(struct loop *loop);
+void loop_stop(struct loop *loop);
+
+/* events: EPOLLIN / EPOLLOUT / ... as epoll_ctl takes them. */
+int loop_add_fd(struct loop *loop, int fd, uint32_t events, loop_fd_cb cb,
+		void *arg);
+int loop_mod_fd(struct loop *loop, int fd, uint32_t events);
+int loop_del_fd(struct loop *loop, int fd);
+
+void loop_timer_init(struct loop_timer *t, loop_timer_cb cb, void *arg);
+int loop_timer_arm(struct loop *loop, struct loop_timer *t, uint64_t delay_ms);
+void loop_timer_cancel(struct loop *loop, struct loop_timer *t);
+static inline bool loop_timer_armed(const struct loop_timer *t)
+{
+	return t->heap_idx != 0;
+}
+
+/* Blocks signo for the process and delivers it through the loop. */
+int loop_on_signal(struct loop *loop, int signo, loop_signal_cb cb, void *arg);
+
+uint64_t loop_now_ms(struct loop *loop);
+void loop_set_clock(struct loop *loop, loop_clock_fn clock);
+/* Fires every timer due at the loop clock's now; returns how many fired. */
+unsigned loop_run_timers(struct loop *loop);
+
+#endif /* SLUICE_LOOP_H */

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The data-plane ABI shared by the XDP program (bpf/), the kernel module
+ * (kmod/) and the agent (agent/dp/). One copy, never mirrored: every struct
+ * here is used as it is on all three sides, so it holds only <linux/types.h>
+ * types, explicit padding and a size assertion.
+ *
+ * A flow is one direction of one stream. Its key is where a packet arrives
+ * (the relay's own address and port); its action says which source is
+ * allowed (the latched peer) and how the packet leaves (the relay's address
+ * on the other leg as source, the other leg's latched peer as destination).
+ * Statistics live in a map of their own so that replacing an action (a
+ * re-INVITE) keeps the counters.
+ *
+ * Byte order: addresses are in network order (byte arrays, so bpftool prints
+ * them as dotted bytes); ports are in HOST order, so that `bpftool map dump`
+ * shows 30000 and not 12405. The XDP program and the module convert.
+ *
+ * ABI history:
+ *   1  flows, flow_stats, verdicts; IPv4 and IPv6; RTP statistics.
+ */
+#ifndef SLUICE_ABI_H
+#define SLUICE_ABI_H
+
+#include <linux/types.h>
+
+#define SLUICE_ABI_VERSION 1
+
+/* Capacities; override at build time (-DSLUICE_MAX_FLOWS=...). */
+#ifndef SLUICE_MAX_FLOWS
+#define SLUICE_MAX_FLOWS 262144
+#endif
+
+/* Pinned objects, under a bpffs mount. */
+#define SLUICE_PIN_DIR		"/sys/fs/bpf/sluice"
+#define SLUICE_MAP_FLOWS	"flows"		/* key -> sluice_flow_action */
+#define SLUICE_MAP_STATS	"flow_stats"	/* key -> sluice_flow_stats */
+#define SLUICE_MAP_VERDICTS	"verdicts"	/* percpu: reason -> sluice_verdict */
+#define SLUICE_MAP_ABI		"abi"		/* [0] = SLUICE_ABI_VERSION */
+#define SLUICE_LINK_PREFIX	"link_"		/* link_<ifname>: the XDP bpf_link */
+#define SLUICE_PROG_NAME	"sluice_xdp"	/* the XDP entry point */
+
+/* Address families as carried in keys and actions (not AF_*: the BPF side
+ * has no libc). */
+#define SLUICE_FAMILY_IPV4	4
+#define SLUICE_FAMILY_IPV6	6
+
+struct sluice_flow_key {
+	__u8	addr[16];	/* local address, network order; IPv4 in [0..3], rest 0 */
+	__u16	port;		/* local UDP port, host order */
+	__u8	family;		/* SLUICE_FAMILY_* */
+	__u8	pad;		/* must be 0 */
+};
+
+/* sluice_flow_action.flags */
+#define SLUICE_F_RTP		(1u << 0)	/* keep RTP statistics */
+#define SLUICE_F_RTCP		(1u << 1)	/* RTCP: counted, no RTP stats */
+#define SLUICE_F_STRICT_SRC	(1u << 2)	/* forward only from expect_* */
+#define SLUICE_F_DSCP		(1u << 3)	/* set DSCP to action.dscp */
+
+struct sluice_flow_action {
+	__u8	expect_src_addr[16];	/* latched peer, network order */
+	__u8	new_src_addr[16];	/* relay's address on the other leg, network order */
+	__u8	new_dst_addr[16];	/* other leg's latched peer, network order */
+	__u16	expect_src_port;	/* host order; 0 = any (only without STRICT_SRC) */
+	__u16	new_src_port;		/* host order */
+	__u16	new_dst_port;		/* host order */
+	__u8	family;			/* SLUICE_FAMILY_*, same as the key's */
+	__u8	flags;			/* SLUICE_F_* */
+	__u8	dscp;			/* 0..63, with SLUICE_F_DSCP */
+	__u8	pad[3];			/* must be 0 */
+	__u32	clock_rate;		/* RTP clock in Hz, for jitter; 0 = none */
+	__u32	stream_id;		/* the agent's stream, opaque to the kernel */
+	__u32	pad2;			/* must be 0 */
+};
+
+/*
+ * Per-flow statistics. packets and bytes are updated atomically; the RTP
+ * state is updated by the CPU that received the packet (a flow's packets
+ * share one 5-tuple and so one receive queue). Times are CLOCK_MONOTONIC ns
+ * (bpf_ktime_get_ns / ktime_get_ns).
+ *
+ * RTP state follows RFC 3550 A.1 (sequence), A.3 (loss) and A.8 (jitter):
+ *   expected = ext_max_seq - base_seq + 1
+ *   lost     = expected - received   (may go negative with duplicates)
+ *   jitter   = J * 16, in timestamp units (as A.8 keeps it); ms is
+ *              jitter / 16 * 1000 / clock_rate.
+ */
+struct sluice_flow_stats {
+	__u64	packets;		/* forwarded by this kernel path */
+	__u64	bytes;			/* UDP payload bytes forwarded */
+	__u64	first_seen_ns;
+	__u64	last_seen_ns;
+	__u32	ssrc;			/* host order, of the current source */
+	__u32	base_seq;		/* first extended sequence of this SSRC */
+	__u32	ext_max_seq;		/* cycles << 16 | highest sequence */
+	__u32	bad_seq;		/* RFC 3550 A.1 resync candidate */
+	__u32	received;		/* RTP packets counted for this SSRC */
+	__u32	jitter;			/* RFC 3550 A.8, timestamp units << 4 */
+	__u32	transit;		/* last relative transit time */
+	__u32	ssrc_changes;		/* how often the SSRC changed */
+	__u64	rtp_errors;		/* packets that were not valid RTP */
+};
+
+/*
+ * Per-CPU verdict counters, indexed by reason. A packet counts once in
+ * SLUICE_V_RX and once in exactly one other reason.
+ */
+enum sluice_verdict_reason {
+	SLUICE_V_RX = 0,		/* every packet the program saw */
+	SLUICE_V_REDIRECT,		/* forwarded with bpf_redirect */
+	SLUICE_V_TX,			/* forwarded with XDP_TX */
+	SLUICE_V_PASS_NOT_IP,		/* not IPv4/IPv6 (ARP, ...) */
+	SLUICE_V_PASS_NOT_UDP,
+	SLUICE_V_PASS_TRUNCATED,	/* a header ran past the frame */
+	SLUICE_V_PASS_FRAGMENT,
+	SLUICE_V_PASS_IP_OPTIONS,
+	SLUICE_V_PASS_MISS,		/* no flow for the destination */
+	SLUICE_V_PASS_WRONG_SRC,	/* flow hit, source not the latched one */
+	SLUICE_V_PASS_STUN,		/* RFC 7983: first byte 0..3 */
+	SLUICE_V_PASS_DTLS,		/* RFC 7983: first byte 20..63 */
+	SLUICE_V_PASS_TTL,		/* TTL / hop limit would expire */
+	SLUICE_V_PASS_FAMILY,		/* action family differs from the key's */
+	SLUICE_V_PASS_FIB_NO_NEIGH,	/* FIB: no neighbour entry yet */
+	SLUICE_V_PASS_FIB_FWD_DISABLED,	/* FIB: forwarding off on ingress */
+	SLUICE_V_PASS_FIB_OTHER,	/* FIB: blackhole, unreachable, ... */
+	SLUICE_V_PASS_REDIRECT_FAILED,	/* bpf_redirect refused */
+	SLUICE_V_MAX
+};
+
+/* Names for logs, MML and sluicectl, in enum order. */
+#define SLUICE_VERDICT_NAMES {						\
+	"rx", "redirect", "tx", "pass_not_ip", "pass_not_udp",		\
+	"pass_truncated", "pass_fragment", "pass_ip_options",		\
+	"pass_miss", "pass_wrong_src", "pass_stun", "pass_dtls",	\
+	"pass_ttl", "pass_family", "pass_fib_no_neigh",			\
+	"pass_fib_fwd_disabled", "pass_fib_other",			\
+	"pass_redirect_failed" }
+
+struct sluice_verdict {
+	__u64	packets;
+	__u64	bytes;			/* frame bytes */
+};
+
+_Static_assert(sizeof(struct sluice_flow_key) == 20, "flow key size");
+_Static_assert(__builtin_offsetof(struct sluice_flow_key, port) == 16, "key port");
+_Static_assert(sizeof(struct sluice_flow_action) == 72, "flow action size");
+_Static_assert(__builtin_offsetof(struct sluice_flow_action, expect_src_port) == 48,
+	       "action ports");
+_Static_assert(__builtin_offsetof(struct sluice_flow_action, clock_rate) == 60,
+	       "action clock");
+_Static_assert(sizeof(struct sluice_flow_stats) == 72, "flow stats size");
+_Static_assert(__builtin_offsetof(struct sluice_flow_stats, ssrc) == 32, "stats rtp");
+_Static_assert(sizeof(struct sluice_verdict) == 16, "verdict size");
+_Static_assert(SLUICE_V_MAX == 18, "update SLUICE_VERDICT_NAMES with the enum");
+
+#endif /* SLUICE_ABI_H */

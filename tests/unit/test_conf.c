@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * conf.c: the shipped configuration parses, every key reaches its field,
+ * and each kind of mistake names the file, the line and the key.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+
+static char tmp_path[64];
+
+static int load_text(struct conf *c, const char *text, char *err, size_t len)
+{
+	FILE *f;
+	int fd;
+
+	strcpy(tmp_path, "/tmp/sluice-conf-XXXXXX");
+	fd = mkstemp(tmp_path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	conf_defaults(c);
+	err[0] = '\0';
+	int ret = conf_load(c, tmp_path, err, len);
+	unlink(tmp_path);
+	return ret;
+}
+
+static void test_shipped_conf_parses(void **state)
+{
+	struct conf c;
+	char err[256] = "";
+
+	(void)state;
+	conf_defaults(&c);
+	assert_int_equal(conf_load(&c, "conf/sluice.conf", err, sizeof(err)), 0);
+	assert_string_equal(c.sip_domain, "ims.local");
+	assert_int_equal(c.media_port_min, 30000);
+	assert_int_equal(c.media_port_max, 39999);
+	assert_int_equal(c.media_datapath, CONF_DP_AUTO);
+	assert_int_equal(c.media_timeout, 60);
+	assert_string_equal(c.store_db, "var/sluice.db");
+	assert_int_equal(c.mml_listen.ss.ss_family, AF_INET);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&c.mml_listen.ss)->sin_port), 7777);
+}
+
+static void test_every_key(void **state)
+{
+	struct conf c;
+	char err[256];
+	const char *text =
+		"# comment\n"
+		"[sip]\nlisten = [::1]:5070\ndomain = lab.example ; trailing\n"
+		"[media]\ninterface = veth0, veth1\naddress = 2001:db8::1\n"
+		"ports = 40000-40099\ndatapath = xdp-generic\ntimeout = 5\n"
+		"hold_timeout = 100\nbpf_pin_dir = /sys/fs/bpf/t\n"
+		"[store]\ndb = \"/tmp/x y.db\"\n"
+		"[mml]\nlisten = 127.0.0.1:7000\n"
+		"[control]\nng = off\nrtpproxy = 7722\n"
+		"[log]\nlevel = debug\ntarget = syslog\n";
+
+	(void)state;
+	assert_int_equal(load_text(&c, text, err, sizeof(err)), 0);
+	assert_int_equal(c.sip_listen.ss.ss_family, AF_INET6);
+	assert_int_equal(ntohs(((struct sockaddr_in6 *)&c.sip_listen.ss)->sin6_port), 5070);
+	assert_string_equal(c.sip_domain, "lab.example");
+	assert_int_equal(c.media_n_ifaces, 2);
+	assert_string_equal(c.media_ifaces[1], "veth1");
+	assert_string_equal(c.media_address, "2001:db8::1");
+	assert_int_equal(c.media_port_min, 40000);
+	assert_int_equal(c.media_port_max, 40099);
+	assert_int_equal(c.media_datapath, CONF_DP_XDP_GENERIC);
+	assert_int_equal(c.media_timeout, 5);
+	assert_int_equal(c.media_hold_timeout, 100);
+	assert_string_equal(c.media_pin_dir, "/sys/fs/bpf/t");
+	assert_string_equal(c.store_db, "/tmp/x y.db");
+	assert_int_equal(c.ctl_ng.ss.ss_family, AF_UNSPEC);
+	assert_int_equal(c.ctl_rtpproxy.ss.ss_family, AF_INET);
+	assert_int_equal(c.log_level, L_DEBUG);
+	assert_string_equal(c.log_target, "syslog");
+}
+
+/* Each mistake: the message names line 3 and the key, and says what is wanted. */
+static void test_errors_name_line_and_key(void **state)
+{
+	static const struct {
+		const char *body;
+		const char *expect;
+	} cases[] = {
+		{ "colour = red\n", "[media] colour: unknown key 'red'" },
+		{ "ports = 30001-30100\n", "[media] ports: bad value '30001-30100', expected LOW-HIGH" },
+		{ "ports = 9-8\n", "[media] ports: bad value" },
+		{ "datapath = dpdk\n", "[media] datapath: bad value 'dpdk', expected auto, xdp" },
+		{ "timeout = 0\n", "[media] timeout: bad value '0'" },
+		{ "timeout = ten\n", "[media] timeout: bad value 'ten'" },
+		{ "address = 1.2.3\n", "[media] address: bad value '1.2.3'" },
+		{ "interface = \n", "[media] interface: bad value ''" },
+		{ "no equals sign\n", "expected 'key = value'" },
+	};
+	struct conf c;
+	char err[256], text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "# x\n[media]\n%s", cases[i].body);
+		assert_int_not_equal(load_text(&c, text, err, sizeof(err)), 0);
+		if (!strstr(err, ":3: ") || !strstr(err, cases[i].expect))
+			fail_msg("case %zu: got \"%s\"", i, err);
+		assert_non_null(strstr(err, "/tmp/sluice-conf-"));
+	}
+}
+
+static void test_unknown_section_and_missing_file(void **state)
+{
+	struct conf c;
+	char err[256];
+
+	(void)state;
+	assert_int_not_equal(load_text(&c, "[sip]\n[voip]\nx = 1\n", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, ":2: unknown section [voip]"));
+	assert_int_not_equal(load_text(&c, "listen = 1\n", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "inside a [section]"));
+	conf_defaults(&c);
+	assert_int_not_equal(conf_load(&c, "/nonexistent/sluice.conf", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "/nonexistent/sluice.conf: No such file"));
+}
+
+static void test_parse_addr(void **state)
+{
+	struct conf_addr a;
+
+	(void)state;
+	assert_int_equal(conf_parse_addr("10.1.2.3:5060", &a), 0);
+	assert_int_equal(a.ss.ss_family, AF_INET);
+	assert_int_equal(conf_parse_addr("[2001:db8::5]:5061", &a), 0);
+	assert_int_equal(a.ss.ss_family, AF_INET6);
+	assert_int_equal(conf_parse_addr("off", &a), 0);
+	assert_int_equal(a.ss.ss_family, AF_UNSPEC);
+	assert_int_not_equal(conf_parse_addr("10.1.2.3:0", &a), 0);
+	assert_int_not_equal(conf_parse_addr("10.1.2.3:65536", &a), 0);
+	assert_int_not_equal(conf_parse_addr("host.example:5060", &a), 0);
+	assert_int_not_equal(conf_parse_addr("[::1:5060", &a), 0);
+	assert_int_not_equal(conf_parse_addr("", &a), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shipped_conf_parses),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_errors_name_line_and_key),
+		cmocka_unit_test(test_unknown_section_and_missing_file),
+		cmocka_unit_test(test_parse_addr),
+	};
+
+	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * loop.c: timers fire in deadline order on a fake clock, cancel and re-arm
+ * work at any heap position, fds dispatch, and a signal stops the loop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/loop.h"
+
+static uint64_t fake_now;
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static int fired[64];
+static int nfired;
+
+static void record(struct loop *loop, void *arg)
+{
+	(void)loop;
+	fired[nfired++] = (int)(intptr_t)arg;
+}
+
+static void test_timer_order_and_cancel(void **state)
+{
+	struct loop *loop;
+	struct loop_timer t[32];
+	/* Deadlines in a scrambled order; timer i fires at delays[i] ms. */
+	static const uint64_t delays[32] = {
+		50, 10, 30, 20, 40, 5, 15, 25, 35, 45, 1, 2, 3, 4, 6, 7,
+		100, 90, 80, 70, 60, 55, 65, 75, 85, 95, 8, 9, 11, 12, 13, 14 };
+
+	(void)state;
+	fake_now = 1000;
+	assert_int_equal(loop_new(&loop), 0);
+	loop_set_clock(loop, fake_clock);
+	for (int i = 0; i < 32; i++) {
+		loop_timer_init(&t[i], record, (void *)(intptr_t)i);
+		assert_int_equal(loop_timer_arm(loop, &t[i], delays[i]), 0);
+	}
+	/* Cancel a few from the middle of the heap, re-arm one later. */
+	loop_timer_cancel(loop, &t[3]);
+	loop_timer_cancel(loop, &t[17]);
+	loop_timer_cancel(loop, &t[3]);	/* twice is harmless */
+	assert_false(loop_timer_armed(&t[3]));
+	assert_int_equal(loop_timer_arm(loop, &t[0], 200), 0);
+
+	nfired = 0;
+	fake_now = 1000 + 9;
+	assert_int_equal(loop_run_timers(loop), 9);	/* 1..9 ms: ids 10,11,12,13,5,14,15,26,27 */
+	assert_int_equal(fired[0], 10);
+	assert_int_equal(fired[8], 27);
+	fake_now = 1000 + 150;
+	loop_run_timers(loop);
+	/* Everything but t[0] (200), t[3] and t[17] (cancelled) has fired, in order. */
+	assert_int_equal(nfired, 29);
+	for (int i = 1; i < nfired; i++)
+		assert_true(delays[fired[i - 1]] <= delays[fired[i]]);
+	fake_now = 1000 + 201;
+	loop_run_timers(loop);
+	assert_int_equal(fired[nfired - 1], 0);
+	loop_free(loop);
+}
+
+static void stop_after_timer(struct loop *loop, void *arg)
+{
+	*(int *)arg += 1;
+	loop_stop(loop);
+}
+
+static void on_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	char c;
+
+	assert_true(events & EPOLLIN);
+	assert_int_equal(read(fd, &c, 1), 1);
+	*(int *)arg = c;
+	(void)loop;
+}
+
+/* The real clock and timerfd: a 20 ms timer stops a running loop. */
+static void test_run_with_fd_and_timer(void **state)
+{
+	struct loop *loop;
+	struct loop_timer t;
+	int p[2], got = 0, stops = 0;
+
+	(void)state;
+	assert_int_equal(loop_new(&loop), 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(loop_add_fd(loop, p[0], EPOLLIN, on_readable, &got), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	loop_timer_init(&t, stop_after_timer, &stops);
+	assert_int_equal(loop_timer_arm(loop, &t, 20), 0);
+	assert_int_equal(loop_run(loop), 0);
+	assert_int_equal(got, 'x');
+	assert_int_equal(stops, 1);
+	assert_int_equal(loop_del_fd(loop, p[0]), 0);
+	close(p[0]);
+	close(p[1]);
+	loop_free(loop);
+}
+
+static void on_usr1(struct loop *loop, int signo, void *arg)
+{
+	*(int *)arg = signo;
+	loop_stop(loop);
+}
+
+static void test_signal_stops_loop(void **state)
+{
+	struct loop *loop;
+	int got = 0;
+
+	(void)state;
+	assert_int_equal(loop_new(&loop), 0);
+	assert_int_equal(loop_on_signal(loop, SIGUSR1, on_usr1, &got), 0);
+	kill(getpid(), SIGUSR1);
+	assert_int_equal(loop_run(loop), 0);
+	assert_int_equal(got, SIGUSR1);
+	loop_free(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timer_order_and_cancel),
+		cmocka_unit_test(test_run_with_fd_and_timer),
+		cmocka_unit_test(test_signal_stops_loop),
+	};
+
+	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
+}
