@@ -37,14 +37,15 @@ endif
 CFLAGS ?= -O2 -g
 SLUICE_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Iinclude -Iagent -Ibpf -MMD -MP $(SANFLAGS)
-LDLIBS = -lbpf -losipparser2 -losip2 -lsqlite3 -lnftnl -lmnl -lelf -lz -lm
+LDLIBS = -lbpf -losipparser2 -losip2 -lsqlite3 -lnftnl -lmnl -ljansson -lcrypto \
+	-lelf -lz -lm
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 	-Iinclude -Ibpf -I$(ARCH_INC) -MMD -MP
 
 # Debian packages: to build, to test, to benchmark.
 DEPS = make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libosip2-dev libsqlite3-dev libmnl-dev libnftnl-dev \
-	libcmocka-dev iproute2 nftables perl sip-tester sipsak sqlite3 \
+	libcmocka-dev libssl-dev libjansson-dev iproute2 nftables perl sip-tester sipsak sqlite3 \
 	tcpdump
 BENCH_DEPS = rtpengine-daemon
 
