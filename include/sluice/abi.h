@@ -36,6 +36,7 @@
 #define SLUICE_MAP_FLOWS	"flows"		/* key -> sluice_flow_action */
 #define SLUICE_MAP_STATS	"flow_stats"	/* key -> sluice_flow_stats */
 #define SLUICE_MAP_VERDICTS	"verdicts"	/* percpu: reason -> sluice_verdict */
+#define SLUICE_MAP_TX_PORTS	"tx_ports"	/* devmap: ifindex -> ifindex we may redirect to */
 #define SLUICE_MAP_ABI		"abi"		/* [0] = SLUICE_ABI_VERSION */
 #define SLUICE_LINK_PREFIX	"link_"		/* link_<ifname>: the XDP bpf_link */
 #define SLUICE_PROG_NAME	"sluice_xdp"	/* the XDP entry point */
@@ -124,7 +125,9 @@ enum sluice_verdict_reason {
 	SLUICE_V_PASS_FIB_NO_NEIGH,	/* FIB: no neighbour entry yet */
 	SLUICE_V_PASS_FIB_FWD_DISABLED,	/* FIB: forwarding off on ingress */
 	SLUICE_V_PASS_FIB_OTHER,	/* FIB: blackhole, unreachable, ... */
-	SLUICE_V_PASS_REDIRECT_FAILED,	/* bpf_redirect refused */
+	SLUICE_V_PASS_REDIRECT_FAILED,	/* egress not in tx_ports (not an XDP
+					 * interface of ours, or a VLAN frame
+					 * leaving by another interface) */
 	SLUICE_V_MAX
 };
 

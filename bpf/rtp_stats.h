@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Per-flow RTP receive statistics as RFC 3550 defines them: sequence
+ * tracking (A.1), loss (A.3) and interarrival jitter (A.8), kept in struct
+ * sluice_flow_stats. Plain C so that the XDP program, the kernel module and
+ * the unit tests run the very same code.
+ *
+ * Differences from A.1, and why:
+ * - No probation: a flow exists only once userspace has latched its source,
+ *   so the first packet the kernel sees already comes from a validated
+ *   peer. The first packet of an SSRC initialises the state.
+ * - A new SSRC restarts the sequence and jitter state (a re-INVITE to
+ *   another endpoint, a media server taking over) and counts in
+ *   ssrc_changes; the counters of the old source are gone by then.
+ * - received == 0 means "no RTP seen yet": A.1's init_seq followed by
+ *   received++ never leaves it at zero.
+ *
+ * The caller supplies the arrival time in RTP timestamp units (A.8's
+ * "arrival"); a flow without a clock rate passes the packet's own timestamp,
+ * which keeps the transit time constant and the jitter at zero.
+ */
+#ifndef SLUICE_RTP_STATS_H
+#define SLUICE_RTP_STATS_H
+
+#include <sluice/abi.h>
+
+#include "portable.h"
+
+#define SLUICE_RTP_SEQ_MOD	(1u << 16)
+#define SLUICE_RTP_MAX_DROPOUT	3000
+#define SLUICE_RTP_MAX_MISORDER	100
+
+/* The fixed RTP header, RFC 3550 5.1; fields in network order. */
+struct sluice_rtp_hdr {
+	__u8	vpxcc;		/* version (2 bits), padding, extension, CSRC count */
+	__u8	mpt;		/* marker, payload type */
+	__u16	seq;		/* network order */
+	__u32	ts;		/* network order */
+	__u32	ssrc;		/* network order */
+};
+
+static __always_inline void sluice_rtp_init_seq(struct sluice_flow_stats *st, __u16 seq)
+{
+	st->base_seq = seq;
+	st->ext_max_seq = seq;
+	st->bad_seq = SLUICE_RTP_SEQ_MOD + 1;	/* so seq == bad_seq is false */
+	st->received = 0;
+}
+
+/*
+ * A.1 update_seq(). Returns false for a packet that A.1 does not count:
+ * a large jump seen once, which may be the start of a new sequence
+ * (restarted sender) if the next packet continues it.
+ */
+static __always_inline bool sluice_rtp_update_seq(struct sluice_flow_stats *st, __u16 seq)
+{
+	__u32 cycles = st->ext_max_seq & ~(SLUICE_RTP_SEQ_MOD - 1);
+	__u16 max_seq = (__u16)st->ext_max_seq;
+	__u16 udelta = seq - max_seq;
+
+	if (udelta < SLUICE_RTP_MAX_DROPOUT) {
+		/* In order, with a permissible gap. */
+		if (seq < max_seq)
+			cycles += SLUICE_RTP_SEQ_MOD;
+		st->ext_max_seq = cycles | seq;
+	} else if (udelta <= SLUICE_RTP_SEQ_MOD - SLUICE_RTP_MAX_MISORDER) {
+		/* A very large jump. */
+		if (seq != st->bad_seq) {
+			st->bad_seq = (seq + 1) & (SLUICE_RTP_SEQ_MOD - 1);
+			return false;
+		}
+		/* Two sequential packets: the source restarted. */
+		sluice_rtp_init_seq(st, seq);
+	}
+	/* else: a duplicate or reordered packet, counted as received. */
+	st->received++;
+	return true;
+}
+
+/* A.8: J += (|D| - J) / 16, kept as J * 16 in st->jitter. */
+static __always_inline void sluice_rtp_update_jitter(struct sluice_flow_stats *st,
+						     __u32 rtp_ts, __u32 arrival)
+{
+	__u32 transit = arrival - rtp_ts;
+	__s32 d = (__s32)(transit - st->transit);
+
+	st->transit = transit;
+	if (d < 0)
+		d = -d;
+	st->jitter += (__u32)d - ((st->jitter + 8) >> 4);
+}
+
+/*
+ * Accounts one RTP packet with host-order seq, timestamp and SSRC that
+ * arrived at `arrival` (timestamp units).
+ */
+static __always_inline void sluice_rtp_update(struct sluice_flow_stats *st, __u16 seq,
+					      __u32 rtp_ts, __u32 ssrc, __u32 arrival)
+{
+	if (st->received == 0 || ssrc != st->ssrc) {
+		if (st->received)
+			st->ssrc_changes++;
+		st->ssrc = ssrc;
+		sluice_rtp_init_seq(st, seq);
+		st->received = 1;
+		st->jitter = 0;
+		st->transit = arrival - rtp_ts;
+		return;
+	}
+	if (sluice_rtp_update_seq(st, seq))
+		sluice_rtp_update_jitter(st, rtp_ts, arrival);
+}
+
+/* A.3: packets expected from this SSRC, and lost (negative with duplicates). */
+static __always_inline __u32 sluice_rtp_expected(const struct sluice_flow_stats *st)
+{
+	return st->received ? st->ext_max_seq - st->base_seq + 1 : 0;
+}
+
+static __always_inline __s64 sluice_rtp_lost(const struct sluice_flow_stats *st)
+{
+	return (__s64)sluice_rtp_expected(st) - st->received;
+}
+
+#endif /* SLUICE_RTP_STATS_H */

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sluice_xdp: the kernel fast path for relayed RTP and RTCP.
+ *
+ * A packet whose destination (the relay's own address and port) is a known
+ * flow, and whose source is the flow's latched peer, is rewritten to leave
+ * from the relay's address on the other leg towards the other leg's peer,
+ * and sent out with XDP_TX or a devmap redirect, its egress and MAC
+ * addresses taken from the kernel's FIB. Every other packet goes to the
+ * stack untouched (XDP_PASS): the program never drops traffic that is not a
+ * known flow's, and sluiced's socket on the port sees whatever the kernel
+ * does not forward. Every packet is counted once in SLUICE_V_RX and once
+ * under the reason for its verdict.
+ *
+ * The decision to forward (flow, source, TTL, FIB, egress) is taken before
+ * the packet is touched, so that a pass always hands the stack the packet
+ * as it arrived.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include <sluice/abi.h>
+
+#include "csum.h"
+#include "maps.h"
+#include "parse.h"
+#include "rtp_stats.h"
+
+#define AF_INET		2
+#define AF_INET6	10
+
+/* RFC 7983 demultiplexing by the first payload byte. */
+#define RFC7983_STUN_MAX	3
+#define RFC7983_DTLS_MIN	20
+#define RFC7983_DTLS_MAX	63
+
+/* RFC 5761: payload types 72-76 on an RTP port are RTCP (rtcp-mux). */
+#define RTCP_MUX_PT_MIN		72
+#define RTCP_MUX_PT_MAX		76
+
+static __always_inline void sluice_count(__u32 reason, __u64 bytes)
+{
+	struct sluice_verdict *v = bpf_map_lookup_elem(&verdicts, &reason);
+
+	if (v) {
+		v->packets++;
+		v->bytes += bytes;
+	}
+}
+
+static __always_inline bool sluice_addr_eq(const __u32 *x, const __u32 *y, int nwords)
+{
+	__u32 differ = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < nwords; i++)
+		differ |= x[i] ^ y[i];
+	return !differ;
+}
+
+/* Only the latched peer may use a flow: no RTP Bleed. */
+static __always_inline bool sluice_source_ok(const struct sluice_pkt *p,
+					     const struct sluice_flow_action *act, const bool v6)
+{
+	if (!(act->flags & SLUICE_F_STRICT_SRC))
+		return true;
+	if (bpf_ntohs(p->udp->source) != act->expect_src_port)
+		return false;
+	if (!v6)
+		return sluice_addr_eq(&p->ip4->saddr, (const __u32 *)act->expect_src_addr, 1);
+	return sluice_addr_eq(p->ip6->saddr.in6_u.u6_addr32,
+			      (const __u32 *)act->expect_src_addr, 4);
+}
+
+/* Media only: STUN and DTLS on a media port are sluiced's business. */
+static __always_inline int sluice_check_payload(const struct sluice_pkt *p)
+{
+	__u8 b;
+
+	if (p->payload + 1 > (__u8 *)p->end)
+		return SLUICE_V_PASS_TRUNCATED;
+	b = p->payload[0];
+	if (b <= RFC7983_STUN_MAX)
+		return SLUICE_V_PASS_STUN;
+	if (b >= RFC7983_DTLS_MIN && b <= RFC7983_DTLS_MAX)
+		return SLUICE_V_PASS_DTLS;
+	return 0;
+}
+
+/* Asks the FIB how to reach the new destination, leaving the packet alone. */
+static __always_inline int sluice_fib(struct xdp_md *ctx, const struct sluice_pkt *p,
+				      const struct sluice_flow_action *act,
+				      struct bpf_fib_lookup *fib, const bool v6)
+{
+	int rc;
+
+	fib->l4_protocol = IPPROTO_UDP;
+	fib->sport = bpf_htons(act->new_src_port);
+	fib->dport = bpf_htons(act->new_dst_port);
+	fib->ifindex = ctx->ingress_ifindex;
+	if (!v6) {
+		fib->family = AF_INET;
+		fib->tos = p->ip4->tos;
+		fib->tot_len = bpf_ntohs(p->ip4->tot_len);
+		__builtin_memcpy(&fib->ipv4_src, act->new_src_addr, 4);
+		__builtin_memcpy(&fib->ipv4_dst, act->new_dst_addr, 4);
+	} else {
+		fib->family = AF_INET6;
+		fib->tot_len = bpf_ntohs(p->ip6->payload_len) + sizeof(*p->ip6);
+		__builtin_memcpy(fib->ipv6_src, act->new_src_addr, 16);
+		__builtin_memcpy(fib->ipv6_dst, act->new_dst_addr, 16);
+	}
+
+	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		return 0;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		return SLUICE_V_PASS_FIB_NO_NEIGH;
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		return SLUICE_V_PASS_FIB_FWD_DISABLED;
+	default:
+		return SLUICE_V_PASS_FIB_OTHER;
+	}
+}
+
+/*
+ * Where the packet leaves: back out of the ingress interface (XDP_TX), or
+ * another interface we are attached to. A VLAN-tagged frame keeps its tag,
+ * which is right only on the interface it came in on.
+ */
+static __always_inline int sluice_egress(struct xdp_md *ctx, const struct sluice_pkt *p,
+					 __u32 ifindex, bool *tx)
+{
+	*tx = ifindex == ctx->ingress_ifindex;
+	if (*tx)
+		return 0;
+	if (p->vlan || !bpf_map_lookup_elem(&tx_ports, &ifindex))
+		return SLUICE_V_PASS_REDIRECT_FAILED;
+	return 0;
+}
+
+static __always_inline void sluice_rewrite_ip4(struct sluice_pkt *p,
+					       const struct sluice_flow_action *act)
+{
+	struct iphdr *ip4 = p->ip4;
+	__u16 *ttl_word = (__u16 *)&ip4->ttl;	/* ttl, protocol */
+	__u16 old_word = *ttl_word;
+	__u32 addr_diff, ip_diff;
+
+	addr_diff = sluice_csum_replace_addr(0, &ip4->saddr,
+					     (const __u32 *)act->new_src_addr, 1);
+	addr_diff = sluice_csum_replace_addr(addr_diff, &ip4->daddr,
+					     (const __u32 *)act->new_dst_addr, 1);
+
+	ip4->ttl--;
+	ip_diff = sluice_csum_diff16(addr_diff, old_word, *ttl_word);
+	if (act->flags & SLUICE_F_DSCP) {
+		__u16 *tos_word = (__u16 *)ip4;	/* version/ihl, tos */
+
+		old_word = *tos_word;
+		ip4->tos = (act->dscp << 2) | (ip4->tos & 3);
+		ip_diff = sluice_csum_diff16(ip_diff, old_word, *tos_word);
+	}
+	ip4->check = sluice_csum_apply(ip4->check, ip_diff);
+
+	p->udp->check = sluice_csum_apply_udp(p->udp->check,
+					      sluice_csum_diff16(
+						      sluice_csum_diff16(addr_diff, p->udp->source,
+									 bpf_htons(act->new_src_port)),
+						      p->udp->dest, bpf_htons(act->new_dst_port)));
+}
+
+static __always_inline void sluice_rewrite_ip6(struct sluice_pkt *p,
+					       const struct sluice_flow_action *act)
+{
+	struct ipv6hdr *ip6 = p->ip6;
+	__u32 diff;
+
+	diff = sluice_csum_replace_addr(0, ip6->saddr.in6_u.u6_addr32,
+					(const __u32 *)act->new_src_addr, 4);
+	diff = sluice_csum_replace_addr(diff, ip6->daddr.in6_u.u6_addr32,
+					(const __u32 *)act->new_dst_addr, 4);
+	diff = sluice_csum_diff16(diff, p->udp->source, bpf_htons(act->new_src_port));
+	diff = sluice_csum_diff16(diff, p->udp->dest, bpf_htons(act->new_dst_port));
+	ip6->hop_limit--;
+	if (act->flags & SLUICE_F_DSCP) {
+		/* Traffic class: priority nibble, then flow_lbl[0]'s top nibble. */
+		__u8 tc = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+
+		tc = (act->dscp << 2) | (tc & 3);
+		ip6->priority = tc >> 4;
+		ip6->flow_lbl[0] = (tc << 4) | (ip6->flow_lbl[0] & 0x0f);
+	}
+	p->udp->check = sluice_csum_apply_udp(p->udp->check, diff);
+}
+
+static __always_inline void sluice_rewrite(struct sluice_pkt *p,
+					   const struct sluice_flow_action *act,
+					   const struct bpf_fib_lookup *fib, const bool v6)
+{
+	if (!v6)
+		sluice_rewrite_ip4(p, act);
+	else
+		sluice_rewrite_ip6(p, act);
+	p->udp->source = bpf_htons(act->new_src_port);
+	p->udp->dest = bpf_htons(act->new_dst_port);
+	__builtin_memcpy(p->eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, fib->smac, ETH_ALEN);
+}
+
+static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
+					       const struct sluice_pkt *p,
+					       const struct sluice_flow_action *act, __u64 now)
+{
+	struct sluice_rtp_hdr *rtp = (void *)p->payload;
+	__u32 ts, arrival;
+	__u8 pt;
+
+	if ((void *)(rtp + 1) > p->end || (rtp->vpxcc >> 6) != 2) {
+		__sync_fetch_and_add(&st->rtp_errors, 1);
+		return;
+	}
+	pt = rtp->mpt & 0x7f;
+	if (pt >= RTCP_MUX_PT_MIN && pt <= RTCP_MUX_PT_MAX)
+		return;
+	ts = bpf_ntohl(rtp->ts);
+	/* Arrival in timestamp units; µs first so the product cannot overflow. */
+	arrival = act->clock_rate ? (now / 1000) * act->clock_rate / 1000000 : ts;
+	sluice_rtp_update(st, bpf_ntohs(rtp->seq), ts, bpf_ntohl(rtp->ssrc), arrival);
+}
+
+static __always_inline void sluice_account(const struct sluice_pkt *p,
+					   const struct sluice_flow_action *act)
+{
+	struct sluice_flow_stats *st;
+	__u64 now = bpf_ktime_get_ns();
+
+	st = bpf_map_lookup_elem(&flow_stats, &p->key);
+	if (!st) {
+		struct sluice_flow_stats fresh = { .first_seen_ns = now };
+
+		bpf_map_update_elem(&flow_stats, &p->key, &fresh, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&flow_stats, &p->key);
+		if (!st)
+			return;
+	}
+	__sync_fetch_and_add(&st->packets, 1);
+	__sync_fetch_and_add(&st->bytes, bpf_ntohs(p->udp->len) - sizeof(struct udphdr));
+	st->last_seen_ns = now;
+	if (act->flags & SLUICE_F_RTP)
+		sluice_account_rtp(st, p, act, now);
+}
+
+/*
+ * Returns the verdict reason; *action is the XDP action to return. v6 is a
+ * constant at each call site, so that the IPv4 and IPv6 paths are compiled
+ * apart and the verifier never sees one family's pointer on the other's path.
+ */
+static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt *p,
+					  int *action, const bool v6)
+{
+	struct bpf_fib_lookup fib = {};
+	struct sluice_flow_action *act;
+	__u8 ttl;
+	bool tx;
+	int why;
+
+	act = bpf_map_lookup_elem(&flows, &p->key);
+	if (!act)
+		return SLUICE_V_PASS_MISS;
+	if (act->family != p->key.family)
+		return SLUICE_V_PASS_FAMILY;
+	if (!sluice_source_ok(p, act, v6))
+		return SLUICE_V_PASS_WRONG_SRC;
+	why = sluice_check_payload(p);
+	if (why)
+		return why;
+	ttl = v6 ? p->ip6->hop_limit : p->ip4->ttl;
+	if (ttl <= 1)
+		return SLUICE_V_PASS_TTL;
+	why = sluice_fib(ctx, p, act, &fib, v6);
+	if (why)
+		return why;
+	why = sluice_egress(ctx, p, fib.ifindex, &tx);
+	if (why)
+		return why;
+
+	sluice_account(p, act);
+	sluice_rewrite(p, act, &fib, v6);
+	if (tx) {
+		*action = XDP_TX;
+		return SLUICE_V_TX;
+	}
+	*action = bpf_redirect_map(&tx_ports, fib.ifindex, XDP_PASS);
+	return *action == XDP_REDIRECT ? SLUICE_V_REDIRECT : SLUICE_V_PASS_REDIRECT_FAILED;
+}
+
+SEC("xdp")
+int sluice_xdp(struct xdp_md *ctx)
+{
+	struct sluice_pkt p = {
+		.data = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	__u64 bytes = p.end - p.data;
+	int action = XDP_PASS;
+	int why;
+
+	why = sluice_parse(&p);
+	if (!why)
+		why = p.ip4 ? sluice_forward(ctx, &p, &action, false) :
+			      sluice_forward(ctx, &p, &action, true);
+	sluice_count(SLUICE_V_RX, bytes);
+	sluice_count(why, bytes);
+	return action;
+}
+
+char LICENSE[] SEC("license") = "GPL";
