@@ -235,6 +235,7 @@ static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
 static __always_inline void sluice_account(const struct sluice_pkt *p,
 					   const struct sluice_flow_action *act)
 {
+	__u16 udp_len = bpf_ntohs(p->udp->len);
 	struct sluice_flow_stats *st;
 	__u64 now = bpf_ktime_get_ns();
 
@@ -248,7 +249,8 @@ static __always_inline void sluice_account(const struct sluice_pkt *p,
 			return;
 	}
 	__sync_fetch_and_add(&st->packets, 1);
-	__sync_fetch_and_add(&st->bytes, bpf_ntohs(p->udp->len) - sizeof(struct udphdr));
+	if (udp_len > sizeof(struct udphdr))
+		__sync_fetch_and_add(&st->bytes, udp_len - sizeof(struct udphdr));
 	st->last_seen_ns = now;
 	if (act->flags & SLUICE_F_RTP)
 		sluice_account_rtp(st, p, act, now);
