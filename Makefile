@@ -46,7 +46,7 @@ BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 DEPS = make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libosip2-dev libsqlite3-dev libmnl-dev libnftnl-dev \
 	libcmocka-dev libssl-dev libjansson-dev iproute2 nftables perl sip-tester sipsak sqlite3 \
-	tcpdump
+	tcpdump ethtool kmod iputils-ping
 BENCH_DEPS = rtpengine-daemon
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
