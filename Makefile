@@ -61,6 +61,10 @@ PROGS := $(BIN)/sluiced $(BIN)/sluicectl
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c tests/bpf/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
+# Test peers of our own (RTP sender / checker); they share no project code.
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
+
 .PHONY: all deps check check-unit check-integration bench clean run kmod \
 	bench-deps
 .DEFAULT_GOAL := all
@@ -89,6 +93,11 @@ $(BIN)/%: $(BUILD)/agent/%.o $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) $< -o $@
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
@@ -107,7 +116,7 @@ deps:
 bench-deps:
 	@$(MAKE) --no-print-directory deps EXTRA_DEPS="$(BENCH_DEPS)"
 
-unit-bins: $(UNIT_BINS)
+unit-bins: $(UNIT_BINS) $(TOOL_BINS)
 
 check: deps
 	@$(MAKE) --no-print-directory all unit-bins

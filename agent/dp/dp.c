@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Choosing the data path. `datapath = auto` tries XDP native, then XDP
+ * generic, then the kernel module, then the userspace relay, and says in
+ * one line what it took and why the better ones were not possible, as
+ * rtpengine's "KERNEL FORWARDING DISABLED" does: an operator must never
+ * have to guess whether media is in the kernel.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "dp/dp.h"
+#include "dp/dp_impl.h"
+
+/* The module backend is not built yet; auto skips it with this reason. */
+static const char kmod_missing[] = "kernel module backend not available in this build";
+
+static int open_xdp_forced(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out)
+{
+	char why[256] = "";
+	int err = dp_xdp_open(conf, mode, out, why, sizeof(why));
+
+	if (err)
+		LOG(L_ERROR, "[dp] XDP %s: %s", mode == DP_XDP_NATIVE ? "native" : "generic", why);
+	return err;
+}
+
+/* xdp: native where every interface's driver has it, generic otherwise. */
+static int open_xdp_any(const struct conf *conf, struct dp **out, char *why, size_t whylen)
+{
+	char native_why[256] = "", generic_why[256] = "";
+	int err;
+
+	err = dp_xdp_open(conf, DP_XDP_NATIVE, out, native_why, sizeof(native_why));
+	if (!err)
+		return 0;
+	err = dp_xdp_open(conf, DP_XDP_GENERIC, out, generic_why, sizeof(generic_why));
+	if (!err) {
+		LOG(L_WARN, "[dp] XDP native not possible (%s), using %s", native_why,
+		    (*out)->desc);
+		return 1;	/* taken, and already logged */
+	}
+	snprintf(why, whylen, "XDP native: %s; XDP generic: %s", native_why, generic_why);
+	return err;
+}
+
+int dp_open(const struct conf *conf, struct dp **out)
+{
+	char why[600] = "";
+	int err;
+
+	switch (conf->media_datapath) {
+	case CONF_DP_USER:
+		err = dp_user_open(out);
+		if (!err)
+			LOG(L_INFO, "[dp] using the %s (datapath = user)", (*out)->desc);
+		return err;
+	case CONF_DP_XDP_NATIVE:
+		return open_xdp_forced(conf, DP_XDP_NATIVE, out);
+	case CONF_DP_XDP_GENERIC:
+		return open_xdp_forced(conf, DP_XDP_GENERIC, out);
+	case CONF_DP_XDP:
+		err = open_xdp_any(conf, out, why, sizeof(why));
+		if (err < 0)
+			LOG(L_ERROR, "[dp] %s", why);
+		else if (err == 0)
+			LOG(L_INFO, "[dp] using %s", (*out)->desc);
+		return err < 0 ? err : 0;
+	case CONF_DP_KMOD:
+		LOG(L_ERROR, "[dp] datapath = kmod: %s", kmod_missing);
+		return -EOPNOTSUPP;
+	case CONF_DP_AUTO:
+		break;
+	}
+
+	err = open_xdp_any(conf, out, why, sizeof(why));
+	if (err == 0)
+		LOG(L_INFO, "[dp] using %s", (*out)->desc);
+	if (err >= 0)
+		return 0;
+	err = dp_user_open(out);
+	if (err)
+		return err;
+	LOG(L_WARN, "[dp] KERNEL FORWARDING DISABLED, using the %s (%s; kmod: %s)",
+	    (*out)->desc, why, kmod_missing);
+	return 0;
+}
+
+int dp_open_pinned(const char *pin_dir, struct dp **out)
+{
+	return dp_xdp_open_pinned(pin_dir, out);
+}
+
+void dp_close(struct dp *dp, bool keep)
+{
+	if (dp)
+		dp->ops->close(dp, keep);
+}

@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The XDP backend: loads bpf/sluice.bpf.o (through its skeleton), attaches
+ * it with one bpf_link per [media] interface, and programs its maps.
+ *
+ * Everything lives pinned under the pin directory (/sys/fs/bpf/sluice):
+ * the maps (libbpf pins them by name and reuses them when they are there)
+ * and the links (link_<ifname>). A sluiced that starts where another left
+ * state behind adopts it: the maps keep their flows and counters and the
+ * existing link is switched to the new program atomically, so calls in
+ * progress do not lose a packet across a restart or an upgrade.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+
+#include "core/log.h"
+#include "dp/dp.h"
+#include "dp/dp_impl.h"
+#include "sluice.skel.h"
+
+#define BPFFS_ROOT	"/sys/fs/bpf"
+#define ITER_BATCH	256
+
+struct dp_xdp_if {
+	char	name[IF_NAMESIZE];
+	int	ifindex;
+	int	link_fd;
+	bool	created;	/* by us, now: undone if a later step fails */
+};
+
+struct dp_xdp {
+	struct dp		dp;
+	struct sluice		*skel;	/* NULL when only the pins were opened */
+	int			flows_fd;
+	int			stats_fd;
+	int			verdicts_fd;
+	int			tx_fd;
+	int			abi_fd;
+	int			ncpus;
+	char			pin_dir[CONF_STR_MAX];
+	struct dp_xdp_if	ifs[CONF_MAX_IFACES];
+	int			n_ifs;
+};
+
+static struct dp_xdp *to_xdp(struct dp *dp)
+{
+	return (struct dp_xdp *)dp;
+}
+
+/* ---- flow operations: plain map syscalls on the (possibly pinned) fds ---- */
+
+static int xdp_flow_put(struct dp *dp, const struct sluice_flow_key *key,
+			const struct sluice_flow_action *act)
+{
+	if (key->family != act->family || key->pad)
+		return -EINVAL;
+	/* BPF_ANY replaces the action in place; flow_stats is untouched. */
+	if (bpf_map_update_elem(to_xdp(dp)->flows_fd, key, act, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int xdp_flow_del(struct dp *dp, const struct sluice_flow_key *key)
+{
+	struct dp_xdp *x = to_xdp(dp);
+	int err = 0;
+
+	if (bpf_map_delete_elem(x->flows_fd, key))
+		err = -errno;
+	if (bpf_map_delete_elem(x->stats_fd, key) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+static int xdp_stats_read(struct dp *dp, const struct sluice_flow_key *keys,
+			  struct sluice_flow_stats *out, size_t n)
+{
+	struct dp_xdp *x = to_xdp(dp);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!bpf_map_lookup_elem(x->stats_fd, &keys[i], &out[i]))
+			continue;
+		if (errno != ENOENT)
+			return -errno;
+		memset(&out[i], 0, sizeof(out[i]));
+	}
+	return 0;
+}
+
+static int xdp_flow_iter(struct dp *dp, dp_flow_fn fn, void *arg)
+{
+	static struct sluice_flow_key keys[ITER_BATCH];
+	static struct sluice_flow_action acts[ITER_BATCH];
+	struct dp_xdp *x = to_xdp(dp);
+	__u64 token = 0;
+	bool first = true, done = false;
+
+	while (!done) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 i, count = ITER_BATCH;
+		int err;
+
+		err = bpf_map_lookup_batch(x->flows_fd, first ? NULL : &token, &token, keys,
+					   acts, &count, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		done = err != 0;
+		first = false;
+		for (i = 0; i < count; i++) {
+			struct sluice_flow_stats st;
+			int rc;
+
+			xdp_stats_read(dp, &keys[i], &st, 1);
+			rc = fn(&keys[i], &acts[i], &st, arg);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int xdp_verdicts(struct dp *dp, struct sluice_verdict out[SLUICE_V_MAX])
+{
+	struct dp_xdp *x = to_xdp(dp);
+	struct sluice_verdict *percpu;
+	__u32 r;
+	int c, err = 0;
+
+	percpu = calloc((size_t)x->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (r = 0; r < SLUICE_V_MAX; r++) {
+		out[r].packets = out[r].bytes = 0;
+		if (bpf_map_lookup_elem(x->verdicts_fd, &r, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (c = 0; c < x->ncpus; c++) {
+			out[r].packets += percpu[c].packets;
+			out[r].bytes += percpu[c].bytes;
+		}
+	}
+	free(percpu);
+	return err;
+}
+
+/* ---- pins ---- */
+
+static void pin_path(char *out, size_t len, const char *dir, const char *prefix,
+		     const char *name)
+{
+	snprintf(out, len, "%s/%s%s", dir, prefix, name);
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	char *p;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/* Mounts bpffs at /sys/fs/bpf when the pin directory needs it and it is not. */
+static int prepare_pin_dir(const char *pin_dir, char *why, size_t whylen)
+{
+	int err;
+
+	if (!strncmp(pin_dir, BPFFS_ROOT "/", strlen(BPFFS_ROOT) + 1) && !is_bpffs(BPFFS_ROOT)) {
+		if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
+			err = -errno;
+			snprintf(why, whylen, "cannot mount bpffs on %s: %s", BPFFS_ROOT,
+				 strerror(errno));
+			return err;
+		}
+		LOG(L_INFO, "[dp] mounted bpffs on %s", BPFFS_ROOT);
+	}
+	err = mkdir_p(pin_dir);
+	if (err) {
+		snprintf(why, whylen, "cannot create %s: %s", pin_dir, strerror(-err));
+		return err;
+	}
+	if (!is_bpffs(pin_dir)) {
+		snprintf(why, whylen, "%s is not on a bpf filesystem", pin_dir);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+static int open_pinned_map(const char *dir, const char *name, int *fd)
+{
+	char path[PATH_MAX];
+
+	pin_path(path, sizeof(path), dir, "", name);
+	*fd = bpf_obj_get(path);
+	return *fd < 0 ? -errno : 0;
+}
+
+/* ---- attach ---- */
+
+static void warn_forwarding_off(const char *ifname)
+{
+	char path[128], val[8] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", ifname);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(val, sizeof(val), f) && val[0] == '0')
+		LOG(L_WARN, "[dp] %s: net.ipv4.conf.%s.forwarding is 0, so the kernel's FIB "
+		    "will not forward and XDP passes this interface's media to userspace "
+		    "(sysctl -w net.ipv4.conf.%s.forwarding=1)", ifname, ifname, ifname);
+	fclose(f);
+}
+
+static const char *attach_mode_name(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return "?";
+	switch (q.attach_mode) {
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offloaded";
+	default:
+		return "?";
+	}
+}
+
+/* Adopts the pinned link of a previous sluiced, or creates and pins one. */
+static int attach_if(struct dp_xdp *x, struct dp_xdp_if *xi, enum dp_xdp_mode mode,
+		     char *why, size_t whylen)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo,
+		    .flags = mode == DP_XDP_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+	int prog_fd = bpf_program__fd(x->skel->progs.sluice_xdp);
+	char path[PATH_MAX];
+	int fd, err;
+
+	pin_path(path, sizeof(path), x->pin_dir, SLUICE_LINK_PREFIX, xi->name);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (!bpf_link_update(fd, prog_fd, NULL)) {
+			xi->link_fd = fd;
+			LOG(L_INFO, "[dp] %s: adopted the pinned XDP link (%s)", xi->name,
+			    attach_mode_name(xi->ifindex));
+			return 0;
+		}
+		/* The interface went away and came back: the old link is dead. */
+		LOG(L_INFO, "[dp] %s: pinned XDP link is stale (%s), replacing it", xi->name,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+	}
+
+	fd = bpf_link_create(prog_fd, xi->ifindex, BPF_XDP, &lo);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, whylen, "%s: %s%s", xi->name, strerror(errno),
+			 errno == EBUSY || errno == EEXIST ?
+			 " (another XDP program is attached)" : "");
+		return err;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		snprintf(why, whylen, "%s: cannot pin the link at %s: %s", xi->name, path,
+			 strerror(errno));
+		close(fd);
+		return err;
+	}
+	xi->link_fd = fd;
+	xi->created = true;
+	return 0;
+}
+
+static void detach_if(struct dp_xdp *x, struct dp_xdp_if *xi)
+{
+	char path[PATH_MAX];
+
+	if (xi->link_fd < 0)
+		return;
+	pin_path(path, sizeof(path), x->pin_dir, SLUICE_LINK_PREFIX, xi->name);
+	bpf_link_detach(xi->link_fd);
+	unlink(path);
+	close(xi->link_fd);
+	xi->link_fd = -1;
+}
+
+static void unpin_maps(const char *pin_dir)
+{
+	static const char *const maps[] = {
+		SLUICE_MAP_FLOWS, SLUICE_MAP_STATS, SLUICE_MAP_VERDICTS,
+		SLUICE_MAP_TX_PORTS, SLUICE_MAP_ABI,
+	};
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		pin_path(path, sizeof(path), pin_dir, "", maps[i]);
+		unlink(path);
+	}
+	rmdir(pin_dir);
+}
+
+static void xdp_close(struct dp *dp, bool keep)
+{
+	struct dp_xdp *x = to_xdp(dp);
+	int i;
+
+	for (i = 0; i < x->n_ifs; i++) {
+		if (keep || !x->skel) {
+			if (x->ifs[i].link_fd >= 0)
+				close(x->ifs[i].link_fd);
+			continue;
+		}
+		bpf_map_delete_elem(x->tx_fd, &x->ifs[i].ifindex);
+		detach_if(x, &x->ifs[i]);
+	}
+	if (x->skel) {
+		sluice__destroy(x->skel);
+		if (!keep) {
+			dp_xdp_unload(x->pin_dir);
+			LOG(L_INFO, "[dp] XDP detached, pins under %s removed", x->pin_dir);
+		} else {
+			LOG(L_INFO, "[dp] XDP left attached, state pinned under %s", x->pin_dir);
+		}
+	} else {
+		close(x->flows_fd);
+		close(x->stats_fd);
+		close(x->verdicts_fd);
+		close(x->tx_fd);
+		close(x->abi_fd);
+	}
+	free(x);
+}
+
+static const struct dp_ops dp_xdp_ops = {
+	.name = "xdp",
+	.flow_put = xdp_flow_put,
+	.flow_del = xdp_flow_del,
+	.stats_read = xdp_stats_read,
+	.flow_iter = xdp_flow_iter,
+	.verdicts = xdp_verdicts,
+	.close = xdp_close,
+};
+
+static struct dp_xdp *xdp_alloc(const char *pin_dir)
+{
+	struct dp_xdp *x = calloc(1, sizeof(*x));
+	int i;
+
+	if (!x)
+		return NULL;
+	x->dp.ops = &dp_xdp_ops;
+	x->dp.kind = DP_XDP;
+	x->dp.priv = x;
+	snprintf(x->pin_dir, sizeof(x->pin_dir), "%s", pin_dir);
+	x->ncpus = libbpf_num_possible_cpus();
+	for (i = 0; i < CONF_MAX_IFACES; i++)
+		x->ifs[i].link_fd = -1;
+	return x;
+}
+
+/* Checks (or, on fresh maps, writes) the ABI version the maps were made for. */
+static int check_abi(int abi_fd, char *why, size_t whylen)
+{
+	__u32 key = 0, ver = 0;
+
+	if (bpf_map_lookup_elem(abi_fd, &key, &ver))
+		return -errno;
+	if (ver && ver != SLUICE_ABI_VERSION) {
+		snprintf(why, whylen, "pinned maps are ABI %u, this sluiced is ABI %u: "
+			 "stop the old one and run `sluicectl unload`", ver, SLUICE_ABI_VERSION);
+		return -EPROTO;
+	}
+	ver = SLUICE_ABI_VERSION;
+	return bpf_map_update_elem(abi_fd, &key, &ver, BPF_ANY) ? -errno : 0;
+}
+
+static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = x->pin_dir);
+	char path[PATH_MAX];
+	int err;
+
+	pin_path(path, sizeof(path), x->pin_dir, "", SLUICE_MAP_FLOWS);
+	*fresh = access(path, F_OK) != 0;
+	x->skel = sluice__open_opts(&oo);
+	if (!x->skel) {
+		err = -errno;
+		snprintf(why, whylen, "opening the BPF object: %s", strerror(errno));
+		return err;
+	}
+	err = sluice__load(x->skel);
+	if (err) {
+		snprintf(why, whylen, "loading the XDP program: %s%s", strerror(-err),
+			 err == -EPERM ? " (needs root, or CAP_BPF and CAP_NET_ADMIN)" :
+			 !*fresh ? " (pinned maps from another build? `sluicectl unload`)" : "");
+		return err;
+	}
+	x->flows_fd = bpf_map__fd(x->skel->maps.flows);
+	x->stats_fd = bpf_map__fd(x->skel->maps.flow_stats);
+	x->verdicts_fd = bpf_map__fd(x->skel->maps.verdicts);
+	x->tx_fd = bpf_map__fd(x->skel->maps.tx_ports);
+	x->abi_fd = bpf_map__fd(x->skel->maps.abi);
+	return check_abi(x->abi_fd, why, whylen);
+}
+
+static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mode mode,
+		      char *why, size_t whylen)
+{
+	size_t n = 0;
+	int i, err;
+
+	if (!conf->media_n_ifaces) {
+		snprintf(why, whylen, "no [media] interface configured");
+		return -ENODEV;
+	}
+	for (i = 0; i < conf->media_n_ifaces; i++) {
+		struct dp_xdp_if *xi = &x->ifs[i];
+
+		snprintf(xi->name, sizeof(xi->name), "%s", conf->media_ifaces[i]);
+		xi->ifindex = (int)if_nametoindex(xi->name);
+		if (!xi->ifindex) {
+			snprintf(why, whylen, "%s: no such interface", xi->name);
+			return -ENODEV;
+		}
+		x->n_ifs = i + 1;
+		err = attach_if(x, xi, mode, why, whylen);
+		if (err)
+			return err;
+		if (bpf_map_update_elem(x->tx_fd, &xi->ifindex, &xi->ifindex, BPF_ANY)) {
+			err = -errno;
+			snprintf(why, whylen, "%s: cannot add to tx_ports: %s", xi->name,
+				 strerror(errno));
+			return err;
+		}
+		warn_forwarding_off(xi->name);
+	}
+	n = (size_t)snprintf(x->dp.desc, sizeof(x->dp.desc), "XDP %s on",
+			     attach_mode_name(x->ifs[0].ifindex));
+	for (i = 0; i < x->n_ifs && n < sizeof(x->dp.desc); i++)
+		n += (size_t)snprintf(x->dp.desc + n, sizeof(x->dp.desc) - n, "%s%s",
+				      i ? "," : " ", x->ifs[i].name);
+	return 0;
+}
+
+int dp_xdp_open(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out,
+		char *why, size_t whylen)
+{
+	struct dp_xdp *x;
+	bool fresh = false;
+	int i, err;
+
+	x = xdp_alloc(conf->media_pin_dir);
+	if (!x)
+		return -ENOMEM;
+	err = prepare_pin_dir(x->pin_dir, why, whylen);
+	if (err)
+		goto out_free;
+	err = load_prog(x, &fresh, why, whylen);
+	if (err)
+		goto out_destroy;
+	err = attach_all(x, conf, mode, why, whylen);
+	if (err)
+		goto out_detach;
+	*out = &x->dp;
+	return 0;
+
+out_detach:
+	for (i = 0; i < x->n_ifs; i++) {
+		if (x->ifs[i].created)
+			detach_if(x, &x->ifs[i]);
+		else if (x->ifs[i].link_fd >= 0)
+			close(x->ifs[i].link_fd);
+	}
+out_destroy:
+	sluice__destroy(x->skel);
+	if (fresh)
+		unpin_maps(x->pin_dir);
+out_free:
+	free(x);
+	return err;
+}
+
+int dp_xdp_open_pinned(const char *pin_dir, struct dp **out)
+{
+	struct dp_xdp *x = xdp_alloc(pin_dir);
+	int err;
+
+	if (!x)
+		return -ENOMEM;
+	x->flows_fd = x->stats_fd = x->verdicts_fd = x->tx_fd = x->abi_fd = -1;
+	if ((err = open_pinned_map(pin_dir, SLUICE_MAP_FLOWS, &x->flows_fd)) ||
+	    (err = open_pinned_map(pin_dir, SLUICE_MAP_STATS, &x->stats_fd)) ||
+	    (err = open_pinned_map(pin_dir, SLUICE_MAP_VERDICTS, &x->verdicts_fd)) ||
+	    (err = open_pinned_map(pin_dir, SLUICE_MAP_TX_PORTS, &x->tx_fd)) ||
+	    (err = open_pinned_map(pin_dir, SLUICE_MAP_ABI, &x->abi_fd))) {
+		xdp_close(&x->dp, true);
+		return err;
+	}
+	snprintf(x->dp.desc, sizeof(x->dp.desc), "XDP maps pinned in %s", pin_dir);
+	*out = &x->dp;
+	return 0;
+}
+
+int dp_xdp_unload(const char *pin_dir)
+{
+	size_t plen = strlen(SLUICE_LINK_PREFIX);
+	char path[PATH_MAX];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(pin_dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		int fd;
+
+		if (strncmp(de->d_name, SLUICE_LINK_PREFIX, plen))
+			continue;
+		pin_path(path, sizeof(path), pin_dir, "", de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+		unlink(path);
+		n++;
+	}
+	closedir(d);
+	unpin_maps(pin_dir);
+	return n;
+}

@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared helpers for the integration scripts (TAP producers run by prove):
+# plan and results, skips with a reason, and network namespaces that the
+# script creates and a trap removes, whatever happens.
+#
+# A script sources this, calls `plan N` (or `skip_all REASON`), then `ok`,
+# `is` and friends; `cleanup_add CMD` registers what to undo.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SLUICE_BIN=${SLUICE_BIN:-$TOP/agent}
+case $SLUICE_BIN in /*) ;; *) SLUICE_BIN=$TOP/$SLUICE_BIN ;; esac
+TOOLS=${SLUICE_TOOLS:-$TOP/build/tests/tools}
+SLUICED=$SLUICE_BIN/sluiced
+SLUICECTL=$SLUICE_BIN/sluicectl
+RTPIO=$TOOLS/rtpio
+# Under the ASan/UBSan build a sanitizer report ends the process with an
+# error, so a test that runs the agent sees it fail.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+_tap_n=0
+_tap_failed=0
+_cleanup=()
+TMP=$(mktemp -d /tmp/sluice-test.XXXXXX)
+
+plan() { echo "1..$1"; }
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+ok() {	# ok CONDITION-STATUS DESCRIPTION
+	local rc=$1
+	shift
+	_tap_n=$((_tap_n + 1))
+	if [ "$rc" -eq 0 ]; then
+		echo "ok $_tap_n - $*"
+	else
+		echo "not ok $_tap_n - $*"
+		_tap_failed=$((_tap_failed + 1))
+	fi
+}
+
+is() {	# is GOT WANT DESCRIPTION
+	local got=$1 want=$2
+	shift 2
+	if [ "$got" = "$want" ]; then
+		ok 0 "$*"
+	else
+		ok 1 "$*"
+		echo "#   got:  '$got'"
+		echo "#   want: '$want'"
+	fi
+}
+
+like() {	# like TEXT REGEX DESCRIPTION
+	local text=$1 re=$2
+	shift 2
+	if printf '%s\n' "$text" | grep -Eq -- "$re"; then
+		ok 0 "$*"
+	else
+		ok 1 "$*"
+		printf '%s\n' "$text" | sed 's/^/#   /' | head -20
+		echo "#   does not match: $re"
+	fi
+}
+
+re_quote() {	# re_quote TEXT: TEXT as an extended regex matching itself
+	printf '%s' "$1" | sed 's/[][\\.*^$+?(){}|/]/\\&/g'
+}
+
+skip() {	# skip REASON: one skipped test
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n # skip $*"
+}
+
+diag() { echo "# $*"; }
+
+cleanup_add() { _cleanup+=("$*"); }
+
+_run_cleanup() {
+	local i
+	for ((i = ${#_cleanup[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanup[$i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$TMP"
+}
+trap _run_cleanup EXIT
+trap 'exit 130' INT TERM
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, XDP)"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip_all "needs $c"
+	done
+}
+
+# netns_add NAME: a namespace removed at exit, with loopback up.
+netns_add() {
+	ip netns add "$1" || skip_all "cannot create network namespace $1"
+	cleanup_add "ip netns del $1"
+	ip -n "$1" link set lo up
+}
+
+# in_ns NS CMD...: runs CMD in NS's network namespace only. Not `ip netns
+# exec`, which also gives CMD a private /sys without the bpffs mounted on
+# /sys/fs/bpf, so that pins made there vanish with CMD.
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net=/run/netns/"$ns" "$@"
+}
+
+# veth_link NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair across two namespaces.
+# Addresses take a prefix (10.0.0.1/24); IPv6 ones are added without DAD.
+veth_link() {
+	local ns1=$1 if1=$2 a1=$3 ns2=$4 if2=$5 a2=$6
+	ip link add "$if1" netns "$ns1" type veth peer name "$if2" netns "$ns2" || return 1
+	ip -n "$ns1" addr add "$a1" dev "$if1"
+	ip -n "$ns2" addr add "$a2" dev "$if2"
+	ip -n "$ns1" link set "$if1" up
+	ip -n "$ns2" link set "$if2" up
+}
+
+addr6() {	# addr6 NS IF ADDR/PREFIX
+	ip -n "$1" addr add "$3" dev "$2" nodad
+}
+
+# wait_for FILE REGEX [TENTHS]: until a line matches, or give up.
+wait_for() {
+	local i
+	for ((i = 0; i < ${3:-50}; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+bpffs_ready() {
+	[ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" = bpf_fs ] ||
+		mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+}
+
+done_testing() {
+	[ "$_tap_failed" -eq 0 ]
+}
