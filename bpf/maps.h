@@ -46,6 +46,9 @@ struct {
 /*
  * The interfaces the program may redirect to: those the loader attached it
  * to (a redirect needs XDP on both ends). Key and value are the ifindex.
+ * Pinned by the loader itself, not by libbpf: the kernel adds
+ * BPF_F_RDONLY_PROG to every devmap, which libbpf then takes for a
+ * mismatch and refuses to reuse the pinned map.
  */
 #ifndef SLUICE_MAX_TX_PORTS
 #define SLUICE_MAX_TX_PORTS 64
@@ -55,7 +58,6 @@ struct {
 	__uint(max_entries, SLUICE_MAX_TX_PORTS);
 	__type(key, __u32);
 	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tx_ports SEC(".maps");
 
 /* [0] = SLUICE_ABI_VERSION, written by the loader, checked on adoption. */

@@ -416,6 +416,29 @@ static int check_abi(int abi_fd, char *why, size_t whylen)
 	return bpf_map_update_elem(abi_fd, &key, &ver, BPF_ANY) ? -errno : 0;
 }
 
+/*
+ * tx_ports is pinned by hand (see bpf/maps.h): an existing pin is handed to
+ * libbpf before the load, so the program shares it with the previous one.
+ */
+static int reuse_tx_ports(struct dp_xdp *x, char *why, size_t whylen)
+{
+	struct bpf_map *map = x->skel->maps.tx_ports;
+	char path[PATH_MAX];
+	int fd, err;
+
+	pin_path(path, sizeof(path), x->pin_dir, "", SLUICE_MAP_TX_PORTS);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = bpf_map__reuse_fd(map, fd);
+	close(fd);
+	if (!err)
+		err = bpf_map__set_pin_path(map, path);
+	if (err)
+		snprintf(why, whylen, "cannot reuse %s: %s", path, strerror(-err));
+	return err;
+}
+
 static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = x->pin_dir);
@@ -430,11 +453,21 @@ static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 		snprintf(why, whylen, "opening the BPF object: %s", strerror(errno));
 		return err;
 	}
+	err = reuse_tx_ports(x, why, whylen);
+	if (err)
+		return err;
 	err = sluice__load(x->skel);
 	if (err) {
 		snprintf(why, whylen, "loading the XDP program: %s%s", strerror(-err),
 			 err == -EPERM ? " (needs root, or CAP_BPF and CAP_NET_ADMIN)" :
 			 !*fresh ? " (pinned maps from another build? `sluicectl unload`)" : "");
+		return err;
+	}
+	pin_path(path, sizeof(path), x->pin_dir, "", SLUICE_MAP_TX_PORTS);
+	if (!bpf_map__is_pinned(x->skel->maps.tx_ports) &&
+	    bpf_map__pin(x->skel->maps.tx_ports, path)) {
+		err = -errno;
+		snprintf(why, whylen, "cannot pin %s: %s", path, strerror(errno));
 		return err;
 	}
 	x->flows_fd = bpf_map__fd(x->skel->maps.flows);
