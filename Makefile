@@ -132,7 +132,24 @@ check-unit: deps
 check-integration: deps all
 	@prove -f tests/integration/
 
-bench: bench-deps all
+# The benchmark's generator and sink (XDP, live frames) and its driver.
+BENCH_DIR := build/bench
+BENCH_BINS := $(BENCH_DIR)/rtpgen
+
+$(BENCH_DIR)/bench.bpf.o: tests/bench/bench.bpf.c
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_DIR)/bench.skel.h: $(BENCH_DIR)/bench.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bench > $@.tmp && mv $@.tmp $@
+
+$(BENCH_DIR)/rtpgen: tests/bench/rtpgen.c $(BENCH_DIR)/bench.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) -I$(BENCH_DIR) $< -o $@ -lbpf -lelf -lz
+
+bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/run.sh
 
 # The server in the foreground, with conf/sluice.conf and its state in var/.

@@ -30,6 +30,7 @@ static void usage(FILE *f)
 		"           [dscp N] [stream ID]\n"
 		"                 packets to LOCAL from PEER leave from RELAY to DEST\n"
 		"                 (endpoints ADDRESS:PORT or [IPV6]:PORT)\n"
+		"  flow add -     the same, one flow per line on stdin\n"
 		"  flow del LOCAL\n"
 		"  flow list      every flow with its statistics\n"
 		"  verdicts       the XDP program's verdict counters\n"
@@ -49,6 +50,40 @@ static int open_pinned(struct dp **dp)
 	return err;
 }
 
+/* `flow add -`: one flow per line on stdin, for batches (benchmarks, scripts). */
+static int flow_add_lines(struct dp *dp)
+{
+	char line[512], *words[32], *tok, *save;
+	unsigned lineno = 0, n = 0;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		struct sluice_flow_action act;
+		struct sluice_flow_key key;
+		char err[160];
+		int argc = 0, rc;
+
+		lineno++;
+		save = NULL;
+		for (tok = strtok_r(line, " \t\r\n", &save); tok && argc < 32;
+		     tok = strtok_r(NULL, " \t\r\n", &save))
+			words[argc++] = tok;
+		if (!argc || words[0][0] == '#')
+			continue;
+		if (dp_parse_flow(argc, words, &key, &act, err, sizeof(err))) {
+			fprintf(stderr, "sluicectl: stdin:%u: %s\n", lineno, err);
+			return 2;
+		}
+		rc = dp_flow_put(dp, &key, &act);
+		if (rc) {
+			fprintf(stderr, "sluicectl: stdin:%u: %s\n", lineno, strerror(-rc));
+			return 1;
+		}
+		n++;
+	}
+	printf("%u flows added\n", n);
+	return 0;
+}
+
 static int cmd_flow_add(int argc, char **argv)
 {
 	struct sluice_flow_action act;
@@ -57,6 +92,13 @@ static int cmd_flow_add(int argc, char **argv)
 	char err[160];
 	int rc;
 
+	if (argc == 1 && !strcmp(argv[0], "-")) {
+		if (open_pinned(&dp))
+			return 1;
+		rc = flow_add_lines(dp);
+		dp_close(dp, true);
+		return rc;
+	}
 	if (dp_parse_flow(argc, argv, &key, &act, err, sizeof(err))) {
 		fprintf(stderr, "sluicectl: flow add: %s\n", err);
 		return 2;
