@@ -46,7 +46,7 @@ BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 DEPS = make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libosip2-dev libsqlite3-dev libmnl-dev libnftnl-dev \
 	libcmocka-dev libssl-dev libjansson-dev iproute2 nftables perl sip-tester sipsak sqlite3 \
-	tcpdump ethtool kmod iputils-ping
+	tcpdump ethtool kmod iputils-ping libclang-rt-14-dev
 BENCH_DEPS = rtpengine-daemon
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -66,7 +66,7 @@ TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps check check-unit check-integration bench clean run kmod \
-	bench-deps
+	bench-deps fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJ) $(SKEL) $(PROGS)
@@ -123,6 +123,8 @@ check: deps
 	@$(MAKE) --no-print-directory SAN=1 all unit-bins
 	@tests/run-unit.sh $(UNIT_BINS:$(BUILD)/%=build/%) \
 		$(UNIT_BINS:$(BUILD)/%=build/san/%)
+	@$(MAKE) --no-print-directory fuzz-bins
+	$(call run-fuzz,$(FUZZ_CHECK_TIME))
 	@SLUICE_BIN=build/san/agent prove -f tests/integration/
 
 check-unit: deps
@@ -131,6 +133,44 @@ check-unit: deps
 
 check-integration: deps all
 	@prove -f tests/integration/
+
+# libFuzzer targets (tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME):
+# the agent's sources built again with clang and the sanitizers. `make fuzz`
+# runs each for FUZZ_TIME seconds; `make check` for FUZZ_CHECK_TIME.
+FUZZ_TIME ?= 300
+FUZZ_CHECK_TIME ?= 15
+FUZZ_DIR := build/fuzz
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS := $(AGENT_SRCS:%.c=$(FUZZ_DIR)/%.o)
+
+$(FUZZ_DIR)/agent/%.o: agent/%.c | $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(SLUICE_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(call msg,FUZZLD,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $(SLUICE_CFLAGS) $^ -o $@ $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+# run-fuzz SECONDS: every target, new inputs into a scratch dir, not the seeds.
+define run-fuzz
+	@for f in $(FUZZ_BINS); do \
+		n=$${f##*/fuzz_}; out=$$(mktemp -d); \
+		echo "fuzz: $$n for $(1)s"; \
+		$$f -max_total_time=$(1) -print_final_stats=0 \
+			-artifact_prefix=$(FUZZ_DIR)/crash-$$n- $$out tests/fuzz/corpus/$$n \
+			>$$out.log 2>&1 || { tail -40 $$out.log; rm -rf $$out $$out.log; exit 1; }; \
+		grep -E '^#[0-9]+.*DONE' $$out.log | tail -1; \
+		rm -rf $$out $$out.log; \
+	done; echo "fuzz: $(words $(FUZZ_BINS)) targets, no crash"
+endef
+
+fuzz: deps all fuzz-bins
+	$(call run-fuzz,$(FUZZ_TIME))
 
 # The benchmark's generator and sink (XDP, live frames) and its driver.
 BENCH_DIR := build/bench
@@ -159,5 +199,8 @@ run: deps all
 
 clean:
 	rm -rf build bpf/*.o bpf/*.skel.h bpf/*.d agent/sluiced agent/sluicectl
+
+# Objects of the mains are not intermediates to throw away.
+.SECONDARY:
 
 -include $(AGENT_OBJS:.o=.d) $(BPF_OBJ:.o=.d) $(UNIT_BINS:=.d)

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The media port allocator (see ports.h): a ring of free pair indexes, so
+ * that allocation and release are O(1) and freed pairs rest longest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "media/ports.h"
+
+int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, socklen_t addrlen,
+		     uint16_t min, uint16_t max)
+{
+	uint32_t i;
+
+	memset(mp, 0, sizeof(*mp));
+	if (min & 1)
+		min++;
+	if (!min || max <= min || addrlen > sizeof(mp->addr) ||
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+		return -EINVAL;
+	memcpy(&mp->addr, addr, addrlen);
+	mp->addrlen = addrlen;
+	mp->min = min;
+	mp->npairs = ((uint32_t)max - min + 1) / 2;
+	mp->pairs = calloc(mp->npairs, sizeof(*mp->pairs));
+	mp->queue = calloc(mp->npairs, sizeof(*mp->queue));
+	if (!mp->pairs || !mp->queue) {
+		media_ports_fini(mp);
+		return -ENOMEM;
+	}
+	for (i = 0; i < mp->npairs; i++) {
+		mp->pairs[i].rtp_fd = mp->pairs[i].rtcp_fd = -1;
+		mp->queue[i] = i;
+	}
+	mp->nfree = mp->npairs;
+	return 0;
+}
+
+void media_ports_fini(struct media_ports *mp)
+{
+	uint32_t i;
+
+	for (i = 0; mp->pairs && i < mp->npairs; i++) {
+		if (mp->pairs[i].rtp_fd >= 0)
+			close(mp->pairs[i].rtp_fd);
+		if (mp->pairs[i].rtcp_fd >= 0)
+			close(mp->pairs[i].rtcp_fd);
+	}
+	free(mp->pairs);
+	free(mp->queue);
+	memset(mp, 0, sizeof(*mp));
+}
+
+static int bind_port(struct media_ports *mp, uint16_t port)
+{
+	struct sockaddr_storage ss = mp->addr;
+	int fd;
+
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&ss, mp->addrlen)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Binds both ports of pair i; a port someone else holds fails the pair. */
+static int bind_pair(struct media_ports *mp, uint32_t i)
+{
+	uint16_t rtp = (uint16_t)(mp->min + 2 * i);
+	int rtp_fd, rtcp_fd;
+
+	rtp_fd = bind_port(mp, rtp);
+	if (rtp_fd < 0)
+		return rtp_fd;
+	rtcp_fd = bind_port(mp, (uint16_t)(rtp + 1));
+	if (rtcp_fd < 0) {
+		close(rtp_fd);
+		return rtcp_fd;
+	}
+	mp->pairs[i].rtp_fd = rtp_fd;
+	mp->pairs[i].rtcp_fd = rtcp_fd;
+	return 0;
+}
+
+int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, int *rtcp_fd)
+{
+	uint32_t tries = mp->nfree;
+
+	/* A pair another program holds goes to the back; each is tried once. */
+	while (tries--) {
+		uint32_t i = mp->queue[mp->head];
+		int err;
+
+		mp->head = (mp->head + 1) % mp->npairs;
+		mp->nfree--;
+		err = bind_pair(mp, i);
+		if (!err) {
+			*rtp_port = (uint16_t)(mp->min + 2 * i);
+			*rtp_fd = mp->pairs[i].rtp_fd;
+			*rtcp_fd = mp->pairs[i].rtcp_fd;
+			mp->exhausted_logged = false;
+			return 0;
+		}
+		if (err == -EMFILE || err == -ENFILE || err == -ENOMEM) {
+			mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
+			mp->nfree++;
+			LOG(L_ERROR, "[media] cannot open media sockets: %s", strerror(-err));
+			return err;
+		}
+		LOG(L_DEBUG, "[media] ports %u/%u taken by another program (%s), skipped",
+		    mp->min + 2 * i, mp->min + 2 * i + 1, strerror(-err));
+		mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
+		mp->nfree++;
+	}
+	if (!mp->exhausted_logged) {
+		LOG(L_WARN, "[media] out of media ports: all %u pairs of %u-%u in use or held "
+		    "by other programs", mp->npairs, mp->min, mp->min + 2 * mp->npairs - 1);
+		mp->exhausted_logged = true;
+	}
+	return -EADDRNOTAVAIL;
+}
+
+void media_ports_free(struct media_ports *mp, uint16_t rtp_port)
+{
+	uint32_t i = (uint32_t)(rtp_port - mp->min) / 2;
+
+	if (rtp_port < mp->min || (rtp_port & 1) || i >= mp->npairs || mp->pairs[i].rtp_fd < 0) {
+		LOG(L_WARN, "[media] freeing port %u, which is not in use", rtp_port);
+		return;
+	}
+	close(mp->pairs[i].rtp_fd);
+	close(mp->pairs[i].rtcp_fd);
+	mp->pairs[i].rtp_fd = mp->pairs[i].rtcp_fd = -1;
+	mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
+	mp->nfree++;
+}
+
+uint32_t media_ports_free_count(const struct media_ports *mp)
+{
+	return mp->nfree;
+}
+
+uint32_t media_ports_total(const struct media_ports *mp)
+{
+	return mp->npairs;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Media ports: the RTP/RTCP pairs of [media] ports (RTP on the even port,
+ * RTCP on the odd one above), handed out and taken back by the media
+ * sessions.
+ *
+ * Every pair handed out is bound: sluiced holds a UDP socket on both ports
+ * for as long as a stream uses them, so no other program can take them,
+ * the userspace relay always has somewhere to receive a stream's first
+ * packets, and whatever the kernel does not forward still arrives. A port
+ * another program already holds is skipped, not an error. Freed pairs go
+ * to the back of the queue, so a port is not reused while late packets of
+ * its last call may still be on the way.
+ */
+#ifndef SLUICE_MEDIA_PORTS_H
+#define SLUICE_MEDIA_PORTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct media_pair {
+	int	rtp_fd;		/* -1 while free */
+	int	rtcp_fd;
+};
+
+struct media_ports {
+	struct sockaddr_storage	addr;	/* the address the sockets bind to */
+	socklen_t		addrlen;
+	uint16_t		min;	/* even */
+	uint32_t		npairs;
+	struct media_pair	*pairs;	/* pair i: ports min + 2i, min + 2i + 1 */
+	uint32_t		*queue;	/* free pair indexes, a ring */
+	uint32_t		head;
+	uint32_t		nfree;
+	bool			exhausted_logged;
+};
+
+/*
+ * Prepares the pairs of [min, max] on addr (its port is ignored). min is
+ * rounded up to even; a range without a whole pair is -EINVAL.
+ */
+int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, socklen_t addrlen,
+		     uint16_t min, uint16_t max);
+void media_ports_fini(struct media_ports *mp);
+
+/*
+ * Hands out a bound pair: *rtp_port is even, the fds are non-blocking
+ * sockets owned by mp until media_ports_free(). Returns -EADDRNOTAVAIL
+ * when every pair is in use or held by another program (one log line per
+ * exhaustion, not per call).
+ */
+int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, int *rtcp_fd);
+/* Closes the pair's sockets and queues it for reuse. */
+void media_ports_free(struct media_ports *mp, uint16_t rtp_port);
+uint32_t media_ports_free_count(const struct media_ports *mp);
+uint32_t media_ports_total(const struct media_ports *mp);
+
+#endif /* SLUICE_MEDIA_PORTS_H */

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SDP parsing and rewriting over libosip2's SDP parser (see sdp.h).
+ *
+ * libosip2 accepts much that the relay cannot use (no c= for a stream, a
+ * port that is not a number, an address family it does not know), so
+ * every field the relay acts on is checked here and a precise reason is
+ * given. The rewrite edits libosip2's tree in place and prints it again.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <osipparser2/osip_port.h>
+#include <osipparser2/sdp_message.h>
+
+#include "media/sdp.h"
+
+static const char *const dir_names[] = { "sendrecv", "sendonly", "recvonly", "inactive" };
+
+const char *sdp_dir_name(enum sdp_dir dir)
+{
+	return dir_names[dir];
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, const char *what)
+{
+	snprintf(err, errlen, fmt, what ? what : "");
+	return -EINVAL;
+}
+
+/* The clock of the RTP/AVP static payload types (RFC 3551) sluice meets. */
+static uint32_t static_clock(int pt)
+{
+	if (pt >= 0 && pt <= 8)
+		return 8000;
+	switch (pt) {
+	case 9:		/* G722: 8000 on the wire, RFC 3551's historical error */
+	case 13:	/* CN */
+	case 18:	/* G729 */
+		return 8000;
+	case 10:
+	case 11:
+		return 44100;
+	case 26:
+	case 31:
+	case 32:
+	case 33:
+	case 34:
+		return 90000;
+	default:
+		return 0;
+	}
+}
+
+static bool parse_port(const char *s, uint16_t *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return false;
+	v = strtol(s, &end, 10);
+	if (*end || v < 0 || v > 65535)
+		return false;
+	*out = (uint16_t)v;
+	return true;
+}
+
+static int attr_dir(const char *field)
+{
+	int d;
+
+	for (d = 0; d < 4; d++)
+		if (!strcmp(field, dir_names[d]))
+			return d;
+	return -1;
+}
+
+/* Checks a c= line and gives its family; "0.0.0.0" is the old hold form. */
+static int parse_conn(const sdp_connection_t *c, struct sdp_stream *st, char *err,
+		      size_t errlen)
+{
+	unsigned char buf[16];
+
+	if (!c->c_nettype || strcmp(c->c_nettype, "IN") || !c->c_addrtype || !c->c_addr)
+		return fail(err, errlen, "c=: only IN IP4 and IN IP6 are supported%s", NULL);
+	if (!strcmp(c->c_addrtype, "IP4") && inet_pton(AF_INET, c->c_addr, buf) == 1)
+		st->family = AF_INET;
+	else if (!strcmp(c->c_addrtype, "IP6") && inet_pton(AF_INET6, c->c_addr, buf) == 1)
+		st->family = AF_INET6;
+	else
+		return fail(err, errlen, "c=: bad address '%s'", c->c_addr);
+	if (strlen(c->c_addr) >= sizeof(st->addr))
+		return fail(err, errlen, "c=: address too long%s", NULL);
+	strcpy(st->addr, c->c_addr);
+	st->hold = !strcmp(c->c_addr, "0.0.0.0");
+	return 0;
+}
+
+/* a=rtcp:PORT [IN IP4 ADDR] (RFC 3605) */
+static int parse_rtcp(const char *v, struct sdp_stream *st, char *err, size_t errlen)
+{
+	char port[8], nettype[4], addrtype[4], addr[SDP_ADDR_MAX];
+	int n = sscanf(v ? v : "", "%7s %3s %3s %63s", port, nettype, addrtype, addr);
+
+	if (n < 1 || !parse_port(port, &st->rtcp_port) || (n > 1 && n != 4))
+		return fail(err, errlen, "a=rtcp: bad value '%s'", v);
+	if (n == 4)
+		strcpy(st->rtcp_addr, addr);
+	return 0;
+}
+
+/* a=rtpmap:PT NAME/CLOCK[/CHANNELS], for the stream's first payload type. */
+static void parse_rtpmap(const char *v, struct sdp_stream *st)
+{
+	unsigned clock;
+	int pt;
+
+	if (v && sscanf(v, "%d %*[^/]/%u", &pt, &clock) == 2 && pt == st->pt)
+		st->clock_rate = clock;
+}
+
+static int parse_attrs(const osip_list_t *attrs, struct sdp_stream *st, bool media_level,
+		       char *err, size_t errlen)
+{
+	int i, d, rc;
+
+	for (i = 0; i < osip_list_size(attrs); i++) {
+		const sdp_attribute_t *a = osip_list_get(attrs, i);
+
+		if (!a->a_att_field)
+			continue;
+		d = attr_dir(a->a_att_field);
+		if (d >= 0) {
+			st->dir = (enum sdp_dir)d;
+		} else if (media_level && !strcmp(a->a_att_field, "rtcp")) {
+			rc = parse_rtcp(a->a_att_value, st, err, errlen);
+			if (rc)
+				return rc;
+		} else if (media_level && !strcmp(a->a_att_field, "rtcp-mux")) {
+			st->rtcp_mux = true;
+		} else if (media_level && !strcmp(a->a_att_field, "rtpmap")) {
+			parse_rtpmap(a->a_att_value, st);
+		}
+	}
+	return 0;
+}
+
+static int parse_media(const sdp_message_t *sdp, const sdp_media_t *m, struct sdp_stream *st,
+		       char *err, size_t errlen)
+{
+	const sdp_connection_t *c;
+	const char *pt;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (!m->m_media || !m->m_proto || strlen(m->m_media) >= sizeof(st->media) ||
+	    strlen(m->m_proto) >= sizeof(st->proto))
+		return fail(err, errlen, "m=: incomplete media line%s", NULL);
+	strcpy(st->media, m->m_media);
+	strcpy(st->proto, m->m_proto);
+	if (!parse_port(m->m_port, &st->port))
+		return fail(err, errlen, "m=: bad port '%s'", m->m_port);
+	pt = osip_list_get(&m->m_payloads, 0);
+	st->pt = pt ? atoi(pt) : -1;
+	st->clock_rate = static_clock(st->pt);
+
+	/* Session-level direction first, the media's own wins. */
+	rc = parse_attrs(&sdp->a_attributes, st, false, err, errlen);
+	if (!rc)
+		rc = parse_attrs(&m->a_attributes, st, true, err, errlen);
+	if (rc)
+		return rc;
+
+	c = osip_list_get(&m->c_connections, 0);
+	if (!c)
+		c = sdp->c_connection;
+	if (!c) {
+		if (!st->port)
+			return 0;	/* rejected: no address needed */
+		return fail(err, errlen, "m=%s: no c= line for the stream", st->media);
+	}
+	rc = parse_conn(c, st, err, errlen);
+	if (rc)
+		return rc;
+	if (!st->rtcp_port && st->port)
+		st->rtcp_port = st->rtcp_mux ? st->port : (uint16_t)(st->port + 1);
+	if (!st->rtcp_addr[0])
+		strcpy(st->rtcp_addr, st->addr);
+	return 0;
+}
+
+/*
+ * Every line ended by CRLF, the last one included. Phones send bare LF now
+ * and then, and libosip2 5.3 reads past the end of a body whose lines end
+ * in a mix of the two (found by tests/fuzz/fuzz_sdp.c).
+ */
+static char *normalize(const char *body, size_t len)
+{
+	char *text = malloc(2 * len + 3), *o = text;
+	size_t i;
+
+	if (!text)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (body[i] == '\r' || body[i] == '\n') {
+			if (body[i] == '\r' && i + 1 < len && body[i + 1] == '\n')
+				i++;
+			*o++ = '\r';
+			*o++ = '\n';
+		} else {
+			*o++ = body[i];
+		}
+	}
+	if (o == text || o[-1] != '\n') {
+		*o++ = '\r';
+		*o++ = '\n';
+	}
+	*o = '\0';
+	return text;
+}
+
+static int load(const char *body, size_t len, sdp_message_t **sdp, char *err, size_t errlen)
+{
+	char *text;
+	int rc;
+
+	if (!len || memchr(body, '\0', len))
+		return fail(err, errlen, "empty SDP or a NUL byte in it%s", NULL);
+	text = normalize(body, len);
+	if (!text)
+		return -ENOMEM;
+	if (sdp_message_init(sdp)) {
+		free(text);
+		return -ENOMEM;
+	}
+	rc = sdp_message_parse(*sdp, text);
+	free(text);
+	if (rc) {
+		sdp_message_free(*sdp);
+		return fail(err, errlen, "SDP does not parse%s", NULL);
+	}
+	if (!(*sdp)->v_version || strcmp((*sdp)->v_version, "0") || !(*sdp)->o_addr ||
+	    !(*sdp)->s_name) {
+		sdp_message_free(*sdp);
+		return fail(err, errlen, "SDP lacks v=0, o= or s=%s", NULL);
+	}
+	return 0;
+}
+
+int sdp_parse(const char *body, size_t len, struct sdp_info *out, char *err, size_t errlen)
+{
+	sdp_message_t *sdp;
+	int i, n, rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = load(body, len, &sdp, err, errlen);
+	if (rc)
+		return rc;
+	n = osip_list_size(&sdp->m_medias);
+	if (n > SDP_MAX_STREAMS) {
+		rc = fail(err, errlen, "more than 8 m= lines%s", NULL);
+		goto out_free;
+	}
+	for (i = 0; i < n; i++) {
+		rc = parse_media(sdp, osip_list_get(&sdp->m_medias, i), &out->streams[i], err,
+				 errlen);
+		if (rc)
+			goto out_free;
+	}
+	out->nstreams = n;
+out_free:
+	sdp_message_free(sdp);
+	return rc;
+}
+
+static bool is_ice(const char *field)
+{
+	static const char *const ice[] = {
+		"candidate", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite",
+		"ice-mismatch", "remote-candidates", "end-of-candidates", NULL,
+	};
+	int i;
+
+	for (i = 0; ice[i]; i++)
+		if (!strcmp(field, ice[i]))
+			return true;
+	return false;
+}
+
+static int replace_str(char **field, const char *value)
+{
+	char *dup = osip_strdup(value);
+
+	if (!dup)
+		return -ENOMEM;
+	osip_free(*field);
+	*field = dup;
+	return 0;
+}
+
+static int rewrite_conn(sdp_connection_t *c, const char *addr, const char *addrtype)
+{
+	if (!c)
+		return 0;
+	/* The old hold form keeps meaning "do not send to me". */
+	if (c->c_addr && !strcmp(c->c_addr, "0.0.0.0"))
+		return 0;
+	if (replace_str(&c->c_addr, addr) || replace_str(&c->c_addrtype, addrtype))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Drops ICE and points a=rtcp at the relay: at port + 1, or at port itself
+ * where the offer muxed RTCP onto the RTP port (RFC 5761 5.1.3).
+ */
+static int rewrite_attrs(osip_list_t *attrs, const struct sdp_rewrite *rw, const char *addrtype,
+			 uint16_t old_port, uint16_t port)
+{
+	int i;
+
+	for (i = 0; i < osip_list_size(attrs); i++) {
+		sdp_attribute_t *a = osip_list_get(attrs, i);
+		char v[96];
+
+		if (!a->a_att_field)
+			continue;
+		if (!rw->keep_ice && is_ice(a->a_att_field)) {
+			osip_list_remove(attrs, i--);
+			sdp_attribute_free(a);
+		} else if (port && !strcmp(a->a_att_field, "rtcp")) {
+			bool muxed = a->a_att_value && atoi(a->a_att_value) == old_port;
+
+			snprintf(v, sizeof(v), "%u IN %s %s", muxed ? port : port + 1, addrtype,
+				 rw->addr);
+			if (replace_str(&a->a_att_value, v))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *err,
+			size_t errlen)
+{
+	const char *addrtype = strchr(rw->addr, ':') ? "IP6" : "IP4";
+	int i, n = osip_list_size(&sdp->m_medias);
+	char port[8];
+
+	if (n > SDP_MAX_STREAMS)
+		return fail(err, errlen, "more than 8 m= lines%s", NULL);
+	/* What sdp_parse() refuses is not rewritten either. */
+	for (i = 0; i < n; i++) {
+		struct sdp_stream st;
+		int rc = parse_media(sdp, osip_list_get(&sdp->m_medias, i), &st, err, errlen);
+
+		if (rc)
+			return rc;
+	}
+	if (replace_str(&sdp->o_addr, rw->addr) || replace_str(&sdp->o_addrtype, addrtype) ||
+	    rewrite_conn(sdp->c_connection, rw->addr, addrtype) ||
+	    rewrite_attrs(&sdp->a_attributes, rw, addrtype, 0, 0))
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		sdp_media_t *m = osip_list_get(&sdp->m_medias, i);
+		uint16_t old = 0;
+		int c;
+
+		parse_port(m->m_port, &old);	/* checked above */
+		if (!old)
+			continue;	/* rejected stays rejected */
+		snprintf(port, sizeof(port), "%u", rw->ports[i]);
+		if (replace_str(&m->m_port, port))
+			return -ENOMEM;
+		for (c = 0; c < osip_list_size(&m->c_connections); c++)
+			if (rewrite_conn(osip_list_get(&m->c_connections, c), rw->addr, addrtype))
+				return -ENOMEM;
+		if (rewrite_attrs(&m->a_attributes, rw, addrtype, old, rw->ports[i]))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char **out,
+		char *err, size_t errlen)
+{
+	sdp_message_t *sdp;
+	char *text = NULL;
+	int rc;
+
+	rc = load(body, len, &sdp, err, errlen);
+	if (rc)
+		return rc;
+	rc = rewrite_tree(sdp, rw, err, errlen);
+	if (!rc && sdp_message_to_str(sdp, &text))
+		rc = fail(err, errlen, "SDP cannot be printed%s", NULL);
+	sdp_message_free(sdp);
+	if (rc)
+		return rc;
+	/* libosip2 allocates with its own allocator; hand out plain malloc. */
+	*out = strdup(text);
+	osip_free(text);
+	return *out ? 0 : -ENOMEM;
+}

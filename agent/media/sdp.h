@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * SDP as the relay needs it: what each m= line asks for (where the peer
+ * wants media, RTCP, direction, clock rate) and a rewrite that points the
+ * session at the relay. Parsing and printing are libosip2's; this module
+ * checks what libosip2 lets through and keeps everything it does not need
+ * to touch (a=crypto among it: SRTP by SDES then works end to end, since
+ * the relay never looks inside a payload).
+ */
+#ifndef SLUICE_MEDIA_SDP_H
+#define SLUICE_MEDIA_SDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef SDP_MAX_STREAMS
+#define SDP_MAX_STREAMS 8
+#endif
+#define SDP_ADDR_MAX 64
+
+enum sdp_dir {
+	SDP_SENDRECV = 0,
+	SDP_SENDONLY,
+	SDP_RECVONLY,
+	SDP_INACTIVE,
+};
+
+struct sdp_stream {
+	char		media[16];		/* audio, video, ... */
+	char		proto[24];		/* RTP/AVP, RTP/SAVP, ... */
+	uint16_t	port;			/* 0: rejected, nothing allocated */
+	uint16_t	rtcp_port;		/* a=rtcp, else port + 1 */
+	char		rtcp_addr[SDP_ADDR_MAX];/* a=rtcp's address, else addr */
+	bool		rtcp_mux;		/* a=rtcp-mux */
+	int		family;			/* AF_INET or AF_INET6 of addr */
+	char		addr[SDP_ADDR_MAX];	/* media-level c=, else session c= */
+	bool		hold;			/* c=0.0.0.0 (RFC 2543 hold) */
+	enum sdp_dir	dir;			/* media a=, else session a=, else sendrecv */
+	int		pt;			/* first payload type */
+	uint32_t	clock_rate;		/* its rtpmap clock (static types known) */
+};
+
+struct sdp_info {
+	int			nstreams;
+	struct sdp_stream	streams[SDP_MAX_STREAMS];
+};
+
+/*
+ * Parses an SDP body. Returns 0, or -EINVAL with what was wrong in err
+ * (the SIP layer answers 488 or 400 with it).
+ */
+int sdp_parse(const char *body, size_t len, struct sdp_info *out, char *err, size_t errlen);
+
+struct sdp_rewrite {
+	const char	*addr;			/* the relay's address on this leg */
+	uint16_t	ports[SDP_MAX_STREAMS];	/* per m= line; ignored where the port is 0 */
+	bool		keep_ice;		/* default: ICE attributes removed */
+};
+
+/*
+ * Rewrites body for the other leg: o= and every c= carry the relay's
+ * address, each m= its relay port (a=rtcp its port + 1), ICE is dropped
+ * unless asked. *out is malloc'ed. A rejected stream (port 0) stays 0.
+ */
+int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char **out,
+		char *err, size_t errlen);
+
+const char *sdp_dir_name(enum sdp_dir dir);
+
+#endif /* SLUICE_MEDIA_SDP_H */

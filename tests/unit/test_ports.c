@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The media port allocator on loopback: pairs are even/odd and bound, a
+ * port held by another program is skipped, running out is an error the
+ * caller can answer 503 with, and freed pairs are reused last.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "media/ports.h"
+
+/* A free range of 8 ports: pick one the kernel is not using. */
+static uint16_t base_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	uint16_t p;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	close(fd);
+	p = ntohs(a.sin_port);
+	return (uint16_t)((p & ~15u) > 61000 ? 41000 : (p & ~15u));
+}
+
+static struct sockaddr_in loopback(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+static void test_pairs_and_exhaustion(void **state)
+{
+	struct sockaddr_in a = loopback(0);
+	struct media_ports mp;
+	uint16_t base = base_port(), port, seen[4];
+	int rtp, rtcp, i;
+
+	(void)state;
+	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), base,
+					  (uint16_t)(base + 7)), 0);
+	assert_int_equal(media_ports_total(&mp), 4);
+	for (i = 0; i < 4; i++) {
+		struct sockaddr_in b;
+		socklen_t len = sizeof(b);
+
+		assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+		assert_int_equal(port & 1, 0);
+		assert_int_equal(port, base + 2 * i);
+		getsockname(rtcp, (struct sockaddr *)&b, &len);
+		assert_int_equal(ntohs(b.sin_port), port + 1);
+		seen[i] = port;
+	}
+	assert_int_equal(media_ports_free_count(&mp), 0);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), -EADDRNOTAVAIL);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), -EADDRNOTAVAIL);
+
+	/* Freed pairs come back in the order they were freed. */
+	media_ports_free(&mp, seen[2]);
+	media_ports_free(&mp, seen[0]);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, seen[2]);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, seen[0]);
+	media_ports_free(&mp, (uint16_t)(base + 1));	/* odd: refused, logged */
+	media_ports_fini(&mp);
+}
+
+static void test_port_held_elsewhere(void **state)
+{
+	struct sockaddr_in a = loopback(0);
+	uint16_t base = (uint16_t)(base_port() + 16), port;
+	struct sockaddr_in held = loopback((uint16_t)(base + 3));
+	struct media_ports mp;
+	int other, rtp, rtcp;
+
+	(void)state;
+	other = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(other, (struct sockaddr *)&held, sizeof(held)), 0);
+	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), base,
+					  (uint16_t)(base + 5)), 0);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, base);
+	/* base+2/base+3 is half taken: skipped, and the next pair is used. */
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, base + 4);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), -EADDRNOTAVAIL);
+	/* Once the other program lets go, the pair is usable again. */
+	close(other);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, base + 2);
+	media_ports_fini(&mp);
+}
+
+static void test_bad_ranges(void **state)
+{
+	struct sockaddr_in a = loopback(0);
+	struct media_ports mp;
+
+	(void)state;
+	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), 40001, 40002),
+			 -EINVAL);
+	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), 40000, 40000),
+			 -EINVAL);
+	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), 40001, 40005), 0);
+	assert_int_equal(media_ports_total(&mp), 2);	/* 40002/3, 40004/5 */
+	media_ports_fini(&mp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pairs_and_exhaustion),
+		cmocka_unit_test(test_port_held_elsewhere),
+		cmocka_unit_test(test_bad_ranges),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
