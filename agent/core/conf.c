@@ -128,6 +128,23 @@ static int parse_datapath(struct conf *c, const char *val, void *dst,
 	return -EINVAL;
 }
 
+static int parse_relatch(struct conf *c, const char *val, void *dst,
+			 const char **want)
+{
+	static const char *const names[] = { "off", "ssrc", "any" };
+	int i;
+
+	(void)c;
+	for (i = 0; i < 3; i++) {
+		if (!strcasecmp(val, names[i])) {
+			*(int *)dst = i;
+			return 0;
+		}
+	}
+	*want = "off, ssrc or any";
+	return -EINVAL;
+}
+
 static int parse_ifaces(struct conf *c, const char *val, void *dst,
                         const char **want)
 {
@@ -218,6 +235,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("media", "timeout", parse_seconds, media_timeout),
 	KEY("media", "hold_timeout", parse_seconds, media_hold_timeout),
 	KEY("media", "bpf_pin_dir", parse_path, media_pin_dir),
+	KEY("media", "relatch", parse_relatch, media_relatch),
 	KEY("store", "db", parse_path, store_db),
 	KEY("mml", "listen", parse_addr, mml_listen),
 	KEY("control", "ng", parse_addr, ctl_ng),
@@ -288,6 +306,7 @@ void conf_defaults(struct conf *c)
 	c->media_port_min = 30000;
 	c->media_port_max = 39999;
 	c->media_datapath = CONF_DP_AUTO;
+	c->media_relatch = 1;	/* ssrc: NAT rebinding without RTP Bleed */
 	c->media_timeout = 60;
 	c->media_hold_timeout = 3600;
 	strcpy(c->media_pin_dir, "/sys/fs/bpf/sluice");

@@ -50,6 +50,7 @@ struct conf {
 	uint32_t	media_timeout;		/* seconds */
 	uint32_t	media_hold_timeout;	/* seconds */
 	char		media_pin_dir[CONF_STR_MAX];
+	int		media_relatch;		/* enum media_relatch: off, ssrc, any */
 
 	/* [store] */
 	char		store_db[CONF_STR_MAX];

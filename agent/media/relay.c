@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The userspace relay and latching (see relay.h). Batches of up to 32
+ * datagrams per system call each way: the relay carries only the first
+ * packets of a stream when a kernel path is up, but all of them with
+ * `datapath = user`, and then its cost per packet is the whole story.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/log.h"
+#include "media/relay.h"
+
+#define RELAY_BATCH	32
+#define RELAY_MTU	2048
+
+static bool same_endpoint(const struct media_endpoint *e, const struct sockaddr *sa,
+			  socklen_t len)
+{
+	const struct sockaddr_storage *ss = &e->ss;
+
+	if (!e->len || ss->ss_family != sa->sa_family)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss, *b = (const void *)sa;
+
+		return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+	}
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *a = (const void *)ss, *b = (const void *)sa;
+
+		return a->sin6_port == b->sin6_port &&
+		       !memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr));
+	}
+	return false;
+}
+
+/*
+ * The SSRC of the sender: RTP carries it at offset 8, RTCP (RFC 3550 6.4)
+ * at offset 4 of a sender or receiver report. Returns false when the
+ * datagram is not version 2 RTP/RTCP.
+ */
+static bool sender_ssrc(enum media_comp comp, const uint8_t *p, size_t len, uint32_t *ssrc)
+{
+	size_t off = comp == MEDIA_RTP ? 8 : 4;
+
+	if (len < off + 4 || (p[0] >> 6) != 2)
+		return false;
+	/* On a muxed port, RTCP arrives on the RTP socket (RFC 5761). */
+	if (comp == MEDIA_RTP && p[1] >= 200 && p[1] <= 204)
+		off = 4;
+	*ssrc = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
+		(uint32_t)p[off + 2] << 8 | p[off + 3];
+	return true;
+}
+
+static void set_peer(struct media_leg *leg, enum media_comp comp, const struct sockaddr *src,
+		     socklen_t len, bool have_ssrc, uint32_t ssrc)
+{
+	memcpy(&leg->peer[comp].ss, src, len);
+	leg->peer[comp].len = len;
+	leg->latched[comp] = true;
+	leg->ssrc[comp] = have_ssrc ? ssrc : 0;
+}
+
+enum media_verdict media_latch(struct media_leg *leg, enum media_comp comp,
+			       enum media_relatch policy, const struct sockaddr *src,
+			       socklen_t srclen, const uint8_t *pkt, size_t len)
+{
+	bool have_ssrc;
+	uint32_t ssrc = 0;
+
+	if (leg->latched[comp] && same_endpoint(&leg->peer[comp], src, srclen))
+		return MEDIA_ACCEPT;
+	have_ssrc = sender_ssrc(comp, pkt, len, &ssrc);
+	if (!leg->latched[comp]) {
+		set_peer(leg, comp, src, srclen, have_ssrc, ssrc);
+		return MEDIA_LATCH;
+	}
+	if (policy == MEDIA_RELATCH_ANY ||
+	    (policy == MEDIA_RELATCH_SSRC && have_ssrc && leg->ssrc[comp] &&
+	     ssrc == leg->ssrc[comp])) {
+		set_peer(leg, comp, src, srclen, have_ssrc, ssrc);
+		leg->stats.relatched++;
+		return MEDIA_LATCH;
+	}
+	leg->stats.dropped_source++;
+	return MEDIA_DROP_SOURCE;
+}
+
+const struct media_endpoint *media_leg_dest(const struct media_leg *leg, enum media_comp comp)
+{
+	if (leg->latched[comp])
+		return &leg->peer[comp];
+	return leg->sdp[comp].len ? &leg->sdp[comp] : NULL;
+}
+
+int media_relay_input(struct media_stream *st, int from, enum media_comp comp, uint64_t now_ms)
+{
+	static uint8_t bufs[RELAY_BATCH][RELAY_MTU];
+	struct mmsghdr in[RELAY_BATCH], out[RELAY_BATCH];
+	struct sockaddr_storage src[RELAY_BATCH];
+	struct iovec iov[RELAY_BATCH], oiov[RELAY_BATCH];
+	struct media_leg *leg = &st->leg[from], *other = &st->leg[!from];
+	const struct media_endpoint *dest;
+	int n, i, nout = 0, sent;
+
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < RELAY_BATCH; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = RELAY_MTU;
+		in[i].msg_hdr.msg_iov = &iov[i];
+		in[i].msg_hdr.msg_iovlen = 1;
+		in[i].msg_hdr.msg_name = &src[i];
+		in[i].msg_hdr.msg_namelen = sizeof(src[i]);
+	}
+	n = recvmmsg(leg->fd[comp], in, RELAY_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+
+	for (i = 0; i < n; i++) {
+		size_t len = in[i].msg_len;
+		enum media_verdict v;
+
+		v = media_latch(leg, comp, st->relatch, (struct sockaddr *)&src[i],
+				in[i].msg_hdr.msg_namelen, bufs[i], len);
+		if (v == MEDIA_DROP_SOURCE)
+			continue;
+		leg->last_rx_ms = now_ms;
+		if (v == MEDIA_LATCH && st->on_latch)
+			st->on_latch(st, from, comp, st->arg);
+		dest = media_leg_dest(other, comp);
+		if (!other->wants_media || !dest) {
+			leg->stats.dropped_direction++;
+			continue;
+		}
+		leg->stats.packets++;
+		leg->stats.bytes += len;
+		memset(&out[nout], 0, sizeof(out[nout]));
+		oiov[nout].iov_base = bufs[i];
+		oiov[nout].iov_len = len;
+		out[nout].msg_hdr.msg_iov = &oiov[nout];
+		out[nout].msg_hdr.msg_iovlen = 1;
+		out[nout].msg_hdr.msg_name = (void *)&dest->ss;
+		out[nout].msg_hdr.msg_namelen = dest->len;
+		nout++;
+	}
+	if (!nout)
+		return 0;
+	sent = sendmmsg(other->fd[comp], out, (unsigned)nout, MSG_DONTWAIT);
+	if (sent < 0) {
+		LOG(L_DEBUG, "[media] relay send: %s", strerror(errno));
+		return -errno;
+	}
+	return sent;
+}

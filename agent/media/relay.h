@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The userspace relay of one stream: two legs, each the relay's RTP and
+ * RTCP sockets facing one peer. It carries the whole stream with
+ * `datapath = user`, and otherwise the first packets of every stream,
+ * which is where it learns the peers.
+ *
+ * Latching: a leg's peer is the source of the first packet that arrives on
+ * it (symmetric RTP, which is what gets media through NAT); until then the
+ * other leg's packets go to the address its SDP gave. Once latched, a
+ * packet from any other source is dropped and counted, unless the stream's
+ * re-latch policy allows it:
+ *
+ *   off   never re-latch: the latched peer only
+ *   ssrc  a new source is accepted (and latched) if its RTP carries the SSRC
+ *         the leg latched with: the same phone behind a NAT that rebound its
+ *         port, and not a stranger who guessed the port (RTP Bleed)
+ *   any   every new source re-latches (the previous server's behaviour;
+ *         open to RTP Bleed)
+ *
+ * RTCP latches on its own, to the first RTCP source, under the same rules
+ * (by the SSRC of the sender in the RTCP header).
+ */
+#ifndef SLUICE_MEDIA_RELAY_H
+#define SLUICE_MEDIA_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum media_relatch {
+	MEDIA_RELATCH_OFF = 0,
+	MEDIA_RELATCH_SSRC,
+	MEDIA_RELATCH_ANY,
+};
+
+enum media_comp {
+	MEDIA_RTP = 0,
+	MEDIA_RTCP = 1,
+};
+
+struct media_endpoint {
+	struct sockaddr_storage	ss;
+	socklen_t		len;	/* 0: none */
+};
+
+struct media_leg_stats {
+	uint64_t	packets;	/* received from the peer and relayed */
+	uint64_t	bytes;
+	uint64_t	dropped_source;	/* from a source that is not the peer */
+	uint64_t	dropped_direction; /* the other side does not want media */
+	uint64_t	relatched;
+};
+
+struct media_leg {
+	int			fd[2];		/* RTP, RTCP: the relay's sockets */
+	struct media_endpoint	sdp[2];		/* where the SDP asks for media */
+	struct media_endpoint	peer[2];	/* latched source, when latched[] */
+	bool			latched[2];
+	uint32_t		ssrc[2];	/* of the latched source */
+	bool			wants_media;	/* direction: this peer receives */
+	struct media_leg_stats	stats;
+	uint64_t		last_rx_ms;
+};
+
+struct media_stream;
+/* Told when a leg latches or re-latches (the session then offloads). */
+typedef void (*media_latch_fn)(struct media_stream *st, int leg, enum media_comp comp,
+			       void *arg);
+
+struct media_stream {
+	struct media_leg	leg[2];
+	enum media_relatch	relatch;
+	media_latch_fn		on_latch;
+	void			*arg;
+};
+
+enum media_verdict {
+	MEDIA_ACCEPT,		/* from the latched peer */
+	MEDIA_LATCH,		/* first packet, or an allowed re-latch: now the peer */
+	MEDIA_DROP_SOURCE,	/* from elsewhere: RTP Bleed protection */
+};
+
+/*
+ * Decides about a datagram from src on leg's component, by the rules
+ * above, and latches when the verdict is MEDIA_LATCH.
+ */
+enum media_verdict media_latch(struct media_leg *leg, enum media_comp comp,
+			       enum media_relatch policy, const struct sockaddr *src,
+			       socklen_t srclen, const uint8_t *pkt, size_t len);
+
+/*
+ * Reads everything queued on leg `from`'s socket of comp (recvmmsg) and
+ * relays what is accepted out of the other leg's socket (sendmmsg) to its
+ * peer (latched, else its SDP address). Returns packets relayed or -errno.
+ */
+int media_relay_input(struct media_stream *st, int from, enum media_comp comp, uint64_t now_ms);
+
+/* The leg's peer for comp: latched, else from SDP; NULL when neither. */
+const struct media_endpoint *media_leg_dest(const struct media_leg *leg, enum media_comp comp);
+
+#endif /* SLUICE_MEDIA_RELAY_H */
