@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Media sessions (see session.h): SDP in, ports and relay legs set up,
+ * SDP out; latching reported by the relay drives the kernel offload; a
+ * once-a-second tick reads the kernel's counters and declares silent
+ * sessions dead.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "media/quality.h"
+#include "media/session.h"
+
+#define TICK_MS 1000
+
+/* ---- addresses ---- */
+
+static int endpoint(struct media_endpoint *e, int family, const char *addr, uint16_t port)
+{
+	memset(e, 0, sizeof(*e));
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&e->ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		if (inet_pton(AF_INET, addr, &a->sin_addr) != 1)
+			return -EINVAL;
+		e->len = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&e->ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, addr, &a->sin6_addr) != 1)
+			return -EINVAL;
+		e->len = sizeof(*a);
+	}
+	return 0;
+}
+
+/* An endpoint as the ABI carries it: address bytes and host-order port. */
+static void abi_endpoint(const struct media_endpoint *e, __u8 addr[16], __u16 *port)
+{
+	memset(addr, 0, 16);
+	if (e->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&e->ss;
+
+		memcpy(addr, &a->sin_addr, 4);
+		*port = ntohs(a->sin_port);
+	} else {
+		const struct sockaddr_in6 *a = (const void *)&e->ss;
+
+		memcpy(addr, &a->sin6_addr, 16);
+		*port = ntohs(a->sin6_port);
+	}
+}
+
+static void flow_key(const struct media_ctx *m, uint16_t port, struct sluice_flow_key *key)
+{
+	struct media_endpoint e;
+
+	memset(key, 0, sizeof(*key));
+	endpoint(&e, m->family, m->addr, port);
+	abi_endpoint(&e, key->addr, &key->port);
+	key->family = m->family == AF_INET ? SLUICE_FAMILY_IPV4 : SLUICE_FAMILY_IPV6;
+}
+
+/* ---- kernel offload ---- */
+
+static uint16_t comp_port(uint16_t rtp_port, enum media_comp comp, const struct sdp_stream *sdp)
+{
+	return comp == MEDIA_RTCP && !sdp->rtcp_mux ? (uint16_t)(rtp_port + 1) : rtp_port;
+}
+
+/*
+ * The flow for packets from leg `from` to the other leg, installed when
+ * both legs have latched and the receiver wants media, removed otherwise.
+ */
+static void offload_dir(struct media_session *s, struct media_sstream *st, int from,
+			enum media_comp comp)
+{
+	struct media_ctx *m = s->m;
+	struct media_leg *in = &st->relay.leg[from], *out = &st->relay.leg[!from];
+	bool want = in->latched[comp] && out->latched[comp] && out->wants_media;
+	struct sluice_flow_action act = { 0 };
+	struct sluice_flow_key key;
+	struct media_endpoint relay;
+	int err;
+
+	if (comp == MEDIA_RTCP && st->sdp[0].rtcp_mux && st->sdp[1].rtcp_mux)
+		return;		/* muxed: the RTP flow carries it */
+	flow_key(m, comp_port(st->port[from], comp, &st->sdp[from]), &key);
+	if (!want) {
+		if (st->offloaded[from][comp])
+			dp_flow_del(m->dp, &key);
+		st->offloaded[from][comp] = false;
+		return;
+	}
+	abi_endpoint(&in->peer[comp], act.expect_src_addr, &act.expect_src_port);
+	endpoint(&relay, m->family, m->addr, comp_port(st->port[!from], comp, &st->sdp[!from]));
+	abi_endpoint(&relay, act.new_src_addr, &act.new_src_port);
+	abi_endpoint(&out->peer[comp], act.new_dst_addr, &act.new_dst_port);
+	act.family = key.family;
+	act.flags = SLUICE_F_STRICT_SRC | (comp == MEDIA_RTP ? SLUICE_F_RTP : SLUICE_F_RTCP);
+	act.clock_rate = st->clock_rate;
+	act.stream_id = (__u32)(st - s->st);
+	err = dp_flow_put(m->dp, &key, &act);
+	if (err) {
+		LOG(L_WARN, "[media] %s: kernel flow for port %u: %s; userspace relays it",
+		    s->id, key.port, strerror(-err));
+		return;
+	}
+	if (!st->offloaded[from][comp])
+		LOG(L_DEBUG, "[media] %s: stream %d %s %s offloaded (%s)", s->id,
+		    (int)(st - s->st), from ? "callee->caller" : "caller->callee",
+		    comp == MEDIA_RTP ? "RTP" : "RTCP", m->dp->desc);
+	st->offloaded[from][comp] = true;
+}
+
+static void offload(struct media_session *s, struct media_sstream *st)
+{
+	int from, comp;
+
+	for (from = 0; from < 2; from++)
+		for (comp = 0; comp < 2; comp++)
+			offload_dir(s, st, from, (enum media_comp)comp);
+}
+
+static void on_latch(struct media_stream *rs, int leg, enum media_comp comp, void *arg)
+{
+	struct media_session *s = arg;
+	struct media_sstream *st = (struct media_sstream *)((char *)rs -
+							     offsetof(struct media_sstream, relay));
+
+	(void)leg;
+	(void)comp;
+	offload(s, st);
+}
+
+/* ---- sockets ---- */
+
+static void on_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct media_io *io = arg;
+
+	(void)fd;
+	(void)events;
+	media_relay_input(&io->s->st[io->stream].relay, io->leg, io->comp, loop_now_ms(loop));
+}
+
+static int open_stream(struct media_session *s, int i)
+{
+	struct media_ctx *m = s->m;
+	struct media_sstream *st = &s->st[i];
+	int leg, comp, err;
+
+	memset(&st->relay, 0, sizeof(st->relay));
+	memset(st->offloaded, 0, sizeof(st->offloaded));
+	for (leg = 0; leg < 2; leg++) {
+		struct media_leg *l = &st->relay.leg[leg];
+
+		err = media_ports_alloc(&m->ports, &st->port[leg], &l->fd[MEDIA_RTP],
+					&l->fd[MEDIA_RTCP]);
+		if (err) {
+			if (leg)
+				media_ports_free(&m->ports, st->port[0]);
+			return err;
+		}
+	}
+	st->relay.relatch = m->relatch;
+	st->relay.on_latch = on_latch;
+	st->relay.arg = s;
+	for (leg = 0; leg < 2; leg++) {
+		for (comp = 0; comp < 2; comp++) {
+			struct media_io *io = &st->io[leg][comp];
+
+			*io = (struct media_io){ s, i, leg, (enum media_comp)comp };
+			err = loop_add_fd(m->loop, st->relay.leg[leg].fd[comp], EPOLLIN,
+					  on_readable, io);
+			if (err)
+				LOG(L_ERROR, "[media] %s: cannot watch port %u: %s", s->id,
+				    st->port[leg] + comp, strerror(-err));
+		}
+	}
+	st->active = true;
+	return 0;
+}
+
+static void close_stream(struct media_session *s, struct media_sstream *st)
+{
+	struct media_ctx *m = s->m;
+	int leg, comp;
+
+	if (!st->active)
+		return;
+	for (leg = 0; leg < 2; leg++)
+		st->relay.leg[leg].latched[0] = st->relay.leg[leg].latched[1] = false;
+	offload(s, st);		/* nothing latched: removes every flow */
+	for (leg = 0; leg < 2; leg++) {
+		for (comp = 0; comp < 2; comp++)
+			loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
+		media_ports_free(&m->ports, st->port[leg]);
+	}
+	st->active = false;
+}
+
+/* ---- offer / answer ---- */
+
+/* Takes what side `from` says about stream i. */
+static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_stream *sdp,
+		     char *err, size_t errlen)
+{
+	struct media_sstream *st = &s->st[i];
+	struct media_leg *leg;
+	struct media_endpoint rtp, rtcp;
+	int rc;
+
+	if (!sdp->port) {
+		close_stream(s, st);	/* rejected or removed */
+		st->has_sdp[from] = false;
+		return 0;
+	}
+	if (sdp->family != s->m->family) {
+		snprintf(err, errlen, "m=%s: address family not served by this relay",
+			 sdp->media);
+		return -EINVAL;
+	}
+	if (!st->active) {
+		rc = open_stream(s, i);
+		if (rc) {
+			snprintf(err, errlen, "no media ports left");
+			return rc;
+		}
+	}
+	leg = &st->relay.leg[from];
+	endpoint(&rtp, sdp->family, sdp->hold ? "0.0.0.0" : sdp->addr, sdp->port);
+	endpoint(&rtcp, sdp->family, sdp->hold ? "0.0.0.0" : sdp->rtcp_addr, sdp->rtcp_port);
+	/* A new address is a new endpoint (a transfer): latch afresh. */
+	if (st->has_sdp[from] && strcmp(st->sdp[from].addr, sdp->addr) &&
+	    !sdp->hold && !st->sdp[from].hold)
+		leg->latched[MEDIA_RTP] = leg->latched[MEDIA_RTCP] = false;
+	leg->sdp[MEDIA_RTP] = rtp;
+	leg->sdp[MEDIA_RTCP] = sdp->rtcp_mux ? rtp : rtcp;
+	leg->wants_media = !sdp->hold && (sdp->dir == SDP_SENDRECV || sdp->dir == SDP_RECVONLY);
+	st->sdp[from] = *sdp;
+	st->has_sdp[from] = true;
+	if (sdp->clock_rate)
+		st->clock_rate = sdp->clock_rate;
+	st->hold = !st->relay.leg[0].wants_media || !st->relay.leg[1].wants_media;
+	return 0;
+}
+
+static int negotiate(struct media_session *s, int from, const char *body, size_t len, char **out,
+		     char *err, size_t errlen)
+{
+	struct sdp_rewrite rw = { .addr = s->m->addr, .keep_ice = s->m->keep_ice };
+	struct sdp_info info;
+	int i, rc;
+
+	rc = sdp_parse(body, len, &info, err, errlen);
+	if (rc)
+		return rc;
+	for (i = 0; i < info.nstreams; i++) {
+		rc = apply_sdp(s, from, i, &info.streams[i], err, errlen);
+		if (rc)
+			return rc;
+		rw.ports[i] = s->st[i].port[!from];
+	}
+	for (; i < s->nstreams; i++)
+		close_stream(s, &s->st[i]);	/* m= lines gone */
+	s->nstreams = info.nstreams;
+	for (i = 0; i < s->nstreams; i++)
+		if (s->st[i].active)
+			offload(s, &s->st[i]);	/* directions may have changed */
+	return sdp_rewrite(body, len, &rw, out, err, errlen);
+}
+
+int media_offer(struct media_session *s, int from, const char *sdp, size_t len, char **out,
+		char *err, size_t errlen)
+{
+	return negotiate(s, from, sdp, len, out, err, errlen);
+}
+
+int media_answer(struct media_session *s, int from, const char *sdp, size_t len, char **out,
+		 char *err, size_t errlen)
+{
+	return negotiate(s, from, sdp, len, out, err, errlen);
+}
+
+/* ---- statistics and timeouts ---- */
+
+static int kernel_stats(struct media_session *s, struct media_sstream *st, int from,
+			struct sluice_flow_stats *k)
+{
+	struct sluice_flow_key key;
+
+	memset(k, 0, sizeof(*k));
+	if (!st->offloaded[from][MEDIA_RTP])
+		return 0;
+	flow_key(s->m, st->port[from], &key);
+	return dp_stats_read(s->m->dp, &key, k, 1);
+}
+
+int media_leg_report(struct media_session *s, int stream, int leg, struct media_leg_report *out)
+{
+	struct media_sstream *st = &s->st[stream];
+	struct sluice_flow_stats k;
+	struct media_quality q;
+	uint32_t expected;
+
+	memset(out, 0, sizeof(*out));
+	if (stream < 0 || stream >= s->nstreams || !st->active)
+		return -ENOENT;
+	kernel_stats(s, st, leg, &k);
+	out->packets = st->relay.leg[leg].stats.packets + k.packets;
+	out->bytes = st->relay.leg[leg].stats.bytes + k.bytes;
+	out->offloaded = st->offloaded[leg][MEDIA_RTP];
+	expected = k.received ? k.ext_max_seq - k.base_seq + 1 : 0;
+	out->lost = (int64_t)expected - k.received;
+	if (st->clock_rate)
+		out->jitter_ms = k.jitter / 16.0 * 1000.0 / st->clock_rate;
+	media_quality(expected ? 100.0 * (double)(out->lost > 0 ? out->lost : 0) / expected : 0,
+		      out->jitter_ms, &q);
+	out->r = q.r;
+	out->mos = q.mos;
+	return 0;
+}
+
+/* The last packet in either direction, in loop milliseconds. */
+static uint64_t last_activity(struct media_session *s, uint64_t now_ms)
+{
+	struct timespec ts;
+	uint64_t last = s->created_ms, mono_ms;
+	int i, leg;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	mono_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (i = 0; i < s->nstreams; i++) {
+		struct media_sstream *st = &s->st[i];
+
+		if (!st->active)
+			continue;
+		for (leg = 0; leg < 2; leg++) {
+			struct sluice_flow_stats k;
+
+			if (st->relay.leg[leg].last_rx_ms > last)
+				last = st->relay.leg[leg].last_rx_ms;
+			if (kernel_stats(s, st, leg, &k) || !k.last_seen_ns)
+				continue;
+			/* Kernel time is CLOCK_MONOTONIC; the loop's may be a test's. */
+			if (k.last_seen_ns / 1000000 + now_ms > mono_ms &&
+			    k.last_seen_ns / 1000000 + now_ms - mono_ms > last)
+				last = k.last_seen_ns / 1000000 + now_ms - mono_ms;
+		}
+	}
+	return last;
+}
+
+static bool on_hold(const struct media_session *s)
+{
+	int i;
+
+	for (i = 0; i < s->nstreams; i++)
+		if (s->st[i].active && !s->st[i].hold)
+			return false;
+	return s->nstreams > 0;
+}
+
+static void tick(struct loop *loop, void *arg)
+{
+	struct media_ctx *m = arg;
+	uint64_t now = loop_now_ms(loop);
+	struct media_session *s, *next;
+
+	for (s = m->sessions; s; s = next) {
+		uint32_t limit = on_hold(s) ? m->hold_timeout_ms : m->timeout_ms;
+
+		next = s->next;	/* the owner may destroy s */
+		if (s->dead_reported || now - last_activity(s, now) < limit)
+			continue;
+		s->dead_reported = true;
+		LOG(L_INFO, "[media] %s: no media for %u s, session dead", s->id, limit / 1000);
+		if (s->dead)
+			s->dead(s, s->owner);
+	}
+	loop_timer_arm(loop, &m->tick, TICK_MS);
+}
+
+/* ---- lifetime ---- */
+
+int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char *addr,
+	       uint16_t port_min, uint16_t port_max, enum media_relatch relatch,
+	       uint32_t timeout_s, uint32_t hold_timeout_s)
+{
+	struct media_endpoint e;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (strlen(addr) >= sizeof(m->addr) || endpoint(&e, m->family, addr, 0))
+		return -EINVAL;
+	strcpy(m->addr, addr);
+	err = media_ports_init(&m->ports, (struct sockaddr *)&e.ss, e.len, port_min, port_max);
+	if (err)
+		return err;
+	m->loop = loop;
+	m->dp = dp;
+	m->relatch = relatch;
+	m->timeout_ms = timeout_s * 1000;
+	m->hold_timeout_ms = hold_timeout_s * 1000;
+	loop_timer_init(&m->tick, tick, m);
+	loop_timer_arm(loop, &m->tick, TICK_MS);
+	return 0;
+}
+
+void media_fini(struct media_ctx *m)
+{
+	while (m->sessions)
+		media_session_destroy(m->sessions);
+	loop_timer_cancel(m->loop, &m->tick);
+	media_ports_fini(&m->ports);
+}
+
+struct media_session *media_session_new(struct media_ctx *m, const char *id,
+					media_dead_fn dead, void *owner)
+{
+	struct media_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->m = m;
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	s->dead = dead;
+	s->owner = owner;
+	s->created_ms = loop_now_ms(m->loop);
+	s->next = m->sessions;
+	m->sessions = s;
+	m->nsessions++;
+	return s;
+}
+
+void media_session_destroy(struct media_session *s)
+{
+	struct media_session **pp;
+	int i;
+
+	for (i = 0; i < SDP_MAX_STREAMS; i++)
+		close_stream(s, &s->st[i]);
+	for (pp = &s->m->sessions; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	s->m->nsessions--;
+	free(s);
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Media sessions: what turns a call's offer and answer into relayed
+ * streams and keeps them healthy. A session has up to SDP_MAX_STREAMS
+ * streams (its m= lines), each with two legs: leg 0 faces the side that
+ * sent the first offer (the caller), leg 1 the other. Every leg of an
+ * active stream holds an RTP/RTCP port pair on the relay's address.
+ *
+ * The userspace relay (relay.c) carries each stream's first packets and
+ * latches the peers; as soon as both legs of a stream have latched, both
+ * directions go into the kernel data path (dp.h) and userspace sees no
+ * more of them. A session whose streams see no packet in either direction
+ * for [media] timeout seconds (hold_timeout while on hold) is reported
+ * dead to its owner, which hangs the call up.
+ */
+#ifndef SLUICE_MEDIA_SESSION_H
+#define SLUICE_MEDIA_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+#include "dp/dp.h"
+#include "media/ports.h"
+#include "media/relay.h"
+#include "media/sdp.h"
+
+struct media_session;
+
+/* The session is dead (media timeout); the owner hangs up and destroys it. */
+typedef void (*media_dead_fn)(struct media_session *s, void *owner);
+
+struct media_ctx {
+	struct loop		*loop;
+	struct dp		*dp;
+	struct media_ports	ports;
+	char			addr[SDP_ADDR_MAX];	/* the relay's media address */
+	int			family;			/* AF_INET or AF_INET6 */
+	enum media_relatch	relatch;
+	uint32_t		timeout_ms;
+	uint32_t		hold_timeout_ms;
+	bool			keep_ice;
+	struct loop_timer	tick;			/* timeouts, once a second */
+	struct media_session	*sessions;
+	unsigned		nsessions;
+};
+
+struct media_io {			/* a socket's loop callback argument */
+	struct media_session	*s;
+	int			stream;
+	int			leg;
+	enum media_comp		comp;
+};
+
+struct media_sstream {
+	bool			active;		/* has ports (not rejected) */
+	uint16_t		port[2];	/* relay RTP port per leg */
+	struct media_stream	relay;
+	struct sdp_stream	sdp[2];		/* as each side last described it */
+	bool			has_sdp[2];
+	bool			offloaded[2][2];/* [from leg][comp] in the kernel */
+	bool			hold;		/* either side holds */
+	uint32_t		clock_rate;
+	struct media_io		io[2][2];	/* [leg][comp] */
+};
+
+struct media_session {
+	struct media_ctx	*m;
+	struct media_session	*next;
+	char			id[64];
+	int			nstreams;
+	struct media_sstream	st[SDP_MAX_STREAMS];
+	media_dead_fn		dead;
+	void			*owner;
+	bool			dead_reported;
+	uint64_t		created_ms;
+};
+
+/* Per leg, the kernel's and userspace's shares merged. */
+struct media_leg_report {
+	uint64_t	packets;	/* received from this leg's peer */
+	uint64_t	bytes;
+	int64_t		lost;
+	double		jitter_ms;
+	double		r;
+	double		mos;
+	bool		offloaded;
+};
+
+/*
+ * addr: the relay's media address (a literal). ports: [min, max].
+ * timeouts in seconds.
+ */
+int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char *addr,
+	       uint16_t port_min, uint16_t port_max, enum media_relatch relatch,
+	       uint32_t timeout_s, uint32_t hold_timeout_s);
+void media_fini(struct media_ctx *m);
+
+struct media_session *media_session_new(struct media_ctx *m, const char *id,
+					media_dead_fn dead, void *owner);
+/* Releases ports, sockets and kernel flows. */
+void media_session_destroy(struct media_session *s);
+
+/*
+ * An SDP offer or answer from the peer of leg `from` (0: the caller): the
+ * body rewritten for the other leg's peer goes to *out (malloc'ed). Errors:
+ * -EINVAL with a reason (answer 488 / 400), -EADDRNOTAVAIL when out of
+ * ports (answer 503). A re-INVITE or UPDATE is the same call again.
+ */
+int media_offer(struct media_session *s, int from, const char *sdp, size_t len, char **out,
+		char *err, size_t errlen);
+int media_answer(struct media_session *s, int from, const char *sdp, size_t len, char **out,
+		 char *err, size_t errlen);
+
+int media_leg_report(struct media_session *s, int stream, int leg,
+		     struct media_leg_report *out);
+
+#endif /* SLUICE_MEDIA_SESSION_H */

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Media sessions in process, over loopback with real sockets and the real
+ * event loop: offer and answer rewritten to the relay, media relayed both
+ * ways and latched, both directions handed to the data path once latched
+ * (a recording data path stands in for the kernel here; the kernel itself
+ * is exercised by the integration tests), hold closing a direction,
+ * silence reported as a dead session, and nothing left behind.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/loop.h"
+#include "media/session.h"
+
+/* ---- a data path that records what it is told ---- */
+
+#define MAX_FLOWS 16
+
+struct rec_dp {
+	struct dp			dp;
+	struct sluice_flow_key		keys[MAX_FLOWS];
+	struct sluice_flow_action	acts[MAX_FLOWS];
+	int				n;
+	int				puts, dels;
+};
+
+static int rec_find(struct rec_dp *r, const struct sluice_flow_key *key)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		if (!memcmp(&r->keys[i], key, sizeof(*key)))
+			return i;
+	return -1;
+}
+
+static int rec_put(struct dp *dp, const struct sluice_flow_key *key,
+		   const struct sluice_flow_action *act)
+{
+	struct rec_dp *r = (struct rec_dp *)dp;
+	int i = rec_find(r, key);
+
+	if (i < 0)
+		i = r->n++;
+	r->keys[i] = *key;
+	r->acts[i] = *act;
+	r->puts++;
+	return 0;
+}
+
+static int rec_del(struct dp *dp, const struct sluice_flow_key *key)
+{
+	struct rec_dp *r = (struct rec_dp *)dp;
+	int i = rec_find(r, key);
+
+	if (i < 0)
+		return -ENOENT;
+	r->keys[i] = r->keys[r->n - 1];
+	r->acts[i] = r->acts[r->n - 1];
+	r->n--;
+	r->dels++;
+	return 0;
+}
+
+static int rec_stats(struct dp *dp, const struct sluice_flow_key *keys,
+		     struct sluice_flow_stats *out, size_t n)
+{
+	(void)dp;
+	(void)keys;
+	memset(out, 0, n * sizeof(*out));
+	return 0;
+}
+
+static const struct dp_ops rec_ops = { .name = "record", .flow_put = rec_put,
+				       .flow_del = rec_del, .stats_read = rec_stats };
+
+/* ---- phones ---- */
+
+struct phone {
+	int		fd;
+	uint16_t	port;
+};
+
+static void phone_open(struct phone *p)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(p->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	getsockname(p->fd, (struct sockaddr *)&a, &len);
+	p->port = ntohs(a.sin_port);
+}
+
+static void send_rtp(struct phone *p, uint16_t port, uint32_t ssrc)
+{
+	uint8_t pkt[172] = { 0x80, 0, 0, 1, 0, 0, 0, 0 };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	pkt[8] = (uint8_t)(ssrc >> 24);
+	pkt[11] = (uint8_t)ssrc;
+	sendto(p->fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to));
+}
+
+/* The source port of the next datagram, or -1 after 200 ms. */
+static int heard(struct phone *p)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+	struct sockaddr_in from;
+	socklen_t len = sizeof(from);
+	uint8_t buf[512];
+
+	if (poll(&pfd, 1, 200) != 1 ||
+	    recvfrom(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) < 0)
+		return -1;
+	return ntohs(from.sin_port);
+}
+
+static void stop(struct loop *loop, void *arg)
+{
+	(void)arg;
+	loop_stop(loop);
+}
+
+/* Runs the loop for ms milliseconds of real time. */
+static void spin(struct loop *loop, unsigned ms)
+{
+	struct loop_timer t;
+
+	loop_timer_init(&t, stop, NULL);
+	loop_timer_arm(loop, &t, ms);
+	loop_run(loop);
+}
+
+static char *sdp_for(const struct phone *p, const char *dir)
+{
+	char *s;
+
+	assert_true(asprintf(&s, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+			     "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %u RTP/AVP 0\r\n"
+			     "a=rtpmap:0 PCMU/8000\r\na=%s\r\n", p->port, dir) > 0);
+	return s;
+}
+
+static uint16_t sdp_port(const char *sdp)
+{
+	const char *m = strstr(sdp, "m=audio ");
+
+	assert_non_null(m);
+	return (uint16_t)atoi(m + 8);
+}
+
+static int deaths;
+
+static void on_dead(struct media_session *s, void *owner)
+{
+	(void)s;
+	(void)owner;
+	deaths++;
+}
+
+struct fx {
+	struct loop		*loop;
+	struct rec_dp		dp;
+	struct media_ctx	m;
+	struct media_session	*s;
+	struct phone		caller, callee;
+	uint16_t		relay_a, relay_b;	/* where each phone sends */
+};
+
+static int setup(void **state)
+{
+	static struct fx f;
+	char err[128], *offer, *answer, *out;
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(loop_new(&f.loop), 0);
+	f.dp.dp.ops = &rec_ops;
+	assert_int_equal(media_init(&f.m, f.loop, &f.dp.dp, "127.0.0.1", 42300, 42399,
+				    MEDIA_RELATCH_SSRC, 2, 10), 0);
+	f.s = media_session_new(&f.m, "call-1", on_dead, NULL);
+	phone_open(&f.caller);
+	phone_open(&f.callee);
+
+	offer = sdp_for(&f.caller, "sendrecv");
+	assert_int_equal(media_offer(f.s, 0, offer, strlen(offer), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "c=IN IP4 127.0.0.1"));
+	f.relay_b = sdp_port(out);
+	assert_int_not_equal(f.relay_b, f.caller.port);
+	free(out);
+	answer = sdp_for(&f.callee, "sendrecv");
+	assert_int_equal(media_answer(f.s, 1, answer, strlen(answer), &out, err, sizeof(err)), 0);
+	f.relay_a = sdp_port(out);
+	assert_int_not_equal(f.relay_a, f.relay_b);
+	free(out);
+	free(offer);
+	free(answer);
+	deaths = 0;
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	media_fini(&f->m);
+	assert_int_equal(f->dp.n, 0);		/* no flow left behind */
+	loop_free(f->loop);
+	close(f->caller.fd);
+	close(f->callee.fd);
+	return 0;
+}
+
+static void test_media_flows_and_offloads(void **state)
+{
+	struct fx *f = *state;
+	struct media_leg_report rep;
+	int i;
+
+	send_rtp(&f->caller, f->relay_a, 0xca11);
+	spin(f->loop, 100);
+	assert_int_equal(heard(&f->callee), f->relay_b);
+	assert_int_equal(f->dp.n, 0);		/* only one side latched yet */
+	send_rtp(&f->callee, f->relay_b, 0xca11ee);
+	spin(f->loop, 100);
+	assert_int_equal(heard(&f->caller), f->relay_a);
+
+	/* Both latched: both directions handed to the data path. */
+	assert_int_equal(f->dp.n, 2);
+	for (i = 0; i < 2; i++) {
+		const struct sluice_flow_key *k = &f->dp.keys[i];
+		const struct sluice_flow_action *a = &f->dp.acts[i];
+		bool a2b = k->port == f->relay_a;
+
+		assert_int_equal(k->family, SLUICE_FAMILY_IPV4);
+		assert_int_equal(a->expect_src_port, a2b ? f->caller.port : f->callee.port);
+		assert_int_equal(a->new_src_port, a2b ? f->relay_b : f->relay_a);
+		assert_int_equal(a->new_dst_port, a2b ? f->callee.port : f->caller.port);
+		assert_int_equal(a->flags, SLUICE_F_STRICT_SRC | SLUICE_F_RTP);
+		assert_int_equal(a->clock_rate, 8000);
+	}
+	assert_int_equal(media_leg_report(f->s, 0, 0, &rep), 0);
+	assert_int_equal(rep.packets, 1);
+	assert_true(rep.offloaded);
+	assert_true(rep.mos > 4.3);
+}
+
+static void test_hold_closes_a_direction(void **state)
+{
+	struct fx *f = *state;
+	char err[128], *reoffer, *out;
+
+	send_rtp(&f->caller, f->relay_a, 1);
+	send_rtp(&f->callee, f->relay_b, 2);
+	spin(f->loop, 100);
+	heard(&f->callee);
+	heard(&f->caller);
+	assert_int_equal(f->dp.n, 2);
+	/* The caller holds: it sends, but wants nothing back. */
+	reoffer = sdp_for(&f->caller, "sendonly");
+	assert_int_equal(media_offer(f->s, 0, reoffer, strlen(reoffer), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "a=sendonly"));
+	assert_int_equal(sdp_port(out), f->relay_b);	/* same ports on update */
+	free(out);
+	free(reoffer);
+	assert_int_equal(f->dp.n, 1);
+	assert_int_equal(f->dp.keys[0].port, f->relay_a);	/* caller->callee stays */
+	send_rtp(&f->callee, f->relay_b, 2);
+	spin(f->loop, 100);
+	assert_int_equal(heard(&f->caller), -1);
+}
+
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static void test_silence_is_death(void **state)
+{
+	struct fx *f = *state;
+
+	fake_now = loop_now_ms(f->loop);
+	loop_set_clock(f->loop, fake_clock);
+	fake_now += 1000;
+	loop_run_timers(f->loop);
+	assert_int_equal(deaths, 0);
+	fake_now += 2000;
+	loop_run_timers(f->loop);
+	assert_int_equal(deaths, 1);
+	fake_now += 5000;
+	loop_run_timers(f->loop);
+	assert_int_equal(deaths, 1);	/* reported once */
+}
+
+static void test_out_of_ports(void **state)
+{
+	struct fx *f = *state;
+	struct media_session *s2[30];
+	char err[128] = "", *offer, *out = NULL;
+	int i, rc = 0;
+
+	offer = sdp_for(&f->caller, "sendrecv");
+	/* 50 pairs, 2 per stream: the first session holds 2, 24 more fit. */
+	for (i = 0; i < 30; i++) {
+		s2[i] = media_session_new(&f->m, "more", NULL, NULL);
+		rc = media_offer(s2[i], 0, offer, strlen(offer), &out, err, sizeof(err));
+		if (rc)
+			break;
+		free(out);
+	}
+	assert_int_equal(i, 24);
+	assert_int_equal(rc, -EADDRNOTAVAIL);
+	assert_string_equal(err, "no media ports left");
+	free(offer);
+	for (; i >= 0; i--)
+		media_session_destroy(s2[i]);
+	assert_int_equal(media_ports_free_count(&f->m.ports), 48);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_media_flows_and_offloads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_closes_a_direction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silence_is_death, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_ports, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
