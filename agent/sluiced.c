@@ -5,8 +5,11 @@
  * runs the one event loop until SIGTERM or SIGINT. SIP, media, MML and the
  * control protocols hang their sockets and timers off that loop.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +18,88 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "ctl/ng.h"
 #include "dp/dp.h"
+#include "media/session.h"
 #include "version.h"
 
 struct sluiced {
 	struct conf	conf;
 	struct loop	*loop;
 	struct dp	*dp;
+	struct media_ctx media;
+	struct ng	ng;
 	bool		keep_media;	/* leave the kernel path to a restart */
 };
+
+/*
+ * The relay's media address: [media] address, or with "auto" the first
+ * IPv4 address of the first [media] interface (then of any interface but
+ * loopback).
+ */
+static int media_address(const struct conf *c, char *out, size_t len)
+{
+	struct ifaddrs *ifa, *i;
+	int pass;
+
+	if (strcmp(c->media_address, "auto")) {
+		snprintf(out, len, "%s", c->media_address);
+		return 0;
+	}
+	if (getifaddrs(&ifa))
+		return -errno;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = ifa; i; i = i->ifa_next) {
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+			    (i->ifa_flags & IFF_LOOPBACK))
+				continue;
+			if (!pass && (!c->media_n_ifaces || strcmp(i->ifa_name, c->media_ifaces[0])))
+				continue;
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out,
+				  (socklen_t)len);
+			freeifaddrs(ifa);
+			return 0;
+		}
+	}
+	freeifaddrs(ifa);
+	return -EADDRNOTAVAIL;
+}
+
+static int start_media(struct sluiced *sd)
+{
+	const struct conf *c = &sd->conf;
+	char addr[64];
+	int err;
+
+	err = media_address(c, addr, sizeof(addr));
+	if (err) {
+		LOG(L_ERROR, "[media] no media address: set [media] address (%s)", strerror(-err));
+		return err;
+	}
+	err = media_init(&sd->media, sd->loop, sd->dp, addr, c->media_port_min, c->media_port_max,
+			 (enum media_relatch)c->media_relatch, c->media_timeout,
+			 c->media_hold_timeout);
+	if (err) {
+		LOG(L_ERROR, "[media] cannot use %s, ports %u-%u: %s", addr, c->media_port_min,
+		    c->media_port_max, strerror(-err));
+		return err;
+	}
+	LOG(L_INFO, "[media] relaying on %s, ports %u-%u", addr, c->media_port_min,
+	    c->media_port_max);
+	sd->ng.fd = -1;
+	if (c->ctl_ng.ss.ss_family != AF_UNSPEC) {
+		err = ng_open(&sd->ng, sd->loop, &sd->media, (const struct sockaddr *)&c->ctl_ng.ss,
+			      c->ctl_ng.len, 0);
+		if (err) {
+			LOG(L_ERROR, "[ctl] NG socket: %s", strerror(-err));
+			media_fini(&sd->media);
+			return err;
+		}
+		LOG(L_INFO, "[ctl] NG protocol on udp port %u",
+		    ntohs(((struct sockaddr_in *)&c->ctl_ng.ss)->sin_port));
+	}
+	return 0;
+}
 
 static void on_stop_signal(struct loop *loop, int signo, void *arg)
 {
@@ -84,6 +160,9 @@ static int sluiced_run(struct sluiced *sd)
 		LOG(L_ERROR, "[dp] cannot open the data path: %s", strerror(-err));
 		goto out_free_loop;
 	}
+	err = start_media(sd);
+	if (err)
+		goto out_close_dp;
 	LOG(L_INFO, "[core] sluiced %s running (data path: %s)", SLUICE_VERSION,
 	    sd->dp->desc);
 
@@ -91,6 +170,9 @@ static int sluiced_run(struct sluiced *sd)
 	if (err)
 		LOG(L_ERROR, "[core] event loop failed: %s", strerror(-err));
 
+	ng_close(&sd->ng);
+	media_fini(&sd->media);
+out_close_dp:
 	dp_close(sd->dp, sd->keep_media);
 	LOG(L_INFO, "[core] stopped");
 out_free_loop:

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The NG protocol (see ng.h). Commands: ping, offer, answer, delete,
+ * query, list. A call is keyed by its call-id; its two sides by their
+ * tags: the first offer's from-tag is leg 0 (the caller), the first
+ * answer's to-tag leg 1. A re-INVITE's offer then comes from whichever
+ * tag sent it. Keys this relay has no use for are ignored, as rtpengine
+ * ignores what it does not know.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "ctl/bencode.h"
+#include "ctl/ng.h"
+
+#define NG_MAX_DGRAM	65535
+#define NG_NODES	512
+
+struct ng_call {
+	struct ng_call		*next;
+	char			call_id[256];
+	char			tag[2][128];	/* leg 0, leg 1 */
+	struct media_session	*s;
+	struct ng		*ng;
+};
+
+static struct ng_call *call_find(struct ng *ng, const char *call_id)
+{
+	struct ng_call *c;
+
+	for (c = ng->calls; c; c = c->next)
+		if (!strcmp(c->call_id, call_id))
+			return c;
+	return NULL;
+}
+
+static void call_free(struct ng *ng, struct ng_call *c)
+{
+	struct ng_call **pp;
+
+	for (pp = &ng->calls; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	media_session_destroy(c->s);
+	free(c);
+}
+
+/* rtpengine deletes a call whose media stopped; Kamailio learns it on query. */
+static void on_dead(struct media_session *s, void *owner)
+{
+	struct ng_call *c = owner;
+
+	(void)s;
+	LOG(L_INFO, "[ctl] ng: call %s timed out, deleted", c->call_id);
+	call_free(c->ng, c);
+}
+
+static unsigned ncalls(const struct ng *ng)
+{
+	const struct ng_call *c;
+	unsigned n = 0;
+
+	for (c = ng->calls; c; c = c->next)
+		n++;
+	return n;
+}
+
+static struct ng_call *call_new(struct ng *ng, const char *call_id)
+{
+	struct ng_call *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	snprintf(c->call_id, sizeof(c->call_id), "%s", call_id);
+	c->ng = ng;
+	c->s = media_session_new(ng->media, c->call_id, on_dead, c);
+	if (!c->s) {
+		free(c);
+		return NULL;
+	}
+	c->next = ng->calls;
+	ng->calls = c;
+	return c;
+}
+
+/* ---- replies ---- */
+
+static void reply_error(struct benc_buf *b, const char *result, const char *reason)
+{
+	benc_put_dict(b);
+	if (reason) {
+		benc_put_str(b, "error-reason");
+		benc_put_str(b, reason);
+	}
+	benc_put_str(b, "result");
+	benc_put_str(b, result);
+	benc_put_end(b);
+}
+
+static void reply_ok(struct benc_buf *b, const char *key, const char *value)
+{
+	benc_put_dict(b);
+	benc_put_str(b, "result");
+	benc_put_str(b, "ok");
+	if (key) {
+		benc_put_str(b, key);
+		benc_put_str(b, value);
+	}
+	benc_put_end(b);
+}
+
+static int str_arg(const struct benc *req, const char *key, char *out, size_t outlen)
+{
+	const struct benc *v = benc_dict_get(req, key);
+
+	if (!v)
+		return -ENOENT;
+	return benc_str_copy(v, out, outlen);
+}
+
+/* ---- commands ---- */
+
+static int leg_of(const struct ng_call *c, const char *tag)
+{
+	if (tag[0] && !strcmp(c->tag[0], tag))
+		return 0;
+	if (tag[0] && !strcmp(c->tag[1], tag))
+		return 1;
+	return -1;
+}
+
+static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
+			     struct benc_buf *b)
+{
+	char call_id[256], from_tag[128] = "", to_tag[128] = "", err[160];
+	const struct benc *sdp = benc_dict_get(req, "sdp");
+	struct ng_call *c;
+	char *out = NULL;
+	int leg, rc;
+
+	if (str_arg(req, "call-id", call_id, sizeof(call_id)) || !sdp || sdp->type != BENC_STR) {
+		reply_error(b, "error", "call-id and sdp are required");
+		return;
+	}
+	str_arg(req, "from-tag", from_tag, sizeof(from_tag));
+	str_arg(req, "to-tag", to_tag, sizeof(to_tag));
+	c = call_find(ng, call_id);
+	if (!c && answer) {
+		reply_error(b, "error", "Unknown call-id");
+		return;
+	}
+	if (!c) {
+		if (ng->max_sessions && ncalls(ng) >= ng->max_sessions) {
+			reply_error(b, "load limit", "maximum number of sessions reached");
+			return;
+		}
+		c = call_new(ng, call_id);
+		if (!c) {
+			reply_error(b, "error", "out of memory");
+			return;
+		}
+		snprintf(c->tag[0], sizeof(c->tag[0]), "%s", from_tag);
+	}
+	/* An offer comes from its from-tag's side, an answer from its to-tag's. */
+	leg = leg_of(c, answer ? to_tag : from_tag);
+	if (leg < 0) {
+		leg = answer ? 1 : (c->tag[0][0] ? 1 : 0);
+		snprintf(c->tag[leg], sizeof(c->tag[leg]), "%s", answer ? to_tag : from_tag);
+	}
+	rc = answer ? media_answer(c->s, leg, sdp->str.s, sdp->str.len, &out, err, sizeof(err)) :
+		      media_offer(c->s, leg, sdp->str.s, sdp->str.len, &out, err, sizeof(err));
+	if (rc) {
+		reply_error(b, rc == -EADDRNOTAVAIL ? "load limit" : "error", err);
+		if (!answer && !c->s->nstreams)
+			call_free(ng, c);
+		return;
+	}
+	reply_ok(b, "sdp", out);
+	free(out);
+}
+
+static void cmd_delete(struct ng *ng, const struct benc *req, struct benc_buf *b)
+{
+	char call_id[256];
+	struct ng_call *c;
+
+	if (str_arg(req, "call-id", call_id, sizeof(call_id))) {
+		reply_error(b, "error", "call-id is required");
+		return;
+	}
+	c = call_find(ng, call_id);
+	if (!c) {
+		reply_error(b, "error", "Call-ID not found");
+		return;
+	}
+	call_free(ng, c);
+	reply_ok(b, NULL, NULL);
+}
+
+/* Totals per component, as Kamailio's $rtpstat reads them. */
+static void put_totals(struct benc_buf *b, uint64_t packets, uint64_t bytes)
+{
+	benc_put_dict(b);
+	benc_put_str(b, "bytes");
+	benc_put_int(b, (int64_t)bytes);
+	benc_put_str(b, "errors");
+	benc_put_int(b, 0);
+	benc_put_str(b, "packets");
+	benc_put_int(b, (int64_t)packets);
+	benc_put_end(b);
+}
+
+static void cmd_query(struct ng *ng, const struct benc *req, struct benc_buf *b)
+{
+	uint64_t packets = 0, bytes = 0;
+	char call_id[256];
+	struct ng_call *c;
+	int i, leg;
+
+	if (str_arg(req, "call-id", call_id, sizeof(call_id)) ||
+	    !(c = call_find(ng, call_id))) {
+		reply_error(b, "error", "Call-ID not found");
+		return;
+	}
+	benc_put_dict(b);
+	benc_put_str(b, "result");
+	benc_put_str(b, "ok");
+	benc_put_str(b, "tags");
+	benc_put_dict(b);
+	for (leg = 0; leg < 2; leg++) {
+		uint64_t lp = 0, lb = 0;
+
+		for (i = 0; i < c->s->nstreams; i++) {
+			struct media_leg_report r;
+
+			if (media_leg_report(c->s, i, leg, &r))
+				continue;
+			lp += r.packets;
+			lb += r.bytes;
+		}
+		packets += lp;
+		bytes += lb;
+		benc_put_str(b, c->tag[leg]);
+		benc_put_dict(b);
+		benc_put_str(b, "tag");
+		benc_put_str(b, c->tag[leg]);
+		benc_put_str(b, "totals");
+		put_totals(b, lp, lb);
+		benc_put_end(b);
+	}
+	benc_put_end(b);
+	benc_put_str(b, "totals");
+	benc_put_dict(b);
+	benc_put_str(b, "RTCP");
+	put_totals(b, 0, 0);
+	benc_put_str(b, "RTP");
+	put_totals(b, packets, bytes);
+	benc_put_end(b);
+	benc_put_end(b);
+}
+
+static void cmd_list(struct ng *ng, struct benc_buf *b)
+{
+	struct ng_call *c;
+
+	benc_put_dict(b);
+	benc_put_str(b, "calls");
+	benc_put_list(b);
+	for (c = ng->calls; c; c = c->next)
+		benc_put_str(b, c->call_id);
+	benc_put_end(b);
+	benc_put_str(b, "result");
+	benc_put_str(b, "ok");
+	benc_put_end(b);
+}
+
+static void dispatch(struct ng *ng, const struct benc *req, struct benc_buf *b)
+{
+	const struct benc *cmd = benc_dict_get(req, "command");
+
+	if (benc_str_eq(cmd, "ping")) {
+		benc_put_dict(b);
+		benc_put_str(b, "result");
+		benc_put_str(b, "pong");
+		benc_put_end(b);
+	} else if (benc_str_eq(cmd, "offer"))
+		cmd_offer_answer(ng, req, false, b);
+	else if (benc_str_eq(cmd, "answer"))
+		cmd_offer_answer(ng, req, true, b);
+	else if (benc_str_eq(cmd, "delete"))
+		cmd_delete(ng, req, b);
+	else if (benc_str_eq(cmd, "query"))
+		cmd_query(ng, req, b);
+	else if (benc_str_eq(cmd, "list"))
+		cmd_list(ng, b);
+	else
+		reply_error(b, "error", cmd ? "Unrecognized command" : "No command given");
+}
+
+/* ---- the reply cache ---- */
+
+static struct ng_cached *cache_find(struct ng *ng, const char *cookie, uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < NG_CACHE; i++) {
+		struct ng_cached *e = &ng->cache[i];
+
+		if (e->reply && now - e->at_ms < NG_CACHE_MS && !strcmp(e->cookie, cookie))
+			return e;
+	}
+	return NULL;
+}
+
+static void cache_put(struct ng *ng, const char *cookie, const char *reply, size_t len,
+		      uint64_t now)
+{
+	struct ng_cached *e = &ng->cache[ng->cache_next];
+
+	ng->cache_next = (ng->cache_next + 1) % NG_CACHE;
+	free(e->reply);
+	e->reply = malloc(len);
+	if (!e->reply)
+		return;
+	memcpy(e->reply, reply, len);
+	e->len = len;
+	e->at_ms = now;
+	snprintf(e->cookie, sizeof(e->cookie), "%s", cookie);
+}
+
+void ng_handle(struct ng *ng, const char *msg, size_t len, char **reply, size_t *rlen)
+{
+	static struct benc nodes[NG_NODES];
+	struct benc_buf b = { 0 };
+	const char *sp = memchr(msg, ' ', len), *why = NULL;
+	uint64_t now = loop_now_ms(ng->loop);
+	char cookie[64];
+	struct ng_cached *hit;
+	struct benc *req;
+	size_t clen;
+
+	*reply = NULL;
+	*rlen = 0;
+	clen = sp ? (size_t)(sp - msg) : 0;
+	if (!clen || clen >= sizeof(cookie))
+		return;		/* no cookie: nothing to answer to */
+	memcpy(cookie, msg, clen);
+	cookie[clen] = '\0';
+	hit = cache_find(ng, cookie, now);
+	if (hit) {
+		b.data = malloc(hit->len);
+		if (b.data) {
+			memcpy(b.data, hit->reply, hit->len);
+			*reply = b.data;
+			*rlen = hit->len;
+		}
+		return;
+	}
+	benc_put_raw(&b, cookie, clen);
+	benc_put_raw(&b, " ", 1);
+	req = benc_decode(sp + 1, len - clen - 1, nodes, NG_NODES, &why);
+	if (!req || req->type != BENC_DICT)
+		reply_error(&b, "error", req ? "request is not a dictionary" : why);
+	else
+		dispatch(ng, req, &b);
+	if (b.err) {
+		benc_buf_free(&b);
+		return;
+	}
+	cache_put(ng, cookie, b.data, b.len, now);
+	*reply = b.data;
+	*rlen = b.len;
+}
+
+static void on_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	static char buf[NG_MAX_DGRAM + 1];
+	struct ng *ng = arg;
+
+	(void)loop;
+	(void)events;
+	for (;;) {
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, NG_MAX_DGRAM, MSG_DONTWAIT, (struct sockaddr *)&from,
+				     &flen);
+		char *reply;
+		size_t rlen;
+
+		if (n < 0)
+			return;
+		ng_handle(ng, buf, (size_t)n, &reply, &rlen);
+		if (rlen)
+			sendto(fd, reply, rlen, MSG_DONTWAIT, (struct sockaddr *)&from, flen);
+		free(reply);
+	}
+}
+
+int ng_open(struct ng *ng, struct loop *loop, struct media_ctx *media,
+	    const struct sockaddr *addr, socklen_t addrlen, unsigned max_sessions)
+{
+	int err;
+
+	memset(ng, 0, sizeof(*ng));
+	ng->loop = loop;
+	ng->media = media;
+	ng->max_sessions = max_sessions;
+	ng->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ng->fd < 0)
+		return -errno;
+	if (bind(ng->fd, addr, addrlen)) {
+		err = -errno;
+		close(ng->fd);
+		ng->fd = -1;
+		return err;
+	}
+	err = loop_add_fd(loop, ng->fd, EPOLLIN, on_readable, ng);
+	if (err) {
+		close(ng->fd);
+		ng->fd = -1;
+	}
+	return err;
+}
+
+void ng_reset(struct ng *ng)
+{
+	unsigned i;
+
+	while (ng->calls)
+		call_free(ng, ng->calls);
+	for (i = 0; i < NG_CACHE; i++) {
+		free(ng->cache[i].reply);
+		ng->cache[i].reply = NULL;
+	}
+	ng->cache_next = 0;
+}
+
+void ng_close(struct ng *ng)
+{
+	ng_reset(ng);
+	if (ng->fd >= 0) {
+		loop_del_fd(ng->loop, ng->fd);
+		close(ng->fd);
+		ng->fd = -1;
+	}
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The NG control protocol (rtpengine's, as Kamailio's and OpenSIPS's
+ * rtpengine modules speak it) on [control] ng: UDP datagrams
+ * "<cookie> <bencoded dictionary>", answered with the same cookie. Offer
+ * and answer run through sluice's own media sessions, so calls set up by
+ * Kamailio get the kernel relay, latching and timeouts of sluice's own.
+ *
+ * Replies are cached by cookie for NG_CACHE_MS: a retransmitted request
+ * gets the reply the first one got, not a second session.
+ */
+#ifndef SLUICE_CTL_NG_H
+#define SLUICE_CTL_NG_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "core/loop.h"
+#include "media/session.h"
+
+#ifndef NG_CACHE
+#define NG_CACHE	1024		/* remembered replies */
+#endif
+#define NG_CACHE_MS	45000
+
+struct ng_call;
+
+struct ng {
+	struct loop		*loop;
+	struct media_ctx	*media;
+	int			fd;
+	struct ng_call		*calls;
+	unsigned		max_sessions;
+	struct ng_cached {
+		char		cookie[64];
+		char		*reply;
+		size_t		len;
+		uint64_t	at_ms;
+	} cache[NG_CACHE];
+	unsigned		cache_next;
+};
+
+/* Binds addr and serves on loop. max_sessions 0: no limit but the ports. */
+int ng_open(struct ng *ng, struct loop *loop, struct media_ctx *media,
+	    const struct sockaddr *addr, socklen_t addrlen, unsigned max_sessions);
+void ng_close(struct ng *ng);
+/* Deletes every call and forgets every cached reply (tests, fuzzing). */
+void ng_reset(struct ng *ng);
+
+/*
+ * Handles one datagram and writes the reply (malloc'ed) to *reply; no
+ * reply (0 length) for what has no cookie. Exposed for the fuzz target
+ * and unit tests.
+ */
+void ng_handle(struct ng *ng, const char *msg, size_t len, char **reply, size_t *rlen);
+
+#endif /* SLUICE_CTL_NG_H */
