@@ -21,6 +21,7 @@
 #include "ctl/ng.h"
 #include "dp/dp.h"
 #include "media/session.h"
+#include "store/store.h"
 #include "version.h"
 
 struct sluiced {
@@ -29,6 +30,7 @@ struct sluiced {
 	struct dp	*dp;
 	struct media_ctx media;
 	struct ng	ng;
+	struct store	store;
 	bool		keep_media;	/* leave the kernel path to a restart */
 };
 
@@ -86,6 +88,11 @@ static int start_media(struct sluiced *sd)
 	}
 	LOG(L_INFO, "[media] relaying on %s, ports %u-%u", addr, c->media_port_min,
 	    c->media_port_max);
+	if (store_open(&sd->store, c->store_db))
+		LOG(L_WARN, "[store] %s unusable: calls will not survive a restart",
+		    c->store_db);
+	else
+		sd->media.store = &sd->store;
 	sd->ng.fd = -1;
 	if (c->ctl_ng.ss.ss_family != AF_UNSPEC) {
 		err = ng_open(&sd->ng, sd->loop, &sd->media, (const struct sockaddr *)&c->ctl_ng.ss,
@@ -98,6 +105,11 @@ static int start_media(struct sluiced *sd)
 		LOG(L_INFO, "[ctl] NG protocol on udp port %u",
 		    ntohs(((struct sockaddr_in *)&c->ctl_ng.ss)->sin_port));
 	}
+	/* Calls a killed sluiced left behind: their media never stopped. */
+	err = media_restore(&sd->media, ng_adopt, &sd->ng);
+	if (err > 0)
+		LOG(L_INFO, "[media] adopted %d media session%s from %s", err, err == 1 ? "" : "s",
+		    c->store_db);
 	return 0;
 }
 
@@ -172,6 +184,7 @@ static int sluiced_run(struct sluiced *sd)
 
 	ng_close(&sd->ng);
 	media_fini(&sd->media);
+	store_close(&sd->store);
 out_close_dp:
 	dp_close(sd->dp, sd->keep_media);
 	LOG(L_INFO, "[core] stopped");

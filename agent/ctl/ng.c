@@ -74,6 +74,13 @@ static unsigned ncalls(const struct ng *ng)
 	return n;
 }
 
+/* What the media layer persists for us: "ng", the call-id and both tags. */
+static void call_owner_data(struct ng_call *c)
+{
+	snprintf(c->s->owner_data, sizeof(c->s->owner_data), "ng\n%s\n%s\n%s", c->call_id,
+		 c->tag[0], c->tag[1]);
+}
+
 static struct ng_call *call_new(struct ng *ng, const char *call_id)
 {
 	struct ng_call *c = calloc(1, sizeof(*c));
@@ -176,6 +183,7 @@ static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
 		leg = answer ? 1 : (c->tag[0][0] ? 1 : 0);
 		snprintf(c->tag[leg], sizeof(c->tag[leg]), "%s", answer ? to_tag : from_tag);
 	}
+	call_owner_data(c);
 	rc = answer ? media_answer(c->s, leg, sdp->str.s, sdp->str.len, &out, err, sizeof(err)) :
 		      media_offer(c->s, leg, sdp->str.s, sdp->str.len, &out, err, sizeof(err));
 	if (rc) {
@@ -429,6 +437,30 @@ int ng_open(struct ng *ng, struct loop *loop, struct media_ctx *media,
 		ng->fd = -1;
 	}
 	return err;
+}
+
+void ng_adopt(struct media_session *s, const char *owner_data, void *arg)
+{
+	char call_id[256] = "", tag0[128] = "", tag1[128] = "";
+	struct ng *ng = arg;
+	struct ng_call *c;
+
+	if (sscanf(owner_data, "ng\n%255[^\n]\n%127[^\n]\n%127[^\n]", call_id, tag0, tag1) < 1 ||
+	    !(c = calloc(1, sizeof(*c)))) {
+		LOG(L_WARN, "[ctl] %s: not an NG call, dropped", s->id);
+		media_session_destroy(s);
+		return;
+	}
+	snprintf(c->call_id, sizeof(c->call_id), "%s", call_id);
+	snprintf(c->tag[0], sizeof(c->tag[0]), "%s", tag0);
+	snprintf(c->tag[1], sizeof(c->tag[1]), "%s", tag1);
+	c->ng = ng;
+	c->s = s;
+	s->dead = on_dead;
+	s->owner = c;
+	c->next = ng->calls;
+	ng->calls = c;
+	LOG(L_INFO, "[ctl] ng: adopted call %s", call_id);
 }
 
 void ng_reset(struct ng *ng)

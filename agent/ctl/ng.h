@@ -44,6 +44,8 @@ struct ng {
 int ng_open(struct ng *ng, struct loop *loop, struct media_ctx *media,
 	    const struct sockaddr *addr, socklen_t addrlen, unsigned max_sessions);
 void ng_close(struct ng *ng);
+/* media_restore()'s callback: rebuilds the NG call of an adopted session. */
+void ng_adopt(struct media_session *s, const char *owner_data, void *arg);
 /* Deletes every call and forgets every cached reply (tests, fuzzing). */
 void ng_reset(struct ng *ng);
 

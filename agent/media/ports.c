@@ -135,6 +135,34 @@ int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, i
 	return -EADDRNOTAVAIL;
 }
 
+int media_ports_take(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int *rtcp_fd)
+{
+	uint32_t i = (uint32_t)(rtp_port - mp->min) / 2, k;
+	int err;
+
+	if (rtp_port < mp->min || (rtp_port & 1) || i >= mp->npairs)
+		return -EINVAL;
+	if (mp->pairs[i].rtp_fd >= 0)
+		return -EBUSY;
+	for (k = 0; k < mp->nfree; k++) {
+		uint32_t slot = (mp->head + k) % mp->npairs;
+
+		if (mp->queue[slot] != i)
+			continue;
+		err = bind_pair(mp, i);
+		if (err)
+			return err;
+		/* The head's pair takes the freed slot; the head moves on. */
+		mp->queue[slot] = mp->queue[mp->head];
+		mp->head = (mp->head + 1) % mp->npairs;
+		mp->nfree--;
+		*rtp_fd = mp->pairs[i].rtp_fd;
+		*rtcp_fd = mp->pairs[i].rtcp_fd;
+		return 0;
+	}
+	return -EBUSY;
+}
+
 void media_ports_free(struct media_ports *mp, uint16_t rtp_port)
 {
 	uint32_t i = (uint32_t)(rtp_port - mp->min) / 2;

@@ -51,6 +51,11 @@ void media_ports_fini(struct media_ports *mp);
  * exhaustion, not per call).
  */
 int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, int *rtcp_fd);
+/*
+ * Binds the pair of rtp_port specifically (a restarted sluiced taking back
+ * the ports of the calls it adopts). -EBUSY when it is already handed out.
+ */
+int media_ports_take(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int *rtcp_fd);
 /* Closes the pair's sockets and queues it for reuse. */
 void media_ports_free(struct media_ports *mp, uint16_t rtp_port);
 uint32_t media_ports_free_count(const struct media_ports *mp);

@@ -124,7 +124,7 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 	st->offloaded[from][comp] = true;
 }
 
-static void offload(struct media_session *s, struct media_sstream *st)
+void media_stream_offload(struct media_session *s, struct media_sstream *st)
 {
 	int from, comp;
 
@@ -141,7 +141,8 @@ static void on_latch(struct media_stream *rs, int leg, enum media_comp comp, voi
 
 	(void)leg;
 	(void)comp;
-	offload(s, st);
+	media_stream_offload(s, st);
+	media_persist(s);
 }
 
 /* ---- sockets ---- */
@@ -155,7 +156,7 @@ static void on_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 	media_relay_input(&io->s->st[io->stream].relay, io->leg, io->comp, loop_now_ms(loop));
 }
 
-static int open_stream(struct media_session *s, int i)
+int media_stream_open(struct media_session *s, int i, const uint16_t *ports)
 {
 	struct media_ctx *m = s->m;
 	struct media_sstream *st = &s->st[i];
@@ -166,8 +167,14 @@ static int open_stream(struct media_session *s, int i)
 	for (leg = 0; leg < 2; leg++) {
 		struct media_leg *l = &st->relay.leg[leg];
 
-		err = media_ports_alloc(&m->ports, &st->port[leg], &l->fd[MEDIA_RTP],
-					&l->fd[MEDIA_RTCP]);
+		if (ports) {
+			st->port[leg] = ports[leg];
+			err = media_ports_take(&m->ports, ports[leg], &l->fd[MEDIA_RTP],
+					       &l->fd[MEDIA_RTCP]);
+		} else {
+			err = media_ports_alloc(&m->ports, &st->port[leg], &l->fd[MEDIA_RTP],
+						&l->fd[MEDIA_RTCP]);
+		}
 		if (err) {
 			if (leg)
 				media_ports_free(&m->ports, st->port[0]);
@@ -202,7 +209,7 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 		return;
 	for (leg = 0; leg < 2; leg++)
 		st->relay.leg[leg].latched[0] = st->relay.leg[leg].latched[1] = false;
-	offload(s, st);		/* nothing latched: removes every flow */
+	media_stream_offload(s, st);		/* nothing latched: removes every flow */
 	for (leg = 0; leg < 2; leg++) {
 		for (comp = 0; comp < 2; comp++)
 			loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
@@ -233,7 +240,7 @@ static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_
 		return -EINVAL;
 	}
 	if (!st->active) {
-		rc = open_stream(s, i);
+		rc = media_stream_open(s, i, NULL);
 		if (rc) {
 			snprintf(err, errlen, "no media ports left");
 			return rc;
@@ -278,8 +285,11 @@ static int negotiate(struct media_session *s, int from, const char *body, size_t
 	s->nstreams = info.nstreams;
 	for (i = 0; i < s->nstreams; i++)
 		if (s->st[i].active)
-			offload(s, &s->st[i]);	/* directions may have changed */
-	return sdp_rewrite(body, len, &rw, out, err, errlen);
+			media_stream_offload(s, &s->st[i]);	/* directions may have changed */
+	rc = sdp_rewrite(body, len, &rw, out, err, errlen);
+	if (!rc)
+		media_persist(s);
+	return rc;
 }
 
 int media_offer(struct media_session *s, int from, const char *sdp, size_t len, char **out,
@@ -451,6 +461,7 @@ void media_session_destroy(struct media_session *s)
 	struct media_session **pp;
 	int i;
 
+	media_forget(s);
 	for (i = 0; i < SDP_MAX_STREAMS; i++)
 		close_stream(s, &s->st[i]);
 	for (pp = &s->m->sessions; *pp; pp = &(*pp)->next) {

@@ -25,6 +25,7 @@
 #include "media/ports.h"
 #include "media/relay.h"
 #include "media/sdp.h"
+#include "store/store.h"
 
 struct media_session;
 
@@ -44,6 +45,7 @@ struct media_ctx {
 	struct loop_timer	tick;			/* timeouts, once a second */
 	struct media_session	*sessions;
 	unsigned		nsessions;
+	struct store		*store;		/* NULL: sessions are not persisted */
 };
 
 struct media_io {			/* a socket's loop callback argument */
@@ -75,6 +77,7 @@ struct media_session {
 	void			*owner;
 	bool			dead_reported;
 	uint64_t		created_ms;
+	char			owner_data[640];/* persisted for the owner (NG: call-id, tags) */
 };
 
 /* Per leg, the kernel's and userspace's shares merged. */
@@ -115,5 +118,22 @@ int media_answer(struct media_session *s, int from, const char *sdp, size_t len,
 
 int media_leg_report(struct media_session *s, int stream, int leg,
 		     struct media_leg_report *out);
+
+/*
+ * Persistence (media/persist.c), when m->store is set: every change to a
+ * session is written to the database, so that a sluiced restarted after a
+ * crash adopts its calls: media_restore() recreates each session (ports
+ * bound again, latches as they were, kernel flows put back over the
+ * pinned ones, which keeps their counters) and hands it to restore_fn with
+ * the owner's data to rebuild the owner's side.
+ */
+typedef void (*media_restore_fn)(struct media_session *s, const char *owner_data, void *arg);
+void media_persist(struct media_session *s);
+void media_forget(struct media_session *s);
+int media_restore(struct media_ctx *m, media_restore_fn fn, void *arg);
+
+/* For persist.c: a stream on given ports (0: any), and its offload. */
+int media_stream_open(struct media_session *s, int i, const uint16_t *ports);
+void media_stream_offload(struct media_session *s, struct media_sstream *st);
 
 #endif /* SLUICE_MEDIA_SESSION_H */

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Media sessions in the database (see media_restore() in session.h), one
+ * row per session holding its state as JSON:
+ *
+ *   { "owner": "...", "streams": [ { "ports": [30000, 30002], "clock": 8000,
+ *     "legs": [ { "sdp": ["10.0.0.2:4000", "10.0.0.2:4001"],
+ *                 "peer": ["10.0.0.9:51000", null], "ssrc": [51966, 0],
+ *                 "wants": true, "mux": false, "hold": false,
+ *                 "addr": "10.0.0.2" }, { ... } ] }, ... ] }
+ *
+ * JSON rather than a binary image, so that a newer sluiced can read an
+ * older one's rows. Written on every offer, answer and latch; deleted with
+ * the session.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "core/log.h"
+#include "media/session.h"
+
+static json_t *ep_json(const struct media_endpoint *e)
+{
+	char host[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 10];
+
+	if (!e->len)
+		return json_null();
+	if (e->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&e->ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(buf, sizeof(buf), "%s:%u", host, ntohs(a->sin_port));
+	} else {
+		const struct sockaddr_in6 *a = (const void *)&e->ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(buf, sizeof(buf), "[%s]:%u", host, ntohs(a->sin6_port));
+	}
+	return json_string(buf);
+}
+
+static int ep_parse(const json_t *j, struct media_endpoint *e)
+{
+	const char *s = json_string_value(j), *colon;
+	char host[INET6_ADDRSTRLEN + 2];
+	size_t hlen;
+
+	memset(e, 0, sizeof(*e));
+	if (!s)
+		return 0;	/* null: none */
+	colon = strrchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	hlen = (size_t)(colon - s);
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (host[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&e->ss;
+
+		host[hlen - 1] = '\0';
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)atoi(colon + 1));
+		e->len = sizeof(*a);
+		return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -EINVAL;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&e->ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)atoi(colon + 1));
+		e->len = sizeof(*a);
+		return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -EINVAL;
+	}
+}
+
+static json_t *leg_json(const struct media_sstream *st, int i)
+{
+	const struct media_leg *l = &st->relay.leg[i];
+
+	return json_pack("{s:[o,o],s:[o,o],s:[I,I],s:b,s:b,s:b,s:s}",
+			 "sdp", ep_json(&l->sdp[0]), ep_json(&l->sdp[1]),
+			 "peer", l->latched[0] ? ep_json(&l->peer[0]) : json_null(),
+			 l->latched[1] ? ep_json(&l->peer[1]) : json_null(),
+			 "ssrc", (json_int_t)l->ssrc[0], (json_int_t)l->ssrc[1],
+			 "wants", l->wants_media, "mux", st->sdp[i].rtcp_mux,
+			 "hold", st->sdp[i].hold, "addr", st->sdp[i].addr);
+}
+
+static char *session_json(const struct media_session *s)
+{
+	json_t *streams = json_array(), *root;
+	char *text;
+	int i;
+
+	for (i = 0; i < s->nstreams; i++) {
+		const struct media_sstream *st = &s->st[i];
+
+		json_array_append_new(streams, !st->active ? json_null() :
+			json_pack("{s:[i,i],s:I,s:[o,o]}", "ports", st->port[0], st->port[1],
+				  "clock", (json_int_t)st->clock_rate,
+				  "legs", leg_json(st, 0), leg_json(st, 1)));
+	}
+	root = json_pack("{s:s,s:o}", "owner", s->owner_data, "streams", streams);
+	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	return text;
+}
+
+void media_persist(struct media_session *s)
+{
+	struct store *db = s->m->store;
+	sqlite3_stmt *q;
+	char *text;
+	int rc;
+
+	if (!db || !db->db)
+		return;
+	text = session_json(s);
+	if (!text)
+		return;
+	rc = sqlite3_prepare_v2(db->db, "INSERT OR REPLACE INTO media_sessions (id, state, updated)"
+				" VALUES (?, ?, ?)", -1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, s->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)time(NULL));
+		rc = sqlite3_step(q);
+	}
+	sqlite3_finalize(q);
+	store_err(db, rc, "saving a media session");
+	free(text);
+}
+
+void media_forget(struct media_session *s)
+{
+	struct store *db = s->m->store;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!db || !db->db)
+		return;
+	rc = sqlite3_prepare_v2(db->db, "DELETE FROM media_sessions WHERE id = ?", -1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, s->id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+	}
+	sqlite3_finalize(q);
+	store_err(db, rc, "forgetting a media session");
+}
+
+static int restore_leg(struct media_sstream *st, int i, json_t *j)
+{
+	struct media_leg *l = &st->relay.leg[i];
+	json_t *sdp = json_object_get(j, "sdp"), *peer = json_object_get(j, "peer");
+	json_t *ssrc = json_object_get(j, "ssrc");
+	const char *addr = json_string_value(json_object_get(j, "addr"));
+	int c;
+
+	for (c = 0; c < 2; c++) {
+		if (ep_parse(json_array_get(sdp, (size_t)c), &l->sdp[c]) ||
+		    ep_parse(json_array_get(peer, (size_t)c), &l->peer[c]))
+			return -EINVAL;
+		l->latched[c] = l->peer[c].len != 0;
+		l->ssrc[c] = (uint32_t)json_integer_value(json_array_get(ssrc, (size_t)c));
+	}
+	l->wants_media = json_is_true(json_object_get(j, "wants"));
+	st->sdp[i].rtcp_mux = json_is_true(json_object_get(j, "mux"));
+	st->sdp[i].hold = json_is_true(json_object_get(j, "hold"));
+	snprintf(st->sdp[i].addr, sizeof(st->sdp[i].addr), "%s", addr ? addr : "");
+	st->has_sdp[i] = l->sdp[0].len != 0;
+	return 0;
+}
+
+static int restore_one(struct media_ctx *m, const char *id, const char *text,
+		       media_restore_fn fn, void *arg)
+{
+	json_t *root = json_loads(text, 0, NULL), *streams;
+	struct media_session *s;
+	size_t i;
+	int err = -EINVAL;
+
+	streams = json_object_get(root, "streams");
+	if (!json_is_array(streams) || json_array_size(streams) > SDP_MAX_STREAMS)
+		goto out_decref;
+	s = media_session_new(m, id, NULL, NULL);
+	if (!s) {
+		err = -ENOMEM;
+		goto out_decref;
+	}
+	snprintf(s->owner_data, sizeof(s->owner_data), "%s",
+		 json_string_value(json_object_get(root, "owner")) ?: "");
+	s->nstreams = (int)json_array_size(streams);
+	for (i = 0; i < json_array_size(streams); i++) {
+		json_t *js = json_array_get(streams, i), *ports = json_object_get(js, "ports");
+		json_t *legs = json_object_get(js, "legs");
+		struct media_sstream *st = &s->st[i];
+		uint16_t p[2];
+
+		if (json_is_null(js))
+			continue;
+		p[0] = (uint16_t)json_integer_value(json_array_get(ports, 0));
+		p[1] = (uint16_t)json_integer_value(json_array_get(ports, 1));
+		err = media_stream_open(s, (int)i, p);
+		if (!err)
+			err = restore_leg(st, 0, json_array_get(legs, 0));
+		if (!err)
+			err = restore_leg(st, 1, json_array_get(legs, 1));
+		if (err) {
+			LOG(L_WARN, "[media] %s: cannot take back ports %u/%u (%s), session dropped",
+			    id, p[0], p[1], strerror(-err));
+			media_session_destroy(s);
+			goto out_decref;
+		}
+		st->clock_rate = (uint32_t)json_integer_value(json_object_get(js, "clock"));
+		st->hold = !st->relay.leg[0].wants_media || !st->relay.leg[1].wants_media;
+		/* Puts the flows back over the adopted ones: same keys, counters kept. */
+		media_stream_offload(s, st);
+	}
+	if (fn)
+		fn(s, s->owner_data, arg);
+	err = 0;
+out_decref:
+	json_decref(root);
+	return err;
+}
+
+int media_restore(struct media_ctx *m, media_restore_fn fn, void *arg)
+{
+	struct store *db = m->store;
+	sqlite3_stmt *q;
+	int rc, n = 0;
+
+	if (!db || !db->db)
+		return 0;
+	rc = sqlite3_prepare_v2(db->db, "SELECT id, state FROM media_sessions", -1, &q, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+		const char *text = (const char *)sqlite3_column_text(q, 1);
+
+		if (id && text && !restore_one(m, id, text, fn, arg))
+			n++;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE && rc != SQLITE_OK)
+		return store_err(db, rc, "reading media sessions");
+	return n;
+}

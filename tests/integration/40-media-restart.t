@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# sluiced killed with SIGKILL in the middle of a call: the kernel keeps
+# forwarding (every packet sent across the crash and the restart arrives),
+# the restarted sluiced adopts the pinned program and the call from its
+# database (NG still knows the call; the kernel's counters carry on), keeps
+# timing it out, and leaves no flow behind when it ends.
+. "$(dirname "$0")/../lib.sh"
+
+require_root
+require_cmd ip ethtool nsenter perl
+[ -x "$SLUICED" ] && [ -x "$RTPIO" ] || skip_all "build first (make)"
+bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
+
+C=src$$ R=srr$$ E=sre$$
+PIN=/sys/fs/bpf/sluice-test-r$$
+NG=127.0.0.1:23$((RANDOM % 900 + 100))
+for ns in $C $R $E; do netns_add $ns; done
+veth_link $C c0 10.78.1.2/24 $R r0 10.78.1.1/24 || skip_all "cannot create veth pairs"
+veth_link $R r1 10.78.2.1/24 $E e0 10.78.2.2/24
+ip -n $C route add default via 10.78.1.1
+ip -n $E route add default via 10.78.2.1
+in_ns $R sysctl -qw net.ipv4.conf.all.forwarding=1
+in_ns $C ethtool -K c0 gro on tx off >/dev/null
+in_ns $E ethtool -K e0 gro on tx off >/dev/null
+in_ns $R ping -c1 -W1 10.78.1.2 >/dev/null
+in_ns $R ping -c1 -W1 10.78.2.2 >/dev/null
+
+cat >$TMP/sluice.conf <<CONF
+[media]
+interface = r0, r1
+address = 10.78.1.1
+ports = 31000-31099
+timeout = 3
+bpf_pin_dir = $PIN
+[store]
+db = $TMP/sluice.db
+[control]
+ng = $NG
+rtpproxy = off
+CONF
+start() {
+	nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >>$TMP/sluiced.log 2>&1 &
+	SPID=$!
+	wait_for $TMP/sluiced.log "running|cannot" 100
+}
+start
+cleanup_add "kill \$SPID"
+cleanup_add "'$SLUICECTL' -p $PIN unload"
+grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available"
+plan 10
+
+ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
+ctl() { in_ns $R "$SLUICECTL" -p $PIN "$@"; }
+sdp() {
+	printf 'v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %s RTP/AVP 0\r\n' \
+		$2 $2 $3 >$1
+}
+sdp $TMP/offer 10.78.1.2 40000
+PB=$(ng offer call-id=crash-1 from-tag=a sdp=@$TMP/offer | sed -n 's/^m=audio \([0-9]*\) .*/\1/p')
+sdp $TMP/answer 10.78.2.2 50000
+PA=$(ng answer call-id=crash-1 from-tag=a to-tag=b sdp=@$TMP/answer |
+	sed -n 's/^m=audio \([0-9]*\) .*/\1/p')
+# Latch both sides.
+in_ns $E "$RTPIO" sink 10.78.2.2:50000 300 >/dev/null &
+S1=$!
+in_ns $C "$RTPIO" sink 10.78.1.2:40000 300 >/dev/null &
+S2=$!
+sleep 0.1
+in_ns $C "$RTPIO" send 10.78.1.2:40000 10.78.1.1:$PA 3 0x11 >/dev/null
+in_ns $E "$RTPIO" send 10.78.2.2:50000 10.78.1.1:$PB 3 0x22 >/dev/null
+wait $S1 $S2
+like "$(ctl flow list)" "^2 flows$" "the call is latched and in the kernel"
+
+# 400 packets at 100 per second; sluiced is killed and restarted meanwhile.
+in_ns $E "$RTPIO" recv e0 10.78.2.2:50000 400 1500 >$TMP/rx &
+RX=$!
+wait_for $TMP/rx ready
+in_ns $C "$RTPIO" send 10.78.1.2:40000 10.78.1.1:$PA 400 0x11 100 >/dev/null &
+TX=$!
+sleep 1
+kill -KILL $SPID
+wait $SPID 2>/dev/null
+sleep 1
+start
+wait $TX
+wait $RX
+like "$(tail -1 $TMP/rx)" "^frames 400 sock 400 bad_ip_csum 0 bad_udp_csum 0 " \
+	"every packet arrived across the crash and the restart"
+like "$(cat $TMP/sluiced.log)" "adopted the pinned XDP link" "the restarted sluiced adopted the program"
+like "$(cat $TMP/sluiced.log)" "adopted 1 media session" "and the call from its database"
+ng query call-id=crash-1 >/dev/null
+ok $? "NG still knows the call"
+# The latching packets went through userspace (the callee's side latched
+# after them), so the kernel's count is exactly the 400, before and after
+# the crash: a counter reset by the restart would show fewer.
+like "$(ctl flow list)" "^10\.78\.1\.1:$PA .*: packets 400 .* expected 400 received 400 lost 0" \
+	"the kernel's counters carried on over the restart"
+ng offer call-id=crash-1 from-tag=a sdp=@$TMP/offer >$TMP/reoffer
+like "$(cat $TMP/reoffer)" "m=audio $PB " "a re-offer after the restart keeps the call's ports"
+
+sleep 5
+like "$(cat $TMP/sluiced.log)" "crash-1: no media for 3 s, session dead" "the adopted call still times out"
+like "$(ctl flow list)" "^0 flows$" "and leaves no flow behind"
+kill -TERM $SPID
+wait $SPID
+is $? 0 "sluiced stops cleanly"
+done_testing
