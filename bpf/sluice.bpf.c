@@ -256,11 +256,7 @@ static __always_inline void sluice_account(const struct sluice_pkt *p,
 		sluice_account_rtp(st, p, act, now);
 }
 
-/*
- * Returns the verdict reason; *action is the XDP action to return. v6 is a
- * constant at each call site, so that the IPv4 and IPv6 paths are compiled
- * apart and the verifier never sees one family's pointer on the other's path.
- */
+/* Returns the verdict reason; *action is the XDP action to return. */
 static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt *p,
 					  int *action, const bool v6)
 {
@@ -300,21 +296,48 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 	return *action == XDP_REDIRECT ? SLUICE_V_REDIRECT : SLUICE_V_PASS_REDIRECT_FAILED;
 }
 
+/*
+ * The two families in subprograms of their own, which take the parsed
+ * packet's numbers and point into the frame again: inlined into one body,
+ * clang merges their code and the verifier then meets an IPv6 pointer on
+ * the IPv4 path.
+ */
+static __noinline int sluice_forward4(struct xdp_md *ctx, const struct sluice_pkt *in,
+				      int *action)
+{
+	struct sluice_pkt p = *in;
+
+	if (!sluice_repoint(ctx, &p, false))
+		return SLUICE_V_PASS_TRUNCATED;
+	return sluice_forward(ctx, &p, action, false);
+}
+
+static __noinline int sluice_forward6(struct xdp_md *ctx, const struct sluice_pkt *in,
+				      int *action)
+{
+	struct sluice_pkt p = *in;
+
+	if (!sluice_repoint(ctx, &p, true))
+		return SLUICE_V_PASS_TRUNCATED;
+	return sluice_forward(ctx, &p, action, true);
+}
+
 SEC("xdp")
 int sluice_xdp(struct xdp_md *ctx)
 {
 	struct sluice_pkt p = {
 		.data = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
+		.len = ctx->data_end - ctx->data,
 	};
-	__u64 bytes = p.end - p.data;
+	__u64 bytes = p.len;
 	int action = XDP_PASS;
 	int why;
 
 	why = sluice_parse(&p);
 	if (!why)
-		why = p.ip4 ? sluice_forward(ctx, &p, &action, false) :
-			      sluice_forward(ctx, &p, &action, true);
+		why = p.key.family == SLUICE_FAMILY_IPV4 ? sluice_forward4(ctx, &p, &action) :
+							    sluice_forward6(ctx, &p, &action);
 	sluice_count(SLUICE_V_RX, bytes);
 	sluice_count(why, bytes);
 	return action;

@@ -231,6 +231,13 @@ static const struct xcase cases[] = {
 	  IN4(FROM_CALLER4, .ihl = 15, .sport = 40000, .dport = 30000), PASS(IP_OPTIONS) },
 	{ "IPv4 UDP without payload",
 	  IN4(FROM_CALLER4, .sport = 40000, .dport = 30000, .empty = true), PASS(TRUNCATED) },
+	/* Headers whole, payload cut: the lengths they claim do not fit. */
+	{ "IPv4 frame shorter than its IP and UDP lengths",
+	  IN4(FROM_CALLER4, .sport = 40000, .dport = 30000, RTP(30)), PASS(TRUNCATED),
+	  .cut = 14 + 20 + 8 + 20 },
+	{ "IPv6 frame shorter than its payload length",
+	  IN6(FROM_CALLER6, .sport = 40000, .dport = 30000, RTP(31)), PASS(TRUNCATED),
+	  .cut = 14 + 40 + 8 + 20 },
 	{ "IPv4 STUN, first byte 0",
 	  IN4(FROM_CALLER4, .sport = 40000, .dport = 30000, .byte0 = PKT_BYTE0(0)), PASS(STUN) },
 	{ "IPv4 STUN, first byte 1",
