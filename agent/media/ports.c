@@ -78,11 +78,29 @@ static int bind_port(struct media_ports *mp, uint16_t port)
 	return fd;
 }
 
-/* Binds both ports of pair i; a port someone else holds fails the pair. */
+static void drain(int fd)
+{
+	char buf[64];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		;
+}
+
+/*
+ * Binds both ports of pair i, or takes back the sockets it kept (without
+ * what arrived while it was free); a port someone else holds fails the pair.
+ */
 static int bind_pair(struct media_ports *mp, uint32_t i)
 {
 	uint16_t rtp = (uint16_t)(mp->min + 2 * i);
 	int rtp_fd, rtcp_fd;
+
+	if (mp->pairs[i].rtp_fd >= 0) {
+		drain(mp->pairs[i].rtp_fd);
+		drain(mp->pairs[i].rtcp_fd);
+		mp->pairs[i].in_use = true;
+		return 0;
+	}
 
 	rtp_fd = bind_port(mp, rtp);
 	if (rtp_fd < 0)
@@ -94,6 +112,7 @@ static int bind_pair(struct media_ports *mp, uint32_t i)
 	}
 	mp->pairs[i].rtp_fd = rtp_fd;
 	mp->pairs[i].rtcp_fd = rtcp_fd;
+	mp->pairs[i].in_use = true;
 	return 0;
 }
 
@@ -142,7 +161,7 @@ int media_ports_take(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int
 
 	if (rtp_port < mp->min || (rtp_port & 1) || i >= mp->npairs)
 		return -EINVAL;
-	if (mp->pairs[i].rtp_fd >= 0)
+	if (mp->pairs[i].in_use)
 		return -EBUSY;
 	for (k = 0; k < mp->nfree; k++) {
 		uint32_t slot = (mp->head + k) % mp->npairs;
@@ -167,13 +186,11 @@ void media_ports_free(struct media_ports *mp, uint16_t rtp_port)
 {
 	uint32_t i = (uint32_t)(rtp_port - mp->min) / 2;
 
-	if (rtp_port < mp->min || (rtp_port & 1) || i >= mp->npairs || mp->pairs[i].rtp_fd < 0) {
+	if (rtp_port < mp->min || (rtp_port & 1) || i >= mp->npairs || !mp->pairs[i].in_use) {
 		LOG(L_WARN, "[media] freeing port %u, which is not in use", rtp_port);
 		return;
 	}
-	close(mp->pairs[i].rtp_fd);
-	close(mp->pairs[i].rtcp_fd);
-	mp->pairs[i].rtp_fd = mp->pairs[i].rtcp_fd = -1;
+	mp->pairs[i].in_use = false;
 	mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
 	mp->nfree++;
 }

@@ -10,7 +10,10 @@
  * packets, and whatever the kernel does not forward still arrives. A port
  * another program already holds is skipped, not an error. Freed pairs go
  * to the back of the queue, so a port is not reused while late packets of
- * its last call may still be on the way.
+ * its last call may still be on the way. A freed pair keeps its sockets
+ * (what arrives meanwhile is drained when it is handed out again): binding
+ * and closing four sockets per call was most of a call's set-up cost, and
+ * a port once sluice's stays sluice's.
  */
 #ifndef SLUICE_MEDIA_PORTS_H
 #define SLUICE_MEDIA_PORTS_H
@@ -20,8 +23,9 @@
 #include <sys/socket.h>
 
 struct media_pair {
-	int	rtp_fd;		/* -1 while free */
+	int	rtp_fd;		/* -1 until first handed out */
 	int	rtcp_fd;
+	bool	in_use;
 };
 
 struct media_ports {
@@ -56,7 +60,7 @@ int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, i
  * the ports of the calls it adopts). -EBUSY when it is already handed out.
  */
 int media_ports_take(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int *rtcp_fd);
-/* Closes the pair's sockets and queues it for reuse. */
+/* Queues the pair for reuse; its sockets stay open and bound. */
 void media_ports_free(struct media_ports *mp, uint16_t rtp_port);
 uint32_t media_ports_free_count(const struct media_ports *mp);
 uint32_t media_ports_total(const struct media_ports *mp);

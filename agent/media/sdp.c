@@ -117,11 +117,19 @@ static int parse_rtcp(const char *v, struct sdp_stream *st, char *err, size_t er
 /* a=rtpmap:PT NAME/CLOCK[/CHANNELS], for the stream's first payload type. */
 static void parse_rtpmap(const char *v, struct sdp_stream *st)
 {
-	unsigned clock;
-	int pt;
+	const char *slash;
+	char *end;
+	long pt;
 
-	if (v && sscanf(v, "%d %*[^/]/%u", &pt, &clock) == 2 && pt == st->pt)
-		st->clock_rate = clock;
+	/* By hand, not sscanf: every offer has several of these. */
+	if (!v)
+		return;
+	pt = strtol(v, &end, 10);
+	if (end == v || *end != ' ' || pt != st->pt)
+		return;
+	slash = strchr(end, '/');
+	if (slash)
+		st->clock_rate = (uint32_t)strtoul(slash + 1, NULL, 10);
 }
 
 static int parse_attrs(const osip_list_t *attrs, struct sdp_stream *st, bool media_level,
@@ -252,28 +260,34 @@ static int load(const char *body, size_t len, sdp_message_t **sdp, char *err, si
 	return 0;
 }
 
+/* Fills info from a loaded tree; what it refuses is not rewritten either. */
+static int parse_tree(const sdp_message_t *sdp, struct sdp_info *info, char *err, size_t errlen)
+{
+	int i, n = osip_list_size(&sdp->m_medias), rc;
+
+	memset(info, 0, sizeof(*info));
+	if (n > SDP_MAX_STREAMS)
+		return fail(err, errlen, "more than 8 m= lines%s", NULL);
+	for (i = 0; i < n; i++) {
+		rc = parse_media(sdp, osip_list_get(&sdp->m_medias, i), &info->streams[i], err,
+				 errlen);
+		if (rc)
+			return rc;
+	}
+	info->nstreams = n;
+	return 0;
+}
+
 int sdp_parse(const char *body, size_t len, struct sdp_info *out, char *err, size_t errlen)
 {
 	sdp_message_t *sdp;
-	int i, n, rc;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = load(body, len, &sdp, err, errlen);
 	if (rc)
 		return rc;
-	n = osip_list_size(&sdp->m_medias);
-	if (n > SDP_MAX_STREAMS) {
-		rc = fail(err, errlen, "more than 8 m= lines%s", NULL);
-		goto out_free;
-	}
-	for (i = 0; i < n; i++) {
-		rc = parse_media(sdp, osip_list_get(&sdp->m_medias, i), &out->streams[i], err,
-				 errlen);
-		if (rc)
-			goto out_free;
-	}
-	out->nstreams = n;
-out_free:
+	rc = parse_tree(sdp, out, err, errlen);
 	sdp_message_free(sdp);
 	return rc;
 }
@@ -354,14 +368,6 @@ static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *
 
 	if (n > SDP_MAX_STREAMS)
 		return fail(err, errlen, "more than 8 m= lines%s", NULL);
-	/* What sdp_parse() refuses is not rewritten either. */
-	for (i = 0; i < n; i++) {
-		struct sdp_stream st;
-		int rc = parse_media(sdp, osip_list_get(&sdp->m_medias, i), &st, err, errlen);
-
-		if (rc)
-			return rc;
-	}
 	if (replace_str(&sdp->o_addr, rw->addr) || replace_str(&sdp->o_addrtype, addrtype) ||
 	    rewrite_conn(sdp->c_connection, rw->addr, addrtype) ||
 	    rewrite_attrs(&sdp->a_attributes, rw, addrtype, 0, 0))
@@ -386,9 +392,46 @@ static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *
 	return 0;
 }
 
+static int print_tree(sdp_message_t *sdp, char **out, char *err, size_t errlen)
+{
+	char *text = NULL;
+
+	if (sdp_message_to_str(sdp, &text))
+		return fail(err, errlen, "SDP cannot be printed%s", NULL);
+	/* libosip2 allocates with its own allocator; hand out plain malloc. */
+	*out = strdup(text);
+	osip_free(text);
+	return *out ? 0 : -ENOMEM;
+}
+
+int sdp_negotiate(const char *body, size_t len, struct sdp_rewrite *rw, sdp_stream_fn fn,
+		  void *arg, char **out, char *err, size_t errlen)
+{
+	struct sdp_info info;
+	sdp_message_t *sdp;
+	int i, rc;
+
+	*out = NULL;
+	rc = load(body, len, &sdp, err, errlen);
+	if (rc)
+		return rc;
+	rc = parse_tree(sdp, &info, err, errlen);
+	for (i = 0; !rc && i < info.nstreams; i++)
+		rc = fn(i, &info.streams[i], &rw->ports[i], arg, err, errlen);
+	if (!rc)
+		rc = fn(-1, NULL, NULL, arg, err, errlen);	/* the end: info.nstreams seen */
+	if (!rc)
+		rc = rewrite_tree(sdp, rw, err, errlen);
+	if (!rc)
+		rc = print_tree(sdp, out, err, errlen);
+	sdp_message_free(sdp);
+	return rc;
+}
+
 int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char **out,
 		char *err, size_t errlen)
 {
+	struct sdp_info info;
 	sdp_message_t *sdp;
 	char *text = NULL;
 	int rc;
@@ -396,7 +439,9 @@ int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char
 	rc = load(body, len, &sdp, err, errlen);
 	if (rc)
 		return rc;
-	rc = rewrite_tree(sdp, rw, err, errlen);
+	rc = parse_tree(sdp, &info, err, errlen);
+	if (!rc)
+		rc = rewrite_tree(sdp, rw, err, errlen);
 	if (!rc && sdp_message_to_str(sdp, &text))
 		rc = fail(err, errlen, "SDP cannot be printed%s", NULL);
 	sdp_message_free(sdp);

@@ -66,6 +66,17 @@ struct sdp_rewrite {
 int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char **out,
 		char *err, size_t errlen);
 
+/*
+ * Both in one pass over one parse, for the media sessions: fn is called
+ * for each stream in order (i, its description, where to put the relay
+ * port for the rewrite), then once with i = -1; a non-zero return stops
+ * it. Then the body is rewritten with rw and printed to *out.
+ */
+typedef int (*sdp_stream_fn)(int i, const struct sdp_stream *st, uint16_t *relay_port,
+			     void *arg, char *err, size_t errlen);
+int sdp_negotiate(const char *body, size_t len, struct sdp_rewrite *rw, sdp_stream_fn fn,
+		  void *arg, char **out, char *err, size_t errlen);
+
 const char *sdp_dir_name(enum sdp_dir dir);
 
 #endif /* SLUICE_MEDIA_SDP_H */

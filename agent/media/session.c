@@ -62,12 +62,22 @@ static void abi_endpoint(const struct media_endpoint *e, __u8 addr[16], __u16 *p
 	}
 }
 
+/* The relay's own endpoint on port: m->relay with the port set. */
+static void relay_endpoint(const struct media_ctx *m, uint16_t port, struct media_endpoint *e)
+{
+	*e = m->relay;
+	if (m->family == AF_INET)
+		((struct sockaddr_in *)&e->ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&e->ss)->sin6_port = htons(port);
+}
+
 static void flow_key(const struct media_ctx *m, uint16_t port, struct sluice_flow_key *key)
 {
 	struct media_endpoint e;
 
 	memset(key, 0, sizeof(*key));
-	endpoint(&e, m->family, m->addr, port);
+	relay_endpoint(m, port, &e);
 	abi_endpoint(&e, key->addr, &key->port);
 	key->family = m->family == AF_INET ? SLUICE_FAMILY_IPV4 : SLUICE_FAMILY_IPV6;
 }
@@ -104,7 +114,7 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 		return;
 	}
 	abi_endpoint(&in->peer[comp], act.expect_src_addr, &act.expect_src_port);
-	endpoint(&relay, m->family, m->addr, comp_port(st->port[!from], comp, &st->sdp[!from]));
+	relay_endpoint(m, comp_port(st->port[!from], comp, &st->sdp[!from]), &relay);
 	abi_endpoint(&relay, act.new_src_addr, &act.new_src_port);
 	abi_endpoint(&out->peer[comp], act.new_dst_addr, &act.new_dst_port);
 	act.family = key.family;
@@ -264,32 +274,49 @@ static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_
 	return 0;
 }
 
+struct negotiation {
+	struct media_session	*s;
+	int			from;
+	int			nstreams;
+};
+
+/* sdp_negotiate()'s callback: one stream as side `from` describes it. */
+static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay_port,
+			    void *arg, char *err, size_t errlen)
+{
+	struct negotiation *n = arg;
+	struct media_session *s = n->s;
+	int rc, k;
+
+	if (i < 0) {
+		for (k = n->nstreams; k < s->nstreams; k++)
+			close_stream(s, &s->st[k]);	/* m= lines gone */
+		s->nstreams = n->nstreams;
+		return 0;
+	}
+	rc = apply_sdp(s, n->from, i, sdp, err, errlen);
+	if (rc)
+		return rc;
+	*relay_port = s->st[i].port[!n->from];
+	n->nstreams = i + 1;
+	return 0;
+}
+
 static int negotiate(struct media_session *s, int from, const char *body, size_t len, char **out,
 		     char *err, size_t errlen)
 {
 	struct sdp_rewrite rw = { .addr = s->m->addr, .keep_ice = s->m->keep_ice };
-	struct sdp_info info;
+	struct negotiation n = { .s = s, .from = from };
 	int i, rc;
 
-	rc = sdp_parse(body, len, &info, err, errlen);
+	rc = sdp_negotiate(body, len, &rw, negotiate_stream, &n, out, err, errlen);
 	if (rc)
 		return rc;
-	for (i = 0; i < info.nstreams; i++) {
-		rc = apply_sdp(s, from, i, &info.streams[i], err, errlen);
-		if (rc)
-			return rc;
-		rw.ports[i] = s->st[i].port[!from];
-	}
-	for (; i < s->nstreams; i++)
-		close_stream(s, &s->st[i]);	/* m= lines gone */
-	s->nstreams = info.nstreams;
 	for (i = 0; i < s->nstreams; i++)
 		if (s->st[i].active)
 			media_stream_offload(s, &s->st[i]);	/* directions may have changed */
-	rc = sdp_rewrite(body, len, &rw, out, err, errlen);
-	if (!rc)
-		media_persist(s);
-	return rc;
+	media_persist(s);
+	return 0;
 }
 
 int media_offer(struct media_session *s, int from, const char *sdp, size_t len, char **out,
@@ -417,6 +444,7 @@ int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char
 	if (strlen(addr) >= sizeof(m->addr) || endpoint(&e, m->family, addr, 0))
 		return -EINVAL;
 	strcpy(m->addr, addr);
+	m->relay = e;
 	err = media_ports_init(&m->ports, (struct sockaddr *)&e.ss, e.len, port_min, port_max);
 	if (err)
 		return err;

@@ -37,6 +37,7 @@ struct media_ctx {
 	struct dp		*dp;
 	struct media_ports	ports;
 	char			addr[SDP_ADDR_MAX];	/* the relay's media address */
+	struct media_endpoint	relay;			/* the same, parsed (port 0) */
 	int			family;			/* AF_INET or AF_INET6 */
 	enum media_relatch	relatch;
 	uint32_t		timeout_ms;

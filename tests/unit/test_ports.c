@@ -72,8 +72,26 @@ static void test_pairs_and_exhaustion(void **state)
 	/* Freed pairs come back in the order they were freed. */
 	media_ports_free(&mp, seen[2]);
 	media_ports_free(&mp, seen[0]);
+	/* A freed port stays bound: nobody else takes it meanwhile... */
+	{
+		struct sockaddr_in mine = loopback(seen[2]);
+		int other = socket(AF_INET, SOCK_DGRAM, 0);
+
+		assert_int_equal(bind(other, (struct sockaddr *)&mine, sizeof(mine)), -1);
+		assert_int_equal(errno, EADDRINUSE);
+		/* ...and what arrives while it is free is not the next call's. */
+		assert_int_equal(sendto(other, "late", 4, 0, (struct sockaddr *)&mine,
+					sizeof(mine)), 4);
+		close(other);
+	}
 	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
 	assert_int_equal(port, seen[2]);
+	{
+		char buf[8];
+
+		assert_int_equal(recv(rtp, buf, sizeof(buf), MSG_DONTWAIT), -1);
+		assert_int_equal(errno, EAGAIN);
+	}
 	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
 	assert_int_equal(port, seen[0]);
 	media_ports_free(&mp, (uint16_t)(base + 1));	/* odd: refused, logged */
