@@ -207,4 +207,5 @@ clean:
 # Objects of the mains are not intermediates to throw away.
 .SECONDARY:
 
--include $(AGENT_OBJS:.o=.d) $(BPF_OBJ:.o=.d) $(UNIT_BINS:=.d)
+-include $(AGENT_OBJS:.o=.d) $(BPF_OBJ:.o=.d) $(UNIT_BINS:=.d) \
+	$(PROGS:$(BIN)/%=$(BUILD)/agent/%.d) $(FUZZ_OBJS:.o=.d)
