@@ -84,6 +84,7 @@ sdp $TMP/answer 10.77.2.2 50000 sendrecv
 out=$(ng answer call-id=nat-1 from-tag=caller to-tag=callee sdp=@$TMP/answer)
 ok $? "NG answer accepted"
 PA=$(printf '%s\n' "$out" | port_of)
+[ -n "$PA" ] && [ -n "$PB" ] || { echo "Bail out! no relay ports from NG: $(tail -5 $TMP/sluiced.log)"; exit 1; }
 diag "caller sends to relay port $PA, callee to $PB"
 
 # talk FROM_NS FROM DST_PORT COUNT SSRC TO_NS TO_IF TO: sends, returns what arrived

@@ -62,6 +62,7 @@ PB=$(ng offer call-id=crash-1 from-tag=a sdp=@$TMP/offer | sed -n 's/^m=audio \(
 sdp $TMP/answer 10.78.2.2 50000
 PA=$(ng answer call-id=crash-1 from-tag=a to-tag=b sdp=@$TMP/answer |
 	sed -n 's/^m=audio \([0-9]*\) .*/\1/p')
+[ -n "$PA" ] && [ -n "$PB" ] || { echo "Bail out! no relay ports from NG: $(tail -5 $TMP/sluiced.log)"; exit 1; }
 # Latch both sides.
 in_ns $E "$RTPIO" sink 10.78.2.2:50000 300 >/dev/null &
 S1=$!
