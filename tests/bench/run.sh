@@ -209,13 +209,59 @@ else
 	echo "rtpengine not installed (make bench-deps)" >&2
 fi
 
+echo "# sluice userspace relay (datapath = user), calls through NG like rtpengine's" >&2
+USER_KEY=
+if [ -n "${RTPE_CALLS:-}" ]; then
+	cat >$TMP/user.conf <<CONF
+[media]
+interface = r0
+address = 10.80.1.1
+ports = 20000-60000
+datapath = user
+timeout = 600
+bpf_pin_dir = $PIN-user
+[store]
+db = $TMP/user.db
+[control]
+ng = 127.0.0.1:22225
+rtpproxy = off
+[log]
+level = warn
+CONF
+	nsenter --net=/run/netns/$R "$TOP/agent/sluiced" -c $TMP/user.conf \
+		>$TMP/sluiced-user.log 2>&1 &
+	SUSER=$!
+	cleanup_add "kill $SUSER"
+	sleep 1
+	if in_ns $R perl tests/bench/ngcalls.pl 127.0.0.1:22225 $RTPE_CALLS 10.80.1.2 9000 \
+		10.80.2.2 20000 >$TMP/user.ports; then
+		NSTREAMS=$RTPE_CALLS
+		trial 10.80.1.1 @$TMP/user.ports 20000 1 >/dev/null
+		measure sluice-user $((2 * RTPE_CALLS)) 10.80.1.1 @$TMP/user.ports
+		USER_KEY=sluice-user/$((2 * RTPE_CALLS))
+	else
+		echo "sluiced: call setup failed: $(tail -3 $TMP/sluiced-user.log)" >&2
+	fi
+	kill $SUSER 2>/dev/null
+	wait $SUSER 2>/dev/null
+fi
+
+echo "# media sessions set up, offloaded and torn down per second (media API, XDP)" >&2
+sess=()
+for ((i = 0; i < REPS; i++)); do
+	r=$("$TOP/build/bench/sessions" 100000 2>/dev/null)
+	echo "  $r" >&2
+	sess+=("$(printf '%s\n' "$r" | awk '{ print $6, $8 }')")
+done
+SESS=$(printf '%s\n' "${sess[@]}" | sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }')
+
 # The table, with ratios to rtpengine.
 ref=${PPS[$RTPE_KEY]:-0}
 refns=${NS[$RTPE_KEY]:-0}
 {
 	echo "| path | installed flows | forwarded pps, <0.1% loss | relay CPU ns / packet | relay pps per core | XDP program ns / packet | pps vs rtpengine | per core vs rtpengine |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-	for key in kfwd/$FLOWS xdp-native/$FLOWS xdp-generic/$FLOWS $RTPE_KEY \
+	for key in kfwd/$FLOWS xdp-native/$FLOWS xdp-generic/$FLOWS $RTPE_KEY $USER_KEY \
 		   xdp-native/$BIG xdp-generic/$BIG; do
 		[ -n "${PPS[$key]:-}" ] || continue
 		awk -v name="${key%/*}" -v fl="${key#*/}" -v p=${PPS[$key]} -v n=${NS[$key]} \
@@ -225,6 +271,7 @@ refns=${NS[$RTPE_KEY]:-0}
 			names["xdp-native"] = "sluice XDP native"
 			names["xdp-generic"] = "sluice XDP generic"
 			names["rtpengine"] = "rtpengine 10.5 userspace"
+			names["sluice-user"] = "sluice userspace relay (datapath = user)"
 			pc = n > 0 ? 1e9 / n : 0
 			printf "| %s | %d | %d | %d | %s | %s | %s | %s |\n", names[name], fl, p, n,
 				pc ? sprintf("%d", pc) : "n/a", prog,
@@ -232,6 +279,9 @@ refns=${NS[$RTPE_KEY]:-0}
 				(refns > 0 && n > 0) ? sprintf("%.1fx", refns / n) : "n/a"
 		}'
 	done
+	echo
+	echo "Media sessions set up, offloaded to XDP and torn down through the media API, one core:" \
+		"${SESS% *} per second, ${SESS#* } µs CPU each (median of $REPS runs of 100,000)."
 } | tee "$OUT"
 echo
 echo "generator + sink baseline $BASE_NS ns/packet; medians of $REPS; ${TRIAL}s trials;" \
