@@ -336,6 +336,97 @@ static void test_out_of_ports(void **state)
 	assert_int_equal(media_ports_free_count(&f->m.ports), 48);
 }
 
+/* The same call over IPv6: the relay on ::1, both phones there too. */
+static int phone6(uint16_t *port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	*port = ntohs(a.sin6_port);
+	return fd;
+}
+
+static int heard6(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct sockaddr_in6 from;
+	socklen_t len = sizeof(from);
+	uint8_t buf[512];
+
+	if (poll(&pfd, 1, 200) != 1 ||
+	    recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) < 0)
+		return -1;
+	return ntohs(from.sin6_port);
+}
+
+static void send6(int fd, uint16_t port)
+{
+	uint8_t pkt[172] = { 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x66, 0x66 };
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(port),
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+
+	sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to));
+}
+
+static void test_ipv6_call(void **state)
+{
+	struct media_session *s;
+	struct media_ctx m;
+	struct rec_dp dp = { .dp.ops = &rec_ops };
+	struct loop *loop;
+	uint16_t pc, pe, ra, rb;
+	char err[128], *sdp, *out;
+	int caller, callee;
+
+	(void)state;
+	assert_int_equal(loop_new(&loop), 0);
+	assert_int_equal(media_init(&m, loop, &dp.dp, "::1", 42400, 42499, MEDIA_RELATCH_SSRC, 60,
+				    3600), 0);
+	caller = phone6(&pc);
+	callee = phone6(&pe);
+	s = media_session_new(&m, "v6", NULL, NULL);
+	assert_true(asprintf(&sdp, "v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+				   "m=audio %u RTP/AVP 0\r\n", pc) > 0);
+	assert_int_equal(media_offer(s, 0, sdp, strlen(sdp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "c=IN IP6 ::1"));
+	rb = sdp_port(out);
+	free(out);
+	free(sdp);
+	assert_true(asprintf(&sdp, "v=0\r\no=- 2 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+				   "m=audio %u RTP/AVP 0\r\n", pe) > 0);
+	assert_int_equal(media_answer(s, 1, sdp, strlen(sdp), &out, err, sizeof(err)), 0);
+	ra = sdp_port(out);
+	free(out);
+	free(sdp);
+
+	send6(caller, ra);
+	spin(loop, 100);
+	assert_int_equal(heard6(callee), rb);
+	send6(callee, rb);
+	spin(loop, 100);
+	assert_int_equal(heard6(caller), ra);
+	assert_int_equal(dp.n, 2);
+	assert_int_equal(dp.keys[0].family, SLUICE_FAMILY_IPV6);
+	assert_int_equal(dp.acts[0].family, SLUICE_FAMILY_IPV6);
+	assert_int_equal(dp.keys[0].addr[15], 1);	/* ::1 */
+
+	/* An IPv4 offer to this IPv6 relay is refused with a reason. */
+	assert_true(asprintf(&sdp, "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\n"
+				   "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n") > 0);
+	s = media_session_new(&m, "v4", NULL, NULL);
+	assert_int_equal(media_offer(s, 0, sdp, strlen(sdp), &out, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "m=audio: address family not served by this relay");
+	free(sdp);
+	media_fini(&m);
+	assert_int_equal(dp.n, 0);
+	loop_free(loop);
+	close(caller);
+	close(callee);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +434,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_closes_a_direction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_is_death, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_ports, setup, teardown),
+		cmocka_unit_test(test_ipv6_call),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
