@@ -35,12 +35,14 @@ struct sluiced {
 };
 
 /*
- * The relay's media address: [media] address, or with "auto" the first
- * IPv4 address of the first [media] interface (then of any interface but
- * loopback).
+ * The relay's media addresses: [media] address (one, or an IPv4 and an
+ * IPv6 one, comma separated), or with "auto" the first IPv4 address and
+ * the first global IPv6 address of the first [media] interface (IPv4 from
+ * any interface but loopback if it has none).
  */
 static int media_address(const struct conf *c, char *out, size_t len)
 {
+	char v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
 	struct ifaddrs *ifa, *i;
 	int pass;
 
@@ -50,27 +52,39 @@ static int media_address(const struct conf *c, char *out, size_t len)
 	}
 	if (getifaddrs(&ifa))
 		return -errno;
-	for (pass = 0; pass < 2; pass++) {
-		for (i = ifa; i; i = i->ifa_next) {
+	for (pass = 0; pass < 2 && !v4[0]; pass++) {
+		for (i = ifa; i && !v4[0]; i = i->ifa_next) {
 			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
 			    (i->ifa_flags & IFF_LOOPBACK))
 				continue;
 			if (!pass && (!c->media_n_ifaces || strcmp(i->ifa_name, c->media_ifaces[0])))
 				continue;
-			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out,
-				  (socklen_t)len);
-			freeifaddrs(ifa);
-			return 0;
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, v4,
+				  sizeof(v4));
 		}
 	}
+	for (i = ifa; i && !v6[0] && c->media_n_ifaces; i = i->ifa_next) {
+		const struct in6_addr *a6;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 ||
+		    strcmp(i->ifa_name, c->media_ifaces[0]))
+			continue;
+		a6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		if (IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_LOOPBACK(a6))
+			continue;
+		inet_ntop(AF_INET6, a6, v6, sizeof(v6));
+	}
 	freeifaddrs(ifa);
-	return -EADDRNOTAVAIL;
+	if (!v4[0] && !v6[0])
+		return -EADDRNOTAVAIL;
+	snprintf(out, len, "%s%s%s", v4, v4[0] && v6[0] ? "," : "", v6);
+	return 0;
 }
 
 static int start_media(struct sluiced *sd)
 {
 	const struct conf *c = &sd->conf;
-	char addr[64];
+	char addr[128];
 	int err;
 
 	err = media_address(c, addr, sizeof(addr));

@@ -174,13 +174,28 @@ static int parse_media_address(struct conf *c, const char *val, void *dst,
                                const char **want)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
+	char list[64], *tok, *save = NULL;
+	int n4 = 0, n6 = 0;
 	(void)c;
 
-	if (strcmp(val, "auto") && inet_pton(AF_INET, val, buf) != 1 &&
-	    inet_pton(AF_INET6, val, buf) != 1) {
-		*want = "auto or an IPv4 / IPv6 address";
-		return -EINVAL;
+	*want = "auto, an IPv4 or IPv6 address, or one of each separated by a comma";
+	if (!strcmp(val, "auto")) {
+		strcpy(dst, val);
+		return 0;
 	}
+	if (strlen(val) >= sizeof(list))
+		return -EINVAL;
+	strcpy(list, val);
+	for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (inet_pton(AF_INET, tok, buf) == 1)
+			n4++;
+		else if (inet_pton(AF_INET6, tok, buf) == 1)
+			n6++;
+		else
+			return -EINVAL;
+	}
+	if (n4 > 1 || n6 > 1 || n4 + n6 == 0)
+		return -EINVAL;
 	strcpy(dst, val);
 	return 0;
 }

@@ -3,7 +3,7 @@
  * Media sessions in the database (see media_restore() in session.h), one
  * row per session holding its state as JSON:
  *
- *   { "owner": "...", "streams": [ { "ports": [30000, 30002], "clock": 8000,
+ *   { "owner": "...", "streams": [ { "family": 4, "ports": [30000, 30002], "clock": 8000,
  *     "legs": [ { "sdp": ["10.0.0.2:4000", "10.0.0.2:4001"],
  *                 "peer": ["10.0.0.9:51000", null], "ssrc": [51966, 0],
  *                 "wants": true, "mux": false, "hold": false,
@@ -102,7 +102,9 @@ static char *session_json(const struct media_session *s)
 		const struct media_sstream *st = &s->st[i];
 
 		json_array_append_new(streams, !st->active ? json_null() :
-			json_pack("{s:[i,i],s:I,s:[o,o]}", "ports", st->port[0], st->port[1],
+			json_pack("{s:i,s:[i,i],s:I,s:[o,o]}", "family",
+				  st->plane == MEDIA_PLANE_IPV6 ? 6 : 4,
+				  "ports", st->port[0], st->port[1],
 				  "clock", (json_int_t)st->clock_rate,
 				  "legs", leg_json(st, 0), leg_json(st, 1)));
 	}
@@ -204,6 +206,15 @@ static int restore_one(struct media_ctx *m, const char *id, const char *text,
 
 		if (json_is_null(js))
 			continue;
+		st->plane = json_integer_value(json_object_get(js, "family")) == 6 ?
+			    MEDIA_PLANE_IPV6 : MEDIA_PLANE_IPV4;
+		if (!m->plane[st->plane].up) {
+			LOG(L_WARN, "[media] %s: its address family is no longer served, dropped",
+			    id);
+			media_session_destroy(s);
+			err = -EAFNOSUPPORT;
+			goto out_decref;
+		}
 		p[0] = (uint16_t)json_integer_value(json_array_get(ports, 0));
 		p[1] = (uint16_t)json_integer_value(json_array_get(ports, 1));
 		err = media_stream_open(s, (int)i, p);

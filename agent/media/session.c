@@ -62,24 +62,24 @@ static void abi_endpoint(const struct media_endpoint *e, __u8 addr[16], __u16 *p
 	}
 }
 
-/* The relay's own endpoint on port: m->relay with the port set. */
-static void relay_endpoint(const struct media_ctx *m, uint16_t port, struct media_endpoint *e)
+/* The relay's own endpoint on port: the plane's address with the port set. */
+static void relay_endpoint(const struct media_plane *pl, uint16_t port, struct media_endpoint *e)
 {
-	*e = m->relay;
-	if (m->family == AF_INET)
+	*e = pl->relay;
+	if (pl->family == AF_INET)
 		((struct sockaddr_in *)&e->ss)->sin_port = htons(port);
 	else
 		((struct sockaddr_in6 *)&e->ss)->sin6_port = htons(port);
 }
 
-static void flow_key(const struct media_ctx *m, uint16_t port, struct sluice_flow_key *key)
+static void flow_key(const struct media_plane *pl, uint16_t port, struct sluice_flow_key *key)
 {
 	struct media_endpoint e;
 
 	memset(key, 0, sizeof(*key));
-	relay_endpoint(m, port, &e);
+	relay_endpoint(pl, port, &e);
 	abi_endpoint(&e, key->addr, &key->port);
-	key->family = m->family == AF_INET ? SLUICE_FAMILY_IPV4 : SLUICE_FAMILY_IPV6;
+	key->family = pl->family == AF_INET ? SLUICE_FAMILY_IPV4 : SLUICE_FAMILY_IPV6;
 }
 
 /* ---- kernel offload ---- */
@@ -106,7 +106,7 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 
 	if (comp == MEDIA_RTCP && st->sdp[0].rtcp_mux && st->sdp[1].rtcp_mux)
 		return;		/* muxed: the RTP flow carries it */
-	flow_key(m, comp_port(st->port[from], comp, &st->sdp[from]), &key);
+	flow_key(&m->plane[st->plane], comp_port(st->port[from], comp, &st->sdp[from]), &key);
 	if (!want) {
 		if (st->offloaded[from][comp])
 			dp_flow_del(m->dp, &key);
@@ -114,7 +114,8 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 		return;
 	}
 	abi_endpoint(&in->peer[comp], act.expect_src_addr, &act.expect_src_port);
-	relay_endpoint(m, comp_port(st->port[!from], comp, &st->sdp[!from]), &relay);
+	relay_endpoint(&m->plane[st->plane], comp_port(st->port[!from], comp, &st->sdp[!from]),
+		       &relay);
 	abi_endpoint(&relay, act.new_src_addr, &act.new_src_port);
 	abi_endpoint(&out->peer[comp], act.new_dst_addr, &act.new_dst_port);
 	act.family = key.family;
@@ -179,15 +180,17 @@ int media_stream_open(struct media_session *s, int i, const uint16_t *ports)
 
 		if (ports) {
 			st->port[leg] = ports[leg];
-			err = media_ports_take(&m->ports, ports[leg], &l->fd[MEDIA_RTP],
+			err = media_ports_take(&m->plane[st->plane].ports, ports[leg],
+					       &l->fd[MEDIA_RTP],
 					       &l->fd[MEDIA_RTCP]);
 		} else {
-			err = media_ports_alloc(&m->ports, &st->port[leg], &l->fd[MEDIA_RTP],
+			err = media_ports_alloc(&m->plane[st->plane].ports, &st->port[leg],
+						&l->fd[MEDIA_RTP],
 						&l->fd[MEDIA_RTCP]);
 		}
 		if (err) {
 			if (leg)
-				media_ports_free(&m->ports, st->port[0]);
+				media_ports_free(&m->plane[st->plane].ports, st->port[0]);
 			return err;
 		}
 	}
@@ -223,7 +226,7 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 	for (leg = 0; leg < 2; leg++) {
 		for (comp = 0; comp < 2; comp++)
 			loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
-		media_ports_free(&m->ports, st->port[leg]);
+		media_ports_free(&m->plane[st->plane].ports, st->port[leg]);
 	}
 	st->active = false;
 }
@@ -237,19 +240,25 @@ static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_
 	struct media_sstream *st = &s->st[i];
 	struct media_leg *leg;
 	struct media_endpoint rtp, rtcp;
-	int rc;
+	int rc, plane;
 
 	if (!sdp->port) {
 		close_stream(s, st);	/* rejected or removed */
 		st->has_sdp[from] = false;
 		return 0;
 	}
-	if (sdp->family != s->m->family) {
+	plane = sdp->family == AF_INET6 ? MEDIA_PLANE_IPV6 : MEDIA_PLANE_IPV4;
+	if (!s->m->plane[plane].up) {
 		snprintf(err, errlen, "m=%s: address family not served by this relay",
 			 sdp->media);
 		return -EINVAL;
 	}
+	if (st->active && st->plane != plane) {
+		snprintf(err, errlen, "m=%s: a stream cannot change address family", sdp->media);
+		return -EINVAL;
+	}
 	if (!st->active) {
+		st->plane = plane;
 		rc = media_stream_open(s, i, NULL);
 		if (rc) {
 			snprintf(err, errlen, "no media ports left");
@@ -276,6 +285,7 @@ static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_
 
 struct negotiation {
 	struct media_session	*s;
+	struct sdp_rewrite	*rw;	/* its addr: the streams' plane */
 	int			from;
 	int			nstreams;
 };
@@ -297,6 +307,15 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 	rc = apply_sdp(s, n->from, i, sdp, err, errlen);
 	if (rc)
 		return rc;
+	if (s->st[i].active) {
+		const char *addr = s->m->plane[s->st[i].plane].addr;
+
+		if (n->rw->addr && strcmp(n->rw->addr, addr)) {
+			snprintf(err, errlen, "streams of more than one address family");
+			return -EINVAL;
+		}
+		n->rw->addr = addr;
+	}
 	*relay_port = s->st[i].port[!n->from];
 	n->nstreams = i + 1;
 	return 0;
@@ -305,8 +324,8 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 static int negotiate(struct media_session *s, int from, const char *body, size_t len, char **out,
 		     char *err, size_t errlen)
 {
-	struct sdp_rewrite rw = { .addr = s->m->addr, .keep_ice = s->m->keep_ice };
-	struct negotiation n = { .s = s, .from = from };
+	struct sdp_rewrite rw = { .keep_ice = s->m->keep_ice };
+	struct negotiation n = { .s = s, .rw = &rw, .from = from };
 	int i, rc;
 
 	rc = sdp_negotiate(body, len, &rw, negotiate_stream, &n, out, err, errlen);
@@ -341,7 +360,7 @@ static int kernel_stats(struct media_session *s, struct media_sstream *st, int f
 	memset(k, 0, sizeof(*k));
 	if (!st->offloaded[from][MEDIA_RTP])
 		return 0;
-	flow_key(s->m, st->port[from], &key);
+	flow_key(&s->m->plane[st->plane], st->port[from], &key);
 	return dp_stats_read(s->m->dp, &key, k, 1);
 }
 
@@ -432,22 +451,38 @@ static void tick(struct loop *loop, void *arg)
 
 /* ---- lifetime ---- */
 
-int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char *addr,
+static int plane_init(struct media_plane *pl, const char *addr, uint16_t port_min,
+		      uint16_t port_max)
+{
+	pl->family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (strlen(addr) >= sizeof(pl->addr) || endpoint(&pl->relay, pl->family, addr, 0))
+		return -EINVAL;
+	strcpy(pl->addr, addr);
+	pl->up = true;
+	return media_ports_init(&pl->ports, (struct sockaddr *)&pl->relay.ss, pl->relay.len,
+				port_min, port_max);
+}
+
+int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char *addrs,
 	       uint16_t port_min, uint16_t port_max, enum media_relatch relatch,
 	       uint32_t timeout_s, uint32_t hold_timeout_s)
 {
-	struct media_endpoint e;
+	char list[2 * SDP_ADDR_MAX], *tok, *save = NULL;
 	int err;
 
 	memset(m, 0, sizeof(*m));
-	m->family = strchr(addr, ':') ? AF_INET6 : AF_INET;
-	if (strlen(addr) >= sizeof(m->addr) || endpoint(&e, m->family, addr, 0))
-		return -EINVAL;
-	strcpy(m->addr, addr);
-	m->relay = e;
-	err = media_ports_init(&m->ports, (struct sockaddr *)&e.ss, e.len, port_min, port_max);
-	if (err)
-		return err;
+	snprintf(list, sizeof(list), "%s", addrs);
+	for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		struct media_plane *pl = &m->plane[strchr(tok, ':') ? MEDIA_PLANE_IPV6 :
+								  MEDIA_PLANE_IPV4];
+
+		err = pl->up ? -EINVAL : plane_init(pl, tok, port_min, port_max);
+		if (err)
+			goto out_fini;	/* a bad address, or two of one family */
+	}
+	err = -EINVAL;
+	if (!m->plane[0].up && !m->plane[1].up)
+		goto out_fini;
 	m->loop = loop;
 	m->dp = dp;
 	m->relatch = relatch;
@@ -456,6 +491,11 @@ int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char
 	loop_timer_init(&m->tick, tick, m);
 	loop_timer_arm(loop, &m->tick, TICK_MS);
 	return 0;
+
+out_fini:
+	media_ports_fini(&m->plane[0].ports);
+	media_ports_fini(&m->plane[1].ports);
+	return err;
 }
 
 void media_fini(struct media_ctx *m)
@@ -463,7 +503,8 @@ void media_fini(struct media_ctx *m)
 	while (m->sessions)
 		media_session_destroy(m->sessions);
 	loop_timer_cancel(m->loop, &m->tick);
-	media_ports_fini(&m->ports);
+	media_ports_fini(&m->plane[0].ports);
+	media_ports_fini(&m->plane[1].ports);
 }
 
 struct media_session *media_session_new(struct media_ctx *m, const char *id,

@@ -32,13 +32,22 @@ struct media_session;
 /* The session is dead (media timeout); the owner hangs up and destroys it. */
 typedef void (*media_dead_fn)(struct media_session *s, void *owner);
 
-struct media_ctx {
-	struct loop		*loop;
-	struct dp		*dp;
-	struct media_ports	ports;
+/* The relay's presence in one address family: its address and ports. */
+struct media_plane {
+	bool			up;
 	char			addr[SDP_ADDR_MAX];	/* the relay's media address */
 	struct media_endpoint	relay;			/* the same, parsed (port 0) */
 	int			family;			/* AF_INET or AF_INET6 */
+	struct media_ports	ports;
+};
+
+#define MEDIA_PLANE_IPV4	0
+#define MEDIA_PLANE_IPV6	1
+
+struct media_ctx {
+	struct loop		*loop;
+	struct dp		*dp;
+	struct media_plane	plane[2];		/* IPv4, IPv6 */
 	enum media_relatch	relatch;
 	uint32_t		timeout_ms;
 	uint32_t		hold_timeout_ms;
@@ -58,6 +67,7 @@ struct media_io {			/* a socket's loop callback argument */
 
 struct media_sstream {
 	bool			active;		/* has ports (not rejected) */
+	int			plane;		/* MEDIA_PLANE_*: the family it is relayed in */
 	uint16_t		port[2];	/* relay RTP port per leg */
 	struct media_stream	relay;
 	struct sdp_stream	sdp[2];		/* as each side last described it */
@@ -93,10 +103,12 @@ struct media_leg_report {
 };
 
 /*
- * addr: the relay's media address (a literal). ports: [min, max].
- * timeouts in seconds.
+ * addrs: the relay's media address, or an IPv4 and an IPv6 one separated
+ * by a comma (dual stack: each call is relayed in the family of its
+ * offer, both legs alike). ports: [min, max], in each family. Timeouts in
+ * seconds.
  */
-int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char *addr,
+int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char *addrs,
 	       uint16_t port_min, uint16_t port_max, enum media_relatch relatch,
 	       uint32_t timeout_s, uint32_t hold_timeout_s);
 void media_fini(struct media_ctx *m);
@@ -133,7 +145,7 @@ void media_persist(struct media_session *s);
 void media_forget(struct media_session *s);
 int media_restore(struct media_ctx *m, media_restore_fn fn, void *arg);
 
-/* For persist.c: a stream on given ports (0: any), and its offload. */
+/* For persist.c: a stream on given ports (NULL: any) in st->plane, and its offload. */
 int media_stream_open(struct media_session *s, int i, const uint16_t *ports);
 void media_stream_offload(struct media_session *s, struct media_sstream *st);
 

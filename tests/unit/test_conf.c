@@ -63,7 +63,7 @@ static void test_every_key(void **state)
 	const char *text =
 		"# comment\n"
 		"[sip]\nlisten = [::1]:5070\ndomain = lab.example ; trailing\n"
-		"[media]\ninterface = veth0, veth1\naddress = 2001:db8::1\n"
+		"[media]\ninterface = veth0, veth1\naddress = 192.0.2.1, 2001:db8::1\n"
 		"ports = 40000-40099\ndatapath = xdp-generic\ntimeout = 5\n"
 		"hold_timeout = 100\nbpf_pin_dir = /sys/fs/bpf/t\nrelatch = any\n"
 		"[store]\ndb = \"/tmp/x y.db\"\n"
@@ -78,7 +78,7 @@ static void test_every_key(void **state)
 	assert_string_equal(c.sip_domain, "lab.example");
 	assert_int_equal(c.media_n_ifaces, 2);
 	assert_string_equal(c.media_ifaces[1], "veth1");
-	assert_string_equal(c.media_address, "2001:db8::1");
+	assert_string_equal(c.media_address, "192.0.2.1, 2001:db8::1");
 	assert_int_equal(c.media_port_min, 40000);
 	assert_int_equal(c.media_port_max, 40099);
 	assert_int_equal(c.media_datapath, CONF_DP_XDP_GENERIC);
@@ -106,6 +106,7 @@ static void test_errors_name_line_and_key(void **state)
 		{ "datapath = dpdk\n", "[media] datapath: bad value 'dpdk', expected auto, xdp" },
 		{ "timeout = 0\n", "[media] timeout: bad value '0'" },
 		{ "relatch = maybe\n", "[media] relatch: bad value 'maybe', expected off, ssrc or any" },
+		{ "address = 10.0.0.1, 10.0.0.2\n", "[media] address: bad value '10.0.0.1, 10.0.0.2'" },
 		{ "timeout = ten\n", "[media] timeout: bad value 'ten'" },
 		{ "address = 1.2.3\n", "[media] address: bad value '1.2.3'" },
 		{ "interface = \n", "[media] interface: bad value ''" },

@@ -333,7 +333,7 @@ static void test_out_of_ports(void **state)
 	free(offer);
 	for (; i >= 0; i--)
 		media_session_destroy(s2[i]);
-	assert_int_equal(media_ports_free_count(&f->m.ports), 48);
+	assert_int_equal(media_ports_free_count(&f->m.plane[MEDIA_PLANE_IPV4].ports), 48);
 }
 
 /* The same call over IPv6: the relay on ::1, both phones there too. */
@@ -383,6 +383,7 @@ static void test_ipv6_call(void **state)
 
 	(void)state;
 	assert_int_equal(loop_new(&loop), 0);
+	/* IPv6 only, first. */
 	assert_int_equal(media_init(&m, loop, &dp.dp, "::1", 42400, 42499, MEDIA_RELATCH_SSRC, 60,
 				    3600), 0);
 	caller = phone6(&pc);
@@ -419,9 +420,28 @@ static void test_ipv6_call(void **state)
 	s = media_session_new(&m, "v4", NULL, NULL);
 	assert_int_equal(media_offer(s, 0, sdp, strlen(sdp), &out, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "m=audio: address family not served by this relay");
+	/* Dual stack: the same offer is relayed in IPv4, the IPv6 call goes on. */
+	media_fini(&m);
+	assert_int_equal(dp.n, 0);
+	assert_int_equal(media_init(&m, loop, &dp.dp, "127.0.0.1, ::1", 42400, 42499,
+				    MEDIA_RELATCH_SSRC, 60, 3600), 0);
+	s = media_session_new(&m, "v4", NULL, NULL);
+	assert_int_equal(media_offer(s, 0, sdp, strlen(sdp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "c=IN IP4 127.0.0.1"));
+	free(out);
+	free(sdp);
+	assert_true(asprintf(&sdp, "v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+				   "m=audio %u RTP/AVP 0\r\n", pc) > 0);
+	s = media_session_new(&m, "v6", NULL, NULL);
+	assert_int_equal(media_offer(s, 0, sdp, strlen(sdp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "c=IN IP6 ::1"));
+	free(out);
 	free(sdp);
 	media_fini(&m);
 	assert_int_equal(dp.n, 0);
+	/* Two addresses of one family: refused. */
+	assert_int_equal(media_init(&m, loop, &dp.dp, "127.0.0.1, 127.0.0.2", 42400, 42499,
+				    MEDIA_RELATCH_SSRC, 60, 3600), -EINVAL);
 	loop_free(loop);
 	close(caller);
 	close(callee);
