@@ -100,6 +100,7 @@ static int start_media(struct sluiced *sd)
 		    c->media_port_max, strerror(-err));
 		return err;
 	}
+	sd->media.keep_ice = c->media_keep_ice;
 	LOG(L_INFO, "[media] relaying on %s, ports %u-%u", addr, c->media_port_min,
 	    c->media_port_max);
 	if (store_open(&sd->store, c->store_db))

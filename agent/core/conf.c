@@ -145,6 +145,17 @@ static int parse_relatch(struct conf *c, const char *val, void *dst,
 	return -EINVAL;
 }
 
+static int parse_ice(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (strcasecmp(val, "remove") && strcasecmp(val, "keep")) {
+		*want = "remove or keep";
+		return -EINVAL;
+	}
+	*(bool *)dst = !strcasecmp(val, "keep");
+	return 0;
+}
+
 static int parse_ifaces(struct conf *c, const char *val, void *dst,
                         const char **want)
 {
@@ -251,6 +262,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("media", "hold_timeout", parse_seconds, media_hold_timeout),
 	KEY("media", "bpf_pin_dir", parse_path, media_pin_dir),
 	KEY("media", "relatch", parse_relatch, media_relatch),
+	KEY("media", "ice", parse_ice, media_keep_ice),
 	KEY("store", "db", parse_path, store_db),
 	KEY("mml", "listen", parse_addr, mml_listen),
 	KEY("control", "ng", parse_addr, ctl_ng),

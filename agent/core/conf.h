@@ -51,6 +51,7 @@ struct conf {
 	uint32_t	media_hold_timeout;	/* seconds */
 	char		media_pin_dir[CONF_STR_MAX];
 	int		media_relatch;		/* enum media_relatch: off, ssrc, any */
+	bool		media_keep_ice;		/* ice = keep: candidates pass through */
 
 	/* [store] */
 	char		store_db[CONF_STR_MAX];

@@ -167,6 +167,25 @@ static void test_malformed(void **state)
 		   "m=audio 4000 RTP/AVP 0\r\na=rtcp:x\r\n", "a=rtcp: bad value 'x'");
 }
 
+/* ice = keep: the candidates go through as they came. */
+static void test_keep_ice(void **state)
+{
+	struct sdp_rewrite rw = { .addr = "203.0.113.50", .ports = { 35000 }, .keep_ice = true };
+	char err[128], *in, *out = NULL;
+	size_t len;
+
+	(void)state;
+	in = slurp("ice", "sdp", &len);
+	assert_non_null(in);
+	assert_int_equal(sdp_rewrite(in, len, &rw, &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "a=candidate:1 1 UDP 2130706431 192.168.0.4 51372 typ host"));
+	assert_non_null(strstr(out, "a=ice-ufrag:F7gI"));
+	assert_non_null(strstr(out, "a=ice-options:trickle"));
+	assert_non_null(strstr(out, "m=audio 35000 "));
+	free(out);
+	free(in);
+}
+
 /* Bare LF, as some phones send; and the mix that overran libosip2 5.3. */
 static void test_line_endings(void **state)
 {
@@ -196,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_line_endings),
+		cmocka_unit_test(test_keep_ice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
