@@ -65,7 +65,7 @@ cleanup_add "kill $SPID"
 cleanup_add "'$SLUICECTL' -p $PIN unload"
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "XDP native on r0,r1,r2" $TMP/sluiced.log || skip_all "XDP native not available: $(cat $TMP/sluiced.log)"
-plan 22
+plan 25
 
 ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
 ctl() { in_ns $R "$SLUICECTL" -p $PIN "$@"; }
@@ -138,6 +138,16 @@ ng answer call-id=nat-1 from-tag=caller to-tag=callee sdp=@$TMP/held >/dev/null
 r=$(talk $E 10.77.2.2:50000 $PB 20 0xca11ee $C c0 10.0.1.2:40000)
 like "$r" "^frames 0 sock 0 " "on hold: nothing reaches the caller"
 like "$(ctl flow list)" "^1 flow$" "the held direction left the kernel"
+# Inactive: nothing either way.
+sdp $TMP/inactive 10.0.1.2 40000 inactive
+ng offer call-id=nat-1 from-tag=caller sdp=@$TMP/inactive >/dev/null
+sdp $TMP/inactive2 10.77.2.2 50000 inactive
+ng answer call-id=nat-1 from-tag=caller to-tag=callee sdp=@$TMP/inactive2 >/dev/null
+r=$(talk $C 10.0.1.2:40000 $PA 20 0xca11 $E e0 10.77.2.2:50000)
+like "$r" "^frames 0 sock 0 " "inactive: nothing reaches the callee"
+r=$(talk $E 10.77.2.2:50000 $PB 20 0xca11ee $C c0 10.0.1.2:40000)
+like "$r" "^frames 0 sock 0 " "inactive: nothing reaches the caller"
+like "$(ctl flow list)" "^0 flows$" "no direction left in the kernel"
 # Resume.
 ng offer call-id=nat-1 from-tag=caller sdp=@$TMP/offer >/dev/null
 ng answer call-id=nat-1 from-tag=caller to-tag=callee sdp=@$TMP/answer >/dev/null
