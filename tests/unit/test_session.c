@@ -319,7 +319,11 @@ static void test_out_of_ports(void **state)
 	int i, rc = 0;
 
 	offer = sdp_for(&f->caller, "sendrecv");
-	/* 50 pairs, 2 per stream: the first session holds 2, 24 more fit. */
+	/*
+	 * 50 pairs, 2 per stream: the first session holds 2, 24 more fit --
+	 * fewer if another program holds a port of the range (it lies in the
+	 * kernel's ephemeral range), which the allocator skips.
+	 */
 	for (i = 0; i < 30; i++) {
 		s2[i] = media_session_new(&f->m, "more", NULL, NULL);
 		rc = media_offer(s2[i], 0, offer, strlen(offer), &out, err, sizeof(err));
@@ -327,7 +331,7 @@ static void test_out_of_ports(void **state)
 			break;
 		free(out);
 	}
-	assert_int_equal(i, 24);
+	assert_in_range(i, 20, 24);
 	assert_int_equal(rc, -EADDRNOTAVAIL);
 	assert_string_equal(err, "no media ports left");
 	free(offer);
