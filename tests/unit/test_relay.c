@@ -117,8 +117,8 @@ static int setup(void **state)
 
 	memset(&f, 0, sizeof(f));
 	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(media_ports_init(&f.ports, (struct sockaddr *)&lo, sizeof(lo), 42100,
-					  42199), 0);
+	assert_int_equal(media_ports_init(&f.ports, (struct sockaddr *)&lo, sizeof(lo), 22100,
+					  22199), 0);
 	for (i = 0; i < 2; i++) {
 		assert_int_equal(media_ports_alloc(&f.ports, &f.port[i],
 						   &f.st.leg[i].fd[MEDIA_RTP], &rtcp), 0);

@@ -192,7 +192,7 @@ static int setup(void **state)
 	memset(&f, 0, sizeof(f));
 	assert_int_equal(loop_new(&f.loop), 0);
 	f.dp.dp.ops = &rec_ops;
-	assert_int_equal(media_init(&f.m, f.loop, &f.dp.dp, "127.0.0.1", 42300, 42399,
+	assert_int_equal(media_init(&f.m, f.loop, &f.dp.dp, "127.0.0.1", 22300, 22399,
 				    MEDIA_RELATCH_SSRC, 2, 10), 0);
 	f.s = media_session_new(&f.m, "call-1", on_dead, NULL);
 	phone_open(&f.caller);
@@ -388,7 +388,7 @@ static void test_ipv6_call(void **state)
 	(void)state;
 	assert_int_equal(loop_new(&loop), 0);
 	/* IPv6 only, first. */
-	assert_int_equal(media_init(&m, loop, &dp.dp, "::1", 42400, 42499, MEDIA_RELATCH_SSRC, 60,
+	assert_int_equal(media_init(&m, loop, &dp.dp, "::1", 22400, 22499, MEDIA_RELATCH_SSRC, 60,
 				    3600), 0);
 	caller = phone6(&pc);
 	callee = phone6(&pe);
@@ -427,7 +427,7 @@ static void test_ipv6_call(void **state)
 	/* Dual stack: the same offer is relayed in IPv4, the IPv6 call goes on. */
 	media_fini(&m);
 	assert_int_equal(dp.n, 0);
-	assert_int_equal(media_init(&m, loop, &dp.dp, "127.0.0.1, ::1", 42400, 42499,
+	assert_int_equal(media_init(&m, loop, &dp.dp, "127.0.0.1, ::1", 22400, 22499,
 				    MEDIA_RELATCH_SSRC, 60, 3600), 0);
 	s = media_session_new(&m, "v4", NULL, NULL);
 	assert_int_equal(media_offer(s, 0, sdp, strlen(sdp), &out, err, sizeof(err)), 0);
@@ -444,7 +444,7 @@ static void test_ipv6_call(void **state)
 	media_fini(&m);
 	assert_int_equal(dp.n, 0);
 	/* Two addresses of one family: refused. */
-	assert_int_equal(media_init(&m, loop, &dp.dp, "127.0.0.1, 127.0.0.2", 42400, 42499,
+	assert_int_equal(media_init(&m, loop, &dp.dp, "127.0.0.1, 127.0.0.2", 22400, 22499,
 				    MEDIA_RELATCH_SSRC, 60, 3600), -EINVAL);
 	loop_free(loop);
 	close(caller);
