@@ -18,6 +18,10 @@
 #define RAW_LEN		32
 #define SIGNED_LEN	16
 #define MAC_LEN		16
+#define NBUCKETS	(NONCE_SLOTS / NONCE_WAYS)
+
+_Static_assert(NONCE_SLOTS % NONCE_WAYS == 0, "whole buckets");
+_Static_assert(MAC_LEN == sizeof(((struct nonce_slot *)0)->mac), "slot holds the MAC");
 
 static const char b64url[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -80,8 +84,8 @@ int nonce_init(struct nonce_ctx *nc, uint32_t lifetime_s)
 	memset(nc, 0, sizeof(*nc));
 	if (RAND_bytes(nc->secret, sizeof(nc->secret)) != 1)
 		return -EIO;
-	nc->slots = calloc(NONCE_SLOTS, sizeof(*nc->slots));
-	if (!nc->slots)
+	nc->buckets = calloc(NBUCKETS, sizeof(*nc->buckets));
+	if (!nc->buckets)
 		return -ENOMEM;
 	nc->lifetime_s = lifetime_s;
 	return 0;
@@ -89,9 +93,9 @@ int nonce_init(struct nonce_ctx *nc, uint32_t lifetime_s)
 
 void nonce_fini(struct nonce_ctx *nc)
 {
-	free(nc->slots);
+	free(nc->buckets);
 	OPENSSL_cleanse(nc->secret, sizeof(nc->secret));
-	nc->slots = NULL;
+	nc->buckets = NULL;
 }
 
 int nonce_make(struct nonce_ctx *nc, uint64_t now_s, char out[NONCE_LEN + 1])
@@ -126,26 +130,67 @@ enum nonce_check nonce_check(const struct nonce_ctx *nc, const char *nonce, uint
 	return now_s - ts > nc->lifetime_s ? NONCE_STALE : NONCE_OK;
 }
 
-static uint32_t slot_of(const char *nonce)
+/* Marks count used in a slot that holds its nonce. */
+static enum nonce_count slot_use(struct nonce_slot *s, uint32_t count)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a: nonces are already random */
+	uint32_t d;
 
-	for (; *nonce; nonce++)
-		h = (h ^ (unsigned char)*nonce) * 16777619u;
-	return h % NONCE_SLOTS;
+	if (count > s->top) {
+		d = count - s->top;
+		s->seen = d >= NONCE_WINDOW ? 0 : s->seen << d;
+		s->seen |= 1;
+		s->top = count;
+		return NONCE_COUNT_OK;
+	}
+	d = s->top - count;
+	if (d >= NONCE_WINDOW || (s->seen >> d & 1))
+		return NONCE_COUNT_REPLAY;
+	s->seen |= (uint64_t)1 << d;
+	return NONCE_COUNT_OK;
 }
 
-bool nonce_count_ok(struct nonce_ctx *nc, const char *nonce, uint32_t count)
+/* A free slot, else the oldest one, whose nonce raises the floor. */
+static struct nonce_slot *bucket_take(struct nonce_ctx *nc, struct nonce_bucket *b)
 {
-	struct nonce_slot *s = &nc->slots[slot_of(nonce)];
+	struct nonce_slot *old = &b->way[0];
+	int i;
 
-	if (strcmp(s->nonce, nonce)) {
-		/* First use here: an older nonce sharing the slot is forgotten. */
-		snprintf(s->nonce, sizeof(s->nonce), "%s", nonce);
-		s->nc = 0;
+	for (i = 0; i < NONCE_WAYS; i++) {
+		if (!b->way[i].top)
+			return &b->way[i];
+		if (b->way[i].issued < old->issued)
+			old = &b->way[i];
 	}
-	if (count <= s->nc)
-		return false;
-	s->nc = count;
-	return true;
+	if (old->issued > b->floor)
+		b->floor = old->issued;
+	nc->evictions++;
+	return old;
+}
+
+enum nonce_count nonce_count_use(struct nonce_ctx *nc, const char *nonce, uint32_t count)
+{
+	unsigned char raw[RAW_LEN], *mac = raw + SIGNED_LEN;
+	struct nonce_bucket *b;
+	struct nonce_slot *s;
+	uint64_t issued = 0;
+	int i;
+
+	if (!count || decode(nonce, raw))
+		return NONCE_COUNT_REPLAY;
+	for (i = 0; i < 8; i++)
+		issued = issued << 8 | raw[i];
+	/* The MAC is random to anyone without the secret: it spreads evenly. */
+	b = &nc->buckets[((uint32_t)mac[0] << 24 | mac[1] << 16 | mac[2] << 8 | mac[3]) %
+			 NBUCKETS];
+	for (i = 0; i < NONCE_WAYS; i++)
+		if (b->way[i].top && !memcmp(b->way[i].mac, mac, MAC_LEN))
+			return slot_use(&b->way[i], count);
+	if (issued <= b->floor)
+		return NONCE_COUNT_FORGOTTEN;
+	s = bucket_take(nc, b);
+	memcpy(s->mac, mac, MAC_LEN);
+	s->issued = issued;
+	s->top = 0;
+	s->seen = 0;
+	return slot_use(s, count);
 }

@@ -4,11 +4,18 @@
  * random bytes, signed with HMAC-SHA-256 under a secret drawn when sluiced
  * starts, base64url-encoded. A nonce that verifies but is older than its
  * lifetime is stale (the client answers the new challenge without asking
- * the user again: stale=true). Replays are caught by remembering, per
- * nonce, the highest nonce-count accepted, in a bounded table (one slot
- * per hash of the nonce). The bound has a price: when another nonce takes
- * a nonce's slot, that nonce's counts are forgotten and an old request
- * carrying it could be replayed once more, until the nonce's lifetime ends.
+ * the user again: stale=true).
+ *
+ * Replays are caught by remembering, per nonce, the highest nonce-count
+ * accepted and which of the NONCE_WINDOW counts below it were used, so
+ * requests that overtake each other are still accepted, each once
+ * (RFC 7616 section 3.4.5 leaves the policy to the server). The table is
+ * bounded: NONCE_SLOTS entries in buckets of NONCE_WAYS. When a bucket is
+ * full its oldest nonce is evicted and the bucket's floor rises to that
+ * nonce's timestamp; a nonce absent from its bucket and not newer than the
+ * floor may have been evicted, so it is refused as stale (the client
+ * retries at once with a fresh nonce). A full table thus costs an extra
+ * round trip, never a replay.
  */
 #ifndef SLUICE_SIP_NONCE_H
 #define SLUICE_SIP_NONCE_H
@@ -18,8 +25,10 @@
 
 #define NONCE_LEN	43	/* base64url of 32 bytes, no padding */
 #ifndef NONCE_SLOTS
-#define NONCE_SLOTS	8192
+#define NONCE_SLOTS	65536	/* nonces whose counts are remembered */
 #endif
+#define NONCE_WAYS	4
+#define NONCE_WINDOW	64	/* counts below the highest still accepted once */
 
 enum nonce_check {
 	NONCE_OK = 0,
@@ -27,15 +36,30 @@ enum nonce_check {
 	NONCE_BAD,		/* not ours, or damaged */
 };
 
+enum nonce_count {
+	NONCE_COUNT_OK = 0,
+	NONCE_COUNT_REPLAY,	/* this count was used, or is too far behind */
+	NONCE_COUNT_FORGOTTEN,	/* may have been evicted: treat as stale */
+};
+
 struct nonce_slot {
-	char		nonce[NONCE_LEN + 1];
-	uint32_t	nc;		/* highest nonce-count accepted */
+	unsigned char	mac[16];	/* the nonce's signature names it */
+	uint64_t	issued;		/* its timestamp, unix seconds */
+	uint64_t	seen;		/* bit i: count top - i was accepted */
+	uint32_t	top;		/* highest count accepted; 0: slot free */
+	uint32_t	pad;
+};
+
+struct nonce_bucket {
+	struct nonce_slot	way[NONCE_WAYS];
+	uint64_t		floor;	/* newest timestamp evicted from here */
 };
 
 struct nonce_ctx {
 	unsigned char		secret[32];
 	uint32_t		lifetime_s;
-	struct nonce_slot	*slots;	/* NONCE_SLOTS */
+	struct nonce_bucket	*buckets;	/* NONCE_SLOTS / NONCE_WAYS */
+	uint64_t		evictions;
 };
 
 int nonce_init(struct nonce_ctx *nc, uint32_t lifetime_s);
@@ -43,9 +67,9 @@ void nonce_fini(struct nonce_ctx *nc);
 int nonce_make(struct nonce_ctx *nc, uint64_t now_s, char out[NONCE_LEN + 1]);
 enum nonce_check nonce_check(const struct nonce_ctx *nc, const char *nonce, uint64_t now_s);
 /*
- * Accepts nonce-count `count` for a nonce that checked OK: true when it is
- * higher than any accepted before for that nonce (RFC 7616 3.4.5).
+ * Uses nonce-count `count` (>= 1) of a nonce that checked OK, once the
+ * response that carried it has been verified.
  */
-bool nonce_count_ok(struct nonce_ctx *nc, const char *nonce, uint32_t count);
+enum nonce_count nonce_count_use(struct nonce_ctx *nc, const char *nonce, uint32_t count);
 
 #endif /* SLUICE_SIP_NONCE_H */
