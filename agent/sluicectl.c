@@ -44,7 +44,11 @@ static int open_pinned(struct dp **dp)
 {
 	int err = dp_open_pinned(pin_dir, dp);
 
-	if (err)
+	if (err == -EPROTO)
+		fprintf(stderr, "sluicectl: the maps pinned in %s are not of this sluicectl's ABI "
+			"version %d: stop the sluiced that made them and run `sluicectl unload`\n",
+			pin_dir, SLUICE_ABI_VERSION);
+	else if (err)
 		fprintf(stderr, "sluicectl: no XDP state pinned in %s (%s): load it first\n",
 			pin_dir, strerror(-err));
 	return err;

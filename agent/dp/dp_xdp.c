@@ -416,6 +416,16 @@ static int check_abi(int abi_fd, char *why, size_t whylen)
 	return bpf_map_update_elem(abi_fd, &key, &ver, BPF_ANY) ? -errno : 0;
 }
 
+/* Read-only check for sluicectl: its idea of the structs must be the maps'. */
+static int check_pinned_abi(int abi_fd)
+{
+	__u32 key = 0, ver = 0;
+
+	if (bpf_map_lookup_elem(abi_fd, &key, &ver))
+		return -errno;
+	return ver && ver != SLUICE_ABI_VERSION ? -EPROTO : 0;
+}
+
 /*
  * tx_ports is pinned by hand (see bpf/maps.h): an existing pin is handed to
  * libbpf before the load, so the program shares it with the previous one.
@@ -567,7 +577,8 @@ int dp_xdp_open_pinned(const char *pin_dir, struct dp **out)
 	    (err = open_pinned_map(pin_dir, SLUICE_MAP_STATS, &x->stats_fd)) ||
 	    (err = open_pinned_map(pin_dir, SLUICE_MAP_VERDICTS, &x->verdicts_fd)) ||
 	    (err = open_pinned_map(pin_dir, SLUICE_MAP_TX_PORTS, &x->tx_fd)) ||
-	    (err = open_pinned_map(pin_dir, SLUICE_MAP_ABI, &x->abi_fd))) {
+	    (err = open_pinned_map(pin_dir, SLUICE_MAP_ABI, &x->abi_fd)) ||
+	    (err = check_pinned_abi(x->abi_fd))) {
 		xdp_close(&x->dp, true);
 		return err;
 	}

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 [ -x "$SLUICED" ] || skip_all "build first (make)"
-plan 20
+plan 26
 
 conf() {	# conf FILE KEY=VALUE...: a configuration under $TMP
 	local f=$1
@@ -65,7 +65,7 @@ is $? 0 "SIGTERM: sluiced exits 0"
 like "$(cat $TMP/user.log)" "\[core\] stopped" "and says it stopped"
 
 if [ "$(id -u)" -ne 0 ] || ! command -v nsenter >/dev/null || ! bpffs_ready; then
-	for i in $(seq 13); do skip "needs root, nsenter and bpffs to attach XDP"; done
+	for i in $(seq 19); do skip "needs root, nsenter and bpffs to attach XDP"; done
 	done_testing
 	exit
 fi
@@ -113,5 +113,24 @@ start $TMP/generic.conf $TMP/generic.log
 like "$(cat $TMP/generic.log)" "\[core\] sluiced .* running \(data path: XDP generic on x0\)" \
 	"datapath = xdp-generic attaches in generic mode"
 like "$(ip -n $NS link show x0)" "prog/xdp|xdpgeneric" "the generic program is attached"
+stop
+
+# Maps pinned by another ABI version (an older sluiced still attached):
+# refused with the reason, and left as they are.
+in_ns $NS "$SLUICECTL" -p $PIN load x0 >/dev/null 2>&1
+bpftool map update pinned $PIN/abi key 0 0 0 0 value 99 0 0 0
+conf $TMP/forced.conf "interface = x0" "datapath = xdp"
+start $TMP/forced.conf $TMP/abi.log
+wait $PID
+is $? 1 "datapath = xdp over maps of another ABI: sluiced does not start"
+like "$(cat $TMP/abi.log)" "pinned maps are ABI 99, this sluiced is ABI 1: stop the old one and run \`sluicectl unload\`" \
+	"the error says which versions and what to do"
+like "$(ip -n $NS link show x0)" "prog/xdp" "the pinned program is left attached"
+ok $([ -e $PIN/flows ] && [ -e $PIN/link_x0 ]; echo $?) "and its pins are left in place"
+out=$(in_ns $NS "$SLUICECTL" -p $PIN flow list 2>&1)
+like "$out" "not of this sluicectl's ABI version 1" "sluicectl refuses those maps too"
+start $TMP/xdp.conf $TMP/abi-auto.log
+like "$(cat $TMP/abi-auto.log)" "KERNEL FORWARDING DISABLED, using the userspace relay \(XDP native: pinned maps are ABI 99" \
+	"datapath = auto falls back to userspace and says why"
 stop
 done_testing
