@@ -135,6 +135,36 @@ static void on_stop_signal(struct loop *loop, int signo, void *arg)
 	loop_stop(loop);
 }
 
+/*
+ * SIGUSR2: stop for a restart or an upgrade. The calls' flows stay in the
+ * kernel and their sessions in the database, the XDP program stays
+ * attached, and the next sluiced adopts all of it, as after a crash: media
+ * does not stop. SIGTERM is the clean stop that ends calls and detaches.
+ */
+static void on_handover_signal(struct loop *loop, int signo, void *arg)
+{
+	struct sluiced *sd = arg;
+
+	(void)signo;
+	sd->keep_media = true;
+	LOG(L_INFO, "[core] SIGUSR2: stopping, calls' media stays in the kernel for the next "
+	    "sluiced");
+	loop_stop(loop);
+}
+
+/* Tears the media layer down without undoing what the next sluiced adopts. */
+static void hand_over_media(struct sluiced *sd)
+{
+	unsigned n = sd->media.nsessions;
+	bool kernel = sd->dp->kind != DP_USER;
+
+	dp_hand_over(sd->dp);
+	sd->media.store = NULL;		/* their rows stay in the database */
+	LOG(L_INFO, "[media] %u media session%s left in %s for the next sluiced; %s", n,
+	    n == 1 ? "" : "s", sd->conf.store_db,
+	    kernel ? "the kernel keeps forwarding" : "userspace media pauses until it starts");
+}
+
 static void on_hup(struct loop *loop, int signo, void *arg)
 {
 	struct sluiced *sd = arg;
@@ -162,7 +192,11 @@ static void usage(FILE *f)
 		"usage: sluiced [-c FILE] [-t] [-V]\n"
 		"  -c FILE  configuration (default conf/sluice.conf)\n"
 		"  -t       check the configuration and exit\n"
-		"  -V       print the version and exit\n");
+		"  -V       print the version and exit\n"
+		"signals: TERM, INT  stop: calls end, the XDP program is detached\n"
+		"         USR2       stop for a restart: calls' media stays in the kernel\n"
+		"                    and the next sluiced adopts it\n"
+		"         HUP        reload the log level\n");
 }
 
 static int sluiced_run(struct sluiced *sd)
@@ -176,6 +210,7 @@ static int sluiced_run(struct sluiced *sd)
 	}
 	if ((err = loop_on_signal(sd->loop, SIGTERM, on_stop_signal, sd)) ||
 	    (err = loop_on_signal(sd->loop, SIGINT, on_stop_signal, sd)) ||
+	    (err = loop_on_signal(sd->loop, SIGUSR2, on_handover_signal, sd)) ||
 	    (err = loop_on_signal(sd->loop, SIGHUP, on_hup, sd))) {
 		LOG(L_ERROR, "[core] signals: %s", strerror(-err));
 		goto out_free_loop;
@@ -197,6 +232,8 @@ static int sluiced_run(struct sluiced *sd)
 	if (err)
 		LOG(L_ERROR, "[core] event loop failed: %s", strerror(-err));
 
+	if (sd->keep_media)
+		hand_over_media(sd);
 	ng_close(&sd->ng);
 	media_fini(&sd->media);
 	store_close(&sd->store);

@@ -55,6 +55,7 @@ struct dp {
 	enum dp_kind		kind;
 	char			desc[128];	/* "xdp native on eth0", for logs and MML */
 	void			*priv;
+	bool			handed_over;	/* see dp_hand_over() */
 };
 
 /*
@@ -69,14 +70,29 @@ int dp_open(const struct conf *conf, struct dp **out);
 int dp_open_pinned(const char *pin_dir, struct dp **out);
 void dp_close(struct dp *dp, bool keep);
 
+/*
+ * Leaves the kernel state to the next sluiced (a restart that keeps calls):
+ * from now on flow puts and deletes succeed without changing anything, so
+ * the media layer can tear its sessions down while every flow keeps
+ * forwarding; dp_close(dp, true) then leaves the program and the pins.
+ */
+static inline void dp_hand_over(struct dp *dp)
+{
+	dp->handed_over = true;
+}
+
 static inline int dp_flow_put(struct dp *dp, const struct sluice_flow_key *key,
 			      const struct sluice_flow_action *act)
 {
+	if (dp->handed_over)
+		return 0;
 	return dp->ops->flow_put(dp, key, act);
 }
 
 static inline int dp_flow_del(struct dp *dp, const struct sluice_flow_key *key)
 {
+	if (dp->handed_over)
+		return 0;
 	return dp->ops->flow_del(dp, key);
 }
 

@@ -5,7 +5,8 @@
 # forwarding (every packet sent across the crash and the restart arrives),
 # the restarted sluiced adopts the pinned program and the call from its
 # database (NG still knows the call; the kernel's counters carry on), keeps
-# timing it out, and leaves no flow behind when it ends.
+# timing it out, and leaves no flow behind when it ends. The same for a
+# planned restart (SIGUSR2: stop and leave the media to the next sluiced).
 . "$(dirname "$0")/../lib.sh"
 
 require_root
@@ -49,7 +50,7 @@ start
 cleanup_add "kill \$SPID"
 cleanup_add "'$SLUICECTL' -p $PIN unload"
 grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available"
-plan 10
+plan 17
 
 ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
 ctl() { in_ns $R "$SLUICECTL" -p $PIN "$@"; }
@@ -98,6 +99,31 @@ ok $? "NG still knows the call"
 # the crash: a counter reset by the restart would show fewer.
 like "$(ctl flow list)" "^10\.78\.1\.1:$PA .*: packets 400 .* expected 400 received 400 lost 0" \
 	"the kernel's counters carried on over the restart"
+
+# A planned restart in the middle of the same stream: SIGUSR2, then start.
+in_ns $E "$RTPIO" recv e0 10.78.2.2:50000 300 1500 >$TMP/rx2 &
+RX=$!
+wait_for $TMP/rx2 ready
+in_ns $C "$RTPIO" send 10.78.1.2:40000 10.78.1.1:$PA 300 0x11 100 400 >/dev/null &
+TX=$!
+sleep 1
+kill -USR2 $SPID
+wait $SPID
+is $? 0 "SIGUSR2: sluiced exits 0 (and, under ASan, frees everything)"
+like "$(cat $TMP/sluiced.log)" "1 media session left in $(re_quote $TMP/sluice.db) for the next sluiced; the kernel keeps forwarding" \
+	"it says the call is left to the next sluiced"
+like "$(ip -n $R link show r0)" "prog/xdp" "while no sluiced runs, the program stays attached"
+like "$(ctl flow list)" "^2 flows$" "and the call's flows stay in the kernel"
+start
+for i in $(seq 100); do [ "$(grep -c ' running ' $TMP/sluiced.log)" -ge 3 ] && break; sleep 0.1; done
+wait $TX
+wait $RX
+like "$(tail -1 $TMP/rx2)" "^frames 300 sock 300 bad_ip_csum 0 bad_udp_csum 0 " \
+	"every packet arrived across the planned restart"
+is "$(grep -c 'adopted 1 media session' $TMP/sluiced.log)" 2 "the third sluiced adopted the call too"
+like "$(ctl flow list)" "^10\.78\.1\.1:$PA .*: packets 700 .* expected 700 received 700 lost 0" \
+	"the kernel's counters carried on over both restarts"
+
 ng offer call-id=crash-1 from-tag=a sdp=@$TMP/offer >$TMP/reoffer
 like "$(cat $TMP/reoffer)" "m=audio $PB " "a re-offer after the restart keeps the call's ports"
 

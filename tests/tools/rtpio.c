@@ -2,9 +2,10 @@
 /*
  * rtpio: the RTP phone of the integration tests and benchmarks.
  *
- *   rtpio send FROM TO COUNT [SSRC [PPS]]
+ *   rtpio send FROM TO COUNT [SSRC [PPS [START]]]
  *	sends COUNT RTP packets (PCMU, 160-byte payload, seq and timestamp
- *	advancing by 1 and 160) from the UDP socket bound to FROM to TO.
+ *	advancing by 1 and 160) from the UDP socket bound to FROM to TO;
+ *	START packets into the stream (seq 1000 + START), to continue one.
  *   rtpio recv IFACE LOCAL COUNT TIMEOUT_MS
  *	binds LOCAL (so the stack does not answer "port unreachable") and
  *	watches IFACE with a packet socket; for every UDP datagram to LOCAL's
@@ -98,7 +99,7 @@ static int do_send(int argc, char **argv)
 {
 	struct sockaddr_storage from, to;
 	socklen_t flen, tlen;
-	unsigned long count, ssrc = 0x5111ce00, pps = 0, i;
+	unsigned long count, ssrc = 0x5111ce00, pps = 0, start = 0, i;
 	unsigned char pkt[12 + 160];
 	struct timespec gap = { 0 };
 	int fd;
@@ -113,15 +114,17 @@ static int do_send(int argc, char **argv)
 		ssrc = strtoul(argv[3], NULL, 0);
 	if (argc > 4)
 		pps = strtoul(argv[4], NULL, 0);
+	if (argc > 5)
+		start = strtoul(argv[5], NULL, 0);
 	if (pps)
 		gap.tv_nsec = (long)(1000000000UL / pps);
 	memset(pkt, 0xd5, sizeof(pkt));	/* PCMU silence */
-	for (i = 0; i < count; i++) {
+	for (i = start; i < start + count; i++) {
 		uint16_t seq = htons((uint16_t)(1000 + i));
 		uint32_t ts = htonl((uint32_t)(i * 160)), ss = htonl((uint32_t)ssrc);
 
 		pkt[0] = 0x80;
-		pkt[1] = i ? 0 : 0x80;	/* marker on the first */
+		pkt[1] = i ? 0 : 0x80;	/* marker on the stream's first */
 		memcpy(pkt + 2, &seq, 2);
 		memcpy(pkt + 4, &ts, 4);
 		memcpy(pkt + 8, &ss, 4);
@@ -325,7 +328,7 @@ int main(int argc, char **argv)
 	else if (argc >= 2 && !strcmp(argv[1], "sink"))
 		rc = do_sink(argc - 2, argv + 2);
 	if (rc == 2)
-		fprintf(stderr, "usage: rtpio send FROM TO COUNT [SSRC [PPS]]\n"
+		fprintf(stderr, "usage: rtpio send FROM TO COUNT [SSRC [PPS [START]]]\n"
 			"       rtpio recv IFACE LOCAL COUNT TIMEOUT_MS\n"
 			"       rtpio sink LOCAL TIMEOUT_MS\n");
 	return rc;
