@@ -46,7 +46,8 @@ BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 DEPS = make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libosip2-dev libsqlite3-dev libmnl-dev libnftnl-dev \
 	libcmocka-dev libssl-dev libjansson-dev iproute2 nftables perl sip-tester sipsak sqlite3 \
-	tcpdump ethtool kmod iputils-ping libclang-rt-14-dev
+	tcpdump ethtool kmod iputils-ping libclang-rt-14-dev \
+	linux-headers-amd64 linux-image-amd64 qemu-system-x86 busybox-static cpio
 BENCH_DEPS = rtpengine-daemon
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -66,7 +67,7 @@ TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps check check-unit check-integration bench clean run kmod \
-	bench-deps fuzz fuzz-bins unit-bins
+	kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJ) $(SKEL) $(PROGS)
@@ -121,6 +122,7 @@ unit-bins: $(UNIT_BINS) $(TOOL_BINS)
 check: deps
 	@$(MAKE) --no-print-directory all unit-bins
 	@$(MAKE) --no-print-directory SAN=1 all unit-bins
+	@$(MAKE) --no-print-directory kmod
 	@tests/run-unit.sh $(UNIT_BINS:$(BUILD)/%=build/%) \
 		$(UNIT_BINS:$(BUILD)/%=build/san/%)
 	@$(MAKE) --no-print-directory fuzz-bins
@@ -195,6 +197,34 @@ $(BENCH_DIR)/sessions: tests/bench/sessions.c $(LIB)
 
 bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/run.sh
+
+# The kernel module, through the top-level Kbuild, against KDIR: the running
+# kernel's build tree, else the newest Debian linux-headers-*-amd64 tree.
+# Kbuild writes its objects beside the sources (kmod/, ignored by git).
+KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),\
+	$(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -1))
+
+kmod:
+	@test -n "$(KDIR)" || { echo "kmod: no kernel build tree; install" \
+		"linux-headers-amd64 (make deps) or pass KDIR=" >&2; exit 1; }
+	$(call msg,KMOD,kmod/sluice.ko)
+	$(Q)$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) modules \
+		$(if $(filter 1,$(V)),V=1,>/dev/null)
+
+kmod-clean:
+	$(Q)$(if $(KDIR),$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) clean >/dev/null,true)
+
+# The module's sources for DKMS under $(DESTDIR)/usr/src/sluice-<version>;
+# then `dkms install sluice/<version>` builds it for every installed kernel.
+SLUICE_VERSION := $(shell sed -n 's/^\#define SLUICE_VERSION "\(.*\)"/\1/p' agent/version.h)
+DKMS_SRC := $(DESTDIR)/usr/src/sluice-$(SLUICE_VERSION)
+kmod-dkms:
+	$(call msg,DKMS,$(DKMS_SRC))
+	$(Q)rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)/kmod $(DKMS_SRC)/include/sluice $(DKMS_SRC)/bpf
+	$(Q)cp Kbuild $(DKMS_SRC)/ && cp kmod/Kbuild $(filter-out %.mod.c,$(wildcard kmod/*.c)) kmod/*.h $(DKMS_SRC)/kmod/
+	$(Q)cp include/sluice/*.h $(DKMS_SRC)/include/sluice/
+	$(Q)cp bpf/fwd.h bpf/csum.h bpf/rtp_stats.h bpf/portable.h $(DKMS_SRC)/bpf/
+	$(Q)sed 's/@VERSION@/$(SLUICE_VERSION)/' kmod/dkms.conf >$(DKMS_SRC)/dkms.conf
 
 # The server in the foreground, with conf/sluice.conf and its state in var/.
 run: deps all
