@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Digest hashing over OpenSSL's EVP interface (see digest.h). The
- * strings are fed to the hash piece by piece with the ':' separators, so
- * nothing is concatenated into a buffer that could be too small.
+ * Digest arithmetic over OpenSSL's EVP interface, and the verification of
+ * credentials against our nonces (see digest.h). The strings are fed to
+ * the hash piece by piece with the ':' separators, so nothing is
+ * concatenated into a buffer that could be too small.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "sip/digest.h"
 
@@ -94,4 +97,102 @@ bool digest_equal(const char *a, const char *b)
 	for (i = 0; i < la; i++)
 		diff |= (unsigned char)(a[i] ^ (i < lb ? b[i] : 0));
 	return !diff;
+}
+
+const char *digest_verdict_name(enum digest_verdict v)
+{
+	static const char *const names[] = {
+		[DIGEST_OK] = "ok",			[DIGEST_STALE] = "stale nonce",
+		[DIGEST_FAILED] = "wrong credentials",	[DIGEST_BAD_NONCE] = "foreign nonce",
+		[DIGEST_REPLAY] = "nonce-count replayed", [DIGEST_WRONG_REALM] = "wrong realm",
+		[DIGEST_WRONG_URI] = "digest-uri is not the Request-URI",
+		[DIGEST_BAD_QOP] = "no qop=auth",
+	};
+
+	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "?";
+}
+
+int digest_ctx_init(struct digest_ctx *dc, uint32_t nonce_lifetime_s)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[32];
+	int i, j, len;
+
+	memset(dc, 0, sizeof(*dc));
+	/* Dummy HA1s nobody knows a password for: random, of the right length. */
+	for (i = 0; i < 2; i++) {
+		len = i == DIGEST_SHA256 ? 32 : 16;
+		if (RAND_bytes(r, len) != 1)
+			return -EIO;
+		for (j = 0; j < len; j++) {
+			dc->dummy_ha1[i][2 * j] = hex[r[j] >> 4];
+			dc->dummy_ha1[i][2 * j + 1] = hex[r[j] & 15];
+		}
+	}
+	OPENSSL_cleanse(r, sizeof(r));
+	return nonce_init(&dc->nonces, nonce_lifetime_s);
+}
+
+void digest_ctx_fini(struct digest_ctx *dc)
+{
+	nonce_fini(&dc->nonces);
+	OPENSSL_cleanse(dc->dummy_ha1, sizeof(dc->dummy_ha1));
+}
+
+int digest_challenges(struct digest_ctx *dc, const char *realm, bool stale, uint64_t now_s,
+		      char out[2][DIGEST_CHALLENGE_MAX])
+{
+	char nonce[NONCE_LEN + 1];
+	int err = nonce_make(&dc->nonces, now_s, nonce);
+
+	if (!err)
+		err = digest_challenge(DIGEST_SHA256, realm, nonce, stale, out[0],
+				       DIGEST_CHALLENGE_MAX);
+	if (!err)
+		err = digest_challenge(DIGEST_MD5, realm, nonce, stale, out[1],
+				       DIGEST_CHALLENGE_MAX);
+	return err;
+}
+
+/*
+ * The checks that do not depend on the user come first and may return
+ * early; from the response on, a known and an unknown user take the same
+ * path (one response computed, one constant-time comparison).
+ */
+enum digest_verdict digest_verify(struct digest_ctx *dc, const struct digest_creds *c,
+				  const char *realm, const char *method, const char *uri,
+				  const char *ha1, uint64_t now_s)
+{
+	char expect[DIGEST_HEX_MAX];
+	enum nonce_check fresh;
+	bool known = ha1 != NULL, right;
+
+	if (c->qop != DIGEST_QOP_AUTH)
+		return DIGEST_BAD_QOP;
+	if (strcmp(c->realm, realm))
+		return DIGEST_WRONG_REALM;
+	if (uri && strcmp(c->uri, uri))
+		return DIGEST_WRONG_URI;
+	fresh = nonce_check(&dc->nonces, c->nonce, now_s);
+	if (fresh == NONCE_BAD)
+		return DIGEST_BAD_NONCE;
+	if (!ha1)
+		ha1 = dc->dummy_ha1[c->alg];
+	if (digest_response(c->alg, ha1, c->nonce, c->nc_text, c->cnonce, "auth", method, c->uri,
+			    expect))
+		return DIGEST_FAILED;
+	right = digest_equal(expect, c->response) & known;
+	OPENSSL_cleanse(expect, sizeof(expect));
+	if (!right)
+		return DIGEST_FAILED;
+	if (fresh == NONCE_STALE)
+		return DIGEST_STALE;
+	switch (nonce_count_use(&dc->nonces, c->nonce, c->nc)) {
+	case NONCE_COUNT_OK:
+		return DIGEST_OK;
+	case NONCE_COUNT_FORGOTTEN:
+		return DIGEST_STALE;
+	default:
+		return DIGEST_REPLAY;
+	}
 }
