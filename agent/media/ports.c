@@ -60,7 +60,7 @@ void media_ports_fini(struct media_ports *mp)
 static int bind_port(struct media_ports *mp, uint16_t port)
 {
 	struct sockaddr_storage ss = mp->addr;
-	int fd;
+	int fd, err;
 
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons(port);
@@ -69,13 +69,22 @@ static int bind_port(struct media_ports *mp, uint16_t port)
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&ss, mp->addrlen)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
+	/*
+	 * An IPv6 socket holds its IPv6 port only: with an IPv4 plane beside
+	 * it on the same range, a wildcard or v4-mapped bind would take the
+	 * IPv4 port too and the two families would skip each other's pairs.
+	 */
+	if (ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 1 }, sizeof(int)))
+		goto out_close;
+	if (bind(fd, (struct sockaddr *)&ss, mp->addrlen))
+		goto out_close;
 	return fd;
+
+out_close:
+	err = -errno;
+	close(fd);
+	return err;
 }
 
 static void drain(int fd)

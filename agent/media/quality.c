@@ -26,7 +26,7 @@
 
 double media_mos(double r)
 {
-	if (r <= 0)
+	if (!(r > 0))		/* NaN too */
 		return 1.0;
 	if (r >= 100)
 		return 4.5;
@@ -37,11 +37,12 @@ void media_quality(double loss_pct, double jitter_ms, struct media_quality *q)
 {
 	double d, id, ie_eff, r;
 
-	if (loss_pct < 0)
+	/* Written so that a NaN (0/0 expected packets upstream) counts as none. */
+	if (!(loss_pct >= 0))
 		loss_pct = 0;
 	if (loss_pct > 100)
 		loss_pct = 100;
-	if (jitter_ms < 0)
+	if (!(jitter_ms >= 0))
 		jitter_ms = 0;
 	d = PACKET_MS + 2 * jitter_ms;
 	id = 0.024 * d + (d > 177.3 ? 0.11 * (d - 177.3) : 0);

@@ -61,7 +61,8 @@ static bool parse_port(const char *s, uint16_t *out)
 	char *end;
 	long v;
 
-	if (!s || !*s)
+	/* Digits only: strtol would also take a sign or leading blanks. */
+	if (!s || *s < '0' || *s > '9')
 		return false;
 	v = strtol(s, &end, 10);
 	if (*end || v < 0 || v > 65535)
@@ -80,37 +81,66 @@ static int attr_dir(const char *field)
 	return -1;
 }
 
-/* Checks a c= line and gives its family; "0.0.0.0" is the old hold form. */
-static int parse_conn(const sdp_connection_t *c, struct sdp_stream *st, char *err,
-		      size_t errlen)
+/*
+ * The family of a unicast "IN IP4 a.b.c.d" or "IN IP6 x::y", or 0. No
+ * names (the relay would have to resolve them on the call path) and no
+ * multicast (a relay forwards to one peer).
+ */
+static int unicast_family(const char *nettype, const char *addrtype, const char *addr)
 {
-	unsigned char buf[16];
+	struct in6_addr a6;
+	struct in_addr a4;
 
-	if (!c->c_nettype || strcmp(c->c_nettype, "IN") || !c->c_addrtype || !c->c_addr)
-		return fail(err, errlen, "c=: only IN IP4 and IN IP6 are supported%s", NULL);
-	if (!strcmp(c->c_addrtype, "IP4") && inet_pton(AF_INET, c->c_addr, buf) == 1)
-		st->family = AF_INET;
-	else if (!strcmp(c->c_addrtype, "IP6") && inet_pton(AF_INET6, c->c_addr, buf) == 1)
-		st->family = AF_INET6;
-	else
-		return fail(err, errlen, "c=: bad address '%s'", c->c_addr);
-	if (strlen(c->c_addr) >= sizeof(st->addr))
-		return fail(err, errlen, "c=: address too long%s", NULL);
-	strcpy(st->addr, c->c_addr);
-	st->hold = !strcmp(c->c_addr, "0.0.0.0");
+	if (!nettype || strcmp(nettype, "IN") || !addrtype || !addr)
+		return 0;
+	if (!strcmp(addrtype, "IP4") && inet_pton(AF_INET, addr, &a4) == 1)
+		return IN_MULTICAST(ntohl(a4.s_addr)) ? 0 : AF_INET;
+	if (!strcmp(addrtype, "IP6") && inet_pton(AF_INET6, addr, &a6) == 1)
+		return IN6_IS_ADDR_MULTICAST(&a6) ? 0 : AF_INET6;
 	return 0;
 }
 
-/* a=rtcp:PORT [IN IP4 ADDR] (RFC 3605) */
-static int parse_rtcp(const char *v, struct sdp_stream *st, char *err, size_t errlen)
+/* The old hold form "do not send to me" (RFC 2543), and its IPv6 twin. */
+static bool is_hold_addr(const char *addr)
+{
+	return !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");
+}
+
+/* Checks a c= line and gives its family. */
+static int parse_conn(const sdp_connection_t *c, struct sdp_stream *st, char *err,
+		      size_t errlen)
+{
+	if (!c->c_nettype || strcmp(c->c_nettype, "IN") || !c->c_addrtype || !c->c_addr)
+		return fail(err, errlen, "c=: only IN IP4 and IN IP6 are supported%s", NULL);
+	st->family = unicast_family(c->c_nettype, c->c_addrtype, c->c_addr);
+	if (!st->family)
+		return fail(err, errlen, "c=: bad or multicast address '%s'", c->c_addr);
+	if (strlen(c->c_addr) >= sizeof(st->addr))
+		return fail(err, errlen, "c=: address too long%s", NULL);
+	strcpy(st->addr, c->c_addr);
+	st->hold = is_hold_addr(c->c_addr);
+	return 0;
+}
+
+/*
+ * a=rtcp:PORT [IN IP4 ADDR] (RFC 3605). The address, when there is one,
+ * must be of the stream's family: one relay address serves both ports.
+ * That is checked once c= is known (rtcp_family).
+ */
+static int parse_rtcp(const char *v, struct sdp_stream *st, int *rtcp_family, char *err,
+		      size_t errlen)
 {
 	char port[8], nettype[4], addrtype[4], addr[SDP_ADDR_MAX];
 	int n = sscanf(v ? v : "", "%7s %3s %3s %63s", port, nettype, addrtype, addr);
 
-	if (n < 1 || !parse_port(port, &st->rtcp_port) || (n > 1 && n != 4))
+	if (n < 1 || !parse_port(port, &st->rtcp_port) || !st->rtcp_port || (n > 1 && n != 4))
 		return fail(err, errlen, "a=rtcp: bad value '%s'", v);
-	if (n == 4)
+	if (n == 4) {
+		*rtcp_family = unicast_family(nettype, addrtype, addr);
+		if (!*rtcp_family)
+			return fail(err, errlen, "a=rtcp: bad or multicast address '%s'", addr);
 		strcpy(st->rtcp_addr, addr);
+	}
 	return 0;
 }
 
@@ -133,7 +163,7 @@ static void parse_rtpmap(const char *v, struct sdp_stream *st)
 }
 
 static int parse_attrs(const osip_list_t *attrs, struct sdp_stream *st, bool media_level,
-		       char *err, size_t errlen)
+		       int *rtcp_family, char *err, size_t errlen)
 {
 	int i, d, rc;
 
@@ -146,7 +176,7 @@ static int parse_attrs(const osip_list_t *attrs, struct sdp_stream *st, bool med
 		if (d >= 0) {
 			st->dir = (enum sdp_dir)d;
 		} else if (media_level && !strcmp(a->a_att_field, "rtcp")) {
-			rc = parse_rtcp(a->a_att_value, st, err, errlen);
+			rc = parse_rtcp(a->a_att_value, st, rtcp_family, err, errlen);
 			if (rc)
 				return rc;
 		} else if (media_level && !strcmp(a->a_att_field, "rtcp-mux")) {
@@ -158,14 +188,26 @@ static int parse_attrs(const osip_list_t *attrs, struct sdp_stream *st, bool med
 	return 0;
 }
 
-static int parse_media(const sdp_message_t *sdp, const sdp_media_t *m, struct sdp_stream *st,
-		       char *err, size_t errlen)
+/*
+ * The first format of the m= line: an RTP payload type for RTP profiles,
+ * -1 for anything else (T.38's "t38", a data channel's name), which has
+ * no RTP clock.
+ */
+static int first_pt(const sdp_media_t *m)
 {
-	const sdp_connection_t *c;
-	const char *pt;
-	int rc;
+	const char *fmt = osip_list_get(&m->m_payloads, 0);
+	char *end;
+	long pt;
 
-	memset(st, 0, sizeof(*st));
+	if (!fmt || *fmt < '0' || *fmt > '9')
+		return -1;
+	pt = strtol(fmt, &end, 10);
+	return *end || pt > 127 ? -1 : (int)pt;
+}
+
+/* The m= line itself: media, protocol, port, first format. */
+static int parse_mline(const sdp_media_t *m, struct sdp_stream *st, char *err, size_t errlen)
+{
 	if (!m->m_media || !m->m_proto || strlen(m->m_media) >= sizeof(st->media) ||
 	    strlen(m->m_proto) >= sizeof(st->proto))
 		return fail(err, errlen, "m=: incomplete media line%s", NULL);
@@ -173,17 +215,38 @@ static int parse_media(const sdp_message_t *sdp, const sdp_media_t *m, struct sd
 	strcpy(st->proto, m->m_proto);
 	if (!parse_port(m->m_port, &st->port))
 		return fail(err, errlen, "m=: bad port '%s'", m->m_port);
-	pt = osip_list_get(&m->m_payloads, 0);
-	st->pt = pt ? atoi(pt) : -1;
+	/* "m=audio 4000/2": layered encodings on several pairs; one is relayed. */
+	if (m->m_number_of_port)
+		return fail(err, errlen, "m=: port counts ('/%s') are not supported",
+			    m->m_number_of_port);
+	/* libosip2 takes an m= line without a format, RFC 4566 does not. */
+	if (st->port && !osip_list_size(&m->m_payloads))
+		return fail(err, errlen, "m=%s: no format", st->media);
+	st->pt = first_pt(m);
 	st->clock_rate = static_clock(st->pt);
+	return 0;
+}
 
-	/* Session-level direction first, the media's own wins. */
-	rc = parse_attrs(&sdp->a_attributes, st, false, err, errlen);
-	if (!rc)
-		rc = parse_attrs(&m->a_attributes, st, true, err, errlen);
+static int parse_media(const sdp_message_t *sdp, const sdp_media_t *m, struct sdp_stream *st,
+		       char *err, size_t errlen)
+{
+	const sdp_connection_t *c;
+	int rc, rtcp_family = 0;
+
+	memset(st, 0, sizeof(*st));
+	rc = parse_mline(m, st, err, errlen);
 	if (rc)
 		return rc;
 
+	/* Session-level direction first, the media's own wins. */
+	rc = parse_attrs(&sdp->a_attributes, st, false, &rtcp_family, err, errlen);
+	if (!rc)
+		rc = parse_attrs(&m->a_attributes, st, true, &rtcp_family, err, errlen);
+	if (rc)
+		return rc;
+
+	if (!st->port)
+		st->rtcp_port = 0;	/* rejected: a=rtcp means nothing either */
 	c = osip_list_get(&m->c_connections, 0);
 	if (!c)
 		c = sdp->c_connection;
@@ -195,8 +258,15 @@ static int parse_media(const sdp_message_t *sdp, const sdp_media_t *m, struct sd
 	rc = parse_conn(c, st, err, errlen);
 	if (rc)
 		return rc;
-	if (!st->rtcp_port && st->port)
+	if (rtcp_family && rtcp_family != st->family)
+		return fail(err, errlen, "a=rtcp: address family differs from c= ('%s')",
+			    st->rtcp_addr);
+	if (!st->rtcp_port && st->port) {
+		if (!st->rtcp_mux && st->port == 65535)
+			return fail(err, errlen, "m=%s: no port left for RTCP above 65535",
+				    st->media);
 		st->rtcp_port = st->rtcp_mux ? st->port : (uint16_t)(st->port + 1);
+	}
 	if (!st->rtcp_addr[0])
 		strcpy(st->rtcp_addr, st->addr);
 	return 0;
@@ -266,8 +336,10 @@ static int parse_tree(const sdp_message_t *sdp, struct sdp_info *info, char *err
 	int i, n = osip_list_size(&sdp->m_medias), rc;
 
 	memset(info, 0, sizeof(*info));
-	if (n > SDP_MAX_STREAMS)
-		return fail(err, errlen, "more than 8 m= lines%s", NULL);
+	if (n > SDP_MAX_STREAMS) {
+		snprintf(err, errlen, "more than %d m= lines", SDP_MAX_STREAMS);
+		return -EINVAL;
+	}
 	for (i = 0; i < n; i++) {
 		rc = parse_media(sdp, osip_list_get(&sdp->m_medias, i), &info->streams[i], err,
 				 errlen);
@@ -292,18 +364,11 @@ int sdp_parse(const char *body, size_t len, struct sdp_info *out, char *err, siz
 	return rc;
 }
 
+/* RFC 8839's attributes, RFC 8840's end-of-candidates, and any later ice-*. */
 static bool is_ice(const char *field)
 {
-	static const char *const ice[] = {
-		"candidate", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite",
-		"ice-mismatch", "remote-candidates", "end-of-candidates", NULL,
-	};
-	int i;
-
-	for (i = 0; ice[i]; i++)
-		if (!strcmp(field, ice[i]))
-			return true;
-	return false;
+	return !strncmp(field, "ice-", 4) || !strcmp(field, "candidate") ||
+	       !strcmp(field, "remote-candidates") || !strcmp(field, "end-of-candidates");
 }
 
 static int replace_str(char **field, const char *value)
@@ -322,19 +387,29 @@ static int rewrite_conn(sdp_connection_t *c, const char *addr, const char *addrt
 	if (!c)
 		return 0;
 	/* The old hold form keeps meaning "do not send to me". */
-	if (c->c_addr && !strcmp(c->c_addr, "0.0.0.0"))
+	if (c->c_addr && is_hold_addr(c->c_addr))
 		return 0;
 	if (replace_str(&c->c_addr, addr) || replace_str(&c->c_addrtype, addrtype))
 		return -ENOMEM;
 	return 0;
 }
 
+static void drop_attr(osip_list_t *attrs, int i)
+{
+	sdp_attribute_t *a = osip_list_get(attrs, i);
+
+	osip_list_remove(attrs, i);
+	sdp_attribute_free(a);
+}
+
 /*
  * Drops ICE and points a=rtcp at the relay: at port + 1, or at port itself
- * where the offer muxed RTCP onto the RTP port (RFC 5761 5.1.3).
+ * where the offer muxed RTCP onto the RTP port (RFC 5761 5.1.3). A
+ * rejected stream (port 0) loses its a=rtcp, which would only reveal the
+ * peer's address.
  */
 static int rewrite_attrs(osip_list_t *attrs, const struct sdp_rewrite *rw, const char *addrtype,
-			 uint16_t old_port, uint16_t port)
+			 bool media, uint16_t old_port, uint16_t port)
 {
 	int i;
 
@@ -345,11 +420,14 @@ static int rewrite_attrs(osip_list_t *attrs, const struct sdp_rewrite *rw, const
 		if (!a->a_att_field)
 			continue;
 		if (!rw->keep_ice && is_ice(a->a_att_field)) {
-			osip_list_remove(attrs, i--);
-			sdp_attribute_free(a);
-		} else if (port && !strcmp(a->a_att_field, "rtcp")) {
+			drop_attr(attrs, i--);
+		} else if (media && !strcmp(a->a_att_field, "rtcp")) {
 			bool muxed = a->a_att_value && atoi(a->a_att_value) == old_port;
 
+			if (!port) {
+				drop_attr(attrs, i--);
+				continue;
+			}
 			snprintf(v, sizeof(v), "%u IN %s %s", muxed ? port : port + 1, addrtype,
 				 rw->addr);
 			if (replace_str(&a->a_att_value, v))
@@ -359,35 +437,52 @@ static int rewrite_attrs(osip_list_t *attrs, const struct sdp_rewrite *rw, const
 	return 0;
 }
 
+/*
+ * One m= section: its relay port, every c= and its attributes. A rejected
+ * stream stays rejected, but its c= too points at the relay (topology
+ * hiding) and it loses ICE like the others.
+ */
+static int rewrite_media(sdp_media_t *m, const struct sdp_rewrite *rw, const char *addrtype,
+			 uint16_t relay_port, char *err, size_t errlen)
+{
+	uint16_t old = 0;
+	char port[8];
+	int c;
+
+	parse_port(m->m_port, &old);	/* parse_mline() checked it */
+	if (old) {
+		if (!relay_port)
+			return fail(err, errlen, "m=%s: no relay port for the stream", m->m_media);
+		snprintf(port, sizeof(port), "%u", relay_port);
+		if (replace_str(&m->m_port, port))
+			return -ENOMEM;
+	}
+	for (c = 0; c < osip_list_size(&m->c_connections); c++)
+		if (rewrite_conn(osip_list_get(&m->c_connections, c), rw->addr, addrtype))
+			return -ENOMEM;
+	return rewrite_attrs(&m->a_attributes, rw, addrtype, true, old, old ? relay_port : 0);
+}
+
 static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *err,
 			size_t errlen)
 {
-	const char *addrtype = strchr(rw->addr, ':') ? "IP6" : "IP4";
-	int i, n = osip_list_size(&sdp->m_medias);
-	char port[8];
+	const char *addrtype;
+	int i, n = osip_list_size(&sdp->m_medias), rc;
 
+	if (!rw->addr)
+		return fail(err, errlen, "no relay address to rewrite to%s", NULL);
+	addrtype = strchr(rw->addr, ':') ? "IP6" : "IP4";
 	if (n > SDP_MAX_STREAMS)
-		return fail(err, errlen, "more than 8 m= lines%s", NULL);
+		return -EINVAL;		/* parse_tree() refused it already */
 	if (replace_str(&sdp->o_addr, rw->addr) || replace_str(&sdp->o_addrtype, addrtype) ||
 	    rewrite_conn(sdp->c_connection, rw->addr, addrtype) ||
-	    rewrite_attrs(&sdp->a_attributes, rw, addrtype, 0, 0))
+	    rewrite_attrs(&sdp->a_attributes, rw, addrtype, false, 0, 0))
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		sdp_media_t *m = osip_list_get(&sdp->m_medias, i);
-		uint16_t old = 0;
-		int c;
-
-		parse_port(m->m_port, &old);	/* checked above */
-		if (!old)
-			continue;	/* rejected stays rejected */
-		snprintf(port, sizeof(port), "%u", rw->ports[i]);
-		if (replace_str(&m->m_port, port))
-			return -ENOMEM;
-		for (c = 0; c < osip_list_size(&m->c_connections); c++)
-			if (rewrite_conn(osip_list_get(&m->c_connections, c), rw->addr, addrtype))
-				return -ENOMEM;
-		if (rewrite_attrs(&m->a_attributes, rw, addrtype, old, rw->ports[i]))
-			return -ENOMEM;
+		rc = rewrite_media(osip_list_get(&sdp->m_medias, i), rw, addrtype, rw->ports[i],
+				   err, errlen);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -433,22 +528,17 @@ int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char
 {
 	struct sdp_info info;
 	sdp_message_t *sdp;
-	char *text = NULL;
 	int rc;
 
+	*out = NULL;
 	rc = load(body, len, &sdp, err, errlen);
 	if (rc)
 		return rc;
 	rc = parse_tree(sdp, &info, err, errlen);
 	if (!rc)
 		rc = rewrite_tree(sdp, rw, err, errlen);
-	if (!rc && sdp_message_to_str(sdp, &text))
-		rc = fail(err, errlen, "SDP cannot be printed%s", NULL);
+	if (!rc)
+		rc = print_tree(sdp, out, err, errlen);
 	sdp_message_free(sdp);
-	if (rc)
-		return rc;
-	/* libosip2 allocates with its own allocator; hand out plain malloc. */
-	*out = strdup(text);
-	osip_free(text);
-	return *out ? 0 : -ENOMEM;
+	return rc;
 }

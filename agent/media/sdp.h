@@ -35,10 +35,10 @@ struct sdp_stream {
 	bool		rtcp_mux;		/* a=rtcp-mux */
 	int		family;			/* AF_INET or AF_INET6 of addr */
 	char		addr[SDP_ADDR_MAX];	/* media-level c=, else session c= */
-	bool		hold;			/* c=0.0.0.0 (RFC 2543 hold) */
+	bool		hold;			/* c=0.0.0.0 (RFC 2543 hold) or c=:: */
 	enum sdp_dir	dir;			/* media a=, else session a=, else sendrecv */
-	int		pt;			/* first payload type */
-	uint32_t	clock_rate;		/* its rtpmap clock (static types known) */
+	int		pt;			/* first payload type, -1: not RTP (t38) */
+	uint32_t	clock_rate;		/* its rtpmap clock (static types known), 0: unknown */
 };
 
 struct sdp_info {
@@ -60,8 +60,9 @@ struct sdp_rewrite {
 
 /*
  * Rewrites body for the other leg: o= and every c= carry the relay's
- * address, each m= its relay port (a=rtcp its port + 1), ICE is dropped
- * unless asked. *out is malloc'ed. A rejected stream (port 0) stays 0.
+ * address (a hold address stays), each m= its relay port (a=rtcp its port
+ * + 1), ICE is dropped unless asked. *out is malloc'ed. A rejected stream
+ * (port 0) stays 0 and needs no port; every other one needs one (-EINVAL).
  */
 int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char **out,
 		char *err, size_t errlen);

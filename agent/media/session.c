@@ -266,8 +266,9 @@ static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_
 		}
 	}
 	leg = &st->relay.leg[from];
-	endpoint(&rtp, sdp->family, sdp->hold ? "0.0.0.0" : sdp->addr, sdp->port);
-	endpoint(&rtcp, sdp->family, sdp->hold ? "0.0.0.0" : sdp->rtcp_addr, sdp->rtcp_port);
+	/* On hold (c=0.0.0.0 or c=::) a=rtcp's address does not count either. */
+	endpoint(&rtp, sdp->family, sdp->addr, sdp->port);
+	endpoint(&rtcp, sdp->family, sdp->hold ? sdp->addr : sdp->rtcp_addr, sdp->rtcp_port);
 	/* A new address is a new endpoint (a transfer): latch afresh. */
 	if (st->has_sdp[from] && strcmp(st->sdp[from].addr, sdp->addr) &&
 	    !sdp->hold && !st->sdp[from].hold)
@@ -302,6 +303,10 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 		for (k = n->nstreams; k < s->nstreams; k++)
 			close_stream(s, &s->st[k]);	/* m= lines gone */
 		s->nstreams = n->nstreams;
+		/* No live stream (all rejected, or no m=): o= still names the relay. */
+		if (!n->rw->addr)
+			n->rw->addr = s->m->plane[s->m->plane[MEDIA_PLANE_IPV4].up ?
+						  MEDIA_PLANE_IPV4 : MEDIA_PLANE_IPV6].addr;
 		return 0;
 	}
 	rc = apply_sdp(s, n->from, i, sdp, err, errlen);

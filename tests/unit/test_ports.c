@@ -132,12 +132,74 @@ static void test_bad_ranges(void **state)
 	media_ports_fini(&mp);
 }
 
+/*
+ * An IPv6 plane beside an IPv4 one on the same range: both get every
+ * pair, even with the IPv6 plane on the wildcard, which without
+ * IPV6_V6ONLY would also take (and so collide with) the IPv4 ports.
+ */
+static void test_ipv6_beside_ipv4(void **state)
+{
+	struct sockaddr_in a = loopback(0);
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_in6 b;
+	socklen_t len = sizeof(b);
+	uint16_t base = (uint16_t)(base_port() + 24), p4, p6;
+	struct media_ports v4, v6;
+	int probe, rtp, rtcp;
+
+	(void)state;
+	probe = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (probe < 0)
+		skip();		/* no IPv6 in this kernel or namespace */
+	close(probe);
+	assert_int_equal(media_ports_init(&v4, (struct sockaddr *)&a, sizeof(a), base,
+					  (uint16_t)(base + 3)), 0);
+	assert_int_equal(media_ports_init(&v6, (struct sockaddr *)&any6, sizeof(any6), base,
+					  (uint16_t)(base + 3)), 0);
+	assert_int_equal(media_ports_alloc(&v4, &p4, &rtp, &rtcp), 0);
+	assert_int_equal(media_ports_alloc(&v6, &p6, &rtp, &rtcp), 0);
+	assert_int_equal(p4, base);
+	assert_int_equal(p6, base);
+	getsockname(rtcp, (struct sockaddr *)&b, &len);
+	assert_int_equal(b.sin6_family, AF_INET6);
+	assert_int_equal(ntohs(b.sin6_port), base + 1);
+	media_ports_fini(&v6);
+	media_ports_fini(&v4);
+}
+
+/* A restarted sluiced takes back a given pair; alloc then passes it by. */
+static void test_take(void **state)
+{
+	struct sockaddr_in a = loopback(0);
+	uint16_t base = (uint16_t)(base_port() + 28), port;
+	struct media_ports mp;
+	int rtp, rtcp;
+
+	(void)state;
+	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), base,
+					  (uint16_t)(base + 3)), 0);
+	assert_int_equal(media_ports_take(&mp, base, &rtp, &rtcp), 0);
+	assert_int_equal(media_ports_take(&mp, base, &rtp, &rtcp), -EBUSY);
+	assert_int_equal(media_ports_take(&mp, (uint16_t)(base + 1), &rtp, &rtcp), -EINVAL);
+	assert_int_equal(media_ports_take(&mp, (uint16_t)(base + 4), &rtp, &rtcp), -EINVAL);
+	assert_int_equal(media_ports_free_count(&mp), 1);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, base + 2);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), -EADDRNOTAVAIL);
+	media_ports_free(&mp, base);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, base);
+	media_ports_fini(&mp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pairs_and_exhaustion),
 		cmocka_unit_test(test_port_held_elsewhere),
 		cmocka_unit_test(test_bad_ranges),
+		cmocka_unit_test(test_ipv6_beside_ipv4),
+		cmocka_unit_test(test_take),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,12 @@ static void test_jitter(void **state)
 	near(q.r, 92.24, 0.005);
 	media_quality(-3, -1, &q);		/* nonsense in: a clean call out */
 	near(q.r, 92.72, 0.005);
+	media_quality(NAN, NAN, &q);		/* 0/0 upstream: no figures yet */
+	near(q.r, 92.72, 0.005);
+	near(media_mos(NAN), 1.0, 1e-9);
+	media_quality(0, INFINITY, &q);		/* no jitter buffer copes */
+	near(q.r, 0, 1e-9);
+	near(q.mos, 1.0, 1e-9);
 }
 
 int main(void)

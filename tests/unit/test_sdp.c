@@ -87,6 +87,23 @@ static const struct corpus_case corpus[] = {
 	    { "video", 0, 0, "10.1.1.1", AF_INET, SDP_SENDRECV, false, false, 90000 } } },
 	{ "media_level_c", "203.0.113.50", 1,
 	  { { "audio", 30000, 30011, "10.9.9.10", AF_INET, SDP_RECVONLY, false, false, 8000 } } },
+	{ "webrtc", "203.0.113.50", 2,
+	  { { "audio", 54400, 9, "198.51.100.23", AF_INET, SDP_SENDRECV, false, true, 48000 },
+	    { "video", 54400, 9, "198.51.100.23", AF_INET, SDP_SENDRECV, false, true, 90000 } } },
+	{ "volte_ipv6", "2001:db8:ffff::1", 1,
+	  { { "audio", 1234, 1235, "2001:db8:20:1a::3c", AF_INET6, SDP_SENDRECV, false, false,
+	      16000 } } },
+	{ "t38", "203.0.113.50", 2,
+	  { { "audio", 0, 0, "10.20.0.15", AF_INET, SDP_SENDRECV, false, false, 8000 },
+	    { "image", 17004, 17005, "10.20.0.15", AF_INET, SDP_SENDRECV, false, false, 0 } } },
+	{ "rejected_ice", "203.0.113.50", 2,
+	  { { "audio", 49170, 49171, "192.168.7.5", AF_INET, SDP_SENDRECV, false, false, 8000 },
+	    { "video", 0, 0, "192.168.7.6", AF_INET, SDP_SENDRECV, false, false, 90000 } } },
+	{ "hold_c0_sendonly", "203.0.113.50", 1,
+	  { { "audio", 18450, 18451, "0.0.0.0", AF_INET, SDP_SENDONLY, true, false, 8000 } } },
+	{ "mixed_levels", "203.0.113.50", 2,
+	  { { "audio", 60000, 60001, "10.40.0.10", AF_INET, SDP_SENDONLY, false, false, 8000 },
+	    { "video", 60002, 60003, "10.40.0.11", AF_INET, SDP_SENDRECV, false, false, 90000 } } },
 };
 
 static void check_case(const struct corpus_case *c)
@@ -151,6 +168,9 @@ static void expect_bad(const char *body, const char *reason)
 	assert_null(out);
 }
 
+#define HEAD "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\n"
+#define MEDIA HEAD "c=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+
 static void test_malformed(void **state)
 {
 	(void)state;
@@ -161,10 +181,86 @@ static void test_malformed(void **state)
 		   "m=audio: no c= line for the stream");
 	expect_bad("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
 		   "m=audio 70000 RTP/AVP 0\r\n", "m=: bad port '70000'");
-	expect_bad("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.300\r\nt=0 0\r\n"
-		   "m=audio 4000 RTP/AVP 0\r\n", "c=: bad address '10.0.0.300'");
-	expect_bad("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
-		   "m=audio 4000 RTP/AVP 0\r\na=rtcp:x\r\n", "a=rtcp: bad value 'x'");
+	expect_bad(HEAD "c=IN IP4 10.0.0.300\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
+		   "c=: bad or multicast address '10.0.0.300'");
+	expect_bad(MEDIA "a=rtcp:x\r\n", "a=rtcp: bad value 'x'");
+	/* What libosip2 5.3 lets through and the relay must not act on. */
+	expect_bad(HEAD "c=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP\r\n",
+		   "m=audio: no format");
+	expect_bad(HEAD "c=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio +4000 RTP/AVP 0\r\n",
+		   "m=: bad port '+4000'");
+	expect_bad(HEAD "c=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000/2 RTP/AVP 0\r\n",
+		   "m=: port counts ('/2') are not supported");
+	expect_bad(HEAD "c=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 65535 RTP/AVP 0\r\n",
+		   "m=audio: no port left for RTCP above 65535");
+	expect_bad(HEAD "c=IN IP4 224.2.1.1/127\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
+		   "c=: bad or multicast address '224.2.1.1'");
+	expect_bad(HEAD "c=IN IP6 ff0e::101\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
+		   "c=: bad or multicast address 'ff0e::101'");
+	expect_bad(HEAD "c=IN IP4 pbx.example.com\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
+		   "c=: bad or multicast address 'pbx.example.com'");
+	expect_bad(HEAD "c=IN IP6 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
+		   "c=: bad or multicast address '10.0.0.1'");
+	expect_bad(MEDIA "a=rtcp:0\r\n", "a=rtcp: bad value '0'");
+	expect_bad(MEDIA "a=rtcp:4001 IN\r\n", "a=rtcp: bad value '4001 IN'");
+	expect_bad(MEDIA "a=rtcp:4001 IN IP4 garbage\r\n",
+		   "a=rtcp: bad or multicast address 'garbage'");
+	expect_bad(MEDIA "a=rtcp:4001 IN IP6 2001:db8::1\r\n",
+		   "a=rtcp: address family differs from c= ('2001:db8::1')");
+	expect_bad(HEAD "c=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+		   "m=audio 4000 RTP/AVP 0\r\nm=audio 4002 RTP/AVP 0\r\nm=audio 4004 RTP/AVP 0\r\n"
+		   "m=audio 4006 RTP/AVP 0\r\nm=audio 4008 RTP/AVP 0\r\nm=audio 4010 RTP/AVP 0\r\n"
+		   "m=audio 4012 RTP/AVP 0\r\nm=audio 4014 RTP/AVP 0\r\nm=audio 4016 RTP/AVP 0\r\n",
+		   "more than 8 m= lines");
+}
+
+/*
+ * Hold as c=:: (the IPv6 form of c=0.0.0.0): recognised, and left alone
+ * by the rewrite; the live stream next to it is rewritten.
+ */
+static void test_ipv6_hold(void **state)
+{
+	static const char body[] = "v=0\r\no=- 1 2 IN IP6 2001:db8::10\r\ns=-\r\n"
+				   "c=IN IP6 ::\r\nt=0 0\r\nm=audio 5004 RTP/AVP 8\r\n"
+				   "m=video 5006 RTP/AVP 96\r\nc=IN IP6 2001:db8::11\r\n";
+	struct sdp_rewrite rw = { .addr = "2001:db8:ffff::1", .ports = { 35000, 35002 } };
+	struct sdp_info info;
+	char err[128], *out = NULL;
+
+	(void)state;
+	assert_int_equal(sdp_parse(body, strlen(body), &info, err, sizeof(err)), 0);
+	assert_true(info.streams[0].hold);
+	assert_int_equal(info.streams[0].family, AF_INET6);
+	assert_false(info.streams[1].hold);
+	assert_int_equal(sdp_rewrite(body, strlen(body), &rw, &out, err, sizeof(err)), 0);
+	assert_string_equal(out, "v=0\r\no=- 1 2 IN IP6 2001:db8:ffff::1\r\ns=-\r\n"
+				 "c=IN IP6 ::\r\nt=0 0\r\nm=audio 35000 RTP/AVP 8\r\n"
+				 "m=video 35002 RTP/AVP 96\r\nc=IN IP6 2001:db8:ffff::1\r\n");
+	free(out);
+}
+
+/* The caller's mistakes: no relay address, or no relay port for a live stream. */
+static void test_rewrite_needs(void **state)
+{
+	static const char body[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\n"
+				   "c=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+				   "m=video 0 RTP/AVP 31\r\nm=video 4002 RTP/AVP 31\r\n";
+	struct sdp_rewrite rw = { .ports = { 30000 } };
+	char err[128], *out = NULL;
+
+	(void)state;
+	assert_int_equal(sdp_rewrite(body, strlen(body), &rw, &out, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "no relay address to rewrite to");
+	assert_null(out);
+	rw.addr = "192.0.2.1";
+	assert_int_equal(sdp_rewrite(body, strlen(body), &rw, &out, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "m=video: no relay port for the stream");
+	assert_null(out);
+	rw.ports[2] = 30002;	/* the rejected one in between needs none */
+	assert_int_equal(sdp_rewrite(body, strlen(body), &rw, &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "m=audio 30000 RTP/AVP 0\r\nm=video 0 RTP/AVP 31\r\n"
+				    "m=video 30002 RTP/AVP 31\r\n"));
+	free(out);
 }
 
 /* ice = keep: the candidates go through as they came. */
@@ -216,6 +312,8 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_line_endings),
 		cmocka_unit_test(test_keep_ice),
+		cmocka_unit_test(test_ipv6_hold),
+		cmocka_unit_test(test_rewrite_needs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

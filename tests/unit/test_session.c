@@ -287,6 +287,62 @@ static void test_hold_closes_a_direction(void **state)
 	assert_int_equal(heard(&f->caller), -1);
 }
 
+/*
+ * A re-offer that rejects the only stream (port 0): the answer still
+ * names the relay in o= and c=, the stream's flows and ports are given
+ * back, and no packet is relayed any more.
+ */
+static void test_stream_rejected(void **state)
+{
+	static const char reoffer[] = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n"
+				      "c=IN IP4 10.99.0.1\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n";
+	struct fx *f = *state;
+	char err[128] = "", *out = NULL;
+	uint32_t nfree = media_ports_free_count(&f->m.plane[MEDIA_PLANE_IPV4].ports);
+
+	send_rtp(&f->caller, f->relay_a, 1);
+	send_rtp(&f->callee, f->relay_b, 2);
+	spin(f->loop, 100);
+	heard(&f->callee);
+	heard(&f->caller);
+	assert_int_equal(f->dp.n, 2);
+	assert_int_equal(media_offer(f->s, 0, reoffer, strlen(reoffer), &out, err, sizeof(err)),
+			 0);
+	assert_string_equal(out, "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n"
+				 "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n");
+	free(out);
+	assert_int_equal(f->dp.n, 0);
+	assert_int_equal(media_ports_free_count(&f->m.plane[MEDIA_PLANE_IPV4].ports), nfree + 2);
+	send_rtp(&f->caller, f->relay_a, 1);
+	spin(f->loop, 100);
+	assert_int_equal(heard(&f->callee), -1);
+}
+
+/* Hold in the old form, c=0.0.0.0: the holder gets nothing back. */
+static void test_legacy_hold(void **state)
+{
+	static const char hold[] = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n"
+				   "c=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio %u RTP/AVP 0\r\n";
+	struct fx *f = *state;
+	char err[128] = "", body[256], *out = NULL;
+
+	send_rtp(&f->caller, f->relay_a, 1);
+	send_rtp(&f->callee, f->relay_b, 2);
+	spin(f->loop, 100);
+	heard(&f->callee);
+	heard(&f->caller);
+	snprintf(body, sizeof(body), hold, f->caller.port);
+	assert_int_equal(media_offer(f->s, 0, body, strlen(body), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "c=IN IP4 0.0.0.0\r\n"));
+	assert_int_equal(sdp_port(out), f->relay_b);
+	free(out);
+	assert_int_equal(f->dp.n, 1);
+	assert_int_equal(f->dp.keys[0].port, f->relay_a);	/* caller->callee stays */
+	send_rtp(&f->callee, f->relay_b, 2);
+	spin(f->loop, 100);
+	assert_int_equal(heard(&f->caller), -1);
+}
+
 static uint64_t fake_now;
 
 static uint64_t fake_clock(void)
@@ -456,6 +512,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_media_flows_and_offloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_closes_a_direction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_is_death, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_ports, setup, teardown),
 		cmocka_unit_test(test_ipv6_call),
