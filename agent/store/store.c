@@ -2,10 +2,10 @@
 /*
  * The database (see store.h). Migrations are SQL in order; migration i
  * takes user_version from i to i + 1, inside a transaction, so a crash
- * halfway leaves the old schema intact.
+ * halfway leaves the old schema intact. A migration, once released, is
+ * never edited: changes are new migrations appended to the list.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,34 +20,83 @@ static const char *const migrations[] = {
 	"  state TEXT NOT NULL,"		/* JSON, see media/persist.c */
 	"  updated INTEGER NOT NULL"		/* unix seconds */
 	");",
+
+	/* 2: subscribers and their registrations */
+	"CREATE TABLE subscribers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  impu TEXT NOT NULL UNIQUE,"		/* sip:1001@ims.local */
+	"  username TEXT NOT NULL UNIQUE,"	/* the digest user name */
+	"  realm TEXT NOT NULL,"		/* the realm the HA1s were made for */
+	"  ha1_md5 TEXT NOT NULL,"		/* hex H(username:realm:password) */
+	"  ha1_sha256 TEXT NOT NULL,"
+	"  display_name TEXT NOT NULL DEFAULT '',"
+	"  phone TEXT NOT NULL DEFAULT '',"
+	"  email TEXT NOT NULL DEFAULT '',"
+	"  status TEXT NOT NULL DEFAULT 'ACTIVE'"
+	"    CHECK (status IN ('ACTIVE', 'INACTIVE', 'SUSPENDED')),"
+	"  service_type TEXT NOT NULL DEFAULT '',"
+	"  role TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL,"		/* unix seconds */
+	"  updated INTEGER NOT NULL"
+	");"
+	"CREATE TABLE registrations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  aor TEXT NOT NULL,"			/* the subscriber's IMPU */
+	"  contact TEXT NOT NULL,"		/* the Contact URI as registered */
+	"  received_addr TEXT NOT NULL,"	/* where the REGISTER came from */
+	"  received_port INTEGER NOT NULL,"
+	"  transport TEXT NOT NULL,"		/* UDP, TCP */
+	"  expires INTEGER NOT NULL,"		/* unix seconds */
+	"  call_id TEXT NOT NULL,"
+	"  cseq INTEGER NOT NULL,"
+	"  q INTEGER NOT NULL DEFAULT 1000,"	/* q-value in thousandths */
+	"  user_agent TEXT NOT NULL DEFAULT '',"
+	"  path TEXT NOT NULL DEFAULT '',"	/* Path header (RFC 3327), if any */
+	"  instance TEXT NOT NULL DEFAULT '',"	/* +sip.instance (RFC 5626) */
+	"  nat INTEGER NOT NULL DEFAULT 0,"	/* behind NAT: keepalives go to it */
+	"  updated INTEGER NOT NULL,"
+	"  UNIQUE (aor, contact)"
+	");"
+	"CREATE INDEX registrations_expires ON registrations (expires);",
 };
 
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
+int store_schema_latest(void)
+{
+	return NMIGRATIONS;
+}
+
 int store_err(struct store *st, int rc, const char *what)
 {
-	switch (rc) {
+	const char *msg = st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {	/* the primary code of an extended one */
 	case SQLITE_OK:
 	case SQLITE_DONE:
 	case SQLITE_ROW:
 		return 0;
 	case SQLITE_FULL:
-		LOG(L_ERROR, "[store] %s: %s: disk full", st->path, what);
+		LOG(L_ERROR, "[store] %s: %s: disk full (%s)", st->path, what, msg);
 		return -ENOSPC;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		LOG(L_WARN, "[store] %s: %s: database locked", st->path, what);
 		return -EBUSY;
+	case SQLITE_CONSTRAINT:
+		LOG(L_INFO, "[store] %s: %s: %s", st->path, what, msg);
+		return -EEXIST;
 	case SQLITE_NOMEM:
+		LOG(L_ERROR, "[store] %s: %s: out of memory", st->path, what);
 		return -ENOMEM;
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
 	case SQLITE_CANTOPEN:
-		LOG(L_ERROR, "[store] %s: %s: %s", st->path, what, sqlite3_errstr(rc));
+	case SQLITE_AUTH:
+		LOG(L_ERROR, "[store] %s: %s: %s", st->path, what, msg);
 		return -EACCES;
 	default:
-		LOG(L_ERROR, "[store] %s: %s: %s", st->path, what,
-		    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		LOG(L_ERROR, "[store] %s: %s: %s", st->path, what, msg);
 		return -EIO;
 	}
 }
@@ -77,7 +126,7 @@ static int migrate(struct store *st)
 		return -EPROTO;
 	}
 	for (; v < NMIGRATIONS; v++) {
-		rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
+		rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL);
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
@@ -86,46 +135,152 @@ static int migrate(struct store *st)
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
+			rc = store_err(st, rc, "migrating the schema");
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-			return store_err(st, rc, "migrating the schema");
+			return rc;
 		}
 		LOG(L_INFO, "[store] %s: schema %d", st->path, v + 1);
 	}
 	return 0;
 }
 
-int store_open(struct store *st, const char *path)
+/* mkdir -p of the directories above the database file. */
+static int make_parents(const char *path)
 {
 	char dir[256];
+	char *p;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	for (p = dir + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(dir, 0750) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+int store_open(struct store *st, const char *path)
+{
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	snprintf(st->path, sizeof(st->path), "%s", path);
-	snprintf(dir, sizeof(dir), "%s", path);
-	mkdir(dirname(dir), 0750);
+	if (snprintf(st->path, sizeof(st->path), "%s", path) >= (int)sizeof(st->path)) {
+		LOG(L_ERROR, "[store] %s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	rc = make_parents(path);
+	if (rc) {
+		LOG(L_ERROR, "[store] %s: creating its directory: %s", path, strerror(-rc));
+		return rc;
+	}
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
 		rc = store_err(st, rc, "opening");
-		store_close(st);
-		return rc;
+		goto out_close;
 	}
-	sqlite3_busy_timeout(st->db, 2000);
-	rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
-			  NULL, NULL, NULL);
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+	rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+			  "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		rc = store_err(st, rc, "setting WAL mode");
-		store_close(st);
-		return rc;
+		goto out_close;
 	}
 	rc = migrate(st);
 	if (rc)
-		store_close(st);
+		goto out_close;
+	return 0;
+
+out_close:
+	store_close(st);
 	return rc;
 }
 
 void store_close(struct store *st)
 {
+	int i;
+
+	for (i = 0; i < st->n_stmts; i++)
+		sqlite3_finalize(st->stmts[i].q);
+	st->n_stmts = 0;
 	if (st->db)
 		sqlite3_close(st->db);
 	st->db = NULL;
+}
+
+int store_stmt(struct store *st, const char *sql, sqlite3_stmt **out)
+{
+	struct store_stmt *s;
+	int i, rc;
+
+	for (i = 0; i < st->n_stmts; i++) {
+		s = &st->stmts[i];
+		if (s->sql == sql) {
+			sqlite3_reset(s->q);
+			sqlite3_clear_bindings(s->q);
+			*out = s->q;
+			return 0;
+		}
+	}
+	if (st->n_stmts == STORE_STMT_MAX) {
+		LOG(L_ERROR, "[store] more than %d statements: raise STORE_STMT_MAX",
+		    STORE_STMT_MAX);
+		return -ENOSPC;
+	}
+	s = &st->stmts[st->n_stmts];
+	rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->q, NULL);
+	if (rc != SQLITE_OK)
+		return store_err(st, rc, "preparing a statement");
+	s->sql = sql;
+	st->n_stmts++;
+	*out = s->q;
+	return 0;
+}
+
+void store_stmt_done(sqlite3_stmt *q)
+{
+	sqlite3_reset(q);
+}
+
+/*
+ * Transactions nest: the outermost is BEGIN IMMEDIATE (a writer waits for
+ * the lock up front rather than failing to upgrade later), inner ones are
+ * savepoints that roll back alone.
+ */
+int store_begin(struct store *st)
+{
+	const char *sql = st->txn_depth ? "SAVEPOINT store_nested" : "BEGIN IMMEDIATE";
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_err(st, rc, "starting a transaction");
+	st->txn_depth++;
+	return 0;
+}
+
+int store_commit(struct store *st)
+{
+	const char *sql = st->txn_depth > 1 ? "RELEASE store_nested" : "COMMIT";
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK) {
+		rc = store_err(st, rc, "committing");
+		store_rollback(st);
+		return rc;
+	}
+	st->txn_depth--;
+	return 0;
+}
+
+void store_rollback(struct store *st)
+{
+	if (st->txn_depth > 1)
+		sqlite3_exec(st->db, "ROLLBACK TO store_nested; RELEASE store_nested", NULL, NULL,
+			     NULL);
+	else if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (st->txn_depth)
+		st->txn_depth--;
 }

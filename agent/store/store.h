@@ -3,23 +3,59 @@
  * sluiced's sqlite database ([store] db): one file, WAL mode, a schema
  * versioned by PRAGMA user_version and brought up to date by an ordered
  * list of migrations when it opens. sqlite's result codes become -errno
- * here, with one log line naming the cause (a full disk is -ENOSPC).
+ * here, with one log line naming the cause: a full disk is -ENOSPC, a
+ * locked database -EBUSY, a uniqueness violation -EEXIST.
+ *
+ * Tables (store.c has the SQL): media_sessions (media/persist.c),
+ * subscribers (subscriber.h), registrations (binding.h). Calls and CDRs
+ * come as further migrations.
  */
 #ifndef SLUICE_STORE_H
 #define SLUICE_STORE_H
 
 #include <sqlite3.h>
 
-struct store {
-	sqlite3	*db;
-	char	path[256];
+#ifndef STORE_BUSY_MS
+#define STORE_BUSY_MS	2000	/* how long a statement waits for a lock */
+#endif
+#define STORE_STMT_MAX	48	/* statements kept prepared */
+
+struct store_stmt {
+	const char	*sql;		/* the caller's string: its address is the key */
+	sqlite3_stmt	*q;
 };
 
-/* Opens (creating the file and its directory) and migrates. */
+struct store {
+	sqlite3			*db;
+	char			path[256];
+	struct store_stmt	stmts[STORE_STMT_MAX];
+	int			n_stmts;
+	int			txn_depth;
+};
+
+/* Opens (creating the file and its directories) and migrates. */
 int store_open(struct store *st, const char *path);
 void store_close(struct store *st);
 /* sqlite's code as -errno, logging what failed once. */
 int store_err(struct store *st, int rc, const char *what);
 int store_schema_version(struct store *st);
+/* The schema this sluiced brings a database to. */
+int store_schema_latest(void);
+
+/*
+ * A prepared statement for sql, kept for the next call with the same
+ * string (pass a literal); reset and unbound. Hand it back with
+ * store_stmt_done() once its rows are read, so it holds no lock.
+ */
+int store_stmt(struct store *st, const char *sql, sqlite3_stmt **out);
+void store_stmt_done(sqlite3_stmt *q);
+
+/*
+ * A write transaction (BEGIN IMMEDIATE: the lock is taken at once); inside
+ * another, a savepoint. A failed commit rolls back.
+ */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
 
 #endif /* SLUICE_STORE_H */
