@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * SIP transports: UDP and TCP on [sip] listen, IPv4 and IPv6, all
+ * non-blocking on the agent's one loop. "[::]" listens on both families
+ * (two IPv6-only and IPv4 socket pairs, so peers never appear as mapped
+ * addresses); a specific address listens on that one.
+ *
+ * UDP: one datagram is one message. TCP: messages are framed by their
+ * Content-Length (sip_msg_frame()); CRLFs between messages are skipped and
+ * a CRLFCRLF ping is answered with a CRLF pong (RFC 5626 §4.4.1). Every TCP
+ * connection, accepted or opened by us, is in one table keyed by the
+ * peer's address, so a request to a contact that registered over TCP, or
+ * a response, goes down the connection the peer opened (RFC 3261 §18.2.2,
+ * RFC 5626's flows); when there is none, one is opened.
+ *
+ * Limits, each a named constant: messages up to SIP_MAX_MSG (a larger one
+ * is handed up flagged oversize so the core can answer 513, then the
+ * connection closes); at most SIP_TCP_MAX_CONNS connections; each holds at
+ * most SIP_TCP_OUTBUF bytes not yet written (a peer that stops reading is
+ * disconnected rather than buffered without end). Connections idle for
+ * SIP_TCP_IDLE_MS, still connecting after SIP_TCP_CONNECT_MS, or holding
+ * a partial message for SIP_TCP_PARTIAL_MS are closed; TCP keepalives find
+ * peers that vanished (half-open connections).
+ */
+#ifndef SLUICE_SIP_TRANSPORT_H
+#define SLUICE_SIP_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/loop.h"
+#include "sip/msg.h"
+
+#ifndef SIP_TCP_MAX_CONNS
+#define SIP_TCP_MAX_CONNS	8192
+#endif
+#ifndef SIP_TCP_OUTBUF
+#define SIP_TCP_OUTBUF		(256 * 1024)
+#endif
+#ifndef SIP_TCP_IDLE_MS
+#define SIP_TCP_IDLE_MS		(300 * 1000)
+#endif
+#ifndef SIP_TCP_CONNECT_MS
+#define SIP_TCP_CONNECT_MS	10000
+#endif
+#ifndef SIP_TCP_PARTIAL_MS
+#define SIP_TCP_PARTIAL_MS	32000
+#endif
+#define SIP_TCP_BUCKETS		4096	/* power of two */
+#define SIP_MAX_LISTENERS	2
+#define SIP_UDP_BURST		64	/* datagrams read per wakeup */
+
+enum sip_proto {
+	SIP_UDP = 0,
+	SIP_TCP,
+};
+
+/* Where a message came from, or where one goes. */
+struct sip_peer {
+	struct sockaddr_storage	addr;
+	socklen_t		len;
+	uint8_t			proto;	/* enum sip_proto */
+	uint8_t			lidx;	/* listener it arrived on */
+	/*
+	 * For a response over TCP whose connection has gone: the port to
+	 * open a new one to (the top Via's sent-by, RFC 3261 §18.2.2), 0 =
+	 * the address's own port.
+	 */
+	uint16_t		alt_port;
+};
+
+/* Flags of a message handed up. */
+#define SIP_RX_OVERSIZE		0x1	/* beyond SIP_MAX_MSG: only its head is here */
+#define SIP_RX_BAD_FRAME	0x2	/* TCP: its Content-Length cannot frame it */
+
+/* buf is writable and valid only during the call. */
+typedef void (*sip_rx_fn)(void *arg, const struct sip_peer *from, char *buf, size_t len,
+			  unsigned flags);
+
+struct sip_conn;
+
+struct sip_listener {
+	struct sockaddr_storage	addr;
+	socklen_t		len;
+	int			udp_fd;
+	int			tcp_fd;
+};
+
+struct sip_transport {
+	struct loop		*loop;
+	sip_rx_fn		rx;
+	void			*rx_arg;
+	struct sip_listener	l[SIP_MAX_LISTENERS];
+	int			nl;
+	char			*rxbuf;		/* SIP_MAX_MSG + 1: one datagram */
+	struct sip_conn		**conns;	/* SIP_TCP_BUCKETS chains */
+	unsigned		nconns;
+	struct sip_hash_key	key;
+	uint64_t		idle_ms;	/* SIP_TCP_IDLE_MS, tests shorten it */
+	struct {
+		uint64_t	udp_rx, tcp_rx, oversize, refused, reaped;
+	} stats;
+};
+
+/*
+ * Binds UDP and TCP on addr (port 0: an ephemeral port, the same for
+ * both). Returns 0 or -errno, with nothing left open on failure.
+ */
+int sip_transport_open(struct sip_transport *tp, struct loop *loop,
+		       const struct sockaddr *addr, socklen_t len, sip_rx_fn rx, void *arg);
+void sip_transport_close(struct sip_transport *tp);
+
+/*
+ * Sends one message. UDP: one datagram from the listener of to's family
+ * (-EAGAIN when the socket buffer is full: the transaction layer
+ * retransmits). TCP: down the connection to to's address, opened when
+ * there is none; bytes the kernel does not take at once wait in the
+ * connection's bounded buffer. Returns 0 or -errno.
+ */
+int sip_transport_send(struct sip_transport *tp, const struct sip_peer *to,
+		       const char *buf, size_t len);
+
+/* Keeps the TCP connection to peer open for at least ms (a registration). */
+void sip_transport_hold(struct sip_transport *tp, const struct sip_peer *peer, uint64_t ms);
+
+/* The bound address of listener i (port filled in). */
+const struct sockaddr *sip_transport_local(const struct sip_transport *tp, int i,
+					   socklen_t *len);
+
+/* "1.2.3.4:5060/udp", "[::1]:5060/tcp" for logs. */
+const char *sip_peer_str(const struct sip_peer *p, char *buf, size_t len);
+
+#endif /* SLUICE_SIP_TRANSPORT_H */
