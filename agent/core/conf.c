@@ -72,6 +72,90 @@ static int parse_seconds(struct conf *c, const char *val, void *dst,
 	return 0;
 }
 
+/* 0 ("off") or a number of seconds up to a day. */
+static int parse_interval(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (!strcmp(val, "off")) {
+		*(uint32_t *)dst = 0;
+		return 0;
+	}
+	if (parse_u32(val, dst, 86400, want)) {
+		*want = "off or a number of seconds from 0 to 86400";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_count(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (parse_u32(val, dst, 1000000, want) || *(uint32_t *)dst == 0) {
+		*want = "a number from 1 to 1000000";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_keepalive_method(struct conf *c, const char *val, void *dst,
+				  const char **want)
+{
+	(void)c;
+	if (strcasecmp(val, "crlf") && strcasecmp(val, "options")) {
+		*want = "crlf or options";
+		return -EINVAL;
+	}
+	*(bool *)dst = !strcasecmp(val, "options");
+	return 0;
+}
+
+/* "sha-256, md5": the digest algorithms challenged with, in that order. */
+static int parse_digest(struct conf *c, const char *val, void *dst, const char **want)
+{
+	char buf[64], *tok, *save = NULL;
+	int n = 0;
+
+	(void)dst;
+	*want = "sha-256, md5, or both in the order challenged";
+	if (strlen(val) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, val);
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		uint8_t alg;
+
+		if (!strcasecmp(tok, "sha-256"))
+			alg = 1;	/* DIGEST_SHA256 */
+		else if (!strcasecmp(tok, "md5"))
+			alg = 0;	/* DIGEST_MD5 */
+		else
+			return -EINVAL;
+		if (n == 2 || (n == 1 && c->sip_digest[0] == alg))
+			return -EINVAL;
+		c->sip_digest[n++] = alg;
+	}
+	if (!n)
+		return -EINVAL;
+	c->sip_ndigest = n;
+	return 0;
+}
+
+static int parse_port_off(struct conf *c, const char *val, void *dst, const char **want)
+{
+	uint32_t v;
+
+	(void)c;
+	if (!strcmp(val, "off")) {
+		*(uint16_t *)dst = 0;
+		return 0;
+	}
+	if (parse_u32(val, &v, 65535, want) || v == 0) {
+		*want = "off or a port from 1 to 65535";
+		return -EINVAL;
+	}
+	*(uint16_t *)dst = (uint16_t)v;
+	return 0;
+}
+
 static int parse_addr(struct conf *c, const char *val, void *dst,
                       const char **want)
 {
@@ -254,6 +338,19 @@ static int parse_path(struct conf *c, const char *val, void *dst,
 static const struct conf_key conf_keys[] = {
 	KEY("sip", "listen", parse_addr, sip_listen),
 	KEY("sip", "domain", parse_path, sip_domain),
+	KEY("sip", "min_expires", parse_seconds, sip_min_expires),
+	KEY("sip", "max_expires", parse_seconds, sip_max_expires),
+	KEY("sip", "default_expires", parse_seconds, sip_default_expires),
+	KEY("sip", "digest", parse_digest, sip_digest),
+	KEY("sip", "nonce_lifetime", parse_seconds, sip_nonce_lifetime),
+	KEY("sip", "keepalive", parse_interval, sip_keepalive),
+	KEY("sip", "keepalive_method", parse_keepalive_method, sip_keepalive_options),
+	KEY("sip", "stun", parse_port_off, sip_stun),
+	KEY("sip", "blacklist", parse_str, sip_blacklist),
+	KEY("sip", "auth_fail_limit", parse_count, sip_auth_fail_limit),
+	KEY("sip", "auth_fail_window", parse_seconds, sip_auth_fail_window),
+	KEY("sip", "auth_block_time", parse_seconds, sip_auth_block_time),
+	KEY("sip", "scanners", parse_str, sip_scanners),
 	KEY("media", "interface", parse_ifaces, media_ifaces),
 	KEY("media", "address", parse_media_address, media_address),
 	KEY("media", "ports", parse_ports, media_port_min),
@@ -327,6 +424,20 @@ void conf_defaults(struct conf *c)
 	memset(c, 0, sizeof(*c));
 	conf_parse_addr("0.0.0.0:5060", &c->sip_listen);
 	strcpy(c->sip_domain, "ims.local");
+	c->sip_min_expires = 60;
+	c->sip_max_expires = 3600;
+	c->sip_default_expires = 3600;
+	c->sip_digest[0] = 1;	/* SHA-256 first (RFC 8760 §2.4), then MD5 */
+	c->sip_digest[1] = 0;
+	c->sip_ndigest = 2;
+	c->sip_nonce_lifetime = 300;
+	c->sip_keepalive = 30;
+	c->sip_stun = 0;
+	c->sip_auth_fail_limit = 10;
+	c->sip_auth_fail_window = 60;
+	c->sip_auth_block_time = 300;
+	strcpy(c->sip_scanners, "friendly-scanner, sipvicious, sipcli, sip-scan, "
+	       "VaxSIPUserAgent, iWar, sundayddr, SIPScan, pplsip");
 	strcpy(c->media_ifaces[0], "eth0");
 	c->media_n_ifaces = 1;
 	strcpy(c->media_address, "auto");

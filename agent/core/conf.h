@@ -39,6 +39,20 @@ struct conf {
 	/* [sip] */
 	struct conf_addr sip_listen;
 	char		sip_domain[CONF_STR_MAX];
+	uint32_t	sip_min_expires;	/* seconds: less gets 423 */
+	uint32_t	sip_max_expires;	/* longer is shortened to this */
+	uint32_t	sip_default_expires;	/* when a REGISTER names none */
+	uint8_t		sip_digest[2];		/* enum digest_alg, in challenge order */
+	int		sip_ndigest;
+	uint32_t	sip_nonce_lifetime;	/* seconds: older nonces are stale */
+	uint32_t	sip_keepalive;		/* seconds between NAT keepalives, 0: off */
+	bool		sip_keepalive_options;	/* OPTIONS rather than CRLF */
+	uint16_t	sip_stun;		/* STUN Binding server port, 0: off */
+	char		sip_blacklist[CONF_STR_MAX];	/* file, "": none */
+	uint32_t	sip_auth_fail_limit;	/* failures per window before a block */
+	uint32_t	sip_auth_fail_window;	/* seconds */
+	uint32_t	sip_auth_block_time;	/* seconds */
+	char		sip_scanners[CONF_STR_MAX];	/* User-Agent substrings dropped, "": none */
 
 	/* [media] */
 	char		media_ifaces[CONF_MAX_IFACES][32];
