@@ -21,6 +21,7 @@
 #include "ctl/ng.h"
 #include "dp/dp.h"
 #include "media/session.h"
+#include "sip/server.h"
 #include "store/store.h"
 #include "version.h"
 
@@ -31,6 +32,8 @@ struct sluiced {
 	struct media_ctx media;
 	struct ng	ng;
 	struct store	store;
+	bool		store_ok;
+	struct sip_server sip;
 	bool		keep_media;	/* leave the kernel path to a restart */
 };
 
@@ -103,11 +106,11 @@ static int start_media(struct sluiced *sd)
 	sd->media.keep_ice = c->media_keep_ice;
 	LOG(L_INFO, "[media] relaying on %s, ports %u-%u", addr, c->media_port_min,
 	    c->media_port_max);
-	if (store_open(&sd->store, c->store_db))
+	if (sd->store_ok)
+		sd->media.store = &sd->store;
+	else
 		LOG(L_WARN, "[store] %s unusable: calls will not survive a restart",
 		    c->store_db);
-	else
-		sd->media.store = &sd->store;
 	sd->ng.fd = -1;
 	if (c->ctl_ng.ss.ss_family != AF_UNSPEC) {
 		err = ng_open(&sd->ng, sd->loop, &sd->media, (const struct sockaddr *)&c->ctl_ng.ss,
@@ -125,6 +128,36 @@ static int start_media(struct sluiced *sd)
 	if (err > 0)
 		LOG(L_INFO, "[media] adopted %d media session%s from %s", err, err == 1 ? "" : "s",
 		    c->store_db);
+	return 0;
+}
+
+/* The SIP server on [sip] listen; off leaves sluiced a media relay only. */
+static int start_sip(struct sluiced *sd)
+{
+	const struct conf *c = &sd->conf;
+	char addr[64];
+	int err;
+
+	if (c->sip_listen.ss.ss_family == AF_UNSPEC) {
+		LOG(L_INFO, "[sip] listen = off: no SIP server, media relay only");
+		return 0;
+	}
+	if (!sd->store_ok)
+		LOG(L_WARN, "[sip] without a database no subscriber can register");
+	err = sip_server_init(&sd->sip, sd->loop, c, sd->store_ok ? &sd->store : NULL, NULL,
+			      NULL);
+	if (!err)
+		err = sip_server_listen(&sd->sip);
+	if (err) {
+		LOG(L_ERROR, "[sip] cannot listen on %s: %s",
+		    sip_addr_str((const struct sockaddr *)&c->sip_listen.ss, addr, sizeof(addr)),
+		    strerror(-err));
+		sip_server_fini(&sd->sip);
+		return err;
+	}
+	LOG(L_INFO, "[sip] listening on %s (udp, tcp), domain %s",
+	    sip_addr_str((const struct sockaddr *)&c->sip_listen.ss, addr, sizeof(addr)),
+	    c->sip_domain);
 	return 0;
 }
 
@@ -181,6 +214,8 @@ static void on_hup(struct loop *loop, int signo, void *arg)
 	}
 	/* Only what can change without re-opening sockets is taken over. */
 	log_set_level((enum log_level)fresh.log_level);
+	if (sd->sip.loop)
+		sip_server_reload(&sd->sip, &fresh);
 	sd->conf.log_level = fresh.log_level;
 	LOG(L_INFO, "[core] configuration reloaded from %s (log level %s)",
 	    sd->conf.path, log_level_name((enum log_level)fresh.log_level));
@@ -196,7 +231,7 @@ static void usage(FILE *f)
 		"signals: TERM, INT  stop: calls end, the XDP program is detached\n"
 		"         USR2       stop for a restart: calls' media stays in the kernel\n"
 		"                    and the next sluiced adopts it\n"
-		"         HUP        reload the log level\n");
+		"         HUP        reload the log level and the SIP blacklist\n");
 }
 
 static int sluiced_run(struct sluiced *sd)
@@ -222,9 +257,13 @@ static int sluiced_run(struct sluiced *sd)
 		LOG(L_ERROR, "[dp] cannot open the data path: %s", strerror(-err));
 		goto out_free_loop;
 	}
+	sd->store_ok = !store_open(&sd->store, sd->conf.store_db);
 	err = start_media(sd);
 	if (err)
 		goto out_close_dp;
+	err = start_sip(sd);
+	if (err)
+		goto out_stop_media;
 	LOG(L_INFO, "[core] sluiced %s running (data path: %s)", SLUICE_VERSION,
 	    sd->dp->desc);
 
@@ -232,12 +271,14 @@ static int sluiced_run(struct sluiced *sd)
 	if (err)
 		LOG(L_ERROR, "[core] event loop failed: %s", strerror(-err));
 
+	sip_server_fini(&sd->sip);
+out_stop_media:
 	if (sd->keep_media)
 		hand_over_media(sd);
 	ng_close(&sd->ng);
 	media_fini(&sd->media);
-	store_close(&sd->store);
 out_close_dp:
+	store_close(&sd->store);
 	dp_close(sd->dp, sd->keep_media);
 	LOG(L_INFO, "[core] stopped");
 out_free_loop:

@@ -722,7 +722,12 @@ static int check_request(const osip_message_t *m, const char **reason)
 		*reason = "CSeq method does not match the request";
 		return 400;
 	}
-	if (branch && (!*branch || !strcmp(branch, SIP_MAGIC_COOKIE))) {
+	/*
+	 * A bare "z9hG4bK" is a legal token (RFC 4475 §3.2.1 badbranch): the
+	 * request is handled, and the transaction layer matches it the RFC
+	 * 2543 way since the branch names nothing unique.
+	 */
+	if (branch && !*branch) {
 		*reason = "Bad Via branch";
 		return 400;
 	}
@@ -1012,12 +1017,11 @@ int sip_msg_raw_response(const char *buf, const struct sip_scan *sc, int code,
 
 	if (!sc->request || !sc->hdr_end || !sc->count[SIP_HDR_VIA] || sip_scan_method_is(buf, sc, "ACK"))
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
-		if (!sc->count[once[i]])
-			return -EINVAL;
+	if (!reason)
+		reason = osip_message_get_reason(code);
 	snprintf(head, sizeof(head), "SIP/2.0 %d ", code);
 	put_str(&o, head);
-	put_str(&o, reason);
+	put_str(&o, reason ? reason : "Error");
 	put(&o, "\r\n", 2);
 	end -= buf[end - 2] == '\r' ? 2 : 1;
 	pos = (const char *)memchr(buf, '\n', end) - buf + 1;
@@ -1030,6 +1034,9 @@ int sip_msg_raw_response(const char *buf, const struct sip_scan *sc, int code,
 	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
 		const struct sip_span *l = &sc->line[once[i]];
 
+		/* What is missing stays missing (RFC 4475 §3.3.? insuf): still a 400. */
+		if (!sc->count[once[i]])
+			continue;
 		put(&o, buf + l->off, l->len);
 		if (once[i] == SIP_HDR_TO && to_tag && code > 100 &&
 		    !raw_has_tag(buf + sc->value[SIP_HDR_TO].off, sc->value[SIP_HDR_TO].len)) {

@@ -154,8 +154,8 @@ int sip_msg_print(osip_message_t *m, char **text, size_t *len);
 /*
  * A response built from the raw lines of a request libosip2 could not
  * parse: Via lines, From, To (+ to_tag), Call-ID, CSeq copied as they
- * came. Returns its length, or -EINVAL when a line it needs is missing or
- * the request is an ACK, -ENOSPC when out is too small.
+ * came (those missing left out: a request without From gets its 400 all
+ * the same). Returns its length, or -EINVAL when it has no Via or is an ACK, -ENOSPC when out is too small.
  */
 int sip_msg_raw_response(const char *buf, const struct sip_scan *sc, int code,
 			 const char *reason, const char *to_tag, char *out, size_t outlen);

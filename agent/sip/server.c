@@ -1,0 +1,948 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The SIP server's inbound path and request handlers (see server.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <osipparser2/osip_parser.h>
+
+#include "core/log.h"
+#include "sip/server.h"
+#include "version.h"
+
+/* What a handler knows of the request it handles. */
+struct rx {
+	const struct sip_peer	*from;
+	const char		*buf;		/* the raw message */
+	const struct sip_scan	*sc;
+	osip_message_t		*req;
+	struct sip_txn		*t;		/* its server transaction */
+};
+
+/* A MESSAGE on its way to every binding of its target. */
+struct msg_fork {
+	struct sip_server	*s;
+	struct sip_txn		*st;		/* NULL once answered or gone */
+	unsigned		pending;	/* client transactions alive */
+	int			best;		/* lowest final status seen */
+};
+
+static int64_t wall_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static const char *peer_str(const struct sip_peer *p, char *buf, size_t len)
+{
+	return sip_peer_str(p, buf, len);
+}
+
+static int transport_send(void *arg, const struct sip_peer *to, const char *buf, size_t len)
+{
+	return sip_transport_send(arg, to, buf, len);
+}
+
+/* ---- responses ---- */
+
+static osip_message_t *response(struct sip_server *s, const struct rx *rx, int code,
+				const char *reason)
+{
+	char tag[SIP_TAG_LEN + 1];
+	osip_message_t *resp;
+
+	sip_msg_make_tag(&s->tag_key, rx->req, tag);
+	if (sip_msg_response(rx->req, code, reason, tag, (const struct sockaddr *)&rx->from->addr,
+			     &resp))
+		return NULL;
+	return resp;
+}
+
+/* Sends resp through rx's transaction, or statelessly when it has none. */
+static void send_response(struct sip_server *s, const struct rx *rx, osip_message_t *resp)
+{
+	char *text;
+	size_t len;
+
+	if (!resp)
+		return;
+	if (rx->t) {
+		sip_txn_reply(rx->t, resp);
+		return;
+	}
+	if (!sip_msg_print(resp, &text, &len)) {
+		s->send(s->send_arg, rx->from, text, len);
+		osip_free(text);
+	}
+	osip_message_free(resp);
+}
+
+static void reply(struct sip_server *s, const struct rx *rx, int code, const char *reason)
+{
+	send_response(s, rx, response(s, rx, code, reason));
+}
+
+/* A response to a request libosip2 could not parse, from its raw lines. */
+static void reply_raw(struct sip_server *s, const struct sip_peer *from, char *buf,
+		      const struct sip_scan *sc, int code, const char *reason)
+{
+	char tag[SIP_TAG_LEN + 1], out[8192];
+	int n;
+
+	sip_msg_make_tag_raw(&s->tag_key, buf, sc, tag);
+	n = sip_msg_raw_response(buf, sc, code, reason, tag, out, sizeof(out));
+	if (n > 0)
+		s->send(s->send_arg, from, out, (size_t)n);
+	else
+		s->stats.dropped++;
+}
+
+static void add_date(osip_message_t *resp)
+{
+	char date[64];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	osip_message_set_header(resp, "Date", date);
+}
+
+/* ---- authentication ---- */
+
+/* A 401 or 407 with a SHA-256 and an MD5 challenge sharing one nonce. */
+static void challenge(struct sip_server *s, const struct rx *rx, bool proxy, bool stale)
+{
+	char chal[2][DIGEST_CHALLENGE_MAX];
+	osip_message_t *resp;
+
+	if (digest_challenges(&s->digest, s->conf->sip_domain, stale, (uint64_t)s->now(), chal)) {
+		reply(s, rx, 500, "Challenge not made");
+		return;
+	}
+	resp = response(s, rx, proxy ? 407 : 401, NULL);
+	if (!resp)
+		return;
+	/* chal[0] is SHA-256, chal[1] MD5: [sip] digest says which, in order. */
+	for (int i = 0; i < s->conf->sip_ndigest; i++) {
+		const char *c = chal[s->conf->sip_digest[i] == DIGEST_SHA256 ? 0 : 1];
+
+		osip_message_set_header(resp, proxy ? "Proxy-Authenticate" : "WWW-Authenticate", c);
+	}
+	s->stats.challenges++;
+	s->stats.stale += stale;
+	send_response(s, rx, resp);
+}
+
+/* The credentials for our realm among the request's (Proxy-)Authorization headers. */
+static int find_creds(struct sip_server *s, const osip_message_t *req, bool proxy,
+		      struct digest_creds *c)
+{
+	osip_authorization_t *a;
+	int found = -ENOENT;
+
+	for (int pos = 0;; pos++) {
+		/* libosip2's getters return the position found, or a negative code. */
+		if ((proxy ? osip_message_get_proxy_authorization(req, pos, &a)
+			   : osip_message_get_authorization(req, pos, &a)) < 0)
+			break;
+		if (!a->auth_type || strcasecmp(a->auth_type, "Digest"))
+			continue;
+		if (digest_creds_from_osip(a, c)) {
+			found = -EINVAL;
+			continue;
+		}
+		if (!strcmp(c->realm, s->conf->sip_domain))
+			return 0;
+	}
+	return found;
+}
+
+/* The subscriber of a digest user name: "1001", or "1001@domain" (an IMPI). */
+static int subscriber_of(struct sip_server *s, const char *user, struct subscriber *sub)
+{
+	char name[SUB_USER_MAX];
+	const char *at;
+
+	if (!s->store)
+		return -ENOENT;
+	if (!subscriber_get(s->store, user, sub))
+		return 0;
+	at = strchr(user, '@');
+	if (!at || strcmp(at + 1, s->conf->sip_domain) || (size_t)(at - user) >= sizeof(name))
+		return -ENOENT;
+	memcpy(name, user, (size_t)(at - user));
+	name[at - user] = '\0';
+	return subscriber_get(s->store, name, sub);
+}
+
+static void auth_failed(struct sip_server *s, const struct rx *rx, const char *user,
+			const char *why)
+{
+	char pbuf[64];
+
+	s->stats.auth_failed++;
+	LOG(L_INFO, "[sip] %s from %s: authentication of \"%s\" failed: %s",
+	    rx->req->sip_method, peer_str(rx->from, pbuf, sizeof(pbuf)), user, why);
+	/* TODO protect */
+}
+
+/* No downgrade: credentials in an algorithm we did not challenge with fail. */
+static bool alg_offered(const struct sip_server *s, enum digest_alg alg)
+{
+	for (int i = 0; i < s->conf->sip_ndigest; i++)
+		if (s->conf->sip_digest[i] == alg)
+			return true;
+	return false;
+}
+
+/*
+ * Returns 0 with *sub set when rx's request carries valid credentials of
+ * an ACTIVE subscriber; otherwise it has answered (challenge, 400, 403).
+ */
+static int authenticate(struct sip_server *s, const struct rx *rx, struct subscriber *sub)
+{
+	bool proxy = strcmp(rx->req->sip_method, "REGISTER") != 0;
+	const char *ha1 = NULL;
+	struct digest_creds c;
+	enum digest_verdict v;
+	char uri[DIGEST_URI_MAX];
+	bool known;
+	int err;
+
+	err = find_creds(s, rx->req, proxy, &c);
+	if (err == -ENOENT) {
+		challenge(s, rx, proxy, false);
+		return -EACCES;
+	}
+	if (err) {
+		reply(s, rx, 400, "Malformed credentials");
+		return -EACCES;
+	}
+	if (!alg_offered(s, c.alg)) {
+		auth_failed(s, rx, c.username, "algorithm not offered");
+		challenge(s, rx, proxy, false);
+		return -EACCES;
+	}
+	known = !subscriber_of(s, c.username, sub);
+	if (known)
+		ha1 = subscriber_ha1(sub, c.alg);
+	if (rx->sc->uri.len >= sizeof(uri)) {
+		reply(s, rx, 400, "Request-URI too long");
+		return -EACCES;
+	}
+	memcpy(uri, rx->buf + rx->sc->uri.off, rx->sc->uri.len);
+	uri[rx->sc->uri.len] = '\0';
+	v = digest_verify(&s->digest, &c, s->conf->sip_domain, rx->req->sip_method, uri, ha1,
+			  (uint64_t)s->now());
+	switch (v) {
+	case DIGEST_OK:
+		break;
+	case DIGEST_STALE:
+		challenge(s, rx, proxy, true);
+		return -EACCES;
+	case DIGEST_WRONG_URI:
+		reply(s, rx, 400, "Digest URI does not match the Request-URI");
+		return -EACCES;
+	default:
+		auth_failed(s, rx, c.username, digest_verdict_name(v));
+		challenge(s, rx, proxy, false);
+		return -EACCES;
+	}
+	/* digest_verify took the dummy HA1 for an unknown user: never OK. */
+	if (!known)
+		return -EACCES;
+	if (sub->status != SUB_ACTIVE) {
+		LOG(L_INFO, "[sip] %s of %s refused: subscriber %s", rx->req->sip_method,
+		    sub->username, subscriber_status_name(sub->status));
+		reply(s, rx, 403, "Subscriber not active");
+		return -EACCES;
+	}
+	s->stats.auth_ok++;
+	return 0;
+}
+
+/* ---- handlers ---- */
+
+static void handle_register(struct sip_server *s, const struct rx *rx)
+{
+	struct subscriber sub;
+	struct reg_result res;
+	char aor[SUB_IMPU_MAX];
+	osip_message_t *resp;
+	int64_t now;
+
+	/* RFC 3261 §10.2: the AOR in To is a SIP or SIPS URI with a user. */
+	if (!rx->req->to || registrar_aor(rx->req->to->url, s->conf->sip_domain, aor,
+					  sizeof(aor))) {
+		reply(s, rx, 400, "Bad To: no address-of-record");
+		return;
+	}
+	if (authenticate(s, rx, &sub))
+		return;
+	if (strcmp(aor, sub.impu)) {
+		LOG(L_INFO, "[sip] REGISTER: %s may not register %s", sub.username, aor);
+		reply(s, rx, 403, "Not the owner of this address-of-record");
+		return;
+	}
+	now = s->now();
+	registrar_register(&s->reg, rx->req, rx->from, &sub, now, &res);
+	resp = response(s, rx, res.code, res.reason);
+	if (!resp)
+		return;
+	if (res.code == 423) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%u", s->reg.min_expires);
+		osip_message_set_header(resp, "Min-Expires", v);
+	}
+	if (res.code == 200) {
+		registrar_contacts(res.aor, now, resp);
+		add_date(resp);
+		if (rx->from->proto == SIP_TCP)
+			sip_transport_hold(&s->tp, rx->from, 1000ull * s->reg.max_expires);
+	}
+	send_response(s, rx, resp);
+}
+
+static void handle_options(struct sip_server *s, const struct rx *rx)
+{
+	osip_message_t *resp = response(s, rx, 200, NULL);
+
+	if (!resp)
+		return;
+	osip_message_set_header(resp, "Allow", SIP_ALLOW);
+	osip_message_set_header(resp, "Accept", SIP_ACCEPT);
+	osip_message_set_header(resp, "Supported", "");
+	osip_message_set_header(resp, "Accept-Language", "en");
+	send_response(s, rx, resp);
+}
+
+/* Our address towards peer, for a Via: the listener's, or the route's when it is a wildcard. */
+static int local_for(struct sip_server *s, const struct sip_peer *to, char *host, size_t hlen,
+		     uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const struct sockaddr *l = NULL;
+	bool any;
+	int fd;
+
+	for (int i = 0; s->tp_open && i < s->tp.nl; i++) {
+		const struct sockaddr *cand = sip_transport_local(&s->tp, i, &len);
+
+		if (cand && cand->sa_family == to->addr.ss_family) {
+			l = cand;
+			break;
+		}
+	}
+	if (l) {
+		memcpy(&ss, l, l->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+						       : sizeof(struct sockaddr_in6));
+	} else {
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_family = to->addr.ss_family;
+	}
+	*port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	any = ss.ss_family == AF_INET
+		? ((struct sockaddr_in *)&ss)->sin_addr.s_addr == INADDR_ANY
+		: IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+	if (any) {
+		/* Which source address the kernel would pick towards the peer. */
+		fd = socket(to->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		len = sizeof(ss);
+		if (fd < 0 || connect(fd, (const struct sockaddr *)&to->addr, to->len) ||
+		    getsockname(fd, (struct sockaddr *)&ss, &len)) {
+			if (fd >= 0)
+				close(fd);
+			return -errno;
+		}
+		close(fd);
+	}
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, (socklen_t)hlen);
+	} else {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, a, sizeof(a));
+		snprintf(host, hlen, "[%s]", a);
+	}
+	return 0;
+}
+
+static int set_top_via(struct sip_server *s, osip_message_t *m, const struct sip_peer *to)
+{
+	char host[64], via[160], branch[32];
+	uint16_t port;
+	osip_via_t *v;
+	int err;
+
+	while ((v = osip_list_get(&m->vias, 0))) {
+		osip_list_remove(&m->vias, 0);
+		osip_via_free(v);
+	}
+	err = local_for(s, to, host, sizeof(host), &port);
+	if (err)
+		return err;
+	sip_txn_new_branch(&s->txns, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=%s;rport",
+		 to->proto == SIP_TCP ? "TCP" : "UDP", host, port, branch);
+	return osip_message_set_via(m, via) ? -ENOMEM : 0;
+}
+
+static void fork_answer(struct msg_fork *f, int code)
+{
+	struct rx rx = { 0 };
+	osip_message_t *resp;
+	char tag[SIP_TAG_LEN + 1];
+
+	if (!f->st)
+		return;
+	rx.req = (osip_message_t *)sip_txn_request(f->st);
+	rx.from = sip_txn_peer(f->st);
+	rx.t = f->st;
+	if (rx.req) {
+		sip_msg_make_tag(&f->s->tag_key, rx.req, tag);
+		if (!sip_msg_response(rx.req, code, NULL, tag,
+				      (const struct sockaddr *)&rx.from->addr, &resp))
+			sip_txn_reply(f->st, resp);
+	}
+	f->st = NULL;
+}
+
+static void fork_end(struct sip_txn *t, int code, void *arg)
+{
+	struct msg_fork *f = arg;
+
+	(void)t;
+	(void)code;
+	f->st = NULL;
+	if (!f->pending)
+		free(f);
+}
+
+static void fork_response(struct sip_txn *t, const osip_message_t *resp, int code, void *arg)
+{
+	struct msg_fork *f = arg;
+
+	(void)t;
+	(void)resp;
+	if (code < 200)
+		return;
+	f->pending--;
+	if (code < 300) {
+		fork_answer(f, code);
+	} else if (code < f->best) {
+		f->best = code;
+	}
+	if (f->pending)
+		return;
+	/* Every branch failed: timeouts and transport errors say unavailable. */
+	if (f->st)
+		fork_answer(f, f->best == 408 || f->best == 503 ? 480 : f->best);
+	free(f);
+}
+
+/* A copy of req for one binding: its Request-URI, our Via, Max-Forwards less one. */
+static osip_message_t *fork_request(struct sip_server *s, const osip_message_t *req,
+				    const struct reg_binding *rb)
+{
+	osip_message_t *m;
+	osip_header_t *mf = NULL;
+	osip_uri_t *uri;
+	void *p;
+
+	if (osip_message_clone(req, &m))
+		return NULL;
+	if (osip_uri_init(&uri) || osip_uri_parse(uri, rb->b.contact)) {
+		osip_uri_free(uri);
+		goto fail;
+	}
+	osip_uri_free(m->req_uri);
+	m->req_uri = uri;
+	while ((p = osip_list_get(&m->proxy_authorizations, 0))) {
+		osip_list_remove(&m->proxy_authorizations, 0);
+		osip_proxy_authorization_free(p);
+	}
+	while ((p = osip_list_get(&m->routes, 0))) {
+		osip_list_remove(&m->routes, 0);
+		osip_route_free(p);
+	}
+	if (osip_message_header_get_byname(m, "max-forwards", 0, &mf) >= 0 && mf && mf->hvalue) {
+		char v[12];
+
+		snprintf(v, sizeof(v), "%d", atoi(mf->hvalue) - 1);
+		osip_free(mf->hvalue);
+		mf->hvalue = osip_strdup(v);
+	}
+	if (set_top_via(s, m, &rb->peer))
+		goto fail;
+	osip_message_force_update(m);
+	return m;
+fail:
+	osip_message_free(m);
+	return NULL;
+}
+
+static void handle_message(struct sip_server *s, const struct rx *rx)
+{
+	const struct reg_aor *a;
+	struct subscriber sub;
+	struct msg_fork *f;
+	char target[SUB_IMPU_MAX];
+
+	if (authenticate(s, rx, &sub))
+		return;
+	if (registrar_aor(rx->req->req_uri, s->conf->sip_domain, target, sizeof(target)) ||
+	    !s->store || subscriber_get_by_impu(s->store, target, &sub)) {
+		reply(s, rx, 404, NULL);
+		return;
+	}
+	a = registrar_lookup(&s->reg, target, s->now());
+	if (!a) {
+		reply(s, rx, 480, NULL);
+		return;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		reply(s, rx, 500, NULL);
+		return;
+	}
+	f->s = s;
+	f->st = rx->t;
+	f->best = 699;
+	for (const struct reg_binding *rb = a->bindings; rb; rb = rb->next) {
+		osip_message_t *m;
+
+		if (rb->b.expires <= s->now())
+			continue;
+		m = fork_request(s, rx->req, rb);
+		if (!m)
+			continue;
+		if (!sip_txn_client_new(&s->txns, m, &rb->peer, fork_response, f, NULL))
+			f->pending++;
+	}
+	s->stats.messages++;
+	if (!f->pending) {
+		reply(s, rx, 480, NULL);
+		free(f);
+		return;
+	}
+	sip_txn_set_end(rx->t, fork_end, f);
+}
+
+/* Require: option tags we lack answer 420 with them in Unsupported (RFC 3261 §8.2.2.3). */
+static bool unsupported_required(struct sip_server *s, const struct rx *rx)
+{
+	const char *req = sip_msg_header(rx->req, "require", 0);
+	osip_message_t *resp;
+
+	if (!req || !strcmp(rx->req->sip_method, "ACK") || !strcmp(rx->req->sip_method, "CANCEL"))
+		return false;
+	resp = response(s, rx, 420, NULL);
+	if (resp) {
+		for (int i = 0; (req = sip_msg_header(rx->req, "require", i)); i++)
+			osip_message_set_header(resp, "Unsupported", req);
+	}
+	send_response(s, rx, resp);
+	return true;
+}
+
+static void dispatch(struct sip_server *s, struct rx *rx)
+{
+	const char *method = rx->req->sip_method;
+
+	if (unsupported_required(s, rx))
+		return;
+	if (!strcmp(method, "OPTIONS") && !sip_msg_to_tag(rx->req)) {
+		handle_options(s, rx);
+		return;
+	}
+	if (sip_msg_to_tag(rx->req)) {
+		/* The B2BUA will own dialogs; until then there are none. */
+		reply(s, rx, 481, NULL);
+		return;
+	}
+	if (!strcmp(method, "REGISTER")) {
+		handle_register(s, rx);
+	} else if (!strcmp(method, "MESSAGE")) {
+		handle_message(s, rx);
+	} else {
+		struct subscriber sub;
+		osip_message_t *resp;
+
+		/* Scanners learn nothing unauthenticated, not even our methods. */
+		if (authenticate(s, rx, &sub))
+			return;
+		resp = response(s, rx, 405, NULL);
+		if (resp)
+			osip_message_set_header(resp, "Allow", SIP_ALLOW);
+		send_response(s, rx, resp);
+	}
+}
+
+static void handle_request(struct sip_server *s, struct rx *rx)
+{
+	const char *method = rx->req->sip_method;
+	struct sip_txn *inv;
+	int m;
+
+	if (!strcmp(method, "ACK")) {
+		if (sip_txn_server_match(&s->txns, rx->req, rx->from) != SIP_TXN_ABSORBED)
+			sip_txn_ack_2xx(&s->txns, rx->req);
+		return;
+	}
+	m = sip_txn_server_match(&s->txns, rx->req, rx->from);
+	if (m == SIP_TXN_ABSORBED)
+		return;
+	if (m < 0) {
+		reply(s, rx, 400, "Bad Via");
+		return;
+	}
+	if (!strcmp(method, "CANCEL")) {
+		inv = sip_txn_find_invite(&s->txns, rx->req);
+		reply(s, rx, inv ? 200 : 481, NULL);
+		return;
+	}
+	if (sip_txn_server_new(&s->txns, rx->req, rx->from, &rx->t)) {
+		reply(s, rx, 503, "Overloaded");
+		return;
+	}
+	dispatch(s, rx);
+	rx->req = NULL;		/* the transaction's now */
+}
+
+static bool scanner_ua(struct sip_server *s, const osip_message_t *m)
+{
+	(void)s;
+	(void)m;
+	return false;	/* TODO protect */
+}
+
+static bool blocked(struct sip_server *s, const struct sip_peer *from)
+{
+	(void)s;
+	(void)from;
+	return false;	/* TODO protect */
+}
+
+static void answer_stun(struct sip_server *s, const struct sip_peer *from, const char *buf,
+			size_t len)
+{
+	(void)s;
+	(void)from;
+	(void)buf;
+	(void)len;
+	/* TODO stun */
+}
+
+/*
+ * What every request must pass before it is a transaction: a Request-URI
+ * scheme we serve (416, RFC 3261 §8.2.2.1) and hops left (483 at
+ * Max-Forwards 0, §16.3: the request does not go further).
+ */
+static int request_limits(const struct rx *rx, const char **reason)
+{
+	const char *mf = sip_msg_header(rx->req, "max-forwards", 0);
+	const char *scheme = rx->req->req_uri ? rx->req->req_uri->scheme : NULL;
+
+	if (!strcmp(rx->req->sip_method, "ACK"))
+		return 0;
+	if (!scheme || !sip_msg_uri_scheme_ok(scheme)) {
+		*reason = NULL;
+		return 416;
+	}
+	if (mf && strtoul(mf, NULL, 10) == 0) {
+		*reason = NULL;
+		return 483;
+	}
+	return 0;
+}
+
+void sip_server_input(struct sip_server *s, const struct sip_peer *from, char *buf, size_t len,
+		      unsigned flags)
+{
+	const char *reason = NULL;
+	struct sip_scan sc;
+	struct rx rx = { .from = from, .buf = buf, .sc = &sc };
+	int code, err;
+
+	if (blocked(s, from)) {
+		s->stats.blocked++;
+		return;
+	}
+	if (from->proto == SIP_UDP && len && (unsigned char)buf[0] < 4) {
+		answer_stun(s, from, buf, len);
+		return;
+	}
+	err = sip_msg_scan(buf, len, &sc);
+	if (err) {
+		s->stats.dropped++;
+		return;
+	}
+	if (flags & SIP_RX_OVERSIZE) {
+		if (sc.request)
+			reply_raw(s, from, buf, &sc, 513, NULL);
+		s->stats.bad++;
+		return;
+	}
+	if (sc.code || (flags & SIP_RX_BAD_FRAME)) {
+		if (sc.request)
+			reply_raw(s, from, buf, &sc, sc.code ? sc.code : 400,
+				  sc.code ? sc.reason : "Bad Content-Length");
+		s->stats.bad++;
+		return;
+	}
+	err = sip_msg_parse(buf, len, &sc, &rx.req);
+	if (err) {
+		char why[128];
+
+		s->stats.bad++;
+		if (!sc.request || err == -ENOMEM)
+			return;
+		code = sip_msg_diagnose(buf, &sc, why, sizeof(why));
+		reply_raw(s, from, buf, &sc, code, why);
+		return;
+	}
+	code = sip_msg_check(rx.req, &sc, &reason);
+	if (code) {
+		s->stats.bad++;
+		if (!sc.request || !strcmp(rx.req->sip_method, "ACK"))
+			goto out;
+		/* Without From, To or Call-ID only the raw lines make an answer. */
+		if (rx.req->from && rx.req->to && rx.req->call_id)
+			reply(s, &rx, code, reason);
+		else
+			reply_raw(s, from, buf, &sc, code, reason);
+		goto out;
+	}
+	if (scanner_ua(s, rx.req)) {
+		s->stats.scanners++;
+		goto out;
+	}
+	if (!sc.request) {
+		s->stats.responses++;
+		sip_txn_client_match(&s->txns, rx.req);
+		goto out;
+	}
+	s->stats.requests++;
+	code = request_limits(&rx, &reason);
+	if (code) {
+		reply(s, &rx, code, reason);
+		goto out;
+	}
+	handle_request(s, &rx);
+out:
+	osip_message_free(rx.req);
+}
+
+/* ---- upkeep ---- */
+
+static void on_purge(struct loop *loop, void *arg)
+{
+	struct sip_server *s = arg;
+	int n = registrar_purge(&s->reg, s->now());
+
+	if (n > 0)
+		LOG(L_INFO, "[sip] %d binding%s expired", n, n == 1 ? "" : "s");
+	loop_timer_arm(loop, &s->purge_timer, SIP_PURGE_MS);
+}
+
+struct keepalive_probe {
+	struct sip_server	*s;
+	char			aor[SUB_IMPU_MAX];
+	char			contact[BINDING_URI_MAX];
+};
+
+static void probe_response(struct sip_txn *t, const osip_message_t *resp, int code, void *arg)
+{
+	struct keepalive_probe *p = arg;
+
+	(void)t;
+	(void)resp;
+	if (code < 200)
+		return;
+	/* Any answer proves the binding reachable; silence or an error does not. */
+	if (code == 408 || code == 503) {
+		p->s->stats.keepalive_dead++;
+		LOG(L_INFO, "[sip] binding of %s to %s does not answer keepalives: removed",
+		    p->aor, p->contact);
+		registrar_remove(&p->s->reg, p->aor, p->contact);
+	}
+	free(p);
+}
+
+static int send_options_probe(struct sip_server *s, const struct reg_binding *rb)
+{
+	struct keepalive_probe *p;
+	osip_message_t *m;
+	char text[2048], tag[17];
+	int n;
+
+	snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)sip_hash_buf(
+			 &s->tag_key, &s->call_seq, sizeof(s->call_seq)));
+	n = snprintf(text, sizeof(text),
+		     "OPTIONS %s SIP/2.0\r\n"
+		     "Via: SIP/2.0/UDP 0.0.0.0;branch=z9hG4bK0\r\n"
+		     "Max-Forwards: 70\r\n"
+		     "From: <sip:keepalive@%s>;tag=%s\r\n"
+		     "To: <%s>\r\n"
+		     "Call-ID: ka%llu-%s@%s\r\n"
+		     "CSeq: 1 OPTIONS\r\n"
+		     "Content-Length: 0\r\n\r\n",
+		     rb->b.contact, s->conf->sip_domain, tag, rb->b.contact,
+		     (unsigned long long)s->call_seq++, tag, s->conf->sip_domain);
+	if (n >= (int)sizeof(text) || osip_message_init(&m))
+		return -ENOMEM;
+	if (osip_message_parse(m, text, (size_t)n) || set_top_via(s, m, &rb->peer)) {
+		osip_message_free(m);
+		return -EINVAL;
+	}
+	osip_message_force_update(m);
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		osip_message_free(m);
+		return -ENOMEM;
+	}
+	p->s = s;
+	snprintf(p->aor, sizeof(p->aor), "%s", rb->b.aor);
+	snprintf(p->contact, sizeof(p->contact), "%s", rb->b.contact);
+	if (sip_txn_client_new(&s->txns, m, &rb->peer, probe_response, p, NULL)) {
+		free(p);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int keepalive_one(const struct reg_binding *rb, void *arg)
+{
+	struct sip_server *s = arg;
+
+	if (!rb->b.nat || rb->b.expires <= s->now())
+		return 0;
+	s->stats.keepalives++;
+	if (s->conf->sip_keepalive_options)
+		send_options_probe(s, rb);
+	else
+		s->send(s->send_arg, &rb->peer, "\r\n\r\n", 4);
+	return 0;
+}
+
+static void on_keepalive(struct loop *loop, void *arg)
+{
+	struct sip_server *s = arg;
+
+	registrar_foreach(&s->reg, keepalive_one, s);
+	loop_timer_arm(loop, &s->keepalive_timer, 1000ull * s->conf->sip_keepalive);
+}
+
+/* ---- life ---- */
+
+const char *sip_addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(sin->sin_port));
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(sin6->sin6_port));
+	}
+	return buf;
+}
+
+int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *c,
+		    struct store *st, sip_send_fn send, void *send_arg)
+{
+	int err, n;
+
+	memset(s, 0, sizeof(*s));
+	s->loop = loop;
+	s->conf = c;
+	s->store = st;
+	s->stun_fd = -1;
+	s->now = wall_now;
+	s->send = send ? send : transport_send;
+	s->send_arg = send ? send_arg : &s->tp;
+	sip_msg_init();
+	sip_hash_key_random(&s->tag_key);
+	err = sip_txns_init(&s->txns, loop, s->send, s->send_arg);
+	if (err)
+		return err;
+	err = digest_ctx_init(&s->digest, c->sip_nonce_lifetime);
+	if (err)
+		goto out_txns;
+	err = registrar_init(&s->reg, st, c->sip_min_expires, c->sip_max_expires,
+			     c->sip_default_expires);
+	if (err)
+		goto out_digest;
+	n = registrar_load(&s->reg, s->now());
+	if (n > 0)
+		LOG(L_INFO, "[sip] %d registration%s restored from the database", n,
+		    n == 1 ? "" : "s");
+	loop_timer_init(&s->purge_timer, on_purge, s);
+	loop_timer_init(&s->keepalive_timer, on_keepalive, s);
+	return 0;
+
+out_digest:
+	digest_ctx_fini(&s->digest);
+out_txns:
+	sip_txns_fini(&s->txns);
+	return err;
+}
+
+static void on_rx(void *arg, const struct sip_peer *from, char *buf, size_t len, unsigned flags)
+{
+	sip_server_input(arg, from, buf, len, flags);
+}
+
+int sip_server_listen(struct sip_server *s)
+{
+	const struct conf *c = s->conf;
+	int err;
+
+	err = sip_transport_open(&s->tp, s->loop, (const struct sockaddr *)&c->sip_listen.ss,
+				 c->sip_listen.len, on_rx, s);
+	if (err)
+		return err;
+	s->tp_open = true;
+	loop_timer_arm(s->loop, &s->purge_timer, SIP_PURGE_MS);
+	if (c->sip_keepalive)
+		loop_timer_arm(s->loop, &s->keepalive_timer, 1000ull * c->sip_keepalive);
+	return 0;
+}
+
+void sip_server_fini(struct sip_server *s)
+{
+	if (!s->loop)
+		return;
+	loop_timer_cancel(s->loop, &s->purge_timer);
+	loop_timer_cancel(s->loop, &s->keepalive_timer);
+	sip_txns_fini(&s->txns);
+	if (s->tp_open)
+		sip_transport_close(&s->tp);
+	s->tp_open = false;
+	if (s->stun_fd >= 0)
+		close(s->stun_fd);
+	registrar_fini(&s->reg);
+	digest_ctx_fini(&s->digest);
+	s->loop = NULL;
+}
+
+void sip_server_reload(struct sip_server *s, const struct conf *fresh)
+{
+	(void)s;
+	(void)fresh;	/* TODO blacklist */
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sluiced's SIP server: the inbound path from the transports to the
+ * transaction layer and the request handlers, the digest authentication
+ * every subscriber request passes, and the registrar's upkeep (expiry,
+ * NAT keepalives).
+ *
+ * The inbound path, in order (sip_server_input()):
+ *   1. a blocked source (blacklist, too many failed authentications) is
+ *      dropped without a word; STUN on the SIP port is answered;
+ *   2. sip_msg_scan/parse/check: a faulty request gets 400 (505, 483,
+ *      513, 416 where those fit) with a reason phrase naming the fault,
+ *      built from its raw lines when libosip2 cannot parse it; a request
+ *      no response can be addressed to, and any faulty response, is
+ *      dropped;
+ *   3. a configured scanner User-Agent is dropped;
+ *   4. responses go to the client transaction they answer; requests are
+ *      matched to their server transaction, whose retransmissions and
+ *      ACKs the transaction layer absorbs;
+ *   5. ACK for a 2xx, CANCEL, in-dialog requests (481: the B2BUA has no
+ *      dialogs yet), OPTIONS (200, no authentication: phones and monitors
+ *      poll with it), Require with extensions we lack (420);
+ *   6. every other request is authenticated: REGISTER with 401, the
+ *      others with 407, challenging for SHA-256 and MD5 at once; an
+ *      unknown user and a wrong password get the same challenge, and each
+ *      failure is counted against its source address;
+ *   7. REGISTER goes to the registrar, MESSAGE to every binding of its
+ *      target, anything else gets 405 with Allow.
+ */
+#ifndef SLUICE_SIP_SERVER_H
+#define SLUICE_SIP_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/conf.h"
+#include "core/loop.h"
+#include "sip/digest.h"
+#include "sip/msg.h"
+#include "sip/registrar.h"
+#include "sip/transport.h"
+#include "sip/txn.h"
+#include "store/store.h"
+
+#define SIP_ALLOW	"REGISTER, OPTIONS, MESSAGE, ACK, CANCEL"
+#define SIP_ACCEPT	"application/sdp, text/plain, message/cpim"
+#define SIP_PURGE_MS	10000	/* expired bindings are purged this often */
+
+struct sip_server {
+	struct loop		*loop;
+	const struct conf	*conf;
+	struct store		*store;
+	struct sip_transport	tp;
+	bool			tp_open;
+	struct sip_txns		txns;
+	struct digest_ctx	digest;
+	struct registrar	reg;
+	struct sip_hash_key	tag_key;
+	struct loop_timer	purge_timer;
+	struct loop_timer	keepalive_timer;
+	int			stun_fd;
+	/* Where messages go out: the transports, or a test's capture. */
+	sip_send_fn		send;
+	void			*send_arg;
+	/* Unix seconds: time(), or a test's clock. */
+	int64_t			(*now)(void);
+	uint64_t		call_seq;	/* Call-IDs of our own requests */
+	struct {
+		uint64_t	requests, responses, bad, dropped, blocked, scanners;
+		uint64_t	challenges, auth_ok, auth_failed, stale;
+		uint64_t	messages, keepalives, keepalive_dead, stun;
+	} stats;
+};
+
+/*
+ * Everything but the sockets: transactions, digest context, registrar
+ * (its bindings loaded from st, which may be NULL), protection. Messages
+ * go out through send (NULL: the transports, once sip_server_listen()).
+ */
+int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *c,
+		    struct store *st, sip_send_fn send, void *send_arg);
+/* Opens [sip] listen (UDP and TCP) and [sip] stun; arms the timers. */
+int sip_server_listen(struct sip_server *s);
+void sip_server_fini(struct sip_server *s);
+
+/* One message from a transport (see transport.h's sip_rx_fn). */
+void sip_server_input(struct sip_server *s, const struct sip_peer *from, char *buf, size_t len,
+		      unsigned flags);
+
+/* "1.2.3.4:5060", "[::1]:5060". */
+const char *sip_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/* SIGHUP: the blacklist file again. */
+void sip_server_reload(struct sip_server *s, const struct conf *fresh);
+
+#endif /* SLUICE_SIP_SERVER_H */

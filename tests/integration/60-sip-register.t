@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The registrar as phones meet it: sipp and sipsak (and sipc.pl where a
+# SHA-256 digest or a whole response is needed) against sluiced in a
+# network namespace of its own. Registration with digest authentication,
+# refresh, several contacts, removal one by one and with Contact: *, 423,
+# wrong password and unknown user answered alike, another's AOR refused,
+# TCP, a binding that expires, stale nonces and nonce-count replay, MESSAGE
+# between two registered phones, NAT keepalives, 405, and bindings that
+# survive a restart.
+. "$(dirname "$0")/../lib.sh"
+
+require_root
+require_cmd ip nsenter sipp sipsak sqlite3 perl md5sum sha256sum
+[ -x "$SLUICED" ] || skip_all "build first (make)"
+
+S=sips$$
+netns_add $S
+SIP=127.0.0.1:5060
+DB=$TMP/sluice.db
+SIPP_DIR=$TOP/tests/integration/sipp
+
+cat >$TMP/sluice.conf <<CONF
+[sip]
+listen = $SIP
+domain = ims.local
+min_expires = 2
+max_expires = 600
+nonce_lifetime = 3
+keepalive = 1
+digest = md5, sha-256
+[media]
+interface = lo
+address = 127.0.0.1
+datapath = user
+bpf_pin_dir = /sys/fs/bpf/sluice-test-r$$
+[control]
+ng = off
+rtpproxy = off
+[store]
+db = $DB
+[log]
+level = debug
+CONF
+
+start() {	# a fresh log each time: $TMP/sluiced.log
+	[ -f $TMP/sluiced.log ] && cat $TMP/sluiced.log >>$TMP/sluiced-all.log
+	nsenter --net=/run/netns/$S "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+	SPID=$!
+	wait_for $TMP/sluiced.log "running|cannot" 100
+}
+start
+cleanup_add 'kill $SPID'
+grep -q "\[sip\] listening on $SIP" $TMP/sluiced.log ||
+	skip_all "sluiced did not start its SIP server: $(tail -3 $TMP/sluiced.log)"
+plan 39
+
+# Subscribers as the importer writes them: HA1s, never the password.
+add_sub() {	# add_sub USER PASSWORD [STATUS]
+	local md5 sha
+	md5=$(printf '%s' "$1:ims.local:$2" | md5sum | cut -d' ' -f1)
+	sha=$(printf '%s' "$1:ims.local:$2" | sha256sum | cut -d' ' -f1)
+	sqlite3 $DB "INSERT INTO subscribers (impu, username, realm, ha1_md5, ha1_sha256, status,
+		created, updated) VALUES ('sip:$1@ims.local', '$1', 'ims.local', '$md5', '$sha',
+		'${3:-ACTIVE}', 0, 0)"
+}
+for u in 1001 1002 1003 1004 1005 1006 1007; do add_sub $u secret$u; done
+add_sub 1009 secret1009 SUSPENDED
+
+ns() { in_ns $S "$@"; }
+sipc() { ns perl "$TOP/tests/tools/sipc.pl" "$@" $SIP; }
+bindings() { sqlite3 $DB "SELECT count(*) FROM registrations WHERE aor = 'sip:$1@ims.local'"; }
+# sipp_reg USER EXPECT [sipp options]: one REGISTER, challenged and answered.
+sipp_reg() {
+	local user=$1 expect=$2
+	shift 2
+	sed "s/@EXPECT@/$expect/" $SIPP_DIR/register.xml >$TMP/reg-$expect.xml
+	ns sipp -sf $TMP/reg-$expect.xml -m 1 -nostdin -timeout 10 -timeout_error \
+		-key user $user -key aor ${AOR:-$user} -key domain ims.local \
+		-key expires ${EXPIRES:-600} -au $user -ap ${PASS:-secret$user} \
+		-auth_uri ims.local \
+		-trace_err -error_file $TMP/sipp-err.log "$@" $SIP >$TMP/sipp.out 2>&1
+}
+
+out=$(ns sipsak -v -s sip:$SIP 2>&1)
+ok $? "sipsak OPTIONS: answered"
+like "$out" "200 OK" "OPTIONS to the server: 200"
+out=$(sipc --method OPTIONS --print --to sip:$SIP)
+like "$out" "Allow: [^\r]*REGISTER" "its 200 lists Allow"
+like "$out" "Accept: " "... and Accept"
+
+sipp_reg 1001 200 -p 5071
+ok $? "sipp: 1001 registers with a digest (401, then 200)"
+is "$(bindings 1001)" 1 "one binding in the database"
+sipp_reg 1001 200 -p 5071
+ok $? "sipp: 1001 re-registers"
+is "$(bindings 1001)" 1 "a refresh is still one binding"
+sipp_reg 1001 200 -p 5072
+is "$(bindings 1001)" 2 "a second contact: two bindings"
+out=$(sipc --user 1001 --pass secret1001 --port 5073 --print)
+n=$(printf '%s' "$out" | grep -c '^Contact: .*expires=')
+is "$n" 3 "the 200 lists every binding with its expiry"
+out=$(sipc --user 1001 --pass secret1001 --contact "sip:1001@127.0.0.1:5072;transport=UDP" \
+	--expires 0)
+is "$(bindings 1001)" 2 "Expires: 0 on one contact removes that one"
+out=$(sipc --user 1001 --pass secret1001 --contact '*' --expires 0)
+like "$out" "200" "Contact: * with Expires: 0 is accepted"
+is "$(bindings 1001)" 0 "... and removes every binding"
+out=$(sipc --user 1001 --pass secret1001 --contact '*' --expires 60)
+like "$out" "400" "Contact: * without Expires: 0: 400"
+
+out=$(sipc --user 1002 --pass secret1002 --expires 1 --print)
+like "$out" "SIP/2.0 423" "an expiry below min_expires: 423"
+like "$out" "Min-Expires: 2" "... with Min-Expires"
+
+PASS=wrong sipp_reg 1002 401 -p 5074
+ok $? "sipp: a wrong password is challenged again"
+strip() { grep -E '^(SIP/2.0|WWW-Authenticate|Proxy-Authenticate)' | sed -E 's/nonce="[^"]*"/nonce=N/'; }
+known=$(sipc --user 1002 --print | strip)
+unknown=$(sipc --user 7777 --print | strip)
+is "$unknown" "$known" "an unknown user's challenge is the known user's, nonce aside"
+like "$known" "algorithm=MD5" "the challenge offers MD5 ..."
+like "$known" "algorithm=SHA-256" "... and SHA-256"
+wrong=$(sipc --user 1002 --pass wrong --print | tail -n +1 | strip | tail -3)
+nouser=$(sipc --user 7777 --pass wrong --print | strip | tail -3)
+is "$nouser" "$wrong" "a wrong password and an unknown user get the same answer"
+out=$(sipc --user 1009 --pass secret1009)
+like "$out" "403" "a SUSPENDED subscriber may not register"
+
+AOR=1003 sipp_reg 1002 403 -p 5075
+ok $? "sipp: 1002 registering 1003's AOR gets 403"
+is "$(bindings 1003)" 0 "... and no binding"
+
+sipp_reg 1002 200 -t t1 -p 5076
+ok $? "sipp: REGISTER over TCP"
+is "$(sqlite3 $DB "SELECT transport FROM registrations WHERE aor = 'sip:1002@ims.local'")" TCP \
+	"the binding remembers TCP"
+
+out=$(sipc --user 1003 --pass secret1003 --alg sha-256)
+like "$out" "200" "a SHA-256 digest registers (RFC 8760)"
+out=$(sipc --user 1003 --pass secret1003 --alg sha-256 --delay 4 --print | tail -20)
+like "$out" "stale=true" "an expired nonce with the right password: 401 stale=true"
+out=$(sipc --user 1003 --pass secret1003 --replay)
+like "$out" "replay: SIP/2.0 401" "the same nonce-count again: challenged"
+
+# MESSAGE between two registered phones (1005 is sipp at 5081).
+sipp_reg 1005 200 -p 5081
+ns sipp -sf $SIPP_DIR/message_recv.xml -p 5081 -m 1 -nostdin -timeout 15 -timeout_error \
+	-trace_err -error_file $TMP/sipp-recv-err.log $SIP >$TMP/sipp-recv.out 2>&1 &
+RPID=$!
+sleep 0.5
+sed "s/@EXPECT@/200/" $SIPP_DIR/message_send.xml >$TMP/msg.xml
+ns sipp -sf $TMP/msg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user 1004 \
+	-key target 1005 -key domain ims.local -au 1004 -ap secret1004 -p 5082 \
+	-auth_uri 1005@ims.local \
+	$SIP >$TMP/sipp-msg.out 2>&1
+ok $? "sipp: MESSAGE from 1004 to 1005, authenticated with 407, answered 200"
+wait $RPID
+ok $? "sipp: 1005 received the MESSAGE with its text"
+out=$(sipc --method MESSAGE --user 1004 --pass secret1004 --to sip:1007@ims.local --body hi)
+like "$out" "480" "MESSAGE to a subscriber with no binding: 480"
+out=$(sipc --method MESSAGE --user 1004 --pass secret1004 --to sip:4242@ims.local --body hi)
+like "$out" "404" "MESSAGE to no subscriber: 404"
+
+out=$(sipc --method SUBSCRIBE --user 1004 --pass secret1004 --to sip:1005@ims.local --print)
+like "$out" "SIP/2.0 405" "an unhandled method: 405 once authenticated"
+
+# A phone behind NAT: its Contact names an address it is not seen from.
+out=$(sipc --user 1004 --pass secret1004 --contact sip:1004@192.0.2.7:5060 --expires 30 \
+	--listen 2.5)
+like "$out" "CRLF" "a binding behind NAT gets CRLF keepalives at its source address"
+is "$(sqlite3 $DB "SELECT nat || ' ' || received_addr FROM registrations
+	WHERE aor = 'sip:1004@ims.local'")" "1 127.0.0.1" "... and is stored with where it came from"
+
+EXPIRES=2 sipp_reg 1006 200 -p 5077
+sleep 3
+out=$(sipc --method MESSAGE --user 1004 --pass secret1004 --to sip:1006@ims.local --body hi)
+like "$out" "480" "a binding that expired no longer counts (MESSAGE: 480)"
+
+before=$(sqlite3 $DB "SELECT count(*) FROM registrations WHERE expires > strftime('%s','now')")
+kill -TERM $SPID
+wait $SPID
+start
+like "$(cat $TMP/sluiced.log)" "$before registrations? restored" "bindings survive a restart"
+
+kill -TERM $SPID
+wait $SPID
+ok $? "sluiced stops cleanly (no sanitizer report)"
+done_testing
