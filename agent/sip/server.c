@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 
 #include "core/log.h"
 #include "sip/server.h"
+#include "sip/stun.h"
 #include "version.h"
 
 /* What a handler knows of the request it handles. */
@@ -190,7 +192,7 @@ static void auth_failed(struct sip_server *s, const struct rx *rx, const char *u
 	s->stats.auth_failed++;
 	LOG(L_INFO, "[sip] %s from %s: authentication of \"%s\" failed: %s",
 	    rx->req->sip_method, peer_str(rx->from, pbuf, sizeof(pbuf)), user, why);
-	/* TODO protect */
+	protect_fail(&s->protect, (const struct sockaddr *)&rx->from->addr, s->now());
 }
 
 /* No downgrade: credentials in an algorithm we did not challenge with fail. */
@@ -621,26 +623,26 @@ static void handle_request(struct sip_server *s, struct rx *rx)
 
 static bool scanner_ua(struct sip_server *s, const osip_message_t *m)
 {
-	(void)s;
-	(void)m;
-	return false;	/* TODO protect */
+	return s->protect.nscanners &&
+	       protect_scanner_ua(&s->protect, sip_msg_header(m, "user-agent", 0));
 }
 
 static bool blocked(struct sip_server *s, const struct sip_peer *from)
 {
-	(void)s;
-	(void)from;
-	return false;	/* TODO protect */
+	return protect_blocked(&s->protect, (const struct sockaddr *)&from->addr, s->now());
 }
 
 static void answer_stun(struct sip_server *s, const struct sip_peer *from, const char *buf,
 			size_t len)
 {
-	(void)s;
-	(void)from;
-	(void)buf;
-	(void)len;
-	/* TODO stun */
+	uint8_t out[STUN_MAX_RESPONSE];
+	int n = stun_answer((const uint8_t *)buf, len, (const struct sockaddr *)&from->addr, out,
+			    sizeof(out));
+
+	if (n > 0) {
+		s->stats.stun++;
+		s->send(s->send_arg, from, (const char *)out, (size_t)n);
+	}
 }
 
 /*
@@ -678,7 +680,7 @@ void sip_server_input(struct sip_server *s, const struct sip_peer *from, char *b
 		s->stats.blocked++;
 		return;
 	}
-	if (from->proto == SIP_UDP && len && (unsigned char)buf[0] < 4) {
+	if (from->proto == SIP_UDP && stun_is_packet(buf, len)) {
 		answer_stun(s, from, buf, len);
 		return;
 	}
@@ -894,8 +896,17 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 		    n == 1 ? "" : "s");
 	loop_timer_init(&s->purge_timer, on_purge, s);
 	loop_timer_init(&s->keepalive_timer, on_keepalive, s);
+	err = protect_init(&s->protect, c->sip_auth_fail_limit, c->sip_auth_fail_window,
+			   c->sip_auth_block_time);
+	if (err)
+		goto out_reg;
+	protect_set_scanners(&s->protect, c->sip_scanners);
+	if (c->sip_blacklist[0])
+		protect_blacklist_load(&s->protect, c->sip_blacklist);
 	return 0;
 
+out_reg:
+	registrar_fini(&s->reg);
 out_digest:
 	digest_ctx_fini(&s->digest);
 out_txns:
@@ -908,6 +919,56 @@ static void on_rx(void *arg, const struct sip_peer *from, char *buf, size_t len,
 	sip_server_input(arg, from, buf, len, flags);
 }
 
+/* [sip] stun: Binding requests on their own UDP port of the listen address. */
+static void on_stun(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sip_server *s = arg;
+	char buf[1500];
+
+	(void)loop;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		struct sip_peer from = { .len = sizeof(from.addr), .proto = SIP_UDP };
+		uint8_t out[STUN_MAX_RESPONSE];
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from.addr,
+				     &from.len);
+		int r;
+
+		if (n < 0)
+			return;
+		if (blocked(s, &from))
+			continue;
+		r = stun_answer((const uint8_t *)buf, (size_t)n, (struct sockaddr *)&from.addr, out,
+				sizeof(out));
+		if (r > 0) {
+			s->stats.stun++;
+			sendto(fd, out, (size_t)r, 0, (struct sockaddr *)&from.addr, from.len);
+		}
+	}
+}
+
+static int open_stun(struct sip_server *s)
+{
+	struct sockaddr_storage ss = s->conf->sip_listen.ss;
+	int fd, err;
+
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(s->conf->sip_stun);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(s->conf->sip_stun);
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&ss, s->conf->sip_listen.len) ||
+	    loop_add_fd(s->loop, fd, EPOLLIN, on_stun, s)) {
+		err = errno ? -errno : -ENOMEM;
+		close(fd);
+		return err;
+	}
+	s->stun_fd = fd;
+	return 0;
+}
+
 int sip_server_listen(struct sip_server *s)
 {
 	const struct conf *c = s->conf;
@@ -918,6 +979,14 @@ int sip_server_listen(struct sip_server *s)
 	if (err)
 		return err;
 	s->tp_open = true;
+	if (c->sip_stun) {
+		err = open_stun(s);
+		if (err) {
+			LOG(L_ERROR, "[sip] STUN on udp port %u: %s", c->sip_stun, strerror(-err));
+			return err;
+		}
+		LOG(L_INFO, "[sip] STUN Binding server on udp port %u", c->sip_stun);
+	}
 	loop_timer_arm(s->loop, &s->purge_timer, SIP_PURGE_MS);
 	if (c->sip_keepalive)
 		loop_timer_arm(s->loop, &s->keepalive_timer, 1000ull * c->sip_keepalive);
@@ -934,8 +1003,11 @@ void sip_server_fini(struct sip_server *s)
 	if (s->tp_open)
 		sip_transport_close(&s->tp);
 	s->tp_open = false;
-	if (s->stun_fd >= 0)
+	if (s->stun_fd >= 0) {
+		loop_del_fd(s->loop, s->stun_fd);
 		close(s->stun_fd);
+	}
+	protect_fini(&s->protect);
 	registrar_fini(&s->reg);
 	digest_ctx_fini(&s->digest);
 	s->loop = NULL;
@@ -943,6 +1015,7 @@ void sip_server_fini(struct sip_server *s)
 
 void sip_server_reload(struct sip_server *s, const struct conf *fresh)
 {
-	(void)s;
-	(void)fresh;	/* TODO blacklist */
+	/* The file named at start is read again; a new name needs a restart. */
+	(void)fresh;
+	protect_blacklist_load(&s->protect, s->conf->sip_blacklist);
 }

@@ -37,6 +37,7 @@
 #include "core/loop.h"
 #include "sip/digest.h"
 #include "sip/msg.h"
+#include "sip/protect.h"
 #include "sip/registrar.h"
 #include "sip/transport.h"
 #include "sip/txn.h"
@@ -55,6 +56,7 @@ struct sip_server {
 	struct sip_txns		txns;
 	struct digest_ctx	digest;
 	struct registrar	reg;
+	struct protect		protect;
 	struct sip_hash_key	tag_key;
 	struct loop_timer	purge_timer;
 	struct loop_timer	keepalive_timer;
