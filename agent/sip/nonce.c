@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "sip/nonce.h"
@@ -70,13 +72,42 @@ static int sign(const struct nonce_ctx *nc, const unsigned char *data,
 		unsigned char mac[MAC_LEN])
 {
 	unsigned char full[EVP_MAX_MD_SIZE];
+	EVP_MAC_CTX *c;
 	size_t len = 0;
+	int ok;
 
-	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, nc->secret, sizeof(nc->secret), data,
-		       SIGNED_LEN, full, sizeof(full), &len) || len < MAC_LEN)
+	/* A copy of the keyed context: no fetch or key schedule per nonce. */
+	c = nc->mac ? EVP_MAC_CTX_dup(nc->mac) : NULL;
+	if (!c) {
+		if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, nc->secret, sizeof(nc->secret),
+			       data, SIGNED_LEN, full, sizeof(full), &len) || len < MAC_LEN)
+			return -EIO;
+		memcpy(mac, full, MAC_LEN);
+		return 0;
+	}
+	ok = EVP_MAC_update(c, data, SIGNED_LEN) && EVP_MAC_final(c, full, &len, sizeof(full));
+	EVP_MAC_CTX_free(c);
+	if (!ok || len < MAC_LEN)
 		return -EIO;
 	memcpy(mac, full, MAC_LEN);
 	return 0;
+}
+
+static EVP_MAC_CTX *keyed_mac(const unsigned char *key, size_t len)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
+
+	EVP_MAC_free(m);
+	if (c && !EVP_MAC_init(c, key, len, params)) {
+		EVP_MAC_CTX_free(c);
+		c = NULL;
+	}
+	return c;
 }
 
 int nonce_init(struct nonce_ctx *nc, uint32_t lifetime_s)
@@ -88,11 +119,14 @@ int nonce_init(struct nonce_ctx *nc, uint32_t lifetime_s)
 	if (!nc->buckets)
 		return -ENOMEM;
 	nc->lifetime_s = lifetime_s;
+	nc->mac = keyed_mac(nc->secret, sizeof(nc->secret));	/* NULL: the slow path */
 	return 0;
 }
 
 void nonce_fini(struct nonce_ctx *nc)
 {
+	EVP_MAC_CTX_free(nc->mac);
+	nc->mac = NULL;
 	free(nc->buckets);
 	OPENSSL_cleanse(nc->secret, sizeof(nc->secret));
 	nc->buckets = NULL;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <osipparser2/osip_parser.h>
 
@@ -154,24 +155,15 @@ int registrar_init(struct registrar *r, struct store *st, uint32_t min_expires,
 	return 0;
 }
 
+static void index_clear(struct registrar *r);
+
 void registrar_fini(struct registrar *r)
 {
 	if (!r->buckets)
 		return;
-	for (unsigned i = 0; i < REG_BUCKETS; i++) {
-		struct reg_aor *a, *an;
-
-		for (a = r->buckets[i]; a; a = an) {
-			struct reg_binding *rb, *rn;
-
-			an = a->next;
-			for (rb = a->bindings; rb; rb = rn) {
-				rn = rb->next;
-				free(rb);
-			}
-			free(a);
-		}
-	}
+	if (r->batch_open)
+		registrar_flush(r);
+	index_clear(r);
 	free(r->buckets);
 	r->buckets = NULL;
 }
@@ -416,7 +408,16 @@ static int apply(struct registrar *r, struct reg_aor *a, struct reg_op *ops, int
 	int err = 0;
 
 	if (r->store) {
-		err = store_begin(r->store);
+		/* One change is one statement, atomic by itself: no BEGIN/COMMIT. */
+		bool txn = n > 1 && !r->batch;
+
+		if (r->batch && !r->batch_open) {
+			err = store_begin(r->store);
+			if (err)
+				return err;
+			r->batch_open = true;
+		}
+		err = txn ? store_begin(r->store) : 0;
 		for (int i = 0; i < n && !err; i++) {
 			if (ops[i].del) {
 				err = store_binding_del(r->store, ops[i].b.aor, ops[i].b.contact);
@@ -426,9 +427,9 @@ static int apply(struct registrar *r, struct reg_aor *a, struct reg_op *ops, int
 				err = store_binding_put(r->store, &ops[i].b);
 			}
 		}
-		if (!err)
+		if (txn && !err)
 			err = store_commit(r->store);
-		else
+		else if (txn)
 			store_rollback(r->store);
 		if (err)
 			return err;
@@ -556,6 +557,44 @@ out:
 	if (res->code != 200)
 		r->stats.refused++;
 	free(ops);
+}
+
+static void index_clear(struct registrar *r)
+{
+	for (unsigned i = 0; i < REG_BUCKETS; i++) {
+		struct reg_aor *a, *an;
+
+		for (a = r->buckets[i]; a; a = an) {
+			struct reg_binding *rb, *rn;
+
+			an = a->next;
+			for (rb = a->bindings; rb; rb = rn) {
+				rn = rb->next;
+				free(rb);
+			}
+			free(a);
+		}
+		r->buckets[i] = NULL;
+	}
+	r->naors = r->nbindings = 0;
+}
+
+int registrar_flush(struct registrar *r)
+{
+	int err;
+
+	if (!r->batch_open)
+		return 0;
+	r->batch_open = false;
+	err = store_commit(r->store);
+	if (!err)
+		return 0;
+	/* Rolled back: what the index took from the batch goes too. */
+	LOG(L_ERROR, "[sip] registrations not stored (%s): the index is read again",
+	    strerror(-err));
+	index_clear(r);
+	registrar_load(r, (int64_t)time(NULL));
+	return err;
 }
 
 int registrar_contacts(const struct reg_aor *aor, int64_t now, osip_message_t *resp)

@@ -61,6 +61,8 @@ struct registrar {
 	uint32_t		min_expires;
 	uint32_t		max_expires;
 	uint32_t		default_expires;
+	bool			batch;		/* group commit: changes wait for registrar_flush() */
+	bool			batch_open;	/* a transaction holds changes not yet committed */
 	struct {
 		uint64_t	registered, refreshed, removed, expired, refused;
 	} stats;
@@ -76,6 +78,15 @@ struct reg_result {
 int registrar_init(struct registrar *r, struct store *st, uint32_t min_expires,
 		   uint32_t max_expires, uint32_t default_expires);
 void registrar_fini(struct registrar *r);
+
+/*
+ * Group commit: with r->batch set, the changes of several REGISTERs go
+ * into one transaction, which registrar_flush() commits; their 200s must
+ * wait for it. A commit that fails is rolled back and the index read
+ * again from the database, so that the two agree; it returns -errno and
+ * the waiting REGISTERs get 500 instead.
+ */
+int registrar_flush(struct registrar *r);
 
 /* Reads the live bindings of the database into the index; returns how many. */
 int registrar_load(struct registrar *r, int64_t now);

@@ -28,6 +28,13 @@ struct rx {
 	struct sip_txn		*t;		/* its server transaction */
 };
 
+/* A 200 to a REGISTER, held until its bindings are committed. */
+struct sip_pending {
+	struct sip_pending	*next;
+	struct sip_txn		*t;
+	osip_message_t		*resp;
+};
+
 /* A MESSAGE on its way to every binding of its target. */
 struct msg_fork {
 	struct sip_server	*s;
@@ -307,10 +314,57 @@ static void handle_register(struct sip_server *s, const struct rx *rx)
 	if (res.code == 200) {
 		registrar_contacts(res.aor, now, resp);
 		add_date(resp);
-		if (rx->from->proto == SIP_TCP)
+		if (rx->from->proto == SIP_TCP && s->tp_open)
 			sip_transport_hold(&s->tp, rx->from, 1000ull * s->reg.max_expires);
+		if (s->reg.batch_open && rx->t) {
+			struct sip_pending *p = malloc(sizeof(*p));
+
+			if (p) {
+				p->t = rx->t;
+				p->resp = resp;
+				p->next = s->pending;
+				s->pending = p;
+				loop_timer_arm(s->loop, &s->flush_timer, 0);
+				return;
+			}
+		}
 	}
 	send_response(s, rx, resp);
+}
+
+void sip_server_flush(struct sip_server *s)
+{
+	struct sip_pending *p, *next;
+	int err = registrar_flush(&s->reg);
+
+	loop_timer_cancel(s->loop, &s->flush_timer);
+	for (p = s->pending, s->pending = NULL; p; p = next) {
+		next = p->next;
+		if (err) {
+			const osip_message_t *req = sip_txn_request(p->t);
+			char tag[SIP_TAG_LEN + 1];
+			osip_message_t *r500;
+
+			osip_message_free(p->resp);
+			p->resp = NULL;
+			if (req) {
+				sip_msg_make_tag(&s->tag_key, req, tag);
+				if (!sip_msg_response(req, 500, "Registrations not stored", tag,
+						      (const struct sockaddr *)&sip_txn_peer(p->t)->addr,
+						      &r500))
+					p->resp = r500;
+			}
+		}
+		if (p->resp)
+			sip_txn_reply(p->t, p->resp);
+		free(p);
+	}
+}
+
+static void on_flush_timer(struct loop *loop, void *arg)
+{
+	(void)loop;
+	sip_server_flush(arg);
 }
 
 static void handle_options(struct sip_server *s, const struct rx *rx)
@@ -750,7 +804,10 @@ out:
 static void on_purge(struct loop *loop, void *arg)
 {
 	struct sip_server *s = arg;
-	int n = registrar_purge(&s->reg, s->now());
+	int n;
+
+	sip_server_flush(s);
+	n = registrar_purge(&s->reg, s->now());
 
 	if (n > 0)
 		LOG(L_INFO, "[sip] %d binding%s expired", n, n == 1 ? "" : "s");
@@ -896,6 +953,8 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 		    n == 1 ? "" : "s");
 	loop_timer_init(&s->purge_timer, on_purge, s);
 	loop_timer_init(&s->keepalive_timer, on_keepalive, s);
+	loop_timer_init(&s->flush_timer, on_flush_timer, s);
+	s->reg.batch = st != NULL;
 	err = protect_init(&s->protect, c->sip_auth_fail_limit, c->sip_auth_fail_window,
 			   c->sip_auth_block_time);
 	if (err)
@@ -969,6 +1028,14 @@ static int open_stun(struct sip_server *s)
 	return 0;
 }
 
+static void rx_done(void *arg)
+{
+	struct sip_server *s = arg;
+
+	if (s->pending || s->reg.batch_open)
+		sip_server_flush(s);
+}
+
 int sip_server_listen(struct sip_server *s)
 {
 	const struct conf *c = s->conf;
@@ -979,6 +1046,7 @@ int sip_server_listen(struct sip_server *s)
 	if (err)
 		return err;
 	s->tp_open = true;
+	s->tp.rx_done = rx_done;
 	if (c->sip_stun) {
 		err = open_stun(s);
 		if (err) {
@@ -997,6 +1065,7 @@ void sip_server_fini(struct sip_server *s)
 {
 	if (!s->loop)
 		return;
+	sip_server_flush(s);
 	loop_timer_cancel(s->loop, &s->purge_timer);
 	loop_timer_cancel(s->loop, &s->keepalive_timer);
 	sip_txns_fini(&s->txns);

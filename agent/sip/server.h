@@ -47,6 +47,8 @@
 #define SIP_ACCEPT	"application/sdp, text/plain, message/cpim"
 #define SIP_PURGE_MS	10000	/* expired bindings are purged this often */
 
+struct sip_pending;
+
 struct sip_server {
 	struct loop		*loop;
 	const struct conf	*conf;
@@ -61,6 +63,9 @@ struct sip_server {
 	struct loop_timer	purge_timer;
 	struct loop_timer	keepalive_timer;
 	int			stun_fd;
+	/* 200s to REGISTERs whose bindings wait for the group commit. */
+	struct sip_pending	*pending;
+	struct loop_timer	flush_timer;
 	/* Where messages go out: the transports, or a test's capture. */
 	sip_send_fn		send;
 	void			*send_arg;
@@ -91,6 +96,13 @@ void sip_server_input(struct sip_server *s, const struct sip_peer *from, char *b
 
 /* "1.2.3.4:5060", "[::1]:5060". */
 const char *sip_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/*
+ * Commits the registrations of the messages handed in since the last
+ * flush and sends their answers (the transports call it after each burst;
+ * a zero-delay timer does too).
+ */
+void sip_server_flush(struct sip_server *s);
 
 /* SIGHUP: the blacklist file again. */
 void sip_server_reload(struct sip_server *s, const struct conf *fresh);

@@ -371,6 +371,8 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg)
 		conn_close(c, "connection error");
 		return;
 	}
+	if (c->tp->rx_done)
+		c->tp->rx_done(c->tp->rx_arg);
 	if (conn_flush(c)) {
 		conn_close(c, "write failed");
 		return;
@@ -428,7 +430,7 @@ static void on_udp(struct loop *loop, int fd, uint32_t events, void *arg)
 		unsigned flags = 0;
 
 		if (n < 0)
-			return;
+			break;
 		if (n > SIP_MAX_MSG) {
 			tp->stats.oversize++;
 			flags = SIP_RX_OVERSIZE;
@@ -438,6 +440,8 @@ static void on_udp(struct loop *loop, int fd, uint32_t events, void *arg)
 		tp->stats.udp_rx++;
 		tp->rx(tp->rx_arg, &peer, tp->rxbuf, (size_t)n, flags);
 	}
+	if (tp->rx_done)
+		tp->rx_done(tp->rx_arg);
 }
 
 /* ---- life ---- */

@@ -91,6 +91,8 @@ struct sip_transport {
 	struct loop		*loop;
 	sip_rx_fn		rx;
 	void			*rx_arg;
+	/* After each burst of messages handed up (may be NULL): group commit. */
+	void			(*rx_done)(void *arg);
 	struct sip_listener	l[SIP_MAX_LISTENERS];
 	int			nl;
 	char			*rxbuf;		/* SIP_MAX_MSG + 1: one datagram */

@@ -84,6 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data + 1, size - 1);
 	sip_server_input(&s, &from, buf, size - 1, data[0] & 2 ? SIP_RX_OVERSIZE : 0);
+	sip_server_flush(&s);
 	free(buf);
 	fake_ms += 64 * 1000;
 	loop_run_timers(loop);
