@@ -66,7 +66,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps check check-unit check-integration bench clean run kmod \
+.PHONY: all deps check check-unit check-integration bench bench-sip clean run kmod \
 	kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
@@ -197,6 +197,11 @@ $(BENCH_DIR)/sessions: tests/bench/sessions.c $(LIB)
 
 bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/run.sh
+	@tests/bench/register.sh
+
+# Registrations per second only (sipp against sluiced and Kamailio).
+bench-sip: bench-deps all
+	@tests/bench/register.sh
 
 # The kernel module, through the top-level Kbuild, against KDIR: the running
 # kernel's build tree, else the newest Debian linux-headers-*-amd64 tree.

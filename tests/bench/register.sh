@@ -14,6 +14,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SLUICED=${SLUICE_BIN:-$TOP/agent}/sluiced
 OUT=${1:-$TOP/build/bench/register.md}
+ERRLOG=$(dirname "$OUT")/register-errors.log
 SUBS=${SUBS:-10000}
 CALLS=${CALLS:-40000}
 CONC=${CONC:-200}
@@ -36,6 +37,8 @@ cleanup() {
 trap cleanup EXIT
 ip netns add $NS
 ip -n $NS link set lo up
+mkdir -p "$(dirname "$OUT")"
+: >"$ERRLOG"
 ns() { nsenter --net=/run/netns/$NS "$@"; }
 
 # 10,000 subscribers: user 2000000+i, password pw<i>, in sipp's CSV too.
@@ -66,8 +69,11 @@ run_sipp() {
 	t0=$(date +%s.%N)
 	ns taskset -c $SIPP_CPU sipp -sf $TMP/reg.xml -inf $TMP/users.csv -au '[field0]' -ap '[field1]' -auth_uri ims.local -key domain ims.local \
 		-key expires 3600 -r 100000 -l $CONC -m $CALLS -nostdin -timeout 120 \
-		-p 0 127.0.0.1:$1 >$TMP/sipp.out 2>&1
+		-trace_err -error_file $TMP/sipp-err.log -p 0 127.0.0.1:$1 >$TMP/sipp.out 2>&1
 	t1=$(date +%s.%N)
+	# What failed, kept for reading: build/bench/register-errors.log.
+	[ -s $TMP/sipp-err.log ] && { echo "== port $1"; cat $TMP/sipp-err.log; } >>"$ERRLOG"
+	rm -f $TMP/sipp-err.log
 	okc=$(sed -n 's/^ *Successful call *| *[0-9]* *| *\([0-9]*\).*/\1/p' $TMP/sipp.out | tail -1)
 	fail=$(sed -n 's/^ *Failed call *| *[0-9]* *| *\([0-9]*\).*/\1/p' $TMP/sipp.out | tail -1)
 	echo "$(echo "${okc:-0} / ($t1 - $t0)" | bc -l | cut -d. -f1) ${fail:-?}"
