@@ -18,14 +18,17 @@
 #include "dp/dp.h"
 #include "dp/dp_impl.h"
 #include "dp/flowspec.h"
+#include "store/import.h"
+#include "store/store.h"
 #include "version.h"
 
 static const char *pin_dir = SLUICE_PIN_DIR;
+static const char *conf_path = "conf/sluice.conf";
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sluicectl [-p PIN_DIR] COMMAND\n"
+		"usage: sluicectl [-p PIN_DIR] [-c CONF] COMMAND\n"
 		"  flow add LOCAL from PEER|any via RELAY to DEST [rtp|rtcp] [clock HZ]\n"
 		"           [dscp N] [stream ID]\n"
 		"                 packets to LOCAL from PEER leave from RELAY to DEST\n"
@@ -37,7 +40,12 @@ static void usage(FILE *f)
 		"  load IFACE[,IFACE...] [native|generic]\n"
 		"                 attach the XDP program and pin it (default: native, else generic)\n"
 		"  unload         detach the program everywhere and remove the pins\n"
-		"  -p PIN_DIR     pinned state (default %s)\n", SLUICE_PIN_DIR);
+		"  import-users FILE\n"
+		"                 the previous server's users.json into the subscribers of\n"
+		"                 CONF's [store] db, for its [sip] domain (again: updates)\n"
+		"  -p PIN_DIR     pinned state (default %s)\n"
+		"  -c CONF        sluiced's configuration (default conf/sluice.conf)\n",
+		SLUICE_PIN_DIR);
 }
 
 static int open_pinned(struct dp **dp)
@@ -244,14 +252,45 @@ static int cmd_unload(void)
 	return 0;
 }
 
+static int cmd_import_users(const char *file)
+{
+	struct import_report r;
+	struct store st = { 0 };
+	struct conf c;
+	char err[512];
+	int rc;
+
+	conf_defaults(&c);
+	if (conf_load(&c, conf_path, err, sizeof(err))) {
+		fprintf(stderr, "sluicectl: %s\n", err);
+		return 1;
+	}
+	if (store_open(&st, c.store_db)) {
+		fprintf(stderr, "sluicectl: cannot open the database %s\n", c.store_db);
+		return 1;
+	}
+	rc = users_import(&st, c.sip_domain, file, &r, stderr);
+	store_close(&st);
+	if (rc) {
+		fprintf(stderr, "sluicectl: %s: nothing imported (%s)\n", file, strerror(-rc));
+		return 1;
+	}
+	printf("%s: %d added, %d updated, %d unchanged, %d skipped (realm %s, %s)\n", file,
+	       r.added, r.updated, r.unchanged, r.skipped, c.sip_domain, c.store_db);
+	return r.skipped ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "+p:hV")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:c:hV")) != -1) {
 		switch (opt) {
 		case 'p':
 			pin_dir = optarg;
+			break;
+		case 'c':
+			conf_path = optarg;
 			break;
 		case 'V':
 			printf("sluicectl %s (ABI %d)\n", SLUICE_VERSION, SLUICE_ABI_VERSION);
@@ -280,6 +319,8 @@ int main(int argc, char **argv)
 		return cmd_load(argc - 1, argv + 1);
 	if (argc == 1 && !strcmp(argv[0], "unload"))
 		return cmd_unload();
+	if (argc == 2 && !strcmp(argv[0], "import-users"))
+		return cmd_import_users(argv[1]);
 	usage(stderr);
 	return 2;
 }
