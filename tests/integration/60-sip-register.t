@@ -54,7 +54,7 @@ start
 cleanup_add 'kill $SPID'
 grep -q "\[sip\] listening on $SIP" $TMP/sluiced.log ||
 	skip_all "sluiced did not start its SIP server: $(tail -3 $TMP/sluiced.log)"
-plan 39
+plan 41
 
 # Subscribers as the importer writes them: HA1s, never the password.
 add_sub() {	# add_sub USER PASSWORD [STATUS]
@@ -162,6 +162,16 @@ out=$(sipc --method MESSAGE --user 1004 --pass secret1004 --to sip:1007@ims.loca
 like "$out" "480" "MESSAGE to a subscriber with no binding: 480"
 out=$(sipc --method MESSAGE --user 1004 --pass secret1004 --to sip:4242@ims.local --body hi)
 like "$out" "404" "MESSAGE to no subscriber: 404"
+
+# Over TCP: the MESSAGE goes down the connection the phone registered on.
+sipc --proto tcp --user 1002 --pass secret1002 --listen 4 >$TMP/tcp-phone.out 2>&1 &
+TPID=$!
+sleep 1
+out=$(sipc --method MESSAGE --user 1004 --pass secret1004 --to sip:1002@ims.local --body over-tcp)
+like "$out" "200" "MESSAGE to a phone registered over TCP: 200"
+wait $TPID
+like "$(tr "\n" " " <$TMP/tcp-phone.out)" "MESSAGE sip:1002@[^ ]*transport=tcp SIP/2.0 over-tcp" \
+	"... it arrived on the phone's own TCP connection, with its text"
 
 out=$(sipc --method SUBSCRIBE --user 1004 --pass secret1004 --to sip:1005@ims.local --print)
 like "$out" "SIP/2.0 405" "an unhandled method: 405 once authenticated"

@@ -66,7 +66,7 @@ declare -A want=(
 declare -A want_tcp=([clerr]=drop)
 
 n=$(ls $DIR/*.dat | wc -l)
-plan $((2 * n + 3))
+plan $((2 * n + 4))
 is "$n" "${#want[@]}" "an expectation for every message"
 
 send() { in_ns $S perl "$TOP/tests/tools/sipsend.pl" "$@"; }
@@ -87,6 +87,14 @@ for proto in udp tcp; do
 	done
 done
 is "$alive" $((2 * n)) "sluiced answered OPTIONS after every message"
+
+# Beyond SIP_MAX_MSG (64 KiB) over TCP: 513, and the connection closes.
+perl -e 'my $b = "x" x 70000;
+	print "MESSAGE sip:1@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKbig\r\n"
+	. "Max-Forwards: 70\r\nFrom: <sip:a\@example.com>;tag=1\r\nTo: <sip:1\@example.com>\r\n"
+	. "Call-ID: big\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\n"
+	. "Content-Length: " . length($b) . "\r\n\r\n$b"' >$TMP/big
+is "$(send tcp $SIP $TMP/big 2)" 513 "a 70 KB message over TCP: 513 Message Too Large"
 kill -TERM $SPID
 wait $SPID
 ok $? "sluiced stops cleanly after them all (no sanitizer report)"

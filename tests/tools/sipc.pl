@@ -25,7 +25,7 @@
 #                         prints "replay: " and its final status line
 #     --listen SECS       afterwards, print what arrives on the socket for SECS
 #                         ("CRLF" for a keepalive, else the start line), answering
-#                         OPTIONS with 200
+#                         every request but ACK with 200
 # Exit status 0 when a final response came (its code is printed), 1 otherwise.
 use strict;
 use warnings;
@@ -181,8 +181,9 @@ if ($o{listen}) {
 		}
 		my ($start) = $m =~ /^([^\r\n]*)/;
 		print "$start\n";
-		if ($start =~ /^OPTIONS /) {
-			my @h = grep { /^(Via|From|To|Call-ID|CSeq)\s*:/i } split /\r\n/, $m;
+		if ($start =~ /^[A-Z]+ / && $start !~ /^ACK /) {
+			my @h = grep { /^(Via|From|To|Call-ID|CSeq|[vfti])\s*:/i } split /\r\n/, $m;
+			print "$1\n" if $m =~ /\r\n\r\n(.+)$/s;	# a body, on its own line
 			send_msg("SIP/2.0 200 OK\r\n" . join("\r\n", @h) . "\r\nContent-Length: 0\r\n\r\n");
 		}
 	}
