@@ -19,11 +19,13 @@ netns_add $S
 SIP=127.0.0.1:5060
 DB=$TMP/sluice.db
 : >$TMP/blacklist
-write_conf() {	# write_conf SCANNERS
+write_conf() {	# write_conf SCANNERS [KEEPALIVE_METHOD]
 	cat >$TMP/sluice.conf <<CONF
 [sip]
 listen = $SIP
 domain = ims.local
+keepalive = 1
+keepalive_method = ${2:-crlf}
 stun = 3478
 blacklist = $TMP/blacklist
 auth_fail_limit = 5
@@ -53,7 +55,7 @@ write_conf ""
 start
 cleanup_add 'kill $SPID'
 grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
-plan 14
+plan 15
 
 for u in 1001 1002 1003; do
 	md5=$(printf '%s' "$u:ims.local:secret$u" | md5sum | cut -d' ' -f1)
@@ -139,8 +141,12 @@ is "$1" "${2:-?}" "STUN on the SIP port too"
 
 kill -TERM $SPID
 wait $SPID
-write_conf "friendly-scanner, sipvicious"
+write_conf "friendly-scanner, sipvicious" options
 start
 is "$(ping_from 127.0.0.1 friendly-scanner)" drop "a scanner's User-Agent is dropped"
 is "$(ping_from 127.0.0.1 'Linphone/5.0')" 200 "... a phone's is not"
+out=$(sipc --user 1003 --pass secret1003 --contact sip:1003@192.0.2.9:5060 --expires 60 \
+	--listen 2.5)
+like "$(printf '%s' "$out" | tr '\n' ' ')" "SIP/2.0 200 OK OPTIONS sip:1003@192.0.2.9:5060 SIP/2.0" \
+	"keepalive_method = options: a binding behind NAT is probed with OPTIONS"
 done_testing
