@@ -163,6 +163,8 @@ static const char *const hdr_duplicate[SIP_HDR__N] = {
 	[SIP_HDR_CALL_ID]	= "Duplicate Call-ID",
 	[SIP_HDR_CSEQ]		= "Duplicate CSeq",
 	[SIP_HDR_MAX_FORWARDS]	= "Duplicate Max-Forwards",
+	/* Even equal ones: libosip2 refuses a second Content-Length. */
+	[SIP_HDR_CONTENT_LENGTH] = "Duplicate Content-Length",
 };
 
 /* RFC 3261 §25.1 token characters. */
@@ -208,7 +210,7 @@ static int scan_start_line(const char *p, size_t n, struct sip_scan *sc)
 	if (n >= 4 && !strncasecmp(p, "SIP/", 4)) {
 		if (n < 11 || strncasecmp(p, "SIP/2.0 ", 8) || !is_digit(p[8]) ||
 		    !is_digit(p[9]) || !is_digit(p[10]) || (n > 11 && p[11] != ' ') ||
-		    p[8] == '0')
+		    p[8] < '1' || p[8] > '6')
 			return -EBADMSG;
 		sc->status = (p[8] - '0') * 100 + (p[9] - '0') * 10 + (p[10] - '0');
 		sc->version = (struct sip_span){ 0, 7 };
@@ -260,11 +262,12 @@ static size_t quoted_end(const char *p, size_t n, size_t i)
  */
 static bool addr_ok(const char *p, size_t n, bool star)
 {
-	size_t i, lt = n, gt;
+	size_t i, lt, gt;
 
 	trim(&p, &n);
 	if (!n)
 		return false;
+	lt = n;		/* after the trim: "a, b" has a blank after its comma */
 	if (star && n == 1 && p[0] == '*')
 		return true;
 	for (i = 0; i < n && lt == n; i++) {
@@ -493,7 +496,7 @@ int sip_msg_scan(char *buf, size_t len, struct sip_scan *sc)
 	sc->content_length = -1;
 	nl = memchr(buf, '\n', len);
 	if (!nl)
-		return len > SIP_MAX_MSG ? -EBADMSG : -EAGAIN;
+		return -EAGAIN;
 	sl = (size_t)(nl - buf);
 	if (memchr(buf, '\0', sl))
 		return -EBADMSG;
@@ -508,6 +511,9 @@ int sip_msg_scan(char *buf, size_t len, struct sip_scan *sc)
 	end -= buf[end - 2] == '\r' ? 2 : 1;
 	for (pos = sl + 1; hdr_next(buf, end, &pos, &h);)
 		scan_header(buf, &h, sc);
+	/* A datagram shorter than its Content-Length (RFC 3261 §18.3). */
+	if (sc->content_length > (int64_t)(len - sc->hdr_end))
+		fault(sc, 400, "Content-Length larger than the message");
 	for (int k = 0; k < SIP_HDR__N; k++) {
 		if (hdr_missing[k] && !sc->count[k])
 			fault(sc, 400, hdr_missing[k]);
@@ -610,7 +616,9 @@ int sip_msg_diagnose(const char *buf, const struct sip_scan *sc, char *reason, s
 		     buf[sc->uri.off + i] != ':'; i++)
 			scheme[i] = buf[sc->uri.off + i];
 		scheme[i] = '\0';
-		if (!sip_msg_uri_scheme_ok(scheme)) {
+		/* A scheme only when a colon ends it: "foo" is no URI at all. */
+		if (i && i < sc->uri.len && buf[sc->uri.off + i] == ':' &&
+		    !sip_msg_uri_scheme_ok(scheme)) {
 			snprintf(reason, rlen, "Unsupported URI Scheme");
 			return 416;
 		}
@@ -914,6 +922,7 @@ int sip_msg_response(const osip_message_t *req, int code, const char *reason,
 	osip_message_set_status_code(r, code);
 	osip_message_set_reason_phrase(r, osip_strdup(phrase ? phrase : "Unknown"));
 	for (int i = 0; (v = osip_list_get(&req->vias, i)); i++) {
+		err = -ENOMEM;
 		if (osip_via_clone(v, &c))
 			goto out_free;
 		osip_list_add(&r->vias, c, -1);
