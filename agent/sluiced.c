@@ -146,8 +146,10 @@ static int start_sip(struct sluiced *sd)
 		LOG(L_WARN, "[sip] without a database no subscriber can register");
 	err = sip_server_init(&sd->sip, sd->loop, c, sd->store_ok ? &sd->store : NULL, NULL,
 			      NULL);
-	if (!err)
+	if (!err) {
+		sd->sip.media = &sd->media;
 		err = sip_server_listen(&sd->sip);
+	}
 	if (err) {
 		LOG(L_ERROR, "[sip] cannot listen on %s: %s",
 		    sip_addr_str((const struct sockaddr *)&c->sip_listen.ss, addr, sizeof(addr)),

@@ -344,6 +344,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("sip", "digest", parse_digest, sip_digest),
 	KEY("sip", "nonce_lifetime", parse_seconds, sip_nonce_lifetime),
 	KEY("sip", "keepalive", parse_interval, sip_keepalive),
+	KEY("sip", "ring_timeout", parse_seconds, sip_ring_timeout),
 	KEY("sip", "keepalive_method", parse_keepalive_method, sip_keepalive_options),
 	KEY("sip", "stun", parse_port_off, sip_stun),
 	KEY("sip", "blacklist", parse_str, sip_blacklist),
@@ -432,6 +433,7 @@ void conf_defaults(struct conf *c)
 	c->sip_ndigest = 2;
 	c->sip_nonce_lifetime = 300;
 	c->sip_keepalive = 30;
+	c->sip_ring_timeout = 60;
 	c->sip_stun = 0;
 	c->sip_auth_fail_limit = 10;
 	c->sip_auth_fail_window = 60;

@@ -46,6 +46,7 @@ struct conf {
 	int		sip_ndigest;
 	uint32_t	sip_nonce_lifetime;	/* seconds: older nonces are stale */
 	uint32_t	sip_keepalive;		/* seconds between NAT keepalives, 0: off */
+	uint32_t	sip_ring_timeout;	/* seconds an INVITE may ring unanswered */
 	bool		sip_keepalive_options;	/* OPTIONS rather than CRLF */
 	uint16_t	sip_stun;		/* STUN Binding server port, 0: off */
 	char		sip_blacklist[CONF_STR_MAX];	/* file, "": none */

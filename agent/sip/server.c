@@ -16,17 +16,11 @@
 
 #include "core/log.h"
 #include "sip/server.h"
+#include "sip/server_int.h"
+#include "sip/b2bua.h"
 #include "sip/stun.h"
 #include "version.h"
 
-/* What a handler knows of the request it handles. */
-struct rx {
-	const struct sip_peer	*from;
-	const char		*buf;		/* the raw message */
-	const struct sip_scan	*sc;
-	osip_message_t		*req;
-	struct sip_txn		*t;		/* its server transaction */
-};
 
 /* A 200 to a REGISTER, held until its bindings are committed. */
 struct sip_pending {
@@ -60,7 +54,7 @@ static int transport_send(void *arg, const struct sip_peer *to, const char *buf,
 
 /* ---- responses ---- */
 
-static osip_message_t *response(struct sip_server *s, const struct rx *rx, int code,
+osip_message_t *sip_srv_response(struct sip_server *s, const struct rx *rx, int code,
 				const char *reason)
 {
 	char tag[SIP_TAG_LEN + 1];
@@ -74,7 +68,7 @@ static osip_message_t *response(struct sip_server *s, const struct rx *rx, int c
 }
 
 /* Sends resp through rx's transaction, or statelessly when it has none. */
-static void send_response(struct sip_server *s, const struct rx *rx, osip_message_t *resp)
+void sip_srv_send(struct sip_server *s, const struct rx *rx, osip_message_t *resp)
 {
 	char *text;
 	size_t len;
@@ -92,9 +86,9 @@ static void send_response(struct sip_server *s, const struct rx *rx, osip_messag
 	osip_message_free(resp);
 }
 
-static void reply(struct sip_server *s, const struct rx *rx, int code, const char *reason)
+void sip_srv_reply(struct sip_server *s, const struct rx *rx, int code, const char *reason)
 {
-	send_response(s, rx, response(s, rx, code, reason));
+	sip_srv_send(s, rx, sip_srv_response(s, rx, code, reason));
 }
 
 /* A response to a request libosip2 could not parse, from its raw lines. */
@@ -132,10 +126,10 @@ static void challenge(struct sip_server *s, const struct rx *rx, bool proxy, boo
 	osip_message_t *resp;
 
 	if (digest_challenges(&s->digest, s->conf->sip_domain, stale, (uint64_t)s->now(), chal)) {
-		reply(s, rx, 500, "Challenge not made");
+		sip_srv_reply(s, rx, 500, "Challenge not made");
 		return;
 	}
-	resp = response(s, rx, proxy ? 407 : 401, NULL);
+	resp = sip_srv_response(s, rx, proxy ? 407 : 401, NULL);
 	if (!resp)
 		return;
 	/* chal[0] is SHA-256, chal[1] MD5: [sip] digest says which, in order. */
@@ -146,7 +140,7 @@ static void challenge(struct sip_server *s, const struct rx *rx, bool proxy, boo
 	}
 	s->stats.challenges++;
 	s->stats.stale += stale;
-	send_response(s, rx, resp);
+	sip_srv_send(s, rx, resp);
 }
 
 /* The credentials for our realm among the request's (Proxy-)Authorization headers. */
@@ -215,7 +209,7 @@ static bool alg_offered(const struct sip_server *s, enum digest_alg alg)
  * Returns 0 with *sub set when rx's request carries valid credentials of
  * an ACTIVE subscriber; otherwise it has answered (challenge, 400, 403).
  */
-static int authenticate(struct sip_server *s, const struct rx *rx, struct subscriber *sub)
+int sip_srv_authenticate(struct sip_server *s, const struct rx *rx, struct subscriber *sub)
 {
 	bool proxy = strcmp(rx->req->sip_method, "REGISTER") != 0;
 	const char *ha1 = NULL;
@@ -231,7 +225,7 @@ static int authenticate(struct sip_server *s, const struct rx *rx, struct subscr
 		return -EACCES;
 	}
 	if (err) {
-		reply(s, rx, 400, "Malformed credentials");
+		sip_srv_reply(s, rx, 400, "Malformed credentials");
 		return -EACCES;
 	}
 	if (!alg_offered(s, c.alg)) {
@@ -243,7 +237,7 @@ static int authenticate(struct sip_server *s, const struct rx *rx, struct subscr
 	if (known)
 		ha1 = subscriber_ha1(sub, c.alg);
 	if (rx->sc->uri.len >= sizeof(uri)) {
-		reply(s, rx, 400, "Request-URI too long");
+		sip_srv_reply(s, rx, 400, "Request-URI too long");
 		return -EACCES;
 	}
 	memcpy(uri, rx->buf + rx->sc->uri.off, rx->sc->uri.len);
@@ -257,7 +251,7 @@ static int authenticate(struct sip_server *s, const struct rx *rx, struct subscr
 		challenge(s, rx, proxy, true);
 		return -EACCES;
 	case DIGEST_WRONG_URI:
-		reply(s, rx, 400, "Digest URI does not match the Request-URI");
+		sip_srv_reply(s, rx, 400, "Digest URI does not match the Request-URI");
 		return -EACCES;
 	default:
 		auth_failed(s, rx, c.username, digest_verdict_name(v));
@@ -270,7 +264,7 @@ static int authenticate(struct sip_server *s, const struct rx *rx, struct subscr
 	if (sub->status != SUB_ACTIVE) {
 		LOG(L_INFO, "[sip] %s of %s refused: subscriber %s", rx->req->sip_method,
 		    sub->username, subscriber_status_name(sub->status));
-		reply(s, rx, 403, "Subscriber not active");
+		sip_srv_reply(s, rx, 403, "Subscriber not active");
 		return -EACCES;
 	}
 	s->stats.auth_ok++;
@@ -290,19 +284,19 @@ static void handle_register(struct sip_server *s, const struct rx *rx)
 	/* RFC 3261 §10.2: the AOR in To is a SIP or SIPS URI with a user. */
 	if (!rx->req->to || registrar_aor(rx->req->to->url, s->conf->sip_domain, aor,
 					  sizeof(aor))) {
-		reply(s, rx, 400, "Bad To: no address-of-record");
+		sip_srv_reply(s, rx, 400, "Bad To: no address-of-record");
 		return;
 	}
-	if (authenticate(s, rx, &sub))
+	if (sip_srv_authenticate(s, rx, &sub))
 		return;
 	if (strcmp(aor, sub.impu)) {
 		LOG(L_INFO, "[sip] REGISTER: %s may not register %s", sub.username, aor);
-		reply(s, rx, 403, "Not the owner of this address-of-record");
+		sip_srv_reply(s, rx, 403, "Not the owner of this address-of-record");
 		return;
 	}
 	now = s->now();
 	registrar_register(&s->reg, rx->req, rx->from, &sub, now, &res);
-	resp = response(s, rx, res.code, res.reason);
+	resp = sip_srv_response(s, rx, res.code, res.reason);
 	if (!resp)
 		return;
 	if (res.code == 423) {
@@ -329,7 +323,7 @@ static void handle_register(struct sip_server *s, const struct rx *rx)
 			}
 		}
 	}
-	send_response(s, rx, resp);
+	sip_srv_send(s, rx, resp);
 }
 
 void sip_server_flush(struct sip_server *s)
@@ -369,7 +363,7 @@ static void on_flush_timer(struct loop *loop, void *arg)
 
 static void handle_options(struct sip_server *s, const struct rx *rx)
 {
-	osip_message_t *resp = response(s, rx, 200, NULL);
+	osip_message_t *resp = sip_srv_response(s, rx, 200, NULL);
 
 	if (!resp)
 		return;
@@ -377,11 +371,11 @@ static void handle_options(struct sip_server *s, const struct rx *rx)
 	osip_message_set_header(resp, "Accept", SIP_ACCEPT);
 	osip_message_set_header(resp, "Supported", "");
 	osip_message_set_header(resp, "Accept-Language", "en");
-	send_response(s, rx, resp);
+	sip_srv_send(s, rx, resp);
 }
 
 /* Our address towards peer, for a Via: the listener's, or the route's when it is a wildcard. */
-static int local_for(struct sip_server *s, const struct sip_peer *to, char *host, size_t hlen,
+int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *host, size_t hlen,
 		     uint16_t *port)
 {
 	struct sockaddr_storage ss;
@@ -433,7 +427,7 @@ static int local_for(struct sip_server *s, const struct sip_peer *to, char *host
 	return 0;
 }
 
-static int set_top_via(struct sip_server *s, osip_message_t *m, const struct sip_peer *to)
+int sip_srv_set_top_via(struct sip_server *s, osip_message_t *m, const struct sip_peer *to)
 {
 	char host[64], via[160], branch[32];
 	uint16_t port;
@@ -444,7 +438,7 @@ static int set_top_via(struct sip_server *s, osip_message_t *m, const struct sip
 		osip_list_remove(&m->vias, 0);
 		osip_via_free(v);
 	}
-	err = local_for(s, to, host, sizeof(host), &port);
+	err = sip_srv_local_for(s, to, host, sizeof(host), &port);
 	if (err)
 		return err;
 	sip_txn_new_branch(&s->txns, branch);
@@ -538,7 +532,7 @@ static osip_message_t *fork_request(struct sip_server *s, const osip_message_t *
 		osip_free(mf->hvalue);
 		mf->hvalue = osip_strdup(v);
 	}
-	if (set_top_via(s, m, &rb->peer))
+	if (sip_srv_set_top_via(s, m, &rb->peer))
 		goto fail;
 	osip_message_force_update(m);
 	return m;
@@ -554,21 +548,21 @@ static void handle_message(struct sip_server *s, const struct rx *rx)
 	struct msg_fork *f;
 	char target[SUB_IMPU_MAX];
 
-	if (authenticate(s, rx, &sub))
+	if (sip_srv_authenticate(s, rx, &sub))
 		return;
 	if (registrar_aor(rx->req->req_uri, s->conf->sip_domain, target, sizeof(target)) ||
 	    !s->store || subscriber_get_by_impu(s->store, target, &sub)) {
-		reply(s, rx, 404, NULL);
+		sip_srv_reply(s, rx, 404, NULL);
 		return;
 	}
 	a = registrar_lookup(&s->reg, target, s->now());
 	if (!a) {
-		reply(s, rx, 480, NULL);
+		sip_srv_reply(s, rx, 480, NULL);
 		return;
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
-		reply(s, rx, 500, NULL);
+		sip_srv_reply(s, rx, 500, NULL);
 		return;
 	}
 	f->s = s;
@@ -587,7 +581,7 @@ static void handle_message(struct sip_server *s, const struct rx *rx)
 	}
 	s->stats.messages++;
 	if (!f->pending) {
-		reply(s, rx, 480, NULL);
+		sip_srv_reply(s, rx, 480, NULL);
 		free(f);
 		return;
 	}
@@ -602,12 +596,12 @@ static bool unsupported_required(struct sip_server *s, const struct rx *rx)
 
 	if (!req || !strcmp(rx->req->sip_method, "ACK") || !strcmp(rx->req->sip_method, "CANCEL"))
 		return false;
-	resp = response(s, rx, 420, NULL);
+	resp = sip_srv_response(s, rx, 420, NULL);
 	if (resp) {
 		for (int i = 0; (req = sip_msg_header(rx->req, "require", i)); i++)
 			osip_message_set_header(resp, "Unsupported", req);
 	}
-	send_response(s, rx, resp);
+	sip_srv_send(s, rx, resp);
 	return true;
 }
 
@@ -622,25 +616,30 @@ static void dispatch(struct sip_server *s, struct rx *rx)
 		return;
 	}
 	if (sip_msg_to_tag(rx->req)) {
-		/* The B2BUA will own dialogs; until then there are none. */
-		reply(s, rx, 481, NULL);
+		if (!b2bua_in_dialog(s, rx))
+			sip_srv_reply(s, rx, 481, NULL);
 		return;
 	}
 	if (!strcmp(method, "REGISTER")) {
 		handle_register(s, rx);
 	} else if (!strcmp(method, "MESSAGE")) {
 		handle_message(s, rx);
+	} else if (!strcmp(method, "INVITE")) {
+		struct subscriber caller;
+
+		if (!sip_srv_authenticate(s, rx, &caller))
+			b2bua_invite(s, rx, &caller);
 	} else {
 		struct subscriber sub;
 		osip_message_t *resp;
 
 		/* Scanners learn nothing unauthenticated, not even our methods. */
-		if (authenticate(s, rx, &sub))
+		if (sip_srv_authenticate(s, rx, &sub))
 			return;
-		resp = response(s, rx, 405, NULL);
+		resp = sip_srv_response(s, rx, 405, NULL);
 		if (resp)
 			osip_message_set_header(resp, "Allow", SIP_ALLOW);
-		send_response(s, rx, resp);
+		sip_srv_send(s, rx, resp);
 	}
 }
 
@@ -659,16 +658,18 @@ static void handle_request(struct sip_server *s, struct rx *rx)
 	if (m == SIP_TXN_ABSORBED)
 		return;
 	if (m < 0) {
-		reply(s, rx, 400, "Bad Via");
+		sip_srv_reply(s, rx, 400, "Bad Via");
 		return;
 	}
 	if (!strcmp(method, "CANCEL")) {
 		inv = sip_txn_find_invite(&s->txns, rx->req);
-		reply(s, rx, inv ? 200 : 481, NULL);
+		sip_srv_reply(s, rx, inv ? 200 : 481, NULL);
+		if (inv)
+			b2bua_cancel(s, inv);
 		return;
 	}
 	if (sip_txn_server_new(&s->txns, rx->req, rx->from, &rx->t)) {
-		reply(s, rx, 503, "Overloaded");
+		sip_srv_reply(s, rx, 503, "Overloaded");
 		return;
 	}
 	dispatch(s, rx);
@@ -774,7 +775,7 @@ void sip_server_input(struct sip_server *s, const struct sip_peer *from, char *b
 			goto out;
 		/* Without From, To or Call-ID only the raw lines make an answer. */
 		if (rx.req->from && rx.req->to && rx.req->call_id)
-			reply(s, &rx, code, reason);
+			sip_srv_reply(s, &rx, code, reason);
 		else
 			reply_raw(s, from, buf, &sc, code, reason);
 		goto out;
@@ -791,7 +792,7 @@ void sip_server_input(struct sip_server *s, const struct sip_peer *from, char *b
 	s->stats.requests++;
 	code = request_limits(&rx, &reason);
 	if (code) {
-		reply(s, &rx, code, reason);
+		sip_srv_reply(s, &rx, code, reason);
 		goto out;
 	}
 	handle_request(s, &rx);
@@ -860,7 +861,7 @@ static int send_options_probe(struct sip_server *s, const struct reg_binding *rb
 		     (unsigned long long)s->call_seq++, tag, s->conf->sip_domain);
 	if (n >= (int)sizeof(text) || osip_message_init(&m))
 		return -ENOMEM;
-	if (osip_message_parse(m, text, (size_t)n) || set_top_via(s, m, &rb->peer)) {
+	if (osip_message_parse(m, text, (size_t)n) || sip_srv_set_top_via(s, m, &rb->peer)) {
 		osip_message_free(m);
 		return -EINVAL;
 	}
@@ -957,6 +958,8 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 	s->reg.batch = st != NULL;
 	err = protect_init(&s->protect, c->sip_auth_fail_limit, c->sip_auth_fail_window,
 			   c->sip_auth_block_time);
+	if (!err)
+		err = b2bua_init(s);
 	if (err)
 		goto out_reg;
 	protect_set_scanners(&s->protect, c->sip_scanners);
@@ -965,6 +968,7 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 	return 0;
 
 out_reg:
+	protect_fini(&s->protect);
 	registrar_fini(&s->reg);
 out_digest:
 	digest_ctx_fini(&s->digest);
@@ -1066,6 +1070,7 @@ void sip_server_fini(struct sip_server *s)
 	if (!s->loop)
 		return;
 	sip_server_flush(s);
+	b2bua_fini(s);
 	loop_timer_cancel(s->loop, &s->purge_timer);
 	loop_timer_cancel(s->loop, &s->keepalive_timer);
 	sip_txns_fini(&s->txns);

@@ -43,11 +43,13 @@
 #include "sip/txn.h"
 #include "store/store.h"
 
-#define SIP_ALLOW	"REGISTER, OPTIONS, MESSAGE, ACK, CANCEL"
+#define SIP_ALLOW	"INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, UPDATE, INFO"
 #define SIP_ACCEPT	"application/sdp, text/plain, message/cpim"
 #define SIP_PURGE_MS	10000	/* expired bindings are purged this often */
 
 struct sip_pending;
+struct b2bua;
+struct media_ctx;
 
 struct sip_server {
 	struct loop		*loop;
@@ -59,6 +61,8 @@ struct sip_server {
 	struct digest_ctx	digest;
 	struct registrar	reg;
 	struct protect		protect;
+	struct b2bua		*b2b;		/* calls */
+	struct media_ctx	*media;		/* their media; NULL: calls get 503 */
 	struct sip_hash_key	tag_key;
 	struct loop_timer	purge_timer;
 	struct loop_timer	keepalive_timer;

@@ -690,6 +690,19 @@ static int build_ack(struct sip_txn *t, const osip_message_t *resp)
 	return err;
 }
 
+int sip_txn_set_ack(struct sip_txn *t, const char *ack, size_t len)
+{
+	char *copy = malloc(len);
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, ack, len);
+	free(t->ack);
+	t->ack = copy;
+	t->ack_len = len;
+	return 0;
+}
+
 bool sip_txn_client_match(struct sip_txns *tx, const osip_message_t *resp)
 {
 	const char *branch = sip_msg_branch(resp);
@@ -737,9 +750,17 @@ bool sip_txn_client_match(struct sip_txns *tx, const osip_message_t *resp)
 			t->state = SIP_TXN_ACCEPTED;
 			loop_timer_cancel(tx->loop, &t->retx);
 			arm_end(t, 64 * SIP_T1_MS);			/* Timer M */
+			if (t->resp_fn)
+				t->resp_fn(t, resp, code, t->arg);
+			return true;
 		}
-		/* RFC 6026: every 2xx reaches the TU, which ACKs each. */
-		if (t->state == SIP_TXN_ACCEPTED && t->resp_fn)
+		/*
+		 * RFC 6026: a 2xx again reaches the TU, which ACKs it; a TU that
+		 * left its ACK here (sip_txn_set_ack()) has it sent for it.
+		 */
+		if (t->state == SIP_TXN_ACCEPTED && t->ack)
+			send_text(t, t->ack, t->ack_len);
+		else if (t->state == SIP_TXN_ACCEPTED && t->resp_fn)
 			t->resp_fn(t, resp, code, t->arg);
 		return true;
 	}

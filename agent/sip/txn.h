@@ -76,7 +76,9 @@ typedef int (*sip_send_fn)(void *arg, const struct sip_peer *to, const char *buf
 /*
  * Client TU: every response passed up (resp set, code its status), or
  * the end without one: code 408 (Timer B or F) or 503 (transport error),
- * resp NULL. After a final code the TU must forget t.
+ * resp NULL. After a final code the TU must forget t, except that an
+ * INVITE's 2xx retransmissions still reach it unless it gave the
+ * transaction its ACK (sip_txn_set_ack()).
  */
 typedef void (*sip_txn_resp_fn)(struct sip_txn *t, const osip_message_t *resp, int code,
 				void *arg);
@@ -148,6 +150,12 @@ void sip_txn_new_branch(struct sip_txns *tx, char out[32]);
  */
 int sip_txn_client_new(struct sip_txns *tx, osip_message_t *req, const struct sip_peer *to,
 		       sip_txn_resp_fn fn, void *arg, struct sip_txn **out);
+/*
+ * The ACK the TU sent for an INVITE's 2xx: sent again for every 2xx
+ * retransmission while the transaction is Accepted, and the TU hears of
+ * no more 2xx (it may forget t after the first).
+ */
+int sip_txn_set_ack(struct sip_txn *t, const char *ack, size_t len);
 /* A response: true when a client transaction took it. */
 bool sip_txn_client_match(struct sip_txns *tx, const osip_message_t *resp);
 
