@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Calls through the B2BUA that do not simply connect, with sipp on both
+# sides (callees registered with digest authentication, callers
+# authenticated with 407): busy, no answer within ring_timeout, the caller
+# cancelling while it rings, the callee hanging up, hold and resume by
+# re-INVITE, an unknown callee, a callee with no binding, forking to two
+# contacts of one subscriber (one answers, the other is cancelled), and a
+# silent call hung up on both legs by the media timeout with a Reason.
+. "$(dirname "$0")/../lib.sh"
+
+require_root
+require_cmd ip nsenter sipp
+[ -x "$SLUICED" ] && [ -x "$SLUICECTL" ] || skip_all "build first (make)"
+
+S=sbs$$
+netns_add $S
+SIP=127.0.0.1:5060
+cat >$TMP/sluice.conf <<CONF
+[sip]
+listen = $SIP
+domain = ims.local
+digest = md5, sha-256
+ring_timeout = 2
+[media]
+interface = lo
+address = 127.0.0.1
+datapath = user
+timeout = 3
+bpf_pin_dir = /sys/fs/bpf/sluice-test-s$$
+[control]
+ng = off
+rtpproxy = off
+[store]
+db = $TMP/sluice.db
+[log]
+level = info
+CONF
+printf '{' >$TMP/users.json
+for u in 1001 1002 1003 1004; do
+	printf '"%s": {"username": "%s", "password": "pw%s"},' $u $u $u >>$TMP/users.json
+done
+printf '"1005": {"username": "1005", "password": "pw1005"}}' >>$TMP/users.json
+"$SLUICECTL" -c $TMP/sluice.conf import-users $TMP/users.json >/dev/null ||
+	skip_all "import-users failed"
+in_ns $S "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+SPID=$!
+cleanup_add "kill $SPID"
+wait_for $TMP/sluiced.log "running|cannot" 100
+grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
+plan 25
+
+D=$TOP/tests/integration/sipp
+expect() {	# expect SCENARIO CODE: a copy of SCENARIO with @EXPECT@ = CODE
+	sed "s/@EXPECT@/$2/; s/@REASON@/${3:-false}/" $D/$1.xml >$TMP/$1-$2.xml
+	echo $TMP/$1-$2.xml
+}
+reg() {	# reg USER PORT
+	in_ns $S sipp -sf "$(expect register 200)" -m 1 -nostdin -timeout 10 -timeout_error \
+		-key user $1 -key aor $1 -key domain ims.local -key expires 600 -au $1 -ap pw$1 \
+		-auth_uri ims.local -p $2 $SIP >$TMP/reg.out 2>&1
+}
+uas() {	# uas SCENARIO PORT [sipp options]: a callee in the background ($!)
+	local scen=$1 port=$2
+	shift 2
+	in_ns $S sipp -sf $D/$scen.xml -m 1 -nostdin -timeout 20 -timeout_error -p $port \
+		-mp $((port + 1000)) "$@" $SIP >$TMP/uas-$port.out 2>&1 &
+}
+uac() {	# uac SCENARIO-FILE TARGET [sipp options]: caller 1001
+	local file=$1 target=$2
+	shift 2
+	in_ns $S sipp -sf $file -m 1 -nostdin -timeout 20 -timeout_error -key user 1001 \
+		-key target $target -key domain ims.local -au 1001 -ap pw1001 \
+		-auth_uri $target@ims.local -p 5061 -mp 7061 "$@" $SIP >$TMP/uac.out 2>&1
+}
+
+reg 1002 5062
+ok $? "1002 registers at port 5062"
+
+uas uas_busy 5062
+P=$!
+sleep 0.3
+uac "$(expect uac_final 486)" 1002
+ok $? "busy: the caller gets the callee's 486"
+wait $P
+ok $? "... and the callee got its ACK"
+
+uas uas_ring 5062
+P=$!
+sleep 0.3
+uac "$(expect uac_final 480)" 1002
+ok $? "no answer within ring_timeout: 480 to the caller"
+wait $P
+ok $? "... and CANCEL to the callee (200, 487, ACK)"
+like "$(cat $TMP/sluiced.log)" "no answer within 2 s" "... logged"
+
+uas uas_ring 5062
+P=$!
+sleep 0.3
+uac $D/uac_cancel.xml 1002
+ok $? "the caller cancels while it rings: 200 to the CANCEL, 487"
+wait $P
+ok $? "... and the callee's INVITE is cancelled too"
+
+uas uas_hangup 5062 -d 500
+P=$!
+sleep 0.3
+uac "$(expect uac_wait_bye x false)" 1002
+ok $? "the callee hangs up: the caller gets the BYE"
+wait $P
+ok $? "... and the callee's BYE is answered 200"
+like "$(cat $TMP/sluiced.log)" "ended: the callee hung up" "... logged"
+
+uas uas_answer 5062
+P=$!
+sleep 0.3
+uac $D/uac_call.xml 1002 -d 500
+ok $? "the caller hangs up"
+wait $P
+ok $? "... and the callee gets the BYE"
+
+uas uas_hold 5062
+P=$!
+sleep 0.3
+uac $D/uac_hold.xml 1002
+ok $? "hold and resume by re-INVITE: the caller's offers answered recvonly, then sendrecv"
+wait $P
+ok $? "... the callee saw sendonly, then sendrecv, through the relay"
+
+uac "$(expect uac_final 404)" 4444
+ok $? "an unknown callee: 404"
+uac "$(expect uac_final 480)" 1003
+ok $? "a subscriber with no binding: 480"
+
+reg 1004 5071 && reg 1004 5072
+ok $? "1004 registers two contacts"
+uas uas_answer 5071
+P1=$!
+uas uas_ring 5072
+P2=$!
+sleep 0.3
+uac $D/uac_call.xml 1004 -d 300
+ok $? "forking: the call to 1004 is answered"
+wait $P1
+ok $? "... by the contact that answered"
+wait $P2
+ok $? "... and the other one is cancelled (200, 487, ACK)"
+like "$(cat $TMP/sluiced.log)" "sip:1004@ims.local: 2 branches" "... both were called"
+
+uas uas_answer 5062
+P=$!
+sleep 0.3
+uac "$(expect uac_wait_bye x true)" 1002
+ok $? "a silent call: the caller gets a BYE with a Reason after the media timeout"
+wait $P
+ok $? "... and so does the callee"
+like "$(cat $TMP/sluiced.log)" "media timed out, hanging up" "... logged"
+done_testing
