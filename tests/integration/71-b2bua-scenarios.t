@@ -5,7 +5,7 @@
 # sides (callees registered with digest authentication, callers
 # authenticated with 407): busy, no answer within ring_timeout, the caller
 # cancelling while it rings, the callee hanging up, hold and resume by
-# re-INVITE, an unknown callee, a callee with no binding, forking to two
+# re-INVITE, early media (183 with SDP), an unknown callee, a callee with no binding, forking to two
 # contacts of one subscriber (one answers, the other is cancelled), and a
 # silent call hung up on both legs by the media timeout with a Reason.
 . "$(dirname "$0")/../lib.sh"
@@ -49,7 +49,7 @@ SPID=$!
 cleanup_add "kill $SPID"
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
-plan 25
+plan 27
 
 D=$TOP/tests/integration/sipp
 expect() {	# expect SCENARIO CODE: a copy of SCENARIO with @EXPECT@ = CODE
@@ -127,6 +127,14 @@ uac $D/uac_hold.xml 1002
 ok $? "hold and resume by re-INVITE: the caller's offers answered recvonly, then sendrecv"
 wait $P
 ok $? "... the callee saw sendonly, then sendrecv, through the relay"
+
+uas uas_early 5062
+P=$!
+sleep 0.3
+uac $D/uac_early.xml 1002 -d 300
+ok $? "early media: the caller's 183 carries the relay's SDP, then 200"
+wait $P
+ok $? "... and the callee's call completes"
 
 uac "$(expect uac_final 404)" 4444
 ok $? "an unknown callee: 404"
