@@ -29,8 +29,33 @@ struct sip_pending {
 	osip_message_t		*resp;
 };
 
+/* What client transactions' callbacks hold: freed with the server if still pending. */
+struct owned {
+	struct owned	*prev, *next;
+};
+
+static void own(struct sip_server *s, struct owned *o)
+{
+	o->prev = NULL;
+	o->next = s->owned;
+	if (s->owned)
+		s->owned->prev = o;
+	s->owned = o;
+}
+
+static void disown(struct sip_server *s, struct owned *o)
+{
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		s->owned = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+}
+
 /* A MESSAGE on its way to every binding of its target. */
 struct msg_fork {
+	struct owned		node;		/* first: freed through it */
 	struct sip_server	*s;
 	struct sip_txn		*st;		/* NULL once answered or gone */
 	unsigned		pending;	/* client transactions alive */
@@ -474,8 +499,10 @@ static void fork_end(struct sip_txn *t, int code, void *arg)
 	(void)t;
 	(void)code;
 	f->st = NULL;
-	if (!f->pending)
+	if (!f->pending) {
+		disown(f->s, &f->node);
 		free(f);
+	}
 }
 
 static void fork_response(struct sip_txn *t, const osip_message_t *resp, int code, void *arg)
@@ -497,6 +524,7 @@ static void fork_response(struct sip_txn *t, const osip_message_t *resp, int cod
 	/* Every branch failed: timeouts and transport errors say unavailable. */
 	if (f->st)
 		fork_answer(f, f->best == 408 || f->best == 503 ? 480 : f->best);
+	disown(f->s, &f->node);
 	free(f);
 }
 
@@ -567,6 +595,7 @@ static void handle_message(struct sip_server *s, const struct rx *rx)
 	}
 	f->s = s;
 	f->st = rx->t;
+	own(s, &f->node);
 	f->best = 699;
 	for (const struct reg_binding *rb = a->bindings; rb; rb = rb->next) {
 		osip_message_t *m;
@@ -582,6 +611,7 @@ static void handle_message(struct sip_server *s, const struct rx *rx)
 	s->stats.messages++;
 	if (!f->pending) {
 		sip_srv_reply(s, rx, 480, NULL);
+		disown(s, &f->node);
 		free(f);
 		return;
 	}
@@ -816,6 +846,7 @@ static void on_purge(struct loop *loop, void *arg)
 }
 
 struct keepalive_probe {
+	struct owned		node;		/* first: freed through it */
 	struct sip_server	*s;
 	char			aor[SUB_IMPU_MAX];
 	char			contact[BINDING_URI_MAX];
@@ -836,6 +867,7 @@ static void probe_response(struct sip_txn *t, const osip_message_t *resp, int co
 		    p->aor, p->contact);
 		registrar_remove(&p->s->reg, p->aor, p->contact);
 	}
+	disown(p->s, &p->node);
 	free(p);
 }
 
@@ -872,9 +904,11 @@ static int send_options_probe(struct sip_server *s, const struct reg_binding *rb
 		return -ENOMEM;
 	}
 	p->s = s;
+	own(s, &p->node);
 	snprintf(p->aor, sizeof(p->aor), "%s", rb->b.aor);
 	snprintf(p->contact, sizeof(p->contact), "%s", rb->b.contact);
 	if (sip_txn_client_new(&s->txns, m, &rb->peer, probe_response, p, NULL)) {
+		disown(s, &p->node);
 		free(p);
 		return -EIO;
 	}
@@ -1074,6 +1108,13 @@ void sip_server_fini(struct sip_server *s)
 	loop_timer_cancel(s->loop, &s->purge_timer);
 	loop_timer_cancel(s->loop, &s->keepalive_timer);
 	sip_txns_fini(&s->txns);
+	/* Their transactions are gone without calling back: what they held goes too. */
+	while (s->owned) {
+		struct owned *o = s->owned;
+
+		disown(s, o);
+		free(o);
+	}
 	if (s->tp_open)
 		sip_transport_close(&s->tp);
 	s->tp_open = false;

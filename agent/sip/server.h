@@ -48,6 +48,7 @@
 #define SIP_PURGE_MS	10000	/* expired bindings are purged this often */
 
 struct sip_pending;
+struct owned;
 struct b2bua;
 struct media_ctx;
 
@@ -69,6 +70,7 @@ struct sip_server {
 	int			stun_fd;
 	/* 200s to REGISTERs whose bindings wait for the group commit. */
 	struct sip_pending	*pending;
+	struct owned		*owned;		/* MESSAGE forks, keepalive probes */
 	struct loop_timer	flush_timer;
 	/* Where messages go out: the transports, or a test's capture. */
 	sip_send_fn		send;

@@ -81,7 +81,7 @@ like "$out" "nothing imported" "... and says nothing was imported"
 if [ "$(id -u)" -eq 0 ] && command -v nsenter >/dev/null; then
 	NS=simp$$
 	netns_add $NS
-	in_ns $NS "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+	nsenter --net=/run/netns/$NS "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
 	SPID=$!
 	cleanup_add "kill $SPID"
 	wait_for $TMP/sluiced.log "running|cannot" 100

@@ -54,7 +54,7 @@ start
 cleanup_add 'kill $SPID'
 grep -q "\[sip\] listening on $SIP" $TMP/sluiced.log ||
 	skip_all "sluiced did not start its SIP server: $(tail -3 $TMP/sluiced.log)"
-plan 43
+plan 44
 
 # Subscribers as the importer writes them: HA1s, never the password.
 add_sub() {	# add_sub USER PASSWORD [STATUS]
@@ -201,6 +201,7 @@ like "$out" "480" "a binding that expired no longer counts (MESSAGE: 480)"
 before=$(sqlite3 $DB "SELECT count(*) FROM registrations WHERE expires > strftime('%s','now')")
 kill -TERM $SPID
 wait $SPID
+ok $? "sluiced stops cleanly with transactions pending (no sanitizer report)"
 start
 like "$(cat $TMP/sluiced.log)" "$before registrations? restored" "bindings survive a restart"
 

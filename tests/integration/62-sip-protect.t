@@ -55,7 +55,7 @@ write_conf ""
 start
 cleanup_add 'kill $SPID'
 grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
-plan 15
+plan 16
 
 for u in 1001 1002 1003; do
 	md5=$(printf '%s' "$u:ims.local:secret$u" | md5sum | cut -d' ' -f1)
@@ -141,6 +141,7 @@ is "$1" "${2:-?}" "STUN on the SIP port too"
 
 kill -TERM $SPID
 wait $SPID
+ok $? "sluiced stops cleanly (no sanitizer report)"
 write_conf "friendly-scanner, sipvicious" options
 start
 is "$(ping_from 127.0.0.1 friendly-scanner)" drop "a scanner's User-Agent is dropped"

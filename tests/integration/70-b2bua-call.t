@@ -58,13 +58,13 @@ cat >$TMP/users.json <<JSON
 JSON
 "$SLUICECTL" -c $TMP/sluice.conf import-users $TMP/users.json >/dev/null ||
 	skip_all "import-users failed"
-in_ns $R "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
 SPID=$!
 cleanup_add "kill $SPID"
 cleanup_add "'$SLUICECTL' -p $PIN unload"
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available: $(tail -2 $TMP/sluiced.log)"
-plan 9
+plan 10
 
 SIPP_DIR=$TOP/tests/integration/sipp
 sed "s/@EXPECT@/200/" $SIPP_DIR/register.xml >$TMP/reg.xml
@@ -116,4 +116,9 @@ ok $((${min:-0} >= sent - 10 ? 0 : 1)) "the kernel forwarded all but the first f
 like "$(cat $TMP/sluiced.log)" "call sip:1001@ims.local -> sip:1002@ims.local ended: the caller hung up" \
 	"the call ended with the caller's BYE"
 is "$(in_ns $R "$SLUICECTL" -p $PIN flow list | tail -1)" "0 flows" "no flow left after the call"
+kill -TERM $SPID
+wait $SPID
+rc=$?
+ok $rc "sluiced stops cleanly (no sanitizer report)"
+[ $rc = 0 ] || diag "$(tail -40 $TMP/sluiced.log)"
 done_testing

@@ -44,12 +44,12 @@ done
 printf '"1005": {"username": "1005", "password": "pw1005"}}' >>$TMP/users.json
 "$SLUICECTL" -c $TMP/sluice.conf import-users $TMP/users.json >/dev/null ||
 	skip_all "import-users failed"
-in_ns $S "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+nsenter --net=/run/netns/$S "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
 SPID=$!
 cleanup_add "kill $SPID"
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
-plan 27
+plan 28
 
 D=$TOP/tests/integration/sipp
 expect() {	# expect SCENARIO CODE: a copy of SCENARIO with @EXPECT@ = CODE
@@ -164,4 +164,9 @@ ok $? "a silent call: the caller gets a BYE with a Reason after the media timeou
 wait $P
 ok $? "... and so does the callee"
 like "$(cat $TMP/sluiced.log)" "media timed out, hanging up" "... logged"
+kill -TERM $SPID
+wait $SPID
+rc=$?
+ok $rc "sluiced stops cleanly (no sanitizer report)"
+[ $rc = 0 ] || diag "$(grep -A24 -E 'Sanitizer|runtime error' $TMP/sluiced.log | head -50)"
 done_testing
