@@ -125,6 +125,30 @@ static int bind_pair(struct media_ports *mp, uint32_t i)
 	return 0;
 }
 
+/*
+ * Out of file descriptors: the sockets freed pairs keep are closed (they
+ * are bound again when handed out). Returns how many pairs gave theirs up.
+ */
+static int close_idle(struct media_ports *mp)
+{
+	int n = 0;
+
+	for (uint32_t i = 0; i < mp->npairs; i++) {
+		struct media_pair *p = &mp->pairs[i];
+
+		if (p->in_use || p->rtp_fd < 0)
+			continue;
+		close(p->rtp_fd);
+		close(p->rtcp_fd);
+		p->rtp_fd = p->rtcp_fd = -1;
+		n++;
+	}
+	if (n)
+		LOG(L_INFO, "[media] out of file descriptors: closed the sockets of %d idle port "
+		    "pair%s", n, n == 1 ? "" : "s");
+	return n;
+}
+
 int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, int *rtcp_fd)
 {
 	uint32_t tries = mp->nfree;
@@ -137,6 +161,15 @@ int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, i
 		mp->head = (mp->head + 1) % mp->npairs;
 		mp->nfree--;
 		err = bind_pair(mp, i);
+		if (!err) {
+			*rtp_port = (uint16_t)(mp->min + 2 * i);
+			*rtp_fd = mp->pairs[i].rtp_fd;
+			*rtcp_fd = mp->pairs[i].rtcp_fd;
+			mp->exhausted_logged = false;
+			return 0;
+		}
+		if ((err == -EMFILE || err == -ENFILE) && close_idle(mp) > 0)
+			err = bind_pair(mp, i);		/* the idle pairs' sockets were the limit */
 		if (!err) {
 			*rtp_port = (uint16_t)(mp->min + 2 * i);
 			*rtp_fd = mp->pairs[i].rtp_fd;

@@ -13,7 +13,8 @@
  * its last call may still be on the way. A freed pair keeps its sockets
  * (what arrives meanwhile is drained when it is handed out again): binding
  * and closing four sockets per call was most of a call's set-up cost, and
- * a port once sluice's stays sluice's.
+ * a port once sluice's stays sluice's. Should the process run out of file
+ * descriptors, the idle pairs' sockets are closed and bound again on use.
  */
 #ifndef SLUICE_MEDIA_PORTS_H
 #define SLUICE_MEDIA_PORTS_H

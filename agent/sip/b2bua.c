@@ -657,8 +657,9 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 	if (rc) {
 		media_session_destroy(c->media);
 		free(c);
-		sip_srv_reply(s, rx, rc == -EADDRNOTAVAIL ? 503 : 488,
-			      rc == -EADDRNOTAVAIL ? "No media ports" : err);
+		/* Out of ports or sockets is ours to fix: 503; a bad offer 488. */
+		sip_srv_reply(s, rx, rc == -EINVAL ? 488 : 503,
+			      rc == -EINVAL ? err : "No media ports");
 		return;
 	}
 	mf = sip_msg_header(rx->req, "max-forwards", 0);
@@ -784,7 +785,7 @@ static void relay(struct sip_server *s, struct rx *rx, struct call *c, int from)
 		rc = media_offer(c->media, from, body, blen, &sdp, err, sizeof(err));
 		if (rc) {
 			free(r);
-			sip_srv_reply(s, rx, rc == -EADDRNOTAVAIL ? 503 : 488, err);
+			sip_srv_reply(s, rx, rc == -EINVAL ? 488 : 503, err);
 			return;
 		}
 		r->sdp = true;

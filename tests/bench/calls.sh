@@ -20,6 +20,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SLUICED=${SLUICE_BIN:-$TOP/agent}/sluiced
 SLUICECTL=${SLUICE_BIN:-$TOP/agent}/sluicectl
 OUT=${1:-$TOP/build/bench/calls.md}
+ERRLOG=$(dirname "$OUT")/calls-errors.log
 RATES=${RATES:-"100 200 400 600 800 1000 1200"}
 SECS=${SECS:-10}
 HOLD_MS=${HOLD_MS:-1000}
@@ -39,6 +40,8 @@ cleanup() {
 trap cleanup EXIT
 ip netns add $NS
 ip -n $NS link set lo up
+mkdir -p "$(dirname "$OUT")"
+: >"$ERRLOG"
 ns() { nsenter --net=/run/netns/$NS "$@"; }
 D=$TOP/tests/integration/sipp
 
@@ -66,7 +69,8 @@ level = warn
 CONF
 printf '{"1001": {"username": "1001", "password": "pw1001"}, "1002": {"username": "1002", "password": "pw1002"}}' >$TMP/users.json
 "$SLUICECTL" -c $TMP/sluice.conf import-users $TMP/users.json >/dev/null
-ns taskset -c $SERVER_CPU "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+nsenter --net=/run/netns/$NS taskset -c $SERVER_CPU "$SLUICED" -c $TMP/sluice.conf \
+	>$TMP/sluiced.log 2>&1 &
 SPID=$!
 sleep 1
 sed "s/@EXPECT@/200/" $D/register.xml >$TMP/reg.xml
@@ -86,8 +90,10 @@ run() {
 	ns taskset -c $SIPP_CPU sipp -sf $D/uac_call.xml -nostdin -r $1 -m $2 -l $((${1} * (${3} / 1000 + 5))) \
 		-d $3 -key user 1001 -key target 1002 -key domain ims.local -au 1001 -ap pw1001 \
 		-auth_uri 1002@ims.local -p 5061 -mp 26000 -timeout $((($2 / $1) + $3 / 1000 + 60)) \
-		127.0.0.1:5060 >$TMP/uac.out 2>&1
+		-trace_err -error_file $TMP/uac-err.log 127.0.0.1:5060 >$TMP/uac.out 2>&1
 	t1=$(date +%s.%N)
+	[ -s $TMP/uac-err.log ] && { echo "== rate $1"; head -c 20000 $TMP/uac-err.log; } >>"$ERRLOG"
+	rm -f $TMP/uac-err.log
 	c1=$(awk '{print $14 + $15}' /proc/$SPID/stat)
 	kill $uas 2>/dev/null
 	wait $uas 2>/dev/null

@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -192,6 +194,37 @@ static void test_take(void **state)
 	media_ports_fini(&mp);
 }
 
+/* Out of file descriptors, the sockets idle pairs keep are closed and the allocation succeeds. */
+static void test_fd_limit(void **state)
+{
+	struct sockaddr_in a = loopback(0);
+	struct rlimit old, low;
+	struct media_ports mp;
+	uint16_t base = base_port(), port[64];
+	int rtp, rtcp, fds = 0, n;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), base,
+					  (uint16_t)(base + 2 * 64 - 1)), 0);
+	/* Room for about 20 more descriptors than are open now. */
+	for (int fd = 0; fd < 4096; fd++)
+		fds += fcntl(fd, F_GETFD) != -1;
+	low = old;
+	low.rlim_cur = (rlim_t)(fds + 20);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	/* 8 pairs (16 sockets) handed out and taken back: they keep their sockets. */
+	for (n = 0; n < 8; n++)
+		assert_int_equal(media_ports_alloc(&mp, &port[n], &rtp, &rtcp), 0);
+	for (n = 0; n < 8; n++)
+		media_ports_free(&mp, port[n]);
+	/* 8 more (fresh pairs, FIFO): only by closing the idle pairs' sockets. */
+	for (n = 0; n < 8; n++)
+		assert_int_equal(media_ports_alloc(&mp, &port[n], &rtp, &rtcp), 0);
+	media_ports_fini(&mp);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_bad_ranges),
 		cmocka_unit_test(test_ipv6_beside_ipv4),
 		cmocka_unit_test(test_take),
+		cmocka_unit_test(test_fd_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
