@@ -198,10 +198,13 @@ $(BENCH_DIR)/sessions: tests/bench/sessions.c $(LIB)
 bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/run.sh
 	@tests/bench/register.sh
+	@tests/bench/calls.sh
 
-# Registrations per second only (sipp against sluiced and Kamailio).
+# SIP only: registrations per second (sipp against sluiced and Kamailio)
+# and calls through the B2BUA.
 bench-sip: bench-deps all
 	@tests/bench/register.sh
+	@tests/bench/calls.sh
 
 # The kernel module, through the top-level Kbuild, against KDIR: the running
 # kernel's build tree, else the newest Debian linux-headers-*-amd64 tree.
