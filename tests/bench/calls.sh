@@ -81,7 +81,8 @@ ns sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -key user 1002 -key aor 1002 
 # run RATE COUNT HOLD_MS: prints "OK FAILED CPU_S WALL_S"
 run() {
 	local t0 t1 c0 c1 okc fail
-	ns taskset -c $SIPP_CPU sipp -sf $D/uas_answer.xml -nostdin -p 5062 -mp 25000 \
+	nsenter --net=/run/netns/$NS taskset -c $SIPP_CPU sipp -sf $D/uas_answer.xml -nostdin \
+		-p 5062 -mp 25000 \
 		-timeout $((($2 / $1) + $3 / 1000 + 60)) 127.0.0.1:5060 >$TMP/uas.out 2>&1 &
 	local uas=$!
 	sleep 0.5

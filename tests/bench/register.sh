@@ -102,7 +102,9 @@ db = $TMP/sluice.db
 [log]
 level = warn
 CONF
-ns taskset -c $SERVER_CPU "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+# nsenter itself, not a function in a subshell: the kill must reach sluiced.
+nsenter --net=/run/netns/$NS taskset -c $SERVER_CPU "$SLUICED" -c $TMP/sluice.conf \
+	>$TMP/sluiced.log 2>&1 &
 SPID=$!
 PIDS+=($SPID)
 sleep 1
@@ -167,7 +169,7 @@ request_route {
 	sl_send_reply("405", "Method Not Allowed");
 }
 KCFG
-	ns taskset -c $SERVER_CPU "$KAM" -f $TMP/kamailio.cfg -P $TMP/kam.pid -m 256 -M 32 -E \
+	nsenter --net=/run/netns/$NS taskset -c $SERVER_CPU "$KAM" -f $TMP/kamailio.cfg -P $TMP/kam.pid -m 256 -M 32 -E \
 		>$TMP/kam.log 2>&1
 	sleep 2
 	k_rates=() k_fail=0
