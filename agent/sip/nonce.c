@@ -135,10 +135,22 @@ void nonce_fini(struct nonce_ctx *nc)
 int nonce_make(struct nonce_ctx *nc, uint64_t now_s, char out[NONCE_LEN + 1])
 {
 	unsigned char raw[RAW_LEN];
+	uint64_t ts;
 	int i, err;
 
+	/*
+	 * Seconds, and below them the nonce's rank within its second: a
+	 * bucket's floor then orders nonces of the same second too, so that
+	 * evicting one does not make every nonce of that second look
+	 * forgotten (found at 8,000 registrations a second).
+	 */
+	if (now_s != nc->last_s) {
+		nc->last_s = now_s;
+		nc->seq = 0;
+	}
+	ts = now_s << NONCE_SEQ_BITS | (nc->seq++ & ((1u << NONCE_SEQ_BITS) - 1));
 	for (i = 0; i < 8; i++)
-		raw[i] = (unsigned char)(now_s >> (56 - 8 * i));
+		raw[i] = (unsigned char)(ts >> (56 - 8 * i));
 	if (RAND_bytes(raw + 8, 8) != 1)
 		return -EIO;
 	err = sign(nc, raw, raw + SIGNED_LEN);
@@ -159,6 +171,7 @@ enum nonce_check nonce_check(const struct nonce_ctx *nc, const char *nonce, uint
 		return NONCE_BAD;
 	for (i = 0; i < 8; i++)
 		ts = ts << 8 | raw[i];
+	ts >>= NONCE_SEQ_BITS;
 	if (ts > now_s + 5)
 		return NONCE_BAD;	/* from the future: not a clock we signed with */
 	return now_s - ts > nc->lifetime_s ? NONCE_STALE : NONCE_OK;

@@ -28,6 +28,7 @@
 #define NONCE_SLOTS	65536	/* nonces whose counts are remembered */
 #endif
 #define NONCE_WAYS	4
+#define NONCE_SEQ_BITS	20	/* a nonce's timestamp: seconds << 20 | rank in its second */
 #define NONCE_WINDOW	64	/* counts below the highest still accepted once */
 
 enum nonce_check {
@@ -44,7 +45,7 @@ enum nonce_count {
 
 struct nonce_slot {
 	unsigned char	mac[16];	/* the nonce's signature names it */
-	uint64_t	issued;		/* its timestamp, unix seconds */
+	uint64_t	issued;		/* its timestamp: seconds << NONCE_SEQ_BITS | rank */
 	uint64_t	seen;		/* bit i: count top - i was accepted */
 	uint32_t	top;		/* highest count accepted; 0: slot free */
 	uint32_t	pad;
@@ -61,6 +62,8 @@ struct nonce_ctx {
 	uint32_t		lifetime_s;
 	struct nonce_bucket	*buckets;	/* NONCE_SLOTS / NONCE_WAYS */
 	uint64_t		evictions;
+	uint64_t		last_s;		/* the second nonces are being made in */
+	uint32_t		seq;		/* how many so far in it */
 };
 
 int nonce_init(struct nonce_ctx *nc, uint32_t lifetime_s);

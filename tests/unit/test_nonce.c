@@ -111,12 +111,35 @@ static void test_full_table(void **state)
 	nonce_fini(&a);
 }
 
+/*
+ * Thousands of nonces in one second, each used at once: an eviction must
+ * not make the newer ones of the same second look forgotten.
+ */
+static void test_one_busy_second(void **state)
+{
+	struct nonce_ctx a;
+	char n[NONCE_LEN + 1];
+	unsigned forgotten = 0;
+
+	(void)state;
+	assert_int_equal(nonce_init(&a, 30), 0);
+	for (unsigned i = 0; i < 3 * NONCE_SLOTS; i++) {
+		assert_int_equal(nonce_make(&a, 5000, n), 0);
+		assert_int_equal(nonce_check(&a, n, 5000), NONCE_OK);
+		forgotten += nonce_count_use(&a, n, 1) == NONCE_COUNT_FORGOTTEN;
+	}
+	assert_true(a.evictions > 0);
+	assert_int_equal(forgotten, 0);
+	nonce_fini(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_make_and_check),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_full_table),
+		cmocka_unit_test(test_one_busy_second),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
