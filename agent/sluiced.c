@@ -21,6 +21,7 @@
 #include "ctl/ng.h"
 #include "dp/dp.h"
 #include "media/session.h"
+#include "sip/b2bua.h"
 #include "sip/server.h"
 #include "store/store.h"
 #include "version.h"
@@ -123,12 +124,32 @@ static int start_media(struct sluiced *sd)
 		LOG(L_INFO, "[ctl] NG protocol on udp port %u",
 		    ntohs(((struct sockaddr_in *)&c->ctl_ng.ss)->sin_port));
 	}
-	/* Calls a killed sluiced left behind: their media never stopped. */
-	err = media_restore(&sd->media, ng_adopt, &sd->ng);
-	if (err > 0)
-		LOG(L_INFO, "[media] adopted %d media session%s from %s", err, err == 1 ? "" : "s",
-		    c->store_db);
 	return 0;
+}
+
+/* A restored media session goes back to its owner: a SIP call or an NG one. */
+static void adopt(struct media_session *ms, const char *owner_data, void *arg)
+{
+	struct sluiced *sd = arg;
+
+	if (b2bua_owns(owner_data)) {
+		if (!sd->sip.loop || b2bua_adopt(&sd->sip, ms, owner_data)) {
+			LOG(L_WARN, "[media] %s: a call that cannot be taken back, dropped", ms->id);
+			media_session_destroy(ms);
+		}
+		return;
+	}
+	ng_adopt(ms, owner_data, &sd->ng);
+}
+
+/* Calls a killed or handed-over sluiced left behind: their media never stopped. */
+static void adopt_sessions(struct sluiced *sd)
+{
+	int n = media_restore(&sd->media, adopt, sd);
+
+	if (n > 0)
+		LOG(L_INFO, "[media] adopted %d media session%s from %s", n, n == 1 ? "" : "s",
+		    sd->conf.store_db);
 }
 
 /* The SIP server on [sip] listen; off leaves sluiced a media relay only. */
@@ -182,6 +203,7 @@ static void on_handover_signal(struct loop *loop, int signo, void *arg)
 
 	(void)signo;
 	sd->keep_media = true;
+	sd->sip.keep_calls = true;
 	LOG(L_INFO, "[core] SIGUSR2: stopping, calls' media stays in the kernel for the next "
 	    "sluiced");
 	loop_stop(loop);
@@ -266,6 +288,7 @@ static int sluiced_run(struct sluiced *sd)
 	err = start_sip(sd);
 	if (err)
 		goto out_stop_media;
+	adopt_sessions(sd);
 	LOG(L_INFO, "[core] sluiced %s running (data path: %s)", SLUICE_VERSION,
 	    sd->dp->desc);
 

@@ -30,7 +30,7 @@ skip_all() {
 	exit 0
 }
 
-ok() {	# ok CONDITION-STATUS DESCRIPTION
+ok() {	# ok CONDITION-STATUS DESCRIPTION: returns the status, for `ok ... || diag ...`
 	local rc=$1
 	shift
 	_tap_n=$((_tap_n + 1))
@@ -40,6 +40,7 @@ ok() {	# ok CONDITION-STATUS DESCRIPTION
 		echo "not ok $_tap_n - $*"
 		_tap_failed=$((_tap_failed + 1))
 	fi
+	return $rc
 }
 
 is() {	# is GOT WANT DESCRIPTION

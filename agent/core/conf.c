@@ -167,6 +167,55 @@ static int parse_addr(struct conf *c, const char *val, void *dst,
 	return 0;
 }
 
+static int parse_transport(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (strcasecmp(val, "udp") && strcasecmp(val, "tcp")) {
+		*want = "udp or tcp";
+		return -EINVAL;
+	}
+	*(bool *)dst = !strcasecmp(val, "tcp");
+	return 0;
+}
+
+/* RFC 4028 intervals: off, or 10 s (tests; RFC 4028 itself says 90) to a day. */
+static int parse_session_expires(struct conf *c, const char *val, void *dst, const char **want)
+{
+	if (parse_interval(c, val, dst, want) ||
+	    (*(uint32_t *)dst && *(uint32_t *)dst < 10)) {
+		*want = "off or a number of seconds from 10 to 86400";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "0=+49, 00=+": prefix rewriting rules, checked for their shape. */
+static int parse_rewrite(struct conf *c, const char *val, void *dst, const char **want)
+{
+	const char *p = val;
+
+	*want = "FROM=TO prefix rules separated by commas (digits, + * #)";
+	while (*p) {
+		size_t from = 0, to = 0;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		while (p[from] && strchr("0123456789+*#", p[from]))
+			from++;
+		if (!from || p[from] != '=')
+			return -EINVAL;
+		p += from + 1;
+		while (p[to] && strchr("0123456789+*#", p[to]))
+			to++;
+		p += to;
+		if (*p && *p != ',' && *p != ' ')
+			return -EINVAL;
+	}
+	return parse_str(c, val, dst, want);
+}
+
 static int parse_ports(struct conf *c, const char *val, void *dst,
                        const char **want)
 {
@@ -352,6 +401,14 @@ static const struct conf_key conf_keys[] = {
 	KEY("sip", "auth_fail_window", parse_seconds, sip_auth_fail_window),
 	KEY("sip", "auth_block_time", parse_seconds, sip_auth_block_time),
 	KEY("sip", "scanners", parse_str, sip_scanners),
+	KEY("sip", "session_expires", parse_session_expires, sip_session_expires),
+	KEY("sip", "min_se", parse_session_expires, sip_min_se),
+	KEY("trunk", "address", parse_addr, trunk_address),
+	KEY("trunk", "transport", parse_transport, trunk_tcp),
+	KEY("trunk", "username", parse_str, trunk_username),
+	KEY("trunk", "password", parse_str, trunk_password),
+	KEY("trunk", "domain", parse_str, trunk_domain),
+	KEY("trunk", "rewrite", parse_rewrite, trunk_rewrite),
 	KEY("media", "interface", parse_ifaces, media_ifaces),
 	KEY("media", "address", parse_media_address, media_address),
 	KEY("media", "ports", parse_ports, media_port_min),
@@ -438,6 +495,8 @@ void conf_defaults(struct conf *c)
 	c->sip_auth_fail_limit = 10;
 	c->sip_auth_fail_window = 60;
 	c->sip_auth_block_time = 300;
+	c->sip_session_expires = 1800;
+	c->sip_min_se = 90;
 	strcpy(c->sip_scanners, "friendly-scanner, sipvicious, sipcli, sip-scan, "
 	       "VaxSIPUserAgent, iWar, sundayddr, SIPScan, pplsip");
 	strcpy(c->media_ifaces[0], "eth0");
@@ -487,7 +546,8 @@ static int conf_set(struct conf *c, const char *sec, const char *key,
 		if (strcmp(k->section, sec) || strcasecmp(k->key, key))
 			continue;
 		if (k->parse == parse_str || k->parse == parse_path ||
-		    k->parse == parse_media_address || k->parse == parse_log_target) {
+		    k->parse == parse_media_address || k->parse == parse_log_target ||
+		    k->parse == parse_rewrite) {
 			if (strlen(val) >= k->size) {
 				*why = "value too long";
 				return -EINVAL;

@@ -54,6 +54,8 @@ struct conf {
 	uint32_t	sip_auth_fail_window;	/* seconds */
 	uint32_t	sip_auth_block_time;	/* seconds */
 	char		sip_scanners[CONF_STR_MAX];	/* User-Agent substrings dropped, "": none */
+	uint32_t	sip_session_expires;	/* RFC 4028 interval asked for, 0: off */
+	uint32_t	sip_min_se;		/* shortest interval accepted (else 422) */
 
 	/* [media] */
 	char		media_ifaces[CONF_MAX_IFACES][32];
@@ -67,6 +69,14 @@ struct conf {
 	char		media_pin_dir[CONF_STR_MAX];
 	int		media_relatch;		/* enum media_relatch: off, ssrc, any */
 	bool		media_keep_ice;		/* ice = keep: candidates pass through */
+
+	/* [trunk]: the gateway numbers that are not subscribers go to */
+	struct conf_addr trunk_address;		/* AF_UNSPEC: no trunk */
+	bool		trunk_tcp;
+	char		trunk_username[128];
+	char		trunk_password[128];
+	char		trunk_domain[128];	/* host of its Request-URIs, "": the address */
+	char		trunk_rewrite[CONF_STR_MAX];	/* "FROM=TO, ..." prefix rules */
 
 	/* [store] */
 	char		store_db[CONF_STR_MAX];

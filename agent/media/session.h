@@ -88,7 +88,7 @@ struct media_session {
 	void			*owner;
 	bool			dead_reported;
 	uint64_t		created_ms;
-	char			owner_data[640];/* persisted for the owner (NG: call-id, tags) */
+	char			owner_data[4096];/* persisted for the owner (NG: call-id, tags; b2bua: dialogs) */
 };
 
 /* Per leg, the kernel's and userspace's shares merged. */

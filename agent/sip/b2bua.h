@@ -18,9 +18,25 @@
  * on glare). A media session found dead hangs up both legs with a Reason
  * header.
  *
- * Not yet: reliable provisionals (100rel/PRACK), late offer (an INVITE
- * without SDP is refused with 488), session timers, the trunk, calls
- * surviving a restart.
+ * Reliable provisionals (RFC 3262) work on each leg: the callee's are
+ * PRACKed by us, and a caller that supports 100rel gets ours reliably
+ * (resent until its PRACK). An INVITE without SDP (late offer) goes on
+ * without one; the callee's offer in the 2xx is rewritten for the caller
+ * and the ACK to the callee waits for the caller's ACK with the answer
+ * (a re-INVITE without SDP likewise). Session timers (RFC 4028) run per
+ * leg: we refresh (UPDATE where the peer allows it, else re-INVITE) at
+ * half the interval when we are the refresher, and hang up both legs when
+ * the peer that should refresh has not by a third before the end.
+ *
+ * The trunk ([trunk]): a number that is no subscriber goes there, its
+ * prefix rewritten, with the trunk's challenges answered from its
+ * credentials; an INVITE from the trunk's address needs no digest and
+ * reaches subscribers only.
+ *
+ * Every answered call lives in its media session's database row as well
+ * (the session's owner data), so a sluiced restarted after a crash or a
+ * SIGUSR2 adopts it: the kernel kept forwarding, and either side can still
+ * hang up.
  */
 #ifndef SLUICE_SIP_B2BUA_H
 #define SLUICE_SIP_B2BUA_H
@@ -40,6 +56,15 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 bool b2bua_in_dialog(struct sip_server *s, struct rx *rx);
 /* A CANCEL matching the INVITE server transaction inv. */
 void b2bua_cancel(struct sip_server *s, struct sip_txn *inv);
+/* An ACK outside a transaction: it may bring the answer to an offer in our 2xx. */
+void b2bua_ack(struct sip_server *s, struct rx *rx);
+/* Whether from is the trunk's address (its INVITEs need no digest). */
+bool b2bua_from_trunk(const struct sip_server *s, const struct sip_peer *from);
+/* Whether a restored media session's owner data is a call of ours. */
+bool b2bua_owns(const char *owner_data);
+/* Takes such a session back with its call: 0, or -EINVAL (the caller drops it). */
+struct media_session;
+int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owner_data);
 /* Calls in progress or up. */
 unsigned b2bua_calls(const struct sip_server *s);
 

@@ -618,19 +618,40 @@ static void handle_message(struct sip_server *s, const struct rx *rx)
 	sip_txn_set_end(rx->t, fork_end, f);
 }
 
+/* The option tags we support: reliable provisionals and session timers. */
+static bool option_supported(const char *tag, size_t len)
+{
+	return (len == 6 && !strncasecmp(tag, "100rel", 6)) ||
+	       (len == 5 && !strncasecmp(tag, "timer", 5));
+}
+
 /* Require: option tags we lack answer 420 with them in Unsupported (RFC 3261 §8.2.2.3). */
 static bool unsupported_required(struct sip_server *s, const struct rx *rx)
 {
-	const char *req = sip_msg_header(rx->req, "require", 0);
+	char missing[256] = "";
 	osip_message_t *resp;
+	const char *req;
+	size_t n = 0;
 
-	if (!req || !strcmp(rx->req->sip_method, "ACK") || !strcmp(rx->req->sip_method, "CANCEL"))
+	if (!strcmp(rx->req->sip_method, "ACK") || !strcmp(rx->req->sip_method, "CANCEL"))
+		return false;
+	for (int i = 0; (req = sip_msg_header(rx->req, "require", i)); i++) {
+		for (const char *p = req; *p;) {
+			size_t len;
+
+			p += strspn(p, ", \t");
+			len = strcspn(p, ", \t");
+			if (len && !option_supported(p, len) && n + len + 3 < sizeof(missing))
+				n += (size_t)snprintf(missing + n, sizeof(missing) - n, "%s%.*s",
+						      n ? ", " : "", (int)len, p);
+			p += len;
+		}
+	}
+	if (!n)
 		return false;
 	resp = sip_srv_response(s, rx, 420, NULL);
-	if (resp) {
-		for (int i = 0; (req = sip_msg_header(rx->req, "require", i)); i++)
-			osip_message_set_header(resp, "Unsupported", req);
-	}
+	if (resp)
+		osip_message_set_header(resp, "Unsupported", missing);
 	sip_srv_send(s, rx, resp);
 	return true;
 }
@@ -657,7 +678,10 @@ static void dispatch(struct sip_server *s, struct rx *rx)
 	} else if (!strcmp(method, "INVITE")) {
 		struct subscriber caller;
 
-		if (!sip_srv_authenticate(s, rx, &caller))
+		/* The trunk is known by its address; everyone else by digest. */
+		if (b2bua_from_trunk(s, rx->from))
+			b2bua_invite(s, rx, NULL);
+		else if (!sip_srv_authenticate(s, rx, &caller))
 			b2bua_invite(s, rx, &caller);
 	} else {
 		struct subscriber sub;
@@ -680,8 +704,10 @@ static void handle_request(struct sip_server *s, struct rx *rx)
 	int m;
 
 	if (!strcmp(method, "ACK")) {
-		if (sip_txn_server_match(&s->txns, rx->req, rx->from) != SIP_TXN_ABSORBED)
+		if (sip_txn_server_match(&s->txns, rx->req, rx->from) != SIP_TXN_ABSORBED) {
 			sip_txn_ack_2xx(&s->txns, rx->req);
+			b2bua_ack(s, rx);
+		}
 		return;
 	}
 	m = sip_txn_server_match(&s->txns, rx->req, rx->from);

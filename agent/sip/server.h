@@ -43,7 +43,7 @@
 #include "sip/txn.h"
 #include "store/store.h"
 
-#define SIP_ALLOW	"INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, UPDATE, INFO"
+#define SIP_ALLOW	"INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, UPDATE, INFO, PRACK"
 #define SIP_ACCEPT	"application/sdp, text/plain, message/cpim"
 #define SIP_PURGE_MS	10000	/* expired bindings are purged this often */
 
@@ -64,6 +64,7 @@ struct sip_server {
 	struct protect		protect;
 	struct b2bua		*b2b;		/* calls */
 	struct media_ctx	*media;		/* their media; NULL: calls get 503 */
+	bool			keep_calls;	/* fini leaves calls for the next sluiced */
 	struct sip_hash_key	tag_key;
 	struct loop_timer	purge_timer;
 	struct loop_timer	keepalive_timer;
