@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# A hundred concurrent calls through the B2BUA with their media in the
+# kernel: the topology of 70-b2bua-call.t (caller, relay and callee
+# namespaces, XDP on the relay's interfaces), sipp placing 100 calls at 50
+# per second that all overlap, each side of each call playing the G.711
+# pcap. tcpdump on each phone counts what reached it; the XDP program's
+# flow table, read while all calls are up and their media is over, shows
+# that the kernel forwarded all but the first few packets of every stream.
+. "$(dirname "$0")/../lib.sh"
+
+require_root
+require_cmd ip ethtool nsenter sipp tcpdump sqlite3 perl
+[ -x "$SLUICED" ] && [ -x "$SLUICECTL" ] || skip_all "build first (make)"
+bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
+PCAP=/usr/share/sip-tester/g711a.pcap
+[ -r $PCAP ] || skip_all "no $PCAP (sip-tester)"
+
+C=shc$$ R=shr$$ E=she$$
+PIN=/sys/fs/bpf/sluice-test-h$$
+for ns in $C $R $E; do netns_add $ns; done
+veth_link $C c0 10.0.1.2/24 $R r0 10.0.1.1/24 || skip_all "cannot create veth pairs"
+veth_link $R r1 10.0.2.1/24 $E e0 10.0.2.2/24
+ip -n $C route add default via 10.0.1.1
+ip -n $E route add default via 10.0.2.1
+in_ns $R sysctl -qw net.ipv4.conf.all.forwarding=1
+for x in "$C c0" "$E e0"; do
+	set -- $x
+	in_ns $1 ethtool -K $2 gro on tx off >/dev/null
+done
+in_ns $C ping -c1 -W2 10.0.1.1 >/dev/null
+in_ns $E ping -c1 -W2 10.0.2.1 >/dev/null
+
+cat >$TMP/sluice.conf <<CONF
+[sip]
+listen = 0.0.0.0:5060
+domain = ims.local
+# sipp answers the first challenge whatever its algorithm, and knows only MD5.
+digest = md5, sha-256
+[media]
+interface = r0, r1
+address = 10.0.1.1
+ports = 30000-30999
+datapath = auto
+timeout = 10
+bpf_pin_dir = $PIN
+[control]
+ng = off
+rtpproxy = off
+[store]
+db = $TMP/sluice.db
+[log]
+level = info
+CONF
+cat >$TMP/users.json <<JSON
+{ "1001": { "username": "1001", "password": "caller-pw", "display_name": "Caller" },
+  "1002": { "username": "1002", "password": "callee-pw", "display_name": "Callee" } }
+JSON
+"$SLUICECTL" -c $TMP/sluice.conf import-users $TMP/users.json >/dev/null ||
+	skip_all "import-users failed"
+nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+SPID=$!
+cleanup_add "kill $SPID"
+cleanup_add "'$SLUICECTL' -p $PIN unload"
+wait_for $TMP/sluiced.log "running|cannot" 100
+grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available: $(tail -2 $TMP/sluiced.log)"
+plan 9
+
+SIPP_DIR=$TOP/tests/integration/sipp
+sed "s/@EXPECT@/200/" $SIPP_DIR/register.xml >$TMP/reg.xml
+in_ns $E sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user 1002 \
+	-key aor 1002 -key domain ims.local -key expires 600 -au 1002 -ap callee-pw \
+	-auth_uri ims.local -i 10.0.2.2 -p 5062 10.0.2.1:5060 >$TMP/reg.out 2>&1
+ok $? "the callee registers (sipp, digest)" || diag "$(tail -5 $TMP/reg.out)"
+
+CALLS=100
+PLAY='<nop><action><exec play_pcap_audio="'$PCAP'"/></action></nop>'
+sed "s|^  <pause/>|  $PLAY\n  <pause/>|" $SIPP_DIR/uac_call.xml >$TMP/uac.xml
+sed "s|^  <recv request=\"ACK\" crlf=\"true\"/>|&\n  $PLAY|" $SIPP_DIR/uas_answer.xml >$TMP/uas.xml
+sent=$(tcpdump -r $PCAP 2>/dev/null | wc -l)
+
+in_ns $C tcpdump -U -i c0 -n -w $TMP/caller.pcap udp dst port 6000 2>/dev/null &
+cleanup_add "kill $! 2>/dev/null"
+in_ns $E tcpdump -U -i e0 -n -w $TMP/callee.pcap udp dst port 6000 2>/dev/null &
+cleanup_add "kill $! 2>/dev/null"
+sleep 1
+in_ns $E sipp -sf $TMP/uas.xml -m $CALLS -nostdin -timeout 60 -timeout_error -i 10.0.2.2 \
+	-p 5062 -mi 10.0.2.2 -mp 6000 -trace_err -error_file $TMP/uas-err.log 10.0.2.1:5060 \
+	>$TMP/uas.out 2>&1 &
+UAS=$!
+sleep 0.5
+# 50 calls a second for 2 s, each up for 11 s: all 100 overlap from 2 s to 11 s,
+# and every pcap (7 s) has finished by 9.5 s.
+in_ns $C sipp -sf $TMP/uac.xml -m $CALLS -l $CALLS -r 50 -nostdin -timeout 60 \
+	-timeout_error -key user 1001 -key target 1002 -key domain ims.local -d 11000 \
+	-au 1001 -ap caller-pw -auth_uri 1002@ims.local -i 10.0.1.2 -p 5061 -mi 10.0.1.2 \
+	-mp 6000 -trace_err -error_file $TMP/uac-err.log 10.0.1.1:5060 >$TMP/uac.out 2>&1 &
+UAC=$!
+sleep 10
+flows=$(in_ns $R "$SLUICECTL" -p $PIN flow list)
+wait $UAC
+ok $? "$CALLS calls placed: 407, 200, ACK, media, BYE answered, none failed" ||
+	diag "$(grep -E 'Successful call|Failed call' $TMP/uac.out | tail -2; head -5 $TMP/uac-err.log)"
+wait $UAS
+ok $? "... and taken by the callee" ||
+	diag "$(grep -E 'Successful call|Failed call' $TMP/uas.out | tail -2; head -5 $TMP/uas-err.log)"
+sleep 1
+pkill -f "tcpdump -U -i [ce]0 -n -w $TMP" 2>/dev/null
+sleep 0.5
+want=$((CALLS * sent))
+got_callee=$(tcpdump -r $TMP/callee.pcap 2>/dev/null | wc -l)
+got_caller=$(tcpdump -r $TMP/caller.pcap 2>/dev/null | wc -l)
+is "$got_callee" "$want" "every RTP packet of the $CALLS callers reached the callee ($CALLS x $sent)"
+is "$got_caller" "$want" "every RTP packet of the $CALLS callees reached the caller"
+n=$(printf '%s\n' "$flows" | grep -c ': packets ')
+is "$n" $((2 * CALLS)) "$((2 * CALLS)) flows in the kernel while all calls were up"
+short=$(printf '%s\n' "$flows" | sed -n 's/.*: packets \([0-9]*\) .*/\1/p' |
+	awk -v min=$((sent - 10)) '$1 < min' | wc -l)
+is "$short" 0 "the kernel forwarded all but the first few (at most 10) packets of every stream"
+is "$(in_ns $R "$SLUICECTL" -p $PIN flow list | tail -1)" "0 flows" "no flow left after the calls"
+kill -TERM $SPID
+wait $SPID
+rc=$?
+ok $rc "sluiced stops cleanly (no sanitizer report)"
+[ $rc = 0 ] || diag "$(tail -40 $TMP/sluiced.log)"
+done_testing
