@@ -180,7 +180,8 @@ int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, i
 		if (err == -EMFILE || err == -ENFILE || err == -ENOMEM) {
 			mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
 			mp->nfree++;
-			LOG(L_ERROR, "[media] cannot open media sockets: %s", strerror(-err));
+			/* The caller may free some (media_ports_release()) and try again. */
+			LOG(L_DEBUG, "[media] cannot open media sockets: %s", strerror(-err));
 			return err;
 		}
 		LOG(L_DEBUG, "[media] ports %u/%u taken by another program (%s), skipped",
@@ -222,6 +223,34 @@ int media_ports_take(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int
 		return 0;
 	}
 	return -EBUSY;
+}
+
+void media_ports_release(struct media_ports *mp, uint16_t rtp_port)
+{
+	struct media_pair *p = &mp->pairs[(uint32_t)(rtp_port - mp->min) / 2];
+
+	if (p->rtp_fd < 0)
+		return;
+	close(p->rtp_fd);
+	close(p->rtcp_fd);
+	p->rtp_fd = p->rtcp_fd = -1;
+}
+
+int media_ports_rebind(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int *rtcp_fd)
+{
+	uint32_t i = (uint32_t)(rtp_port - mp->min) / 2;
+	int err;
+
+	if (rtp_port < mp->min || (rtp_port & 1) || i >= mp->npairs || !mp->pairs[i].in_use)
+		return -EINVAL;
+	err = bind_pair(mp, i);
+	if ((err == -EMFILE || err == -ENFILE) && close_idle(mp) > 0)
+		err = bind_pair(mp, i);
+	if (err)
+		return err;
+	*rtp_fd = mp->pairs[i].rtp_fd;
+	*rtcp_fd = mp->pairs[i].rtcp_fd;
+	return 0;
 }
 
 void media_ports_free(struct media_ports *mp, uint16_t rtp_port)

@@ -61,6 +61,14 @@ int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, i
  * the ports of the calls it adopts). -EBUSY when it is already handed out.
  */
 int media_ports_take(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int *rtcp_fd);
+/*
+ * Out of file descriptors, a pair whose streams are all in the kernel may
+ * give its sockets up while it stays handed out (release), and bind them
+ * again when userspace needs to see its packets (rebind: -EADDRINUSE when
+ * another program took a port meanwhile, -EMFILE still out of fds).
+ */
+void media_ports_release(struct media_ports *mp, uint16_t rtp_port);
+int media_ports_rebind(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int *rtcp_fd);
 /* Queues the pair for reuse; its sockets stay open and bound. */
 void media_ports_free(struct media_ports *mp, uint16_t rtp_port);
 uint32_t media_ports_free_count(const struct media_ports *mp);

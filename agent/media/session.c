@@ -135,6 +135,8 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 	st->offloaded[from][comp] = true;
 }
 
+static int reopen_stream(struct media_session *s, struct media_sstream *st);
+
 void media_stream_offload(struct media_session *s, struct media_sstream *st)
 {
 	int from, comp;
@@ -142,6 +144,10 @@ void media_stream_offload(struct media_session *s, struct media_sstream *st)
 	for (from = 0; from < 2; from++)
 		for (comp = 0; comp < 2; comp++)
 			offload_dir(s, st, from, (enum media_comp)comp);
+	/* Userspace must see this stream again (a new address to latch). */
+	if (st->released && st->active &&
+	    (!st->offloaded[0][MEDIA_RTP] || !st->offloaded[1][MEDIA_RTP]))
+		reopen_stream(s, st);
 }
 
 static void on_latch(struct media_stream *rs, int leg, enum media_comp comp, void *arg)
@@ -167,27 +173,118 @@ static void on_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 	media_relay_input(&io->s->st[io->stream].relay, io->leg, io->comp, loop_now_ms(loop));
 }
 
+static void watch_stream(struct media_session *s, int i)
+{
+	struct media_sstream *st = &s->st[i];
+
+	for (int leg = 0; leg < 2; leg++) {
+		for (int comp = 0; comp < 2; comp++) {
+			struct media_io *io = &st->io[leg][comp];
+			int err;
+
+			*io = (struct media_io){ s, i, leg, (enum media_comp)comp };
+			err = loop_add_fd(s->m->loop, st->relay.leg[leg].fd[comp], EPOLLIN,
+					  on_readable, io);
+			if (err)
+				LOG(L_ERROR, "[media] %s: cannot watch port %u: %s", s->id,
+				    st->port[leg] + comp, strerror(-err));
+		}
+	}
+}
+
+/*
+ * Out of file descriptors: every stream whose RTP the kernel forwards both
+ * ways gives up its four sockets (its ports stay sluice's, in the port
+ * table), since userspace sees none of its packets. Such a stream can no
+ * longer re-latch, and RTCP that has not latched by then is not relayed;
+ * it takes sockets again when it needs userspace (reopen_stream()).
+ * Returns how many streams gave theirs up.
+ */
+static int release_offloaded(struct media_ctx *m)
+{
+	int n = 0;
+
+	for (struct media_session *s = m->sessions; s; s = s->next) {
+		for (int i = 0; i < s->nstreams; i++) {
+			struct media_sstream *st = &s->st[i];
+
+			if (!st->active || st->released || !st->offloaded[0][MEDIA_RTP] ||
+			    !st->offloaded[1][MEDIA_RTP])
+				continue;
+			for (int leg = 0; leg < 2; leg++) {
+				for (int comp = 0; comp < 2; comp++) {
+					loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
+					st->relay.leg[leg].fd[comp] = -1;
+				}
+				media_ports_release(&m->plane[st->plane].ports, st->port[leg]);
+			}
+			st->released = true;
+			m->released++;
+			n++;
+		}
+	}
+	if (n)
+		LOG(L_INFO, "[media] out of file descriptors: %d stream%s in the kernel gave up "
+		    "their sockets (%u in all); they cannot re-latch until they take them back",
+		    n, n == 1 ? "" : "s", m->released);
+	return n;
+}
+
+static int reopen_stream(struct media_session *s, struct media_sstream *st)
+{
+	struct media_ctx *m = s->m;
+	int leg, err = 0;
+
+	for (leg = 0; leg < 2 && !err; leg++) {
+		struct media_leg *l = &st->relay.leg[leg];
+
+		if (l->fd[MEDIA_RTP] >= 0)
+			continue;
+		err = media_ports_rebind(&m->plane[st->plane].ports, st->port[leg],
+					 &l->fd[MEDIA_RTP], &l->fd[MEDIA_RTCP]);
+		if ((err == -EMFILE || err == -ENFILE) && release_offloaded(m) > 0)
+			err = media_ports_rebind(&m->plane[st->plane].ports, st->port[leg],
+						 &l->fd[MEDIA_RTP], &l->fd[MEDIA_RTCP]);
+	}
+	if (err) {
+		LOG(L_WARN, "[media] %s: cannot take back the sockets of ports %u/%u: %s; the "
+		    "stream stays as the kernel has it", s->id, st->port[0], st->port[1],
+		    strerror(-err));
+		return err;
+	}
+	st->released = false;
+	m->released--;
+	watch_stream(s, (int)(st - s->st));
+	return 0;
+}
+
 int media_stream_open(struct media_session *s, int i, const uint16_t *ports)
 {
 	struct media_ctx *m = s->m;
 	struct media_sstream *st = &s->st[i];
-	int leg, comp, err;
+	int leg, err;
 
 	memset(&st->relay, 0, sizeof(st->relay));
 	memset(st->offloaded, 0, sizeof(st->offloaded));
 	for (leg = 0; leg < 2; leg++) {
 		struct media_leg *l = &st->relay.leg[leg];
 
-		if (ports) {
-			st->port[leg] = ports[leg];
-			err = media_ports_take(&m->plane[st->plane].ports, ports[leg],
-					       &l->fd[MEDIA_RTP],
-					       &l->fd[MEDIA_RTCP]);
-		} else {
-			err = media_ports_alloc(&m->plane[st->plane].ports, &st->port[leg],
-						&l->fd[MEDIA_RTP],
-						&l->fd[MEDIA_RTCP]);
+		for (int again = 0; again < 2; again++) {
+			if (ports) {
+				st->port[leg] = ports[leg];
+				err = media_ports_take(&m->plane[st->plane].ports, ports[leg],
+						       &l->fd[MEDIA_RTP], &l->fd[MEDIA_RTCP]);
+			} else {
+				err = media_ports_alloc(&m->plane[st->plane].ports,
+							&st->port[leg], &l->fd[MEDIA_RTP],
+							&l->fd[MEDIA_RTCP]);
+			}
+			if ((err != -EMFILE && err != -ENFILE) || again || !release_offloaded(m))
+				break;
 		}
+		if (err == -EMFILE || err == -ENFILE)
+			LOG(L_ERROR, "[media] %s: cannot open media sockets: %s", s->id,
+			    strerror(-err));
 		if (err) {
 			if (leg)
 				media_ports_free(&m->plane[st->plane].ports, st->port[0]);
@@ -197,18 +294,8 @@ int media_stream_open(struct media_session *s, int i, const uint16_t *ports)
 	st->relay.relatch = m->relatch;
 	st->relay.on_latch = on_latch;
 	st->relay.arg = s;
-	for (leg = 0; leg < 2; leg++) {
-		for (comp = 0; comp < 2; comp++) {
-			struct media_io *io = &st->io[leg][comp];
-
-			*io = (struct media_io){ s, i, leg, (enum media_comp)comp };
-			err = loop_add_fd(m->loop, st->relay.leg[leg].fd[comp], EPOLLIN,
-					  on_readable, io);
-			if (err)
-				LOG(L_ERROR, "[media] %s: cannot watch port %u: %s", s->id,
-				    st->port[leg] + comp, strerror(-err));
-		}
-	}
+	watch_stream(s, i);
+	st->released = false;
 	st->active = true;
 	return 0;
 }
@@ -225,9 +312,13 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 	media_stream_offload(s, st);		/* nothing latched: removes every flow */
 	for (leg = 0; leg < 2; leg++) {
 		for (comp = 0; comp < 2; comp++)
-			loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
+			if (st->relay.leg[leg].fd[comp] >= 0)
+				loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
 		media_ports_free(&m->plane[st->plane].ports, st->port[leg]);
 	}
+	if (st->released)
+		m->released--;
+	st->released = false;
 	st->active = false;
 }
 

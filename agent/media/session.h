@@ -56,6 +56,7 @@ struct media_ctx {
 	struct media_session	*sessions;
 	unsigned		nsessions;
 	struct store		*store;		/* NULL: sessions are not persisted */
+	unsigned		released;	/* streams without sockets (fd pressure) */
 };
 
 struct media_io {			/* a socket's loop callback argument */
@@ -74,6 +75,7 @@ struct media_sstream {
 	bool			has_sdp[2];
 	bool			offloaded[2][2];/* [from leg][comp] in the kernel */
 	bool			hold;		/* either side holds */
+	bool			released;	/* in the kernel, its sockets given up */
 	uint32_t		clock_rate;
 	struct media_io		io[2][2];	/* [leg][comp] */
 };

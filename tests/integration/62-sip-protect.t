@@ -46,10 +46,16 @@ db = $DB
 level = debug
 CONF
 }
-start() {
+start() {	# waits for this sluiced's own "running" (the log is appended to)
+	local runs i
+	runs=$(grep -c "running (data path" $TMP/sluiced.log 2>/dev/null)
 	nsenter --net=/run/netns/$S "$SLUICED" -c $TMP/sluice.conf >>$TMP/sluiced.log 2>&1 &
 	SPID=$!
-	wait_for $TMP/sluiced.log "running|cannot" 100
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c "running (data path" $TMP/sluiced.log)" -gt "${runs:-0}" ] && break
+		grep -q cannot $TMP/sluiced.log && break
+		sleep 0.1
+	done
 }
 write_conf ""
 start

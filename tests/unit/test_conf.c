@@ -127,6 +127,43 @@ static void test_errors_name_line_and_key(void **state)
 	}
 }
 
+/* [sip] session timers and the [trunk] section: values, defaults and refusals. */
+static void test_trunk_and_timers(void **state)
+{
+	static const char *const bad[] = {
+		"[sip]\nsession_expires = 5\n",	/* under 10 s */
+		"[trunk]\ntransport = sctp\n",
+		"[trunk]\nrewrite = 0=+49, x=1\n",
+		"[trunk]\nrewrite = 0+49\n",
+		"[trunk]\naddress = gateway\n",
+	};
+	const char *text =
+		"[sip]\nsession_expires = 600\nmin_se = off\n"
+		"[trunk]\naddress = 192.0.2.7:5080\ntransport = TCP\nusername = op\n"
+		"password = s3cret\ndomain = pstn.example\nrewrite = 0=+49, 00=+\n";
+	struct conf c;
+	char err[256];
+
+	(void)state;
+	conf_defaults(&c);
+	assert_int_equal(c.sip_session_expires, 1800);
+	assert_int_equal(c.sip_min_se, 90);
+	assert_int_equal(c.trunk_address.ss.ss_family, AF_UNSPEC);
+	assert_int_equal(load_text(&c, text, err, sizeof(err)), 0);
+	assert_int_equal(c.sip_session_expires, 600);
+	assert_int_equal(c.sip_min_se, 0);
+	assert_int_equal(c.trunk_address.ss.ss_family, AF_INET);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&c.trunk_address.ss)->sin_port), 5080);
+	assert_true(c.trunk_tcp);
+	assert_string_equal(c.trunk_username, "op");
+	assert_string_equal(c.trunk_password, "s3cret");
+	assert_string_equal(c.trunk_domain, "pstn.example");
+	assert_string_equal(c.trunk_rewrite, "0=+49, 00=+");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!load_text(&c, bad[i], err, sizeof(err)))
+			fail_msg("case %zu accepted", i);
+}
+
 static void test_unknown_section_and_missing_file(void **state)
 {
 	struct conf c;
@@ -166,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_conf_parses),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_errors_name_line_and_key),
+		cmocka_unit_test(test_trunk_and_timers),
 		cmocka_unit_test(test_unknown_section_and_missing_file),
 		cmocka_unit_test(test_parse_addr),
 	};
