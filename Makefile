@@ -199,12 +199,15 @@ bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/run.sh
 	@tests/bench/register.sh
 	@tests/bench/calls.sh
+	@tests/bench/calls-xdp.sh
 
-# SIP only: registrations per second (sipp against sluiced and Kamailio)
-# and calls through the B2BUA.
+# SIP only: registrations per second (sipp against sluiced and Kamailio),
+# calls per second through the B2BUA, and 20,000 concurrent calls with
+# their media in the kernel.
 bench-sip: bench-deps all
 	@tests/bench/register.sh
 	@tests/bench/calls.sh
+	@tests/bench/calls-xdp.sh
 
 # The kernel module, through the top-level Kbuild, against KDIR: the running
 # kernel's build tree, else the newest Debian linux-headers-*-amd64 tree.

@@ -307,6 +307,9 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 
 	if (!st->active)
 		return;
+	if (st->released)
+		m->released--;
+	st->released = false;		/* going: no sockets to take back */
 	for (leg = 0; leg < 2; leg++)
 		st->relay.leg[leg].latched[0] = st->relay.leg[leg].latched[1] = false;
 	media_stream_offload(s, st);		/* nothing latched: removes every flow */
@@ -316,9 +319,6 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 				loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
 		media_ports_free(&m->plane[st->plane].ports, st->port[leg]);
 	}
-	if (st->released)
-		m->released--;
-	st->released = false;
 	st->active = false;
 }
 
