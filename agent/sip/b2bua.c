@@ -1028,6 +1028,8 @@ static void to_caller(struct call *c, int code, const char *reason, const char *
 
 /* ---- session timers (RFC 4028), one per leg ---- */
 
+static void persist_call(struct call *c);
+
 static void arm_se(struct call *c, int L)
 {
 	struct leg *l = &c->leg[L];
@@ -1063,6 +1065,7 @@ static void refresh_response(struct sip_txn *t, const osip_message_t *resp, int 
 	if (c->state == CALL_UP) {
 		if (code < 300 && resp) {
 			arm_se(c, f->leg);
+			persist_call(c);	/* its CSeq moved on */
 		} else if (code == 481 || code == 408 || !resp) {
 			LOG(L_INFO, "[sip] call %s -> %s: session refresh of leg %c failed (%d)",
 			    c->caller, c->callee, 'A' + f->leg, code);
@@ -1126,8 +1129,6 @@ static void fail_call(struct call *c)
 	to_caller(c, code, NULL, NULL);
 	end_call(c, "no branch answered");
 }
-
-static void persist_call(struct call *c);
 
 /* Session timers from the callee's 2xx (RFC 4028 §7.2). */
 static void timers_from_answer(struct call *c, const osip_message_t *resp)
@@ -1645,6 +1646,9 @@ void b2bua_cancel(struct sip_server *s, struct sip_txn *inv)
 			continue;
 		for (int i = 0; i < c->nbr; i++)
 			cancel_branch(c, &c->br[i]);
+		/* The callee answered, its 2xx waiting for a PRACK: that leg is up. */
+		if (c->state == CALL_UP)
+			send_bye(c, SIDE_B, NULL);
 		to_caller(c, 487, NULL, NULL);
 		end_call(c, "cancelled by the caller");
 		return;
@@ -2007,6 +2011,12 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 		c->leg[i].side = i;
 		loop_timer_init(&c->leg[i].se_timer, on_se_timer, &c->leg[i]);
 	}
+	/*
+	 * Requests relayed since the row was written (INFO, MESSAGE) moved the
+	 * CSeqs on: jump ahead, as a UAS takes any higher one (RFC 3261 §12.2.2).
+	 */
+	c->leg[SIDE_A].cseq += 100;
+	c->leg[SIDE_B].cseq += 100;
 	ms->dead = on_media_dead;
 	ms->owner = c;
 	link_call(s->b2b, c);
