@@ -616,6 +616,8 @@ struct media_session *media_session_new(struct media_ctx *m, const char *id,
 	s->owner = owner;
 	s->created_ms = loop_now_ms(m->loop);
 	s->next = m->sessions;
+	if (m->sessions)
+		m->sessions->prev = s;
 	m->sessions = s;
 	m->nsessions++;
 	return s;
@@ -623,18 +625,17 @@ struct media_session *media_session_new(struct media_ctx *m, const char *id,
 
 void media_session_destroy(struct media_session *s)
 {
-	struct media_session **pp;
 	int i;
 
 	media_forget(s);
 	for (i = 0; i < SDP_MAX_STREAMS; i++)
 		close_stream(s, &s->st[i]);
-	for (pp = &s->m->sessions; *pp; pp = &(*pp)->next) {
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
-	}
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->m->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
 	s->m->nsessions--;
 	free(s);
 }

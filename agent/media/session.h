@@ -82,7 +82,7 @@ struct media_sstream {
 
 struct media_session {
 	struct media_ctx	*m;
-	struct media_session	*next;
+	struct media_session	*next, *prev;
 	char			id[64];
 	int			nstreams;
 	struct media_sstream	st[SDP_MAX_STREAMS];

@@ -17,9 +17,8 @@
 # process's 20,000 file descriptors cannot hold 4 sockets per call either:
 # sluiced gives up the sockets of the streams the kernel forwards.
 #
-# 1. Sustained calls per second: the highest of RATES (in all, half per
-#    family) at which SECS seconds of calls, each held 1 s, complete with
-#    none failed; the XDP program's redirect counter shows each call's
+# 1. Sustained calls per second: the highest of RATES (IPv4 media) at
+#    which SECS seconds of calls, each held 1 s, complete with none failed; the XDP program's redirect counter shows each call's
 #    media offloaded (of its 6 packets, the first each way latches in
 #    userspace, the other 4 are the kernel's).
 # 2. Concurrent calls: CONC calls up at once for HOLD_S seconds. Prints
@@ -124,20 +123,32 @@ for x in "1002 5062" "1003 5063"; do
 		-i 10.0.2.2 -p $2 -mp 9000 10.0.2.1:5060 >/dev/null 2>&1 ||
 		{ echo "concurrent.sh: $1 did not register" >&2; exit 1; }
 done
-for x in "1002 5062 10.0.2.2 6000" "1003 5063 fd00:2::2 7000"; do
-	set -- $x
-	nsenter --net=/run/netns/$E taskset -c $SIPP_CPU sipp -sf $TMP/uas.xml -nostdin \
-		-i 10.0.2.2 -p $2 -mi $3 -mp $4 -timeout $uas_tmo -max_socket 60000 \
-		10.0.2.1:5060 >$TMP/uas-$1.out 2>&1 &
-done
+# callees FAMILIES: their sipps, started afresh ($UAS_PIDS)
+callees() {
+	local x
+	UAS_PIDS=""
+	for x in "4 1002 5062 10.0.2.2 6000" "6 1003 5063 fd00:2::2 7000"; do
+		set -- $x
+		[[ " $FAMILIES " == *" $1 "* ]] || continue
+		shift
+		nsenter --net=/run/netns/$E taskset -c $SIPP_CPU sipp -sf $TMP/uas.xml -nostdin \
+			-i 10.0.2.2 -p $2 -mi $3 -mp $4 -timeout $uas_tmo -max_socket 60000 \
+			10.0.2.1:5060 >$TMP/uas-$1.out 2>&1 &
+		UAS_PIDS="$UAS_PIDS $!"
+	done
+	sleep 0.5
+}
 sleep 1
 cpu_ticks() { awk '{print $14 + $15}' /proc/$SPID/stat; }
 redirected() { ns $R "$SLUICECTL" -p $PIN verdicts | awk '$1 == "redirect" {print $2}'; }
-# callers RATE_EACH COUNT_EACH HOLD_MS: both families' callers at once; waits
+# callers FAMILIES: the callers of FAMILIES (4, 6 or "4 6") at once, each at
+# RATE_EACH for COUNT_EACH calls held HOLD_MS; waits for them
 callers() {
 	local x pids=""
-	for x in "1002 5061 10.0.1.2 6000" "1003 5064 fd00:1::2 7000"; do
+	for x in "4 1002 5061 10.0.1.2 6000" "6 1003 5064 fd00:1::2 7000"; do
 		set -- $x
+		[[ " $FAMILIES " == *" $1 "* ]] || continue
+		shift
 		nsenter --net=/run/netns/$C taskset -c $SIPP_CPU sipp -sf $TMP/uac.xml -nostdin \
 			-r $RATE_EACH -m $COUNT_EACH -l $((RATE_EACH * (HOLD_MS / 1000 + 5))) \
 			-d $HOLD_MS -key user 1001 -key target $1 -key domain ims.local -au 1001 \
@@ -148,10 +159,10 @@ callers() {
 	done
 	wait $pids
 }
-# tally: "OK FAILED" of both callers' last run
+# tally USERS: "OK FAILED" of those callers' last run
 tally() {
 	local u o f okc=0 fail=0
-	for u in 1002 1003; do
+	for u in "$@"; do
 		o=$(sed -n 's/^ *Successful call *| *[0-9]* *| *\([0-9]*\).*/\1/p' $TMP/uac-$u.out | tail -1)
 		f=$(sed -n 's/^ *Failed call *| *[0-9]* *| *\([0-9]*\).*/\1/p' $TMP/uac-$u.out | tail -1)
 		okc=$((okc + ${o:-0}))
@@ -162,7 +173,10 @@ tally() {
 
 best=0 best_cpu=0 best_kpc=0
 for r in $RATES; do
-	RATE_EACH=$((r / 2)) COUNT_EACH=$((r / 2 * SECS)) HOLD_MS=1000
+	# One family: a call rate needs no more ports than one address has, and
+	# two sipps load their core less than four.
+	FAMILIES=4 RATE_EACH=$r COUNT_EACH=$((r * SECS)) HOLD_MS=1000
+	callees		# a fresh callee each round: a sipp's load grows with its calls
 	v0=$(redirected)
 	c0=$(cpu_ticks)
 	t0=$(date +%s.%N)
@@ -170,18 +184,22 @@ for r in $RATES; do
 	t1=$(date +%s.%N)
 	c1=$(cpu_ticks)
 	v1=$(redirected)
-	read -r okc fail < <(tally)
-	kpc=$(echo "(${v1:-0} - ${v0:-0}) / (2 * $COUNT_EACH)" | bc -l)
+	kill $UAS_PIDS 2>/dev/null
+	wait $UAS_PIDS 2>/dev/null
+	read -r okc fail < <(tally 1002)
+	kpc=$(echo "(${v1:-0} - ${v0:-0}) / $COUNT_EACH" | bc -l)
 	cpu=$(echo "100 * ($c1 - $c0) / 100 / ($t1 - $t0)" | bc -l)
 	printf 'rate %s: %s ok, %s failed, %.2f kernel-forwarded packets per call, sluiced %.0f%% CPU\n' \
 		$r $okc $fail $kpc $cpu >&2
-	[ "$fail" = 0 ] && [ "$okc" = $((2 * COUNT_EACH)) ] || break
+	[ "$fail" = 0 ] && [ "$okc" = $COUNT_EACH ] || break
 	best=$r best_cpu=$cpu best_kpc=$kpc
 	sleep 5
 done
 rm -f $TMP/uac-err-*.log
 sleep 5
 
+FAMILIES="4 6"
+callees
 c0=$(cpu_ticks)
 t0=$(date +%s.%N)
 n=0
@@ -204,7 +222,7 @@ flows=$(ns $R "$SLUICECTL" -p $PIN flow list | tail -1)
 rss=$(awk '/VmRSS/ {print $2}' /proc/$SPID/status)
 fds=$(ls /proc/$SPID/fd | wc -l)
 wait $uac0 $uac1
-read -r okc fail < <(tally)
+read -r okc fail < <(tally 1002 1003)
 cpu=$(echo "100 * ($c1 - $c0) / 100 / ($t1 - $t0)" | bc -l)
 printf 'concurrent: %s of %s ok, %s failed; %s at the plateau; sluiced %.0f%% CPU while setting up, RSS %s kB, %s fds\n' \
 	$okc $CONC $fail "$flows" $cpu $rss $fds >&2

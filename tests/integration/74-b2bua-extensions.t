@@ -244,7 +244,7 @@ restart_call() {	# restart_call SIGNAL
 	wait_for $TMP/sluiced.log "1002@ims.local answered" 50
 	sleep 0.5
 	kill -$1 $SPID
-	wait $SPID
+	wait $SPID 2>/dev/null	# (bash would report the SIGKILL)
 	RC=$?
 	start_sluiced
 	for ((i = 0; i < 100; i++)); do
