@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -16,6 +17,7 @@
 int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, socklen_t addrlen,
 		     uint16_t min, uint16_t max)
 {
+	struct rlimit rl;
 	uint32_t i;
 
 	memset(mp, 0, sizeof(*mp));
@@ -39,6 +41,8 @@ int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, sockle
 		mp->queue[i] = i;
 	}
 	mp->nfree = mp->npairs;
+	mp->idle_cap = getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ?
+		       4096 : (uint32_t)(rl.rlim_cur / 8);
 	return 0;
 }
 
@@ -107,6 +111,8 @@ static int bind_pair(struct media_ports *mp, uint32_t i)
 	if (mp->pairs[i].rtp_fd >= 0) {
 		drain(mp->pairs[i].rtp_fd);
 		drain(mp->pairs[i].rtcp_fd);
+		if (!mp->pairs[i].in_use)
+			mp->idle_open--;
 		mp->pairs[i].in_use = true;
 		return 0;
 	}
@@ -141,6 +147,7 @@ static int close_idle(struct media_ports *mp)
 		close(p->rtp_fd);
 		close(p->rtcp_fd);
 		p->rtp_fd = p->rtcp_fd = -1;
+		mp->idle_open--;
 		n++;
 	}
 	if (n)
@@ -262,6 +269,13 @@ void media_ports_free(struct media_ports *mp, uint16_t rtp_port)
 		return;
 	}
 	mp->pairs[i].in_use = false;
+	if (mp->pairs[i].rtp_fd >= 0 && mp->idle_open >= mp->idle_cap) {
+		close(mp->pairs[i].rtp_fd);
+		close(mp->pairs[i].rtcp_fd);
+		mp->pairs[i].rtp_fd = mp->pairs[i].rtcp_fd = -1;
+	} else if (mp->pairs[i].rtp_fd >= 0) {
+		mp->idle_open++;
+	}
 	mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
 	mp->nfree++;
 }

@@ -13,8 +13,11 @@
  * its last call may still be on the way. A freed pair keeps its sockets
  * (what arrives meanwhile is drained when it is handed out again): binding
  * and closing four sockets per call was most of a call's set-up cost, and
- * a port once sluice's stays sluice's. Should the process run out of file
- * descriptors, the idle pairs' sockets are closed and bound again on use.
+ * a port once sluice's stays sluice's. At most an eighth of the process's
+ * file descriptor limit in pairs keeps them (the rest close when freed), so
+ * that idle pairs do not fill the descriptor table and leave a busy relay
+ * closing thousands at once; should it run out all the same, the idle
+ * pairs' sockets are closed and bound again on use.
  */
 #ifndef SLUICE_MEDIA_PORTS_H
 #define SLUICE_MEDIA_PORTS_H
@@ -38,6 +41,8 @@ struct media_ports {
 	uint32_t		*queue;	/* free pair indexes, a ring */
 	uint32_t		head;
 	uint32_t		nfree;
+	uint32_t		idle_open;	/* free pairs that kept their sockets */
+	uint32_t		idle_cap;	/* at most this many (an eighth of the fd limit) */
 	bool			exhausted_logged;
 };
 
