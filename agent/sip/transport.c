@@ -463,7 +463,13 @@ static int bind_one(int family, int type, const struct sockaddr *addr, socklen_t
 	if (type == SOCK_DGRAM) {
 		int sz = 4 << 20;
 
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		/*
+		 * A burst (every caller's retransmission at once after a stall)
+		 * must not overflow: past net.core.rmem_max when we may
+		 * (CAP_NET_ADMIN), else as far as it allows.
+		 */
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	}
 	return fd;
 }

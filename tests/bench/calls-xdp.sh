@@ -92,7 +92,7 @@ bpf_pin_dir = $PIN
 ng = off
 rtpproxy = off
 [store]
-db = $TMP/sluice.db
+db = ${DB_DIR:-$TMP}/sluice.db
 [log]
 level = info
 CONF
