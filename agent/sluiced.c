@@ -216,6 +216,7 @@ static void hand_over_media(struct sluiced *sd)
 	bool kernel = sd->dp->kind != DP_USER;
 
 	dp_hand_over(sd->dp);
+	media_flush(&sd->media);	/* what waited for the next batch */
 	sd->media.store = NULL;		/* their rows stay in the database */
 	LOG(L_INFO, "[media] %u media session%s left in %s for the next sluiced; %s", n,
 	    n == 1 ? "" : "s", sd->conf.store_db,

@@ -114,16 +114,12 @@ static char *session_json(const struct media_session *s)
 	return text;
 }
 
-void media_persist(struct media_session *s)
+static void write_session(struct store *db, struct media_session *s)
 {
-	struct store *db = s->m->store;
 	sqlite3_stmt *q;
-	char *text;
+	char *text = session_json(s);
 	int rc;
 
-	if (!db || !db->db)
-		return;
-	text = session_json(s);
 	if (!text)
 		return;
 	rc = sqlite3_prepare_v2(db->db, "INSERT OR REPLACE INTO media_sessions (id, state, updated)"
@@ -139,21 +135,96 @@ void media_persist(struct media_session *s)
 	free(text);
 }
 
-void media_forget(struct media_session *s)
+static void delete_session(struct store *db, const char *id)
 {
-	struct store *db = s->m->store;
 	sqlite3_stmt *q;
 	int rc;
 
-	if (!db || !db->db)
-		return;
 	rc = sqlite3_prepare_v2(db->db, "DELETE FROM media_sessions WHERE id = ?", -1, &q, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, s->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 		rc = sqlite3_step(q);
 	}
 	sqlite3_finalize(q);
 	store_err(db, rc, "forgetting a media session");
+}
+
+void media_flush(struct media_ctx *m)
+{
+	struct store *db = m->store;
+	bool txn;
+
+	loop_timer_cancel(m->loop, &m->flush_timer);
+	if (!m->dirty && !m->gone)
+		return;
+	txn = db && db->db && sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	/* Deletes first: an id forgotten and used again in one batch is saved. */
+	while (m->gone) {
+		struct media_gone *g = m->gone;
+
+		m->gone = g->next;
+		if (db && db->db)
+			delete_session(db, g->id);
+		free(g);
+	}
+	while (m->dirty) {
+		struct media_session *s = m->dirty;
+
+		m->dirty = s->dirty_next;
+		s->dirty = false;
+		if (db && db->db)
+			write_session(db, s);
+	}
+	if (txn)
+		store_err(db, sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL),
+			  "committing media sessions");
+}
+
+static void on_flush(struct loop *loop, void *arg)
+{
+	(void)loop;
+	media_flush(arg);
+}
+
+static void schedule(struct media_ctx *m)
+{
+	if (m->flush_timer.cb != on_flush)
+		loop_timer_init(&m->flush_timer, on_flush, m);
+	if (!loop_timer_armed(&m->flush_timer))
+		loop_timer_arm(m->loop, &m->flush_timer, MEDIA_FLUSH_MS);
+}
+
+void media_persist(struct media_session *s)
+{
+	struct media_ctx *m = s->m;
+
+	if (!m->store || !m->store->db || s->dirty)
+		return;
+	s->dirty = true;
+	s->dirty_next = m->dirty;
+	m->dirty = s;
+	schedule(m);
+}
+
+void media_forget(struct media_session *s)
+{
+	struct media_ctx *m = s->m;
+	struct media_gone *g;
+
+	if (s->dirty) {
+		for (struct media_session **pp = &m->dirty; *pp; pp = &(*pp)->dirty_next)
+			if (*pp == s) {
+				*pp = s->dirty_next;
+				break;
+			}
+		s->dirty = false;
+	}
+	if (!m->store || !m->store->db || !(g = calloc(1, sizeof(*g))))
+		return;
+	snprintf(g->id, sizeof(g->id), "%s", s->id);
+	g->next = m->gone;
+	m->gone = g;
+	schedule(m);
 }
 
 static int restore_leg(struct media_sstream *st, int i, json_t *j)

@@ -598,6 +598,7 @@ void media_fini(struct media_ctx *m)
 {
 	while (m->sessions)
 		media_session_destroy(m->sessions);
+	media_flush(m);		/* their rows go (kept when handed over: no store) */
 	loop_timer_cancel(m->loop, &m->tick);
 	media_ports_fini(&m->plane[0].ports);
 	media_ports_fini(&m->plane[1].ports);

@@ -57,6 +57,10 @@ struct media_ctx {
 	unsigned		nsessions;
 	struct store		*store;		/* NULL: sessions are not persisted */
 	unsigned		released;	/* streams without sockets (fd pressure) */
+	/* Writes wait for one transaction a few ms later (media_flush()). */
+	struct media_session	*dirty;		/* to save */
+	struct media_gone	*gone;		/* ids to delete */
+	struct loop_timer	flush_timer;
 };
 
 struct media_io {			/* a socket's loop callback argument */
@@ -80,9 +84,16 @@ struct media_sstream {
 	struct media_io		io[2][2];	/* [leg][comp] */
 };
 
+struct media_gone {
+	struct media_gone	*next;
+	char			id[64];
+};
+
 struct media_session {
 	struct media_ctx	*m;
 	struct media_session	*next, *prev;
+	struct media_session	*dirty_next;	/* on m->dirty */
+	bool			dirty;
 	char			id[64];
 	int			nstreams;
 	struct media_sstream	st[SDP_MAX_STREAMS];
@@ -143,8 +154,15 @@ int media_leg_report(struct media_session *s, int stream, int leg,
  * the owner's data to rebuild the owner's side.
  */
 typedef void (*media_restore_fn)(struct media_session *s, const char *owner_data, void *arg);
+/*
+ * Saves and deletes are queued and written together in one transaction
+ * MEDIA_FLUSH_MS later (a crash loses at most that much), or now by
+ * media_flush() (a stop, a hand-over).
+ */
+#define MEDIA_FLUSH_MS	20
 void media_persist(struct media_session *s);
 void media_forget(struct media_session *s);
+void media_flush(struct media_ctx *m);
 int media_restore(struct media_ctx *m, media_restore_fn fn, void *arg);
 
 /* For persist.c: a stream on given ports (NULL: any) in st->plane, and its offload. */

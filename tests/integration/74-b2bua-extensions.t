@@ -276,6 +276,7 @@ wait $P
 ok $? "the callee's BYE after the crash is answered" || why
 wait $C
 ok $? "... and reaches the caller" || why
+sleep 0.2	# rows are written in batches, 20 ms apart
 is "$(sqlite3 $TMP/sluice.db 'SELECT count(*) FROM media_sessions')" 0 \
 	"... and the call's row is gone once it ended"
 
