@@ -147,11 +147,11 @@ int media_leg_report(struct media_session *s, int stream, int leg,
 
 /*
  * Persistence (media/persist.c), when m->store is set: every change to a
- * session is written to the database, so that a sluiced restarted after a
- * crash adopts its calls: media_restore() recreates each session (ports
- * bound again, latches as they were, kernel flows put back over the
- * pinned ones, which keeps their counters) and hands it to restore_fn with
- * the owner's data to rebuild the owner's side.
+ * session is written to the database (within MEDIA_FLUSH_MS), so that a
+ * sluiced restarted after a crash adopts its calls: media_restore()
+ * recreates each session (ports bound again, latches as they were, kernel
+ * flows put back over the pinned ones, which keeps their counters) and
+ * hands it to restore_fn with the owner's data to rebuild the owner's side.
  */
 typedef void (*media_restore_fn)(struct media_session *s, const char *owner_data, void *arg);
 /*
