@@ -12,8 +12,9 @@
 #     interval; an interval under Min-SE gets 422;
 #   - the trunk: a number that is no subscriber goes to the trunk (a sipp
 #     on 127.0.0.2) with its prefix rewritten and the trunk's 401 answered
-#     with the configured credentials; the trunk's own INVITE reaches a
-#     subscriber without a challenge, and may reach nothing else;
+#     with the configured credentials, over UDP and over TCP; the trunk's
+#     own INVITE reaches a subscriber without a challenge, and may reach
+#     nothing else;
 #   - restarts: a call answered before a SIGUSR2 handover, and one before
 #     a SIGKILL, is adopted by the next sluiced and still hung up end to end.
 . "$(dirname "$0")/../lib.sh"
@@ -67,7 +68,7 @@ start_sluiced() {
 start_sluiced
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
-plan 34
+plan 37
 
 D=$TOP/tests/integration/sipp
 reg() {	# reg USER PORT
@@ -280,9 +281,31 @@ sleep 0.2	# rows are written in batches, 20 ms apart
 is "$(sqlite3 $TMP/sluice.db 'SELECT count(*) FROM media_sessions')" 0 \
 	"... and the call's row is gone once it ended"
 
-kill -TERM $SPID
-wait $SPID
-rc=$?
-ok $rc "sluiced stops cleanly (no sanitizer report)"
-[ $rc = 0 ] || diag "$(grep -A24 -E 'Sanitizer|runtime error' $TMP/sluiced.log | head -50)"
+stop_sluiced() {
+	kill -TERM $SPID
+	wait $SPID
+	rc=$?
+	ok $rc "sluiced stops cleanly (no sanitizer report)"
+	[ $rc = 0 ] || diag "$(grep -A24 -E 'Sanitizer|runtime error' $TMP/sluiced.log | head -50)"
+}
+stop_sluiced
+
+# The trunk over TCP: sluiced opens the connection.
+sed -i 's/^username = trunkuser/transport = tcp\nusername = trunkuser/' $TMP/sluice.conf
+start_sluiced
+for ((i = 0; i < 100; i++)); do
+	[ "$(grep -c 'running (data path' $TMP/sluiced.log)" -gt "$RUNS" ] && break
+	sleep 0.1
+done
+sed "s|@RURI@|sip:[+]4930123456@127[.]0[.]0[.]2:5090;transport=tcp|; s|@USER@|trunkuser|;
+     s|@PASS@|trunk-secret|" $D/uas_trunk.xml >$TMP/uas_trunk.xml
+in_ns $S sipp -sf $TMP/uas_trunk.xml -t t1 -m 1 -nostdin -timeout 30 -timeout_error \
+	-i 127.0.0.2 -p 5090 -mp 8090 $SIP >$TMP/uas-5090.out 2>&1 &
+P=$!
+sleep 0.5
+uac $D/uac_call.xml 030123456 -d 500
+ok $? "[trunk] transport = tcp: the call to the trunk connects over TCP" || why
+wait $P
+ok $? "... the trunk took it on its TCP port, challenge answered" || why
+stop_sluiced
 done_testing
