@@ -152,18 +152,18 @@ static void delete_session(struct store *db, const char *id)
 void media_flush(struct media_ctx *m)
 {
 	struct store *db = m->store;
-	bool txn;
+	bool have_db = db && db->db, txn;
 
 	loop_timer_cancel(m->loop, &m->flush_timer);
 	if (!m->dirty && !m->gone)
 		return;
-	txn = db && db->db && sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	txn = have_db && sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 	/* Deletes first: an id forgotten and used again in one batch is saved. */
 	while (m->gone) {
 		struct media_gone *g = m->gone;
 
 		m->gone = g->next;
-		if (db && db->db)
+		if (have_db)
 			delete_session(db, g->id);
 		free(g);
 	}
@@ -172,7 +172,7 @@ void media_flush(struct media_ctx *m)
 
 		m->dirty = s->dirty_next;
 		s->dirty = false;
-		if (db && db->db)
+		if (have_db)
 			write_session(db, s);
 	}
 	if (txn)

@@ -131,6 +131,13 @@ static int bind_pair(struct media_ports *mp, uint32_t i)
 	return 0;
 }
 
+static void close_pair(struct media_pair *p)
+{
+	close(p->rtp_fd);
+	close(p->rtcp_fd);
+	p->rtp_fd = p->rtcp_fd = -1;
+}
+
 /*
  * Out of file descriptors: the sockets freed pairs keep are closed (they
  * are bound again when handed out). Returns how many pairs gave theirs up.
@@ -144,9 +151,7 @@ static int close_idle(struct media_ports *mp)
 
 		if (p->in_use || p->rtp_fd < 0)
 			continue;
-		close(p->rtp_fd);
-		close(p->rtcp_fd);
-		p->rtp_fd = p->rtcp_fd = -1;
+		close_pair(p);
 		mp->idle_open--;
 		n++;
 	}
@@ -154,6 +159,16 @@ static int close_idle(struct media_ports *mp)
 		LOG(L_INFO, "[media] out of file descriptors: closed the sockets of %d idle port "
 		    "pair%s", n, n == 1 ? "" : "s");
 	return n;
+}
+
+/* bind_pair(), again once the idle pairs' sockets are closed if they were the limit. */
+static int bind_pair_or_close_idle(struct media_ports *mp, uint32_t i)
+{
+	int err = bind_pair(mp, i);
+
+	if ((err == -EMFILE || err == -ENFILE) && close_idle(mp) > 0)
+		err = bind_pair(mp, i);
+	return err;
 }
 
 int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, int *rtcp_fd)
@@ -167,16 +182,7 @@ int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, i
 
 		mp->head = (mp->head + 1) % mp->npairs;
 		mp->nfree--;
-		err = bind_pair(mp, i);
-		if (!err) {
-			*rtp_port = (uint16_t)(mp->min + 2 * i);
-			*rtp_fd = mp->pairs[i].rtp_fd;
-			*rtcp_fd = mp->pairs[i].rtcp_fd;
-			mp->exhausted_logged = false;
-			return 0;
-		}
-		if ((err == -EMFILE || err == -ENFILE) && close_idle(mp) > 0)
-			err = bind_pair(mp, i);		/* the idle pairs' sockets were the limit */
+		err = bind_pair_or_close_idle(mp, i);
 		if (!err) {
 			*rtp_port = (uint16_t)(mp->min + 2 * i);
 			*rtp_fd = mp->pairs[i].rtp_fd;
@@ -236,11 +242,8 @@ void media_ports_release(struct media_ports *mp, uint16_t rtp_port)
 {
 	struct media_pair *p = &mp->pairs[(uint32_t)(rtp_port - mp->min) / 2];
 
-	if (p->rtp_fd < 0)
-		return;
-	close(p->rtp_fd);
-	close(p->rtcp_fd);
-	p->rtp_fd = p->rtcp_fd = -1;
+	if (p->rtp_fd >= 0)
+		close_pair(p);
 }
 
 int media_ports_rebind(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int *rtcp_fd)
@@ -250,9 +253,7 @@ int media_ports_rebind(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, i
 
 	if (rtp_port < mp->min || (rtp_port & 1) || i >= mp->npairs || !mp->pairs[i].in_use)
 		return -EINVAL;
-	err = bind_pair(mp, i);
-	if ((err == -EMFILE || err == -ENFILE) && close_idle(mp) > 0)
-		err = bind_pair(mp, i);
+	err = bind_pair_or_close_idle(mp, i);
 	if (err)
 		return err;
 	*rtp_fd = mp->pairs[i].rtp_fd;
@@ -269,13 +270,10 @@ void media_ports_free(struct media_ports *mp, uint16_t rtp_port)
 		return;
 	}
 	mp->pairs[i].in_use = false;
-	if (mp->pairs[i].rtp_fd >= 0 && mp->idle_open >= mp->idle_cap) {
-		close(mp->pairs[i].rtp_fd);
-		close(mp->pairs[i].rtcp_fd);
-		mp->pairs[i].rtp_fd = mp->pairs[i].rtcp_fd = -1;
-	} else if (mp->pairs[i].rtp_fd >= 0) {
+	if (mp->pairs[i].rtp_fd >= 0 && mp->idle_open >= mp->idle_cap)
+		close_pair(&mp->pairs[i]);
+	else if (mp->pairs[i].rtp_fd >= 0)
 		mp->idle_open++;
-	}
 	mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
 	mp->nfree++;
 }

@@ -238,9 +238,26 @@ static void random_token(struct sip_server *s, struct b2bua *b, char *out, size_
 }
 
 /* Whether a comma-separated header (Supported, Require, Allow) names tag. */
-static bool has_option(const osip_message_t *m, const char *name, const char *tag)
+/* Whether a comma-separated list ("auth, auth-int", "100rel;x, timer") names tag. */
+static bool list_has(const char *list, const char *tag)
 {
 	size_t n = strlen(tag);
+
+	for (const char *p = list; *p;) {
+		size_t len;
+
+		p += strspn(p, ", \t");
+		len = strcspn(p, ", \t;");
+		if (len == n && !strncasecmp(p, tag, n))
+			return true;
+		p += len;
+		p += strcspn(p, ",");
+	}
+	return false;
+}
+
+static bool has_option(const osip_message_t *m, const char *name, const char *tag)
+{
 	osip_allow_t *al;
 	const char *v;
 
@@ -249,18 +266,9 @@ static bool has_option(const osip_message_t *m, const char *name, const char *ta
 		for (int i = 0; (al = osip_list_get(&m->allows, i)); i++)
 			if (al->value && !strcasecmp(al->value, tag))
 				return true;
-	for (int i = 0; (v = sip_msg_header(m, name, i)); i++) {
-		for (const char *p = v; *p;) {
-			size_t len;
-
-			p += strspn(p, ", \t");
-			len = strcspn(p, ", \t;");
-			if (len == n && !strncasecmp(p, tag, n))
-				return true;
-			p += len;
-			p += strcspn(p, ",");
-		}
-	}
+	for (int i = 0; (v = sip_msg_header(m, name, i)); i++)
+		if (list_has(v, tag))
+			return true;
 	return false;
 }
 
@@ -445,16 +453,7 @@ static int trunk_credentials(struct sip_server *s, const osip_message_t *resp,
 		return -EPROTO;
 	if (pick->qop_options)
 		unquote(pick->qop_options, qops, sizeof(qops));
-	qop = false;
-	for (const char *p = qops; *p;) {
-		size_t l;
-
-		p += strspn(p, ", \t");
-		l = strcspn(p, ", \t");
-		if (l == 4 && !strncasecmp(p, "auth", 4))
-			qop = true;
-		p += l;
-	}
+	qop = list_has(qops, "auth");
 	random_token(s, s->b2b, cnonce, sizeof(cnonce));
 	if (digest_ha1(alg, cf->trunk_username, realm, cf->trunk_password, ha1) ||
 	    digest_response(alg, ha1, nonce, qop ? "00000001" : NULL, qop ? cnonce : NULL,
@@ -618,6 +617,28 @@ static void put(struct call *c)
 	free_call(c);
 }
 
+/*
+ * The request we printed into text (n as snprintf returned for size bytes)
+ * parsed; with to, its Via replaced by ours towards to. 0, -ENOMEM (did
+ * not fit) or -EINVAL.
+ */
+static int parse_request(struct sip_server *s, const char *text, int n, size_t size,
+			 const struct sip_peer *to, osip_message_t **out)
+{
+	osip_message_t *m;
+
+	if (n < 0 || (size_t)n >= size || osip_message_init(&m))
+		return -ENOMEM;
+	if (osip_message_parse(m, text, (size_t)n) || (to && sip_srv_set_top_via(s, m, to))) {
+		osip_message_free(m);
+		return -EINVAL;
+	}
+	if (to)
+		osip_message_force_update(m);
+	*out = m;
+	return 0;
+}
+
 /* ---- requests we make ---- */
 
 /*
@@ -715,13 +736,9 @@ static int leg_request_raw(struct call *c, int L, const char *method, uint32_t c
 		     l->call_id, cseq, method, contact, extra ? extra : "", auth ? auth : "",
 		     blen ? "Content-Type: " : "", blen ? (sdp ? "application/sdp" : ctype) : "",
 		     blen ? "\r\n" : "", blen, sdp ? sdp : body ? body : "");
-	if (n >= (int)sizeof(text) || osip_message_init(&m))
-		return -ENOMEM;
-	if (osip_message_parse(m, text, (size_t)n) || sip_srv_set_top_via(s, m, &l->peer)) {
-		osip_message_free(m);
-		return -EINVAL;
-	}
-	osip_message_force_update(m);
+	err = parse_request(s, text, n, sizeof(text), &l->peer, &m);
+	if (err)
+		return err;
 	if (ack) {
 		char *out;
 		size_t len;
@@ -867,13 +884,8 @@ static void cancel_branch(struct call *c, struct branch *b)
 		     "To: %s\r\nCall-ID: %s\r\nCSeq: %u CANCEL\r\nContent-Length: 0\r\n\r\n",
 		     b->ruri, b->via, l->local_uri, l->local_tag, l->remote_uri, l->call_id,
 		     l->invite_cseq);
-	if (n >= (int)sizeof(text) || osip_message_init(&m))
-		return;
-	if (osip_message_parse(m, text, (size_t)n)) {
-		osip_message_free(m);
-		return;
-	}
-	sip_txn_client_new(&s->txns, m, &b->peer, NULL, NULL, NULL);
+	if (!parse_request(s, text, n, sizeof(text), NULL, &m))
+		sip_txn_client_new(&s->txns, m, &b->peer, NULL, NULL, NULL);
 }
 
 /* PRACK of a branch's reliable provisional (RFC 3262 §7.2), in its early dialog. */
@@ -898,14 +910,8 @@ static void prack_branch(struct call *c, struct branch *b, const osip_message_t 
 		     "Content-Length: 0\r\n\r\n",
 		     target, l->local_uri, l->local_tag, l->remote_uri, totag ? totag : "",
 		     l->call_id, ++l->cseq, rseq, l->invite_cseq, contact);
-	if (n >= (int)sizeof(text) || osip_message_init(&m))
-		return;
-	if (osip_message_parse(m, text, (size_t)n) || sip_srv_set_top_via(s, m, &b->peer)) {
-		osip_message_free(m);
-		return;
-	}
-	osip_message_force_update(m);
-	sip_txn_client_new(&s->txns, m, &b->peer, NULL, NULL, NULL);
+	if (!parse_request(s, text, n, sizeof(text), &b->peer, &m))
+		sip_txn_client_new(&s->txns, m, &b->peer, NULL, NULL, NULL);
 }
 
 /* ---- answers to the caller ---- */
@@ -947,17 +953,19 @@ static void on_rel_timer(struct loop *loop, void *arg)
 	loop_timer_arm(loop, &c->rel_timer, c->rel_wait);
 }
 
-static void add_timer_headers(struct call *c, osip_message_t *resp)
+/*
+ * Session-Expires in our 2xx to leg l's request (we are its UAS: the peer,
+ * the UAC, refreshes unless we do), and Require: timer when it supports it.
+ */
+static void add_timer_headers(const struct leg *l, osip_message_t *resp, bool require)
 {
-	const struct leg *l = &c->leg[SIDE_A];
 	char v[64];
 
 	if (!l->se)
 		return;
-	/* The caller is the UAC: it refreshes unless we do. */
 	snprintf(v, sizeof(v), "%u;refresher=%s", l->se, l->se_ours ? "uas" : "uac");
 	osip_message_set_header(resp, "Session-Expires", v);
-	if (c->a_timer)
+	if (require)
 		osip_message_set_header(resp, "Require", "timer");
 }
 
@@ -991,7 +999,7 @@ static void to_caller(struct call *c, int code, const char *reason, const char *
 		osip_message_set_header(resp, "Supported", B2B_SUPPORTED);
 	if (code >= 200 && code < 300) {
 		osip_message_set_header(resp, "Allow", SIP_ALLOW);
-		add_timer_headers(c, resp);
+		add_timer_headers(&c->leg[SIDE_A], resp, c->a_timer);
 	}
 	set_body(resp, sdp);
 	if (code > 100 && code < 200 && c->a_100rel && !c->rel_text) {
@@ -1392,13 +1400,9 @@ static int send_branch_invite(struct call *c, struct branch *b, const char *auth
 		     l->call_id, l->invite_cseq, contact, timer, auth ? auth : "",
 		     sdp ? "Content-Type: application/sdp\r\n" : "", sdp ? strlen(sdp) : 0,
 		     sdp ? sdp : "");
-	if (n >= (int)sizeof(text) || osip_message_init(&m))
-		return -ENOMEM;
-	if (osip_message_parse(m, text, (size_t)n) || sip_srv_set_top_via(s, m, &b->peer)) {
-		osip_message_free(m);
-		return -EINVAL;
-	}
-	osip_message_force_update(m);
+	n = parse_request(s, text, n, sizeof(text), &b->peer, &m);
+	if (n)
+		return n;
 	v = osip_list_get(&m->vias, 0);
 	if (!v || osip_via_to_str(v, &via) || strlen(via) >= sizeof(b->via)) {
 		osip_free(via);
@@ -1410,6 +1414,26 @@ static int send_branch_invite(struct call *c, struct branch *b, const char *auth
 	b->ringing = false;
 	b->rseq = 0;
 	return sip_txn_client_new(&s->txns, m, &b->peer, branch_response, b, NULL) ? -EIO : 0;
+}
+
+/* A call with its timers ready, not yet in the tables. */
+static struct call *new_call(struct sip_server *s)
+{
+	struct call *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->s = s;
+	c->refs = 1;
+	loop_timer_init(&c->ring, on_ring_timeout, c);
+	loop_timer_init(&c->rel_timer, on_rel_timer, c);
+	loop_timer_init(&c->ack_timer, on_ack_timeout, c);
+	for (int i = 0; i < 2; i++) {
+		c->leg[i].call = c;
+		c->leg[i].side = i;
+		loop_timer_init(&c->leg[i].se_timer, on_se_timer, &c->leg[i]);
+	}
+	return c;
 }
 
 static int start_branch(struct call *c, const char *ruri, const struct sip_peer *peer,
@@ -1539,13 +1563,11 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 		sip_srv_reply(s, rx, 503, "No media relay");
 		return;
 	}
-	c = calloc(1, sizeof(*c));
+	c = new_call(s);
 	if (!c) {
 		sip_srv_reply(s, rx, 500, NULL);
 		return;
 	}
-	c->s = s;
-	c->refs = 1;
 	c->winner = -1;
 	c->best = 699;
 	c->late = !has_sdp(rx->req, &body, &blen);
@@ -1556,14 +1578,6 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 	else
 		snprintf(c->caller, sizeof(c->caller), "trunk");
 	snprintf(c->callee, sizeof(c->callee), "%s", tg.aor);
-	loop_timer_init(&c->ring, on_ring_timeout, c);
-	loop_timer_init(&c->rel_timer, on_rel_timer, c);
-	loop_timer_init(&c->ack_timer, on_ack_timeout, c);
-	for (int i = 0; i < 2; i++) {
-		c->leg[i].call = c;
-		c->leg[i].side = i;
-		loop_timer_init(&c->leg[i].se_timer, on_se_timer, &c->leg[i]);
-	}
 	if (timers_from_offer(s, rx, c)) {
 		free(c);
 		return;
@@ -1692,13 +1706,13 @@ static void relay_response(struct sip_txn *t, const osip_message_t *resp, int co
 		osip_message_t *out = rx.req ? sip_srv_response(c->s, &rx, resp ? code : 408,
 								resp ? resp->reason_phrase : NULL)
 					     : NULL;
+		bool answer;
 
-		if (out && resp && code < 300 && c->media && r->sdp &&
-		    has_sdp(resp, &body, &blen) &&
-		    !media_answer(c->media, to, body, blen, &sdp, err, sizeof(err))) {
-			set_body(out, sdp);
-			set_leg_sdp(&c->leg[r->from], sdp);
-		} else if (out && defer) {
+		/* Its answer, rewritten; or (defer) the offer made from the peer's 2xx. */
+		answer = out && resp && code < 300 && c->media && r->sdp &&
+			 has_sdp(resp, &body, &blen) &&
+			 !media_answer(c->media, to, body, blen, &sdp, err, sizeof(err));
+		if (out && (answer || defer)) {
 			set_body(out, sdp);
 			set_leg_sdp(&c->leg[r->from], sdp);
 		}
@@ -1707,15 +1721,9 @@ static void relay_response(struct sip_txn *t, const osip_message_t *resp, int co
 
 			if (!our_contact(c->s, rx.from, contact, sizeof(contact)))
 				osip_message_set_contact(out, contact);
-			if (c->leg[r->from].se && sip_msg_header(rx.req, "session-expires", 0)) {
-				char v[48];
-
-				snprintf(v, sizeof(v), "%u;refresher=%s", c->leg[r->from].se,
-					 c->leg[r->from].se_ours ? "uas" : "uac");
-				osip_message_set_header(out, "Session-Expires", v);
-				if (has_option(rx.req, "supported", "timer"))
-					osip_message_set_header(out, "Require", "timer");
-			}
+			if (sip_msg_header(rx.req, "session-expires", 0))
+				add_timer_headers(&c->leg[r->from], out,
+						  has_option(rx.req, "supported", "timer"));
 		}
 		sip_txn_set_end(r->st, NULL, NULL);	/* r may go before its ACK comes */
 		if (out)
@@ -1983,34 +1991,21 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 		return -EINVAL;
 	root = json_loads(owner_data + strlen(OWNER_TAG), 0, NULL);
 	legs = json_object_get(root, "legs");
-	c = calloc(1, sizeof(*c));
+	c = new_call(s);
 	if (!c || json_array_size(legs) != 2 ||
 	    str_of(root, "caller", c->caller, sizeof(c->caller)) ||
 	    str_of(root, "callee", c->callee, sizeof(c->callee)) ||
 	    leg_from_json(&c->leg[SIDE_A], json_array_get(legs, 0)) ||
 	    leg_from_json(&c->leg[SIDE_B], json_array_get(legs, 1))) {
 		json_decref(root);
-		if (c) {
-			free(c->leg[SIDE_A].sdp);
-			free(c->leg[SIDE_B].sdp);
-		}
-		free(c);
+		if (c)
+			free_call(c);
 		return -EINVAL;
 	}
 	json_decref(root);
-	c->s = s;
-	c->refs = 1;
 	c->winner = 0;
 	c->state = CALL_UP;
 	c->media = ms;
-	loop_timer_init(&c->ring, on_ring_timeout, c);
-	loop_timer_init(&c->rel_timer, on_rel_timer, c);
-	loop_timer_init(&c->ack_timer, on_ack_timeout, c);
-	for (int i = 0; i < 2; i++) {
-		c->leg[i].call = c;
-		c->leg[i].side = i;
-		loop_timer_init(&c->leg[i].se_timer, on_se_timer, &c->leg[i]);
-	}
 	/*
 	 * Requests relayed since the row was written (INFO, MESSAGE) moved the
 	 * CSeqs on: jump ahead, as a UAS takes any higher one (RFC 3261 §12.2.2).
