@@ -7,6 +7,7 @@
 # INVITE must reach it through the NAT's mapping, and its media must be
 # latched where it really comes from.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../b2bua-lib.sh"
 
 require_root
 require_cmd ip ethtool nsenter sipp tcpdump sqlite3 perl
@@ -41,39 +42,7 @@ done
 in_ns $C ping -c1 -W2 10.0.1.1 >/dev/null
 in_ns $E ping -c1 -W2 10.77.2.1 >/dev/null
 
-cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = 0.0.0.0:5060
-domain = ims.local
-# sipp answers the first challenge whatever its algorithm, and knows only MD5.
-digest = md5, sha-256
-[media]
-interface = r0, r1
-address = 10.0.1.1
-ports = 30000-30099
-datapath = auto
-timeout = 10
-bpf_pin_dir = $PIN
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $TMP/sluice.db
-[log]
-level = info
-CONF
-cat >$TMP/users.json <<JSON
-{ "1001": { "username": "1001", "password": "caller-pw", "display_name": "Caller" },
-  "1002": { "username": "1002", "password": "callee-pw", "display_name": "Callee" } }
-JSON
-"$SLUICECTL" -c $TMP/sluice.conf import-users $TMP/users.json >/dev/null ||
-	skip_all "import-users failed"
-nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
-SPID=$!
-cleanup_add "kill $SPID"
-cleanup_add "'$SLUICECTL' -p $PIN unload"
-wait_for $TMP/sluiced.log "running|cannot" 100
-grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available: $(tail -2 $TMP/sluiced.log)"
+b2bua_sluiced $R $PIN "md5, sha-256" 30000-30099
 plan 11
 
 SIPP_DIR=$TOP/tests/integration/sipp

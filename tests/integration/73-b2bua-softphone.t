@@ -18,6 +18,7 @@
 # ("Register: Function not implemented") on a 401 that carries any other
 # algorithm, even after an MD5 challenge. Hence `digest = md5` here.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../b2bua-lib.sh"
 
 require_root
 require_cmd ip ethtool nsenter sipp tcpdump sqlite3 perl
@@ -33,52 +34,10 @@ PCAP=/usr/share/sip-tester/g711a.pcap
 
 C=sbpc$$ R=sbpr$$ E=sbpe$$
 PIN=/sys/fs/bpf/sluice-test-p$$
-for ns in $C $R $E; do netns_add $ns; done
-veth_link $C c0 10.0.1.2/24 $R r0 10.0.1.1/24 || skip_all "cannot create veth pairs"
-veth_link $R r1 10.0.2.1/24 $E e0 10.0.2.2/24
-ip -n $C route add default via 10.0.1.1
-ip -n $E route add default via 10.0.2.1
-in_ns $R sysctl -qw net.ipv4.conf.all.forwarding=1
-for x in "$C c0" "$E e0"; do
-	set -- $x
-	in_ns $1 ethtool -K $2 gro on tx off >/dev/null
-done
-in_ns $C ping -c1 -W2 10.0.1.1 >/dev/null
-in_ns $E ping -c1 -W2 10.0.2.1 >/dev/null
+b2bua_topology $C $R $E
 
 DB=$TMP/sluice.db
-cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = 0.0.0.0:5060
-domain = ims.local
-digest = md5
-[media]
-interface = r0, r1
-address = 10.0.1.1
-ports = 30000-30099
-datapath = auto
-timeout = 10
-bpf_pin_dir = $PIN
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $DB
-[log]
-level = info
-CONF
-cat >$TMP/users.json <<JSON
-{ "1001": { "username": "1001", "password": "caller-pw", "display_name": "Caller" },
-  "1002": { "username": "1002", "password": "callee-pw", "display_name": "Callee" } }
-JSON
-"$SLUICECTL" -c $TMP/sluice.conf import-users $TMP/users.json >/dev/null ||
-	skip_all "import-users failed"
-nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
-SPID=$!
-cleanup_add "kill $SPID"
-cleanup_add "'$SLUICECTL' -p $PIN unload"
-wait_for $TMP/sluiced.log "running|cannot" 100
-grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available: $(tail -2 $TMP/sluiced.log)"
+b2bua_sluiced $R $PIN "md5" 30000-30099
 
 # baresip's tone: 30 s of 440 Hz, 8 kHz mono 16-bit PCM (aufile wants the
 # codec's rate; ausine makes only 48 kHz, which baresip 1.0 cannot send as

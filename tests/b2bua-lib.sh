@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# What the B2BUA tests over XDP share (70, 72, 73, 75); source after lib.sh.
+
+# b2bua_topology C R E: the caller's namespace C (10.0.1.2), the relay's R
+# (r0 10.0.1.1 towards C, r1 10.0.2.1 towards E, forwarding) and the
+# callee's E (10.0.2.2), joined by veth pairs; GRO on the phones' ends, so
+# that XDP native works on the relay's.
+b2bua_topology() {
+	local c=$1 r=$2 e=$3 x
+	for x in $c $r $e; do netns_add $x; done
+	veth_link $c c0 10.0.1.2/24 $r r0 10.0.1.1/24 || skip_all "cannot create veth pairs"
+	veth_link $r r1 10.0.2.1/24 $e e0 10.0.2.2/24
+	ip -n $c route add default via 10.0.1.1
+	ip -n $e route add default via 10.0.2.1
+	in_ns $r sysctl -qw net.ipv4.conf.all.forwarding=1
+	for x in "$c c0" "$e e0"; do
+		set -- $x
+		in_ns $1 ethtool -K $2 gro on tx off >/dev/null
+	done
+	in_ns $c ping -c1 -W2 10.0.1.1 >/dev/null
+	in_ns $e ping -c1 -W2 10.0.2.1 >/dev/null
+}
+
+# b2bua_sluiced R PIN DIGEST PORTS [WRAPPER...]: subscribers 1001
+# (caller-pw) and 1002 (callee-pw) imported, and sluiced started in R
+# (under WRAPPER, e.g. prlimit) with XDP on r0 and r1, media on 10.0.1.1,
+# its log in $TMP/sluiced.log and its pid in SPID; skips without XDP
+# native. sipp answers the first challenge whatever its algorithm and
+# knows only MD5, baresip 1.0 gives up on any SHA-256 one: DIGEST says
+# which the test needs.
+b2bua_sluiced() {
+	local r=$1 pin=$2 digest=$3 ports=$4
+	shift 4
+	cat >$TMP/sluice.conf <<CONF
+[sip]
+listen = 0.0.0.0:5060
+domain = ims.local
+digest = $digest
+[media]
+interface = r0, r1
+address = 10.0.1.1
+ports = $ports
+datapath = auto
+timeout = 10
+bpf_pin_dir = $pin
+[control]
+ng = off
+rtpproxy = off
+[store]
+db = $TMP/sluice.db
+[log]
+level = info
+CONF
+	cat >$TMP/users.json <<JSON
+{ "1001": { "username": "1001", "password": "caller-pw", "display_name": "Caller" },
+  "1002": { "username": "1002", "password": "callee-pw", "display_name": "Callee" } }
+JSON
+	"$SLUICECTL" -c $TMP/sluice.conf import-users $TMP/users.json >/dev/null ||
+		skip_all "import-users failed"
+	nsenter --net=/run/netns/$r "$@" "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+	SPID=$!
+	cleanup_add "kill $SPID"
+	cleanup_add "'$SLUICECTL' -p $pin unload"
+	wait_for $TMP/sluiced.log "running|cannot" 100
+	grep -q "XDP native on r0,r1" $TMP/sluiced.log ||
+		skip_all "XDP native not available: $(tail -2 $TMP/sluiced.log)"
+}
