@@ -76,7 +76,7 @@ skip() {	# skip REASON: one skipped test
 	echo "ok $_tap_n # skip $*"
 }
 
-diag() { echo "# $*"; }
+diag() { echo "# $*" >&2; }
 
 cleanup_add() { _cleanup+=("$*"); }
 
@@ -85,7 +85,11 @@ _run_cleanup() {
 	for ((i = ${#_cleanup[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanup[$i]}" >/dev/null 2>&1 || true
 	done
-	rm -rf "$TMP"
+	if [ -n "${SLUICE_KEEP_TMP:-}" ]; then
+		echo "# kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
 }
 trap _run_cleanup EXIT
 trap 'exit 130' INT TERM

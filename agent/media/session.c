@@ -200,6 +200,19 @@ static void watch_stream(struct media_session *s, int i)
  * it takes sockets again when it needs userspace (reopen_stream()).
  * Returns how many streams gave theirs up.
  */
+/* Relays what the sockets still hold, from before the flows went in. */
+static void drain_stream(struct media_ctx *m, struct media_sstream *st)
+{
+	for (int leg = 0; leg < 2; leg++) {
+		for (int comp = 0; comp < 2; comp++) {
+			for (int batch = 0; batch < 8; batch++)
+				if (media_relay_input(&st->relay, leg, (enum media_comp)comp,
+						      loop_now_ms(m->loop)) <= 0)
+					break;
+		}
+	}
+}
+
 static int release_offloaded(struct media_ctx *m)
 {
 	int n = 0;
@@ -211,6 +224,7 @@ static int release_offloaded(struct media_ctx *m)
 			if (!st->active || st->released || !st->offloaded[0][MEDIA_RTP] ||
 			    !st->offloaded[1][MEDIA_RTP])
 				continue;
+			drain_stream(m, st);
 			for (int leg = 0; leg < 2; leg++) {
 				for (int comp = 0; comp < 2; comp++) {
 					loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
@@ -510,6 +524,9 @@ static uint64_t last_activity(struct media_session *s, uint64_t now_ms)
 			if (k.last_seen_ns / 1000000 + now_ms > mono_ms &&
 			    k.last_seen_ns / 1000000 + now_ms - mono_ms > last)
 				last = k.last_seen_ns / 1000000 + now_ms - mono_ms;
+			/* A packet forwarded since mono_ms was read is "now", not later. */
+			if (last > now_ms)
+				last = now_ms;
 		}
 	}
 	return last;
