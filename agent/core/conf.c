@@ -109,6 +109,54 @@ static int parse_keepalive_method(struct conf *c, const char *val, void *dst,
 	return 0;
 }
 
+static int parse_on_stop(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (strcasecmp(val, "bye") && strcasecmp(val, "keep")) {
+		*want = "bye or keep";
+		return -EINVAL;
+	}
+	*(bool *)dst = !strcasecmp(val, "keep");
+	return 0;
+}
+
+/* "register, message": the requests that get a CDR event row; "" or none. */
+static int parse_cdr_events(struct conf *c, const char *val, void *dst, const char **want)
+{
+	static const char *const names[] = { "register", "message", "options" };
+	char buf[CONF_STR_MAX], *tok, *save = NULL;
+	unsigned bits = 0;
+
+	(void)c;
+	snprintf(buf, sizeof(buf), "%s", val);
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		size_t i;
+
+		if (!strcasecmp(tok, "none"))
+			continue;
+		for (i = 0; i < 3 && strcasecmp(tok, names[i]); i++)
+			;
+		if (i == 3) {
+			*want = "register, message, options (comma separated) or none";
+			return -EINVAL;
+		}
+		bits |= 1u << i;
+	}
+	*(unsigned *)dst = bits;
+	return 0;
+}
+
+static int parse_node(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (!val[0] || strlen(val) >= 32 || strpbrk(val, " \t\r\n")) {
+		*want = "a name without blanks, at most 31 characters";
+		return -EINVAL;
+	}
+	strcpy(dst, val);
+	return 0;
+}
+
 /* "sha-256, md5": the digest algorithms challenged with, in that order. */
 static int parse_digest(struct conf *c, const char *val, void *dst, const char **want)
 {
@@ -418,8 +466,12 @@ static const struct conf_key conf_keys[] = {
 	KEY("media", "bpf_pin_dir", parse_path, media_pin_dir),
 	KEY("media", "relatch", parse_relatch, media_relatch),
 	KEY("media", "ice", parse_ice, media_keep_ice),
+	KEY("media", "on_stop", parse_on_stop, media_keep_on_stop),
 	KEY("store", "db", parse_path, store_db),
 	KEY("mml", "listen", parse_addr, mml_listen),
+	KEY("mml", "node", parse_node, mml_node),
+	KEY("mml", "admin_password", parse_str, mml_admin_password),
+	KEY("cdr", "events", parse_cdr_events, cdr_events),
 	KEY("control", "ng", parse_addr, ctl_ng),
 	KEY("control", "rtpproxy", parse_addr, ctl_rtpproxy),
 	KEY("log", "level", parse_log_level, log_level),
@@ -511,6 +563,8 @@ void conf_defaults(struct conf *c)
 	strcpy(c->media_pin_dir, "/sys/fs/bpf/sluice");
 	strcpy(c->store_db, "var/sluice.db");
 	conf_parse_addr("127.0.0.1:7777", &c->mml_listen);
+	strcpy(c->mml_node, "SLUICE");
+	c->cdr_events = 3;	/* register, message */
 	conf_parse_addr("127.0.0.1:2223", &c->ctl_ng);
 	conf_parse_addr("127.0.0.1:7722", &c->ctl_rtpproxy);
 	c->log_level = L_INFO;

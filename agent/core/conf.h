@@ -69,6 +69,7 @@ struct conf {
 	char		media_pin_dir[CONF_STR_MAX];
 	int		media_relatch;		/* enum media_relatch: off, ssrc, any */
 	bool		media_keep_ice;		/* ice = keep: candidates pass through */
+	bool		media_keep_on_stop;	/* on_stop = keep: SIGTERM leaves calls up */
 
 	/* [trunk]: the gateway numbers that are not subscribers go to */
 	struct conf_addr trunk_address;		/* AF_UNSPEC: no trunk */
@@ -83,6 +84,11 @@ struct conf {
 
 	/* [mml] */
 	struct conf_addr mml_listen;
+	char		mml_node[32];		/* the name on the +++ line */
+	char		mml_admin_password[128];	/* first run only; "": random */
+
+	/* [cdr] */
+	unsigned	cdr_events;		/* CDR_EV_* bits: event rows written */
 
 	/* [control] */
 	struct conf_addr ctl_ng;

@@ -58,6 +58,69 @@ static const char *const migrations[] = {
 	"  UNIQUE (aor, contact)"
 	");"
 	"CREATE INDEX registrations_expires ON registrations (expires);",
+
+	/* 3: call detail records, MML operators, the blacklist */
+	"CREATE TABLE cdr ("
+	"  id INTEGER PRIMARY KEY,"		/* sluice's record id */
+	"  record_type TEXT NOT NULL,"		/* CALL, REGISTER, MESSAGE, OPTIONS */
+	"  open INTEGER NOT NULL DEFAULT 0,"	/* 1 while the call is up */
+	"  a_call_id TEXT NOT NULL DEFAULT '',"
+	"  b_call_id TEXT NOT NULL DEFAULT '',"
+	"  caller_uri TEXT NOT NULL DEFAULT '',"
+	"  caller_number TEXT NOT NULL DEFAULT '',"
+	"  caller_ip TEXT NOT NULL DEFAULT '',"
+	"  caller_port INTEGER NOT NULL DEFAULT 0,"
+	"  callee_uri TEXT NOT NULL DEFAULT '',"
+	"  callee_number TEXT NOT NULL DEFAULT '',"
+	"  callee_ip TEXT NOT NULL DEFAULT '',"
+	"  callee_port INTEGER NOT NULL DEFAULT 0,"
+	"  invite_ms INTEGER NOT NULL DEFAULT 0,"	/* unix milliseconds, 0: never */
+	"  ring_ms INTEGER NOT NULL DEFAULT 0,"
+	"  answer_ms INTEGER NOT NULL DEFAULT 0,"
+	"  end_ms INTEGER NOT NULL DEFAULT 0,"
+	"  duration_s INTEGER NOT NULL DEFAULT 0,"	/* INVITE to end */
+	"  billable_s INTEGER NOT NULL DEFAULT 0,"	/* answer to end, rounded up */
+	"  setup_ms INTEGER NOT NULL DEFAULT 0,"	/* INVITE to first ring or answer */
+	"  disposition TEXT NOT NULL DEFAULT '',"
+	"  status_code INTEGER NOT NULL DEFAULT 0,"
+	"  status_text TEXT NOT NULL DEFAULT '',"
+	"  released_by TEXT NOT NULL DEFAULT '',"	/* caller, callee, system */
+	"  close_reason TEXT NOT NULL DEFAULT '',"
+	"  codec TEXT NOT NULL DEFAULT '',"
+	"  caller_ua TEXT NOT NULL DEFAULT '',"
+	"  callee_ua TEXT NOT NULL DEFAULT '',"
+	"  datapath TEXT NOT NULL DEFAULT '',"
+	"  contact TEXT NOT NULL DEFAULT '',"
+	"  expires INTEGER NOT NULL DEFAULT 0,"
+	"  message_body TEXT NOT NULL DEFAULT '',"
+	"  server_ip TEXT NOT NULL DEFAULT '',"
+	"  server_port INTEGER NOT NULL DEFAULT 0,"
+	"  cseq INTEGER NOT NULL DEFAULT 0,"
+	"  extra_info TEXT NOT NULL DEFAULT '',"
+	"  a_packets INTEGER NOT NULL DEFAULT 0, a_bytes INTEGER NOT NULL DEFAULT 0,"
+	"  a_lost INTEGER NOT NULL DEFAULT 0, a_jitter_ms REAL NOT NULL DEFAULT 0,"
+	"  a_r REAL NOT NULL DEFAULT 0, a_mos REAL NOT NULL DEFAULT 0,"
+	"  b_packets INTEGER NOT NULL DEFAULT 0, b_bytes INTEGER NOT NULL DEFAULT 0,"
+	"  b_lost INTEGER NOT NULL DEFAULT 0, b_jitter_ms REAL NOT NULL DEFAULT 0,"
+	"  b_r REAL NOT NULL DEFAULT 0, b_mos REAL NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX cdr_invite ON cdr (invite_ms);"
+	"CREATE INDEX cdr_open ON cdr (open) WHERE open = 1;"
+	"CREATE TABLE operators ("
+	"  name TEXT PRIMARY KEY,"
+	"  role TEXT NOT NULL CHECK (role IN ('ADMIN', 'OPERATOR')),"
+	"  salt TEXT NOT NULL,"			/* hex, 16 random bytes */
+	"  hash TEXT NOT NULL,"			/* hex PBKDF2-HMAC-SHA256 of the password */
+	"  iterations INTEGER NOT NULL,"
+	"  failed INTEGER NOT NULL DEFAULT 0,"	/* failed logins since the last good one */
+	"  last_login INTEGER NOT NULL DEFAULT 0,"	/* unix seconds */
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE blacklist ("
+	"  prefix TEXT PRIMARY KEY,"		/* 192.0.2.0/24, 2001:db8::1/128 */
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL"
+	");",
 };
 
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -7,8 +7,8 @@
  * locked database -EBUSY, a uniqueness violation -EEXIST.
  *
  * Tables (store.c has the SQL): media_sessions (media/persist.c),
- * subscribers (subscriber.h), registrations (binding.h). Calls and CDRs
- * come as further migrations.
+ * subscribers (subscriber.h), registrations (binding.h), cdr (cdr.h),
+ * operators (operator.h), blacklist (the MML's ADD/RMV BLACKLIST).
  */
 #ifndef SLUICE_STORE_H
 #define SLUICE_STORE_H
