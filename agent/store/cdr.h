@@ -133,7 +133,7 @@ struct cdr_ctx {
 	struct cdr_pending	*pending_tail;
 	unsigned		npending;
 	bool			failing;	/* the last flush failed (logged once) */
-	unsigned		late;		/* rows queued while failing */
+	unsigned		late;		/* rows written after a failed flush, since start */
 	uint64_t		written;	/* rows flushed since start */
 	uint64_t		flush_failures;
 };
@@ -151,7 +151,10 @@ void cdr_finish(struct cdr_rec *r);
 
 /* Queues r (copied) for the next flush; -ENOMEM only. */
 int cdr_write(struct cdr_ctx *c, const struct cdr_rec *r);
-/* Writes the queue now, in one transaction; the store's -errno on failure. */
+/*
+ * Writes the queue now, in one transaction; the store's -errno on failure.
+ * Inside a caller's transaction, -EBUSY: the rows wait for the timer.
+ */
 int cdr_flush(struct cdr_ctx *c);
 
 /*
