@@ -28,6 +28,7 @@ typedef int (*conf_parse_fn)(struct conf *c, const char *val, void *dst,
 struct conf_key {
 	const char	*section;
 	const char	*key;
+	const char	*def;
 	conf_parse_fn	parse;
 	size_t		offset;
 	size_t		size;
@@ -428,54 +429,55 @@ static int parse_path(struct conf *c, const char *val, void *dst,
 	return parse_str(c, val, dst, want);
 }
 
-#define KEY(sec, name, fn, field) \
-	{ sec, name, fn, offsetof(struct conf, field), \
+/* Each key with its default, which conf_defaults() parses like a value read. */
+#define KEY(sec, name, def, fn, field) \
+	{ sec, name, def, fn, offsetof(struct conf, field), \
 	  sizeof(((struct conf *)0)->field) }
 
 static const struct conf_key conf_keys[] = {
-	KEY("sip", "listen", parse_addr, sip_listen),
-	KEY("sip", "domain", parse_path, sip_domain),
-	KEY("sip", "min_expires", parse_seconds, sip_min_expires),
-	KEY("sip", "max_expires", parse_seconds, sip_max_expires),
-	KEY("sip", "default_expires", parse_seconds, sip_default_expires),
-	KEY("sip", "digest", parse_digest, sip_digest),
-	KEY("sip", "nonce_lifetime", parse_seconds, sip_nonce_lifetime),
-	KEY("sip", "keepalive", parse_interval, sip_keepalive),
-	KEY("sip", "ring_timeout", parse_seconds, sip_ring_timeout),
-	KEY("sip", "keepalive_method", parse_keepalive_method, sip_keepalive_options),
-	KEY("sip", "stun", parse_port_off, sip_stun),
-	KEY("sip", "blacklist", parse_str, sip_blacklist),
-	KEY("sip", "auth_fail_limit", parse_count, sip_auth_fail_limit),
-	KEY("sip", "auth_fail_window", parse_seconds, sip_auth_fail_window),
-	KEY("sip", "auth_block_time", parse_seconds, sip_auth_block_time),
-	KEY("sip", "scanners", parse_str, sip_scanners),
-	KEY("sip", "session_expires", parse_session_expires, sip_session_expires),
-	KEY("sip", "min_se", parse_session_expires, sip_min_se),
-	KEY("trunk", "address", parse_addr, trunk_address),
-	KEY("trunk", "transport", parse_transport, trunk_tcp),
-	KEY("trunk", "username", parse_str, trunk_username),
-	KEY("trunk", "password", parse_str, trunk_password),
-	KEY("trunk", "domain", parse_str, trunk_domain),
-	KEY("trunk", "rewrite", parse_rewrite, trunk_rewrite),
-	KEY("media", "interface", parse_ifaces, media_ifaces),
-	KEY("media", "address", parse_media_address, media_address),
-	KEY("media", "ports", parse_ports, media_port_min),
-	KEY("media", "datapath", parse_datapath, media_datapath),
-	KEY("media", "timeout", parse_seconds, media_timeout),
-	KEY("media", "hold_timeout", parse_seconds, media_hold_timeout),
-	KEY("media", "bpf_pin_dir", parse_path, media_pin_dir),
-	KEY("media", "relatch", parse_relatch, media_relatch),
-	KEY("media", "ice", parse_ice, media_keep_ice),
-	KEY("media", "on_stop", parse_on_stop, media_keep_on_stop),
-	KEY("store", "db", parse_path, store_db),
-	KEY("mml", "listen", parse_addr, mml_listen),
-	KEY("mml", "node", parse_node, mml_node),
-	KEY("mml", "admin_password", parse_str, mml_admin_password),
-	KEY("cdr", "events", parse_cdr_events, cdr_events),
-	KEY("control", "ng", parse_addr, ctl_ng),
-	KEY("control", "rtpproxy", parse_addr, ctl_rtpproxy),
-	KEY("log", "level", parse_log_level, log_level),
-	KEY("log", "target", parse_log_target, log_target),
+	KEY("sip", "listen", "0.0.0.0:5060", parse_addr, sip_listen),
+	KEY("sip", "domain", "ims.local", parse_path, sip_domain),
+	KEY("sip", "min_expires", "60", parse_seconds, sip_min_expires),
+	KEY("sip", "max_expires", "3600", parse_seconds, sip_max_expires),
+	KEY("sip", "default_expires", "3600", parse_seconds, sip_default_expires),
+	KEY("sip", "digest", "sha-256, md5", parse_digest, sip_digest),
+	KEY("sip", "nonce_lifetime", "300", parse_seconds, sip_nonce_lifetime),
+	KEY("sip", "keepalive", "30", parse_interval, sip_keepalive),
+	KEY("sip", "ring_timeout", "60", parse_seconds, sip_ring_timeout),
+	KEY("sip", "keepalive_method", "crlf", parse_keepalive_method, sip_keepalive_options),
+	KEY("sip", "stun", "off", parse_port_off, sip_stun),
+	KEY("sip", "blacklist", "", parse_str, sip_blacklist),
+	KEY("sip", "auth_fail_limit", "10", parse_count, sip_auth_fail_limit),
+	KEY("sip", "auth_fail_window", "60", parse_seconds, sip_auth_fail_window),
+	KEY("sip", "auth_block_time", "300", parse_seconds, sip_auth_block_time),
+	KEY("sip", "scanners", "friendly-scanner, sipvicious, sipcli, sip-scan, VaxSIPUserAgent, iWar, sundayddr, SIPScan, pplsip", parse_str, sip_scanners),
+	KEY("sip", "session_expires", "1800", parse_session_expires, sip_session_expires),
+	KEY("sip", "min_se", "90", parse_session_expires, sip_min_se),
+	KEY("trunk", "address", "off", parse_addr, trunk_address),
+	KEY("trunk", "transport", "udp", parse_transport, trunk_tcp),
+	KEY("trunk", "username", "", parse_str, trunk_username),
+	KEY("trunk", "password", "", parse_str, trunk_password),
+	KEY("trunk", "domain", "", parse_str, trunk_domain),
+	KEY("trunk", "rewrite", "", parse_rewrite, trunk_rewrite),
+	KEY("media", "interface", "eth0", parse_ifaces, media_ifaces),
+	KEY("media", "address", "auto", parse_media_address, media_address),
+	KEY("media", "ports", "30000-39999", parse_ports, media_port_min),
+	KEY("media", "datapath", "auto", parse_datapath, media_datapath),
+	KEY("media", "timeout", "60", parse_seconds, media_timeout),
+	KEY("media", "hold_timeout", "3600", parse_seconds, media_hold_timeout),
+	KEY("media", "bpf_pin_dir", "/sys/fs/bpf/sluice", parse_path, media_pin_dir),
+	KEY("media", "relatch", "ssrc", parse_relatch, media_relatch),
+	KEY("media", "ice", "remove", parse_ice, media_keep_ice),
+	KEY("media", "on_stop", "bye", parse_on_stop, media_keep_on_stop),
+	KEY("store", "db", "var/sluice.db", parse_path, store_db),
+	KEY("mml", "listen", "127.0.0.1:7777", parse_addr, mml_listen),
+	KEY("mml", "node", "SLUICE", parse_node, mml_node),
+	KEY("mml", "admin_password", "", parse_str, mml_admin_password),
+	KEY("cdr", "events", "register, message", parse_cdr_events, cdr_events),
+	KEY("control", "ng", "127.0.0.1:2223", parse_addr, ctl_ng),
+	KEY("control", "rtpproxy", "127.0.0.1:7722", parse_addr, ctl_rtpproxy),
+	KEY("log", "level", "info", parse_log_level, log_level),
+	KEY("log", "target", "stderr", parse_log_target, log_target),
 };
 
 int conf_parse_addr(const char *s, struct conf_addr *out)
@@ -529,46 +531,39 @@ int conf_parse_addr(const char *s, struct conf_addr *out)
 	return 0;
 }
 
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+_Static_assert(NKEYS <= CONF_MAX_KEYS, "raise CONF_MAX_KEYS");
+
+static int conf_set(struct conf *c, const char *sec, const char *key,
+		    const char *val, const char **why, const char **want);
+
 void conf_defaults(struct conf *c)
 {
+	const char *why, *want;
+
 	memset(c, 0, sizeof(*c));
-	conf_parse_addr("0.0.0.0:5060", &c->sip_listen);
-	strcpy(c->sip_domain, "ims.local");
-	c->sip_min_expires = 60;
-	c->sip_max_expires = 3600;
-	c->sip_default_expires = 3600;
-	c->sip_digest[0] = 1;	/* SHA-256 first (RFC 8760 §2.4), then MD5 */
-	c->sip_digest[1] = 0;
-	c->sip_ndigest = 2;
-	c->sip_nonce_lifetime = 300;
-	c->sip_keepalive = 30;
-	c->sip_ring_timeout = 60;
-	c->sip_stun = 0;
-	c->sip_auth_fail_limit = 10;
-	c->sip_auth_fail_window = 60;
-	c->sip_auth_block_time = 300;
-	c->sip_session_expires = 1800;
-	c->sip_min_se = 90;
-	strcpy(c->sip_scanners, "friendly-scanner, sipvicious, sipcli, sip-scan, "
-	       "VaxSIPUserAgent, iWar, sundayddr, SIPScan, pplsip");
-	strcpy(c->media_ifaces[0], "eth0");
-	c->media_n_ifaces = 1;
-	strcpy(c->media_address, "auto");
-	c->media_port_min = 30000;
-	c->media_port_max = 39999;
-	c->media_datapath = CONF_DP_AUTO;
-	c->media_relatch = 1;	/* ssrc: NAT rebinding without RTP Bleed */
-	c->media_timeout = 60;
-	c->media_hold_timeout = 3600;
-	strcpy(c->media_pin_dir, "/sys/fs/bpf/sluice");
-	strcpy(c->store_db, "var/sluice.db");
-	conf_parse_addr("127.0.0.1:7777", &c->mml_listen);
-	strcpy(c->mml_node, "SLUICE");
-	c->cdr_events = 3;	/* register, message */
-	conf_parse_addr("127.0.0.1:2223", &c->ctl_ng);
-	conf_parse_addr("127.0.0.1:7722", &c->ctl_rtpproxy);
-	c->log_level = L_INFO;
-	strcpy(c->log_target, "stderr");
+	for (size_t i = 0; i < NKEYS; i++)
+		if (conf_set(c, conf_keys[i].section, conf_keys[i].key, conf_keys[i].def, &why,
+			     &want))
+			abort();	/* a default that does not parse: a bug here */
+}
+
+/* Keys whose values DSP CFG does not show. */
+static bool secret_key(const char *key)
+{
+	return strstr(key, "password") != NULL;
+}
+
+int conf_dump(const struct conf *c, conf_dump_fn fn, void *arg)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *v = secret_key(conf_keys[i].key) && c->raw[i][0] ? "***" : c->raw[i];
+		int rc = fn(conf_keys[i].section, conf_keys[i].key, v, arg);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 static char *trim(char *s)
@@ -608,7 +603,10 @@ static int conf_set(struct conf *c, const char *sec, const char *key,
 			}
 		}
 		*why = "bad value";
-		return k->parse(c, val, (char *)c + k->offset, want);
+		if (k->parse(c, val, (char *)c + k->offset, want))
+			return -EINVAL;
+		snprintf(c->raw[i], sizeof(c->raw[i]), "%s", val);
+		return 0;
 	}
 	*why = "unknown key";
 	return -EINVAL;

@@ -17,6 +17,7 @@
 #define CONF_MAX_IFACES 8
 #endif
 #define CONF_STR_MAX 256
+#define CONF_MAX_KEYS 64
 
 /* An address and port; family AF_UNSPEC when the key is empty / off. */
 struct conf_addr {
@@ -97,6 +98,9 @@ struct conf {
 	/* [log] */
 	int		log_level;		/* enum log_level */
 	char		log_target[16];		/* stderr | syslog */
+
+	/* Every key's value as last set (default or file), for DSP CFG. */
+	char		raw[CONF_MAX_KEYS][CONF_STR_MAX];
 };
 
 void conf_defaults(struct conf *c);
@@ -109,5 +113,9 @@ int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 /* Parses "1.2.3.4:5060", "[::1]:5060", "5060" (any address) or "off". */
 int conf_parse_addr(const char *s, struct conf_addr *out);
 const char *conf_datapath_name(enum conf_datapath dp);
+
+/* Each key in order, with its value as set (passwords shown as ***). */
+typedef int (*conf_dump_fn)(const char *section, const char *key, const char *value, void *arg);
+int conf_dump(const struct conf *c, conf_dump_fn fn, void *arg);
 
 #endif /* SLUICE_CONF_H */
