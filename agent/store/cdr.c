@@ -235,9 +235,10 @@ void cdr_finish(struct cdr_rec *r)
 	int64_t first = r->ring_ms ? r->ring_ms : r->answer_ms ? r->answer_ms : r->end_ms;
 
 	/* Negative spans (the wall clock stepped back) count as none. */
+	/* Whole seconds begun, both: a call is never shorter than its talk. */
 	r->duration_s = 0;
 	if (r->invite_ms && r->end_ms > r->invite_ms)
-		r->duration_s = (r->end_ms - r->invite_ms) / 1000;
+		r->duration_s = (r->end_ms - r->invite_ms + 999) / 1000;
 	r->billable_s = 0;
 	if (r->answer_ms && r->end_ms > r->answer_ms)
 		r->billable_s = (r->end_ms - r->answer_ms + 999) / 1000;

@@ -99,7 +99,7 @@ struct cdr_rec {
 	int64_t		answer_ms;
 	int64_t		end_ms;		/* BYE, CANCEL, final failure, timeout */
 	/* Set by cdr_finish() from the times above. */
-	int64_t		duration_s;	/* INVITE to end, rounded down */
+	int64_t		duration_s;	/* INVITE to end, rounded up */
 	int64_t		billable_s;	/* answer to end, rounded up; 0 unanswered */
 	int64_t		setup_ms;	/* INVITE to first ring (or answer, or end) */
 	char		disposition[CDR_WORD_MAX];	/* CDR_ANSWERED, ... */

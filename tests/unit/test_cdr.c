@@ -203,7 +203,7 @@ static void test_finish(void **state)
 	r.ring_ms = T0 + 500;
 	r.end_ms = T0 + 4900;
 	cdr_finish(&r);
-	assert_int_equal(r.duration_s, 4);			/* rounded down */
+	assert_int_equal(r.duration_s, 5);			/* rounded up */
 	assert_int_equal(r.billable_s, 0);
 	assert_int_equal(r.setup_ms, 500);
 	assert_false(r.open);
@@ -213,7 +213,7 @@ static void test_finish(void **state)
 	r.answer_ms = T0 + 3000;
 	r.end_ms = T0 + 10001;
 	cdr_finish(&r);
-	assert_int_equal(r.duration_s, 10);
+	assert_int_equal(r.duration_s, 11);
 	assert_int_equal(r.billable_s, 8);
 	assert_int_equal(r.setup_ms, 3000);
 	r.end_ms = T0 + 10000;					/* exactly 7 s */
@@ -283,7 +283,7 @@ static void test_close_stale(void **state)
 	assert_int_equal(r.end_ms, T0 + 60500);
 	assert_string_equal(r.close_reason, "restart");
 	assert_string_equal(r.released_by, "system");
-	assert_int_equal(r.duration_s, 60);
+	assert_int_equal(r.duration_s, 61);			/* 60.5 s rounded up */
 	assert_int_equal(r.billable_s, 60);			/* 59.5 s rounded up */
 	assert_string_equal(r.disposition, CDR_ANSWERED);	/* kept */
 	assert_int_equal(cdr_get(&f->cdr, c, &r), 0);
