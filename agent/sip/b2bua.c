@@ -15,9 +15,12 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "dp/dp.h"
+#include "media/sdp.h"
 #include "media/session.h"
 #include "sip/b2bua.h"
 #include "sip/digest.h"
+#include "store/cdr.h"
 
 #define CALL_BUCKETS	8192	/* power of two */
 #define URI_MAX		512
@@ -135,6 +138,8 @@ struct call {
 	struct loop_timer	ack_timer;
 	char			caller[SUB_IMPU_MAX];
 	char			callee[SUB_IMPU_MAX];
+	struct cdr_rec		*cdr;		/* its record, NULL without [store] */
+	bool			kept;		/* left up for the next sluiced: record open */
 };
 
 struct b2bua {
@@ -590,6 +595,7 @@ static void free_call(struct call *c)
 	free(c->rel_text);
 	free(c->held_reason);
 	free(c->held_sdp);
+	free(c->cdr);
 	free(c);
 }
 
@@ -824,12 +830,207 @@ static void send_bye(struct call *c, int L, const char *reason)
 	leg_request(c, L, "BYE", 0, extra, NULL, NULL, NULL, NULL, NULL, NULL);
 }
 
+/* ---- call detail records (store/cdr.h) ---- */
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void uri_user(const osip_uri_t *u, char *out, size_t n)
+{
+	snprintf(out, n, "%s", u && u->username ? u->username : "");
+}
+
+static void uri_text(const osip_uri_t *u, char *out, size_t n)
+{
+	char *text = NULL;
+
+	out[0] = '\0';
+	if (u && !osip_uri_to_str(u, &text))
+		snprintf(out, n, "%s", text);
+	osip_free(text);
+}
+
+/* An attempt's record, from the caller's INVITE; NULL without CDRs. */
+static struct cdr_rec *cdr_from_invite(struct sip_server *s, const struct rx *rx)
+{
+	struct cdr_rec *r;
+	const char *cseq;
+	if (!s->cdr || !(r = malloc(sizeof(*r))))
+		return NULL;
+	cdr_rec_init(r, s->cdr, CDR_TYPE_CALL, wall_ms());
+	callid_of(rx->req, r->a_call_id, sizeof(r->a_call_id));
+	uri_text(rx->req->from ? rx->req->from->url : NULL, r->caller_uri, sizeof(r->caller_uri));
+	uri_user(rx->req->from ? rx->req->from->url : NULL, r->caller_number,
+		 sizeof(r->caller_number));
+	sip_peer_host(rx->from, r->caller_ip, sizeof(r->caller_ip), &r->caller_port);
+	uri_text(rx->req->req_uri, r->callee_uri, sizeof(r->callee_uri));
+	uri_user(rx->req->req_uri, r->callee_number, sizeof(r->callee_number));
+	snprintf(r->caller_ua, sizeof(r->caller_ua), "%s",
+		 sip_msg_header(rx->req, "user-agent", 0) ?: "");
+	cseq = rx->req->cseq ? rx->req->cseq->number : NULL;
+	r->cseq = cseq ? (uint32_t)strtoul(cseq, NULL, 10) : 0;
+	sip_srv_local_ip(s, rx->from, r->server_ip, sizeof(r->server_ip), &r->server_port);
+	snprintf(r->datapath, sizeof(r->datapath), "%s",
+		 !s->media->dp ? "user" : s->media->dp->kind == DP_XDP ? "xdp" :
+		 s->media->dp->kind == DP_KMOD ? "kmod" : "user");
+	return r;
+}
+
+static void cdr_begin(struct call *c, const struct rx *rx)
+{
+	c->cdr = cdr_from_invite(c->s, rx);
+	if (c->cdr)
+		snprintf(c->cdr->b_call_id, sizeof(c->cdr->b_call_id), "%s",
+			 c->leg[SIDE_B].call_id);
+}
+
+/* An INVITE refused before it became a call (no such callee, not registered). */
+static void reject(struct sip_server *s, struct rx *rx, int code, const char *reason)
+{
+	struct cdr_rec *r = cdr_from_invite(s, rx);
+
+	sip_srv_reply(s, rx, code, reason);
+	if (!r)
+		return;
+	r->end_ms = r->invite_ms;
+	r->status_code = code;
+	snprintf(r->status_text, sizeof(r->status_text), "%s",
+		 reason ?: osip_message_get_reason(code) ?: "");
+	snprintf(r->disposition, sizeof(r->disposition), CDR_FAILED);
+	snprintf(r->close_reason, sizeof(r->close_reason), CDR_CLOSE_NORMAL);
+	snprintf(r->released_by, sizeof(r->released_by), "system");
+	r->datapath[0] = '\0';
+	cdr_finish(r);
+	cdr_write(s->cdr, r);
+	free(r);
+}
+
+/* The final answer the caller got (the first one: a CANCEL's 487 comes after its 200). */
+static void cdr_status(struct call *c, int code, const char *reason)
+{
+	if (!c->cdr || c->cdr->status_code >= 200)
+		return;
+	c->cdr->status_code = code;
+	snprintf(c->cdr->status_text, sizeof(c->cdr->status_text), "%s",
+		 reason ?: osip_message_get_reason(code) ?: "");
+}
+
+static void cdr_ring(struct call *c)
+{
+	if (c->cdr && !c->cdr->ring_ms)
+		c->cdr->ring_ms = wall_ms();
+}
+
+/* The first codec of the answer, "PCMA/8000". */
+static void cdr_codec(struct cdr_rec *r, const char *sdp)
+{
+	struct sdp_info info;
+	char err[64], want[32];
+	const char *map;
+
+	if (!sdp || sdp_parse(sdp, strlen(sdp), &info, err, sizeof(err)) || !info.nstreams ||
+	    info.streams[0].pt < 0)
+		return;
+	snprintf(want, sizeof(want), "a=rtpmap:%d ", info.streams[0].pt);
+	map = strstr(sdp, want);
+	if (map)
+		snprintf(r->codec, sizeof(r->codec), "%.*s", (int)strcspn(map + strlen(want), "\r\n"),
+			 map + strlen(want));
+	else if (info.streams[0].pt == 0)
+		snprintf(r->codec, sizeof(r->codec), "PCMU/8000");
+	else if (info.streams[0].pt == 8)
+		snprintf(r->codec, sizeof(r->codec), "PCMA/8000");
+	else
+		snprintf(r->codec, sizeof(r->codec), "%d", info.streams[0].pt);
+}
+
+/* Answered: the row goes in now, open, so that a crash loses nothing. */
+static void cdr_answer(struct call *c, const struct branch *b, const osip_message_t *resp,
+		       const char *sdp)
+{
+	struct cdr_rec *r = c->cdr;
+
+	if (!r)
+		return;
+	r->answer_ms = wall_ms();
+	r->open = true;
+	snprintf(r->disposition, sizeof(r->disposition), CDR_ANSWERED);
+	sip_peer_host(&b->peer, r->callee_ip, sizeof(r->callee_ip), &r->callee_port);
+	snprintf(r->callee_ua, sizeof(r->callee_ua), "%s",
+		 sip_msg_header(resp, "server", 0) ?: sip_msg_header(resp, "user-agent", 0) ?: "");
+	cdr_codec(r, sdp ? sdp : c->leg[SIDE_A].sdp);
+	cdr_status(c, 200, resp->reason_phrase);
+	cdr_write(c->s->cdr, r);
+}
+
+/* Why the call ends, for its record; end_call() fills in what is not said. */
+static void cdr_why(struct call *c, const char *close_reason, const char *by,
+		    const char *disposition)
+{
+	struct cdr_rec *r = c->cdr;
+
+	if (!r || r->close_reason[0])
+		return;
+	snprintf(r->close_reason, sizeof(r->close_reason), "%s", close_reason);
+	snprintf(r->released_by, sizeof(r->released_by), "%s", by);
+	if (disposition && !r->answer_ms)
+		snprintf(r->disposition, sizeof(r->disposition), "%s", disposition);
+}
+
+static const char *disposition_of(int code)
+{
+	switch (code) {
+	case 486: case 600: case 603:
+		return CDR_BUSY;
+	case 408: case 480:
+		return CDR_NO_ANSWER;
+	case 487:
+		return CDR_CANCELLED;
+	default:
+		return CDR_FAILED;
+	}
+}
+
+static void cdr_end(struct call *c)
+{
+	struct cdr_rec *r = c->cdr;
+
+	if (!r)
+		return;
+	r->end_ms = wall_ms();
+	if (!r->close_reason[0])
+		cdr_why(c, CDR_CLOSE_NORMAL, "system", NULL);
+	if (!r->answer_ms && !r->disposition[0])
+		snprintf(r->disposition, sizeof(r->disposition), "%s",
+			 disposition_of(r->status_code));
+	for (int leg = 0, kernel = 0; c->media && r->answer_ms && leg < 2; leg++) {
+		struct media_leg_report q;
+
+		if (media_leg_report(c->media, 0, leg, &q))
+			continue;
+		r->q[leg] = (struct cdr_quality){ q.packets, q.bytes, q.lost, q.jitter_ms, q.r,
+						   q.mos };
+		kernel |= q.offloaded;
+		if (leg == 1 && !kernel)	/* never in the kernel: userspace relayed it all */
+			snprintf(r->datapath, sizeof(r->datapath), "user");
+	}
+	cdr_finish(r);
+	cdr_write(c->s->cdr, r);
+}
+
 /* The call is over: media released, out of the tables; freed with its last transaction. */
 static void end_call(struct call *c, const char *why)
 {
 	if (c->state == CALL_ENDED)
 		return;
-	LOG(L_INFO, "[sip] call %s -> %s ended: %s", c->caller, c->callee, why);
+	LOG(L_INFO, "[call] %s -> %s ended: %s", c->caller, c->callee, why);
+	if (!c->kept)
+		cdr_end(c);
 	flush_ack(c, NULL);	/* its reference is not the last: the table's is */
 	c->state = CALL_ENDED;
 	loop_timer_cancel(c->s->loop, &c->ring);
@@ -943,7 +1144,7 @@ static void on_rel_timer(struct loop *loop, void *arg)
 	if (!c->rel_text)
 		return;
 	if (c->rel_wait >= 32 * SIP_T1_MS) {
-		LOG(L_INFO, "[sip] call %s -> %s: no PRACK for RSeq %u", c->caller, c->callee,
+		LOG(L_INFO, "[call] %s -> %s: no PRACK for RSeq %u", c->caller, c->callee,
 		    c->rel_rseq);
 		stop_reliable(c);
 		return;
@@ -1024,6 +1225,7 @@ static void to_caller(struct call *c, int code, const char *reason, const char *
 		}
 	}
 	if (code >= 200) {
+		cdr_status(c, code, reason);
 		c->held_code = 0;	/* this final replaces any that waited */
 		stop_reliable(c);
 		sip_txn_set_end(c->st, NULL, NULL);
@@ -1075,8 +1277,9 @@ static void refresh_response(struct sip_txn *t, const osip_message_t *resp, int 
 			arm_se(c, f->leg);
 			persist_call(c);	/* its CSeq moved on */
 		} else if (code == 481 || code == 408 || !resp) {
-			LOG(L_INFO, "[sip] call %s -> %s: session refresh of leg %c failed (%d)",
+			LOG(L_INFO, "[call] %s -> %s: session refresh of leg %c failed (%d)",
 			    c->caller, c->callee, 'A' + f->leg, code);
+			cdr_why(c, CDR_CLOSE_TIMER, "system", NULL);
 			hangup(c, "SIP;cause=408;text=\"Session refresh failed\"",
 			       "session refresh failed");
 		} else {
@@ -1098,8 +1301,9 @@ static void on_se_timer(struct loop *loop, void *arg)
 	if (c->state != CALL_UP)
 		return;
 	if (!l->se_ours) {
-		LOG(L_INFO, "[sip] call %s -> %s: leg %c sent no session refresh within %u s",
+		LOG(L_INFO, "[call] %s -> %s: leg %c sent no session refresh within %u s",
 		    c->caller, c->callee, 'A' + l->side, l->se);
+		cdr_why(c, CDR_CLOSE_TIMER, "system", NULL);
 		hangup(c, "SIP;cause=408;text=\"Session timer expired\"", "session timer");
 		return;
 	}
@@ -1135,6 +1339,7 @@ static void fail_call(struct call *c)
 	if (code == 408 || code == 503 || code >= 699)
 		code = 480;
 	to_caller(c, code, NULL, NULL);
+	cdr_why(c, CDR_CLOSE_NORMAL, code == c->best ? "callee" : "system", NULL);
 	end_call(c, "no branch answered");
 }
 
@@ -1159,7 +1364,8 @@ static void answered(struct call *c, int me, int code, const osip_message_t *res
 	c->state = CALL_UP;
 	timers_from_answer(c, resp);
 	to_caller(c, code, resp->reason_phrase, sdp);
-	LOG(L_INFO, "[sip] call %s -> %s answered", c->caller, c->callee);
+	LOG(L_INFO, "[call] %s -> %s answered", c->caller, c->callee);
+	cdr_answer(c, &c->br[me], resp, sdp);
 	for (int i = 0; i < c->nbr; i++)
 		if (i != me)
 			cancel_branch(c, &c->br[i]);
@@ -1225,8 +1431,10 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 		/* 183 with SDP: early media through the relay (not with a late offer). */
 		if (!c->late && has_sdp(resp, &body, &blen) && c->media &&
 		    media_answer(c->media, SIDE_B, body, blen, &sdp, err, sizeof(err)))
-			LOG(L_INFO, "[sip] early media of %s refused: %s", c->callee, err);
+			LOG(L_INFO, "[call] early media of %s refused: %s", c->callee, err);
 		c->state = CALL_EARLY;
+		if (code >= 180)
+			cdr_ring(c);
 		to_caller(c, code, resp->reason_phrase, sdp);
 		free(sdp);
 		return;
@@ -1267,11 +1475,12 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 						     "no offer in the 2xx"), -EINVAL);
 
 				if (rc) {
-					LOG(L_WARN, "[sip] offer of %s refused: %s", c->callee, err);
+					LOG(L_WARN, "[call] offer of %s refused: %s", c->callee, err);
 					leg_request(c, SIDE_B, "ACK", l->invite_cseq, NULL, NULL, NULL,
 						    NULL, NULL, NULL, t);
 					send_bye(c, SIDE_B, "SIP;cause=488;text=\"Not Acceptable Here\"");
 					to_caller(c, rc == -EINVAL ? 488 : 503, NULL, NULL);
+					cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
 					end_call(c, "the callee's offer was refused");
 				} else {
 					c->ack_txn = t;
@@ -1288,10 +1497,11 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 				if (has_sdp(resp, &body, &blen) &&
 				    media_answer(c->media, SIDE_B, body, blen, &sdp, err,
 						 sizeof(err))) {
-					LOG(L_WARN, "[sip] answer of %s refused: %s", c->callee, err);
+					LOG(L_WARN, "[call] answer of %s refused: %s", c->callee, err);
 					send_bye(c, SIDE_B,
 						 "SIP;cause=488;text=\"Not Acceptable Here\"");
 					to_caller(c, 488, NULL, NULL);
+					cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
 					end_call(c, "the callee's SDP was refused");
 				} else {
 					answered(c, me, code, resp, sdp);
@@ -1322,12 +1532,13 @@ static void on_ring_timeout(struct loop *loop, void *arg)
 	struct call *c = arg;
 
 	(void)loop;
-	LOG(L_INFO, "[sip] call %s -> %s: no answer within %u s", c->caller, c->callee,
+	LOG(L_INFO, "[call] %s -> %s: no answer within %u s", c->caller, c->callee,
 	    c->s->conf->sip_ring_timeout);
 	c->best = 480;
 	for (int i = 0; i < c->nbr; i++)
 		cancel_branch(c, &c->br[i]);
 	to_caller(c, 480, "No Answer", NULL);
+	cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_NO_ANSWER);
 	end_call(c, "no answer");
 }
 
@@ -1336,7 +1547,7 @@ static void on_ack_timeout(struct loop *loop, void *arg)
 	struct call *c = arg;
 
 	(void)loop;
-	LOG(L_INFO, "[sip] call %s -> %s: no ACK with the answer", c->caller, c->callee);
+	LOG(L_INFO, "[call] %s -> %s: no ACK with the answer", c->caller, c->callee);
 	hangup(c, "SIP;cause=408;text=\"No ACK\"", "no answer to the offer");
 }
 
@@ -1347,7 +1558,8 @@ static void on_media_dead(struct media_session *ms, void *owner)
 	(void)ms;
 	if (c->state != CALL_UP)
 		return;
-	LOG(L_INFO, "[sip] call %s -> %s: media timed out, hanging up", c->caller, c->callee);
+	LOG(L_INFO, "[call] %s -> %s: media timed out, hanging up", c->caller, c->callee);
+	cdr_why(c, CDR_CLOSE_MEDIA, "system", NULL);
 	hangup(c, "SIP;cause=408;text=\"Media timeout\"", "media timeout");
 }
 
@@ -1361,6 +1573,7 @@ static void caller_gone(struct sip_txn *t, int code, void *arg)
 	c->st = NULL;
 	for (int i = 0; i < c->nbr; i++)
 		cancel_branch(c, &c->br[i]);
+	cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
 	end_call(c, "the caller's transaction failed");
 }
 
@@ -1507,13 +1720,13 @@ static int route(struct sip_server *s, struct rx *rx, const struct subscriber *c
 
 	memset(tg, 0, sizeof(*tg));
 	if (registrar_aor(ru, s->conf->sip_domain, tg->aor, sizeof(tg->aor))) {
-		sip_srv_reply(s, rx, 404, NULL);
+		reject(s, rx, 404, NULL);
 		return -ENOENT;
 	}
 	if (!s->store || subscriber_get_by_impu(s->store, tg->aor, &callee)) {
 		/* Not a subscriber: a number, for the trunk, when the caller is ours. */
 		if (!caller || !trunk_on(s) || !dialable(ru->username)) {
-			sip_srv_reply(s, rx, 404, NULL);
+			reject(s, rx, 404, NULL);
 			return -ENOENT;
 		}
 		rewrite_number(s->conf->trunk_rewrite, ru->username, number, sizeof(number));
@@ -1526,12 +1739,12 @@ static int route(struct sip_server *s, struct rx *rx, const struct subscriber *c
 		return 0;
 	}
 	if (callee.status != SUB_ACTIVE) {
-		sip_srv_reply(s, rx, 480, "Subscriber not active");
+		reject(s, rx, 480, "Subscriber not active");
 		return -EAGAIN;
 	}
 	tg->a = registrar_lookup(&s->reg, tg->aor, s->now());
 	if (!tg->a) {
-		sip_srv_reply(s, rx, 480, NULL);
+		reject(s, rx, 480, NULL);
 		return -EAGAIN;
 	}
 	return 0;
@@ -1619,8 +1832,7 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 		media_session_destroy(c->media);
 		free(c);
 		/* Out of ports or sockets is ours to fix: 503; a bad offer 488. */
-		sip_srv_reply(s, rx, rc == -EINVAL ? 488 : 503,
-			      rc == -EINVAL ? err : "No media ports");
+		reject(s, rx, rc == -EINVAL ? 488 : 503, rc == -EINVAL ? err : "No media ports");
 		return;
 	}
 	c->leg[SIDE_B].sdp = sdp;	/* the offer every branch carries */
@@ -1629,6 +1841,7 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 
 	/* In the tables before the branches start: their answers may be quick. */
 	link_call(bb, c);
+	cdr_begin(c, rx);
 	c->st = rx->t;
 	sip_txn_set_end(c->st, caller_gone, c);
 
@@ -1643,10 +1856,11 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 			start_branch(c, rb->b.contact, &rb->peer, maxf);
 	if (!c->nbr) {
 		to_caller(c, 480, NULL, NULL);
+		cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
 		end_call(c, "no binding reachable");
 		return;
 	}
-	LOG(L_INFO, "[sip] call %s -> %s: %d branch%s%s%s", c->caller, c->callee, c->nbr,
+	LOG(L_INFO, "[call] %s -> %s: %d branch%s%s%s", c->caller, c->callee, c->nbr,
 	    c->nbr == 1 ? "" : "es", tg.trunk ? " to the trunk" : "",
 	    c->late ? ", offer awaited in the answer" : "");
 	to_caller(c, 100, NULL, NULL);
@@ -1664,6 +1878,7 @@ void b2bua_cancel(struct sip_server *s, struct sip_txn *inv)
 		if (c->state == CALL_UP)
 			send_bye(c, SIDE_B, NULL);
 		to_caller(c, 487, NULL, NULL);
+		cdr_why(c, CDR_CLOSE_NORMAL, "caller", CDR_CANCELLED);
 		end_call(c, "cancelled by the caller");
 		return;
 	}
@@ -1687,7 +1902,7 @@ static void relay_response(struct sip_txn *t, const osip_message_t *resp, int co
 	    has_sdp(resp, &body, &blen)) {
 		/* A re-INVITE without an offer: the answer comes in the origin's ACK. */
 		if (media_offer(c->media, to, body, blen, &sdp, err, sizeof(err))) {
-			LOG(L_WARN, "[sip] call %s -> %s: offer in a 2xx refused: %s", c->caller,
+			LOG(L_WARN, "[call] %s -> %s: offer in a 2xx refused: %s", c->caller,
 			    c->callee, err);
 		} else {
 			defer = true;
@@ -1847,6 +2062,7 @@ bool b2bua_in_dialog(struct sip_server *s, struct rx *rx)
 
 		sip_srv_reply(s, rx, 200, NULL);
 		send_bye(c, other, NULL);
+		cdr_why(c, CDR_CLOSE_NORMAL, from == SIDE_A ? "caller" : "callee", NULL);
 		end_call(c, from == SIDE_A ? "the caller hung up" : "the callee hung up");
 		return true;
 	}
@@ -1875,7 +2091,7 @@ void b2bua_ack(struct sip_server *s, struct rx *rx)
 		return;
 	if (!has_sdp(rx->req, &body, &blen) ||
 	    media_answer(c->media, from, body, blen, &sdp, err, sizeof(err))) {
-		LOG(L_WARN, "[sip] call %s -> %s: the ACK brought no usable answer", c->caller,
+		LOG(L_WARN, "[call] %s -> %s: the ACK brought no usable answer", c->caller,
 		    c->callee);
 		hangup(c, "SIP;cause=488;text=\"Not Acceptable Here\"", "no answer in the ACK");
 		return;
@@ -1920,8 +2136,9 @@ static void persist_call(struct call *c)
 
 	if (!c->media)
 		return;
-	root = json_pack("{s:s,s:s,s:[o,o]}", "caller", c->caller, "callee", c->callee, "legs",
-			 leg_json(&c->leg[SIDE_A]), leg_json(&c->leg[SIDE_B]));
+	root = json_pack("{s:s,s:s,s:[o,o],s:I}", "caller", c->caller, "callee", c->callee, "legs",
+			 leg_json(&c->leg[SIDE_A]), leg_json(&c->leg[SIDE_B]), "cdr",
+			 (json_int_t)(c->cdr ? c->cdr->id : 0));
 	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	if (!text)
@@ -1930,7 +2147,7 @@ static void persist_call(struct call *c)
 		snprintf(c->media->owner_data, sizeof(c->media->owner_data), OWNER_TAG "%s", text);
 		media_persist(c->media);
 	} else {
-		LOG(L_WARN, "[sip] call %s -> %s: its dialogs are too large to be kept for a "
+		LOG(L_WARN, "[call] %s -> %s: its dialogs are too large to be kept for a "
 		    "restart", c->caller, c->callee);
 	}
 	free(text);
@@ -1984,6 +2201,7 @@ bool b2bua_owns(const char *owner_data)
 
 int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owner_data)
 {
+	json_int_t cdr_id = 0;
 	json_t *root, *legs;
 	struct call *c;
 
@@ -1992,6 +2210,8 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 	root = json_loads(owner_data + strlen(OWNER_TAG), 0, NULL);
 	legs = json_object_get(root, "legs");
 	c = new_call(s);
+	if (c)
+		cdr_id = json_integer_value(json_object_get(root, "cdr"));
 	if (!c || json_array_size(legs) != 2 ||
 	    str_of(root, "caller", c->caller, sizeof(c->caller)) ||
 	    str_of(root, "callee", c->callee, sizeof(c->callee)) ||
@@ -2003,6 +2223,12 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 		return -EINVAL;
 	}
 	json_decref(root);
+	/* Its record, open since the answer, goes on (cdr_close_stale() spares it). */
+	if (s->cdr && cdr_id > 0 && (c->cdr = malloc(sizeof(*c->cdr))) &&
+	    cdr_get(s->cdr, cdr_id, c->cdr)) {
+		free(c->cdr);
+		c->cdr = NULL;
+	}
 	c->winner = 0;
 	c->state = CALL_UP;
 	c->media = ms;
@@ -2017,7 +2243,7 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 	link_call(s->b2b, c);
 	arm_se(c, SIDE_A);
 	arm_se(c, SIDE_B);
-	LOG(L_INFO, "[sip] call %s -> %s adopted", c->caller, c->callee);
+	LOG(L_INFO, "[call] %s -> %s adopted", c->caller, c->callee);
 	return 0;
 }
 
@@ -2041,15 +2267,18 @@ void b2bua_fini(struct sip_server *s)
 		flush_ack(c, NULL);
 		if (keep) {
 			/* Left in the database and the kernel for the next sluiced. */
+			c->kept = true;
 			c->media->dead = NULL;
 			c->media->owner = NULL;
 			c->media = NULL;
 		} else if (c->state == CALL_UP) {
 			/* A clean stop hangs every call up. */
+			cdr_why(c, CDR_CLOSE_SHUTDOWN, "system", NULL);
 			send_bye(c, SIDE_A, "SIP;cause=503;text=\"Server stopping\"");
 			send_bye(c, SIDE_B, "SIP;cause=503;text=\"Server stopping\"");
 		} else {
 			to_caller(c, 503, NULL, NULL);
+			cdr_why(c, CDR_CLOSE_SHUTDOWN, "system", CDR_FAILED);
 		}
 		c->refs = 1;		/* the transactions go with the server */
 		end_call(c, s->keep_calls && !c->media ? "left for the next sluiced" :
@@ -2068,4 +2297,50 @@ void b2bua_fini(struct sip_server *s)
 unsigned b2bua_calls(const struct sip_server *s)
 {
 	return s->b2b ? s->b2b->ncalls : 0;
+}
+
+int b2bua_list(struct sip_server *s, b2bua_call_fn fn, void *arg)
+{
+	static const char *const states[] = { "TRYING", "RINGING", "ACTIVE", "ENDED" };
+
+	for (struct call *c = s->b2b ? s->b2b->all : NULL; c; c = c->all_next) {
+		struct b2bua_call_info ci = {
+			.caller = c->caller,
+			.callee = c->callee,
+			.a_call_id = c->leg[SIDE_A].call_id,
+			.b_call_id = c->leg[SIDE_B].call_id,
+			.state = states[c->state],
+			.a_peer = &c->leg[SIDE_A].peer,
+			.b_peer = c->state == CALL_UP ? &c->leg[SIDE_B].peer : NULL,
+			.invite_ms = c->cdr ? c->cdr->invite_ms : 0,
+			.answer_ms = c->cdr ? c->cdr->answer_ms : 0,
+			.cdr_id = c->cdr ? c->cdr->id : 0,
+			.media = c->media,
+		};
+		int rc = fn(&ci, arg);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int b2bua_remove(struct sip_server *s, const char *call_id)
+{
+	struct call *c = find_a(s, call_id);
+
+	if (!c)
+		c = find_b(s, call_id);
+	if (!c || c->state == CALL_ENDED)
+		return -ENOENT;
+	cdr_why(c, CDR_CLOSE_ADMIN, "system", CDR_FAILED);
+	if (c->state == CALL_UP) {
+		hangup(c, "SIP;cause=503;text=\"Removed by the operator\"", "removed by the operator");
+		return 0;
+	}
+	for (int i = 0; i < c->nbr; i++)
+		cancel_branch(c, &c->br[i]);
+	to_caller(c, 480, "Removed by the operator", NULL);
+	end_call(c, "removed by the operator");
+	return 0;
 }

@@ -68,4 +68,26 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 /* Calls in progress or up. */
 unsigned b2bua_calls(const struct sip_server *s);
 
+/* What DSP CALL shows of a call. */
+struct b2bua_call_info {
+	const char		*caller, *callee;	/* IMPUs (or trunk:NUMBER) */
+	const char		*a_call_id, *b_call_id;
+	const char		*state;		/* TRYING, RINGING, ACTIVE */
+	const struct sip_peer	*a_peer, *b_peer;	/* b_peer NULL until answered */
+	int64_t			invite_ms;	/* unix ms; 0 without a CDR */
+	int64_t			answer_ms;
+	int64_t			cdr_id;		/* 0: none */
+	struct media_session	*media;
+};
+
+typedef int (*b2bua_call_fn)(const struct b2bua_call_info *ci, void *arg);
+/* Each live call, newest first; fn's non-zero return stops and is returned. */
+int b2bua_list(struct sip_server *s, b2bua_call_fn fn, void *arg);
+/*
+ * RMV CALL: the call whose A or B Call-ID is call_id ends: BYE to both legs
+ * when it is up (CANCEL and 480 while it rings), its media freed, its CDR
+ * closed with close reason admin. -ENOENT when there is none.
+ */
+int b2bua_remove(struct sip_server *s, const char *call_id);
+
 #endif /* SLUICE_SIP_B2BUA_H */

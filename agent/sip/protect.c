@@ -225,7 +225,8 @@ static int add_prefix(struct protect_len **lens, unsigned *nlens, const uint8_t 
 	return 0;
 }
 
-int protect_blacklist_load(struct protect *p, const char *path)
+int protect_blacklist_load(struct protect *p, const char *path, const char *const *extra,
+			   size_t nextra)
 {
 	struct protect_len *lens = NULL;
 	unsigned nlens = 0, lineno = 0;
@@ -272,10 +273,25 @@ int protect_blacklist_load(struct protect *p, const char *path)
 			free_lens(lens, nlens);
 			return err;
 		}
-		for (unsigned i = 0; i < nlens; i++)
-			qsort(lens[i].addrs, lens[i].n, 16, cmp16);
 		LOG(L_INFO, "[sip] blacklist %s: %zu entr%s", path, total, total == 1 ? "y" : "ies");
 	}
+	for (size_t i = 0; i < nextra && !err; i++) {
+		uint8_t a[16];
+		unsigned len;
+
+		if (protect_parse_prefix(extra[i], a, &len)) {
+			LOG(L_WARN, "[sip] blacklist: not an address or prefix: '%s'", extra[i]);
+			continue;
+		}
+		err = add_prefix(&lens, &nlens, a, len);
+		total++;
+	}
+	if (err) {
+		free_lens(lens, nlens);
+		return err;
+	}
+	for (unsigned i = 0; i < nlens; i++)
+		qsort(lens[i].addrs, lens[i].n, 16, cmp16);
 	free_lens(p->lens, p->nlens);
 	p->lens = lens;
 	p->nlens = nlens;

@@ -69,12 +69,14 @@ bool protect_blocked(struct protect *p, const struct sockaddr *sa, int64_t now);
 bool protect_fail(struct protect *p, const struct sockaddr *sa, int64_t now);
 
 /*
- * Reads the blacklist file (path NULL or "": an empty list). A line that
- * is not an address or ADDRESS/PREFIX is logged with its number and
- * skipped. Returns the entries loaded, or -errno when the file cannot be
- * read, and then the list in force stays.
+ * Reads the blacklist file (path NULL or "": none) and adds the nextra
+ * prefixes of extra (the MML's, from the database). A line that is not an
+ * address or ADDRESS/PREFIX is logged with its number and skipped. Returns
+ * the entries loaded, or -errno when the file cannot be read, and then the
+ * list in force stays.
  */
-int protect_blacklist_load(struct protect *p, const char *path);
+int protect_blacklist_load(struct protect *p, const char *path, const char *const *extra,
+			   size_t nextra);
 /* Parses "a/b", "c" into *addr and *len (bits of 128); -EINVAL if it is neither. */
 int protect_parse_prefix(const char *text, uint8_t addr[16], unsigned *len);
 

@@ -546,7 +546,7 @@ void registrar_register(struct registrar *r, const osip_message_t *req,
 	}
 	err = apply(r, a, ops, n);
 	if (err) {
-		LOG(L_ERROR, "[sip] REGISTER of %s not stored: %s", sub->impu, strerror(-err));
+		LOG(L_ERROR, "[reg] REGISTER of %s not stored: %s", sub->impu, strerror(-err));
 		res->code = 500;
 		res->reason = "Registrations not stored";
 		goto out;
@@ -590,7 +590,7 @@ int registrar_flush(struct registrar *r)
 	if (!err)
 		return 0;
 	/* Rolled back: what the index took from the batch goes too. */
-	LOG(L_ERROR, "[sip] registrations not stored (%s): the index is read again",
+	LOG(L_ERROR, "[reg] registrations not stored (%s): the index is read again",
 	    strerror(-err));
 	index_clear(r);
 	registrar_load(r, (int64_t)time(NULL));
@@ -664,7 +664,7 @@ int registrar_purge(struct registrar *r, int64_t now)
 					pp = &rb->next;
 					continue;
 				}
-				LOG(L_DEBUG, "[sip] binding of %s to %s expired", a->aor,
+				LOG(L_DEBUG, "[reg] binding of %s to %s expired", a->aor,
 				    rb->b.contact);
 				*pp = rb->next;
 				free(rb);

@@ -18,6 +18,7 @@
 #include "sip/server.h"
 #include "sip/server_int.h"
 #include "sip/b2bua.h"
+#include "store/cdr.h"
 #include "sip/stun.h"
 #include "version.h"
 
@@ -92,6 +93,85 @@ osip_message_t *sip_srv_response(struct sip_server *s, const struct rx *rx, int 
 	return resp;
 }
 
+/*
+ * A CDR event row ([cdr] events) for the final answer to an out-of-dialog
+ * REGISTER, MESSAGE or OPTIONS. Digest challenges are a step of the
+ * exchange, not its outcome: the answer to the retry gets the row.
+ */
+static void event_row(struct sip_server *s, const struct rx *rx, int code, const char *reason)
+{
+	static const char *const types[] = { CDR_TYPE_REGISTER, CDR_TYPE_MESSAGE,
+					     CDR_TYPE_OPTIONS };
+	const osip_message_t *req = rx->req;
+	const char *ua, *exp, *cseq;
+	osip_contact_t *ct = NULL;
+	osip_body_t *body = NULL;
+	struct timespec ts;
+	struct cdr_rec *r;
+	char *text = NULL;
+	int i;
+
+	if (!s->cdr || !req || !req->sip_method || code < 200 || code == 401 || code == 407 ||
+	    sip_msg_to_tag(req))
+		return;
+	for (i = 0; i < 3 && strcmp(req->sip_method, types[i]); i++)
+		;
+	if (i == 3 || !(s->conf->cdr_events & (1u << i)) || !(r = malloc(sizeof(*r))))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cdr_rec_init(r, s->cdr, types[i], (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	r->end_ms = r->invite_ms;
+	if (req->call_id && !osip_call_id_to_str(req->call_id, &text))
+		snprintf(r->a_call_id, sizeof(r->a_call_id), "%s", text);
+	osip_free(text);
+	text = NULL;
+	if (req->from && req->from->url && !osip_uri_to_str(req->from->url, &text))
+		snprintf(r->caller_uri, sizeof(r->caller_uri), "%s", text);
+	osip_free(text);
+	text = NULL;
+	if (req->from && req->from->url && req->from->url->username)
+		snprintf(r->caller_number, sizeof(r->caller_number), "%s", req->from->url->username);
+	if (req->to && req->to->url && !osip_uri_to_str(req->to->url, &text))
+		snprintf(r->callee_uri, sizeof(r->callee_uri), "%s", text);
+	osip_free(text);
+	text = NULL;
+	if (req->to && req->to->url && req->to->url->username)
+		snprintf(r->callee_number, sizeof(r->callee_number), "%s", req->to->url->username);
+	sip_peer_host(rx->from, r->caller_ip, sizeof(r->caller_ip), &r->caller_port);
+	r->status_code = code;
+	snprintf(r->status_text, sizeof(r->status_text), "%s",
+		 reason ?: osip_message_get_reason(code) ?: "");
+	snprintf(r->disposition, sizeof(r->disposition), "%s", code < 300 ? "OK" : "FAILED");
+	ua = sip_msg_header(req, "user-agent", 0);
+	snprintf(r->caller_ua, sizeof(r->caller_ua), "%s", ua ?: "");
+	cseq = req->cseq ? req->cseq->number : NULL;
+	r->cseq = cseq ? (uint32_t)strtoul(cseq, NULL, 10) : 0;
+	if (!osip_message_get_contact(req, 0, &ct) && ct && !osip_contact_to_str(ct, &text))
+		snprintf(r->contact, sizeof(r->contact), "%s", text);
+	osip_free(text);
+	text = NULL;
+	if (i == 0) {
+		exp = sip_msg_header(req, "expires", 0);
+		r->expires = exp ? (uint32_t)strtoul(exp, NULL, 10) : s->conf->sip_default_expires;
+		if (ct) {
+			osip_generic_param_t *p = NULL;
+
+			if (!osip_contact_param_get_byname(ct, "expires", &p) && p && p->gvalue)
+				r->expires = (uint32_t)strtoul(p->gvalue, NULL, 10);
+		}
+	}
+	if (i == 1 && !osip_message_get_body(req, 0, &body) && body && body->body)
+		snprintf(r->message_body, sizeof(r->message_body), "%.*s",
+			 (int)(body->length < sizeof(r->message_body) ? body->length
+								       : sizeof(r->message_body) - 1),
+			 body->body);
+	sip_srv_local_ip(s, rx->from, r->server_ip, sizeof(r->server_ip), &r->server_port);
+	snprintf(r->close_reason, sizeof(r->close_reason), CDR_CLOSE_NORMAL);
+	cdr_finish(r);
+	cdr_write(s->cdr, r);
+	free(r);
+}
+
 /* Sends resp through rx's transaction, or statelessly when it has none. */
 void sip_srv_send(struct sip_server *s, const struct rx *rx, osip_message_t *resp)
 {
@@ -100,6 +180,7 @@ void sip_srv_send(struct sip_server *s, const struct rx *rx, osip_message_t *res
 
 	if (!resp)
 		return;
+	event_row(s, rx, resp->status_code, resp->reason_phrase);
 	if (rx->t) {
 		sip_txn_reply(rx->t, resp);
 		return;
@@ -315,7 +396,7 @@ static void handle_register(struct sip_server *s, const struct rx *rx)
 	if (sip_srv_authenticate(s, rx, &sub))
 		return;
 	if (strcmp(aor, sub.impu)) {
-		LOG(L_INFO, "[sip] REGISTER: %s may not register %s", sub.username, aor);
+		LOG(L_INFO, "[reg] REGISTER: %s may not register %s", sub.username, aor);
 		sip_srv_reply(s, rx, 403, "Not the owner of this address-of-record");
 		return;
 	}
@@ -343,6 +424,7 @@ static void handle_register(struct sip_server *s, const struct rx *rx)
 				p->resp = resp;
 				p->next = s->pending;
 				s->pending = p;
+				event_row(s, rx, res.code, res.reason);
 				loop_timer_arm(s->loop, &s->flush_timer, 0);
 				return;
 			}
@@ -452,6 +534,21 @@ int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *hos
 	return 0;
 }
 
+void sip_srv_local_ip(struct sip_server *s, const struct sip_peer *to, char *ip, size_t n,
+		      uint16_t *port)
+{
+	char host[64];
+	const char *h = host;
+
+	ip[0] = '\0';
+	*port = 0;
+	if (sip_srv_local_for(s, to, host, sizeof(host), port))
+		return;
+	if (host[0] == '[')
+		h++;
+	snprintf(ip, n, "%.*s", (int)strcspn(h, "]"), h);
+}
+
 int sip_srv_set_top_via(struct sip_server *s, osip_message_t *m, const struct sip_peer *to)
 {
 	char host[64], via[160], branch[32];
@@ -486,8 +583,10 @@ static void fork_answer(struct msg_fork *f, int code)
 	if (rx.req) {
 		sip_msg_make_tag(&f->s->tag_key, rx.req, tag);
 		if (!sip_msg_response(rx.req, code, NULL, tag,
-				      (const struct sockaddr *)&rx.from->addr, &resp))
+				      (const struct sockaddr *)&rx.from->addr, &resp)) {
+			event_row(f->s, &rx, code, NULL);
 			sip_txn_reply(f->st, resp);
+		}
 	}
 	f->st = NULL;
 }
@@ -867,7 +966,7 @@ static void on_purge(struct loop *loop, void *arg)
 	n = registrar_purge(&s->reg, s->now());
 
 	if (n > 0)
-		LOG(L_INFO, "[sip] %d binding%s expired", n, n == 1 ? "" : "s");
+		LOG(L_INFO, "[reg] %d binding%s expired", n, n == 1 ? "" : "s");
 	loop_timer_arm(loop, &s->purge_timer, SIP_PURGE_MS);
 }
 
@@ -889,7 +988,7 @@ static void probe_response(struct sip_txn *t, const osip_message_t *resp, int co
 	/* Any answer proves the binding reachable; silence or an error does not. */
 	if (code == 408 || code == 503) {
 		p->s->stats.keepalive_dead++;
-		LOG(L_INFO, "[sip] binding of %s to %s does not answer keepalives: removed",
+		LOG(L_INFO, "[reg] binding of %s to %s does not answer keepalives: removed",
 		    p->aor, p->contact);
 		registrar_remove(&p->s->reg, p->aor, p->contact);
 	}
@@ -1010,7 +1109,7 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 		goto out_digest;
 	n = registrar_load(&s->reg, s->now());
 	if (n > 0)
-		LOG(L_INFO, "[sip] %d registration%s restored from the database", n,
+		LOG(L_INFO, "[reg] %d registration%s restored from the database", n,
 		    n == 1 ? "" : "s");
 	loop_timer_init(&s->purge_timer, on_purge, s);
 	loop_timer_init(&s->keepalive_timer, on_keepalive, s);
@@ -1023,8 +1122,7 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 	if (err)
 		goto out_reg;
 	protect_set_scanners(&s->protect, c->sip_scanners);
-	if (c->sip_blacklist[0])
-		protect_blacklist_load(&s->protect, c->sip_blacklist);
+	sip_server_blacklist(s);
 	return 0;
 
 out_reg:
@@ -1154,9 +1252,42 @@ void sip_server_fini(struct sip_server *s)
 	s->loop = NULL;
 }
 
+int sip_server_blacklist(struct sip_server *s)
+{
+	const char **extra = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (s->store && !store_stmt(s->store, "SELECT prefix FROM blacklist", &q)) {
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char **grown;
+
+			if (n == cap) {
+				cap = cap ? 2 * cap : 16;
+				grown = realloc(extra, cap * sizeof(*extra));
+				if (!grown)
+					break;
+				extra = grown;
+			}
+			extra[n] = strdup((const char *)sqlite3_column_text(q, 0));
+			if (extra[n])
+				n++;
+		}
+		store_stmt_done(q);
+	}
+	rc = protect_blacklist_load(&s->protect, s->conf->sip_blacklist, extra, n);
+	if (rc >= 0 && n)
+		LOG(L_INFO, "[sip] blacklist: %zu entr%s added over MML", n, n == 1 ? "y" : "ies");
+	while (n)
+		free((char *)extra[--n]);
+	free(extra);
+	return rc;
+}
+
 void sip_server_reload(struct sip_server *s, const struct conf *fresh)
 {
 	/* The file named at start is read again; a new name needs a restart. */
 	(void)fresh;
-	protect_blacklist_load(&s->protect, s->conf->sip_blacklist);
+	sip_server_blacklist(s);
 }

@@ -52,6 +52,8 @@ struct owned;
 struct b2bua;
 struct media_ctx;
 
+struct cdr_ctx;
+
 struct sip_server {
 	struct loop		*loop;
 	const struct conf	*conf;
@@ -64,6 +66,7 @@ struct sip_server {
 	struct protect		protect;
 	struct b2bua		*b2b;		/* calls */
 	struct media_ctx	*media;		/* their media; NULL: calls get 503 */
+	struct cdr_ctx		*cdr;		/* call and event records; NULL: none */
 	bool			keep_calls;	/* fini leaves calls for the next sluiced */
 	struct sip_hash_key	tag_key;
 	struct loop_timer	purge_timer;
@@ -111,6 +114,8 @@ const char *sip_addr_str(const struct sockaddr *sa, char *buf, size_t len);
  */
 void sip_server_flush(struct sip_server *s);
 
+/* The blacklist again: [sip] blacklist's file and the database's (ADD BLACKLIST). */
+int sip_server_blacklist(struct sip_server *s);
 /* SIGHUP: the blacklist file again. */
 void sip_server_reload(struct sip_server *s, const struct conf *fresh);
 

@@ -32,6 +32,9 @@ int sip_srv_authenticate(struct sip_server *s, const struct rx *rx, struct subsc
 /* Our address and port towards to ("[v6]" bracketed), for Via and Contact. */
 int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *host, size_t hlen,
 		      uint16_t *port);
+/* The same address without brackets, for records; "" and 0 when unknown. */
+void sip_srv_local_ip(struct sip_server *s, const struct sip_peer *to, char *ip, size_t n,
+		      uint16_t *port);
 /* Replaces m's Vias by ours towards to, with a fresh branch. */
 int sip_srv_set_top_via(struct sip_server *s, osip_message_t *m, const struct sip_peer *to);
 

@@ -97,6 +97,23 @@ const char *sip_peer_str(const struct sip_peer *p, char *buf, size_t len)
 	return buf;
 }
 
+void sip_peer_host(const struct sip_peer *p, char *ip, size_t len, uint16_t *port)
+{
+	ip[0] = '\0';
+	*port = 0;
+	if (p->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)&p->addr;
+
+		inet_ntop(AF_INET, &sin->sin_addr, ip, (socklen_t)len);
+		*port = ntohs(sin->sin_port);
+	} else if (p->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)&p->addr;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, (socklen_t)len);
+		*port = ntohs(sin6->sin6_port);
+	}
+}
+
 /* ---- TCP connections ---- */
 
 static struct sip_conn *conn_find(struct sip_transport *tp, const struct sockaddr_storage *ss)

@@ -132,5 +132,7 @@ const struct sockaddr *sip_transport_local(const struct sip_transport *tp, int i
 
 /* "1.2.3.4:5060/udp", "[::1]:5060/tcp" for logs. */
 const char *sip_peer_str(const struct sip_peer *p, char *buf, size_t len);
+/* The peer's address without brackets, and its port ("" and 0 when unset). */
+void sip_peer_host(const struct sip_peer *p, char *ip, size_t len, uint16_t *port);
 
 #endif /* SLUICE_SIP_TRANSPORT_H */

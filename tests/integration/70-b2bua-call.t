@@ -71,7 +71,7 @@ n=$(printf '%s\n' "$flows" | grep -c ': packets ')
 is "$n" 2 "two flows in the kernel while the call was up"
 min=$(printf '%s\n' "$flows" | sed -n 's/.*: packets \([0-9]*\) .*/\1/p' | sort -n | head -1)
 ok $((${min:-0} >= sent - 10 ? 0 : 1)) "the kernel forwarded all but the first few (at most 10) of each direction (${min:-0} of $sent)"
-like "$(cat $TMP/sluiced.log)" "call sip:1001@ims.local -> sip:1002@ims.local ended: the caller hung up" \
+like "$(cat $TMP/sluiced.log)" "\[call\] sip:1001@ims.local -> sip:1002@ims.local ended: the caller hung up" \
 	"the call ended with the caller's BYE"
 is "$(in_ns $R "$SLUICECTL" -p $PIN flow list | tail -1)" "0 flows" "no flow left after the call"
 kill -TERM $SPID

@@ -49,7 +49,7 @@ SPID=$!
 cleanup_add "kill $SPID"
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
-plan 28
+plan 32
 
 D=$TOP/tests/integration/sipp
 expect() {	# expect SCENARIO CODE: a copy of SCENARIO with @EXPECT@ = CODE
@@ -169,4 +169,31 @@ wait $SPID
 rc=$?
 ok $rc "sluiced stops cleanly (no sanitizer report)"
 [ $rc = 0 ] || diag "$(grep -A24 -E 'Sanitizer|runtime error' $TMP/sluiced.log | head -50)"
+
+# Each attempt's CDR, in the order made: disposition, final status, why it
+# closed and who released it.
+cdrs=$(sqlite3 $TMP/sluice.db "SELECT callee_number, disposition, status_code, close_reason,
+	released_by FROM cdr WHERE record_type = 'CALL' ORDER BY id")
+want="1002|BUSY|486|normal|callee
+1002|NO ANSWER|480|normal|system
+1002|CANCELLED|487|normal|caller
+1002|ANSWERED|200|normal|callee
+1002|ANSWERED|200|normal|caller
+1002|ANSWERED|200|normal|caller
+1002|ANSWERED|200|normal|caller
+4444|FAILED|404|normal|system
+1003|FAILED|480|normal|system
+1004|ANSWERED|200|normal|caller
+1002|ANSWERED|200|media timeout|system"
+is "$cdrs" "$want" "a CDR per attempt: busy, no answer, cancelled, answered and hung up by either side, unknown callee, unregistered, forked, media timeout"
+is "$(sqlite3 $TMP/sluice.db "SELECT count(*) FROM cdr WHERE record_type = 'CALL' AND
+	disposition = 'ANSWERED' AND (answer_ms < ring_ms OR answer_ms < invite_ms OR
+	end_ms < answer_ms OR billable_s < 1 OR codec != 'PCMA/8000' OR open != 0 OR
+	b_call_id NOT LIKE '%@sluice' OR caller_number != '1001' OR datapath != 'user')")" 0 \
+	"... answered ones with times in order, talk time, codec, both Call-IDs, closed"
+is "$(sqlite3 $TMP/sluice.db "SELECT count(*) FROM cdr WHERE record_type = 'CALL' AND
+	disposition != 'ANSWERED' AND (answer_ms != 0 OR billable_s != 0 OR end_ms < invite_ms)")" 0 \
+	"... the others never answered, nothing billable"
+is "$(sqlite3 $TMP/sluice.db "SELECT count(*) FROM cdr WHERE record_type = 'REGISTER' AND
+	status_code = 200")" 3 "an event row for each REGISTER ([cdr] events default)"
 done_testing

@@ -161,7 +161,7 @@ ok $rc "sipp calls baresip: 407, 200 (baresip answers), ACK, media, BYE answered
 uncapture
 like "$(cat $TMP/baresip.log)" "Call with sip:1001@ims.local terminated" \
 	"baresip took sipp's BYE through the B2BUA"
-like "$(cat $TMP/sluiced.log)" "call sip:1001@ims.local -> sip:1002@ims.local ended: the caller hung up" \
+like "$(cat $TMP/sluiced.log)" "\[call\] sip:1001@ims.local -> sip:1002@ims.local ended: the caller hung up" \
 	"sluiced: the call ended with the caller's BYE"
 media_checks in "sipp to baresip"
 flow_checks "$flows" "sipp to baresip"
@@ -184,7 +184,7 @@ in_ns $C sipp -sf $TMP/uas.xml -m 1 -nostdin -timeout 30 -timeout_error -i 10.0.
 UAS=$!
 sleep 0.5
 bs_cmd "/dial sip:1001@ims.local"
-wait_for $TMP/sluiced.log "call sip:1002@ims.local -> sip:1001@ims.local answered" 50
+wait_for $TMP/sluiced.log "\[call\] sip:1002@ims.local -> sip:1001@ims.local answered" 50
 ok $? "baresip's call, authenticated after sluiced's 407, is answered"
 sleep 8.5
 flows=$(in_ns $R "$SLUICECTL" -p $PIN flow list)
@@ -194,7 +194,7 @@ rc=$?
 ok $rc "sipp answers baresip's call: INVITE, 200, ACK, media, baresip's BYE answered"
 [ $rc = 0 ] || diag "$(tail -20 $TMP/uas.out; tail -5 $TMP/sluiced.log)"
 uncapture
-like "$(cat $TMP/sluiced.log)" "call sip:1002@ims.local -> sip:1001@ims.local ended: the caller hung up" \
+like "$(cat $TMP/sluiced.log)" "\[call\] sip:1002@ims.local -> sip:1001@ims.local ended: the caller hung up" \
 	"sluiced: the call ended with baresip's BYE"
 media_checks out "baresip to sipp"
 flow_checks "$flows" "baresip to sipp"
@@ -209,7 +209,7 @@ UAS=$!
 sleep 0.5
 bs_cmd "/dial sip:1001@ims.local"
 for i in $(seq 50); do	# the second answer of a call from baresip
-	[ "$(grep -c 'call sip:1002@ims.local -> sip:1001@ims.local answered' $TMP/sluiced.log)" = 2 ] && break
+	[ "$(grep -c '\[call\] sip:1002@ims.local -> sip:1001@ims.local answered' $TMP/sluiced.log)" = 2 ] && break
 	sleep 0.1
 done
 sleep 1

@@ -68,7 +68,7 @@ start_sluiced() {
 start_sluiced
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
-plan 37
+plan 39
 
 D=$TOP/tests/integration/sipp
 reg() {	# reg USER PORT
@@ -261,7 +261,7 @@ ok $RC "SIGUSR2: sluiced hands over and exits 0" ||
 	{ grep -A40 -E "Sanitizer" $TMP/sluiced.log | head -60 >/tmp/leak74.txt; diag "see /tmp/leak74.txt"; }
 sleep 0.5
 like "$(cat $TMP/sluiced.log)" "left for the next sluiced" "... leaving the call"
-like "$(cat $TMP/sluiced.log)" "call sip:1001@ims.local -> sip:1002@ims.local adopted" \
+like "$(cat $TMP/sluiced.log)" "\\[call\\] sip:1001@ims.local -> sip:1002@ims.local adopted" \
 	"... which the next sluiced adopts"
 wait $P
 ok $? "the callee's BYE after the restart is answered" || why
@@ -280,6 +280,11 @@ ok $? "... and reaches the caller" || why
 sleep 0.2	# rows are written in batches, 20 ms apart
 is "$(sqlite3 $TMP/sluice.db 'SELECT count(*) FROM media_sessions')" 0 \
 	"... and the call's row is gone once it ended"
+is "$(sqlite3 $TMP/sluice.db "SELECT disposition, close_reason, released_by, open FROM cdr
+	WHERE record_type = 'CALL' ORDER BY id DESC LIMIT 2")" "ANSWERED|normal|callee|0
+ANSWERED|normal|callee|0" "both calls' CDRs went on through the restarts and closed at the callee's BYE"
+is "$(sqlite3 $TMP/sluice.db "SELECT count(*) FROM cdr WHERE close_reason = 'restart'")" 0 \
+	"... none was closed as lost in a restart"
 
 stop_sluiced() {
 	kill -TERM $SPID

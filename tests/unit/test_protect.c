@@ -115,7 +115,7 @@ static void test_blacklist(void **state)
 			  "not-an-address\n"
 			  "10.0.0.0/33\n"
 			  "2001:db8::/129\n");
-	assert_int_equal(protect_blacklist_load(&p, path), 3);	/* 3 bad lines skipped */
+	assert_int_equal(protect_blacklist_load(&p, path, NULL, 0), 3);	/* 3 bad lines skipped */
 	assert_true(protect_blocked(&p, SA(in4), 0));
 	assert_true(protect_blocked(&p, SA(mapped), 0));
 	assert_true(protect_blocked(&p, SA(one), 0));
@@ -125,16 +125,16 @@ static void test_blacklist(void **state)
 
 	/* The file gone: an error, and the list in force stays. */
 	unlink(path);
-	assert_int_equal(protect_blacklist_load(&p, path), -ENOENT);
+	assert_int_equal(protect_blacklist_load(&p, path, NULL, 0), -ENOENT);
 	assert_true(protect_blocked(&p, SA(in4), 0));
 	/* Replaced by an empty file: nothing is blacklisted. */
 	path = write_file("# nobody\n");
-	assert_int_equal(protect_blacklist_load(&p, path), 0);
+	assert_int_equal(protect_blacklist_load(&p, path, NULL, 0), 0);
 	assert_false(protect_blocked(&p, SA(in4), 0));
 	unlink(path);
 	/* /0 catches everything of its family. */
 	path = write_file("::/0\n");
-	assert_int_equal(protect_blacklist_load(&p, path), 1);
+	assert_int_equal(protect_blacklist_load(&p, path, NULL, 0), 1);
 	assert_true(protect_blocked(&p, SA(out6), 0));
 	assert_true(protect_blocked(&p, SA(out4), 0));		/* mapped IPv4 lies in ::/0 */
 	unlink(path);
