@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/conf.h"
 #include "core/log.h"
@@ -21,8 +22,11 @@
 #include "ctl/ng.h"
 #include "dp/dp.h"
 #include "media/session.h"
+#include "mml/server.h"
 #include "sip/b2bua.h"
 #include "sip/server.h"
+#include "store/cdr.h"
+#include "store/operator.h"
 #include "store/store.h"
 #include "version.h"
 
@@ -35,6 +39,9 @@ struct sluiced {
 	struct store	store;
 	bool		store_ok;
 	struct sip_server sip;
+	struct cdr_ctx	cdr;
+	bool		cdr_ok;
+	struct mml_server mml;
 	bool		keep_media;	/* leave the kernel path to a restart */
 };
 
@@ -169,6 +176,7 @@ static int start_sip(struct sluiced *sd)
 			      NULL);
 	if (!err) {
 		sd->sip.media = &sd->media;
+		sd->sip.cdr = sd->cdr_ok ? &sd->cdr : NULL;
 		err = sip_server_listen(&sd->sip);
 	}
 	if (err) {
@@ -184,10 +192,18 @@ static int start_sip(struct sluiced *sd)
 	return 0;
 }
 
+static void on_handover_signal(struct loop *loop, int signo, void *arg);
+
+/* SIGTERM, SIGINT: calls end with BYE and their CDRs close, unless [media] on_stop = keep. */
 static void on_stop_signal(struct loop *loop, int signo, void *arg)
 {
-	(void)arg;
-	LOG(L_INFO, "[core] %s: stopping", strsignal(signo));
+	struct sluiced *sd = arg;
+
+	if (sd->conf.media_keep_on_stop) {
+		on_handover_signal(loop, signo, arg);
+		return;
+	}
+	LOG(L_INFO, "[core] %s: stopping, calls are hung up", strsignal(signo));
 	loop_stop(loop);
 }
 
@@ -201,11 +217,10 @@ static void on_handover_signal(struct loop *loop, int signo, void *arg)
 {
 	struct sluiced *sd = arg;
 
-	(void)signo;
 	sd->keep_media = true;
 	sd->sip.keep_calls = true;
-	LOG(L_INFO, "[core] SIGUSR2: stopping, calls' media stays in the kernel for the next "
-	    "sluiced");
+	LOG(L_INFO, "[core] %s: stopping, calls' media stays in the kernel for the next "
+	    "sluiced%s", strsignal(signo), signo == SIGUSR2 ? "" : " ([media] on_stop = keep)");
 	loop_stop(loop);
 }
 
@@ -246,6 +261,93 @@ static void on_hup(struct loop *loop, int signo, void *arg)
 	    sd->conf.path, log_level_name((enum log_level)fresh.log_level));
 }
 
+/*
+ * The database's parts beyond media: CDRs (rows left open by a crash are
+ * closed after adoption) and, on the first run, the MML's admin.
+ */
+static void start_store(struct sluiced *sd)
+{
+	char pw[OP_PASSWORD_MAX];
+	int rc;
+
+	if (!sd->store_ok) {
+		LOG(L_WARN, "[cdr] %s unusable: no CDRs and no MML logins", sd->conf.store_db);
+		return;
+	}
+	sd->cdr_ok = !cdr_init(&sd->cdr, &sd->store, sd->loop);
+	if (!sd->cdr_ok)
+		LOG(L_ERROR, "[cdr] cannot use the cdr table of %s: no CDRs", sd->conf.store_db);
+	rc = operator_bootstrap(&sd->store, sd->conf.mml_admin_password, pw, sizeof(pw));
+	if (rc == 1 && sd->conf.mml_admin_password[0])
+		LOG(L_INFO, "[mml] first run: operator admin created with [mml] admin_password");
+	else if (rc == 1)
+		LOG(L_INFO, "[mml] first run: operator admin created with password %s (shown "
+		    "this once)", pw);
+	else if (rc < 0)
+		LOG(L_ERROR, "[mml] cannot create the first operator: %s", strerror(-rc));
+}
+
+static int collect_cdr(const struct b2bua_call_info *ci, void *arg)
+{
+	struct { int64_t *ids; int n, cap; } *k = arg;
+
+	if (ci->cdr_id && k->n < k->cap)
+		k->ids[k->n++] = ci->cdr_id;
+	return 0;
+}
+
+/* After adoption: open records of calls that did not come back end as "restart". */
+static void close_stale_cdrs(struct sluiced *sd)
+{
+	struct { int64_t *ids; int n, cap; } keep = { NULL, 0, 0 };
+	int n;
+
+	if (!sd->cdr_ok)
+		return;
+	keep.cap = (int)b2bua_calls(&sd->sip) + 1;
+	keep.ids = calloc((size_t)keep.cap, sizeof(*keep.ids));
+	if (!keep.ids)
+		return;
+	if (sd->sip.loop)
+		b2bua_list(&sd->sip, collect_cdr, &keep);
+	n = cdr_close_stale(&sd->cdr, keep.ids, keep.n, (int64_t)time(NULL) * 1000);
+	if (n > 0)
+		LOG(L_INFO, "[cdr] %d record%s of calls lost in a restart closed", n,
+		    n == 1 ? "" : "s");
+	free(keep.ids);
+}
+
+static void blacklist_changed(void *arg)
+{
+	struct sluiced *sd = arg;
+
+	if (sd->sip.loop)
+		sip_server_blacklist(&sd->sip);
+}
+
+static void start_mml(struct sluiced *sd)
+{
+	struct mml_env env = {
+		.conf = &sd->conf,
+		.store = sd->store_ok ? &sd->store : NULL,
+		.sip = sd->sip.loop ? &sd->sip : NULL,
+		.media = &sd->media,
+		.dp = sd->dp,
+		.cdr = sd->cdr_ok ? &sd->cdr : NULL,
+		.blacklist_changed = blacklist_changed,
+		.arg = sd,
+	};
+	char addr[64];
+	int err = mml_open(&sd->mml, sd->loop, &env);
+
+	sip_addr_str((const struct sockaddr *)&sd->conf.mml_listen.ss, addr, sizeof(addr));
+	if (err)
+		LOG(L_ERROR, "[mml] cannot listen on %s: %s; running without MML", addr,
+		    strerror(-err));
+	else if (sd->mml.fd >= 0)
+		LOG(L_INFO, "[mml] listening on %s (tcp)", addr);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -253,10 +355,11 @@ static void usage(FILE *f)
 		"  -c FILE  configuration (default conf/sluice.conf)\n"
 		"  -t       check the configuration and exit\n"
 		"  -V       print the version and exit\n"
-		"signals: TERM, INT  stop: calls end, the XDP program is detached\n"
+		"signals: TERM, INT  stop: calls end with BYE, their CDRs close, the XDP\n"
+		"                    program is detached ([media] on_stop = keep: as USR2)\n"
 		"         USR2       stop for a restart: calls' media stays in the kernel\n"
 		"                    and the next sluiced adopts it\n"
-		"         HUP        reload the log level and the SIP blacklist\n");
+		"         HUP        reload the configuration's log level and the blacklist\n");
 }
 
 static int sluiced_run(struct sluiced *sd)
@@ -283,6 +386,7 @@ static int sluiced_run(struct sluiced *sd)
 		goto out_free_loop;
 	}
 	sd->store_ok = !store_open(&sd->store, sd->conf.store_db);
+	start_store(sd);
 	err = start_media(sd);
 	if (err)
 		goto out_close_dp;
@@ -290,6 +394,8 @@ static int sluiced_run(struct sluiced *sd)
 	if (err)
 		goto out_stop_media;
 	adopt_sessions(sd);
+	close_stale_cdrs(sd);
+	start_mml(sd);
 	LOG(L_INFO, "[core] sluiced %s running (data path: %s)", SLUICE_VERSION,
 	    sd->dp->desc);
 
@@ -297,6 +403,7 @@ static int sluiced_run(struct sluiced *sd)
 	if (err)
 		LOG(L_ERROR, "[core] event loop failed: %s", strerror(-err));
 
+	mml_close(&sd->mml);
 	sip_server_fini(&sd->sip);
 out_stop_media:
 	if (sd->keep_media)
@@ -304,6 +411,8 @@ out_stop_media:
 	ng_close(&sd->ng);
 	media_fini(&sd->media);
 out_close_dp:
+	if (sd->cdr_ok)
+		cdr_fini(&sd->cdr);	/* the last records, hung up calls' among them */
 	store_close(&sd->store);
 	dp_close(sd->dp, sd->keep_media);
 	LOG(L_INFO, "[core] stopped");

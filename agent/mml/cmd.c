@@ -1,0 +1,1184 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The MML commands (see server.h): one table names each command, who may
+ * run it, its parameters and their meaning (HELP prints it), and the
+ * handler. A handler checks its parameters, does the work and writes the
+ * reply: mml_ok() and a table, or mml_fail() with a RETCODE and a reason.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "dp/dp.h"
+#include "media/session.h"
+#include "mml/server.h"
+#include "sip/b2bua.h"
+#include "sip/protect.h"
+#include "sip/registrar.h"
+#include "sip/server.h"
+#include "store/cdr.h"
+#include "store/operator.h"
+#include "store/subscriber.h"
+#include "version.h"
+
+struct mml_param_help {
+	const char	*key;
+	bool		required;
+	const char	*what;
+};
+
+struct mml_command {
+	const char	*verb, *obj;
+	bool		admin;		/* changes something: ADMIN only */
+	int		(*run)(struct mml_call *c);
+	const char	*what;
+	struct mml_param_help params[10];
+};
+
+static const struct mml_command commands[];
+
+/* ---- small helpers ---- */
+
+/* The value of key, with or without underscores (DISPLAYNAME, DISPLAY_NAME). */
+static const char *param(const struct mml_call *c, const char *key)
+{
+	for (int i = 0; i < c->cmd->nparams; i++) {
+		const char *a = c->cmd->params[i].key, *b = key;
+
+		while (*a || *b) {
+			if (*a == '_') {
+				a++;
+				continue;
+			}
+			if (*b == '_') {
+				b++;
+				continue;
+			}
+			if (*a != *b)
+				break;
+			a++;
+			b++;
+		}
+		if (!*a && !*b)
+			return c->cmd->params[i].value;
+	}
+	return NULL;
+}
+
+static void fmt_time(int64_t ms, char *out, size_t n)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms) {
+		snprintf(out, n, "-");
+		return;
+	}
+	localtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* "2026-11-24" or "2026-11-24 15:04:05" (local time) as unix milliseconds. */
+static int parse_time(const char *s, int64_t *ms)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (!end)
+		return -EINVAL;
+	if (*end && !(end = strptime(end, " %H:%M:%S", &tm)))
+		return -EINVAL;
+	if (*end)
+		return -EINVAL;
+	tm.tm_isdst = -1;
+	*ms = (int64_t)mktime(&tm) * 1000;
+	return 0;
+}
+
+static void fmt_u64(char *out, size_t n, uint64_t v)
+{
+	snprintf(out, n, "%" PRIu64, v);
+}
+
+static const char *no_store(struct mml_call *c)
+{
+	return c->m->env.store ? NULL : "no database ([store] db unusable)";
+}
+
+/* A two-column table of names and values (SYSINFO, SRVSTAT, CFG). */
+struct kv {
+	struct mml_reply *r;
+	int		n;
+};
+
+static void kv_begin(struct kv *kv, struct mml_call *c, const char *title)
+{
+	static const char *const cols[] = { "NAME", "VALUE" };
+
+	kv->r = c->r;
+	kv->n = 0;
+	mml_reply_table_begin(c->r, title, 2, cols);
+}
+
+static void kv_add(struct kv *kv, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void kv_add(struct kv *kv, const char *name, const char *fmt, ...)
+{
+	char value[512];
+	const char *row[2] = { name, value };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	mml_reply_row(kv->r, row);
+	kv->n++;
+}
+
+static void kv_end(struct kv *kv)
+{
+	mml_reply_table_end(kv->r);
+}
+
+/* ---- USER ---- */
+
+static int user_fields(struct mml_call *c, struct subscriber *s)
+{
+	static const struct { const char *key; size_t off, size; } text[] = {
+		{ "DISPLAYNAME", offsetof(struct subscriber, display_name), SUB_TEXT_MAX },
+		{ "PHONE", offsetof(struct subscriber, phone), SUB_SHORT_MAX },
+		{ "EMAIL", offsetof(struct subscriber, email), SUB_TEXT_MAX },
+		{ "SERVICETYPE", offsetof(struct subscriber, service_type), SUB_SHORT_MAX },
+		{ "ROLE", offsetof(struct subscriber, role), SUB_SHORT_MAX },
+	};
+	const char *v;
+
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+		v = param(c, text[i].key);
+		if (!v)
+			continue;
+		if (!subscriber_text_ok(v, text[i].size))
+			return mml_fail(c, MML_RET_PARAM, "%s: too long or has control characters",
+					text[i].key);
+		snprintf((char *)s + text[i].off, text[i].size, "%s", v);
+	}
+	v = param(c, "STATUS");
+	if (v && subscriber_status_parse(v, &s->status))
+		return mml_fail(c, MML_RET_PARAM, "STATUS: ACTIVE, INACTIVE or SUSPENDED");
+	v = param(c, "PASSWORD");
+	if (v && subscriber_set_password(s, v))
+		return mml_fail(c, MML_RET_PARAM, "PASSWORD: refused");
+	return 0;
+}
+
+static int add_user(struct mml_call *c)
+{
+	const char *user = param(c, "USERNAME"), *pwd = param(c, "PASSWORD"), *why = NULL;
+	struct subscriber s;
+	int rc;
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	if (!user || !pwd)
+		return mml_fail(c, MML_RET_PARAM, "USERNAME and PASSWORD are required");
+	if (subscriber_init(&s, user, c->m->env.conf->sip_domain, pwd, &why))
+		return mml_fail(c, MML_RET_PARAM, "%s", why ? why : "bad USERNAME or PASSWORD");
+	rc = user_fields(c, &s);
+	if (rc)
+		return rc;
+	rc = subscriber_add(c->m->env.store, &s);
+	if (rc == -EEXIST)
+		return mml_fail(c, MML_RET_EXISTS, "subscriber %s exists", user);
+	if (rc)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	LOG(L_INFO, "[mml] %s added subscriber %s", c->op, user);
+	mml_ok(c);
+	return 0;
+}
+
+static int mod_user(struct mml_call *c)
+{
+	const char *user = param(c, "USERNAME");
+	struct subscriber s;
+	int rc;
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	if (!user)
+		return mml_fail(c, MML_RET_PARAM, "USERNAME is required");
+	if (c->cmd->nparams < 2)
+		return mml_fail(c, MML_RET_PARAM, "nothing to change");
+	if (subscriber_get(c->m->env.store, user, &s))
+		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
+	rc = user_fields(c, &s);
+	if (rc)
+		return rc;
+	rc = subscriber_update(c->m->env.store, &s);
+	if (rc)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	LOG(L_INFO, "[mml] %s changed subscriber %s", c->op, user);
+	mml_ok(c);
+	return 0;
+}
+
+static int rmv_user(struct mml_call *c)
+{
+	const char *user = param(c, "USERNAME");
+	struct subscriber s;
+	int rc;
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	if (!user)
+		return mml_fail(c, MML_RET_PARAM, "USERNAME is required");
+	if (subscriber_get(c->m->env.store, user, &s))
+		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
+	rc = subscriber_delete(c->m->env.store, user);
+	if (rc)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	/* Its bindings go from the registrar's index too. */
+	if (c->m->env.sip) {
+		const struct reg_aor *a;
+
+		while ((a = registrar_lookup(&c->m->env.sip->reg, s.impu, 0)) && a->bindings)
+			registrar_remove(&c->m->env.sip->reg, s.impu, a->bindings->b.contact);
+	}
+	LOG(L_INFO, "[mml] %s removed subscriber %s", c->op, user);
+	mml_ok(c);
+	return 0;
+}
+
+static int count_bindings(struct mml_call *c, const char *impu)
+{
+	const struct reg_aor *a;
+
+	if (!c->m->env.sip)
+		return 0;
+	a = registrar_lookup(&c->m->env.sip->reg, impu, c->m->env.sip->now());
+	return a ? (int)a->n : 0;
+}
+
+struct user_walk {
+	struct mml_call	*c;
+	int		n;
+};
+
+static int user_row(const struct subscriber *s, void *arg)
+{
+	struct user_walk *w = arg;
+	char regs[16];
+	const char *row[] = { s->username, s->impu, s->display_name, s->phone, s->email,
+			      subscriber_status_name(s->status), s->service_type, s->role, regs };
+
+	snprintf(regs, sizeof(regs), "%d", count_bindings(w->c, s->impu));
+	mml_reply_row(w->c->r, row);
+	w->n++;
+	return 0;
+}
+
+static int dsp_user(struct mml_call *c)
+{
+	static const char *const cols[] = { "USERNAME", "IMPU", "DISPLAYNAME", "PHONE", "EMAIL",
+					    "STATUS", "SERVICETYPE", "ROLE", "BINDINGS" };
+	const char *user = param(c, "USERNAME");
+	struct user_walk w = { c, 0 };
+	struct subscriber s;
+	int rc;
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	if (user && subscriber_get(c->m->env.store, user, &s))
+		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
+	mml_ok(c);
+	mml_reply_table_begin(c->r, "Subscribers", 9, cols);
+	rc = user ? user_row(&s, &w) : subscriber_list(c->m->env.store, user_row, &w);
+	mml_reply_table_end(c->r);
+	return rc ? MML_RET_INTERNAL : 0;
+}
+
+/* ---- REG ---- */
+
+struct reg_walk {
+	struct mml_call	*c;
+	const char	*impu;		/* NULL: all */
+	int64_t		now;
+};
+
+static int reg_row(const struct reg_binding *rb, void *arg)
+{
+	struct reg_walk *w = arg;
+	const struct store_binding *b = &rb->b;
+	char recv[80], left[24], q[16];
+	const char *row[] = { b->aor, b->contact, recv, b->transport, left, q,
+			      b->nat ? "YES" : "NO", b->user_agent };
+
+	if (w->impu && strcmp(b->aor, w->impu))
+		return 0;
+	if (b->expires <= w->now)
+		return 0;
+	snprintf(recv, sizeof(recv), strchr(b->received_addr, ':') ? "[%s]:%u" : "%s:%u",
+		 b->received_addr, b->received_port);
+	snprintf(left, sizeof(left), "%" PRId64, b->expires - w->now);
+	snprintf(q, sizeof(q), "%u.%03u", b->q / 1000, b->q % 1000);
+	mml_reply_row(w->c->r, row);
+	return 0;
+}
+
+/* USERNAME or IMPU to the IMPU; NULL when neither was given. */
+static int impu_param(struct mml_call *c, char *out, size_t n, bool *given)
+{
+	const char *user = param(c, "USERNAME"), *impu = param(c, "IMPU");
+	struct subscriber s;
+
+	*given = user || impu;
+	if (impu) {
+		snprintf(out, n, "%s", impu);
+		return 0;
+	}
+	if (!user)
+		return 0;
+	if (!c->m->env.store || subscriber_get(c->m->env.store, user, &s))
+		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
+	snprintf(out, n, "%s", s.impu);
+	return 0;
+}
+
+static int dsp_reg(struct mml_call *c)
+{
+	static const char *const cols[] = { "IMPU", "CONTACT", "RECEIVED", "TRANSPORT",
+					    "EXPIRES", "Q", "NAT", "USERAGENT" };
+	char impu[SUB_IMPU_MAX];
+	struct reg_walk w;
+	bool given;
+	int rc;
+
+	if (!c->m->env.sip)
+		return mml_fail(c, MML_RET_INTERNAL, "no SIP server ([sip] listen = off)");
+	rc = impu_param(c, impu, sizeof(impu), &given);
+	if (rc)
+		return rc;
+	w = (struct reg_walk){ c, given ? impu : NULL, c->m->env.sip->now() };
+	mml_ok(c);
+	mml_reply_table_begin(c->r, "Registrations", 8, cols);
+	registrar_foreach(&c->m->env.sip->reg, reg_row, &w);
+	mml_reply_table_end(c->r);
+	return 0;
+}
+
+static int rmv_reg(struct mml_call *c)
+{
+	const char *contact = param(c, "CONTACT");
+	struct registrar *reg;
+	const struct reg_aor *a;
+	char impu[SUB_IMPU_MAX];
+	int rc, n = 0;
+	bool given;
+
+	if (!c->m->env.sip)
+		return mml_fail(c, MML_RET_INTERNAL, "no SIP server ([sip] listen = off)");
+	rc = impu_param(c, impu, sizeof(impu), &given);
+	if (rc)
+		return rc;
+	if (!given)
+		return mml_fail(c, MML_RET_PARAM, "USERNAME or IMPU is required");
+	reg = &c->m->env.sip->reg;
+	if (contact) {
+		if (registrar_remove(reg, impu, contact))
+			return mml_fail(c, MML_RET_NOT_FOUND, "%s has no binding %s", impu, contact);
+		n = 1;
+	} else {
+		while ((a = registrar_lookup(reg, impu, 0)) && a->bindings &&
+		       !registrar_remove(reg, impu, a->bindings->b.contact))
+			n++;
+	}
+	if (!n)
+		return mml_fail(c, MML_RET_NOT_FOUND, "%s is not registered", impu);
+	registrar_flush(reg);
+	LOG(L_INFO, "[mml] %s removed %d binding%s of %s", c->op, n, n == 1 ? "" : "s", impu);
+	mml_ok(c);
+	return 0;
+}
+
+/* ---- CALL and STREAM ---- */
+
+struct call_walk {
+	struct mml_call	*c;
+	const char	*call_id;
+	int64_t		now;
+	int		n;
+};
+
+static int call_row(const struct b2bua_call_info *ci, void *arg)
+{
+	struct call_walk *w = arg;
+	char start[32], dur[24], a[64], b[64] = "-";
+	const char *row[] = { ci->a_call_id, ci->caller, ci->callee, ci->state, start, dur, a,
+			      b, ci->b_call_id };
+
+	if (w->call_id && strcmp(w->call_id, ci->a_call_id) && strcmp(w->call_id, ci->b_call_id))
+		return 0;
+	fmt_time(ci->invite_ms, start, sizeof(start));
+	if (ci->answer_ms)
+		snprintf(dur, sizeof(dur), "%" PRId64, (w->now - ci->answer_ms) / 1000);
+	else
+		snprintf(dur, sizeof(dur), "-");
+	sip_peer_str(ci->a_peer, a, sizeof(a));
+	if (ci->b_peer)
+		sip_peer_str(ci->b_peer, b, sizeof(b));
+	mml_reply_row(w->c->r, row);
+	w->n++;
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int dsp_call(struct mml_call *c)
+{
+	static const char *const cols[] = { "CALLID", "CALLER", "CALLEE", "STATE", "START",
+					    "DURATION", "CALLERADDR", "CALLEEADDR", "BCALLID" };
+	struct call_walk w = { c, param(c, "CALLID"), now_ms(), 0 };
+
+	if (!c->m->env.sip)
+		return mml_fail(c, MML_RET_INTERNAL, "no SIP server ([sip] listen = off)");
+	mml_ok(c);
+	mml_reply_table_begin(c->r, "Calls", 9, cols);
+	b2bua_list(c->m->env.sip, call_row, &w);
+	mml_reply_table_end(c->r);
+	return 0;
+}
+
+static int rmv_call(struct mml_call *c)
+{
+	const char *id = param(c, "CALLID");
+
+	if (!c->m->env.sip)
+		return mml_fail(c, MML_RET_INTERNAL, "no SIP server ([sip] listen = off)");
+	if (!id)
+		return mml_fail(c, MML_RET_PARAM, "CALLID is required");
+	if (b2bua_remove(c->m->env.sip, id))
+		return mml_fail(c, MML_RET_NOT_FOUND, "no call %s", id);
+	LOG(L_INFO, "[mml] %s removed call %s", c->op, id);
+	mml_ok(c);
+	return 0;
+}
+
+static const char *endpoint_str(const struct media_endpoint *e, char *out, size_t n)
+{
+	struct sip_peer p = { 0 };
+	char *slash;
+
+	if (!e->len) {
+		snprintf(out, n, "-");
+		return out;
+	}
+	memcpy(&p.addr, &e->ss, sizeof(e->ss));
+	p.len = e->len;
+	sip_peer_str(&p, out, n);
+	slash = strrchr(out, '/');
+	if (slash)
+		*slash = '\0';	/* media has no SIP transport */
+	return out;
+}
+
+static int dsp_stream(struct mml_call *c)
+{
+	static const char *const cols[] = { "SESSION", "STREAM", "LEG", "RELAYPORT", "PEER",
+					    "PACKETS", "BYTES", "LOST", "JITTER", "MOS", "PATH" };
+	const char *id = param(c, "CALLID");
+	struct media_ctx *m = c->m->env.media;
+	const char *kernel;
+
+	if (!m)
+		return mml_fail(c, MML_RET_INTERNAL, "no media relay");
+	kernel = !m->dp || m->dp->kind == DP_USER ? "user" : m->dp->kind == DP_XDP ? "xdp" : "kmod";
+	mml_ok(c);
+	mml_reply_table_begin(c->r, "Streams", 11, cols);
+	for (struct media_session *s = m->sessions; s; s = s->next) {
+		if (id && strcmp(id, s->id))
+			continue;
+		for (int i = 0; i < s->nstreams; i++) {
+			for (int leg = 0; leg < 2; leg++) {
+				const struct media_sstream *st = &s->st[i];
+				const struct media_leg *l = &st->relay.leg[leg];
+				struct media_leg_report q;
+				char idx[16], port[8], peer[80], pk[24], by[24], lost[24], jit[16],
+				     mos[16];
+				const char *row[] = { s->id, idx, leg ? "B" : "A", port, peer, pk, by,
+						      lost, jit, mos, "" };
+
+				if (media_leg_report(s, i, leg, &q))
+					continue;
+				snprintf(idx, sizeof(idx), "%d", i);
+				snprintf(port, sizeof(port), "%u", st->port[leg]);
+				endpoint_str(l->latched[0] ? &l->peer[0] : &l->sdp[0], peer,
+					     sizeof(peer));
+				fmt_u64(pk, sizeof(pk), q.packets);
+				fmt_u64(by, sizeof(by), q.bytes);
+				snprintf(lost, sizeof(lost), "%" PRId64, q.lost);
+				snprintf(jit, sizeof(jit), "%.2f", q.jitter_ms);
+				snprintf(mos, sizeof(mos), q.r > 0 ? "%.2f" : "-", q.mos);
+				row[10] = q.offloaded ? kernel : "user";
+				mml_reply_row(c->r, row);
+			}
+		}
+	}
+	mml_reply_table_end(c->r);
+	return 0;
+}
+
+/* ---- CDR ---- */
+
+static int cdr_filter_of(struct mml_call *c, struct cdr_filter *f, int default_limit)
+{
+	const char *v;
+
+	memset(f, 0, sizeof(*f));
+	f->limit = default_limit;
+	if ((v = param(c, "FROM")) && parse_time(v, &f->from_ms))
+		return mml_fail(c, MML_RET_PARAM, "FROM: YYYY-MM-DD or \"YYYY-MM-DD HH:MM:SS\"");
+	if ((v = param(c, "TO")) && parse_time(v, &f->to_ms))
+		return mml_fail(c, MML_RET_PARAM, "TO: YYYY-MM-DD or \"YYYY-MM-DD HH:MM:SS\"");
+	if ((v = param(c, "CALLER")))
+		snprintf(f->caller, sizeof(f->caller), "%s", v);
+	if ((v = param(c, "CALLEE")))
+		snprintf(f->callee, sizeof(f->callee), "%s", v);
+	if ((v = param(c, "DISPOSITION")))
+		snprintf(f->disposition, sizeof(f->disposition), "%s", v);
+	if ((v = param(c, "TYPE")))
+		snprintf(f->type, sizeof(f->type), "%s", v);
+	if ((v = param(c, "LIMIT"))) {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (*end || n < 0 || n > 100000)
+			return mml_fail(c, MML_RET_PARAM, "LIMIT: 0 (all) to 100000");
+		f->limit = (int)n;
+	}
+	return 0;
+}
+
+static int cdr_row(const struct cdr_rec *r, void *arg)
+{
+	struct mml_call *c = arg;
+	char id[24], start[32], code[16], dur[24], bill[24], mos_a[16], mos_b[16], reason[80];
+	const char *row[] = { id, r->type, start, r->caller_number[0] ? r->caller_number
+								      : r->caller_uri,
+			      r->callee_number[0] ? r->callee_number : r->callee_uri,
+			      r->open ? "ACTIVE" : r->disposition, code, dur, bill, reason,
+			      mos_a, mos_b, r->datapath };
+
+	snprintf(id, sizeof(id), "%" PRId64, r->id);
+	fmt_time(r->invite_ms, start, sizeof(start));
+	snprintf(code, sizeof(code), "%d", r->status_code);
+	snprintf(dur, sizeof(dur), "%" PRId64, r->duration_s);
+	snprintf(bill, sizeof(bill), "%" PRId64, r->billable_s);
+	snprintf(reason, sizeof(reason), "%s%s%s", r->close_reason, r->released_by[0] ? " by " : "",
+		 r->released_by);
+	snprintf(mos_a, sizeof(mos_a), r->q[0].r > 0 ? "%.2f" : "-", r->q[0].mos);
+	snprintf(mos_b, sizeof(mos_b), r->q[1].r > 0 ? "%.2f" : "-", r->q[1].mos);
+	mml_reply_row(c->r, row);
+	return 0;
+}
+
+static int dsp_cdr(struct mml_call *c)
+{
+	static const char *const cols[] = { "ID", "TYPE", "START", "CALLER", "CALLEE",
+					    "DISPOSITION", "CODE", "DURATION", "BILLABLE", "REASON",
+					    "MOS_A", "MOS_B", "PATH" };
+	struct cdr_filter f;
+	int rc;
+
+	if (!c->m->env.cdr)
+		return mml_fail(c, MML_RET_INTERNAL, "no CDRs (no database)");
+	rc = cdr_filter_of(c, &f, 50);
+	if (rc)
+		return rc;
+	mml_ok(c);
+	mml_reply_table_begin(c->r, "Call detail records", 13, cols);
+	rc = cdr_query(c->m->env.cdr, &f, cdr_row, c);
+	mml_reply_table_end(c->r);
+	return rc ? MML_RET_INTERNAL : 0;
+}
+
+static int exp_cdr(struct mml_call *c)
+{
+	const char *file = param(c, "FILE");
+	struct cdr_filter f;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+	int rc, n = 0;
+
+	if (!c->m->env.cdr)
+		return mml_fail(c, MML_RET_INTERNAL, "no CDRs (no database)");
+	rc = cdr_filter_of(c, &f, 0);
+	if (rc)
+		return rc;
+	out = file ? fopen(file, "we") : open_memstream(&buf, &len);
+	if (!out)
+		return mml_fail(c, MML_RET_PARAM, "FILE %s: %s", file, strerror(errno));
+	rc = cdr_export_csv(c->m->env.cdr, &f, out, &n);
+	if (fclose(out) && !rc)
+		rc = -errno;
+	if (rc) {
+		free(buf);
+		return mml_fail(c, MML_RET_INTERNAL, "export: %s", strerror(-rc));
+	}
+	mml_ok(c);
+	if (file) {
+		struct kv kv;
+
+		kv_begin(&kv, c, "CDR export");
+		kv_add(&kv, "FILE", "%s", file);
+		kv_add(&kv, "RECORDS", "%d", n);
+		kv_end(&kv);
+		LOG(L_INFO, "[mml] %s exported %d CDRs to %s", c->op, n, file);
+	} else {
+		/* The CSV as it is, between the head and the count. */
+		mml_reply_printf(c->r, "%s", "");
+		if (buf && len >= 2)
+			mml_reply_printf(c->r, "%.*s", (int)len - 2, buf);	/* its last CRLF is ours */
+		mml_reply_printf(c->r, "(Number of results = %d)", n);
+	}
+	free(buf);
+	return 0;
+}
+
+static int clr_cdr(struct mml_call *c)
+{
+	const char *before = param(c, "BEFORE");
+	int64_t ms;
+	int n = 0, rc;
+	struct kv kv;
+
+	if (!c->m->env.cdr)
+		return mml_fail(c, MML_RET_INTERNAL, "no CDRs (no database)");
+	if (!before || parse_time(before, &ms))
+		return mml_fail(c, MML_RET_PARAM, "BEFORE=YYYY-MM-DD is required");
+	rc = cdr_delete_before(c->m->env.cdr, ms, now_ms(), &n);
+	if (rc == -EPERM)
+		return mml_fail(c, MML_RET_PARAM, "BEFORE is within the last %d days: those are kept",
+				CDR_KEEP_DAYS);
+	if (rc)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	LOG(L_INFO, "[mml] %s removed %d CDRs from before %s", c->op, n, before);
+	mml_ok(c);
+	kv_begin(&kv, c, "CDRs removed");
+	kv_add(&kv, "BEFORE", "%s", before);
+	kv_add(&kv, "REMOVED", "%d", n);
+	kv_end(&kv);
+	return 0;
+}
+
+/* ---- SYSINFO, SRVSTAT ---- */
+
+static int dsp_sysinfo(struct mml_call *c)
+{
+	static const char *const vnames[] = SLUICE_VERDICT_NAMES;
+	const struct mml_env *e = &c->m->env;
+	struct sluice_verdict v[SLUICE_V_MAX];
+	time_t up = time(NULL) - c->m->started;
+	struct kv kv;
+	int subs = 0;
+
+	mml_ok(c);
+	kv_begin(&kv, c, "System information");
+	kv_add(&kv, "VERSION", "sluiced %s", SLUICE_VERSION);
+	kv_add(&kv, "NODE", "%s", e->conf->mml_node);
+	kv_add(&kv, "UPTIME", "%ldd %02ld:%02ld:%02ld", (long)up / 86400, (long)up / 3600 % 24,
+	       (long)up / 60 % 60, (long)up % 60);
+	kv_add(&kv, "DATAPATH", "%s", e->dp ? e->dp->desc : "none");
+	for (int p = 0; e->media && p < 2; p++) {
+		const struct media_plane *pl = &e->media->plane[p];
+		uint32_t total, freep;
+
+		if (!pl->up)
+			continue;
+		total = media_ports_total(&pl->ports);
+		freep = media_ports_free_count(&pl->ports);
+		kv_add(&kv, p ? "MEDIA IPV6" : "MEDIA IPV4", "%s", pl->addr);
+		kv_add(&kv, p ? "PORTS IPV6 IN USE" : "PORTS IPV4 IN USE", "%u", total - freep);
+		kv_add(&kv, p ? "PORTS IPV6 FREE" : "PORTS IPV4 FREE", "%u", freep);
+	}
+	kv_add(&kv, "MEDIA SESSIONS", "%u", e->media ? e->media->nsessions : 0);
+	kv_add(&kv, "CALLS", "%u", e->sip ? b2bua_calls(e->sip) : 0);
+	kv_add(&kv, "REGISTERED AORS", "%u", e->sip ? e->sip->reg.naors : 0);
+	kv_add(&kv, "REGISTRATIONS", "%u", e->sip ? e->sip->reg.nbindings : 0);
+	if (e->store && !subscriber_count(e->store, &subs))
+		kv_add(&kv, "SUBSCRIBERS", "%d", subs);
+	if (e->dp && e->dp->kind != DP_USER && !dp_verdicts(e->dp, v))
+		for (int i = 0; i < SLUICE_V_MAX; i++) {
+			char name[48];
+
+			snprintf(name, sizeof(name), "KERNEL %s", vnames[i]);
+			kv_add(&kv, name, "%" PRIu64 " packets", (uint64_t)v[i].packets);
+		}
+	kv_end(&kv);
+	return 0;
+}
+
+static int dsp_srvstat(struct mml_call *c)
+{
+	const struct mml_env *e = &c->m->env;
+	const struct mml_server *m = c->m;
+	struct kv kv;
+	int total = 0, open = 0;
+
+	mml_ok(c);
+	kv_begin(&kv, c, "Service statistics");
+	if (e->sip) {
+		const struct sip_server *s = e->sip;
+
+		kv_add(&kv, "SIP REQUESTS", "%" PRIu64, s->stats.requests);
+		kv_add(&kv, "SIP RESPONSES", "%" PRIu64, s->stats.responses);
+		kv_add(&kv, "SIP MALFORMED", "%" PRIu64, s->stats.bad);
+		kv_add(&kv, "SIP DROPPED", "%" PRIu64, s->stats.dropped);
+		kv_add(&kv, "SIP BLOCKED", "%" PRIu64, s->stats.blocked);
+		kv_add(&kv, "SIP SCANNERS", "%" PRIu64, s->stats.scanners);
+		kv_add(&kv, "AUTH CHALLENGES", "%" PRIu64, s->stats.challenges);
+		kv_add(&kv, "AUTH OK", "%" PRIu64, s->stats.auth_ok);
+		kv_add(&kv, "AUTH FAILED", "%" PRIu64, s->stats.auth_failed);
+		kv_add(&kv, "MESSAGES", "%" PRIu64, s->stats.messages);
+		kv_add(&kv, "REG REGISTERED", "%" PRIu64, s->reg.stats.registered);
+		kv_add(&kv, "REG REFRESHED", "%" PRIu64, s->reg.stats.refreshed);
+		kv_add(&kv, "REG REMOVED", "%" PRIu64, s->reg.stats.removed);
+		kv_add(&kv, "REG EXPIRED", "%" PRIu64, s->reg.stats.expired);
+		kv_add(&kv, "CALLS NOW", "%u", b2bua_calls(s));
+	}
+	if (e->cdr) {
+		cdr_count(e->cdr, &total, &open);
+		kv_add(&kv, "CDR ROWS", "%d", total);
+		kv_add(&kv, "CDR OPEN", "%d", open);
+		kv_add(&kv, "CDR WRITTEN", "%" PRIu64, e->cdr->written);
+		kv_add(&kv, "CDR QUEUED", "%u", e->cdr->npending);
+		kv_add(&kv, "CDR WRITE FAILURES", "%" PRIu64, e->cdr->flush_failures);
+	}
+	kv_add(&kv, "MML CONNECTIONS", "%" PRIu64, m->stats.connections);
+	kv_add(&kv, "MML LOGINS", "%" PRIu64, m->stats.logins);
+	kv_add(&kv, "MML LOGIN FAILURES", "%" PRIu64, m->stats.login_failures);
+	kv_add(&kv, "MML COMMANDS", "%" PRIu64, m->stats.commands);
+	kv_add(&kv, "MML ERRORS", "%" PRIu64, m->stats.errors);
+	kv_end(&kv);
+	return 0;
+}
+
+/* ---- BLACKLIST ---- */
+
+static void blacklist_changed(struct mml_call *c)
+{
+	if (c->m->env.blacklist_changed)
+		c->m->env.blacklist_changed(c->m->env.arg);
+}
+
+static int add_blacklist(struct mml_call *c)
+{
+	const char *prefix = param(c, "PREFIX"), *reason = param(c, "REASON");
+	sqlite3_stmt *q;
+	uint8_t a[16];
+	unsigned len;
+	int rc;
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	if (!prefix || protect_parse_prefix(prefix, a, &len))
+		return mml_fail(c, MML_RET_PARAM, "PREFIX: an address or ADDRESS/LENGTH");
+	rc = store_stmt(c->m->env.store,
+			"INSERT INTO blacklist (prefix, reason, created) VALUES (?, ?, ?)", &q);
+	if (rc)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	sqlite3_bind_text(q, 1, prefix, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, reason ? reason : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(q);
+	store_stmt_done(q);
+	if (rc == SQLITE_CONSTRAINT)
+		return mml_fail(c, MML_RET_EXISTS, "%s is blacklisted already", prefix);
+	if (rc != SQLITE_DONE)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s",
+				strerror(-store_err(c->m->env.store, rc, "blacklist")));
+	LOG(L_INFO, "[mml] %s blacklisted %s", c->op, prefix);
+	blacklist_changed(c);
+	mml_ok(c);
+	return 0;
+}
+
+static int rmv_blacklist(struct mml_call *c)
+{
+	const char *prefix = param(c, "PREFIX");
+	sqlite3_stmt *q;
+	int rc, n;
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	if (!prefix)
+		return mml_fail(c, MML_RET_PARAM, "PREFIX is required");
+	rc = store_stmt(c->m->env.store, "DELETE FROM blacklist WHERE prefix = ?", &q);
+	if (rc)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	sqlite3_bind_text(q, 1, prefix, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q);
+	store_stmt_done(q);
+	n = sqlite3_changes(c->m->env.store->db);
+	if (rc != SQLITE_DONE)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s",
+				strerror(-store_err(c->m->env.store, rc, "blacklist")));
+	if (!n)
+		return mml_fail(c, MML_RET_NOT_FOUND, "%s is not blacklisted", prefix);
+	LOG(L_INFO, "[mml] %s took %s off the blacklist", c->op, prefix);
+	blacklist_changed(c);
+	mml_ok(c);
+	return 0;
+}
+
+static int dsp_blacklist(struct mml_call *c)
+{
+	static const char *const cols[] = { "PREFIX", "REASON", "ADDED", "SOURCE" };
+	const char *file = c->m->env.conf->sip_blacklist;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	rc = store_stmt(c->m->env.store,
+			"SELECT prefix, reason, created FROM blacklist ORDER BY prefix", &q);
+	if (rc)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	mml_ok(c);
+	mml_reply_table_begin(c->r, "Blacklist", 4, cols);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		char added[32];
+		const char *row[] = { (const char *)sqlite3_column_text(q, 0),
+				      (const char *)sqlite3_column_text(q, 1), added, "MML" };
+
+		fmt_time(sqlite3_column_int64(q, 2) * 1000, added, sizeof(added));
+		mml_reply_row(c->r, row);
+	}
+	store_stmt_done(q);
+	if (file[0]) {
+		FILE *f = fopen(file, "re");
+		char line[256];
+
+		while (f && fgets(line, sizeof(line), f)) {
+			char *s = line, *e;
+			const char *row[] = { s, "", "-", file };
+
+			s[strcspn(s, "#\r\n")] = '\0';
+			while (isspace((unsigned char)*s))
+				s++;
+			for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]);)
+				*--e = '\0';
+			row[0] = s;
+			if (*s)
+				mml_reply_row(c->r, row);
+		}
+		if (f)
+			fclose(f);
+	}
+	mml_reply_table_end(c->r);
+	return 0;
+}
+
+/* ---- LOG, CFG ---- */
+
+static int set_log(struct mml_call *c)
+{
+	const char *level = param(c, "LEVEL");
+	int l;
+
+	if (!level || (l = log_level_parse(level)) < 0)
+		return mml_fail(c, MML_RET_PARAM, "LEVEL: error, warn, info or debug");
+	log_set_level((enum log_level)l);
+	c->m->env.conf->log_level = l;
+	LOG(L_INFO, "[mml] %s set the log level to %s", c->op, log_level_name((enum log_level)l));
+	mml_ok(c);
+	return 0;
+}
+
+static int cfg_row(const char *section, const char *key, const char *value, void *arg)
+{
+	struct mml_call *c = arg;
+	const char *row[] = { section, key, value };
+
+	mml_reply_row(c->r, row);
+	return 0;
+}
+
+static int dsp_cfg(struct mml_call *c)
+{
+	static const char *const cols[] = { "SECTION", "KEY", "VALUE" };
+
+	mml_ok(c);
+	mml_reply_table_begin(c->r, "Configuration", 3, cols);
+	conf_dump(c->m->env.conf, cfg_row, c);
+	mml_reply_table_end(c->r);
+	return 0;
+}
+
+/* ---- operators ---- */
+
+static int add_op(struct mml_call *c)
+{
+	const char *name = param(c, "OP"), *pwd = param(c, "PWD"), *role_s = param(c, "ROLE");
+	enum op_role role = OP_OPERATOR;
+	int rc;
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	if (!name || !pwd)
+		return mml_fail(c, MML_RET_PARAM, "OP and PWD are required");
+	if (role_s && operator_role_parse(role_s, &role))
+		return mml_fail(c, MML_RET_PARAM, "ROLE: ADMIN or OPERATOR");
+	rc = operator_add(c->m->env.store, name, pwd, role);
+	if (rc == -EEXIST)
+		return mml_fail(c, MML_RET_EXISTS, "operator %s exists", name);
+	if (rc == -EINVAL)
+		return mml_fail(c, MML_RET_PARAM, "OP: 1 to 32 of A-Z a-z 0-9 _ . -; PWD: at least %d "
+				"characters", OP_PASSWORD_MIN);
+	if (rc)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	LOG(L_INFO, "[mml] %s added operator %s (%s)", c->op, name, operator_role_name(role));
+	mml_ok(c);
+	return 0;
+}
+
+static int rmv_op(struct mml_call *c)
+{
+	const char *name = param(c, "OP");
+	int rc;
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	if (!name)
+		return mml_fail(c, MML_RET_PARAM, "OP is required");
+	if (!strcmp(name, c->op))
+		return mml_fail(c, MML_RET_PARAM, "an operator cannot remove itself");
+	rc = operator_delete(c->m->env.store, name);
+	if (rc == -ENOENT)
+		return mml_fail(c, MML_RET_NOT_FOUND, "no operator %s", name);
+	if (rc)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	LOG(L_INFO, "[mml] %s removed operator %s", c->op, name);
+	mml_ok(c);
+	return 0;
+}
+
+static int mod_op(struct mml_call *c)
+{
+	const char *name = param(c, "OP"), *pwd = param(c, "PWD"), *role_s = param(c, "ROLE");
+	enum op_role role;
+	int rc = 0;
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	if (!name || (!pwd && !role_s))
+		return mml_fail(c, MML_RET_PARAM, "OP and PWD or ROLE are required");
+	/* An operator may change its own password; anything else is ADMIN's. */
+	if (c->role != OP_ADMIN && (strcmp(name, c->op) || role_s))
+		return mml_fail(c, MML_RET_DENIED, "only ADMIN may change other operators");
+	if (role_s && operator_role_parse(role_s, &role))
+		return mml_fail(c, MML_RET_PARAM, "ROLE: ADMIN or OPERATOR");
+	if (pwd)
+		rc = operator_set_password(c->m->env.store, name, pwd);
+	if (!rc && role_s)
+		rc = operator_set_role(c->m->env.store, name, role);
+	if (rc == -ENOENT)
+		return mml_fail(c, MML_RET_NOT_FOUND, "no operator %s", name);
+	if (rc == -EINVAL)
+		return mml_fail(c, MML_RET_PARAM, "PWD: at least %d characters", OP_PASSWORD_MIN);
+	if (rc)
+		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	LOG(L_INFO, "[mml] %s changed operator %s", c->op, name);
+	mml_ok(c);
+	return 0;
+}
+
+static int op_row(const struct operator *op, void *arg)
+{
+	struct mml_call *c = arg;
+	char failed[16], last[32], created[32];
+	const char *row[] = { op->name, operator_role_name(op->role), failed, last, created };
+
+	snprintf(failed, sizeof(failed), "%u", op->failed);
+	fmt_time(op->last_login * 1000, last, sizeof(last));
+	fmt_time(op->created * 1000, created, sizeof(created));
+	mml_reply_row(c->r, row);
+	return 0;
+}
+
+static int dsp_op(struct mml_call *c)
+{
+	static const char *const cols[] = { "OP", "ROLE", "FAILEDLOGINS", "LASTLOGIN", "CREATED" };
+
+	if (no_store(c))
+		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
+	mml_ok(c);
+	mml_reply_table_begin(c->r, "Operators", 5, cols);
+	operator_list(c->m->env.store, op_row, c);
+	mml_reply_table_end(c->r);
+	return 0;
+}
+
+/* ---- HELP ---- */
+
+static bool help_match(const struct mml_command *k, const char *only)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s%s%s", k->verb, k->obj[0] ? " " : "", k->obj);
+	return !only || !strcasecmp(only, name);
+}
+
+static int help(struct mml_call *c)
+{
+	const char *only = param(c, "CMD");
+	const struct mml_command *k;
+	int n = 0;
+
+	for (k = commands; k->verb && !help_match(k, only); k++)
+		;
+	if (!k->verb)
+		return mml_fail(c, MML_RET_NOT_FOUND, "no command %s", only);
+	mml_ok(c);
+	mml_reply_printf(c->r, "%s", "");
+	for (k = commands; k->verb; k++) {
+		if (!help_match(k, only))
+			continue;
+		mml_reply_printf(c->r, "%s%s%s: %s%s", k->verb, k->obj[0] ? " " : "", k->obj,
+				 k->what, k->admin ? " (ADMIN)" : "");
+		for (const struct mml_param_help *p = k->params; p->key; p++)
+			mml_reply_printf(c->r, "    %-12s %s%s", p->key, p->what,
+					 p->required ? " (required)" : "");
+		n++;
+	}
+	mml_reply_printf(c->r, "(Number of results = %d)", n);
+	return 0;
+}
+
+static const struct mml_command commands[] = {
+	{ "LGI", "", false, NULL, "log in", {
+		{ "OP", true, "operator name" }, { "PWD", true, "password" } } },
+	{ "LGO", "", false, NULL, "log out and close the connection", { { 0 } } },
+	{ "ADD", "USER", true, add_user, "add a subscriber", {
+		{ "USERNAME", true, "digest user name (the IMPU is sip:USERNAME@domain)" },
+		{ "PASSWORD", true, "its password (stored as HA1 only)" },
+		{ "DISPLAYNAME", false, "display name" }, { "PHONE", false, "phone number" },
+		{ "EMAIL", false, "e-mail address" },
+		{ "STATUS", false, "ACTIVE (default), INACTIVE or SUSPENDED" },
+		{ "SERVICETYPE", false, "free text" }, { "ROLE", false, "free text" } } },
+	{ "MOD", "USER", true, mod_user, "change a subscriber", {
+		{ "USERNAME", true, "which one" }, { "PASSWORD", false, "a new password" },
+		{ "DISPLAYNAME", false, "" }, { "PHONE", false, "" }, { "EMAIL", false, "" },
+		{ "STATUS", false, "ACTIVE, INACTIVE or SUSPENDED" },
+		{ "SERVICETYPE", false, "" }, { "ROLE", false, "" } } },
+	{ "RMV", "USER", true, rmv_user, "remove a subscriber and its registrations", {
+		{ "USERNAME", true, "which one" } } },
+	{ "DSP", "USER", false, dsp_user, "show subscribers", {
+		{ "USERNAME", false, "only this one" } } },
+	{ "DSP", "REG", false, dsp_reg, "show registrations", {
+		{ "USERNAME", false, "only this subscriber's" }, { "IMPU", false, "or by IMPU" } } },
+	{ "RMV", "REG", true, rmv_reg, "remove registrations", {
+		{ "USERNAME", false, "whose (or IMPU)" }, { "IMPU", false, "whose" },
+		{ "CONTACT", false, "only this binding" } } },
+	{ "DSP", "CALL", false, dsp_call, "show calls in progress", {
+		{ "CALLID", false, "only this one (either leg's Call-ID)" } } },
+	{ "RMV", "CALL", true, rmv_call, "hang up a call (BYE to both legs, CDR closed as admin)", {
+		{ "CALLID", true, "either leg's Call-ID" } } },
+	{ "DSP", "STREAM", false, dsp_stream, "show media streams with their counters and quality", {
+		{ "CALLID", false, "only this call's (its caller's Call-ID)" } } },
+	{ "DSP", "CDR", false, dsp_cdr, "show call detail records, newest first", {
+		{ "FROM", false, "from YYYY-MM-DD [HH:MM:SS]" }, { "TO", false, "before" },
+		{ "CALLER", false, "number or URI" }, { "CALLEE", false, "number or URI" },
+		{ "DISPOSITION", false, "ANSWERED, NO ANSWER, BUSY, FAILED, CANCELLED" },
+		{ "TYPE", false, "CALL, REGISTER, MESSAGE, OPTIONS" },
+		{ "LIMIT", false, "how many (default 50, 0: all)" } } },
+	{ "EXP", "CDR", false, exp_cdr, "export call detail records as CSV", {
+		{ "FILE", false, "write to this file on the server (default: in the reply)" },
+		{ "FROM", false, "" }, { "TO", false, "" }, { "CALLER", false, "" },
+		{ "CALLEE", false, "" }, { "DISPOSITION", false, "" }, { "TYPE", false, "" },
+		{ "LIMIT", false, "default: all" } } },
+	{ "CLR", "CDR", true, clr_cdr, "remove old call detail records", {
+		{ "BEFORE", true, "YYYY-MM-DD, at least 7 days ago" } } },
+	{ "DSP", "SYSINFO", false, dsp_sysinfo, "version, uptime, data path, ports, counts", {
+		{ 0 } } },
+	{ "DSP", "SRVSTAT", false, dsp_srvstat, "SIP, registrar, CDR and MML counters", {
+		{ 0 } } },
+	{ "ADD", "BLACKLIST", true, add_blacklist, "drop SIP from an address or prefix", {
+		{ "PREFIX", true, "ADDRESS or ADDRESS/LENGTH" }, { "REASON", false, "a note" } } },
+	{ "RMV", "BLACKLIST", true, rmv_blacklist, "take a prefix off the blacklist", {
+		{ "PREFIX", true, "as added" } } },
+	{ "DSP", "BLACKLIST", false, dsp_blacklist, "show the blacklist (MML and [sip] blacklist)",
+	  { { 0 } } },
+	{ "SET", "LOG", true, set_log, "set the log level", {
+		{ "LEVEL", true, "error, warn, info or debug" } } },
+	{ "DSP", "CFG", false, dsp_cfg, "show the configuration in force", { { 0 } } },
+	{ "ADD", "OP", true, add_op, "add an MML operator", {
+		{ "OP", true, "name" }, { "PWD", true, "password, at least 8 characters" },
+		{ "ROLE", false, "OPERATOR (default) or ADMIN" } } },
+	{ "MOD", "OP", false, mod_op, "change a password (own), or a role (ADMIN)", {
+		{ "OP", true, "name" }, { "PWD", false, "new password" },
+		{ "ROLE", false, "ADMIN or OPERATOR" } } },
+	{ "RMV", "OP", true, rmv_op, "remove an MML operator", { { "OP", true, "name" } } },
+	{ "DSP", "OP", false, dsp_op, "show MML operators", { { 0 } } },
+	{ "HELP", "", false, help, "list the commands and their parameters", {
+		{ "CMD", false, "only this one, e.g. CMD=\"DSP CDR\"" } } },
+	{ 0 }
+};
+
+int mml_run(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
+	    const char *op, enum op_role role, struct mml_reply *r)
+{
+	struct mml_call c = { m, cmd, r, text, role, op, false };
+	const struct mml_command *k;
+	int rc;
+
+	for (k = commands; k->verb; k++)
+		if (!strcmp(k->verb, cmd->verb) && !strcmp(k->obj, cmd->obj) && k->run)
+			break;
+	if (!k->verb) {
+		rc = mml_fail(&c, MML_RET_UNKNOWN, "unknown command %s%s%s (HELP lists them)",
+			      cmd->verb, cmd->obj[0] ? " " : "", cmd->obj);
+	} else if (k->admin && role != OP_ADMIN) {
+		rc = mml_fail(&c, MML_RET_DENIED, "%s %s needs the ADMIN role", k->verb, k->obj);
+	} else {
+		/* Every parameter given must be one the command knows. */
+		for (int i = 0; i < cmd->nparams; i++) {
+			const struct mml_param_help *p;
+
+			for (p = k->params; p->key; p++) {
+				struct mml_call probe = c;
+				struct mml_cmd one = { .nparams = 1 };
+
+				one.params[0] = cmd->params[i];
+				probe.cmd = &one;
+				if (param(&probe, p->key))
+					break;
+			}
+			if (!p->key) {
+				rc = mml_fail(&c, MML_RET_PARAM, "%s %s has no parameter %s", k->verb,
+					      k->obj, cmd->params[i].key);
+				goto out;
+			}
+		}
+		rc = k->run(&c);
+	}
+out:
+	if (!c.answered)
+		mml_fail(&c, MML_RET_INTERNAL, "no reply");
+	mml_reply_end(r);
+	return rc;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The MML operator interface: a TCP listener on [mml] listen (keep it on
+ * loopback) speaking Huawei-style commands (parse.h) and answering in the
+ * layout of reply.h. A connection must log in first:
+ *
+ *	LGI: OP="admin", PWD="...";
+ *
+ * against the operators in the database (store/operator.h). A failed login
+ * is answered only after a delay that doubles with each failure on the
+ * connection (1 s, 2 s, 4 s, then 8 s), during which nothing else it sent
+ * is read; the fifth closes it. Failures are counted per operator and in
+ * DSP SRVSTAT. Errors never close the connection: they are replies with a
+ * non-zero RETCODE and a reason.
+ *
+ * Commands come one per ';' (or per line, in the previous server's form
+ * without one) and are answered in order, each reply ending in `---    END`.
+ * OPERATOR may look (DSP, HELP, EXP); ADMIN may also change things.
+ */
+#ifndef SLUICE_MML_SERVER_H
+#define SLUICE_MML_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/conf.h"
+#include "core/loop.h"
+#include "mml/parse.h"
+#include "mml/reply.h"
+#include "store/operator.h"
+
+#ifndef MML_MAX_CONNS
+#define MML_MAX_CONNS		16
+#endif
+#define MML_MAX_FAILURES	5	/* failed logins before a connection is closed */
+#define MML_IDLE_MS		(30 * 60 * 1000)	/* a silent connection is closed */
+
+struct sip_server;
+struct media_ctx;
+struct dp;
+struct cdr_ctx;
+struct mml_conn;
+
+/* What the commands reach; any may be NULL (the command then says so). */
+struct mml_env {
+	struct conf		*conf;		/* in force; SET LOG changes its level */
+	struct store		*store;
+	struct sip_server	*sip;
+	struct media_ctx	*media;
+	struct dp		*dp;
+	struct cdr_ctx		*cdr;
+	/* After ADD/RMV BLACKLIST: the SIP server takes the list again. */
+	void			(*blacklist_changed)(void *arg);
+	void			*arg;
+};
+
+struct mml_server {
+	struct loop		*loop;
+	int			fd;
+	struct mml_env		env;
+	time_t			started;
+	unsigned		seq;		/* O&M #n of the next reply */
+	struct mml_conn		*conns;
+	unsigned		nconns;
+	struct {
+		uint64_t	connections, refused, logins, login_failures, commands, errors;
+	} stats;
+};
+
+/* Listens on [mml] listen (off: does nothing and returns 0). */
+int mml_open(struct mml_server *m, struct loop *loop, const struct mml_env *env);
+void mml_close(struct mml_server *m);
+
+/* ---- for the command handlers (mml/cmd.c) ---- */
+
+struct mml_call {
+	struct mml_server	*m;
+	const struct mml_cmd	*cmd;
+	struct mml_reply	*r;
+	const char		*text;		/* canonical command, for %%...%% */
+	enum op_role		role;
+	const char		*op;		/* the operator's name */
+	bool			answered;	/* the handler wrote the head */
+};
+
+/*
+ * Runs one parsed command for an operator logged in as role into r.
+ * Returns the RETCODE.
+ */
+int mml_run(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
+	    const char *op, enum op_role role, struct mml_reply *r);
+
+/* In a handler: the head with RETCODE 0, or an error with its reason. */
+void mml_ok(struct mml_call *c);
+int mml_fail(struct mml_call *c, int retcode, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* SLUICE_MML_SERVER_H */

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# An MML session over TCP with a running sluiced (userspace data path, in
+# a namespace of its own): nothing before a login, failed logins delayed
+# and counted, the reply layout line by line, every command's success
+# path and an error path, roles, and LGO. The client is tests/tools/
+# mmlc.pl, one connection per call, replies split at their ---    END.
+. "$(dirname "$0")/../lib.sh"
+
+require_root
+require_cmd ip nsenter perl sipp
+[ -x "$SLUICED" ] && [ -x "$SLUICECTL" ] || skip_all "build first (make)"
+MMLC=$TOP/tests/tools/mmlc.pl
+
+N=sml$$
+netns_add $N
+cat >$TMP/sluice.conf <<CONF
+[sip]
+listen = 127.0.0.1:5060
+domain = ims.local
+digest = md5
+[media]
+interface = lo
+address = 127.0.0.1
+ports = 31000-31099
+datapath = user
+[store]
+db = $TMP/sluice.db
+[mml]
+listen = 127.0.0.1:7777
+node = TESTNODE
+admin_password = first-run-pw
+[control]
+ng = off
+rtpproxy = off
+CONF
+nsenter --net=/run/netns/$N "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+SPID=$!
+cleanup_add "kill $SPID"
+wait_for $TMP/sluiced.log "running|cannot" 100 || skip_all "sluiced did not start"
+plan 78
+
+mml() { in_ns $N perl $MMLC 127.0.0.1:7777 "$@"; }
+# reply FILE N: the Nth reply of an mmlc.pl transcript.
+reply() { awk -v n="$2" '/^=== / { k = $2 } k == n && !/^=== /' "$1" | tr -d '\r'; }
+ms() { awk -v n="$2" '$1 == "===" && $2 == n { print $3 }' "$1"; }
+retcode() { reply "$1" "$2" | sed -n 's/^RETCODE = \([0-9]*\).*/\1/p'; }
+LOGIN='LGI: OP="admin", PWD="first-run-pw";'
+
+like "$(cat $TMP/sluiced.log)" "\[mml\] first run: operator admin created with \[mml\] admin_password" \
+	"the first run creates the admin from [mml] admin_password"
+like "$(cat $TMP/sluiced.log)" "\[mml\] listening on 127.0.0.1:7777" "MML listens"
+
+# Nothing before a login; a wrong password and an unknown operator look alike, delayed.
+mml 'DSP SYSINFO:;' 'LGI: OP="admin", PWD="wrong";' 'LGI: OP="nobody", PWD="wrong";' \
+	"$LOGIN" 'DSP SYSINFO:;' >$TMP/s1
+is "$(retcode $TMP/s1 1)" 6 "before LGI a command gets RETCODE 6"
+like "$(reply $TMP/s1 1)" "RETCODE = 6  Not logged in: LGI first" "... and says why"
+is "$(retcode $TMP/s1 2)" 6 "a wrong password: RETCODE 6"
+is "$(reply $TMP/s1 2 | sed -n 3,4p)" "$(reply $TMP/s1 3 | sed -n 3,4p | sed 's/nobody/admin/')" \
+	"an unknown operator gets the same answer as a wrong password"
+[ "$(ms $TMP/s1 2)" -ge 900 ]
+ok $? "the first failed login is answered after a delay ($(ms $TMP/s1 2) ms)"
+[ "$(ms $TMP/s1 3)" -ge 1900 ]
+ok $? "the second after a longer one ($(ms $TMP/s1 3) ms)"
+is "$(retcode $TMP/s1 4)" 0 "the right password logs in on the same connection"
+is "$(retcode $TMP/s1 5)" 0 "... and DSP SYSINFO runs"
+like "$(cat $TMP/sluiced.log)" "\[mml\] .*login as 'nobody' failed" "failed logins are logged"
+
+# The layout, line by line.
+mml "$LOGIN" 'ADD USER: USERNAME="1001", PASSWORD="alice-pw", DISPLAYNAME="Alice", PHONE="+4930123";' \
+	'DSP USER: USERNAME="1001";' 'LGO;' >$TMP/s2
+reply $TMP/s2 1 >$TMP/r1
+like "$(sed -n 1p $TMP/r1)" '^\+\+\+    TESTNODE      [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' \
+	"line 1: +++, the node, the date and time"
+like "$(sed -n 2p $TMP/r1)" '^O&M    #[0-9]+$' "line 2: O&M #n"
+is "$(sed -n 3p $TMP/r1)" '%%LGI: OP="admin", PWD="***";%%' "line 3: the command, its password hidden"
+is "$(sed -n 4p $TMP/r1)" "RETCODE = 0  Operation succeeded" "line 4: RETCODE = 0"
+is "$(sed -n '$p' $TMP/r1)" "---    END" "last line: ---    END"
+n1=$(sed -n 's/^O&M    #//p' $TMP/r1)
+n2=$(reply $TMP/s2 2 | sed -n 's/^O&M    #//p')
+is "$n2" $((n1 + 1)) "replies are numbered in order"
+is "$(retcode $TMP/s2 2)" 0 "ADD USER"
+reply $TMP/s2 3 >$TMP/r3
+is "$(sed -n 5,7p $TMP/r3 | sed 's/ *$//' | head -3 | tr '\n' '|')" "|Subscribers|-----------|" \
+	"a table: a blank line, its title, underlined"
+like "$(sed -n 8p $TMP/r3)" "^ *USERNAME +IMPU +DISPLAYNAME +PHONE +EMAIL +STATUS" "... the column names"
+like "$(sed -n 9p $TMP/r3)" "^ *1001 +sip:1001@ims.local +Alice +\+4930123 +ACTIVE" "... a row"
+is "$(sed -n 10p $TMP/r3)" "(Number of results = 1)" "... and the count"
+is "$(tail -1 $TMP/s2)" "=== closed" "LGO closes the connection"
+
+# Every command's success path.
+REG=$TMP/reg.xml
+sed "s/@EXPECT@/200/" $TOP/tests/integration/sipp/register.xml >$REG
+in_ns $N sipp -sf $REG -m 1 -nostdin -timeout 10 -timeout_error -key user 1001 -key aor 1001 \
+	-key domain ims.local -key expires 600 -au 1001 -ap alice-pw -auth_uri ims.local \
+	-i 127.0.0.1 -p 5062 127.0.0.1:5060 >$TMP/reg.out 2>&1
+ok $? "1001 registers (sipp)" || diag "$(tail -3 $TMP/reg.out)"
+mml "$LOGIN" \
+	'MOD USER: USERNAME="1001", STATUS="SUSPENDED", EMAIL="alice@example.org";' \
+	'DSP USER;' \
+	'DSP REG: USERNAME="1001";' \
+	'RMV REG: USERNAME="1001";' \
+	'DSP REG;' \
+	'DSP CALL:;' \
+	'DSP STREAM:;' \
+	'DSP CDR: TYPE="REGISTER";' \
+	'EXP CDR: TYPE="REGISTER";' \
+	'DSP SYSINFO:;' \
+	'DSP SRVSTAT:;' \
+	'ADD BLACKLIST: PREFIX="192.0.2.0/24", REASON="test";' \
+	'DSP BLACKLIST:;' \
+	'RMV BLACKLIST: PREFIX="192.0.2.0/24";' \
+	'SET LOG: LEVEL="debug";' \
+	'DSP CFG:;' \
+	'HELP:;' \
+	'ADD OP: OP="watcher", PWD="watcher-pw", ROLE="OPERATOR";' \
+	'DSP OP:;' \
+	'CLR CDR: BEFORE="2000-01-01";' \
+	'RMV USER: USERNAME="1001";' \
+	'DSP USER: USERNAME="1001";' >$TMP/s3
+for i in $(seq 2 21); do
+	is "$(retcode $TMP/s3 $i)" 0 "$(awk -v n=$i '$1 == "===" && $2 == n { $1 = $2 = $3 = ""; print }' $TMP/s3 | sed 's/^ *//')"
+done
+like "$(reply $TMP/s3 3)" "1001 +sip:1001@ims.local +Alice +\+4930123 +alice@example.org +SUSPENDED" \
+	"MOD USER changed the status and the e-mail"
+like "$(reply $TMP/s3 4)" "sip:1001@ims.local +sip:1001@127.0.0.1:5062.* 127.0.0.1:5062 +UDP" \
+	"DSP REG shows the binding and where it came from"
+like "$(reply $TMP/s3 6)" "\(Number of results = 0\)" "RMV REG removed it"
+like "$(reply $TMP/s3 9)" "[0-9]+ +REGISTER +.* 1001 +1001 +OK +200" "DSP CDR: the REGISTER event row"
+like "$(reply $TMP/s3 10)" "^record_id,record_type,call_state,date,start_time,end_time,call_id" \
+	"EXP CDR: the CSV header"
+like "$(reply $TMP/s3 11)" "DATAPATH +userspace" "DSP SYSINFO: the data path"
+like "$(reply $TMP/s3 12)" "MML LOGIN FAILURES +2" "DSP SRVSTAT counts the failed logins"
+like "$(reply $TMP/s3 14)" "192.0.2.0/24 +test" "DSP BLACKLIST shows what ADD BLACKLIST added"
+like "$(reply $TMP/s3 17)" "mml +admin_password +\*\*\*" "DSP CFG hides the password"
+like "$(reply $TMP/s3 17)" "sip +listen +127.0.0.1:5060" "... and shows the rest"
+like "$(reply $TMP/s3 18)" "CLR CDR: remove old call detail records \(ADMIN\)" "HELP lists the commands"
+like "$(reply $TMP/s3 18)" "    BEFORE +YYYY-MM-DD, at least 7 days ago \(required\)" "... with their parameters"
+like "$(reply $TMP/s3 20)" "watcher +OPERATOR" "DSP OP shows the new operator"
+is "$(retcode $TMP/s3 23)" 4 "RMV USER removed it: DSP USER finds none (RETCODE 4)"
+like "$(cat $TMP/sluiced.log)" "\[mml\] admin set the log level to debug" "SET LOG is logged"
+
+# Error paths: none closes the connection.
+mml "$LOGIN" 'DSP USER: USERNAME="1001;' 'FOO BAR:;' 'ADD USER: USERNAME="x";' \
+	'DSP USER: COLOR="red";' 'RMV CALL: CALLID="nope";' 'CLR CDR: BEFORE="2099-01-01";' \
+	'ADD USER: USERNAME="1002", PASSWORD="pw2";' 'ADD USER: USERNAME="1002", PASSWORD="pw2";' \
+	>$TMP/s4
+is "$(retcode $TMP/s4 2)" 1 "a syntax error: RETCODE 1"
+like "$(reply $TMP/s4 2)" "missing closing quote" "... with the reason"
+is "$(retcode $TMP/s4 3)" 2 "an unknown command: RETCODE 2"
+is "$(retcode $TMP/s4 4)" 3 "a missing parameter: RETCODE 3"
+is "$(retcode $TMP/s4 5)" 3 "an unknown parameter: RETCODE 3"
+is "$(retcode $TMP/s4 6)" 4 "RMV CALL of no call: RETCODE 4"
+like "$(reply $TMP/s4 7)" "RETCODE = 3  BEFORE is within the last 7 days" "CLR CDR keeps the last 7 days"
+is "$(retcode $TMP/s4 9)" 5 "ADD USER twice: RETCODE 5"
+is "$(tail -1 $TMP/s4)" "=== open" "after all the errors the connection is still open"
+
+# Roles: OPERATOR looks, does not change.
+mml 'LGI: OP="watcher", PWD="watcher-pw";' 'DSP USER:;' 'RMV USER: USERNAME="1002";' >$TMP/s5
+is "$(retcode $TMP/s5 2)" 0 "OPERATOR may DSP"
+like "$(reply $TMP/s5 3)" "RETCODE = 6  RMV USER needs the ADMIN role" "... and may not RMV"
+
+# The old server's form.
+mml "$LOGIN" 'DSP USER USERNAME=1002' >$TMP/s6
+like "$(reply $TMP/s6 2)" "1002 +sip:1002@ims.local" "the previous server's form DSP USER USERNAME=1002"
+
+# sluicectl mml, with a credentials file only its owner may read.
+(umask 077; printf 'user=admin\npassword=first-run-pw\n' >$TMP/cred)
+out=$(in_ns $N "$SLUICECTL" -c $TMP/sluice.conf mml -a $TMP/cred 'DSP USER: USERNAME="1002";')
+ok $? "sluicectl mml runs a command"
+like "$out" "1002 +sip:1002@ims.local" "... and prints its reply"
+
+kill -TERM $SPID
+wait $SPID
+ok $? "sluiced stops cleanly (no sanitizer report)" || diag "$(tail -20 $TMP/sluiced.log)"
+
+# A record left open by a crash (no call came back for it) is closed at the next start.
+sqlite3 $TMP/sluice.db "INSERT INTO cdr (id, record_type, open, invite_ms, answer_ms, disposition)
+	VALUES (9999, 'CALL', 1, 1700000000000, 1700000001000, 'ANSWERED')"
+nsenter --net=/run/netns/$N "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced2.log 2>&1 &
+SPID=$!
+wait_for $TMP/sluiced2.log "running|cannot" 100
+is "$(sqlite3 $TMP/sluice.db "SELECT open, close_reason, released_by, end_ms > answer_ms FROM cdr
+	WHERE id = 9999")" "0|restart|system|1" "a CDR still open at start is closed as restart"
+like "$(cat $TMP/sluiced2.log)" "\[cdr\] 1 record of calls lost in a restart closed" "... and logged"
+is "$(grep -c 'first run' $TMP/sluiced2.log)" 0 "the second start creates no operator"
+kill -TERM $SPID
+wait $SPID
+ok $? "sluiced stops cleanly again"
+done_testing
