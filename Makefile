@@ -66,7 +66,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps check check-unit check-integration bench bench-sip clean run kmod \
+.PHONY: all deps check check-unit check-integration bench bench-sip clean run demo kmod \
 	kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
@@ -238,9 +238,13 @@ kmod-dkms:
 	$(Q)sed 's/@VERSION@/$(SLUICE_VERSION)/' kmod/dkms.conf >$(DKMS_SRC)/dkms.conf
 
 # The server in the foreground, with conf/sluice.conf and its state in var/.
+# sluiced in the foreground with var/ made ready (scripts/run.sh says what).
 run: deps all
-	@mkdir -p var
-	$(BIN)/sluiced -c conf/sluice.conf
+	@SLUICE_BIN=$(BIN) scripts/run.sh
+
+# Two phones calling each other through sluiced in namespaces (root).
+demo: deps all
+	@SLUICE_BIN=$(BIN) scripts/demo.sh
 
 clean:
 	rm -rf build bpf/*.o bpf/*.skel.h bpf/*.d agent/sluiced agent/sluicectl
