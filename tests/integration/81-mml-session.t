@@ -39,7 +39,7 @@ nsenter --net=/run/netns/$N "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&
 SPID=$!
 cleanup_add "kill $SPID"
 wait_for $TMP/sluiced.log "running|cannot" 100 || skip_all "sluiced did not start"
-plan 78
+plan 85
 
 mml() { in_ns $N perl $MMLC 127.0.0.1:7777 "$@"; }
 # reply FILE N: the Nth reply of an mmlc.pl transcript.
@@ -165,6 +165,36 @@ like "$(reply $TMP/s5 3)" "RETCODE = 6  RMV USER needs the ADMIN role" "... and 
 # The old server's form.
 mml "$LOGIN" 'DSP USER USERNAME=1002' >$TMP/s6
 like "$(reply $TMP/s6 2)" "1002 +sip:1002@ims.local" "the previous server's form DSP USER USERNAME=1002"
+
+# DSP CALL and RMV CALL on a call that is up: BYE to both phones, the CDR closed as admin.
+mml "$LOGIN" 'ADD USER: USERNAME="1101", PASSWORD="pw-1101";' \
+	'ADD USER: USERNAME="1102", PASSWORD="pw-1102";' >$TMP/s7
+in_ns $N sipp -sf $REG -m 1 -nostdin -timeout 10 -timeout_error -key user 1102 -key aor 1102 \
+	-key domain ims.local -key expires 600 -au 1102 -ap pw-1102 -auth_uri ims.local \
+	-i 127.0.0.1 -p 5064 127.0.0.1:5060 >$TMP/reg2.out 2>&1
+ok $? "1102 registers" || diag "$(tail -3 $TMP/reg2.out)"
+in_ns $N sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin -timeout 20 \
+	-timeout_error -i 127.0.0.1 -p 5064 -mp 7064 127.0.0.1:5060 >$TMP/uas.out 2>&1 &
+UAS=$!
+sed "s/@EXPECT@/200/; s/@REASON@/true/" $TOP/tests/integration/sipp/uac_wait_bye.xml >$TMP/uac.xml
+in_ns $N sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout 20 -timeout_error -key user 1101 \
+	-key target 1102 -key domain ims.local -au 1101 -ap pw-1101 -auth_uri 1102@ims.local \
+	-i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 >$TMP/uac.out 2>&1 &
+UAC=$!
+wait_for $TMP/sluiced.log "1102@ims.local answered" 50
+mml "$LOGIN" 'DSP CALL:;' >$TMP/s8
+like "$(reply $TMP/s8 2)" "sip:1101@ims.local +sip:1102@ims.local +ACTIVE" "DSP CALL shows the call, up"
+callid=$(reply $TMP/s8 2 | awk '/sip:1101@ims.local/ { print $1 }')
+mml "$LOGIN" "RMV CALL: CALLID=\"$callid\";" 'DSP CALL:;' >$TMP/s9
+is "$(retcode $TMP/s9 2)" 0 "RMV CALL"
+wait $UAC
+ok $? "... the caller got a BYE with a Reason" || diag "$(tail -5 $TMP/uac.out)"
+wait $UAS
+ok $? "... and so did the callee"
+like "$(reply $TMP/s9 3)" "\(Number of results = 0\)" "... and the call is gone"
+sleep 0.1
+is "$(sqlite3 $TMP/sluice.db "SELECT disposition, close_reason, released_by FROM cdr
+	WHERE a_call_id = '$callid'")" "ANSWERED|admin|system" "... its CDR closed as admin"
 
 # sluicectl mml, with a credentials file only its owner may read.
 (umask 077; printf 'user=admin\npassword=first-run-pw\n' >$TMP/cred)
