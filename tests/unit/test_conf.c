@@ -57,6 +57,62 @@ static void test_shipped_conf_parses(void **state)
 	assert_int_equal(ntohs(((struct sockaddr_in *)&c.mml_listen.ss)->sin_port), 7777);
 }
 
+/* The shipped file shows every key with its default, in its section. */
+static int shipped_has(const char *section, const char *key, const char *value, void *arg)
+{
+	FILE *f = fopen("conf/sluice.conf", "r");
+	char line[512], sec[32] = "", want[400];
+	bool found = false;
+
+	(void)arg;
+	assert_non_null(f);
+	snprintf(want, sizeof(want), "%s = %s\n", key, value);
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '[')
+			sscanf(line, "[%31[^]]", sec);
+		else if (!strcmp(sec, section) && (!strcmp(line, want) ||
+						   (!value[0] && !strncmp(line, want, strlen(key) + 2))))
+			found = true;
+	}
+	fclose(f);
+	if (!found)
+		fail_msg("conf/sluice.conf lacks [%s] %s = %s", section, key, value);
+	return 0;
+}
+
+static void test_shipped_shows_defaults(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	conf_defaults(&c);
+	assert_int_equal(conf_dump(&c, shipped_has, NULL), 0);
+}
+
+static int no_secret(const char *section, const char *key, const char *value, void *arg)
+{
+	(void)section;
+	(*(int *)arg)++;
+	if (strstr(key, "password"))
+		assert_string_equal(value, "***");
+	assert_null(strstr(value, "s3cret"));
+	return 0;
+}
+
+static void test_dump_hides_passwords(void **state)
+{
+	struct conf c;
+	char err[256];
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(load_text(&c, "[mml]\nadmin_password = s3cret\n[trunk]\n"
+				   "password = s3cret2\n[log]\nlevel = debug\n", err, sizeof(err)), 0);
+	assert_string_equal(c.mml_admin_password, "s3cret");
+	assert_int_equal(conf_dump(&c, no_secret, &n), 0);
+	assert_true(n > 40);
+}
+
 static void test_every_key(void **state)
 {
 	struct conf c;
@@ -206,6 +262,8 @@ int main(void)
 		cmocka_unit_test(test_trunk_and_timers),
 		cmocka_unit_test(test_unknown_section_and_missing_file),
 		cmocka_unit_test(test_parse_addr),
+		cmocka_unit_test(test_shipped_shows_defaults),
+		cmocka_unit_test(test_dump_hides_passwords),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
