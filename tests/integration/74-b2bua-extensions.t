@@ -68,7 +68,7 @@ start_sluiced() {
 start_sluiced
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
-plan 39
+plan 43
 
 D=$TOP/tests/integration/sipp
 reg() {	# reg USER PORT
@@ -268,6 +268,8 @@ ok $? "the callee's BYE after the restart is answered" || why
 wait $C
 ok $? "... and reaches the caller through the adopted call" || why
 
+# The sluiced started after the crash reads on_stop = keep, for the SIGTERM below.
+sed -i 's/^\[media\]$/[media]\non_stop = keep/' $TMP/sluice.conf
 restart_call KILL
 ok $([ $RC = 137 ] ; echo $?) "SIGKILL: sluiced dies mid-call"
 sleep 0.5
@@ -285,6 +287,16 @@ is "$(sqlite3 $TMP/sluice.db "SELECT disposition, close_reason, released_by, ope
 ANSWERED|normal|callee|0" "both calls' CDRs went on through the restarts and closed at the callee's BYE"
 is "$(sqlite3 $TMP/sluice.db "SELECT count(*) FROM cdr WHERE close_reason = 'restart'")" 0 \
 	"... none was closed as lost in a restart"
+
+restart_call TERM
+ok $RC "SIGTERM with [media] on_stop = keep: sluiced hands over and exits 0"
+like "$(cat $TMP/sluiced.log)" "Terminated: stopping, calls' media stays in the kernel .*on_stop = keep" \
+	"... saying so"
+wait $P
+ok $? "... the callee's BYE after the restart is answered" || why
+wait $C
+ok $? "... and reaches the caller" || why
+sed -i '/^on_stop = keep$/d' $TMP/sluice.conf
 
 stop_sluiced() {
 	kill -TERM $SPID

@@ -39,7 +39,7 @@ nsenter --net=/run/netns/$N "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&
 SPID=$!
 cleanup_add "kill $SPID"
 wait_for $TMP/sluiced.log "running|cannot" 100 || skip_all "sluiced did not start"
-plan 85
+plan 88
 
 mml() { in_ns $N perl $MMLC 127.0.0.1:7777 "$@"; }
 # reply FILE N: the Nth reply of an mmlc.pl transcript.
@@ -202,9 +202,28 @@ out=$(in_ns $N "$SLUICECTL" -c $TMP/sluice.conf mml -a $TMP/cred 'DSP USER: USER
 ok $? "sluicectl mml runs a command"
 like "$out" "1002 +sip:1002@ims.local" "... and prints its reply"
 
+# SIGTERM hangs up a call that is up, with BYE to both phones, and closes its CDR.
+in_ns $N sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin -timeout 20 \
+	-timeout_error -i 127.0.0.1 -p 5064 -mp 7064 127.0.0.1:5060 >$TMP/uas2.out 2>&1 &
+UAS=$!
+in_ns $N sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout 20 -timeout_error -key user 1101 \
+	-key target 1102 -key domain ims.local -au 1101 -ap pw-1101 -auth_uri 1102@ims.local \
+	-i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 >$TMP/uac2.out 2>&1 &
+UAC=$!
+for ((i = 0; i < 50; i++)); do
+	[ "$(grep -c '1102@ims.local answered' $TMP/sluiced.log)" = 2 ] && break
+	sleep 0.1
+done
 kill -TERM $SPID
 wait $SPID
 ok $? "sluiced stops cleanly (no sanitizer report)" || diag "$(tail -20 $TMP/sluiced.log)"
+wait $UAC
+ok $? "SIGTERM: the caller got a BYE with a Reason" || diag "$(tail -5 $TMP/uac2.out)"
+wait $UAS
+ok $? "... and so did the callee"
+is "$(sqlite3 $TMP/sluice.db "SELECT disposition, close_reason, released_by, open FROM cdr
+	WHERE record_type = 'CALL' ORDER BY id DESC LIMIT 1")" "ANSWERED|shutdown|system|0" \
+	"... and its CDR is closed as shutdown"
 
 # A record left open by a crash (no call came back for it) is closed at the next start.
 sqlite3 $TMP/sluice.db "INSERT INTO cdr (id, record_type, open, invite_ms, answer_ms, disposition)
