@@ -840,44 +840,15 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void uri_user(const osip_uri_t *u, char *out, size_t n)
-{
-	snprintf(out, n, "%s", u && u->username ? u->username : "");
-}
-
-static void uri_text(const osip_uri_t *u, char *out, size_t n)
-{
-	char *text = NULL;
-
-	out[0] = '\0';
-	if (u && !osip_uri_to_str(u, &text))
-		snprintf(out, n, "%s", text);
-	osip_free(text);
-}
-
 /* An attempt's record, from the caller's INVITE; NULL without CDRs. */
 static struct cdr_rec *cdr_from_invite(struct sip_server *s, const struct rx *rx)
 {
-	struct cdr_rec *r;
-	const char *cseq;
-	if (!s->cdr || !(r = malloc(sizeof(*r))))
-		return NULL;
-	cdr_rec_init(r, s->cdr, CDR_TYPE_CALL, wall_ms());
-	callid_of(rx->req, r->a_call_id, sizeof(r->a_call_id));
-	uri_text(rx->req->from ? rx->req->from->url : NULL, r->caller_uri, sizeof(r->caller_uri));
-	uri_user(rx->req->from ? rx->req->from->url : NULL, r->caller_number,
-		 sizeof(r->caller_number));
-	sip_peer_host(rx->from, r->caller_ip, sizeof(r->caller_ip), &r->caller_port);
-	uri_text(rx->req->req_uri, r->callee_uri, sizeof(r->callee_uri));
-	uri_user(rx->req->req_uri, r->callee_number, sizeof(r->callee_number));
-	snprintf(r->caller_ua, sizeof(r->caller_ua), "%s",
-		 sip_msg_header(rx->req, "user-agent", 0) ?: "");
-	cseq = rx->req->cseq ? rx->req->cseq->number : NULL;
-	r->cseq = cseq ? (uint32_t)strtoul(cseq, NULL, 10) : 0;
-	sip_srv_local_ip(s, rx->from, r->server_ip, sizeof(r->server_ip), &r->server_port);
-	snprintf(r->datapath, sizeof(r->datapath), "%s",
-		 !s->media->dp ? "user" : s->media->dp->kind == DP_XDP ? "xdp" :
-		 s->media->dp->kind == DP_KMOD ? "kmod" : "user");
+	struct cdr_rec *r = sip_srv_cdr_new(s, rx, CDR_TYPE_CALL, rx->req->req_uri);
+
+	if (r)
+		snprintf(r->datapath, sizeof(r->datapath), "%s",
+			 !s->media->dp ? "user" : s->media->dp->kind == DP_XDP ? "xdp" :
+			 s->media->dp->kind == DP_KMOD ? "kmod" : "user");
 	return r;
 }
 

@@ -93,6 +93,78 @@ osip_message_t *sip_srv_response(struct sip_server *s, const struct rx *rx, int 
 	return resp;
 }
 
+static void uri_fields(const osip_uri_t *u, char *uri, size_t ulen, char *user, size_t nlen)
+{
+	char *text = NULL;
+
+	uri[0] = '\0';
+	if (u && !osip_uri_to_str(u, &text))
+		snprintf(uri, ulen, "%s", text);
+	osip_free(text);
+	snprintf(user, nlen, "%s", u && u->username ? u->username : "");
+}
+
+struct cdr_rec *sip_srv_cdr_new(struct sip_server *s, const struct rx *rx, const char *type,
+				const osip_uri_t *callee)
+{
+	const osip_message_t *req = rx->req;
+	const char *cseq;
+	struct timespec ts;
+	struct cdr_rec *r;
+	char *text = NULL;
+
+	if (!s->cdr || !(r = malloc(sizeof(*r))))
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cdr_rec_init(r, s->cdr, type, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (req->call_id && !osip_call_id_to_str(req->call_id, &text))
+		snprintf(r->a_call_id, sizeof(r->a_call_id), "%s", text);
+	osip_free(text);
+	uri_fields(req->from ? req->from->url : NULL, r->caller_uri, sizeof(r->caller_uri),
+		   r->caller_number, sizeof(r->caller_number));
+	uri_fields(callee, r->callee_uri, sizeof(r->callee_uri), r->callee_number,
+		   sizeof(r->callee_number));
+	sip_peer_host(rx->from, r->caller_ip, sizeof(r->caller_ip), &r->caller_port);
+	snprintf(r->caller_ua, sizeof(r->caller_ua), "%s",
+		 sip_msg_header(req, "user-agent", 0) ?: "");
+	cseq = req->cseq ? req->cseq->number : NULL;
+	r->cseq = cseq ? (uint32_t)strtoul(cseq, NULL, 10) : 0;
+	sip_srv_local_ip(s, rx->from, r->server_ip, sizeof(r->server_ip), &r->server_port);
+	return r;
+}
+
+/* A REGISTER's Contact and expiry, or a MESSAGE's text, for its event row. */
+static void event_details(struct cdr_rec *r, const struct sip_server *s,
+			  const osip_message_t *req)
+{
+	osip_contact_t *ct = NULL;
+	osip_body_t *body = NULL;
+	char *text = NULL;
+	const char *exp;
+
+	if (!osip_message_get_contact(req, 0, &ct) && ct && !osip_contact_to_str(ct, &text))
+		snprintf(r->contact, sizeof(r->contact), "%s", text);
+	osip_free(text);
+	if (!strcmp(r->type, CDR_TYPE_REGISTER)) {
+		osip_generic_param_t *p = NULL;
+
+		exp = sip_msg_header(req, "expires", 0);
+		r->expires = exp ? (uint32_t)strtoul(exp, NULL, 10) : s->conf->sip_default_expires;
+		if (ct && !osip_contact_param_get_byname(ct, "expires", &p) && p && p->gvalue)
+			r->expires = (uint32_t)strtoul(p->gvalue, NULL, 10);
+	}
+	if (!strcmp(r->type, CDR_TYPE_MESSAGE) && !osip_message_get_body(req, 0, &body) &&
+	    body && body->body) {
+		size_t n = body->length < sizeof(r->message_body) ? body->length
+								  : sizeof(r->message_body) - 1;
+
+		/* Without the line end a client adds. */
+		while (n && (body->body[n - 1] == '\n' || body->body[n - 1] == '\r'))
+			n--;
+		snprintf(r->message_body, sizeof(r->message_body), "%.*s", (int)n, body->body);
+	}
+}
+
 /*
  * A CDR event row ([cdr] events) for the final answer to an out-of-dialog
  * REGISTER, MESSAGE or OPTIONS. Digest challenges are a step of the
@@ -103,12 +175,7 @@ static void event_row(struct sip_server *s, const struct rx *rx, int code, const
 	static const char *const types[] = { CDR_TYPE_REGISTER, CDR_TYPE_MESSAGE,
 					     CDR_TYPE_OPTIONS };
 	const osip_message_t *req = rx->req;
-	const char *ua, *exp, *cseq;
-	osip_contact_t *ct = NULL;
-	osip_body_t *body = NULL;
-	struct timespec ts;
 	struct cdr_rec *r;
-	char *text = NULL;
 	int i;
 
 	if (!s->cdr || !req || !req->sip_method || code < 200 || code == 401 || code == 407 ||
@@ -116,57 +183,16 @@ static void event_row(struct sip_server *s, const struct rx *rx, int code, const
 		return;
 	for (i = 0; i < 3 && strcmp(req->sip_method, types[i]); i++)
 		;
-	if (i == 3 || !(s->conf->cdr_events & (1u << i)) || !(r = malloc(sizeof(*r))))
+	if (i == 3 || !(s->conf->cdr_events & (1u << i)) ||
+	    !(r = sip_srv_cdr_new(s, rx, types[i], req->to ? req->to->url : NULL)))
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	cdr_rec_init(r, s->cdr, types[i], (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	r->end_ms = r->invite_ms;
-	if (req->call_id && !osip_call_id_to_str(req->call_id, &text))
-		snprintf(r->a_call_id, sizeof(r->a_call_id), "%s", text);
-	osip_free(text);
-	text = NULL;
-	if (req->from && req->from->url && !osip_uri_to_str(req->from->url, &text))
-		snprintf(r->caller_uri, sizeof(r->caller_uri), "%s", text);
-	osip_free(text);
-	text = NULL;
-	if (req->from && req->from->url && req->from->url->username)
-		snprintf(r->caller_number, sizeof(r->caller_number), "%s", req->from->url->username);
-	if (req->to && req->to->url && !osip_uri_to_str(req->to->url, &text))
-		snprintf(r->callee_uri, sizeof(r->callee_uri), "%s", text);
-	osip_free(text);
-	text = NULL;
-	if (req->to && req->to->url && req->to->url->username)
-		snprintf(r->callee_number, sizeof(r->callee_number), "%s", req->to->url->username);
-	sip_peer_host(rx->from, r->caller_ip, sizeof(r->caller_ip), &r->caller_port);
 	r->status_code = code;
 	snprintf(r->status_text, sizeof(r->status_text), "%s",
 		 reason ?: osip_message_get_reason(code) ?: "");
 	snprintf(r->disposition, sizeof(r->disposition), "%s", code < 300 ? "OK" : "FAILED");
-	ua = sip_msg_header(req, "user-agent", 0);
-	snprintf(r->caller_ua, sizeof(r->caller_ua), "%s", ua ?: "");
-	cseq = req->cseq ? req->cseq->number : NULL;
-	r->cseq = cseq ? (uint32_t)strtoul(cseq, NULL, 10) : 0;
-	if (!osip_message_get_contact(req, 0, &ct) && ct && !osip_contact_to_str(ct, &text))
-		snprintf(r->contact, sizeof(r->contact), "%s", text);
-	osip_free(text);
-	text = NULL;
-	if (i == 0) {
-		exp = sip_msg_header(req, "expires", 0);
-		r->expires = exp ? (uint32_t)strtoul(exp, NULL, 10) : s->conf->sip_default_expires;
-		if (ct) {
-			osip_generic_param_t *p = NULL;
-
-			if (!osip_contact_param_get_byname(ct, "expires", &p) && p && p->gvalue)
-				r->expires = (uint32_t)strtoul(p->gvalue, NULL, 10);
-		}
-	}
-	if (i == 1 && !osip_message_get_body(req, 0, &body) && body && body->body)
-		snprintf(r->message_body, sizeof(r->message_body), "%.*s",
-			 (int)(body->length < sizeof(r->message_body) ? body->length
-								       : sizeof(r->message_body) - 1),
-			 body->body);
-	sip_srv_local_ip(s, rx->from, r->server_ip, sizeof(r->server_ip), &r->server_port);
 	snprintf(r->close_reason, sizeof(r->close_reason), CDR_CLOSE_NORMAL);
+	event_details(r, s, req);
 	cdr_finish(r);
 	cdr_write(s->cdr, r);
 	free(r);

@@ -32,6 +32,14 @@ int sip_srv_authenticate(struct sip_server *s, const struct rx *rx, struct subsc
 /* Our address and port towards to ("[v6]" bracketed), for Via and Contact. */
 int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *host, size_t hlen,
 		      uint16_t *port);
+/*
+ * A record (store/cdr.h) of type for the request in rx, from it: Call-ID,
+ * caller (From), callee (the URI given), source, user agent, CSeq, our
+ * address. NULL without CDRs; the caller frees it after cdr_write().
+ */
+struct cdr_rec;
+struct cdr_rec *sip_srv_cdr_new(struct sip_server *s, const struct rx *rx, const char *type,
+				const osip_uri_t *callee);
 /* The same address without brackets, for records; "" and 0 when unknown. */
 void sip_srv_local_ip(struct sip_server *s, const struct sip_peer *to, char *ip, size_t n,
 		      uint16_t *port);

@@ -54,7 +54,7 @@ start
 cleanup_add 'kill $SPID'
 grep -q "\[sip\] listening on $SIP" $TMP/sluiced.log ||
 	skip_all "sluiced did not start its SIP server: $(tail -3 $TMP/sluiced.log)"
-plan 44
+plan 48
 
 # Subscribers as the importer writes them: HA1s, never the password.
 add_sub() {	# add_sub USER PASSWORD [STATUS]
@@ -208,4 +208,16 @@ like "$(cat $TMP/sluiced.log)" "$before registrations? restored" "bindings survi
 kill -TERM $SPID
 wait $SPID
 ok $? "sluiced stops cleanly (no sanitizer report)"
+
+# CDR event rows ([cdr] events = register, message by default).
+is "$(sqlite3 $DB "SELECT caller_number, callee_number, status_code, message_body FROM cdr
+	WHERE record_type = 'MESSAGE' AND caller_number = '1004' AND callee_number = '1005'")" \
+	"1004|1005|200|hello sluice from 1004" "a MESSAGE's event row: parties, status and text"
+is "$(sqlite3 $DB "SELECT group_concat(status_code) FROM (SELECT status_code FROM cdr
+	WHERE record_type = 'MESSAGE' AND callee_number IN ('1007', '4242') ORDER BY id)")" "480,404" \
+	"... failed ones too"
+is "$(sqlite3 $DB "SELECT count(*) FROM cdr WHERE record_type = 'REGISTER' AND
+	status_code IN (401, 407)")" 0 "no event row for a digest challenge"
+is "$(sqlite3 $DB "SELECT expires, contact LIKE '%192.0.2.7%' FROM cdr WHERE record_type = 'REGISTER'
+	AND caller_number = '1004' ORDER BY id DESC LIMIT 1")" "30|1" "a REGISTER's row: its expiry and Contact"
 done_testing
