@@ -257,6 +257,7 @@ static void on_hup(struct loop *loop, int signo, void *arg)
 	if (sd->sip.loop)
 		sip_server_reload(&sd->sip, &fresh);
 	sd->conf.log_level = fresh.log_level;
+	conf_note(&sd->conf, "log", "level", log_level_name((enum log_level)fresh.log_level));
 	LOG(L_INFO, "[core] configuration reloaded from %s (log level %s)",
 	    sd->conf.path, log_level_name((enum log_level)fresh.log_level));
 }

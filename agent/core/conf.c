@@ -548,6 +548,13 @@ void conf_defaults(struct conf *c)
 			abort();	/* a default that does not parse: a bug here */
 }
 
+void conf_note(struct conf *c, const char *section, const char *key, const char *value)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(conf_keys[i].section, section) && !strcmp(conf_keys[i].key, key))
+			snprintf(c->raw[i], sizeof(c->raw[i]), "%s", value);
+}
+
 /* Keys whose values DSP CFG does not show. */
 static bool secret_key(const char *key)
 {

@@ -117,5 +117,7 @@ const char *conf_datapath_name(enum conf_datapath dp);
 /* Each key in order, with its value as set (passwords shown as ***). */
 typedef int (*conf_dump_fn)(const char *section, const char *key, const char *value, void *arg);
 int conf_dump(const struct conf *c, conf_dump_fn fn, void *arg);
+/* A value changed while running (SET LOG, SIGHUP), for conf_dump(). */
+void conf_note(struct conf *c, const char *section, const char *key, const char *value);
 
 #endif /* SLUICE_CONF_H */

@@ -904,6 +904,7 @@ static int set_log(struct mml_call *c)
 		return mml_fail(c, MML_RET_PARAM, "LEVEL: error, warn, info or debug");
 	log_set_level((enum log_level)l);
 	c->m->env.conf->log_level = l;
+	conf_note(c->m->env.conf, "log", "level", log_level_name((enum log_level)l));
 	LOG(L_INFO, "[mml] %s set the log level to %s", c->op, log_level_name((enum log_level)l));
 	mml_ok(c);
 	return 0;

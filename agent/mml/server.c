@@ -140,8 +140,11 @@ static void on_delay(struct loop *loop, void *arg)
 			return;
 		}
 	}
-	conn_events(c);
 	conn_input(c);		/* what came during the delay */
+	if (c->closing && !c->outlen)
+		conn_free(c);
+	else
+		conn_events(c);
 }
 
 static void login(struct mml_conn *c, const struct mml_cmd *cmd, const char *text,

@@ -39,7 +39,7 @@ nsenter --net=/run/netns/$N "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&
 SPID=$!
 cleanup_add "kill $SPID"
 wait_for $TMP/sluiced.log "running|cannot" 100 || skip_all "sluiced did not start"
-plan 88
+plan 89
 
 mml() { in_ns $N perl $MMLC 127.0.0.1:7777 "$@"; }
 # reply FILE N: the Nth reply of an mmlc.pl transcript.
@@ -136,6 +136,7 @@ like "$(reply $TMP/s3 12)" "MML LOGIN FAILURES +2" "DSP SRVSTAT counts the faile
 like "$(reply $TMP/s3 14)" "192.0.2.0/24 +test" "DSP BLACKLIST shows what ADD BLACKLIST added"
 like "$(reply $TMP/s3 17)" "mml +admin_password +\*\*\*" "DSP CFG hides the password"
 like "$(reply $TMP/s3 17)" "sip +listen +127.0.0.1:5060" "... and shows the rest"
+like "$(reply $TMP/s3 17)" "log +level +debug" "... with the level SET LOG set"
 like "$(reply $TMP/s3 18)" "CLR CDR: remove old call detail records \(ADMIN\)" "HELP lists the commands"
 like "$(reply $TMP/s3 18)" "    BEFORE +YYYY-MM-DD, at least 7 days ago \(required\)" "... with their parameters"
 like "$(reply $TMP/s3 20)" "watcher +OPERATOR" "DSP OP shows the new operator"
