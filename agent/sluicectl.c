@@ -27,18 +27,20 @@
 #include "core/log.h"
 #include "dp/dp.h"
 #include "dp/dp_impl.h"
+#include "dp/dp_kmod.h"
 #include "dp/flowspec.h"
 #include "store/import.h"
 #include "store/store.h"
 #include "version.h"
 
 static const char *pin_dir = SLUICE_PIN_DIR;
+static bool use_kmod;		/* -k: the kernel module's flows, not the pinned XDP maps */
 static const char *conf_path = "conf/sluice.conf";
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sluicectl [-p PIN_DIR] [-c CONF] COMMAND\n"
+		"usage: sluicectl [-p PIN_DIR | -k] [-c CONF] COMMAND\n"
 		"  flow add LOCAL from PEER|any via RELAY to DEST [rtp|rtcp] [clock HZ]\n"
 		"           [dscp N] [stream ID]\n"
 		"                 packets to LOCAL from PEER leave from RELAY to DEST\n"
@@ -60,13 +62,24 @@ static void usage(FILE *f)
 		"                 is yours and mode 0600 (default $SLUICE_MML_CREDENTIALS,\n"
 		"                 else var/mml.credentials)\n"
 		"  -p PIN_DIR     pinned state (default %s)\n"
+		"  -k             flow and verdicts act on the kernel module sluice.ko in this\n"
+		"                 network namespace instead of the pinned XDP maps\n"
 		"  -c CONF        sluiced's configuration (default conf/sluice.conf)\n",
 		SLUICE_PIN_DIR);
 }
 
 static int open_pinned(struct dp **dp)
 {
-	int err = dp_open_pinned(pin_dir, dp);
+	char why[256] = "";
+	int err;
+
+	if (use_kmod) {
+		err = dp_kmod_open(dp, why, sizeof(why));
+		if (err)
+			fprintf(stderr, "sluicectl: kernel module: %s\n", why);
+		return err;
+	}
+	err = dp_open_pinned(pin_dir, dp);
 
 	if (err == -EPROTO)
 		fprintf(stderr, "sluicectl: the maps pinned in %s are not of this sluicectl's ABI "
@@ -821,8 +834,11 @@ int main(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "+p:c:hV")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:c:khV")) != -1) {
 		switch (opt) {
+		case 'k':
+			use_kmod = true;
+			break;
 		case 'p':
 			pin_dir = optarg;
 			break;

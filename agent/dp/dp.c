@@ -13,9 +13,7 @@
 #include "core/log.h"
 #include "dp/dp.h"
 #include "dp/dp_impl.h"
-
-/* The module backend is not built yet; auto skips it with this reason. */
-static const char kmod_missing[] = "kernel module backend not available in this build";
+#include "dp/dp_kmod.h"
 
 static int open_xdp_forced(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out)
 {
@@ -48,7 +46,7 @@ static int open_xdp_any(const struct conf *conf, struct dp **out, char *why, siz
 
 int dp_open(const struct conf *conf, struct dp **out)
 {
-	char why[600] = "";
+	char why[600] = "", kmod_why[256] = "";
 	int err;
 
 	switch (conf->media_datapath) {
@@ -69,8 +67,12 @@ int dp_open(const struct conf *conf, struct dp **out)
 			LOG(L_INFO, "[dp] using %s", (*out)->desc);
 		return err < 0 ? err : 0;
 	case CONF_DP_KMOD:
-		LOG(L_ERROR, "[dp] datapath = kmod: %s", kmod_missing);
-		return -EOPNOTSUPP;
+		err = dp_kmod_open(out, why, sizeof(why));
+		if (err)
+			LOG(L_ERROR, "[dp] datapath = kmod: %s", why);
+		else
+			LOG(L_INFO, "[dp] using %s (datapath = kmod)", (*out)->desc);
+		return err;
 	case CONF_DP_AUTO:
 		break;
 	}
@@ -80,11 +82,16 @@ int dp_open(const struct conf *conf, struct dp **out)
 		LOG(L_INFO, "[dp] using %s", (*out)->desc);
 	if (err >= 0)
 		return 0;
+	err = dp_kmod_open(out, kmod_why, sizeof(kmod_why));
+	if (!err) {
+		LOG(L_WARN, "[dp] XDP not possible (%s), using %s", why, (*out)->desc);
+		return 0;
+	}
 	err = dp_user_open(out);
 	if (err)
 		return err;
 	LOG(L_WARN, "[dp] KERNEL FORWARDING DISABLED, using the %s (%s; kmod: %s)",
-	    (*out)->desc, why, kmod_missing);
+	    (*out)->desc, why, kmod_why);
 	return 0;
 }
 
