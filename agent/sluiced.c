@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * sluiced: the agent. Reads the configuration, opens the data path on the
- * media interfaces (adopting whatever a previous sluiced left pinned), and
- * runs the one event loop until SIGTERM or SIGINT. SIP, media, MML and the
- * control protocols hang their sockets and timers off that loop.
+ * media interfaces (adopting whatever a previous sluiced left pinned), with
+ * its nftables table beside a kernel path, and runs the one event loop
+ * until SIGTERM or SIGINT. SIP, media, MML and the control protocols hang
+ * their sockets and timers off that loop.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "core/loop.h"
 #include "ctl/ng.h"
 #include "dp/dp.h"
+#include "dp/nft.h"
 #include "media/session.h"
 #include "mml/server.h"
 #include "sip/b2bua.h"
@@ -132,6 +134,60 @@ static int start_media(struct sluiced *sd)
 		    ntohs(((struct sockaddr_in *)&c->ctl_ng.ss)->sin_port));
 	}
 	return 0;
+}
+
+/* [sip] listen's port, host order; 0 when SIP is off. */
+static uint16_t sip_port(const struct conf *c)
+{
+	const struct sockaddr_storage *ss = &c->sip_listen.ss;
+
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+/*
+ * With a kernel data path, table inet sluice (dp/nft.h): the media ports
+ * untracked and, with [media] firewall = yes, SIP and media accepted. It
+ * replaces what a handed-over sluiced left. Without it media still flows;
+ * the packets the stack sees just cost conntrack's work, so warn and go on.
+ * The userspace relay gets no table: it may run without CAP_NET_ADMIN.
+ */
+static void start_nft(struct sluiced *sd)
+{
+	const struct conf *c = &sd->conf;
+	struct dp_nft_spec spec = {
+		.media_low = c->media_port_min,
+		.media_high = c->media_port_max,
+		.firewall = c->media_firewall,
+	};
+	char why[256], desc[160];
+
+	if (sd->dp->kind == DP_USER)
+		return;
+	spec.sip_ports[0] = sip_port(c);
+	spec.n_sip = spec.sip_ports[0] ? 1 : 0;
+	dp_nft_describe(&spec, desc, sizeof(desc));
+	if (dp_nft_install(&spec, why, sizeof(why)))
+		LOG(L_WARN, "[dp] nftables: table inet sluice not installed (%s); media stays "
+		    "connection-tracked", why);
+	else
+		LOG(L_INFO, "[dp] nftables: table inet sluice installed (%s)", desc);
+}
+
+/* A clean stop takes the table away; a hand-over leaves it for the next sluiced. */
+static void stop_nft(struct sluiced *sd)
+{
+	char why[256];
+
+	if (sd->dp->kind == DP_USER || sd->keep_media)
+		return;
+	if (dp_nft_remove(why, sizeof(why)))
+		LOG(L_WARN, "[dp] nftables: table inet sluice not removed: %s", why);
+	else
+		LOG(L_INFO, "[dp] nftables: table inet sluice removed");
 }
 
 /* A restored media session goes back to its owner: a SIP call or an NG one. */
@@ -357,7 +413,8 @@ static void usage(FILE *f)
 		"  -t       check the configuration and exit\n"
 		"  -V       print the version and exit\n"
 		"signals: TERM, INT  stop: calls end with BYE, their CDRs close, the XDP\n"
-		"                    program is detached ([media] on_stop = keep: as USR2)\n"
+		"                    program is detached and table inet sluice removed\n"
+		"                    ([media] on_stop = keep: as USR2)\n"
 		"         USR2       stop for a restart: calls' media stays in the kernel\n"
 		"                    and the next sluiced adopts it\n"
 		"         HUP        reload the configuration's log level and the blacklist\n");
@@ -386,6 +443,7 @@ static int sluiced_run(struct sluiced *sd)
 		LOG(L_ERROR, "[dp] cannot open the data path: %s", strerror(-err));
 		goto out_free_loop;
 	}
+	start_nft(sd);
 	sd->store_ok = !store_open(&sd->store, sd->conf.store_db);
 	start_store(sd);
 	err = start_media(sd);
@@ -415,6 +473,7 @@ out_close_dp:
 	if (sd->cdr_ok)
 		cdr_fini(&sd->cdr);	/* the last records, hung up calls' among them */
 	store_close(&sd->store);
+	stop_nft(sd);
 	dp_close(sd->dp, sd->keep_media);
 	LOG(L_INFO, "[core] stopped");
 out_free_loop:

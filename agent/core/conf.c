@@ -110,6 +110,17 @@ static int parse_keepalive_method(struct conf *c, const char *val, void *dst,
 	return 0;
 }
 
+static int parse_yes_no(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (strcasecmp(val, "yes") && strcasecmp(val, "no")) {
+		*want = "yes or no";
+		return -EINVAL;
+	}
+	*(bool *)dst = !strcasecmp(val, "yes");
+	return 0;
+}
+
 static int parse_on_stop(struct conf *c, const char *val, void *dst, const char **want)
 {
 	(void)c;
@@ -469,6 +480,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("media", "relatch", "ssrc", parse_relatch, media_relatch),
 	KEY("media", "ice", "remove", parse_ice, media_keep_ice),
 	KEY("media", "on_stop", "bye", parse_on_stop, media_keep_on_stop),
+	KEY("media", "firewall", "no", parse_yes_no, media_firewall),
 	KEY("store", "db", "var/sluice.db", parse_path, store_db),
 	KEY("mml", "listen", "127.0.0.1:7777", parse_addr, mml_listen),
 	KEY("mml", "node", "SLUICE", parse_node, mml_node),

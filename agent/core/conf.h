@@ -71,6 +71,7 @@ struct conf {
 	int		media_relatch;		/* enum media_relatch: off, ssrc, any */
 	bool		media_keep_ice;		/* ice = keep: candidates pass through */
 	bool		media_keep_on_stop;	/* on_stop = keep: SIGTERM leaves calls up */
+	bool		media_firewall;		/* accepts for SIP and media in table inet sluice */
 
 	/* [trunk]: the gateway numbers that are not subscribers go to */
 	struct conf_addr trunk_address;		/* AF_UNSPEC: no trunk */

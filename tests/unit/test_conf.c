@@ -52,6 +52,7 @@ static void test_shipped_conf_parses(void **state)
 	assert_int_equal(c.media_timeout, 60);
 	assert_int_equal(c.media_relatch, 1);
 	assert_false(c.media_keep_ice);
+	assert_false(c.media_firewall);
 	assert_string_equal(c.store_db, "var/sluice.db");
 	assert_int_equal(c.mml_listen.ss.ss_family, AF_INET);
 	assert_int_equal(ntohs(((struct sockaddr_in *)&c.mml_listen.ss)->sin_port), 7777);
@@ -123,6 +124,7 @@ static void test_every_key(void **state)
 		"[media]\ninterface = veth0, veth1\naddress = 192.0.2.1, 2001:db8::1\n"
 		"ports = 40000-40099\ndatapath = xdp-generic\ntimeout = 5\n"
 		"hold_timeout = 100\nbpf_pin_dir = /sys/fs/bpf/t\nrelatch = any\nice = keep\n"
+		"firewall = YES\n"
 		"[store]\ndb = \"/tmp/x y.db\"\n"
 		"[mml]\nlisten = 127.0.0.1:7000\n"
 		"[control]\nng = off\nrtpproxy = 7722\n"
@@ -144,6 +146,7 @@ static void test_every_key(void **state)
 	assert_string_equal(c.media_pin_dir, "/sys/fs/bpf/t");
 	assert_int_equal(c.media_relatch, 2);
 	assert_true(c.media_keep_ice);
+	assert_true(c.media_firewall);
 	assert_string_equal(c.store_db, "/tmp/x y.db");
 	assert_int_equal(c.ctl_ng.ss.ss_family, AF_UNSPEC);
 	assert_int_equal(c.ctl_rtpproxy.ss.ss_family, AF_INET);
@@ -168,6 +171,7 @@ static void test_errors_name_line_and_key(void **state)
 		{ "timeout = ten\n", "[media] timeout: bad value 'ten'" },
 		{ "address = 1.2.3\n", "[media] address: bad value '1.2.3'" },
 		{ "interface = \n", "[media] interface: bad value ''" },
+		{ "firewall = on\n", "[media] firewall: bad value 'on', expected yes or no" },
 		{ "no equals sign\n", "expected 'key = value'" },
 	};
 	struct conf c;
