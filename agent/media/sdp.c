@@ -542,3 +542,34 @@ int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char
 	sdp_message_free(sdp);
 	return rc;
 }
+
+int sdp_first_codec(const char *body, size_t len, char *out, size_t n)
+{
+	struct sdp_info info;
+	char err[64], want[32];
+	const char *map;
+	int pt;
+
+	out[0] = '\0';
+	if (sdp_parse(body, len, &info, err, sizeof(err)) || !info.nstreams || info.streams[0].pt < 0)
+		return -EINVAL;
+	pt = info.streams[0].pt;
+	snprintf(want, sizeof(want), "a=rtpmap:%d ", pt);
+	map = memmem(body, len, want, strlen(want));
+	if (map) {
+		const char *v = map + strlen(want), *end = body + len;
+		size_t k = 0;
+
+		while (v + k < end && v[k] != '\r' && v[k] != '\n')
+			k++;
+		snprintf(out, n, "%.*s", (int)k, v);
+	}
+	if (!out[0]) {
+		/* RFC 3551's static types a relay meets. */
+		snprintf(out, n, "%s", pt == 0 ? "PCMU/8000" : pt == 8 ? "PCMA/8000" :
+			 pt == 9 ? "G722/8000" : pt == 18 ? "G729/8000" : pt == 3 ? "GSM/8000" : "");
+		if (!out[0])
+			snprintf(out, n, "%d", pt);
+	}
+	return 0;
+}

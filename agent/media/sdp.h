@@ -52,6 +52,9 @@ struct sdp_info {
  */
 int sdp_parse(const char *body, size_t len, struct sdp_info *out, char *err, size_t errlen);
 
+/* The first codec of the first stream, "PCMA/8000" (its rtpmap, else the static type's name). */
+int sdp_first_codec(const char *body, size_t len, char *out, size_t n);
+
 struct sdp_rewrite {
 	const char	*addr;			/* the relay's address on this leg */
 	uint16_t	ports[SDP_MAX_STREAMS];	/* per m= line; ignored where the port is 0 */

@@ -897,29 +897,6 @@ static void cdr_ring(struct call *c)
 		c->cdr->ring_ms = wall_ms();
 }
 
-/* The first codec of the answer, "PCMA/8000". */
-static void cdr_codec(struct cdr_rec *r, const char *sdp)
-{
-	struct sdp_info info;
-	char err[64], want[32];
-	const char *map;
-
-	if (!sdp || sdp_parse(sdp, strlen(sdp), &info, err, sizeof(err)) || !info.nstreams ||
-	    info.streams[0].pt < 0)
-		return;
-	snprintf(want, sizeof(want), "a=rtpmap:%d ", info.streams[0].pt);
-	map = strstr(sdp, want);
-	if (map)
-		snprintf(r->codec, sizeof(r->codec), "%.*s", (int)strcspn(map + strlen(want), "\r\n"),
-			 map + strlen(want));
-	else if (info.streams[0].pt == 0)
-		snprintf(r->codec, sizeof(r->codec), "PCMU/8000");
-	else if (info.streams[0].pt == 8)
-		snprintf(r->codec, sizeof(r->codec), "PCMA/8000");
-	else
-		snprintf(r->codec, sizeof(r->codec), "%d", info.streams[0].pt);
-}
-
 /* Answered: the row goes in now, open, so that a crash loses nothing. */
 static void cdr_answer(struct call *c, const struct branch *b, const osip_message_t *resp,
 		       const char *sdp)
@@ -934,7 +911,9 @@ static void cdr_answer(struct call *c, const struct branch *b, const osip_messag
 	sip_peer_host(&b->peer, r->callee_ip, sizeof(r->callee_ip), &r->callee_port);
 	snprintf(r->callee_ua, sizeof(r->callee_ua), "%s",
 		 sip_msg_header(resp, "server", 0) ?: sip_msg_header(resp, "user-agent", 0) ?: "");
-	cdr_codec(r, sdp ? sdp : c->leg[SIDE_A].sdp);
+	if (sdp || c->leg[SIDE_A].sdp)
+		sdp_first_codec(sdp ? sdp : c->leg[SIDE_A].sdp, strlen(sdp ? sdp : c->leg[SIDE_A].sdp),
+				r->codec, sizeof(r->codec));
 	cdr_status(c, 200, resp->reason_phrase);
 	cdr_write(c->s->cdr, r);
 }

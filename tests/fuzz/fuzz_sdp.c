@@ -35,12 +35,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sdp_rewrite rw = { .ports = { 30000, 30002, 30004, 30006, 30008, 30010, 30012,
 					     30014 } };
 	struct sdp_info info, again;
-	char err[128], *out = NULL;
+	char err[128], *out = NULL, codec[32];
 	bool one_family = true;
 	int i;
 
 	if (sdp_parse((const char *)data, size, &info, err, sizeof(err)))
 		return 0;
+	/* The CDR's codec, read from the same bytes (not NUL-terminated here). */
+	if (!sdp_first_codec((const char *)data, size, codec, sizeof(codec)) && !codec[0])
+		abort();
 	/* The sessions relay a call in its own family; mixed ones they refuse. */
 	rw.addr = info.nstreams && info.streams[0].family == AF_INET6 ? "2001:db8::1"
 								      : "192.0.2.1";
