@@ -130,6 +130,7 @@ static int start_media(struct sluiced *sd)
 			media_fini(&sd->media);
 			return err;
 		}
+		sd->ng.cdr = sd->cdr_ok ? &sd->cdr : NULL;
 		LOG(L_INFO, "[ctl] NG protocol on udp port %u",
 		    ntohs(((struct sockaddr_in *)&c->ctl_ng.ss)->sin_port));
 	}
@@ -361,12 +362,14 @@ static void close_stale_cdrs(struct sluiced *sd)
 
 	if (!sd->cdr_ok)
 		return;
-	keep.cap = (int)b2bua_calls(&sd->sip) + 1;
+	keep.cap = (int)b2bua_calls(&sd->sip) + (int)sd->media.nsessions + 1;
 	keep.ids = calloc((size_t)keep.cap, sizeof(*keep.ids));
 	if (!keep.ids)
 		return;
 	if (sd->sip.loop)
 		b2bua_list(&sd->sip, collect_cdr, &keep);
+	if (sd->ng.fd >= 0)
+		keep.n += ng_cdr_ids(&sd->ng, keep.ids + keep.n, keep.cap - keep.n);
 	n = cdr_close_stale(&sd->cdr, keep.ids, keep.n, (int64_t)time(NULL) * 1000);
 	if (n > 0)
 		LOG(L_INFO, "[cdr] %d record%s of calls lost in a restart closed", n,
@@ -467,6 +470,7 @@ static int sluiced_run(struct sluiced *sd)
 out_stop_media:
 	if (sd->keep_media)
 		hand_over_media(sd);
+	sd->ng.handing_over = sd->keep_media;
 	ng_close(&sd->ng);
 	media_fini(&sd->media);
 out_close_dp:

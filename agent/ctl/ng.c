@@ -7,17 +7,22 @@
  * tag sent it. Keys this relay has no use for are ignored, as rtpengine
  * ignores what it does not know.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "ctl/bencode.h"
 #include "ctl/ng.h"
+#include "dp/dp.h"
+#include "media/sdp.h"
+#include "store/cdr.h"
 
 #define NG_MAX_DGRAM	65535
 #define NG_NODES	512
@@ -28,6 +33,7 @@ struct ng_call {
 	char			tag[2][128];	/* leg 0, leg 1 */
 	struct media_session	*s;
 	struct ng		*ng;
+	struct cdr_rec		*cdr;		/* its RELAY record, NULL without CDRs */
 };
 
 static struct ng_call *call_find(struct ng *ng, const char *call_id)
@@ -40,9 +46,100 @@ static struct ng_call *call_find(struct ng *ng, const char *call_id)
 	return NULL;
 }
 
-static void call_free(struct ng *ng, struct ng_call *c)
+/* ---- CDRs: one RELAY row per call, open from the answer to the end ---- */
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void cdr_begin(struct ng *ng, struct ng_call *c)
+{
+	struct cdr_rec *r;
+
+	if (!ng->cdr || !(r = malloc(sizeof(*r))))
+		return;
+	cdr_rec_init(r, ng->cdr, CDR_TYPE_RELAY, wall_ms());
+	snprintf(r->a_call_id, sizeof(r->a_call_id), "%s", c->call_id);
+	snprintf(r->datapath, sizeof(r->datapath), "%s",
+		 !ng->media->dp || ng->media->dp->kind == DP_USER ? "user" :
+		 ng->media->dp->kind == DP_XDP ? "xdp" : "kmod");
+	c->cdr = r;
+}
+
+/* Where a side's media comes from: its latched source, else its SDP. */
+static void cdr_peer(const struct ng_call *c, int leg, char *ip, size_t n, uint16_t *port)
+{
+	const struct media_leg *l;
+	const struct media_endpoint *e;
+
+	ip[0] = '\0';
+	*port = 0;
+	if (!c->s->nstreams)
+		return;
+	l = &c->s->st[0].relay.leg[leg];
+	e = l->latched[0] ? &l->peer[0] : &l->sdp[0];
+	if (e->ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&e->ss)->sin_addr, ip, (socklen_t)n);
+		*port = ntohs(((const struct sockaddr_in *)&e->ss)->sin_port);
+	} else if (e->ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&e->ss)->sin6_addr, ip,
+			  (socklen_t)n);
+		*port = ntohs(((const struct sockaddr_in6 *)&e->ss)->sin6_port);
+	}
+}
+
+static void cdr_answer(struct ng *ng, struct ng_call *c, const char *sdp, size_t len)
+{
+	struct cdr_rec *r = c->cdr;
+
+	if (!r || r->answer_ms)
+		return;
+	r->answer_ms = wall_ms();
+	r->open = true;
+	r->status_code = 200;
+	snprintf(r->disposition, sizeof(r->disposition), CDR_ANSWERED);
+	snprintf(r->extra_info, sizeof(r->extra_info), "from-tag=%.100s;to-tag=%.100s", c->tag[0],
+		 c->tag[1]);
+	sdp_first_codec(sdp, len, r->codec, sizeof(r->codec));
+	cdr_write(ng->cdr, r);
+}
+
+/* The end: quality from the media layer, before the session goes. */
+static void cdr_end(struct ng *ng, struct ng_call *c, const char *reason)
+{
+	struct cdr_rec *r = c->cdr;
+
+	if (!r)
+		return;
+	r->end_ms = wall_ms();
+	snprintf(r->close_reason, sizeof(r->close_reason), "%s", reason);
+	snprintf(r->released_by, sizeof(r->released_by), "system");
+	if (!r->answer_ms)
+		snprintf(r->disposition, sizeof(r->disposition), CDR_NO_ANSWER);
+	cdr_peer(c, 0, r->caller_ip, sizeof(r->caller_ip), &r->caller_port);
+	cdr_peer(c, 1, r->callee_ip, sizeof(r->callee_ip), &r->callee_port);
+	for (int leg = 0; r->answer_ms && leg < 2; leg++) {
+		struct media_leg_report q;
+
+		if (!c->s->nstreams || media_leg_report(c->s, 0, leg, &q))
+			continue;
+		r->q[leg] = (struct cdr_quality){ q.packets, q.bytes, q.lost, q.jitter_ms, q.r,
+						   q.mos };
+	}
+	cdr_finish(r);
+	cdr_write(ng->cdr, r);
+}
+
+static void call_free(struct ng *ng, struct ng_call *c, const char *reason)
 {
 	struct ng_call **pp;
+
+	if (reason)
+		cdr_end(ng, c, reason);
 
 	for (pp = &ng->calls; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
@@ -51,6 +148,7 @@ static void call_free(struct ng *ng, struct ng_call *c)
 		}
 	}
 	media_session_destroy(c->s);
+	free(c->cdr);
 	free(c);
 }
 
@@ -61,7 +159,7 @@ static void on_dead(struct media_session *s, void *owner)
 
 	(void)s;
 	LOG(L_INFO, "[ctl] ng: call %s timed out, deleted", c->call_id);
-	call_free(c->ng, c);
+	call_free(c->ng, c, CDR_CLOSE_MEDIA);
 }
 
 static unsigned ncalls(const struct ng *ng)
@@ -74,11 +172,11 @@ static unsigned ncalls(const struct ng *ng)
 	return n;
 }
 
-/* What the media layer persists for us: "ng", the call-id and both tags. */
+/* What the media layer persists for us: "ng", the call-id, both tags, its CDR. */
 static void call_owner_data(struct ng_call *c)
 {
-	snprintf(c->s->owner_data, sizeof(c->s->owner_data), "ng\n%s\n%s\n%s", c->call_id,
-		 c->tag[0], c->tag[1]);
+	snprintf(c->s->owner_data, sizeof(c->s->owner_data), "ng\n%s\n%s\n%s\n%" PRId64,
+		 c->call_id, c->tag[0], c->tag[1], c->cdr ? c->cdr->id : (int64_t)0);
 }
 
 static struct ng_call *call_new(struct ng *ng, const char *call_id)
@@ -176,6 +274,7 @@ static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
 			return;
 		}
 		snprintf(c->tag[0], sizeof(c->tag[0]), "%s", from_tag);
+		cdr_begin(ng, c);
 	}
 	/* An offer comes from its from-tag's side, an answer from its to-tag's. */
 	leg = leg_of(c, answer ? to_tag : from_tag);
@@ -189,8 +288,13 @@ static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
 	if (rc) {
 		reply_error(b, rc == -EADDRNOTAVAIL ? "load limit" : "error", err);
 		if (!answer && !c->s->nstreams)
-			call_free(ng, c);
+			call_free(ng, c, NULL);	/* never a call: no record */
 		return;
+	}
+	if (answer) {
+		cdr_answer(ng, c, sdp->str.s, sdp->str.len);
+		call_owner_data(c);	/* with its record's id, for an adoption */
+		media_persist(c->s);
 	}
 	reply_ok(b, "sdp", out);
 	free(out);
@@ -210,7 +314,7 @@ static void cmd_delete(struct ng *ng, const struct benc *req, struct benc_buf *b
 		reply_error(b, "error", "Call-ID not found");
 		return;
 	}
-	call_free(ng, c);
+	call_free(ng, c, CDR_CLOSE_NORMAL);
 	reply_ok(b, NULL, NULL);
 }
 
@@ -443,9 +547,11 @@ void ng_adopt(struct media_session *s, const char *owner_data, void *arg)
 {
 	char call_id[256] = "", tag0[128] = "", tag1[128] = "";
 	struct ng *ng = arg;
+	int64_t cdr_id = 0;
 	struct ng_call *c;
 
-	if (sscanf(owner_data, "ng\n%255[^\n]\n%127[^\n]\n%127[^\n]", call_id, tag0, tag1) < 1 ||
+	if (sscanf(owner_data, "ng\n%255[^\n]\n%127[^\n]\n%127[^\n]\n%" SCNd64, call_id, tag0,
+		   tag1, &cdr_id) < 1 ||
 	    !(c = calloc(1, sizeof(*c)))) {
 		LOG(L_WARN, "[ctl] %s: not an NG call, dropped", s->id);
 		media_session_destroy(s);
@@ -456,6 +562,12 @@ void ng_adopt(struct media_session *s, const char *owner_data, void *arg)
 	snprintf(c->tag[1], sizeof(c->tag[1]), "%s", tag1);
 	c->ng = ng;
 	c->s = s;
+	/* Its record, open since the answer, goes on (cdr_close_stale() spares it). */
+	if (ng->cdr && cdr_id > 0 && (c->cdr = malloc(sizeof(*c->cdr))) &&
+	    cdr_get(ng->cdr, cdr_id, c->cdr)) {
+		free(c->cdr);
+		c->cdr = NULL;
+	}
 	s->dead = on_dead;
 	s->owner = c;
 	c->next = ng->calls;
@@ -467,8 +579,9 @@ void ng_reset(struct ng *ng)
 {
 	unsigned i;
 
+	/* A handover leaves the records open for the next sluiced, as the calls. */
 	while (ng->calls)
-		call_free(ng, ng->calls);
+		call_free(ng, ng->calls, ng->handing_over ? NULL : CDR_CLOSE_SHUTDOWN);
 	for (i = 0; i < NG_CACHE; i++) {
 		free(ng->cache[i].reply);
 		ng->cache[i].reply = NULL;
@@ -484,4 +597,14 @@ void ng_close(struct ng *ng)
 		close(ng->fd);
 		ng->fd = -1;
 	}
+}
+
+int ng_cdr_ids(const struct ng *ng, int64_t *out, int max)
+{
+	int n = 0;
+
+	for (const struct ng_call *c = ng->calls; c && n < max; c = c->next)
+		if (c->cdr)
+			out[n++] = c->cdr->id;
+	return n;
 }

@@ -12,7 +12,9 @@
 #ifndef SLUICE_CTL_NG_H
 #define SLUICE_CTL_NG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "core/loop.h"
@@ -24,6 +26,7 @@
 #define NG_CACHE_MS	45000
 
 struct ng_call;
+struct cdr_ctx;
 
 struct ng {
 	struct loop		*loop;
@@ -31,6 +34,8 @@ struct ng {
 	int			fd;
 	struct ng_call		*calls;
 	unsigned		max_sessions;
+	struct cdr_ctx		*cdr;		/* RELAY records; NULL: none */
+	bool			handing_over;	/* ng_close() leaves records open */
 	struct ng_cached {
 		char		cookie[64];
 		char		*reply;
@@ -48,6 +53,8 @@ void ng_close(struct ng *ng);
 void ng_adopt(struct media_session *s, const char *owner_data, void *arg);
 /* Deletes every call and forgets every cached reply (tests, fuzzing). */
 void ng_reset(struct ng *ng);
+/* The ids of the open records of the calls it has, for cdr_close_stale(). */
+int ng_cdr_ids(const struct ng *ng, int64_t *out, int max);
 
 /*
  * Handles one datagram and writes the reply (malloc'ed) to *reply; no

@@ -55,6 +55,7 @@
 #define CDR_TYPE_REGISTER	"REGISTER"
 #define CDR_TYPE_MESSAGE	"MESSAGE"
 #define CDR_TYPE_OPTIONS	"OPTIONS"
+#define CDR_TYPE_RELAY		"RELAY"		/* a call relayed for Kamailio/OpenSIPS (NG) */
 
 /* disposition */
 #define CDR_ANSWERED	"ANSWERED"

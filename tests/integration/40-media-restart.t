@@ -50,7 +50,7 @@ start
 cleanup_add "kill \$SPID"
 cleanup_add "'$SLUICECTL' -p $PIN unload"
 grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available"
-plan 17
+plan 18
 
 ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
 ctl() { in_ns $R "$SLUICECTL" -p $PIN "$@"; }
@@ -133,4 +133,10 @@ like "$(ctl flow list)" "^0 flows$" "and leaves no flow behind"
 kill -TERM $SPID
 wait $SPID
 is $? 0 "sluiced stops cleanly"
+# One RELAY record for the call, open across the crash and the handover,
+# closed by the timeout with both directions' counts.
+is "$(sqlite3 $TMP/sluice.db "SELECT record_type, disposition, close_reason, open, codec,
+	a_packets >= 700, count(*) FROM cdr WHERE a_call_id = 'crash-1'")" \
+	"RELAY|ANSWERED|media timeout|0|PCMU/8000|1|1" \
+	"one RELAY CDR for the call, kept open over both restarts, closed by the timeout"
 done_testing
