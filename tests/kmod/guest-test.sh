@@ -13,7 +13,7 @@
 # The module must also refuse another ABI's handshake, unload safely with
 # flows installed and traffic flowing, load again, and leave no warning
 # in the kernel log. TAP, with the plan at the end.
-. /sluice/tests/lib.sh
+. /sluice/tests/kmod/guest-lib.sh
 
 # Nothing to skip in the guest: what cannot be set up has failed.
 skip_all() {
@@ -28,12 +28,6 @@ finish() {
 }
 
 N=50
-C=slc R=slr E=sle
-PIN=/sys/fs/bpf/sluice-g
-MODS=/sluice/modules
-CTL=(-k)
-
-ctl() { in_ns $R "$SLUICECTL" "${CTL[@]}" "$@"; }
 
 # ---- the guest and the module ----
 
@@ -56,27 +50,9 @@ like "$(dmesg | grep 'sluice: ABI')" "sluice: ABI $abi, [0-9]+ flows per namespa
 
 # ---- three namespaces, as 20-xdp-forward.t builds them ----
 
-netns_add $C
-netns_add $R
-netns_add $E
-veth_link $C c0 10.77.1.2/24 $R r0 10.77.1.1/24 || skip_all "cannot create veth pairs"
-veth_link $R r1 10.77.2.1/24 $E e0 10.77.2.2/24
-addr6 $C c0 fd77:1::2/64
-addr6 $R r0 fd77:1::1/64
-addr6 $R r1 fd77:2::1/64
-addr6 $E e0 fd77:2::2/64
-in_ns $R sysctl -qw net.ipv4.conf.all.forwarding=1
-in_ns $R sysctl -qw net.ipv6.conf.all.forwarding=1
-# As in 20-xdp-forward.t: GRO on the phones' side (XDP redirects into a
-# veth need NAPI on its peer), and real UDP checksums from their sockets.
-in_ns $C ethtool -K c0 gro on tx off >/dev/null
-in_ns $E ethtool -K e0 gro on tx off >/dev/null
-pings=0
-in_ns $R ping -c1 -W2 10.77.1.2 >/dev/null || pings=1
-in_ns $R ping -c1 -W2 10.77.2.2 >/dev/null || pings=1
-in_ns $R ping -6 -c1 -W2 fd77:1::2 >/dev/null || pings=1
-in_ns $R ping -6 -c1 -W2 fd77:2::2 >/dev/null || pings=1
-ok $pings "three namespaces joined by veth pairs, neighbours resolved (IPv4, IPv6)"
+build_topology
+ok $? "three namespaces joined by veth pairs, neighbours resolved (IPv4, IPv6)" ||
+	skip_all "cannot build the namespaces"
 
 # ---- forwarding checks, the same for both paths ----
 
@@ -216,13 +192,8 @@ kernel_log_clean "after the module's part"
 # ---- the XDP program on the same kernel ----
 
 CTL=(-p $PIN)
-mode=native
-out=$(ctl load r0,r1 native 2>&1) || {
-	echo "# XDP native on veth failed: $out; trying generic"
-	mode=generic
-	out=$(ctl load r0,r1 generic 2>&1)
-}
-like "$out" "^XDP $mode on r0,r1, pinned in $PIN" "sluicectl load attaches XDP ($mode) to both legs"
+mode=$(xdp_load)
+ok $([ -n "$mode" ]; echo $?) "sluicectl load attaches XDP (${mode:-neither native nor generic}) to both legs"
 like "$(ip -n $R link show r0)" "prog/xdp id|xdpgeneric" "r0 carries the XDP program"
 forward_checks xdp-$mode
 out=$(ctl unload)
