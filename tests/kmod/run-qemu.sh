@@ -105,7 +105,9 @@ build_initramfs() {
 		SLUICE_TOOLS=/sluice/bin
 		SLUICE_KVER=$KVER
 		SLUICE_SAN=$SAN
-		export SLUICE_BIN SLUICE_TOOLS SLUICE_KVER SLUICE_SAN
+		SLUICE_BENCH_COUNT=${SLUICE_BENCH_COUNT:-50000}
+		SLUICE_BENCH_RUNS=${SLUICE_BENCH_RUNS:-3}
+		export SLUICE_BIN SLUICE_TOOLS SLUICE_KVER SLUICE_SAN SLUICE_BENCH_COUNT SLUICE_BENCH_RUNS
 	EOF
 	# Uncompressed: the emulated CPU unpacks it faster than it inflates it.
 	(cd "$ROOT" && find . | cpio -o -H newc --quiet) >"$OUT/initramfs.cpio"
