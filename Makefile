@@ -66,8 +66,8 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps check check-unit check-integration bench bench-sip clean run demo kmod \
-	kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
+.PHONY: all deps check check-unit check-integration bench bench-sip bench-kmod clean run \
+	demo kmod kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJ) $(SKEL) $(PROGS)
@@ -221,6 +221,14 @@ kmod:
 	$(call msg,KMOD,kmod/sluice.ko)
 	$(Q)$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) modules \
 		$(if $(filter 1,$(V)),V=1,>/dev/null)
+
+# The module's runtime test boots Debian's kernel under qemu (make check,
+# tests/integration/95-kmod-qemu.t); the same guest compares the module's
+# forwarding rate with XDP's and plain IP forwarding's.
+bench-kmod: deps all kmod build/tests/tools/rtpio
+	@mkdir -p build/bench
+	@tests/kmod/run-qemu.sh bench >build/bench/kmod-results.md; rc=$$?; \
+		cat build/bench/kmod-results.md; exit $$rc
 
 kmod-clean:
 	$(Q)$(if $(KDIR),$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) clean >/dev/null,true)

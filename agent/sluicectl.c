@@ -52,6 +52,8 @@ static void usage(FILE *f)
 		"  load IFACE[,IFACE...] [native|generic]\n"
 		"                 attach the XDP program and pin it (default: native, else generic)\n"
 		"  unload         detach the program everywhere and remove the pins\n"
+		"  -k hello [ABI] shake hands with sluice.ko as sluiced does (as ABI, to see\n"
+		"                 a module refuse another release)\n"
 		"  import-users FILE\n"
 		"                 the previous server's users.json into the subscribers of\n"
 		"                 CONF's [store] db, for its [sip] domain (again: updates)\n"
@@ -278,6 +280,34 @@ static int cmd_unload(void)
 		return 1;
 	}
 	printf("detached %d link%s, removed %s\n", n, n == 1 ? "" : "s", pin_dir);
+	return 0;
+}
+
+/*
+ * -k hello [ABI]: the module's handshake, as this sluicectl's ABI (or the
+ * given one, to see a module refuse another release) would make it.
+ */
+static int cmd_hello(int argc, char **argv)
+{
+	unsigned long abi = SLUICE_ABI_VERSION;
+	char why[256] = "", *end = NULL;
+
+	if (!use_kmod || argc > 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (argc == 1) {
+		abi = strtoul(argv[0], &end, 0);
+		if (*end || abi > UINT32_MAX) {
+			fprintf(stderr, "sluicectl: hello: ABI is a number, not '%s'\n", argv[0]);
+			return 2;
+		}
+	}
+	if (dp_kmod_hello_as((__u32)abi, why, sizeof(why))) {
+		fprintf(stderr, "sluicectl: %s\n", why);
+		return 1;
+	}
+	printf("sluice.ko accepts ABI %lu\n", abi);
 	return 0;
 }
 
@@ -872,6 +902,8 @@ int main(int argc, char **argv)
 		return cmd_load(argc - 1, argv + 1);
 	if (argc == 1 && !strcmp(argv[0], "unload"))
 		return cmd_unload();
+	if (argc >= 1 && !strcmp(argv[0], "hello"))
+		return cmd_hello(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[0], "import-users"))
 		return cmd_import_users(argv[1]);
 	if (argc >= 1 && !strcmp(argv[0], "mml"))
