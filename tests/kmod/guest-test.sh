@@ -178,6 +178,37 @@ ctl flow add 10.77.1.1:30000 from 10.77.1.2:40000 via 10.77.2.1:30002 to 10.77.2
 run_dir again $C 10.77.1.2:40000 10.77.1.1:30000 $E e0 10.77.2.2:50000 0xa9a 10.77.1.1:30000
 check_rx kmod again 10.77.2.1:30002 0x00000a9a
 
+# sluiced itself on the module: datapath = kmod adopts the flow it finds,
+# and without nf_tables in this guest says so in one line and goes on.
+cat >/tmp/kmod.conf <<CONF
+[sip]
+listen = off
+[media]
+interface = r0, r1
+address = 10.77.1.1
+ports = 30100-30199
+datapath = kmod
+[store]
+db = /tmp/kmod.db
+[mml]
+listen = off
+[control]
+ng = off
+rtpproxy = off
+CONF
+nsenter --net=/run/netns/$R /sluice/bin/sluiced -c /tmp/kmod.conf >/tmp/sluiced.log 2>&1 &
+spid=$!
+for i in $(seq 100); do grep -q "running\|cannot" /tmp/sluiced.log && break; sleep 0.1; done
+like "$(cat /tmp/sluiced.log)" "\[dp\] using kernel module sluice.ko \(ABI $abi, 1 flows adopted\) \(datapath = kmod\)" \
+	"sluiced with datapath = kmod opens the module and adopts its flow"
+like "$(cat /tmp/sluiced.log)" "\[dp\] nftables" "... and says in one line what became of its nftables table"
+like "$(cat /tmp/sluiced.log)" "sluiced .* running \(data path: kernel module" "... and runs on it"
+grep "\\[dp\\]" /tmp/sluiced.log | sed "s/^/# sluiced: /"
+kill -USR2 $spid
+wait $spid
+ok $? "sluiced hands over and exits 0 (no sanitizer report)" || diag "$(tail -5 /tmp/sluiced.log)"
+like "$(ctl flow list)" "^1 flow$" "its flow stays in the module for the next sluiced"
+
 # A namespace that goes away with flows in it takes them along.
 netns_add slx
 in_ns slx "$SLUICECTL" -k flow add 10.9.9.9:1000 from 10.9.9.8:1000 via 10.9.9.9:1002 to 10.9.9.7:1000

@@ -90,6 +90,7 @@ build_initramfs() {
 	copy_bin "$(command -v ip)" /bin/ip
 	copy_bin "$(command -v ethtool)" /bin/ethtool
 	copy_bin "$BIN/sluicectl" /sluice/bin/sluicectl
+	copy_bin "$BIN/sluiced" /sluice/bin/sluiced
 	copy_bin "$TOOLS/rtpio" /sluice/bin/rtpio
 	copy_module kernel/drivers/net/veth.ko
 	cp "$TOP/kmod/sluice.ko" "$ROOT/sluice/modules/"
