@@ -178,8 +178,10 @@ ctl flow add 10.77.1.1:30000 from 10.77.1.2:40000 via 10.77.2.1:30002 to 10.77.2
 run_dir again $C 10.77.1.2:40000 10.77.1.1:30000 $E e0 10.77.2.2:50000 0xa9a 10.77.1.1:30000
 check_rx kmod again 10.77.2.1:30002 0x00000a9a
 
-# sluiced itself on the module: datapath = kmod adopts the flow it finds,
-# and without nf_tables in this guest says so in one line and goes on.
+# sluiced itself on the module: datapath = kmod adopts the flow it finds
+# and puts its nftables table in, which a handover leaves and a clean stop
+# removes.
+for m in $(cat $MODS/nft.order); do insmod $MODS/$m || echo "# insmod $m failed"; done
 cat >/tmp/kmod.conf <<CONF
 [sip]
 listen = off
@@ -196,18 +198,33 @@ listen = off
 ng = off
 rtpproxy = off
 CONF
-nsenter --net=/run/netns/$R /sluice/bin/sluiced -c /tmp/kmod.conf >/tmp/sluiced.log 2>&1 &
-spid=$!
-for i in $(seq 100); do grep -q "running\|cannot" /tmp/sluiced.log && break; sleep 0.1; done
+start_sluiced() {
+	nsenter --net=/run/netns/$R /sluice/bin/sluiced -c /tmp/kmod.conf >/tmp/sluiced.log 2>&1 &
+	spid=$!
+	for i in $(seq 100); do grep -q "running\|cannot" /tmp/sluiced.log && break; sleep 0.1; done
+	grep "\[dp\]" /tmp/sluiced.log | sed "s/^/# sluiced: /"
+}
+start_sluiced
 like "$(cat /tmp/sluiced.log)" "\[dp\] using kernel module sluice.ko \(ABI $abi, 1 flows adopted\) \(datapath = kmod\)" \
 	"sluiced with datapath = kmod opens the module and adopts its flow"
-like "$(cat /tmp/sluiced.log)" "\[dp\] nftables" "... and says in one line what became of its nftables table"
 like "$(cat /tmp/sluiced.log)" "sluiced .* running \(data path: kernel module" "... and runs on it"
-grep "\\[dp\\]" /tmp/sluiced.log | sed "s/^/# sluiced: /"
+like "$(cat /tmp/sluiced.log)" "\[dp\] nftables: table inet sluice installed \(notrack udp 30100-30199" \
+	"... with its nftables table"
+like "$(in_ns $R nft list table inet sluice 2>&1)" "udp dport 30100-30199 notrack" \
+	"nft shows the media ports untracked"
 kill -USR2 $spid
 wait $spid
-ok $? "sluiced hands over and exits 0 (no sanitizer report)" || diag "$(tail -5 /tmp/sluiced.log)"
+ok $? "SIGUSR2: sluiced hands over and exits 0 (no sanitizer report)" || diag "$(tail -5 /tmp/sluiced.log)"
 like "$(ctl flow list)" "^1 flow$" "its flow stays in the module for the next sluiced"
+is "$(in_ns $R nft list table inet sluice 2>/dev/null | grep -c notrack)" 2 "... and its table, once"
+start_sluiced
+kill -TERM $spid
+wait $spid
+ok $? "the next sluiced adopts and stops cleanly" || diag "$(tail -5 /tmp/sluiced.log)"
+in_ns $R nft list table inet sluice >/dev/null 2>&1
+ok $([ $? -ne 0 ]; echo $?) "a clean stop removes the table"
+like "$(ctl flow list)" "^0 flows$" "... and the flow"
+ctl flow add 10.77.1.1:30000 from 10.77.1.2:40000 via 10.77.2.1:30002 to 10.77.2.2:50000 rtp clock 8000
 
 # A namespace that goes away with flows in it takes them along.
 netns_add slx

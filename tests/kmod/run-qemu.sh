@@ -93,6 +93,16 @@ build_initramfs() {
 	copy_bin "$BIN/sluiced" /sluice/bin/sluiced
 	copy_bin "$TOOLS/rtpio" /sluice/bin/rtpio
 	copy_module kernel/drivers/net/veth.ko
+	# nf_tables with notrack (nft_ct) and what they need, in load order, for
+	# sluiced's table inet sluice on the module's path; and nft to read it.
+	for m in kernel/net/netfilter/nfnetlink.ko kernel/crypto/crc32c_generic.ko \
+		kernel/lib/libcrc32c.ko kernel/net/ipv4/netfilter/nf_defrag_ipv4.ko \
+		kernel/net/ipv6/netfilter/nf_defrag_ipv6.ko kernel/net/netfilter/nf_conntrack.ko \
+		kernel/net/netfilter/nf_tables.ko kernel/net/netfilter/nft_ct.ko; do
+		copy_module $m
+		basename $m >>"$ROOT/sluice/modules/nft.order"
+	done
+	copy_bin "$(command -v nft)" /bin/nft
 	cp "$TOP/kmod/sluice.ko" "$ROOT/sluice/modules/"
 	cp "$TOP/tests/lib.sh" "$ROOT/sluice/tests/"
 	cp "$TOP"/tests/kmod/guest-*.sh "$ROOT/sluice/tests/kmod/"
