@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "ctl/bencode.h"
 #include "ctl/ng.h"
+#include "ctl/ng_json.h"
 #include "dp/dp.h"
 #include "media/sdp.h"
 #include "store/cdr.h"
@@ -449,6 +450,36 @@ static void cache_put(struct ng *ng, const char *cookie, const char *reply, size
 	snprintf(e->cookie, sizeof(e->cookie), "%s", cookie);
 }
 
+/*
+ * A JSON request: handled as the bencoded dictionary it converts to, and
+ * answered in JSON (ng_json.c), appended to out.
+ */
+static void handle_json(struct ng *ng, const char *text, size_t len, struct benc_buf *out)
+{
+	static const char not_json[] = "{\"error-reason\":\"reply has no JSON form\",\"result\":\"error\"}";
+	static struct benc nodes[NG_NODES], rnodes[4 * NG_NODES];
+	struct benc_buf req_b = { 0 }, rep_b = { 0 };
+	const struct benc *req = NULL, *rep;
+	const char *why = "out of memory";
+	char *json = NULL;
+
+	if (!ng_json_to_benc(text, len, &req_b, &why))
+		req = benc_decode(req_b.data, req_b.len, nodes, NG_NODES, &why);
+	if (!req || req->type != BENC_DICT)
+		reply_error(&rep_b, "error", why);
+	else
+		dispatch(ng, req, &rep_b);
+	rep = rep_b.err ? NULL : benc_decode(rep_b.data, rep_b.len, rnodes, 4 * NG_NODES, &why);
+	json = rep ? ng_benc_to_json(rep) : NULL;
+	if (json)
+		benc_put_raw(out, json, strlen(json));
+	else
+		benc_put_raw(out, not_json, sizeof(not_json) - 1);
+	free(json);
+	benc_buf_free(&req_b);
+	benc_buf_free(&rep_b);
+}
+
 void ng_handle(struct ng *ng, const char *msg, size_t len, char **reply, size_t *rlen)
 {
 	static struct benc nodes[NG_NODES];
@@ -479,11 +510,15 @@ void ng_handle(struct ng *ng, const char *msg, size_t len, char **reply, size_t 
 	}
 	benc_put_raw(&b, cookie, clen);
 	benc_put_raw(&b, " ", 1);
-	req = benc_decode(sp + 1, len - clen - 1, nodes, NG_NODES, &why);
-	if (!req || req->type != BENC_DICT)
-		reply_error(&b, "error", req ? "request is not a dictionary" : why);
-	else
-		dispatch(ng, req, &b);
+	if (len > clen + 1 && sp[1] == '{') {
+		handle_json(ng, sp + 1, len - clen - 1, &b);
+	} else {
+		req = benc_decode(sp + 1, len - clen - 1, nodes, NG_NODES, &why);
+		if (!req || req->type != BENC_DICT)
+			reply_error(&b, "error", req ? "request is not a dictionary" : why);
+		else
+			dispatch(ng, req, &b);
+	}
 	if (b.err) {
 		benc_buf_free(&b);
 		return;

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The NG protocol's commands through ng_handle(), in bencode and in JSON,
+ * over the userspace data path and loopback media ports: ping, offer and
+ * answer with the SDP rewritten, query, list, delete, errors for what is
+ * malformed or unknown, the reply cache, and the RELAY CDR a call leaves.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/loop.h"
+#include "ctl/ng.h"
+#include "dp/dp.h"
+#include "dp/dp_impl.h"
+#include "store/cdr.h"
+#include "store/store.h"
+
+struct fix {
+	struct loop		*loop;
+	struct dp		*dp;
+	struct media_ctx	media;
+	struct store		st;
+	struct cdr_ctx		cdr;
+	struct ng		ng;
+	char			dir[64];
+	char			*reply;
+	size_t			rlen;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	char path[128];
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/sluice-ng.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(path, sizeof(path), "%s/sluice.db", f->dir);
+	assert_int_equal(loop_new(&f->loop), 0);
+	assert_int_equal(dp_user_open(&f->dp), 0);
+	assert_int_equal(media_init(&f->media, f->loop, f->dp, "127.0.0.1", 45000, 45099,
+				    MEDIA_RELATCH_SSRC, 60, 3600), 0);
+	assert_int_equal(store_open(&f->st, path), 0);
+	assert_int_equal(cdr_init(&f->cdr, &f->st, NULL), 0);
+	f->ng.loop = f->loop;
+	f->ng.media = &f->media;
+	f->ng.fd = -1;
+	f->ng.cdr = &f->cdr;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	char cmd[128];
+
+	ng_reset(&f->ng);
+	free(f->reply);
+	cdr_fini(&f->cdr);
+	store_close(&f->st);
+	media_fini(&f->media);
+	dp_close(f->dp, false);
+	loop_free(f->loop);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Sends text, returns the reply as a string (owned by the fixture). */
+static const char *ng(struct fix *f, const char *text)
+{
+	free(f->reply);
+	ng_handle(&f->ng, text, strlen(text), &f->reply, &f->rlen);
+	if (!f->reply)
+		return "";
+	f->reply = realloc(f->reply, f->rlen + 1);
+	f->reply[f->rlen] = '\0';
+	return f->reply;
+}
+
+#define OFFER_SDP "v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\nc=IN IP4 10.1.1.1\r\nt=0 0\r\n" \
+		  "m=audio 4000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n"
+#define ANSWER_SDP "v=0\r\no=- 2 2 IN IP4 10.2.2.2\r\ns=-\r\nc=IN IP4 10.2.2.2\r\nt=0 0\r\n" \
+		   "m=audio 5000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n"
+
+static char *benc_request(const char *cookie, const char *cmd, const char *call_id,
+			  const char *from, const char *to, const char *sdp)
+{
+	static char buf[2048];
+	int n = snprintf(buf, sizeof(buf), "%s d7:call-id%zu:%s7:command%zu:%s", cookie,
+			 strlen(call_id), call_id, strlen(cmd), cmd);
+
+	if (from)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "8:from-tag%zu:%s", strlen(from), from);
+	if (sdp)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "3:sdp%zu:%s", strlen(sdp), sdp);
+	if (to)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "6:to-tag%zu:%s", strlen(to), to);
+	snprintf(buf + n, sizeof(buf) - (size_t)n, "e");
+	return buf;
+}
+
+static void test_ping(void **state)
+{
+	struct fix *f = *state;
+
+	assert_string_equal(ng(f, "c1 d7:command4:pinge"), "c1 d6:result4:ponge");
+	assert_string_equal(ng(f, "c2 {\"command\":\"ping\"}"), "c2 {\"result\":\"pong\"}");
+	assert_string_equal(ng(f, "nocookie"), "");
+}
+
+static void test_offer_answer_delete(void **state)
+{
+	struct fix *f = *state;
+	const char *r;
+
+	r = ng(f, benc_request("o1", "offer", "call-1", "tagA", NULL, OFFER_SDP));
+	assert_non_null(strstr(r, "6:result2:ok"));
+	assert_non_null(strstr(r, "c=IN IP4 127.0.0.1\r\n"));	/* the relay's address */
+	assert_null(strstr(r, "10.1.1.1\r\nt="));
+	r = ng(f, benc_request("a1", "answer", "call-1", "tagA", "tagB", ANSWER_SDP));
+	assert_non_null(strstr(r, "6:result2:ok"));
+	r = ng(f, "q1 d7:call-id6:call-17:command5:querye");
+	assert_non_null(strstr(r, "4:tagA"));
+	assert_non_null(strstr(r, "4:tagB"));
+	assert_non_null(strstr(r, "3:RTPd5:bytesi0e"));
+	r = ng(f, "l1 d7:command4:liste");
+	assert_non_null(strstr(r, "5:callsl6:call-1e"));
+	r = ng(f, "d1 d7:call-id6:call-17:command6:deletee");
+	assert_string_equal(r, "d1 d6:result2:oke");
+	r = ng(f, "d2 d7:call-id6:call-17:command6:deletee");
+	assert_non_null(strstr(r, "Call-ID not found"));
+}
+
+static void test_json(void **state)
+{
+	struct fix *f = *state;
+	char req[1024];
+	const char *r;
+
+	snprintf(req, sizeof(req), "j1 {\"command\":\"offer\",\"call-id\":\"call-j\","
+		 "\"from-tag\":\"x\",\"sdp\":\"%s\",\"flags\":[\"trust-address\"],"
+		 "\"replace\":[\"origin\"],\"ICE\":\"remove\",\"ignored\":null,\"n\":1.5,"
+		 "\"t\":true}",
+		 "v=0\\r\\no=- 1 1 IN IP4 10.1.1.1\\r\\ns=-\\r\\nc=IN IP4 10.1.1.1\\r\\nt=0 0\\r\\n"
+		 "m=audio 4000 RTP/AVP 8\\r\\n");
+	r = ng(f, req);
+	assert_int_equal(strncmp(r, "j1 {", 4), 0);
+	assert_non_null(strstr(r, "\"result\":\"ok\""));
+	assert_non_null(strstr(r, "c=IN IP4 127.0.0.1\\r\\n"));
+	r = ng(f, "j2 {\"command\":\"query\",\"call-id\":\"call-j\"}");
+	assert_non_null(strstr(r, "\"totals\":{"));
+	r = ng(f, "j3 {\"command\":");
+	assert_string_equal(r, "j3 {\"error-reason\":\"malformed JSON\",\"result\":\"error\"}");
+	r = ng(f, "j4 {\"a\":[1,{\"b\":{}}],\"command\":7}");	/* JSON, but no command */
+	assert_non_null(strstr(r, "\"result\":\"error\""));
+	r = ng(f, "j5 {\"command\":\"delete\",\"call-id\":\"call-j\"}");
+	assert_string_equal(r, "j5 {\"result\":\"ok\"}");
+}
+
+static void test_errors_and_cache(void **state)
+{
+	struct fix *f = *state;
+	const char *r;
+	char first[256];
+
+	r = ng(f, "e1 d7:command5:offere");
+	assert_non_null(strstr(r, "call-id and sdp are required"));
+	r = ng(f, "e2 d7:command3:fooe");
+	assert_non_null(strstr(r, "6:result5:error"));
+	r = ng(f, "e3 d7:command4:pin");
+	assert_non_null(strstr(r, "6:result5:error"));
+	r = ng(f, "e4 i42e");
+	assert_non_null(strstr(r, "request is not a dictionary"));
+	r = ng(f, benc_request("k1", "answer", "nope", "a", "b", ANSWER_SDP));
+	assert_non_null(strstr(r, "Unknown call-id"));
+	/* The same cookie again: the first reply, not a second session. */
+	r = ng(f, benc_request("k2", "offer", "call-k", "a", NULL, OFFER_SDP));
+	snprintf(first, sizeof(first), "%s", r);
+	r = ng(f, benc_request("k2", "offer", "call-k", "a", NULL, OFFER_SDP));
+	assert_string_equal(r, first);
+	r = ng(f, "k3 d7:command4:liste");
+	assert_non_null(strstr(r, "5:callsl6:call-ke"));
+}
+
+static void test_relay_cdr(void **state)
+{
+	struct fix *f = *state;
+	struct cdr_rec rec;
+	int total = 0, open = 0;
+
+	ng(f, benc_request("r1", "offer", "call-r", "tagA", NULL, OFFER_SDP));
+	ng(f, benc_request("r2", "answer", "call-r", "tagA", "tagB", ANSWER_SDP));
+	assert_int_equal(cdr_flush(&f->cdr), 0);
+	assert_int_equal(cdr_count(&f->cdr, &total, &open), 0);
+	assert_int_equal(open, 1);	/* open from the answer */
+	ng(f, "r3 d7:call-id6:call-r7:command6:deletee");
+	assert_int_equal(cdr_flush(&f->cdr), 0);
+	assert_int_equal(cdr_count(&f->cdr, &total, &open), 0);
+	assert_int_equal(total, 1);
+	assert_int_equal(open, 0);
+	assert_int_equal(cdr_get(&f->cdr, 1, &rec), 0);
+	assert_string_equal(rec.type, "RELAY");
+	assert_string_equal(rec.a_call_id, "call-r");
+	assert_string_equal(rec.disposition, "ANSWERED");
+	assert_string_equal(rec.close_reason, "normal");
+	assert_string_equal(rec.codec, "PCMA/8000");
+	assert_string_equal(rec.caller_ip, "10.1.1.1");
+	assert_int_equal(rec.callee_port, 5000);
+	assert_string_equal(rec.extra_info, "from-tag=tagA;to-tag=tagB");
+	/* An offer never answered: NO ANSWER at its delete. */
+	ng(f, benc_request("r4", "offer", "call-s", "tagA", NULL, OFFER_SDP));
+	ng(f, "r5 d7:call-id6:call-s7:command6:deletee");
+	assert_int_equal(cdr_flush(&f->cdr), 0);
+	assert_int_equal(cdr_get(&f->cdr, 2, &rec), 0);
+	assert_string_equal(rec.disposition, "NO ANSWER");
+	assert_int_equal(rec.billable_s, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offer_answer_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors_and_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_cdr, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
