@@ -523,6 +523,8 @@ static void answer(struct rtpproxy *rp, struct rtpp_cmd *c, const char *prefix, 
 		n = dispatch(rp, c, body, sizeof(body));
 	if (n < 0)
 		n = snprintf(body, sizeof(body), "E%d", -n - 1);
+	LOG(L_DEBUG, "[ctl] rtpproxy: %s%s%s -> %s", prefix, c->argc ? c->argv[0] : "",
+	    c->argc > 1 ? " ..." : "", body);
 	if (asprintf(reply, "%s%s\n", prefix, body) < 0) {
 		*reply = NULL;
 		return;
