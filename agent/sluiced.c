@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "ctl/ng.h"
+#include "ctl/rtpproxy.h"
 #include "dp/dp.h"
 #include "dp/nft.h"
 #include "media/session.h"
@@ -38,6 +39,7 @@ struct sluiced {
 	struct dp	*dp;
 	struct media_ctx media;
 	struct ng	ng;
+	struct rtpproxy	rtpp;
 	struct store	store;
 	bool		store_ok;
 	struct sip_server sip;
@@ -94,6 +96,32 @@ static int media_address(const struct conf *c, char *out, size_t len)
 	return 0;
 }
 
+/*
+ * The rtpproxy protocol on [control] rtpproxy (UDP) and rtpproxy_unix.
+ * Set up even with both off, so that its sessions a previous sluiced
+ * left are adopted and run to their end.
+ */
+static int start_rtpproxy(struct sluiced *sd)
+{
+	const struct conf *c = &sd->conf;
+	const struct sockaddr *sa = (const struct sockaddr *)&c->ctl_rtpproxy.ss;
+	int err;
+
+	err = rtpproxy_open(&sd->rtpp, sd->loop, &sd->media, sa, c->ctl_rtpproxy.len,
+			    c->ctl_rtpproxy_unix);
+	if (err) {
+		LOG(L_ERROR, "[ctl] rtpproxy socket: %s", strerror(-err));
+		return err;
+	}
+	/* sin_port and sin6_port sit at the same offset. */
+	if (sa->sa_family != AF_UNSPEC)
+		LOG(L_INFO, "[ctl] rtpproxy protocol on udp port %u",
+		    ntohs(((const struct sockaddr_in *)sa)->sin_port));
+	if (c->ctl_rtpproxy_unix[0])
+		LOG(L_INFO, "[ctl] rtpproxy protocol on unix socket %s", c->ctl_rtpproxy_unix);
+	return 0;
+}
+
 static int start_media(struct sluiced *sd)
 {
 	const struct conf *c = &sd->conf;
@@ -134,7 +162,12 @@ static int start_media(struct sluiced *sd)
 		LOG(L_INFO, "[ctl] NG protocol on udp port %u",
 		    ntohs(((struct sockaddr_in *)&c->ctl_ng.ss)->sin_port));
 	}
-	return 0;
+	err = start_rtpproxy(sd);
+	if (err) {
+		ng_close(&sd->ng);
+		media_fini(&sd->media);
+	}
+	return err;
 }
 
 /* [sip] listen's port, host order; 0 when SIP is off. */
@@ -191,7 +224,7 @@ static void stop_nft(struct sluiced *sd)
 		LOG(L_INFO, "[dp] nftables: table inet sluice removed");
 }
 
-/* A restored media session goes back to its owner: a SIP call or an NG one. */
+/* A restored media session goes back to its owner: a SIP call, an rtpproxy or an NG one. */
 static void adopt(struct media_session *ms, const char *owner_data, void *arg)
 {
 	struct sluiced *sd = arg;
@@ -201,6 +234,10 @@ static void adopt(struct media_session *ms, const char *owner_data, void *arg)
 			LOG(L_WARN, "[media] %s: a call that cannot be taken back, dropped", ms->id);
 			media_session_destroy(ms);
 		}
+		return;
+	}
+	if (rtpproxy_owns(owner_data)) {
+		rtpproxy_adopt(ms, owner_data, &sd->rtpp);
 		return;
 	}
 	ng_adopt(ms, owner_data, &sd->ng);
@@ -472,6 +509,7 @@ out_stop_media:
 		hand_over_media(sd);
 	sd->ng.handing_over = sd->keep_media;
 	ng_close(&sd->ng);
+	rtpproxy_close(&sd->rtpp);
 	media_fini(&sd->media);
 out_close_dp:
 	if (sd->cdr_ok)

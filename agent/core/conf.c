@@ -488,6 +488,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("cdr", "events", "register, message", parse_cdr_events, cdr_events),
 	KEY("control", "ng", "127.0.0.1:2223", parse_addr, ctl_ng),
 	KEY("control", "rtpproxy", "127.0.0.1:7722", parse_addr, ctl_rtpproxy),
+	KEY("control", "rtpproxy_unix", "", parse_str, ctl_rtpproxy_unix),
 	KEY("log", "level", "info", parse_log_level, log_level),
 	KEY("log", "target", "stderr", parse_log_target, log_target),
 };

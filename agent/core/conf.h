@@ -95,6 +95,7 @@ struct conf {
 	/* [control] */
 	struct conf_addr ctl_ng;
 	struct conf_addr ctl_rtpproxy;
+	char		ctl_rtpproxy_unix[108];	/* unix socket path, "": off */
 
 	/* [log] */
 	int		log_level;		/* enum log_level */

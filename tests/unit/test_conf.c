@@ -127,7 +127,7 @@ static void test_every_key(void **state)
 		"firewall = YES\n"
 		"[store]\ndb = \"/tmp/x y.db\"\n"
 		"[mml]\nlisten = 127.0.0.1:7000\n"
-		"[control]\nng = off\nrtpproxy = 7722\n"
+		"[control]\nng = off\nrtpproxy = 7722\nrtpproxy_unix = /run/sluice/rtpproxy.sock\n"
 		"[log]\nlevel = debug\ntarget = syslog\n";
 
 	(void)state;
@@ -150,6 +150,7 @@ static void test_every_key(void **state)
 	assert_string_equal(c.store_db, "/tmp/x y.db");
 	assert_int_equal(c.ctl_ng.ss.ss_family, AF_UNSPEC);
 	assert_int_equal(c.ctl_rtpproxy.ss.ss_family, AF_INET);
+	assert_string_equal(c.ctl_rtpproxy_unix, "/run/sluice/rtpproxy.sock");
 	assert_int_equal(c.log_level, L_DEBUG);
 	assert_string_equal(c.log_target, "syslog");
 }
