@@ -115,9 +115,10 @@ like "$r" "^frames 100 sock 100 bad_ip_csum 0 bad_udp_csum 0 " "100 packets back
 list=$(ctl flow list)
 like "$list" "^10\.77\.1\.1:$PA .*: packets 100 .* expected 100 received 100 lost 0" \
 	"the kernel forwarded the caller's 100"
-# The callee's flow went in with its first packet: the other 4 of that
-# first batch took the kernel path too.
-like "$list" "^10\.77\.1\.1:$PB .*: packets 104 " "and the callee's 104"
+# The callee's flow went in with its first packet: the rest of that first
+# batch took the kernel path too, as many of the 4 as came after the flow
+# (on a loaded machine userspace may take a few more).
+like "$list" "^10\.77\.1\.1:$PB .*: packets 10[0-4] " "and the callee's 100, with up to 4 of its latching batch"
 q=$(ng query call-id=nat-1)
 like "$q" "result=ok" "NG query answers"
 
