@@ -113,6 +113,7 @@ static int start_rtpproxy(struct sluiced *sd)
 		LOG(L_ERROR, "[ctl] rtpproxy socket: %s", strerror(-err));
 		return err;
 	}
+	sd->rtpp.max_sessions = c->ctl_max_sessions;
 	/* sin_port and sin6_port sit at the same offset. */
 	if (sa->sa_family != AF_UNSPEC)
 		LOG(L_INFO, "[ctl] rtpproxy protocol on udp port %u",
@@ -152,7 +153,7 @@ static int start_media(struct sluiced *sd)
 	sd->ng.fd = -1;
 	if (c->ctl_ng.ss.ss_family != AF_UNSPEC) {
 		err = ng_open(&sd->ng, sd->loop, &sd->media, (const struct sockaddr *)&c->ctl_ng.ss,
-			      c->ctl_ng.len, 0);
+			      c->ctl_ng.len, c->ctl_max_sessions);
 		if (err) {
 			LOG(L_ERROR, "[ctl] NG socket: %s", strerror(-err));
 			media_fini(&sd->media);

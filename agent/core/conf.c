@@ -88,6 +88,16 @@ static int parse_interval(struct conf *c, const char *val, void *dst, const char
 	return 0;
 }
 
+static int parse_limit(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (parse_u32(val, dst, 10000000, want)) {
+		*want = "0 (no limit) or a number up to 10000000";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_count(struct conf *c, const char *val, void *dst, const char **want)
 {
 	(void)c;
@@ -489,6 +499,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("control", "ng", "127.0.0.1:2223", parse_addr, ctl_ng),
 	KEY("control", "rtpproxy", "127.0.0.1:7722", parse_addr, ctl_rtpproxy),
 	KEY("control", "rtpproxy_unix", "", parse_str, ctl_rtpproxy_unix),
+	KEY("control", "max_sessions", "0", parse_limit, ctl_max_sessions),
 	KEY("log", "level", "info", parse_log_level, log_level),
 	KEY("log", "target", "stderr", parse_log_target, log_target),
 };

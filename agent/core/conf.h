@@ -95,6 +95,7 @@ struct conf {
 	/* [control] */
 	struct conf_addr ctl_ng;
 	struct conf_addr ctl_rtpproxy;
+	uint32_t	ctl_max_sessions;	/* calls per control protocol, 0: the ports */
 	char		ctl_rtpproxy_unix[108];	/* unix socket path, "": off */
 
 	/* [log] */

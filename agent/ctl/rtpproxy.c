@@ -103,6 +103,7 @@ static void sess_free(struct rtpproxy *rp, struct rtpp_sess *r)
 	for (pp = &rp->sessions; *pp; pp = &(*pp)->next) {
 		if (*pp == r) {
 			*pp = r->next;
+			rp->nsessions--;
 			break;
 		}
 	}
@@ -168,6 +169,7 @@ static struct rtpp_sess *sess_new(struct rtpproxy *rp, const char *call_id, cons
 	r->medianum = medianum;
 	r->next = rp->sessions;
 	rp->sessions = r;
+	rp->nsessions++;
 	rp->created++;
 	return r;
 }
@@ -304,6 +306,8 @@ static int cmd_ul(struct rtpproxy *rp, const struct rtpp_cmd *c, bool update, ch
 	if (!r && !update)
 		return snprintf(out, len, "0");	/* as rtpproxy: no session, port 0 */
 	if (!r) {
+		if (rp->max_sessions && rp->nsessions >= rp->max_sessions)
+			return rtpp_err(RTPP_E_NO_PORTS);	/* the set's next relay takes it */
 		r = sess_new(rp, c->argv[1], tag[0], medianum);
 		if (!r)
 			return rtpp_err(RTPP_E_NOMEM);
@@ -684,6 +688,7 @@ void rtpproxy_adopt(struct media_session *s, const char *owner_data, void *arg)
 	s->owner = r;
 	r->next = rp->sessions;
 	rp->sessions = r;
+	rp->nsessions++;
 	LOG(L_INFO, "[ctl] rtpproxy: adopted session %s;%u", r->call_id, r->medianum);
 	return;
 

@@ -72,6 +72,8 @@ struct rtpproxy {
 	unsigned		nconns;
 	uint64_t		created;	/* sessions since start, for I */
 	unsigned		seq;		/* media session ids */
+	unsigned		nsessions;
+	unsigned		max_sessions;	/* 0: the ports are the limit */
 	struct rtpp_cached {
 		char		cookie[64];
 		char		*reply;

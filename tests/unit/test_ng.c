@@ -193,6 +193,24 @@ static void test_errors_and_cache(void **state)
 	assert_non_null(strstr(r, "5:callsl6:call-ke"));
 }
 
+/* [control] max_sessions: a new call over the limit gets "load limit". */
+static void test_limit(void **state)
+{
+	struct fix *f = *state;
+
+	f->ng.max_sessions = 1;
+	assert_non_null(strstr(ng(f, benc_request("m1", "offer", "call-1", "a", NULL, OFFER_SDP)),
+			       "6:result2:ok"));
+	assert_non_null(strstr(ng(f, benc_request("m2", "offer", "call-2", "a", NULL, OFFER_SDP)),
+			       "6:result10:load limit"));
+	/* A re-offer of the call it has is no new call. */
+	assert_non_null(strstr(ng(f, benc_request("m3", "offer", "call-1", "a", NULL, OFFER_SDP)),
+			       "6:result2:ok"));
+	ng(f, "m4 d7:call-id6:call-17:command6:deletee");
+	assert_non_null(strstr(ng(f, benc_request("m5", "offer", "call-2", "a", NULL, OFFER_SDP)),
+			       "6:result2:ok"));
+}
+
 static void test_relay_cdr(void **state)
 {
 	struct fix *f = *state;
@@ -234,6 +252,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_offer_answer_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_and_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_cdr, setup, teardown),
 	};
 

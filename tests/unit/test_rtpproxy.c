@@ -102,6 +102,21 @@ static void test_version(void **state)
 	assert_string_equal(cmd(f, "1_10 v"), "20040107");
 }
 
+/* [control] max_sessions: the next session is refused as out of ports (E71). */
+static void test_limit(void **state)
+{
+	struct fx *f = *state;
+
+	f->rp.max_sessions = 1;
+	assert_non_null(strstr(cmd(f, "9_1 U call-a 10.1.1.1 4000 tag-a"), " 127.0.0.1"));
+	assert_string_equal(cmd(f, "9_2 U call-b 10.1.1.1 4002 tag-b"), "E71");
+	/* The first session's other side is no new session: still answered. */
+	assert_non_null(strstr(cmd(f, "9_3 L call-a 10.2.2.2 5000 tag-a tag-z"), " 127.0.0.1"));
+	assert_string_equal(cmd(f, "9_4 D call-a tag-a"), "0");
+	assert_non_null(strstr(cmd(f, "9_5 U call-b 10.1.1.1 4002 tag-b"), " 127.0.0.1"));
+	assert_string_equal(cmd(f, "9_6 D call-b tag-b"), "0");
+}
+
 static void test_errors(void **state)
 {
 	struct fx *f = *state;
@@ -377,6 +392,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adopt, setup, teardown),
