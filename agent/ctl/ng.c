@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -244,19 +245,92 @@ static int leg_of(const struct ng_call *c, const char *tag)
 	return -1;
 }
 
+/*
+ * The flags Kamailio and OpenSIPS send, in either form: parsed ("flags",
+ * "replace", "received-from", ...) or the raw "rtpp-flags" string of
+ * space-separated words, KEY=VALUE where there is a value. What a relay
+ * that rewrites every address to its own and latches to where media comes
+ * from has no use for (replace origin and session-connection, ICE=remove,
+ * symmetric, strict-source) is accepted and changes nothing; unknown words
+ * are ignored, as rtpengine ignores them.
+ */
+struct ng_flags {
+	bool	sip_source;		/* SIP-source-address: media goes to received-from */
+	bool	trust;			/* trust-address: the SDP's address, always */
+	char	received_from[64];	/* the SIP message's source address */
+};
+
+static void flag_word(struct ng_flags *fl, const char *w, size_t len)
+{
+	if (len == 18 && !strncasecmp(w, "SIP-source-address", 18))
+		fl->sip_source = true;
+	else if (len == 13 && !strncasecmp(w, "trust-address", 13))
+		fl->trust = true;
+	else if (len > 14 && !strncasecmp(w, "received-from=", 14))
+		snprintf(fl->received_from, sizeof(fl->received_from), "%.*s", (int)len - 14,
+			 w + 14);
+}
+
+static void parse_flags(const struct benc *req, struct ng_flags *fl)
+{
+	const struct benc *v = benc_dict_get(req, "flags"), *rf;
+	char raw[1024], *save = NULL;
+
+	memset(fl, 0, sizeof(*fl));
+	for (const struct benc *i = v && v->type == BENC_LIST ? v->list.first : NULL; i; i = i->next)
+		if (i->type == BENC_STR)
+			flag_word(fl, i->str.s, i->str.len);
+	/* received-from: [ "IP4", "192.0.2.1" ] */
+	rf = benc_dict_get(req, "received-from");
+	if (rf && rf->type == BENC_LIST && rf->list.n == 2)
+		benc_str_copy(rf->list.first->next, fl->received_from, sizeof(fl->received_from));
+	if (!str_arg(req, "rtpp-flags", raw, sizeof(raw))) {
+		for (char *w = strtok_r(raw, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+			flag_word(fl, w, strlen(w));
+	}
+}
+
+/*
+ * SIP-source-address (without trust-address): the endpoints' addresses in
+ * the SDP are ignored for the SIP message's source, kept ports and all.
+ * Returns body as it is, or a rewritten copy in *own (freed by the caller).
+ */
+static const char *sdp_source(const struct ng_flags *fl, const char *body, size_t *len,
+			      char **own)
+{
+	struct sdp_rewrite rw = { .addr = fl->received_from, .keep_ice = true };
+	struct sdp_info info;
+	char err[64];
+
+	*own = NULL;
+	if (!fl->sip_source || fl->trust || !fl->received_from[0] ||
+	    sdp_parse(body, *len, &info, err, sizeof(err)))
+		return body;
+	for (int i = 0; i < info.nstreams; i++)
+		rw.ports[i] = info.streams[i].port;
+	if (sdp_rewrite(body, *len, &rw, own, err, sizeof(err)))
+		return body;
+	*len = strlen(*own);
+	return *own;
+}
+
 static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
 			     struct benc_buf *b)
 {
 	char call_id[256], from_tag[128] = "", to_tag[128] = "", err[160];
 	const struct benc *sdp = benc_dict_get(req, "sdp");
+	char *out = NULL, *own;
+	struct ng_flags fl;
 	struct ng_call *c;
-	char *out = NULL;
+	const char *body;
+	size_t blen;
 	int leg, rc;
 
 	if (str_arg(req, "call-id", call_id, sizeof(call_id)) || !sdp || sdp->type != BENC_STR) {
 		reply_error(b, "error", "call-id and sdp are required");
 		return;
 	}
+	blen = sdp->str.len;
 	str_arg(req, "from-tag", from_tag, sizeof(from_tag));
 	str_arg(req, "to-tag", to_tag, sizeof(to_tag));
 	c = call_find(ng, call_id);
@@ -284,8 +358,11 @@ static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
 		snprintf(c->tag[leg], sizeof(c->tag[leg]), "%s", answer ? to_tag : from_tag);
 	}
 	call_owner_data(c);
-	rc = answer ? media_answer(c->s, leg, sdp->str.s, sdp->str.len, &out, err, sizeof(err)) :
-		      media_offer(c->s, leg, sdp->str.s, sdp->str.len, &out, err, sizeof(err));
+	parse_flags(req, &fl);
+	body = sdp_source(&fl, sdp->str.s, &blen, &own);
+	rc = answer ? media_answer(c->s, leg, body, blen, &out, err, sizeof(err)) :
+		      media_offer(c->s, leg, body, blen, &out, err, sizeof(err));
+	free(own);
 	if (rc) {
 		reply_error(b, rc == -EADDRNOTAVAIL ? "load limit" : "error", err);
 		if (!answer && !c->s->nstreams)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include <cmocka.h>
 
@@ -193,6 +194,50 @@ static void test_errors_and_cache(void **state)
 	assert_non_null(strstr(r, "5:callsl6:call-ke"));
 }
 
+/* Leg 0's address as its SDP gave it, "A.B.C.D:PORT". */
+static const char *leg0_sdp(struct fix *f, char *out, size_t n)
+{
+	const struct media_endpoint *e = &f->media.sessions->st[0].relay.leg[0].sdp[0];
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&e->ss;
+	char a[16];
+
+	inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+	snprintf(out, n, "%s:%u", a, ntohs(sin->sin_port));
+	return out;
+}
+
+/* SIP-source-address: received-from replaces the SDP's address; trust-address keeps it. */
+static void test_flags(void **state)
+{
+	struct fix *f = *state;
+	char req[1024], ep[64];
+	const char *r;
+
+	snprintf(req, sizeof(req), "f1 d7:call-id3:f-17:command5:offer5:flagsl18:SIP-source-address"
+		 "e8:from-tag1:a13:received-froml3:IP49:192.0.2.9e3:sdp%zu:%se", strlen(OFFER_SDP),
+		 OFFER_SDP);
+	r = ng(f, req);
+	assert_non_null(strstr(r, "6:result2:ok"));
+	assert_string_equal(leg0_sdp(f, ep, sizeof(ep)), "192.0.2.9:4000");
+	ng(f, "f2 d7:call-id3:f-17:command6:deletee");
+
+	snprintf(req, sizeof(req), "f3 d7:call-id3:f-27:command5:offer8:from-tag1:a10:rtpp-flags"
+		 "56:SIP-source-address received-from=192.0.2.8 trust-address3:sdp%zu:%se",
+		 strlen(OFFER_SDP), OFFER_SDP);
+	r = ng(f, req);
+	assert_non_null(strstr(r, "6:result2:ok"));
+	assert_string_equal(leg0_sdp(f, ep, sizeof(ep)), "10.1.1.1:4000");	/* trusted */
+	ng(f, "f4 d7:call-id3:f-27:command6:deletee");
+
+	snprintf(req, sizeof(req), "f5 {\"command\":\"offer\",\"call-id\":\"f-3\",\"from-tag\":"
+		 "\"a\",\"rtpp-flags\":\"SIP-source-address received-from=192.0.2.7 ICE=remove\","
+		 "\"replace\":[\"origin\"],\"sdp\":\"v=0\\r\\no=- 1 1 IN IP4 10.1.1.1\\r\\n"
+		 "s=-\\r\\nc=IN IP4 10.1.1.1\\r\\nt=0 0\\r\\nm=audio 4000 RTP/AVP 8\\r\\n\"}");
+	r = ng(f, req);
+	assert_non_null(strstr(r, "\"result\":\"ok\""));
+	assert_string_equal(leg0_sdp(f, ep, sizeof(ep)), "192.0.2.7:4000");
+}
+
 /* [control] max_sessions: a new call over the limit gets "load limit". */
 static void test_limit(void **state)
 {
@@ -253,6 +298,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_and_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_cdr, setup, teardown),
 	};
 
