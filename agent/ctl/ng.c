@@ -473,10 +473,24 @@ static void cmd_list(struct ng *ng, struct benc_buf *b)
 	benc_put_end(b);
 }
 
+/* What was asked, for whoever reads the log: the command and its call. */
+static void log_request(const struct benc *req)
+{
+	char cmd[32] = "", call_id[256] = "";
+
+	if (L_DEBUG > log_level_cur)
+		return;
+	str_arg(req, "command", cmd, sizeof(cmd));
+	str_arg(req, "call-id", call_id, sizeof(call_id));
+	LOG(L_DEBUG, "[ctl] ng: %s%s%s", cmd[0] ? cmd : "(no command)", call_id[0] ? " " : "",
+	    call_id);
+}
+
 static void dispatch(struct ng *ng, const struct benc *req, struct benc_buf *b)
 {
 	const struct benc *cmd = benc_dict_get(req, "command");
 
+	log_request(req);
 	if (benc_str_eq(cmd, "ping")) {
 		benc_put_dict(b);
 		benc_put_str(b, "result");

@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Kamailio drives sluice's kernel relay over the NG protocol, as it drives
+# rtpengine: sluiced in the relay's namespace with no SIP of its own
+# ([sip] listen = off), XDP on both of its interfaces and NG on
+# udp:127.0.0.1:2223; Kamailio beside it on port 5070 as registrar (no
+# authentication, usrloc in memory) and record-routing proxy, calling its
+# rtpengine module's rtpengine_manage() on every INVITE, reply, ACK and
+# BYE, and logging $rtpstat on the BYE before the delete.
+#
+# First, one call: two sipp phones register and call each other, both
+# playing the G.711 pcap; tcpdump on each phone counts what reached it,
+# the XDP flow table what the kernel forwarded, Kamailio's log what
+# $rtpstat read from sluice's query, sluiced's log what Kamailio asked.
+#
+# Then two sluiced in one rtpengine set of equal weights. Two sluiced
+# cannot both attach XDP to r0 and r1, so the second runs in the same
+# namespace with datapath = user, its own NG port (2224), media ports,
+# store and pin directory: the set's spreading and failover are the same
+# whatever forwards the packets. Ten calls are spread over both; after
+# the second gets SIGTERM, four more all connect through the first, the
+# module having marked the dead one disabled after its timeout.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../b2bua-lib.sh"
+
+require_root
+require_cmd ip ethtool nsenter sipp tcpdump perl kamailio
+[ -x "$SLUICED" ] && [ -x "$SLUICECTL" ] || skip_all "build first (make)"
+bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
+PCAP=/usr/share/sip-tester/g711a.pcap
+[ -r $PCAP ] || skip_all "no $PCAP (sip-tester)"
+KMODS=/usr/lib/x86_64-linux-gnu/kamailio/modules
+[ -r $KMODS/rtpengine.so ] || skip_all "no Kamailio rtpengine module in $KMODS"
+
+C=sknc$$ R=sknr$$ E=skne$$
+PIN=/sys/fs/bpf/sluice-test-k$$
+PIN2=/sys/fs/bpf/sluice-test-k$$b
+b2bua_topology $C $R $E
+
+# start_sluiced NAME NG-PORT PORTS DATAPATH PIN: sluiced in R, serving NG
+# only, its log in $TMP/NAME.log; its pid in SPID.
+start_sluiced() {
+	cat >$TMP/$1.conf <<CONF
+[sip]
+listen = off
+[media]
+interface = r0, r1
+address = 10.0.1.1
+ports = $3
+datapath = $4
+timeout = 10
+bpf_pin_dir = $5
+[control]
+ng = 127.0.0.1:$2
+rtpproxy = off
+[store]
+db = $TMP/$1.db
+[log]
+level = debug
+CONF
+	nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/$1.conf >$TMP/$1.log 2>&1 &
+	SPID=$!
+	cleanup_add "kill $SPID"
+	cleanup_add "'$SLUICECTL' -p $5 unload"
+	wait_for $TMP/$1.log "running|cannot" 100
+}
+
+# start_kamailio NAME SOCKETS: Kamailio in R with rtpengine_sock SOCKETS,
+# its log in $TMP/NAME.log; its pid in KPID. Registrar without
+# authentication, proxy that record-routes, rtpengine_manage() as the
+# module's documentation shows it: on requests and on replies with SDP.
+start_kamailio() {
+	cat >$TMP/$1.cfg <<CFG
+#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+mhomed=1
+listen=udp:10.0.1.1:5070
+listen=udp:10.0.2.1:5070
+mpath="$KMODS/"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "xlog.so"
+loadmodule "rtpengine.so"
+modparam("usrloc", "db_mode", 0)
+modparam("rtpengine", "rtpengine_sock", "$2")
+modparam("rtpengine", "rtpengine_tout_ms", 300)
+modparam("rtpengine", "rtpengine_retr", 1)
+modparam("rtpengine", "rtpengine_disable_tout", 60)
+CFG
+	cat >>$TMP/$1.cfg <<'CFG'
+
+request_route {
+	if (!mf_process_maxfwd_header("10")) {
+		sl_send_reply("483", "Too Many Hops");
+		exit;
+	}
+	if (has_totag()) {
+		if (!loose_route()) {
+			if (is_method("ACK") && t_check_trans())
+				t_relay();
+			else if (!is_method("ACK"))
+				sl_send_reply("404", "Not here");
+			exit;
+		}
+		if (is_method("BYE"))
+			xlog("L_INFO", "rtpstat $ci: $rtpstat\n");
+		route(MEDIA);
+		t_relay();
+		exit;
+	}
+	if (is_method("REGISTER")) {
+		save("location");
+		exit;
+	}
+	if (is_method("INVITE")) {
+		record_route();
+		if (!lookup("location")) {
+			sl_send_reply("404", "Not Found");
+			exit;
+		}
+		route(MEDIA);
+		t_on_failure("FAILED");
+	}
+	if (!t_relay())
+		sl_reply_error();
+}
+
+route[MEDIA] {
+	if (is_method("INVITE|ACK|BYE|CANCEL|UPDATE")) {
+		rtpengine_manage("replace-origin replace-session-connection");
+		t_on_reply("MEDIA");
+	}
+}
+
+onreply_route[MEDIA] {
+	if (has_body("application/sdp"))
+		rtpengine_manage("replace-origin replace-session-connection");
+}
+
+failure_route[FAILED] {
+	rtpengine_delete();
+}
+CFG
+	nsenter --net=/run/netns/$R kamailio -f $TMP/$1.cfg -DD -E -m 64 -M 8 \
+		-P $TMP/$1.pid >$TMP/$1.log 2>&1 &
+	KPID=$!
+	cleanup_add "kill $KPID"
+	wait_for $TMP/$1.log "support for it (dis)?enabled|ERROR" 100
+}
+
+# register NS USER IP PORT GATEWAY: one REGISTER, answered 200.
+register() {
+	in_ns $1 sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user $2 \
+		-key aor $2 -key domain ims.local -key expires 600 \
+		-i $3 -p $4 $5:5070 >$TMP/reg-$2.out 2>&1
+}
+
+start_sluiced sluiced1 2223 30200-30299 auto $PIN
+SPID1=$SPID
+grep -q "XDP native on r0,r1" $TMP/sluiced1.log ||
+	skip_all "XDP native not available: $(tail -2 $TMP/sluiced1.log)"
+plan 25
+
+like "$(cat $TMP/sluiced1.log)" "\[ctl\] NG protocol on udp port 2223" \
+	"sluiced serves the NG protocol on udp port 2223"
+start_kamailio kamailio1 "udp:127.0.0.1:2223"
+KPID1=$KPID
+like "$(cat $TMP/kamailio1.log)" "rtpengine instance <udp:127.0.0.1:2223> found, support for it enabled" \
+	"Kamailio's rtpengine module finds sluice (ping answered pong)" ||
+	diag "$(tail -20 $TMP/kamailio1.log)"
+
+# Registration without challenges, calls without 407: sluice's scenarios
+# trimmed; the caller's ACK and BYE follow the route set Kamailio recorded.
+SIPP_DIR=$TOP/tests/integration/sipp
+perl -0pe 's{<recv response="401".*?<recv response="\@EXPECT\@"/>}{<recv response="200"/>}s' \
+	$SIPP_DIR/register.xml >$TMP/reg.xml
+PLAY='<nop><action><exec play_pcap_audio="'$PCAP'"/></action></nop>'
+perl -0pe 's{<send retrans="500">.*?<recv response="407" auth="true"/>\s*<send>.*?</send>\s*}{}s;
+	s{^\s*\[authentication\]\n}{}m;
+	s{^([ \t]*)((?:ACK|BYE) \[next_url\] SIP/2.0\n[^\n]*\n)}{$1$2$1\[routes\]\n}mg' \
+	$SIPP_DIR/uac_call.xml >$TMP/uac-quiet.xml
+perl -pe 's{^  <pause/>}{  '"$PLAY"'\n  <pause/>}' $TMP/uac-quiet.xml >$TMP/uac.xml
+# The callee returns the Record-Route Kamailio put in, so the caller's BYE passes it.
+perl -pe 's{^(\s*)\[last_CSeq:\]$}{$1\[last_CSeq:\]\n$1\[last_Record-Route:\]}' \
+	$SIPP_DIR/uas_answer.xml >$TMP/uas-quiet.xml
+perl -pe 's{^  <recv request="ACK" crlf="true"/>}{$&\n  '"$PLAY"'}' \
+	$TMP/uas-quiet.xml >$TMP/uas.xml
+
+register $E 1002 10.0.2.2 5062 10.0.2.1
+ok $? "the callee registers with Kamailio" || diag "$(tail -5 $TMP/reg-1002.out)"
+register $C 1001 10.0.1.2 5061 10.0.1.1
+ok $? "the caller registers with Kamailio" || diag "$(tail -5 $TMP/reg-1001.out)"
+
+sent=$(tcpdump -r $PCAP 2>/dev/null | wc -l)
+nsenter --net=/run/netns/$C tcpdump -i c0 -n -w $TMP/caller.pcap udp dst port 6000 2>/dev/null &
+TD1=$!
+cleanup_add "kill $TD1"
+nsenter --net=/run/netns/$E tcpdump -i e0 -n -w $TMP/callee.pcap udp dst port 6000 2>/dev/null &
+TD2=$!
+cleanup_add "kill $TD2"
+sleep 1
+nsenter --net=/run/netns/$E sipp -sf $TMP/uas.xml -m 1 -nostdin -timeout 30 -timeout_error -i 10.0.2.2 -p 5062 \
+	-mi 10.0.2.2 -mp 6000 -trace_err -error_file $TMP/uas-err.log 10.0.2.1:5070 \
+	>$TMP/uas.out 2>&1 &
+UAS=$!
+sleep 0.5
+nsenter --net=/run/netns/$C sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout 30 -timeout_error -key user 1001 \
+	-key target 1002 -key domain ims.local -d 10000 -i 10.0.1.2 -p 5061 \
+	-mi 10.0.1.2 -mp 6000 -trace_err -error_file $TMP/uac-err.log 10.0.1.1:5070 \
+	>$TMP/uac.out 2>&1 &
+UAC=$!
+sleep 8.5	# the pcap plays for 7 s, the call lasts 10: read the flows in between
+flows=$(in_ns $R "$SLUICECTL" -p $PIN flow list)
+wait $UAC
+ok $? "the caller's call through Kamailio: 200, ACK, media, BYE answered 200" ||
+	diag "$(tail -5 $TMP/uac.out; tail -5 $TMP/kamailio1.log)"
+wait $UAS
+ok $? "the callee's side: INVITE answered, media, BYE taken"
+sleep 0.5
+kill $TD1 $TD2
+wait $TD1 $TD2
+got_callee=$(tcpdump -r $TMP/callee.pcap 2>/dev/null | wc -l)
+got_caller=$(tcpdump -r $TMP/caller.pcap 2>/dev/null | wc -l)
+is "$got_callee" "$sent" "every RTP packet of the caller reached the callee ($sent)"
+is "$got_caller" "$sent" "every RTP packet of the callee reached the caller"
+n=$(printf '%s\n' "$flows" | grep -c ': packets ')
+is "$n" 2 "two flows in the kernel while the call was up"
+min=$(printf '%s\n' "$flows" | sed -n 's/.*: packets \([0-9]*\) .*/\1/p' | sort -n | head -1)
+ok $((${min:-0} >= sent - 10 ? 0 : 1)) \
+	"the kernel forwarded all but the first few (at most 10) of each direction (${min:-0} of $sent)"
+# $rtpstat: the module's query, sluice's totals of both sides.
+stat=$(grep -o 'rtpstat .*' $TMP/kamailio1.log | tail -1)
+like "$stat" "RTP: [0-9]+ bytes, [0-9]+ packets, 0 errors; RTCP: " \
+	"Kamailio's \$rtpstat reads sluice's totals on the BYE" || diag "$(tail -5 $TMP/kamailio1.log)"
+pk=$(printf '%s\n' "$stat" | sed -n 's/.*RTP: [0-9]* bytes, \([0-9]*\) packets.*/\1/p')
+ok $((${pk:-0} >= 2 * sent - 20 ? 0 : 1)) \
+	"\$rtpstat counts both directions' packets (${pk:-0}, of $((2 * sent)) sent)"
+# What Kamailio sent, as sluiced logs it: offer, answer, query, delete.
+like "$(grep -Eo '\[ctl\] ng: [a-z]+' $TMP/sluiced1.log | awk '{print $3}' | grep -v '^ping' |
+	uniq | tr '\n' ' ')" "^offer answer query delete $" \
+	"Kamailio asked for offer, answer, then query and delete on the BYE"
+is "$(in_ns $R "$SLUICECTL" -p $PIN flow list | tail -1)" "0 flows" \
+	"no flow left after the BYE"
+kill -TERM $KPID1
+wait $KPID1 2>/dev/null
+
+# ---- two sluiced in one set ----
+start_sluiced sluiced2 2224 30300-30399 user $PIN2
+SPID2=$SPID
+like "$(cat $TMP/sluiced2.log)" "\[ctl\] NG protocol on udp port 2224" \
+	"a second sluiced serves NG on udp port 2224"
+start_kamailio kamailio2 "udp:127.0.0.1:2223=1 udp:127.0.0.1:2224=1"
+KPID2=$KPID
+wait_for $TMP/kamailio2.log "2224> found" 50
+like "$(grep -o 'rtpengine instance <[^>]*> found, support for it enabled' $TMP/kamailio2.log |
+	sort | tr '\n' ' ')" "2223> found.*2224> found" "Kamailio finds both in its set"
+register $E 1002 10.0.2.2 5062 10.0.2.1 && register $C 1001 10.0.1.2 5061 10.0.1.1
+ok $? "both phones register again"
+
+# calls N: N short calls without media, all of which must connect.
+calls() {
+	nsenter --net=/run/netns/$E sipp -sf $TMP/uas-quiet.xml -m $1 -nostdin -timeout 30 \
+		-timeout_error -i 10.0.2.2 -p 5062 -mi 10.0.2.2 -mp 6000 10.0.2.1:5070 \
+		>$TMP/uas-many.out 2>&1 &
+	local uas=$!
+	sleep 0.5
+	in_ns $C sipp -sf $TMP/uac-quiet.xml -m $1 -l 1 -nostdin -timeout 30 -timeout_error \
+		-key user 1001 -key target 1002 -key domain ims.local -d 200 -i 10.0.1.2 -p 5061 \
+		-mi 10.0.1.2 -mp 6000 10.0.1.1:5070 >$TMP/uac-many.out 2>&1
+	local rc=$?
+	wait $uas
+	return $((rc | $?))
+}
+offers() { grep -c '\[ctl\] ng: offer' $TMP/$1.log; }
+
+a0=$(offers sluiced1)
+calls 10
+ok $? "ten calls through the set connect and end" || diag "$(tail -5 $TMP/uac-many.out)"
+a1=$(($(offers sluiced1) - a0)) b1=$(offers sluiced2)
+is "$((a1 + b1))" 10 "each call's offer went to one of the two"
+ok $((a1 > 0 && b1 > 0 ? 0 : 1)) "the calls are spread over both ($a1 and $b1)"
+
+kill -TERM $SPID2
+wait $SPID2
+rc=$?
+ok $rc "the second sluiced stops cleanly (no sanitizer report)"
+[ $rc = 0 ] || diag "$(tail -40 $TMP/sluiced2.log)"
+a0=$(offers sluiced1)
+calls 4
+ok $? "with the second stopped, four more calls connect" || diag "$(tail -5 $TMP/uac-many.out)"
+is "$(($(offers sluiced1) - a0))" 4 "all of them through the first"
+like "$(cat $TMP/kamailio2.log)" "timeout waiting reply for command .* <udp:127.0.0.1:2224>" \
+	"Kamailio found the second silent and turned to the first"
+
+kill -TERM $KPID2
+wait $KPID2 2>/dev/null
+kill -TERM $SPID1
+wait $SPID1
+rc=$?
+ok $rc "sluiced stops cleanly (no sanitizer report)"
+[ $rc = 0 ] || diag "$(tail -40 $TMP/sluiced1.log)"
+done_testing
