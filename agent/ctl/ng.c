@@ -510,37 +510,6 @@ static void dispatch(struct ng *ng, const struct benc *req, struct benc_buf *b)
 		reply_error(b, "error", cmd ? "Unrecognized command" : "No command given");
 }
 
-/* ---- the reply cache ---- */
-
-static struct ng_cached *cache_find(struct ng *ng, const char *cookie, uint64_t now)
-{
-	unsigned i;
-
-	for (i = 0; i < NG_CACHE; i++) {
-		struct ng_cached *e = &ng->cache[i];
-
-		if (e->reply && now - e->at_ms < NG_CACHE_MS && !strcmp(e->cookie, cookie))
-			return e;
-	}
-	return NULL;
-}
-
-static void cache_put(struct ng *ng, const char *cookie, const char *reply, size_t len,
-		      uint64_t now)
-{
-	struct ng_cached *e = &ng->cache[ng->cache_next];
-
-	ng->cache_next = (ng->cache_next + 1) % NG_CACHE;
-	free(e->reply);
-	e->reply = malloc(len);
-	if (!e->reply)
-		return;
-	memcpy(e->reply, reply, len);
-	e->len = len;
-	e->at_ms = now;
-	snprintf(e->cookie, sizeof(e->cookie), "%s", cookie);
-}
-
 /*
  * A JSON request: handled as the bencoded dictionary it converts to, and
  * answered in JSON (ng_json.c), appended to out.
@@ -577,8 +546,7 @@ void ng_handle(struct ng *ng, const char *msg, size_t len, char **reply, size_t 
 	struct benc_buf b = { 0 };
 	const char *sp = memchr(msg, ' ', len), *why = NULL;
 	uint64_t now = loop_now_ms(ng->loop);
-	char cookie[64];
-	struct ng_cached *hit;
+	char cookie[CTL_COOKIE_MAX];
 	struct benc *req;
 	size_t clen;
 
@@ -589,16 +557,9 @@ void ng_handle(struct ng *ng, const char *msg, size_t len, char **reply, size_t 
 		return;		/* no cookie: nothing to answer to */
 	memcpy(cookie, msg, clen);
 	cookie[clen] = '\0';
-	hit = cache_find(ng, cookie, now);
-	if (hit) {
-		b.data = malloc(hit->len);
-		if (b.data) {
-			memcpy(b.data, hit->reply, hit->len);
-			*reply = b.data;
-			*rlen = hit->len;
-		}
+	*reply = ctl_replies_get(&ng->replies, cookie, now, NG_CACHE_MS, rlen);
+	if (*reply)
 		return;
-	}
 	benc_put_raw(&b, cookie, clen);
 	benc_put_raw(&b, " ", 1);
 	if (len > clen + 1 && sp[1] == '{') {
@@ -614,7 +575,7 @@ void ng_handle(struct ng *ng, const char *msg, size_t len, char **reply, size_t 
 		benc_buf_free(&b);
 		return;
 	}
-	cache_put(ng, cookie, b.data, b.len, now);
+	ctl_replies_put(&ng->replies, cookie, b.data, b.len, now);
 	*reply = b.data;
 	*rlen = b.len;
 }
@@ -703,16 +664,10 @@ void ng_adopt(struct media_session *s, const char *owner_data, void *arg)
 
 void ng_reset(struct ng *ng)
 {
-	unsigned i;
-
 	/* A handover leaves the records open for the next sluiced, as the calls. */
 	while (ng->calls)
 		call_free(ng, ng->calls, ng->handing_over ? NULL : CDR_CLOSE_SHUTDOWN);
-	for (i = 0; i < NG_CACHE; i++) {
-		free(ng->cache[i].reply);
-		ng->cache[i].reply = NULL;
-	}
-	ng->cache_next = 0;
+	ctl_replies_clear(&ng->replies);
 }
 
 void ng_close(struct ng *ng)

@@ -18,11 +18,9 @@
 #include <sys/socket.h>
 
 #include "core/loop.h"
+#include "ctl/replies.h"
 #include "media/session.h"
 
-#ifndef NG_CACHE
-#define NG_CACHE	1024		/* remembered replies */
-#endif
 #define NG_CACHE_MS	45000
 
 struct ng_call;
@@ -36,13 +34,7 @@ struct ng {
 	unsigned		max_sessions;
 	struct cdr_ctx		*cdr;		/* RELAY records; NULL: none */
 	bool			handing_over;	/* ng_close() leaves records open */
-	struct ng_cached {
-		char		cookie[64];
-		char		*reply;
-		size_t		len;
-		uint64_t	at_ms;
-	} cache[NG_CACHE];
-	unsigned		cache_next;
+	struct ctl_replies	replies;	/* by cookie, for NG_CACHE_MS */
 };
 
 /* Binds addr and serves on loop. max_sessions 0: no limit but the ports. */

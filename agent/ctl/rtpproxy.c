@@ -536,37 +536,6 @@ static void answer(struct rtpproxy *rp, struct rtpp_cmd *c, const char *prefix, 
 	*rlen = strlen(*reply);
 }
 
-/* ---- the reply cache ---- */
-
-static struct rtpp_cached *cache_find(struct rtpproxy *rp, const char *cookie, uint64_t now)
-{
-	unsigned i;
-
-	for (i = 0; i < RTPP_CACHE; i++) {
-		struct rtpp_cached *e = &rp->cache[i];
-
-		if (e->reply && now - e->at_ms < RTPP_CACHE_MS && !strcmp(e->cookie, cookie))
-			return e;
-	}
-	return NULL;
-}
-
-static void cache_put(struct rtpproxy *rp, const char *cookie, const char *reply, size_t len,
-		      uint64_t now)
-{
-	struct rtpp_cached *e = &rp->cache[rp->cache_next];
-
-	rp->cache_next = (rp->cache_next + 1) % RTPP_CACHE;
-	free(e->reply);
-	e->reply = malloc(len);
-	if (!e->reply)
-		return;
-	memcpy(e->reply, reply, len);
-	e->len = len;
-	e->at_ms = now;
-	snprintf(e->cookie, sizeof(e->cookie), "%s", cookie);
-}
-
 static char *dup_msg(const char *msg, size_t len)
 {
 	char *buf = malloc(len + 1);
@@ -582,9 +551,8 @@ void rtpproxy_handle(struct rtpproxy *rp, const char *msg, size_t len, char **re
 		     size_t *rlen)
 {
 	uint64_t now = loop_now_ms(rp->loop);
-	struct rtpp_cached *hit;
 	struct rtpp_cmd c;
-	char *buf, prefix[66], cookie[64];
+	char *buf, prefix[CTL_COOKIE_MAX + 2], cookie[CTL_COOKIE_MAX];
 
 	*reply = NULL;
 	*rlen = 0;
@@ -596,21 +564,15 @@ void rtpproxy_handle(struct rtpproxy *rp, const char *msg, size_t len, char **re
 	if (!c.argc || strlen(c.argv[0]) >= sizeof(cookie))
 		goto out_free;		/* no cookie: nothing to answer to */
 	snprintf(cookie, sizeof(cookie), "%s", c.argv[0]);
-	hit = cache_find(rp, cookie, now);
-	if (hit) {
-		*reply = malloc(hit->len);
-		if (*reply) {
-			memcpy(*reply, hit->reply, hit->len);
-			*rlen = hit->len;
-		}
+	*reply = ctl_replies_get(&rp->replies, cookie, now, RTPP_CACHE_MS, rlen);
+	if (*reply)
 		goto out_free;
-	}
 	snprintf(prefix, sizeof(prefix), "%s ", cookie);
 	c.argc--;
 	memmove(c.argv, c.argv + 1, (size_t)c.argc * sizeof(c.argv[0]));
 	answer(rp, &c, prefix, reply, rlen);
 	if (*reply)
-		cache_put(rp, cookie, *reply, *rlen, now);
+		ctl_replies_put(&rp->replies, cookie, *reply, *rlen, now);
 out_free:
 	free(buf);
 }
@@ -700,13 +662,7 @@ out_drop:
 
 void rtpproxy_reset(struct rtpproxy *rp)
 {
-	unsigned i;
-
 	while (rp->sessions)
 		sess_free(rp, rp->sessions);
-	for (i = 0; i < RTPP_CACHE; i++) {
-		free(rp->cache[i].reply);
-		rp->cache[i].reply = NULL;
-	}
-	rp->cache_next = 0;
+	ctl_replies_clear(&rp->replies);
 }

@@ -26,11 +26,9 @@
 #include <sys/socket.h>
 
 #include "core/loop.h"
+#include "ctl/replies.h"
 #include "media/session.h"
 
-#ifndef RTPP_CACHE
-#define RTPP_CACHE	1024		/* remembered replies */
-#endif
 #define RTPP_CACHE_MS	30000
 #ifndef RTPP_MAX_CONNS
 #define RTPP_MAX_CONNS	64		/* unix socket clients at once */
@@ -74,13 +72,7 @@ struct rtpproxy {
 	unsigned		seq;		/* media session ids */
 	unsigned		nsessions;
 	unsigned		max_sessions;	/* 0: the ports are the limit */
-	struct rtpp_cached {
-		char		cookie[64];
-		char		*reply;
-		size_t		len;
-		uint64_t	at_ms;
-	} cache[RTPP_CACHE];
-	unsigned		cache_next;
+	struct ctl_replies	replies;	/* by cookie, for RTPP_CACHE_MS */
 };
 
 /*
