@@ -408,7 +408,7 @@ static void close_stale_cdrs(struct sluiced *sd)
 		b2bua_list(&sd->sip, collect_cdr, &keep);
 	if (sd->ng.fd >= 0)
 		keep.n += ng_cdr_ids(&sd->ng, keep.ids + keep.n, keep.cap - keep.n);
-	n = cdr_close_stale(&sd->cdr, keep.ids, keep.n, (int64_t)time(NULL) * 1000);
+	n = cdr_close_stale(&sd->cdr, keep.ids, keep.n, cdr_now_ms());
 	if (n > 0)
 		LOG(L_INFO, "[cdr] %d record%s of calls lost in a restart closed", n,
 		    n == 1 ? "" : "s");

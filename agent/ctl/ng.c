@@ -50,25 +50,16 @@ static struct ng_call *call_find(struct ng *ng, const char *call_id)
 
 /* ---- CDRs: one RELAY row per call, open from the answer to the end ---- */
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void cdr_begin(struct ng *ng, struct ng_call *c)
 {
 	struct cdr_rec *r;
 
 	if (!ng->cdr || !(r = malloc(sizeof(*r))))
 		return;
-	cdr_rec_init(r, ng->cdr, CDR_TYPE_RELAY, wall_ms());
+	cdr_rec_init(r, ng->cdr, CDR_TYPE_RELAY, cdr_now_ms());
 	snprintf(r->a_call_id, sizeof(r->a_call_id), "%s", c->call_id);
 	snprintf(r->datapath, sizeof(r->datapath), "%s",
-		 !ng->media->dp || ng->media->dp->kind == DP_USER ? "user" :
-		 ng->media->dp->kind == DP_XDP ? "xdp" : "kmod");
+		 ng->media->dp ? ng->media->dp->ops->name : "user");
 	c->cdr = r;
 }
 
@@ -100,7 +91,7 @@ static void cdr_answer(struct ng *ng, struct ng_call *c, const char *sdp, size_t
 
 	if (!r || r->answer_ms)
 		return;
-	r->answer_ms = wall_ms();
+	r->answer_ms = cdr_now_ms();
 	r->open = true;
 	r->status_code = 200;
 	snprintf(r->disposition, sizeof(r->disposition), CDR_ANSWERED);
@@ -117,21 +108,15 @@ static void cdr_end(struct ng *ng, struct ng_call *c, const char *reason)
 
 	if (!r)
 		return;
-	r->end_ms = wall_ms();
+	r->end_ms = cdr_now_ms();
 	snprintf(r->close_reason, sizeof(r->close_reason), "%s", reason);
 	snprintf(r->released_by, sizeof(r->released_by), "system");
 	if (!r->answer_ms)
 		snprintf(r->disposition, sizeof(r->disposition), CDR_NO_ANSWER);
 	cdr_peer(c, 0, r->caller_ip, sizeof(r->caller_ip), &r->caller_port);
 	cdr_peer(c, 1, r->callee_ip, sizeof(r->callee_ip), &r->callee_port);
-	for (int leg = 0; r->answer_ms && leg < 2; leg++) {
-		struct media_leg_report q;
-
-		if (!c->s->nstreams || media_leg_report(c->s, 0, leg, &q))
-			continue;
-		r->q[leg] = (struct cdr_quality){ q.packets, q.bytes, q.lost, q.jitter_ms, q.r,
-						   q.mos };
-	}
+	if (r->answer_ms)
+		media_cdr_quality(c->s, r);
 	cdr_finish(r);
 	cdr_write(ng->cdr, r);
 }

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "media/quality.h"
 #include "media/session.h"
+#include "store/cdr.h"
 
 #define TICK_MS 1000
 
@@ -497,6 +498,23 @@ int media_leg_report(struct media_session *s, int stream, int leg, struct media_
 	out->r = q.r;
 	out->mos = q.mos;
 	return 0;
+}
+
+void media_cdr_quality(struct media_session *s, struct cdr_rec *r)
+{
+	bool kernel = false;
+
+	for (int leg = 0; leg < 2; leg++) {
+		struct media_leg_report q;
+
+		if (media_leg_report(s, 0, leg, &q))
+			return;
+		r->q[leg] = (struct cdr_quality){ q.packets, q.bytes, q.lost, q.jitter_ms, q.r,
+						   q.mos };
+		kernel |= q.offloaded;
+	}
+	if (!kernel)	/* userspace relayed it all */
+		snprintf(r->datapath, sizeof(r->datapath), "user");
 }
 
 /* The last packet in either direction, in loop milliseconds. */

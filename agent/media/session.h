@@ -144,6 +144,12 @@ int media_answer(struct media_session *s, int from, const char *sdp, size_t len,
 
 int media_leg_report(struct media_session *s, int stream, int leg,
 		     struct media_leg_report *out);
+/*
+ * A call's record at its end: each direction's quality (its first stream),
+ * and the data path "user" when neither direction ever reached the kernel.
+ */
+struct cdr_rec;
+void media_cdr_quality(struct media_session *s, struct cdr_rec *r);
 
 /*
  * Persistence (media/persist.c), when m->store is set: every change to a

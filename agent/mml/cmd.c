@@ -439,19 +439,11 @@ static int call_row(const struct b2bua_call_info *ci, void *arg)
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int dsp_call(struct mml_call *c)
 {
 	static const char *const cols[] = { "CALLID", "CALLER", "CALLEE", "STATE", "START",
 					    "DURATION", "CALLERADDR", "CALLEEADDR", "BCALLID" };
-	struct call_walk w = { c, param(c, "CALLID"), now_ms(), 0 };
+	struct call_walk w = { c, param(c, "CALLID"), cdr_now_ms(), 0 };
 
 	if (!c->m->env.sip)
 		return mml_fail(c, MML_RET_INTERNAL, "no SIP server ([sip] listen = off)");
@@ -505,7 +497,7 @@ static int dsp_stream(struct mml_call *c)
 
 	if (!m)
 		return mml_fail(c, MML_RET_INTERNAL, "no media relay");
-	kernel = !m->dp || m->dp->kind == DP_USER ? "user" : m->dp->kind == DP_XDP ? "xdp" : "kmod";
+	kernel = m->dp ? m->dp->ops->name : "user";
 	mml_ok(c);
 	mml_reply_table_begin(c->r, "Streams", 11, cols);
 	for (struct media_session *s = m->sessions; s; s = s->next) {
@@ -670,7 +662,7 @@ static int clr_cdr(struct mml_call *c)
 		return mml_fail(c, MML_RET_INTERNAL, "no CDRs (no database)");
 	if (!before || parse_time(before, &ms))
 		return mml_fail(c, MML_RET_PARAM, "BEFORE=YYYY-MM-DD is required");
-	rc = cdr_delete_before(c->m->env.cdr, ms, now_ms(), &n);
+	rc = cdr_delete_before(c->m->env.cdr, ms, cdr_now_ms(), &n);
 	if (rc == -EPERM)
 		return mml_fail(c, MML_RET_PARAM, "BEFORE is within the last %d days: those are kept",
 				CDR_KEEP_DAYS);

@@ -832,14 +832,6 @@ static void send_bye(struct call *c, int L, const char *reason)
 
 /* ---- call detail records (store/cdr.h) ---- */
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* An attempt's record, from the caller's INVITE; NULL without CDRs. */
 static struct cdr_rec *cdr_from_invite(struct sip_server *s, const struct rx *rx)
 {
@@ -847,8 +839,7 @@ static struct cdr_rec *cdr_from_invite(struct sip_server *s, const struct rx *rx
 
 	if (r)
 		snprintf(r->datapath, sizeof(r->datapath), "%s",
-			 !s->media->dp ? "user" : s->media->dp->kind == DP_XDP ? "xdp" :
-			 s->media->dp->kind == DP_KMOD ? "kmod" : "user");
+			 s->media->dp ? s->media->dp->ops->name : "user");
 	return r;
 }
 
@@ -894,7 +885,7 @@ static void cdr_status(struct call *c, int code, const char *reason)
 static void cdr_ring(struct call *c)
 {
 	if (c->cdr && !c->cdr->ring_ms)
-		c->cdr->ring_ms = wall_ms();
+		c->cdr->ring_ms = cdr_now_ms();
 }
 
 /* Answered: the row goes in now, open, so that a crash loses nothing. */
@@ -905,7 +896,7 @@ static void cdr_answer(struct call *c, const struct branch *b, const osip_messag
 
 	if (!r)
 		return;
-	r->answer_ms = wall_ms();
+	r->answer_ms = cdr_now_ms();
 	r->open = true;
 	snprintf(r->disposition, sizeof(r->disposition), CDR_ANSWERED);
 	sip_peer_host(&b->peer, r->callee_ip, sizeof(r->callee_ip), &r->callee_port);
@@ -952,23 +943,14 @@ static void cdr_end(struct call *c)
 
 	if (!r)
 		return;
-	r->end_ms = wall_ms();
+	r->end_ms = cdr_now_ms();
 	if (!r->close_reason[0])
 		cdr_why(c, CDR_CLOSE_NORMAL, "system", NULL);
 	if (!r->answer_ms && !r->disposition[0])
 		snprintf(r->disposition, sizeof(r->disposition), "%s",
 			 disposition_of(r->status_code));
-	for (int leg = 0, kernel = 0; c->media && r->answer_ms && leg < 2; leg++) {
-		struct media_leg_report q;
-
-		if (media_leg_report(c->media, 0, leg, &q))
-			continue;
-		r->q[leg] = (struct cdr_quality){ q.packets, q.bytes, q.lost, q.jitter_ms, q.r,
-						   q.mos };
-		kernel |= q.offloaded;
-		if (leg == 1 && !kernel)	/* never in the kernel: userspace relayed it all */
-			snprintf(r->datapath, sizeof(r->datapath), "user");
-	}
+	if (c->media && r->answer_ms)
+		media_cdr_quality(c->media, r);
 	cdr_finish(r);
 	cdr_write(c->s->cdr, r);
 }

@@ -109,14 +109,12 @@ struct cdr_rec *sip_srv_cdr_new(struct sip_server *s, const struct rx *rx, const
 {
 	const osip_message_t *req = rx->req;
 	const char *cseq;
-	struct timespec ts;
 	struct cdr_rec *r;
 	char *text = NULL;
 
 	if (!s->cdr || !(r = malloc(sizeof(*r))))
 		return NULL;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	cdr_rec_init(r, s->cdr, type, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	cdr_rec_init(r, s->cdr, type, cdr_now_ms());
 	if (req->call_id && !osip_call_id_to_str(req->call_id, &text))
 		snprintf(r->a_call_id, sizeof(r->a_call_id), "%s", text);
 	osip_free(text);

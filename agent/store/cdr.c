@@ -230,6 +230,14 @@ void cdr_rec_init(struct cdr_rec *r, struct cdr_ctx *c, const char *type, int64_
 	r->invite_ms = now_ms;
 }
 
+int64_t cdr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void cdr_finish(struct cdr_rec *r)
 {
 	int64_t first = r->ring_ms ? r->ring_ms : r->answer_ms ? r->answer_ms : r->end_ms;

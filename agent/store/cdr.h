@@ -145,6 +145,9 @@ int cdr_init(struct cdr_ctx *c, struct store *st, struct loop *loop);
 void cdr_fini(struct cdr_ctx *c);
 int64_t cdr_new_id(struct cdr_ctx *c);
 
+/* Now, as every time in a record: unix milliseconds of the wall clock. */
+int64_t cdr_now_ms(void);
+
 /* A record with id, type, and the current time as invite_ms for events. */
 void cdr_rec_init(struct cdr_rec *r, struct cdr_ctx *c, const char *type, int64_t now_ms);
 /* duration_s, billable_s and setup_ms from the times; open = false. */
