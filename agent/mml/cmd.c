@@ -33,9 +33,15 @@ struct mml_param_help {
 	const char	*what;
 };
 
+/* What a command works on; mml_run() refuses it when that is not there. */
+#define NEEDS_STORE	(1u << 0)
+#define NEEDS_SIP	(1u << 1)
+#define NEEDS_CDR	(1u << 2)
+
 struct mml_command {
 	const char	*verb, *obj;
 	bool		admin;		/* changes something: ADMIN only */
+	unsigned	needs;		/* NEEDS_* */
 	int		(*run)(struct mml_call *c);
 	const char	*what;
 	struct mml_param_help params[10];
@@ -106,11 +112,6 @@ static int parse_time(const char *s, int64_t *ms)
 static void fmt_u64(char *out, size_t n, uint64_t v)
 {
 	snprintf(out, n, "%" PRIu64, v);
-}
-
-static const char *no_store(struct mml_call *c)
-{
-	return c->m->env.store ? NULL : "no database ([store] db unusable)";
 }
 
 /* A two-column table of names and values (SYSINFO, SRVSTAT, CFG). */
@@ -186,8 +187,6 @@ static int add_user(struct mml_call *c)
 	struct subscriber s;
 	int rc;
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	if (!user || !pwd)
 		return mml_fail(c, MML_RET_PARAM, "USERNAME and PASSWORD are required");
 	if (subscriber_init(&s, user, c->m->env.conf->sip_domain, pwd, &why))
@@ -211,8 +210,6 @@ static int mod_user(struct mml_call *c)
 	struct subscriber s;
 	int rc;
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	if (!user)
 		return mml_fail(c, MML_RET_PARAM, "USERNAME is required");
 	if (c->cmd->nparams < 2)
@@ -236,8 +233,6 @@ static int rmv_user(struct mml_call *c)
 	struct subscriber s;
 	int rc;
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	if (!user)
 		return mml_fail(c, MML_RET_PARAM, "USERNAME is required");
 	if (subscriber_get(c->m->env.store, user, &s))
@@ -294,8 +289,6 @@ static int dsp_user(struct mml_call *c)
 	struct subscriber s;
 	int rc;
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	if (user && subscriber_get(c->m->env.store, user, &s))
 		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
 	mml_ok(c);
@@ -361,8 +354,6 @@ static int dsp_reg(struct mml_call *c)
 	bool given;
 	int rc;
 
-	if (!c->m->env.sip)
-		return mml_fail(c, MML_RET_INTERNAL, "no SIP server ([sip] listen = off)");
 	rc = impu_param(c, impu, sizeof(impu), &given);
 	if (rc)
 		return rc;
@@ -383,8 +374,6 @@ static int rmv_reg(struct mml_call *c)
 	int rc, n = 0;
 	bool given;
 
-	if (!c->m->env.sip)
-		return mml_fail(c, MML_RET_INTERNAL, "no SIP server ([sip] listen = off)");
 	rc = impu_param(c, impu, sizeof(impu), &given);
 	if (rc)
 		return rc;
@@ -445,8 +434,6 @@ static int dsp_call(struct mml_call *c)
 					    "DURATION", "CALLERADDR", "CALLEEADDR", "BCALLID" };
 	struct call_walk w = { c, param(c, "CALLID"), cdr_now_ms(), 0 };
 
-	if (!c->m->env.sip)
-		return mml_fail(c, MML_RET_INTERNAL, "no SIP server ([sip] listen = off)");
 	mml_ok(c);
 	mml_reply_table_begin(c->r, "Calls", 9, cols);
 	b2bua_list(c->m->env.sip, call_row, &w);
@@ -458,8 +445,6 @@ static int rmv_call(struct mml_call *c)
 {
 	const char *id = param(c, "CALLID");
 
-	if (!c->m->env.sip)
-		return mml_fail(c, MML_RET_INTERNAL, "no SIP server ([sip] listen = off)");
 	if (!id)
 		return mml_fail(c, MML_RET_PARAM, "CALLID is required");
 	if (b2bua_remove(c->m->env.sip, id))
@@ -595,8 +580,6 @@ static int dsp_cdr(struct mml_call *c)
 	struct cdr_filter f;
 	int rc;
 
-	if (!c->m->env.cdr)
-		return mml_fail(c, MML_RET_INTERNAL, "no CDRs (no database)");
 	rc = cdr_filter_of(c, &f, 50);
 	if (rc)
 		return rc;
@@ -616,8 +599,6 @@ static int exp_cdr(struct mml_call *c)
 	FILE *out;
 	int rc, n = 0;
 
-	if (!c->m->env.cdr)
-		return mml_fail(c, MML_RET_INTERNAL, "no CDRs (no database)");
 	rc = cdr_filter_of(c, &f, 0);
 	if (rc)
 		return rc;
@@ -658,8 +639,6 @@ static int clr_cdr(struct mml_call *c)
 	int n = 0, rc;
 	struct kv kv;
 
-	if (!c->m->env.cdr)
-		return mml_fail(c, MML_RET_INTERNAL, "no CDRs (no database)");
 	if (!before || parse_time(before, &ms))
 		return mml_fail(c, MML_RET_PARAM, "BEFORE=YYYY-MM-DD is required");
 	rc = cdr_delete_before(c->m->env.cdr, ms, cdr_now_ms(), &n);
@@ -785,8 +764,6 @@ static int add_blacklist(struct mml_call *c)
 	unsigned len;
 	int rc;
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	if (!prefix || protect_parse_prefix(prefix, a, &len))
 		return mml_fail(c, MML_RET_PARAM, "PREFIX: an address or ADDRESS/LENGTH");
 	rc = store_stmt(c->m->env.store,
@@ -815,8 +792,6 @@ static int rmv_blacklist(struct mml_call *c)
 	sqlite3_stmt *q;
 	int rc, n;
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	if (!prefix)
 		return mml_fail(c, MML_RET_PARAM, "PREFIX is required");
 	rc = store_stmt(c->m->env.store, "DELETE FROM blacklist WHERE prefix = ?", &q);
@@ -844,8 +819,6 @@ static int dsp_blacklist(struct mml_call *c)
 	sqlite3_stmt *q;
 	int rc;
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	rc = store_stmt(c->m->env.store,
 			"SELECT prefix, reason, created FROM blacklist ORDER BY prefix", &q);
 	if (rc)
@@ -930,8 +903,6 @@ static int add_op(struct mml_call *c)
 	enum op_role role = OP_OPERATOR;
 	int rc;
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	if (!name || !pwd)
 		return mml_fail(c, MML_RET_PARAM, "OP and PWD are required");
 	if (role_s && operator_role_parse(role_s, &role))
@@ -954,8 +925,6 @@ static int rmv_op(struct mml_call *c)
 	const char *name = param(c, "OP");
 	int rc;
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	if (!name)
 		return mml_fail(c, MML_RET_PARAM, "OP is required");
 	if (!strcmp(name, c->op))
@@ -976,8 +945,6 @@ static int mod_op(struct mml_call *c)
 	enum op_role role;
 	int rc = 0;
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	if (!name || (!pwd && !role_s))
 		return mml_fail(c, MML_RET_PARAM, "OP and PWD or ROLE are required");
 	/* An operator may change its own password; anything else is ADMIN's. */
@@ -1017,8 +984,6 @@ static int dsp_op(struct mml_call *c)
 {
 	static const char *const cols[] = { "OP", "ROLE", "FAILEDLOGINS", "LASTLOGIN", "CREATED" };
 
-	if (no_store(c))
-		return mml_fail(c, MML_RET_INTERNAL, "%s", no_store(c));
 	mml_ok(c);
 	mml_reply_table_begin(c->r, "Operators", 5, cols);
 	operator_list(c->m->env.store, op_row, c);
@@ -1063,74 +1028,87 @@ static int help(struct mml_call *c)
 }
 
 static const struct mml_command commands[] = {
-	{ "LGI", "", false, NULL, "log in", {
+	{ "LGI", "", false, 0, NULL, "log in", {
 		{ "OP", true, "operator name" }, { "PWD", true, "password" } } },
-	{ "LGO", "", false, NULL, "log out and close the connection", { { 0 } } },
-	{ "ADD", "USER", true, add_user, "add a subscriber", {
+	{ "LGO", "", false, 0, NULL, "log out and close the connection", { { 0 } } },
+	{ "ADD", "USER", true, NEEDS_STORE, add_user, "add a subscriber", {
 		{ "USERNAME", true, "digest user name (the IMPU is sip:USERNAME@domain)" },
 		{ "PASSWORD", true, "its password (stored as HA1 only)" },
 		{ "DISPLAYNAME", false, "display name" }, { "PHONE", false, "phone number" },
 		{ "EMAIL", false, "e-mail address" },
 		{ "STATUS", false, "ACTIVE (default), INACTIVE or SUSPENDED" },
 		{ "SERVICETYPE", false, "free text" }, { "ROLE", false, "free text" } } },
-	{ "MOD", "USER", true, mod_user, "change a subscriber", {
+	{ "MOD", "USER", true, NEEDS_STORE, mod_user, "change a subscriber", {
 		{ "USERNAME", true, "which one" }, { "PASSWORD", false, "a new password" },
 		{ "DISPLAYNAME", false, "" }, { "PHONE", false, "" }, { "EMAIL", false, "" },
 		{ "STATUS", false, "ACTIVE, INACTIVE or SUSPENDED" },
 		{ "SERVICETYPE", false, "" }, { "ROLE", false, "" } } },
-	{ "RMV", "USER", true, rmv_user, "remove a subscriber and its registrations", {
+	{ "RMV", "USER", true, NEEDS_STORE, rmv_user, "remove a subscriber and its registrations", {
 		{ "USERNAME", true, "which one" } } },
-	{ "DSP", "USER", false, dsp_user, "show subscribers", {
+	{ "DSP", "USER", false, NEEDS_STORE, dsp_user, "show subscribers", {
 		{ "USERNAME", false, "only this one" } } },
-	{ "DSP", "REG", false, dsp_reg, "show registrations", {
+	{ "DSP", "REG", false, NEEDS_SIP, dsp_reg, "show registrations", {
 		{ "USERNAME", false, "only this subscriber's" }, { "IMPU", false, "or by IMPU" } } },
-	{ "RMV", "REG", true, rmv_reg, "remove registrations", {
+	{ "RMV", "REG", true, NEEDS_SIP, rmv_reg, "remove registrations", {
 		{ "USERNAME", false, "whose (or IMPU)" }, { "IMPU", false, "whose" },
 		{ "CONTACT", false, "only this binding" } } },
-	{ "DSP", "CALL", false, dsp_call, "show calls in progress", {
+	{ "DSP", "CALL", false, NEEDS_SIP, dsp_call, "show calls in progress", {
 		{ "CALLID", false, "only this one (either leg's Call-ID)" } } },
-	{ "RMV", "CALL", true, rmv_call, "hang up a call (BYE to both legs, CDR closed as admin)", {
+	{ "RMV", "CALL", true, NEEDS_SIP, rmv_call, "hang up a call (BYE to both legs, CDR closed as admin)", {
 		{ "CALLID", true, "either leg's Call-ID" } } },
-	{ "DSP", "STREAM", false, dsp_stream, "show media streams with their counters and quality", {
+	{ "DSP", "STREAM", false, 0, dsp_stream, "show media streams with their counters and quality", {
 		{ "CALLID", false, "only this call's (its caller's Call-ID)" } } },
-	{ "DSP", "CDR", false, dsp_cdr, "show call detail records, newest first", {
+	{ "DSP", "CDR", false, NEEDS_CDR, dsp_cdr, "show call detail records, newest first", {
 		{ "FROM", false, "from YYYY-MM-DD [HH:MM:SS]" }, { "TO", false, "before" },
 		{ "CALLER", false, "number or URI" }, { "CALLEE", false, "number or URI" },
 		{ "DISPOSITION", false, "ANSWERED, NO ANSWER, BUSY, FAILED, CANCELLED" },
 		{ "TYPE", false, "CALL, REGISTER, MESSAGE, OPTIONS" },
 		{ "LIMIT", false, "how many (default 50, 0: all)" } } },
-	{ "EXP", "CDR", false, exp_cdr, "export call detail records as CSV", {
+	{ "EXP", "CDR", false, NEEDS_CDR, exp_cdr, "export call detail records as CSV", {
 		{ "FILE", false, "write to this file on the server (default: in the reply)" },
 		{ "FROM", false, "" }, { "TO", false, "" }, { "CALLER", false, "" },
 		{ "CALLEE", false, "" }, { "DISPOSITION", false, "" }, { "TYPE", false, "" },
 		{ "LIMIT", false, "default: all" } } },
-	{ "CLR", "CDR", true, clr_cdr, "remove old call detail records", {
+	{ "CLR", "CDR", true, NEEDS_CDR, clr_cdr, "remove old call detail records", {
 		{ "BEFORE", true, "YYYY-MM-DD, at least 7 days ago" } } },
-	{ "DSP", "SYSINFO", false, dsp_sysinfo, "version, uptime, data path, ports, counts", {
+	{ "DSP", "SYSINFO", false, 0, dsp_sysinfo, "version, uptime, data path, ports, counts", {
 		{ 0 } } },
-	{ "DSP", "SRVSTAT", false, dsp_srvstat, "SIP, registrar, CDR and MML counters", {
+	{ "DSP", "SRVSTAT", false, 0, dsp_srvstat, "SIP, registrar, CDR and MML counters", {
 		{ 0 } } },
-	{ "ADD", "BLACKLIST", true, add_blacklist, "drop SIP from an address or prefix", {
+	{ "ADD", "BLACKLIST", true, NEEDS_STORE, add_blacklist, "drop SIP from an address or prefix", {
 		{ "PREFIX", true, "ADDRESS or ADDRESS/LENGTH" }, { "REASON", false, "a note" } } },
-	{ "RMV", "BLACKLIST", true, rmv_blacklist, "take a prefix off the blacklist", {
+	{ "RMV", "BLACKLIST", true, NEEDS_STORE, rmv_blacklist, "take a prefix off the blacklist", {
 		{ "PREFIX", true, "as added" } } },
-	{ "DSP", "BLACKLIST", false, dsp_blacklist, "show the blacklist (MML and [sip] blacklist)",
+	{ "DSP", "BLACKLIST", false, NEEDS_STORE, dsp_blacklist, "show the blacklist (MML and [sip] blacklist)",
 	  { { 0 } } },
-	{ "SET", "LOG", true, set_log, "set the log level", {
+	{ "SET", "LOG", true, 0, set_log, "set the log level", {
 		{ "LEVEL", true, "error, warn, info or debug" } } },
-	{ "DSP", "CFG", false, dsp_cfg, "show the configuration in force", { { 0 } } },
-	{ "ADD", "OP", true, add_op, "add an MML operator", {
+	{ "DSP", "CFG", false, 0, dsp_cfg, "show the configuration in force", { { 0 } } },
+	{ "ADD", "OP", true, NEEDS_STORE, add_op, "add an MML operator", {
 		{ "OP", true, "name" }, { "PWD", true, "password, at least 8 characters" },
 		{ "ROLE", false, "OPERATOR (default) or ADMIN" } } },
-	{ "MOD", "OP", false, mod_op, "change a password (own), or a role (ADMIN)", {
+	{ "MOD", "OP", false, NEEDS_STORE, mod_op, "change a password (own), or a role (ADMIN)", {
 		{ "OP", true, "name" }, { "PWD", false, "new password" },
 		{ "ROLE", false, "ADMIN or OPERATOR" } } },
-	{ "RMV", "OP", true, rmv_op, "remove an MML operator", { { "OP", true, "name" } } },
-	{ "DSP", "OP", false, dsp_op, "show MML operators", { { 0 } } },
-	{ "HELP", "", false, help, "list the commands and their parameters", {
+	{ "RMV", "OP", true, NEEDS_STORE, rmv_op, "remove an MML operator", { { "OP", true, "name" } } },
+	{ "DSP", "OP", false, NEEDS_STORE, dsp_op, "show MML operators", { { 0 } } },
+	{ "HELP", "", false, 0, help, "list the commands and their parameters", {
 		{ "CMD", false, "only this one, e.g. CMD=\"DSP CDR\"" } } },
 	{ 0 }
 };
+
+static int needs_missing(struct mml_call *c, unsigned needs)
+{
+	const struct mml_env *e = &c->m->env;
+
+	if (needs & NEEDS_STORE && !e->store)
+		return mml_fail(c, MML_RET_INTERNAL, "no database ([store] db unusable)");
+	if (needs & NEEDS_SIP && !e->sip)
+		return mml_fail(c, MML_RET_INTERNAL, "no SIP server ([sip] listen = off)");
+	if (needs & NEEDS_CDR && !e->cdr)
+		return mml_fail(c, MML_RET_INTERNAL, "no CDRs (no database)");
+	return 0;
+}
 
 int mml_run(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
 	    const char *op, enum op_role role, struct mml_reply *r)
@@ -1167,7 +1145,9 @@ int mml_run(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
 				goto out;
 			}
 		}
-		rc = k->run(&c);
+		rc = needs_missing(&c, k->needs);
+		if (!rc)
+			rc = k->run(&c);
 	}
 out:
 	if (!c.answered)
