@@ -309,44 +309,31 @@ int operator_get(struct store *st, const char *name, struct operator *out)
 	return rc == SQLITE_ROW ? 0 : store_err(st, rc, "reading an operator");
 }
 
-/*
- * Its own statement, not a kept one: fn may call back into the store (a
- * kept statement would be reset under our feet).
- */
+struct op_walk {
+	operator_fn	fn;
+	void		*arg;
+};
+
+static int op_each(sqlite3_stmt *q, void *arg)
+{
+	struct op_walk *w = arg;
+	struct operator op;
+
+	row(q, &op);
+	return w->fn(&op, w->arg);
+}
+
 int operator_list(struct store *st, operator_fn fn, void *arg)
 {
-	static const char sql[] = "SELECT " OP_COLS " FROM operators ORDER BY name";
-	struct operator op;
-	sqlite3_stmt *q;
-	int rc, ret = 0;
+	struct op_walk w = { fn, arg };
 
-	rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		return store_err(st, rc, "listing operators");
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		row(q, &op);
-		ret = fn(&op, arg);
-		if (ret)
-			break;
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = store_err(st, rc, "listing operators");
-	sqlite3_finalize(q);
-	return ret;
+	return store_each(st, "SELECT " OP_COLS " FROM operators ORDER BY name", op_each, &w,
+			  "listing operators");
 }
 
 int operator_count(struct store *st, int *n)
 {
-	static const char sql[] = "SELECT count(*) FROM operators";
-	sqlite3_stmt *q;
-	int err = store_stmt(st, sql, &q), rc;
-
-	if (err)
-		return err;
-	rc = sqlite3_step(q);
-	*n = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
-	store_stmt_done(q);
-	return rc == SQLITE_ROW ? 0 : store_err(st, rc, "counting operators");
+	return store_count(st, "SELECT count(*) FROM operators", n, "counting operators");
 }
 
 /* What a login needs of a row. */

@@ -312,6 +312,38 @@ void store_stmt_done(sqlite3_stmt *q)
  * the lock up front rather than failing to upgrade later), inner ones are
  * savepoints that roll back alone.
  */
+int store_count(struct store *st, const char *sql, int *n, const char *what)
+{
+	sqlite3_stmt *q;
+	int err = store_stmt(st, sql, &q), rc;
+
+	if (err)
+		return err;
+	rc = sqlite3_step(q);
+	*n = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+	store_stmt_done(q);
+	return rc == SQLITE_ROW ? 0 : store_err(st, rc, what);
+}
+
+int store_each(struct store *st, const char *sql, store_row_fn fn, void *arg, const char *what)
+{
+	sqlite3_stmt *q;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_err(st, rc, what);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ret = fn(q, arg);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_err(st, rc, what);
+	sqlite3_finalize(q);
+	return ret;
+}
+
 int store_begin(struct store *st)
 {
 	const char *sql = st->txn_depth ? "SAVEPOINT store_nested" : "BEGIN IMMEDIATE";

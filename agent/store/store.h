@@ -50,6 +50,17 @@ int store_schema_latest(void);
 int store_stmt(struct store *st, const char *sql, sqlite3_stmt **out);
 void store_stmt_done(sqlite3_stmt *q);
 
+/* The one integer a query like "SELECT count(*) FROM t" answers; what names it in a log. */
+int store_count(struct store *st, const char *sql, int *n, const char *what);
+
+/*
+ * Calls fn for each row of sql, until fn returns non-zero (returned). The
+ * statement is its own, not a kept one, so fn may use the store (a kept
+ * statement would be reset under its feet).
+ */
+typedef int (*store_row_fn)(sqlite3_stmt *q, void *arg);
+int store_each(struct store *st, const char *sql, store_row_fn fn, void *arg, const char *what);
+
 /*
  * A write transaction (BEGIN IMMEDIATE: the lock is taken at once); inside
  * another, a savepoint. A failed commit rolls back.

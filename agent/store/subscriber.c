@@ -361,42 +361,29 @@ int subscriber_get_by_impu(struct store *st, const char *impu, struct subscriber
 	return get_one(st, sql, impu, out);
 }
 
-/*
- * Its own statement, not a kept one: fn may call back into the store (a
- * kept statement would be reset under our feet).
- */
+struct sub_walk {
+	subscriber_fn	fn;
+	void		*arg;
+};
+
+static int sub_each(sqlite3_stmt *q, void *arg)
+{
+	struct sub_walk *w = arg;
+	struct subscriber s;
+
+	row(q, &s);
+	return w->fn(&s, w->arg);
+}
+
 int subscriber_list(struct store *st, subscriber_fn fn, void *arg)
 {
-	static const char sql[] = "SELECT " SUB_COLS " FROM subscribers ORDER BY username";
-	struct subscriber s;
-	sqlite3_stmt *q;
-	int rc, ret = 0;
+	struct sub_walk w = { fn, arg };
 
-	rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		return store_err(st, rc, "listing subscribers");
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		row(q, &s);
-		ret = fn(&s, arg);
-		if (ret)
-			break;
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = store_err(st, rc, "listing subscribers");
-	sqlite3_finalize(q);
-	return ret;
+	return store_each(st, "SELECT " SUB_COLS " FROM subscribers ORDER BY username", sub_each,
+			  &w, "listing subscribers");
 }
 
 int subscriber_count(struct store *st, int *n)
 {
-	static const char sql[] = "SELECT count(*) FROM subscribers";
-	sqlite3_stmt *q;
-	int err = store_stmt(st, sql, &q), rc;
-
-	if (err)
-		return err;
-	rc = sqlite3_step(q);
-	*n = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
-	store_stmt_done(q);
-	return rc == SQLITE_ROW ? 0 : store_err(st, rc, "counting subscribers");
+	return store_count(st, "SELECT count(*) FROM subscribers", n, "counting subscribers");
 }
