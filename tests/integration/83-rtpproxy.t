@@ -12,6 +12,7 @@
 # flow table what the kernel forwarded, sluiced's log what Kamailio asked.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../b2bua-lib.sh"
+. "$(dirname "$0")/../kamailio-lib.sh"
 
 require_root
 require_cmd ip ethtool nsenter sipp tcpdump perl kamailio
@@ -144,29 +145,11 @@ like "$(cat $TMP/kamailio.log)" "rtp proxy <udp:127.0.0.1:7722> found, support f
 	"Kamailio's rtpproxy module finds sluice (V 20040107, VF 20050322)" ||
 	diag "$(tail -20 $TMP/kamailio.log)"
 
-# Registration without challenges, calls without 407: sluice's scenarios
-# trimmed; the caller's ACK and BYE follow the route set Kamailio recorded.
-SIPP_DIR=$TOP/tests/integration/sipp
-perl -0pe 's{<recv response="401".*?<recv response="\@EXPECT\@"/>}{<recv response="200"/>}s' \
-	$SIPP_DIR/register.xml >$TMP/reg.xml
-PLAY='<nop><action><exec play_pcap_audio="'$PCAP'"/></action></nop>'
-perl -0pe 's{<send retrans="500">.*?<recv response="407" auth="true"/>\s*<send>.*?</send>\s*}{}s;
-	s{^\s*\[authentication\]\n}{}m; s{^  <pause/>}{  '"$PLAY"'\n  <pause/>}m;
-	s{^([ \t]*)((?:ACK|BYE) \[next_url\] SIP/2.0\n[^\n]*\n)}{$1$2$1\[routes\]\n}mg' \
-	$SIPP_DIR/uac_call.xml >$TMP/uac.xml
-# The callee returns the Record-Route Kamailio put in, so the caller's BYE passes it.
-perl -pe 's{^(\s*)\[last_CSeq:\]$}{$1\[last_CSeq:\]\n$1\[last_Record-Route:\]};
-	s{^  <recv request="ACK" crlf="true"/>}{$&\n  '"$PLAY"'}' \
-	$SIPP_DIR/uas_answer.xml >$TMP/uas.xml
-
-in_ns $E sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user 1002 \
-	-key aor 1002 -key domain ims.local -key expires 600 \
-	-i 10.0.2.2 -p 5062 10.0.2.1:5070 >$TMP/reg-e.out 2>&1
-ok $? "the callee registers with Kamailio" || diag "$(tail -5 $TMP/reg-e.out)"
-in_ns $C sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user 1001 \
-	-key aor 1001 -key domain ims.local -key expires 600 \
-	-i 10.0.1.2 -p 5061 10.0.1.1:5070 >$TMP/reg-c.out 2>&1
-ok $? "the caller registers with Kamailio" || diag "$(tail -5 $TMP/reg-c.out)"
+kamailio_scenarios $PCAP
+kamailio_register $E 1002 10.0.2.2 5062 10.0.2.1
+ok $? "the callee registers with Kamailio" || diag "$(tail -5 $TMP/reg-1002.out)"
+kamailio_register $C 1001 10.0.1.2 5061 10.0.1.1
+ok $? "the caller registers with Kamailio" || diag "$(tail -5 $TMP/reg-1001.out)"
 
 sent=$(tcpdump -r $PCAP 2>/dev/null | wc -l)
 nsenter --net=/run/netns/$C tcpdump -i c0 -n -w $TMP/caller.pcap udp dst port 6000 2>/dev/null &

@@ -23,6 +23,7 @@
 # module having marked the dead one disabled after its timeout.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../b2bua-lib.sh"
+. "$(dirname "$0")/../kamailio-lib.sh"
 
 require_root
 require_cmd ip ethtool nsenter sipp tcpdump perl kamailio
@@ -158,13 +159,6 @@ CFG
 	wait_for $TMP/$1.log "support for it (dis)?enabled|ERROR" 100
 }
 
-# register NS USER IP PORT GATEWAY: one REGISTER, answered 200.
-register() {
-	in_ns $1 sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user $2 \
-		-key aor $2 -key domain ims.local -key expires 600 \
-		-i $3 -p $4 $5:5070 >$TMP/reg-$2.out 2>&1
-}
-
 start_sluiced sluiced1 2223 30200-30299 auto $PIN
 SPID1=$SPID
 grep -q "XDP native on r0,r1" $TMP/sluiced1.log ||
@@ -179,26 +173,10 @@ like "$(cat $TMP/kamailio1.log)" "rtpengine instance <udp:127.0.0.1:2223> found,
 	"Kamailio's rtpengine module finds sluice (ping answered pong)" ||
 	diag "$(tail -20 $TMP/kamailio1.log)"
 
-# Registration without challenges, calls without 407: sluice's scenarios
-# trimmed; the caller's ACK and BYE follow the route set Kamailio recorded.
-SIPP_DIR=$TOP/tests/integration/sipp
-perl -0pe 's{<recv response="401".*?<recv response="\@EXPECT\@"/>}{<recv response="200"/>}s' \
-	$SIPP_DIR/register.xml >$TMP/reg.xml
-PLAY='<nop><action><exec play_pcap_audio="'$PCAP'"/></action></nop>'
-perl -0pe 's{<send retrans="500">.*?<recv response="407" auth="true"/>\s*<send>.*?</send>\s*}{}s;
-	s{^\s*\[authentication\]\n}{}m;
-	s{^([ \t]*)((?:ACK|BYE) \[next_url\] SIP/2.0\n[^\n]*\n)}{$1$2$1\[routes\]\n}mg' \
-	$SIPP_DIR/uac_call.xml >$TMP/uac-quiet.xml
-perl -pe 's{^  <pause/>}{  '"$PLAY"'\n  <pause/>}' $TMP/uac-quiet.xml >$TMP/uac.xml
-# The callee returns the Record-Route Kamailio put in, so the caller's BYE passes it.
-perl -pe 's{^(\s*)\[last_CSeq:\]$}{$1\[last_CSeq:\]\n$1\[last_Record-Route:\]}' \
-	$SIPP_DIR/uas_answer.xml >$TMP/uas-quiet.xml
-perl -pe 's{^  <recv request="ACK" crlf="true"/>}{$&\n  '"$PLAY"'}' \
-	$TMP/uas-quiet.xml >$TMP/uas.xml
-
-register $E 1002 10.0.2.2 5062 10.0.2.1
+kamailio_scenarios $PCAP
+kamailio_register $E 1002 10.0.2.2 5062 10.0.2.1
 ok $? "the callee registers with Kamailio" || diag "$(tail -5 $TMP/reg-1002.out)"
-register $C 1001 10.0.1.2 5061 10.0.1.1
+kamailio_register $C 1001 10.0.1.2 5061 10.0.1.1
 ok $? "the caller registers with Kamailio" || diag "$(tail -5 $TMP/reg-1001.out)"
 
 sent=$(tcpdump -r $PCAP 2>/dev/null | wc -l)
@@ -264,7 +242,8 @@ KPID2=$KPID
 wait_for $TMP/kamailio2.log "2224> found" 50
 like "$(grep -o 'rtpengine instance <[^>]*> found, support for it enabled' $TMP/kamailio2.log |
 	sort | tr '\n' ' ')" "2223> found.*2224> found" "Kamailio finds both in its set"
-register $E 1002 10.0.2.2 5062 10.0.2.1 && register $C 1001 10.0.1.2 5061 10.0.1.1
+kamailio_register $E 1002 10.0.2.2 5062 10.0.2.1 &&
+	kamailio_register $C 1001 10.0.1.2 5061 10.0.1.1
 ok $? "both phones register again"
 
 # calls N: N short calls without media, all of which must connect.
