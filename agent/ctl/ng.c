@@ -232,28 +232,108 @@ static int leg_of(const struct ng_call *c, const char *tag)
 
 /*
  * The flags Kamailio and OpenSIPS send, in either form: parsed ("flags",
- * "replace", "received-from", ...) or the raw "rtpp-flags" string of
- * space-separated words, KEY=VALUE where there is a value. What a relay
- * that rewrites every address to its own and latches to where media comes
- * from has no use for (replace origin and session-connection, ICE=remove,
- * symmetric, strict-source) is accepted and changes nothing; unknown words
- * are ignored, as rtpengine ignores them.
+ * "replace", "received-from", "ICE", "direction", "transport-protocol",
+ * "rtcp-mux", ...) or the raw "rtpp-flags" string of space-separated
+ * words, KEY=VALUE where there is a value (rtcp-mux-offer is also
+ * rtcp-mux=offer, and a bare RTP/AVPF the transport-protocol). What a
+ * relay that rewrites every address to its own and latches to where media
+ * comes from has no use for (replace origin and session-connection,
+ * symmetric, strict-source) is accepted and changes nothing; unknown
+ * words are ignored, as rtpengine ignores them.
  */
 struct ng_flags {
-	bool	sip_source;		/* SIP-source-address: media goes to received-from */
-	bool	trust;			/* trust-address: the SDP's address, always */
-	char	received_from[64];	/* the SIP message's source address */
+	bool			sip_source;	/* SIP-source-address: media goes to received-from */
+	bool			trust;		/* trust-address: the SDP's address, always */
+	char			received_from[64];	/* the SIP message's source address */
+	int			ndirections;
+	struct media_opts	opts;		/* what the media layer acts on */
 };
+
+static bool word_is(const char *w, size_t len, const char *what)
+{
+	return len == strlen(what) && !strncasecmp(w, what, len);
+}
+
+static void flag_mux(struct ng_flags *fl, const char *v, size_t len)
+{
+	static const struct { const char *name; unsigned bit; } mux[] = {
+		{ "offer", MEDIA_MUX_OFFER }, { "require", MEDIA_MUX_REQUIRE },
+		{ "demux", MEDIA_MUX_DEMUX }, { "accept", MEDIA_MUX_ACCEPT },
+		{ "reject", MEDIA_MUX_REJECT },
+	};
+
+	for (size_t i = 0; i < sizeof(mux) / sizeof(mux[0]); i++)
+		if (word_is(v, len, mux[i].name))
+			fl->opts.rtcp_mux |= mux[i].bit;
+}
+
+static void flag_direction(struct ng_flags *fl, const char *v, size_t len)
+{
+	if (fl->ndirections < 2)
+		snprintf(fl->opts.iface[fl->ndirections++], sizeof(fl->opts.iface[0]), "%.*s",
+			 (int)len, v);
+}
+
+static void flag_ice(struct ng_flags *fl, const char *v, size_t len)
+{
+	if (word_is(v, len, "force"))
+		fl->opts.ice = MEDIA_ICE_FORCE;
+	else if (word_is(v, len, "remove"))
+		fl->opts.ice = MEDIA_ICE_REMOVE;
+}
+
+static void flag_proto(struct ng_flags *fl, const char *v, size_t len)
+{
+	snprintf(fl->opts.proto, sizeof(fl->opts.proto), "%.*s", (int)len, v);
+}
+
+/* One KEY=VALUE (or a KEY alone: vlen 0) of either form. */
+static void flag_kv(struct ng_flags *fl, const char *k, size_t klen, const char *v, size_t vlen)
+{
+	if (word_is(k, klen, "SIP-source-address"))
+		fl->sip_source = true;
+	else if (word_is(k, klen, "trust-address"))
+		fl->trust = true;
+	else if (word_is(k, klen, "asymmetric"))
+		fl->opts.asymmetric = true;
+	else if (word_is(k, klen, "symmetric"))
+		fl->opts.asymmetric = false;
+	else if (word_is(k, klen, "received-from") && vlen)
+		snprintf(fl->received_from, sizeof(fl->received_from), "%.*s", (int)vlen, v);
+	else if (word_is(k, klen, "ICE") && vlen)
+		flag_ice(fl, v, vlen);
+	else if (word_is(k, klen, "direction") && vlen)
+		flag_direction(fl, v, vlen);
+	else if (word_is(k, klen, "transport-protocol") && vlen)
+		flag_proto(fl, v, vlen);
+	else if (word_is(k, klen, "rtcp-mux") && vlen)
+		flag_mux(fl, v, vlen);
+	else if (klen > 9 && !strncasecmp(k, "rtcp-mux-", 9) && !vlen)
+		flag_mux(fl, k + 9, klen - 9);
+	else if (!vlen && (!strncasecmp(k, "RTP/", 4) || !strncasecmp(k, "UDP/TLS/RTP/", 12)))
+		flag_proto(fl, k, klen);
+}
 
 static void flag_word(struct ng_flags *fl, const char *w, size_t len)
 {
-	if (len == 18 && !strncasecmp(w, "SIP-source-address", 18))
-		fl->sip_source = true;
-	else if (len == 13 && !strncasecmp(w, "trust-address", 13))
-		fl->trust = true;
-	else if (len > 14 && !strncasecmp(w, "received-from=", 14))
-		snprintf(fl->received_from, sizeof(fl->received_from), "%.*s", (int)len - 14,
-			 w + 14);
+	const char *eq = memchr(w, '=', len);
+
+	if (eq)
+		flag_kv(fl, w, (size_t)(eq - w), eq + 1, len - (size_t)(eq - w) - 1);
+	else
+		flag_kv(fl, w, len, NULL, 0);
+}
+
+/* A dictionary key given as a string or a list of strings: each is KEY=item. */
+static void flag_key(struct ng_flags *fl, const struct benc *req, const char *key)
+{
+	const struct benc *v = benc_dict_get(req, key);
+
+	if (v && v->type == BENC_STR)
+		flag_kv(fl, key, strlen(key), v->str.s, v->str.len);
+	for (const struct benc *i = v && v->type == BENC_LIST ? v->list.first : NULL; i; i = i->next)
+		if (i->type == BENC_STR)
+			flag_kv(fl, key, strlen(key), i->str.s, i->str.len);
 }
 
 static void parse_flags(const struct benc *req, struct ng_flags *fl)
@@ -269,6 +349,10 @@ static void parse_flags(const struct benc *req, struct ng_flags *fl)
 	rf = benc_dict_get(req, "received-from");
 	if (rf && rf->type == BENC_LIST && rf->list.n == 2)
 		benc_str_copy(rf->list.first->next, fl->received_from, sizeof(fl->received_from));
+	flag_key(fl, req, "ICE");
+	flag_key(fl, req, "direction");
+	flag_key(fl, req, "transport-protocol");
+	flag_key(fl, req, "rtcp-mux");
 	if (!str_arg(req, "rtpp-flags", raw, sizeof(raw))) {
 		for (char *w = strtok_r(raw, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
 			flag_word(fl, w, strlen(w));
@@ -345,8 +429,8 @@ static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
 	call_owner_data(c);
 	parse_flags(req, &fl);
 	body = sdp_source(&fl, sdp->str.s, &blen, &own);
-	rc = answer ? media_answer(c->s, leg, body, blen, &out, err, sizeof(err)) :
-		      media_offer(c->s, leg, body, blen, &out, err, sizeof(err));
+	rc = answer ? media_answer_opts(c->s, leg, &fl.opts, body, blen, &out, err, sizeof(err)) :
+		      media_offer_opts(c->s, leg, &fl.opts, body, blen, &out, err, sizeof(err));
 	free(own);
 	if (rc) {
 		reply_error(b, rc == -EADDRNOTAVAIL ? "load limit" : "error", err);

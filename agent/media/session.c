@@ -395,6 +395,8 @@ struct negotiation {
 	struct sdp_rewrite	*rw;	/* its addr: the streams' plane */
 	int			from;
 	int			nstreams;
+	bool			answer;
+	const struct media_opts	*opts;	/* never NULL */
 };
 
 /* sdp_negotiate()'s callback: one stream as side `from` describes it. */
@@ -432,11 +434,13 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 	return 0;
 }
 
-static int negotiate(struct media_session *s, int from, const char *body, size_t len, char **out,
-		     char *err, size_t errlen)
+static int negotiate(struct media_session *s, int from, bool answer, const struct media_opts *opts,
+		     const char *body, size_t len, char **out, char *err, size_t errlen)
 {
+	static const struct media_opts none;
 	struct sdp_rewrite rw = { .keep_ice = s->m->keep_ice };
-	struct negotiation n = { .s = s, .rw = &rw, .from = from };
+	struct negotiation n = { .s = s, .rw = &rw, .from = from, .answer = answer,
+				 .opts = opts ? opts : &none };
 	int i, rc;
 
 	rc = sdp_negotiate(body, len, &rw, negotiate_stream, &n, out, err, errlen);
@@ -449,16 +453,28 @@ static int negotiate(struct media_session *s, int from, const char *body, size_t
 	return 0;
 }
 
+int media_offer_opts(struct media_session *s, int from, const struct media_opts *opts,
+		     const char *sdp, size_t len, char **out, char *err, size_t errlen)
+{
+	return negotiate(s, from, false, opts, sdp, len, out, err, errlen);
+}
+
+int media_answer_opts(struct media_session *s, int from, const struct media_opts *opts,
+		      const char *sdp, size_t len, char **out, char *err, size_t errlen)
+{
+	return negotiate(s, from, true, opts, sdp, len, out, err, errlen);
+}
+
 int media_offer(struct media_session *s, int from, const char *sdp, size_t len, char **out,
 		char *err, size_t errlen)
 {
-	return negotiate(s, from, sdp, len, out, err, errlen);
+	return negotiate(s, from, false, NULL, sdp, len, out, err, errlen);
 }
 
 int media_answer(struct media_session *s, int from, const char *sdp, size_t len, char **out,
 		 char *err, size_t errlen)
 {
-	return negotiate(s, from, sdp, len, out, err, errlen);
+	return negotiate(s, from, true, NULL, sdp, len, out, err, errlen);
 }
 
 /* ---- statistics and timeouts ---- */

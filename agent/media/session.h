@@ -132,6 +132,37 @@ struct media_session *media_session_new(struct media_ctx *m, const char *id,
 void media_session_destroy(struct media_session *s);
 
 /*
+ * What an owner may ask of an offer or an answer beyond relaying it: the
+ * NG flags (sluice's own calls ask none of it). Given with the offer or
+ * answer it applies to; what it settles for a leg (its interface, its
+ * transport protocol, its RTCP multiplexing, its ICE) stays with the leg
+ * until a later offer or answer changes it.
+ */
+#define MEDIA_MUX_OFFER		(1u << 0)	/* offer rtcp-mux to the answerer, though the offerer did not */
+#define MEDIA_MUX_REQUIRE	(1u << 1)	/* the same, and the answerer must take it */
+#define MEDIA_MUX_DEMUX		(1u << 2)	/* the offerer's rtcp-mux is not passed on: separate ports there */
+#define MEDIA_MUX_ACCEPT	(1u << 3)	/* the offerer's rtcp-mux is accepted, whatever the answerer says */
+#define MEDIA_MUX_REJECT	(1u << 4)	/* no rtcp-mux on either side */
+
+enum media_ice {
+	MEDIA_ICE_DEFAULT = 0,	/* [media] ice decides: removed, or passed through */
+	MEDIA_ICE_REMOVE,	/* removed from what goes out */
+	MEDIA_ICE_FORCE,	/* the relay's own candidates go out (ICE lite; it answers the checks) */
+};
+
+#define MEDIA_IFACE_MAX	32
+
+struct media_opts {
+	unsigned	rtcp_mux;		/* MEDIA_MUX_* */
+	enum media_ice	ice;
+	/* The sender's media goes to its SDP's address, not to where its packets come from. */
+	bool		asymmetric;
+	char		proto[24];		/* transport-protocol of what goes out; "": the sender's */
+	/* direction: the interface of the sender's leg, then the other leg's; "": the default. */
+	char		iface[2][MEDIA_IFACE_MAX];
+};
+
+/*
  * An SDP offer or answer from the peer of leg `from` (0: the caller): the
  * body rewritten for the other leg's peer goes to *out (malloc'ed). Errors:
  * -EINVAL with a reason (answer 488 / 400), -EADDRNOTAVAIL when out of
@@ -141,6 +172,12 @@ int media_offer(struct media_session *s, int from, const char *sdp, size_t len, 
 		char *err, size_t errlen);
 int media_answer(struct media_session *s, int from, const char *sdp, size_t len, char **out,
 		 char *err, size_t errlen);
+
+/* The same with opts (NULL: none). */
+int media_offer_opts(struct media_session *s, int from, const struct media_opts *opts,
+		     const char *sdp, size_t len, char **out, char *err, size_t errlen);
+int media_answer_opts(struct media_session *s, int from, const struct media_opts *opts,
+		      const char *sdp, size_t len, char **out, char *err, size_t errlen);
 
 int media_leg_report(struct media_session *s, int stream, int leg,
 		     struct media_leg_report *out);
