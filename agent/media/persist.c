@@ -7,7 +7,7 @@
  *     "legs": [ { "sdp": ["10.0.0.2:4000", "10.0.0.2:4001"],
  *                 "peer": ["10.0.0.9:51000", null], "ssrc": [51966, 0],
  *                 "wants": true, "mux": false, "hold": false,
- *                 "addr": "10.0.0.2" }, { ... } ] }, ... ] }
+ *                 "addr": "10.0.0.2", "asym": false }, { ... } ] }, ... ] }
  *
  * JSON rather than a binary image, so that a newer sluiced can read an
  * older one's rows. Written on every offer, answer and latch; deleted with
@@ -83,13 +83,14 @@ static json_t *leg_json(const struct media_sstream *st, int i)
 {
 	const struct media_leg *l = &st->relay.leg[i];
 
-	return json_pack("{s:[o,o],s:[o,o],s:[I,I],s:b,s:b,s:b,s:s}",
+	return json_pack("{s:[o,o],s:[o,o],s:[I,I],s:b,s:b,s:b,s:s,s:b}",
 			 "sdp", ep_json(&l->sdp[0]), ep_json(&l->sdp[1]),
 			 "peer", l->latched[0] ? ep_json(&l->peer[0]) : json_null(),
 			 l->latched[1] ? ep_json(&l->peer[1]) : json_null(),
 			 "ssrc", (json_int_t)l->ssrc[0], (json_int_t)l->ssrc[1],
 			 "wants", l->wants_media, "mux", st->sdp[i].rtcp_mux,
-			 "hold", st->sdp[i].hold, "addr", st->sdp[i].addr);
+			 "hold", st->sdp[i].hold, "addr", st->sdp[i].addr,
+			 "asym", l->asymmetric);
 }
 
 static char *session_json(const struct media_session *s)
@@ -243,6 +244,7 @@ static int restore_leg(struct media_sstream *st, int i, json_t *j)
 		l->ssrc[c] = (uint32_t)json_integer_value(json_array_get(ssrc, (size_t)c));
 	}
 	l->wants_media = json_is_true(json_object_get(j, "wants"));
+	l->asymmetric = json_is_true(json_object_get(j, "asym"));
 	st->sdp[i].rtcp_mux = json_is_true(json_object_get(j, "mux"));
 	st->sdp[i].hold = json_is_true(json_object_get(j, "hold"));
 	snprintf(st->sdp[i].addr, sizeof(st->sdp[i].addr), "%s", addr ? addr : "");

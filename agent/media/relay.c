@@ -92,7 +92,7 @@ enum media_verdict media_latch(struct media_leg *leg, enum media_comp comp,
 
 const struct media_endpoint *media_leg_dest(const struct media_leg *leg, enum media_comp comp)
 {
-	if (leg->latched[comp])
+	if (leg->latched[comp] && !leg->asymmetric)
 		return &leg->peer[comp];
 	return leg->sdp[comp].len ? &leg->sdp[comp] : NULL;
 }

@@ -60,6 +60,8 @@ struct media_leg {
 	bool			latched[2];
 	uint32_t		ssrc[2];	/* of the latched source */
 	bool			wants_media;	/* direction: this peer receives */
+	/* Media to this peer goes to its SDP's address, not to where its own comes from. */
+	bool			asymmetric;
 	struct media_leg_stats	stats;
 	uint64_t		last_rx_ms;
 };
@@ -97,7 +99,10 @@ enum media_verdict media_latch(struct media_leg *leg, enum media_comp comp,
  */
 int media_relay_input(struct media_stream *st, int from, enum media_comp comp, uint64_t now_ms);
 
-/* The leg's peer for comp: latched, else from SDP; NULL when neither. */
+/*
+ * Where the leg's peer receives comp: its latched source, else (or when
+ * asymmetric) its SDP's address; NULL when neither is known.
+ */
 const struct media_endpoint *media_leg_dest(const struct media_leg *leg, enum media_comp comp);
 
 #endif /* SLUICE_MEDIA_RELAY_H */

@@ -99,7 +99,10 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 {
 	struct media_ctx *m = s->m;
 	struct media_leg *in = &st->relay.leg[from], *out = &st->relay.leg[!from];
-	bool want = in->latched[comp] && out->latched[comp] && out->wants_media;
+	const struct media_endpoint *dest = media_leg_dest(out, comp);
+	/* An asymmetric receiver need not have sent anything: its SDP says where. */
+	bool want = in->latched[comp] && (out->latched[comp] || out->asymmetric) && dest &&
+		    out->wants_media;
 	struct sluice_flow_action act = { 0 };
 	struct sluice_flow_key key;
 	struct media_endpoint relay;
@@ -118,7 +121,7 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 	relay_endpoint(&m->plane[st->plane], comp_port(st->port[!from], comp, &st->sdp[!from]),
 		       &relay);
 	abi_endpoint(&relay, act.new_src_addr, &act.new_src_port);
-	abi_endpoint(&out->peer[comp], act.new_dst_addr, &act.new_dst_port);
+	abi_endpoint(dest, act.new_dst_addr, &act.new_dst_port);
 	act.family = key.family;
 	act.flags = SLUICE_F_STRICT_SRC | (comp == MEDIA_RTP ? SLUICE_F_RTP : SLUICE_F_RTCP);
 	act.clock_rate = st->clock_rate;
@@ -420,6 +423,7 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 	rc = apply_sdp(s, n->from, i, sdp, err, errlen);
 	if (rc)
 		return rc;
+	s->st[i].relay.leg[n->from].asymmetric = n->opts->asymmetric;
 	if (s->st[i].active) {
 		const char *addr = s->m->plane[s->st[i].plane].addr;
 

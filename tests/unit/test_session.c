@@ -288,6 +288,43 @@ static void test_hold_closes_a_direction(void **state)
 }
 
 /*
+ * NG's asymmetric: the caller sends from one port and receives on the one
+ * its SDP gives. Its source is still latched (the kernel forwards only
+ * from it), but what goes to it goes to the SDP's port.
+ */
+static void test_asymmetric(void **state)
+{
+	struct media_opts opts = { .asymmetric = true };
+	struct fx *f = *state;
+	struct phone tx;
+	char err[128], *reoffer, *out;
+	int i;
+
+	phone_open(&tx);
+	reoffer = sdp_for(&f->caller, "sendrecv");
+	assert_int_equal(media_offer_opts(f->s, 0, &opts, reoffer, strlen(reoffer), &out, err,
+					  sizeof(err)), 0);
+	free(out);
+	free(reoffer);
+	send_rtp(&tx, f->relay_a, 1);
+	spin(f->loop, 100);
+	assert_int_equal(heard(&f->callee), f->relay_b);
+	send_rtp(&f->callee, f->relay_b, 2);
+	spin(f->loop, 100);
+	assert_int_equal(heard(&f->caller), f->relay_a);	/* its SDP's port ... */
+	assert_int_equal(heard(&tx), -1);			/* ... not where it sent from */
+	assert_int_equal(f->dp.n, 2);
+	for (i = 0; i < 2; i++) {
+		const struct sluice_flow_action *a = &f->dp.acts[i];
+		bool a2b = f->dp.keys[i].port == f->relay_a;
+
+		assert_int_equal(a->expect_src_port, a2b ? tx.port : f->callee.port);
+		assert_int_equal(a->new_dst_port, a2b ? f->callee.port : f->caller.port);
+	}
+	close(tx.fd);
+}
+
+/*
  * A re-offer that rejects the only stream (port 0): the answer still
  * names the relay in o= and c=, the stream's flows and ports are given
  * back, and no packet is relayed any more.
@@ -512,6 +549,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_media_flows_and_offloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_closes_a_direction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_asymmetric, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_is_death, setup, teardown),
