@@ -437,13 +437,71 @@ static int rewrite_attrs(osip_list_t *attrs, const struct sdp_rewrite *rw, const
 	return 0;
 }
 
+/* RTP profiles by what converting between them would take. */
+enum proto_class { PROTO_OTHER, PROTO_RTP, PROTO_SRTP, PROTO_DTLS };
+
+static enum proto_class proto_class(const char *p)
+{
+	if (!strcasecmp(p, "RTP/AVP") || !strcasecmp(p, "RTP/AVPF"))
+		return PROTO_RTP;
+	if (!strcasecmp(p, "RTP/SAVP") || !strcasecmp(p, "RTP/SAVPF"))
+		return PROTO_SRTP;
+	if (!strcasecmp(p, "UDP/TLS/RTP/SAVP") || !strcasecmp(p, "UDP/TLS/RTP/SAVPF"))
+		return PROTO_DTLS;
+	return PROTO_OTHER;
+}
+
+int sdp_proto_convert(const char *from, const char *to, char *err, size_t errlen)
+{
+	enum proto_class f = proto_class(from), t = proto_class(to);
+
+	if (!strcasecmp(from, to))
+		return 0;
+	if (t == PROTO_OTHER)
+		return fail(err, errlen, "transport-protocol %s: not an RTP profile", to);
+	if (f != t) {
+		snprintf(err, errlen, "transport-protocol %s: sluice relays %s media as it is "
+			 "and does not encrypt or decrypt it", to, from);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A profile with RTCP feedback (RFC 4585): its name ends in F. */
+static bool has_feedback(const char *proto)
+{
+	size_t n = strlen(proto);
+
+	return n && (proto[n - 1] == 'F' || proto[n - 1] == 'f');
+}
+
+/* Its transport protocol, and a=rtcp-fb gone where the new one has no feedback. */
+static int rewrite_proto(sdp_media_t *m, const char *proto)
+{
+	int i;
+
+	if (!proto || !m->m_proto || !strcmp(m->m_proto, proto))
+		return 0;
+	if (replace_str(&m->m_proto, proto))
+		return -ENOMEM;
+	if (has_feedback(proto))
+		return 0;
+	for (i = 0; i < osip_list_size(&m->a_attributes); i++) {
+		sdp_attribute_t *a = osip_list_get(&m->a_attributes, i);
+
+		if (a->a_att_field && !strcmp(a->a_att_field, "rtcp-fb"))
+			drop_attr(&m->a_attributes, i--);
+	}
+	return 0;
+}
+
 /*
  * One m= section: its relay port, every c= and its attributes. A rejected
  * stream stays rejected, but its c= too points at the relay (topology
  * hiding) and it loses ICE like the others.
  */
 static int rewrite_media(sdp_media_t *m, const struct sdp_rewrite *rw, const char *addrtype,
-			 uint16_t relay_port, char *err, size_t errlen)
+			 uint16_t relay_port, const char *proto, char *err, size_t errlen)
 {
 	uint16_t old = 0;
 	char port[8];
@@ -460,6 +518,8 @@ static int rewrite_media(sdp_media_t *m, const struct sdp_rewrite *rw, const cha
 	for (c = 0; c < osip_list_size(&m->c_connections); c++)
 		if (rewrite_conn(osip_list_get(&m->c_connections, c), rw->addr, addrtype))
 			return -ENOMEM;
+	if (rewrite_proto(m, proto))
+		return -ENOMEM;
 	return rewrite_attrs(&m->a_attributes, rw, addrtype, true, old, old ? relay_port : 0);
 }
 
@@ -480,7 +540,7 @@ static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		rc = rewrite_media(osip_list_get(&sdp->m_medias, i), rw, addrtype, rw->ports[i],
-				   err, errlen);
+				   rw->proto[i], err, errlen);
 		if (rc)
 			return rc;
 	}

@@ -59,12 +59,25 @@ struct sdp_rewrite {
 	const char	*addr;			/* the relay's address on this leg */
 	uint16_t	ports[SDP_MAX_STREAMS];	/* per m= line; ignored where the port is 0 */
 	bool		keep_ice;		/* default: ICE attributes removed */
+	/* Per m= line, the transport protocol to write (NULL: as it is). */
+	const char	*proto[SDP_MAX_STREAMS];
 };
+
+/*
+ * Whether a stream described with transport protocol `from` can go out as
+ * `to`: between RTP/AVP and RTP/AVPF, and between RTP/SAVP and RTP/SAVPF
+ * (SDES keys pass end to end, the relay never looks inside), since only
+ * the RTCP feedback differs; never into or out of SRTP or DTLS, which
+ * would mean encrypting. 0, or -EINVAL with the reason in err.
+ */
+int sdp_proto_convert(const char *from, const char *to, char *err, size_t errlen);
 
 /*
  * Rewrites body for the other leg: o= and every c= carry the relay's
  * address (a hold address stays), each m= its relay port (a=rtcp its port
- * + 1), ICE is dropped unless asked. *out is malloc'ed. A rejected stream
+ * + 1), ICE is dropped unless asked, an m= line's transport protocol
+ * replaced where asked (a=rtcp-fb dropped going to a protocol without
+ * feedback). *out is malloc'ed. A rejected stream
  * (port 0) stays 0 and needs no port; every other one needs one (-EINVAL).
  */
 int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char **out,

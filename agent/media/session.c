@@ -402,6 +402,32 @@ struct negotiation {
 	const struct media_opts	*opts;	/* never NULL */
 };
 
+/*
+ * The transport protocol of what goes out to the other side: the one NG's
+ * transport-protocol asks of an offer, else the one that side already
+ * speaks (an answer goes back in its offer's), else the sender's. An
+ * asked one that cannot be had is an error; one that merely differs
+ * (a side that gave up SRTP in a re-offer) goes out as it came.
+ */
+static int out_proto(struct negotiation *n, int i, const struct sdp_stream *sdp, char *err,
+		     size_t errlen)
+{
+	const struct media_sstream *st = &n->s->st[i];
+	const char *want = NULL;
+	int to = !n->from;
+
+	if (!sdp->port || sdp->pt < 0)		/* rejected, or not RTP (T.38) */
+		return 0;
+	if (!n->answer && n->opts->proto[0])
+		return sdp_proto_convert(sdp->proto, n->rw->proto[i] = n->opts->proto, err,
+					 errlen);
+	if (st->has_sdp[to])
+		want = st->sdp[to].proto;
+	if (want && !sdp_proto_convert(sdp->proto, want, err, errlen))
+		n->rw->proto[i] = want;
+	return 0;
+}
+
 /* sdp_negotiate()'s callback: one stream as side `from` describes it. */
 static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay_port,
 			    void *arg, char *err, size_t errlen)
@@ -420,7 +446,9 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 						  MEDIA_PLANE_IPV4 : MEDIA_PLANE_IPV6].addr;
 		return 0;
 	}
-	rc = apply_sdp(s, n->from, i, sdp, err, errlen);
+	rc = out_proto(n, i, sdp, err, errlen);
+	if (!rc)
+		rc = apply_sdp(s, n->from, i, sdp, err, errlen);
 	if (rc)
 		return rc;
 	s->st[i].relay.leg[n->from].asymmetric = n->opts->asymmetric;

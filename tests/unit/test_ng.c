@@ -238,6 +238,43 @@ static void test_flags(void **state)
 	assert_string_equal(leg0_sdp(f, ep, sizeof(ep)), "192.0.2.7:4000");
 }
 
+/*
+ * The flags that change the media, in each form: transport-protocol as a
+ * key and as a bare rtpp-flags word, asymmetric in the flags list; a
+ * profile the relay cannot give is an error with the reason.
+ */
+static void test_media_flags(void **state)
+{
+	static const char sdp[] = "v=0\\r\\no=- 1 1 IN IP4 10.1.1.1\\r\\ns=-\\r\\n"
+				  "c=IN IP4 10.1.1.1\\r\\nt=0 0\\r\\nm=audio 4000 RTP/AVP 8\\r\\n";
+	struct fix *f = *state;
+	char req[1024];
+	const char *r;
+
+	snprintf(req, sizeof(req), "g1 {\"command\":\"offer\",\"call-id\":\"g-1\",\"from-tag\":"
+		 "\"a\",\"transport-protocol\":\"RTP/AVPF\",\"sdp\":\"%s\"}", sdp);
+	r = ng(f, req);
+	assert_non_null(strstr(r, "\"result\":\"ok\""));
+	assert_non_null(strstr(r, " RTP/AVPF 8"));
+	ng(f, "g2 d7:call-id3:g-17:command6:deletee");
+
+	snprintf(req, sizeof(req), "g3 {\"command\":\"offer\",\"call-id\":\"g-2\",\"from-tag\":"
+		 "\"a\",\"rtpp-flags\":\"replace-origin RTP/AVPF\",\"flags\":[\"asymmetric\"],"
+		 "\"sdp\":\"%s\"}", sdp);
+	r = ng(f, req);
+	assert_non_null(strstr(r, " RTP/AVPF 8"));
+	assert_true(f->media.sessions->st[0].relay.leg[0].asymmetric);
+	assert_false(f->media.sessions->st[0].relay.leg[1].asymmetric);
+	ng(f, "g4 d7:call-id3:g-27:command6:deletee");
+
+	snprintf(req, sizeof(req), "g5 {\"command\":\"offer\",\"call-id\":\"g-3\",\"from-tag\":"
+		 "\"a\",\"transport-protocol\":\"RTP/SAVPF\",\"sdp\":\"%s\"}", sdp);
+	r = ng(f, req);
+	assert_non_null(strstr(r, "\"result\":\"error\""));
+	assert_non_null(strstr(r, "does not encrypt or decrypt"));
+	assert_null(f->media.sessions);		/* never a call */
+}
+
 /* [control] max_sessions: a new call over the limit gets "load limit". */
 static void test_limit(void **state)
 {
@@ -299,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors_and_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_media_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_cdr, setup, teardown),
 	};
 

@@ -325,6 +325,53 @@ static void test_asymmetric(void **state)
 }
 
 /*
+ * NG's transport-protocol: an RTP/AVP offer goes out as RTP/AVPF; the
+ * callee's RTP/AVPF answer goes back as RTP/AVP, its a=rtcp-fb gone (the
+ * caller's profile has no feedback). Into SRTP is refused with a reason,
+ * and so is an unknown profile; the sessions then hold nothing.
+ */
+static void test_transport_protocol(void **state)
+{
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+				    "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+	static const char answer[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+				     "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVPF 0\r\n"
+				     "a=rtcp-fb:* nack\r\n";
+	struct media_opts opts = { .proto = "RTP/AVPF" };
+	struct fx *f = *state;
+	struct media_session *s = media_session_new(&f->m, "tp", NULL, NULL);
+	char err[128] = "", *out = NULL;
+
+	assert_int_equal(media_offer_opts(s, 0, &opts, offer, strlen(offer), &out, err,
+					  sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/AVPF 0\r\n"));
+	free(out);
+	assert_int_equal(media_answer_opts(s, 1, &opts, answer, strlen(answer), &out, err,
+					   sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/AVP 0\r\n"));
+	assert_null(strstr(out, "rtcp-fb"));
+	free(out);
+	/* A re-offer from the callee goes to the caller in the caller's profile. */
+	assert_int_equal(media_offer(s, 1, answer, strlen(answer), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/AVP 0\r\n"));
+	free(out);
+	media_session_destroy(s);
+
+	s = media_session_new(&f->m, "tp2", NULL, NULL);
+	snprintf(opts.proto, sizeof(opts.proto), "RTP/SAVP");
+	assert_int_equal(media_offer_opts(s, 0, &opts, offer, strlen(offer), &out, err,
+					  sizeof(err)), -EINVAL);
+	assert_string_equal(err, "transport-protocol RTP/SAVP: sluice relays RTP/AVP media as it "
+			    "is and does not encrypt or decrypt it");
+	assert_int_equal(s->nstreams, 0);
+	snprintf(opts.proto, sizeof(opts.proto), "TCP/MSRP");
+	assert_int_equal(media_offer_opts(s, 0, &opts, offer, strlen(offer), &out, err,
+					  sizeof(err)), -EINVAL);
+	assert_string_equal(err, "transport-protocol TCP/MSRP: not an RTP profile");
+	media_session_destroy(s);
+}
+
+/*
  * A re-offer that rejects the only stream (port 0): the answer still
  * names the relay in o= and c=, the stream's flows and ports are given
  * back, and no packet is relayed any more.
@@ -550,6 +597,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_media_flows_and_offloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_closes_a_direction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_asymmetric, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transport_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_is_death, setup, teardown),
