@@ -126,7 +126,7 @@ static int start_rtpproxy(struct sluiced *sd)
 static int start_media(struct sluiced *sd)
 {
 	const struct conf *c = &sd->conf;
-	char addr[128];
+	char addr[sizeof(c->media_address)];
 	int err;
 
 	err = media_address(c, addr, sizeof(addr));

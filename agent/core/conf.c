@@ -384,15 +384,20 @@ static int parse_ifaces(struct conf *c, const char *val, void *dst,
 	return 0;
 }
 
+/*
+ * auto, or a comma-separated list of ADDRESS or NAME/ADDRESS: logical
+ * interfaces (NG's direction names them), each with at most one address of
+ * each family; an address without a name belongs to "default".
+ */
 static int parse_media_address(struct conf *c, const char *val, void *dst,
                                const char **want)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
-	char list[64], *tok, *save = NULL;
-	int n4 = 0, n6 = 0;
-	(void)c;
+	char list[sizeof(c->media_address)], seen[8][40], *tok, *save = NULL;
+	int n = 0;
 
-	*want = "auto, an IPv4 or IPv6 address, or one of each separated by a comma";
+	*want = "auto, or addresses separated by commas, each ADDRESS or NAME/ADDRESS, at most "
+		"8 and one of each family per name";
 	if (!strcmp(val, "auto")) {
 		strcpy(dst, val);
 		return 0;
@@ -401,14 +406,25 @@ static int parse_media_address(struct conf *c, const char *val, void *dst,
 		return -EINVAL;
 	strcpy(list, val);
 	for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		if (inet_pton(AF_INET, tok, buf) == 1)
-			n4++;
-		else if (inet_pton(AF_INET6, tok, buf) == 1)
-			n6++;
+		char *slash = strchr(tok, '/'), *addr = slash ? slash + 1 : tok;
+		int family;
+
+		if (inet_pton(AF_INET, addr, buf) == 1)
+			family = 4;
+		else if (inet_pton(AF_INET6, addr, buf) == 1)
+			family = 6;
 		else
 			return -EINVAL;
+		if (n == 8 || (slash && (slash == tok || slash - tok >= 32)))
+			return -EINVAL;
+		snprintf(seen[n], sizeof(seen[n]), "%d %.*s", family,
+			 slash ? (int)(slash - tok) : 7, slash ? tok : "default");
+		for (int i = 0; i < n; i++)
+			if (!strcmp(seen[i], seen[n]))
+				return -EINVAL;
+		n++;
 	}
-	if (n4 > 1 || n6 > 1 || n4 + n6 == 0)
+	if (!n)
 		return -EINVAL;
 	strcpy(dst, val);
 	return 0;

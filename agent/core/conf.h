@@ -61,7 +61,7 @@ struct conf {
 	/* [media] */
 	char		media_ifaces[CONF_MAX_IFACES][32];
 	int		media_n_ifaces;
-	char		media_address[64];	/* "auto" or a literal */
+	char		media_address[384];	/* "auto" or a list of [NAME/]ADDRESS */
 	uint16_t	media_port_min;
 	uint16_t	media_port_max;
 	enum conf_datapath media_datapath;

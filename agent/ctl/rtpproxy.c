@@ -273,7 +273,7 @@ static int media_ecode(int rc)
 static int ul_reply(const struct rtpp_sess *r, int leg, char *out, size_t len)
 {
 	const struct media_sstream *st = &r->s->st[0];
-	const struct media_plane *pl = &r->s->m->plane[st->plane];
+	const struct media_plane *pl = &r->s->m->plane[st->plane[!leg]];
 
 	if (!st->active)
 		return snprintf(out, len, "0");

@@ -3,7 +3,9 @@
  * Media sessions in the database (see media_restore() in session.h), one
  * row per session holding its state as JSON:
  *
- *   { "owner": "...", "streams": [ { "family": 4, "ports": [30000, 30002], "clock": 8000,
+ *   { "owner": "...", "iface": ["", "external"],
+ *     "streams": [ { "family": 4, "iface": ["default", "external"],
+ *     "ports": [30000, 30002], "clock": 8000,
  *     "legs": [ { "sdp": ["10.0.0.2:4000", "10.0.0.2:4001"],
  *                 "peer": ["10.0.0.9:51000", null], "ssrc": [51966, 0],
  *                 "wants": true, "mux": false, "hold": false,
@@ -103,13 +105,16 @@ static char *session_json(const struct media_session *s)
 		const struct media_sstream *st = &s->st[i];
 
 		json_array_append_new(streams, !st->active ? json_null() :
-			json_pack("{s:i,s:[i,i],s:I,s:[o,o]}", "family",
-				  st->plane == MEDIA_PLANE_IPV6 ? 6 : 4,
+			json_pack("{s:i,s:[s,s],s:[i,i],s:I,s:[o,o]}", "family",
+				  s->m->plane[st->plane[0]].family == AF_INET6 ? 6 : 4,
+				  "iface", s->m->plane[st->plane[0]].name,
+				  s->m->plane[st->plane[1]].name,
 				  "ports", st->port[0], st->port[1],
 				  "clock", (json_int_t)st->clock_rate,
 				  "legs", leg_json(st, 0), leg_json(st, 1)));
 	}
-	root = json_pack("{s:s,s:o}", "owner", s->owner_data, "streams", streams);
+	root = json_pack("{s:s,s:o,s:[s,s]}", "owner", s->owner_data, "streams", streams,
+			 "iface", s->iface[0], s->iface[1]);
 	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	return text;
@@ -252,6 +257,21 @@ static int restore_leg(struct media_sstream *st, int i, json_t *j)
 	return 0;
 }
 
+/* A stream's planes by interface name and family; rows without names: the first listed. */
+static int restore_planes(struct media_ctx *m, struct media_sstream *st, json_t *js)
+{
+	int family = json_integer_value(json_object_get(js, "family")) == 6 ? AF_INET6 : AF_INET;
+	json_t *iface = json_object_get(js, "iface");
+
+	for (int leg = 0; leg < 2; leg++) {
+		st->plane[leg] = media_plane_find(m, json_string_value(json_array_get(iface,
+							(size_t)leg)), family);
+		if (st->plane[leg] < 0)
+			return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
 static int restore_one(struct media_ctx *m, const char *id, const char *text,
 		       media_restore_fn fn, void *arg)
 {
@@ -270,6 +290,9 @@ static int restore_one(struct media_ctx *m, const char *id, const char *text,
 	}
 	snprintf(s->owner_data, sizeof(s->owner_data), "%s",
 		 json_string_value(json_object_get(root, "owner")) ?: "");
+	for (i = 0; i < 2; i++)
+		snprintf(s->iface[i], sizeof(s->iface[i]), "%s", json_string_value(
+			 json_array_get(json_object_get(root, "iface"), i)) ?: "");
 	s->nstreams = (int)json_array_size(streams);
 	for (i = 0; i < json_array_size(streams); i++) {
 		json_t *js = json_array_get(streams, i), *ports = json_object_get(js, "ports");
@@ -279,11 +302,9 @@ static int restore_one(struct media_ctx *m, const char *id, const char *text,
 
 		if (json_is_null(js))
 			continue;
-		st->plane = json_integer_value(json_object_get(js, "family")) == 6 ?
-			    MEDIA_PLANE_IPV6 : MEDIA_PLANE_IPV4;
-		if (!m->plane[st->plane].up) {
-			LOG(L_WARN, "[media] %s: its address family is no longer served, dropped",
-			    id);
+		if (restore_planes(m, st, js)) {
+			LOG(L_WARN, "[media] %s: its interface or address family is no longer "
+			    "served, dropped", id);
 			media_session_destroy(s);
 			err = -EAFNOSUPPORT;
 			goto out_decref;

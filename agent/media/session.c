@@ -110,7 +110,8 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 
 	if (comp == MEDIA_RTCP && st->sdp[0].rtcp_mux && st->sdp[1].rtcp_mux)
 		return;		/* muxed: the RTP flow carries it */
-	flow_key(&m->plane[st->plane], comp_port(st->port[from], comp, &st->sdp[from]), &key);
+	flow_key(&m->plane[st->plane[from]], comp_port(st->port[from], comp, &st->sdp[from]),
+		 &key);
 	if (!want) {
 		if (st->offloaded[from][comp])
 			dp_flow_del(m->dp, &key);
@@ -118,8 +119,8 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 		return;
 	}
 	abi_endpoint(&in->peer[comp], act.expect_src_addr, &act.expect_src_port);
-	relay_endpoint(&m->plane[st->plane], comp_port(st->port[!from], comp, &st->sdp[!from]),
-		       &relay);
+	relay_endpoint(&m->plane[st->plane[!from]],
+		       comp_port(st->port[!from], comp, &st->sdp[!from]), &relay);
 	abi_endpoint(&relay, act.new_src_addr, &act.new_src_port);
 	abi_endpoint(dest, act.new_dst_addr, &act.new_dst_port);
 	act.family = key.family;
@@ -234,7 +235,7 @@ static int release_offloaded(struct media_ctx *m)
 					loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
 					st->relay.leg[leg].fd[comp] = -1;
 				}
-				media_ports_release(&m->plane[st->plane].ports, st->port[leg]);
+				media_ports_release(&m->plane[st->plane[leg]].ports, st->port[leg]);
 			}
 			st->released = true;
 			m->released++;
@@ -258,10 +259,10 @@ static int reopen_stream(struct media_session *s, struct media_sstream *st)
 
 		if (l->fd[MEDIA_RTP] >= 0)
 			continue;
-		err = media_ports_rebind(&m->plane[st->plane].ports, st->port[leg],
+		err = media_ports_rebind(&m->plane[st->plane[leg]].ports, st->port[leg],
 					 &l->fd[MEDIA_RTP], &l->fd[MEDIA_RTCP]);
 		if ((err == -EMFILE || err == -ENFILE) && release_offloaded(m) > 0)
-			err = media_ports_rebind(&m->plane[st->plane].ports, st->port[leg],
+			err = media_ports_rebind(&m->plane[st->plane[leg]].ports, st->port[leg],
 						 &l->fd[MEDIA_RTP], &l->fd[MEDIA_RTCP]);
 	}
 	if (err) {
@@ -290,10 +291,10 @@ int media_stream_open(struct media_session *s, int i, const uint16_t *ports)
 		for (int again = 0; again < 2; again++) {
 			if (ports) {
 				st->port[leg] = ports[leg];
-				err = media_ports_take(&m->plane[st->plane].ports, ports[leg],
+				err = media_ports_take(&m->plane[st->plane[leg]].ports, ports[leg],
 						       &l->fd[MEDIA_RTP], &l->fd[MEDIA_RTCP]);
 			} else {
-				err = media_ports_alloc(&m->plane[st->plane].ports,
+				err = media_ports_alloc(&m->plane[st->plane[leg]].ports,
 							&st->port[leg], &l->fd[MEDIA_RTP],
 							&l->fd[MEDIA_RTCP]);
 			}
@@ -305,7 +306,7 @@ int media_stream_open(struct media_session *s, int i, const uint16_t *ports)
 			    strerror(-err));
 		if (err) {
 			if (leg)
-				media_ports_free(&m->plane[st->plane].ports, st->port[0]);
+				media_ports_free(&m->plane[st->plane[0]].ports, st->port[0]);
 			return err;
 		}
 	}
@@ -335,7 +336,7 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 		for (comp = 0; comp < 2; comp++)
 			if (st->relay.leg[leg].fd[comp] >= 0)
 				loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
-		media_ports_free(&m->plane[st->plane].ports, st->port[leg]);
+		media_ports_free(&m->plane[st->plane[leg]].ports, st->port[leg]);
 	}
 	st->active = false;
 }
@@ -349,25 +350,33 @@ static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_
 	struct media_sstream *st = &s->st[i];
 	struct media_leg *leg;
 	struct media_endpoint rtp, rtcp;
-	int rc, plane;
+	int rc, plane[2];
 
 	if (!sdp->port) {
 		close_stream(s, st);	/* rejected or removed */
 		st->has_sdp[from] = false;
 		return 0;
 	}
-	plane = sdp->family == AF_INET6 ? MEDIA_PLANE_IPV6 : MEDIA_PLANE_IPV4;
-	if (!s->m->plane[plane].up) {
-		snprintf(err, errlen, "m=%s: address family not served by this relay",
-			 sdp->media);
+	/* Both legs in the offer's family, each on its leg's interface. */
+	for (int l = 0; l < 2; l++) {
+		plane[l] = media_plane_find(s->m, s->iface[l], sdp->family);
+		if (plane[l] >= 0)
+			continue;
+		if (s->iface[l][0] && media_plane_find(s->m, s->iface[l], 0) >= 0)
+			snprintf(err, errlen, "m=%s: interface %s has no IPv%c address",
+				 sdp->media, s->iface[l], sdp->family == AF_INET6 ? '6' : '4');
+		else
+			snprintf(err, errlen, "m=%s: address family not served by this relay",
+				 sdp->media);
 		return -EINVAL;
 	}
-	if (st->active && st->plane != plane) {
+	if (st->active && s->m->plane[st->plane[0]].family != sdp->family) {
 		snprintf(err, errlen, "m=%s: a stream cannot change address family", sdp->media);
 		return -EINVAL;
 	}
 	if (!st->active) {
-		st->plane = plane;
+		st->plane[0] = plane[0];
+		st->plane[1] = plane[1];
 		rc = media_stream_open(s, i, NULL);
 		if (rc) {
 			snprintf(err, errlen, "no media ports left");
@@ -441,9 +450,12 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 			close_stream(s, &s->st[k]);	/* m= lines gone */
 		s->nstreams = n->nstreams;
 		/* No live stream (all rejected, or no m=): o= still names the relay. */
-		if (!n->rw->addr)
-			n->rw->addr = s->m->plane[s->m->plane[MEDIA_PLANE_IPV4].up ?
-						  MEDIA_PLANE_IPV4 : MEDIA_PLANE_IPV6].addr;
+		if (!n->rw->addr) {
+			k = media_plane_find(s->m, s->iface[!n->from], AF_INET);
+			if (k < 0)
+				k = media_plane_find(s->m, s->iface[!n->from], 0);
+			n->rw->addr = s->m->plane[k].addr;
+		}
 		return 0;
 	}
 	rc = out_proto(n, i, sdp, err, errlen);
@@ -453,7 +465,7 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 		return rc;
 	s->st[i].relay.leg[n->from].asymmetric = n->opts->asymmetric;
 	if (s->st[i].active) {
-		const char *addr = s->m->plane[s->st[i].plane].addr;
+		const char *addr = s->m->plane[s->st[i].plane[!n->from]].addr;
 
 		if (n->rw->addr && strcmp(n->rw->addr, addr)) {
 			snprintf(err, errlen, "streams of more than one address family");
@@ -466,6 +478,31 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 	return 0;
 }
 
+/*
+ * NG's direction, in an offer: the interface of the sender's leg, then the
+ * other's. It places the streams that open from then on; a stream keeps
+ * the interfaces it opened on.
+ */
+static int take_direction(struct media_session *s, int from, const struct media_opts *opts,
+			  bool answer, char *err, size_t errlen)
+{
+	int k;
+
+	if (answer)
+		return 0;
+	for (k = 0; k < 2; k++) {
+		if (opts->iface[k][0] && media_plane_find(s->m, opts->iface[k], 0) < 0) {
+			snprintf(err, errlen, "unknown interface %s", opts->iface[k]);
+			return -EINVAL;
+		}
+	}
+	for (k = 0; k < 2; k++)
+		if (opts->iface[k][0])
+			snprintf(s->iface[k ? !from : from], sizeof(s->iface[0]), "%s",
+				 opts->iface[k]);
+	return 0;
+}
+
 static int negotiate(struct media_session *s, int from, bool answer, const struct media_opts *opts,
 		     const char *body, size_t len, char **out, char *err, size_t errlen)
 {
@@ -475,7 +512,9 @@ static int negotiate(struct media_session *s, int from, bool answer, const struc
 				 .opts = opts ? opts : &none };
 	int i, rc;
 
-	rc = sdp_negotiate(body, len, &rw, negotiate_stream, &n, out, err, errlen);
+	rc = take_direction(s, from, n.opts, answer, err, errlen);
+	if (!rc)
+		rc = sdp_negotiate(body, len, &rw, negotiate_stream, &n, out, err, errlen);
 	if (rc)
 		return rc;
 	for (i = 0; i < s->nstreams; i++)
@@ -519,7 +558,7 @@ static int kernel_stats(struct media_session *s, struct media_sstream *st, int f
 	memset(k, 0, sizeof(*k));
 	if (!st->offloaded[from][MEDIA_RTP])
 		return 0;
-	flow_key(&s->m->plane[st->plane], st->port[from], &key);
+	flow_key(&s->m->plane[st->plane[from]], st->port[from], &key);
 	return dp_stats_read(s->m->dp, &key, k, 1);
 }
 
@@ -630,37 +669,65 @@ static void tick(struct loop *loop, void *arg)
 
 /* ---- lifetime ---- */
 
-static int plane_init(struct media_plane *pl, const char *addr, uint16_t port_min,
-		      uint16_t port_max)
+static int plane_init(struct media_plane *pl, const char *name, const char *addr,
+		      uint16_t port_min, uint16_t port_max)
 {
 	pl->family = strchr(addr, ':') ? AF_INET6 : AF_INET;
-	if (strlen(addr) >= sizeof(pl->addr) || endpoint(&pl->relay, pl->family, addr, 0))
+	if (strlen(addr) >= sizeof(pl->addr) || strlen(name) >= sizeof(pl->name) || !name[0] ||
+	    endpoint(&pl->relay, pl->family, addr, 0))
 		return -EINVAL;
 	strcpy(pl->addr, addr);
+	strcpy(pl->name, name);
 	pl->up = true;
 	return media_ports_init(&pl->ports, (struct sockaddr *)&pl->relay.ss, pl->relay.len,
 				port_min, port_max);
+}
+
+int media_plane_find(const struct media_ctx *m, const char *name, int family)
+{
+	if (!name || !name[0])
+		name = m->plane[0].name;
+	for (int p = 0; p < m->nplanes; p++)
+		if (!strcmp(m->plane[p].name, name) && (!family || m->plane[p].family == family))
+			return p;
+	return -1;
+}
+
+static void planes_fini(struct media_ctx *m)
+{
+	for (int p = 0; p < m->nplanes; p++)
+		media_ports_fini(&m->plane[p].ports);
 }
 
 int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char *addrs,
 	       uint16_t port_min, uint16_t port_max, enum media_relatch relatch,
 	       uint32_t timeout_s, uint32_t hold_timeout_s)
 {
-	char list[2 * SDP_ADDR_MAX], *tok, *save = NULL;
-	int err;
+	char list[MEDIA_PLANES_MAX * (MEDIA_IFACE_MAX + SDP_ADDR_MAX)], *tok, *save = NULL;
+	int err = -EINVAL;
 
 	memset(m, 0, sizeof(*m));
-	snprintf(list, sizeof(list), "%s", addrs);
+	if (strlen(addrs) >= sizeof(list))
+		return -EINVAL;
+	strcpy(list, addrs);
 	for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		struct media_plane *pl = &m->plane[strchr(tok, ':') ? MEDIA_PLANE_IPV6 :
-								  MEDIA_PLANE_IPV4];
+		char *slash = strchr(tok, '/');
+		const char *name = slash ? tok : "default", *addr = slash ? slash + 1 : tok;
+		struct media_plane *pl = &m->plane[m->nplanes];
 
-		err = pl->up ? -EINVAL : plane_init(pl, tok, port_min, port_max);
+		if (slash)
+			*slash = '\0';
+		if (m->nplanes == MEDIA_PLANES_MAX ||
+		    media_plane_find(m, name, strchr(addr, ':') ? AF_INET6 : AF_INET) >= 0) {
+			err = -EINVAL;	/* too many, or two of one family on one interface */
+			goto out_fini;
+		}
+		err = plane_init(pl, name, addr, port_min, port_max);
 		if (err)
-			goto out_fini;	/* a bad address, or two of one family */
+			goto out_fini;
+		m->nplanes++;
 	}
-	err = -EINVAL;
-	if (!m->plane[0].up && !m->plane[1].up)
+	if (!m->nplanes)
 		goto out_fini;
 	m->loop = loop;
 	m->dp = dp;
@@ -672,8 +739,7 @@ int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char
 	return 0;
 
 out_fini:
-	media_ports_fini(&m->plane[0].ports);
-	media_ports_fini(&m->plane[1].ports);
+	planes_fini(m);
 	return err;
 }
 
@@ -683,8 +749,7 @@ void media_fini(struct media_ctx *m)
 		media_session_destroy(m->sessions);
 	media_flush(m);		/* their rows go (kept when handed over: no store) */
 	loop_timer_cancel(m->loop, &m->tick);
-	media_ports_fini(&m->plane[0].ports);
-	media_ports_fini(&m->plane[1].ports);
+	planes_fini(m);
 }
 
 struct media_session *media_session_new(struct media_ctx *m, const char *id,

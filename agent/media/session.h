@@ -32,22 +32,29 @@ struct media_session;
 /* The session is dead (media timeout); the owner hangs up and destroys it. */
 typedef void (*media_dead_fn)(struct media_session *s, void *owner);
 
-/* The relay's presence in one address family: its address and ports. */
+#define MEDIA_IFACE_MAX		32
+#define MEDIA_PLANES_MAX	8
+
+/*
+ * The relay's presence on one logical interface in one address family:
+ * its address and ports. [media] address lists them, "NAME/ADDRESS" or an
+ * address alone (of the interface "default"); the first one's name is the
+ * interface a leg gets unless NG's direction names another.
+ */
 struct media_plane {
 	bool			up;
+	char			name[MEDIA_IFACE_MAX];	/* the logical interface */
 	char			addr[SDP_ADDR_MAX];	/* the relay's media address */
 	struct media_endpoint	relay;			/* the same, parsed (port 0) */
 	int			family;			/* AF_INET or AF_INET6 */
 	struct media_ports	ports;
 };
 
-#define MEDIA_PLANE_IPV4	0
-#define MEDIA_PLANE_IPV6	1
-
 struct media_ctx {
 	struct loop		*loop;
 	struct dp		*dp;
-	struct media_plane	plane[2];		/* IPv4, IPv6 */
+	struct media_plane	plane[MEDIA_PLANES_MAX];	/* in the order listed */
+	int			nplanes;
 	enum media_relatch	relatch;
 	uint32_t		timeout_ms;
 	uint32_t		hold_timeout_ms;
@@ -72,7 +79,7 @@ struct media_io {			/* a socket's loop callback argument */
 
 struct media_sstream {
 	bool			active;		/* has ports (not rejected) */
-	int			plane;		/* MEDIA_PLANE_*: the family it is relayed in */
+	int			plane[2];	/* per leg: its interface and family (both one family) */
 	uint16_t		port[2];	/* relay RTP port per leg */
 	struct media_stream	relay;
 	struct sdp_stream	sdp[2];		/* as each side last described it */
@@ -101,6 +108,7 @@ struct media_session {
 	void			*owner;
 	bool			dead_reported;
 	uint64_t		created_ms;
+	char			iface[2][MEDIA_IFACE_MAX];	/* per leg, "": the first listed */
 	char			owner_data[4096];/* persisted for the owner (NG: call-id, tags; b2bua: dialogs) */
 };
 
@@ -116,15 +124,17 @@ struct media_leg_report {
 };
 
 /*
- * addrs: the relay's media address, or an IPv4 and an IPv6 one separated
- * by a comma (dual stack: each call is relayed in the family of its
- * offer, both legs alike). ports: [min, max], in each family. Timeouts in
- * seconds.
+ * addrs: the relay's media addresses, separated by commas, each ADDRESS or
+ * NAME/ADDRESS (see struct media_plane), at most one of each family per
+ * name (dual stack: each call is relayed in the family of its offer, both
+ * legs alike). ports: [min, max], on each address. Timeouts in seconds.
  */
 int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char *addrs,
 	       uint16_t port_min, uint16_t port_max, enum media_relatch relatch,
 	       uint32_t timeout_s, uint32_t hold_timeout_s);
 void media_fini(struct media_ctx *m);
+/* The plane of interface name ("" or NULL: the first listed) in family (0: any); -1: none. */
+int media_plane_find(const struct media_ctx *m, const char *name, int family);
 
 struct media_session *media_session_new(struct media_ctx *m, const char *id,
 					media_dead_fn dead, void *owner);
@@ -149,8 +159,6 @@ enum media_ice {
 	MEDIA_ICE_REMOVE,	/* removed from what goes out */
 	MEDIA_ICE_FORCE,	/* the relay's own candidates go out (ICE lite; it answers the checks) */
 };
-
-#define MEDIA_IFACE_MAX	32
 
 struct media_opts {
 	unsigned	rtcp_mux;		/* MEDIA_MUX_* */

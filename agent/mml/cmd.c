@@ -674,17 +674,24 @@ static int dsp_sysinfo(struct mml_call *c)
 	kv_add(&kv, "UPTIME", "%ldd %02ld:%02ld:%02ld", (long)up / 86400, (long)up / 3600 % 24,
 	       (long)up / 60 % 60, (long)up % 60);
 	kv_add(&kv, "DATAPATH", "%s", e->dp ? e->dp->desc : "none");
-	for (int p = 0; e->media && p < 2; p++) {
+	for (int p = 0; e->media && p < e->media->nplanes; p++) {
 		const struct media_plane *pl = &e->media->plane[p];
+		bool dflt = !strcmp(pl->name, "default");
+		char v[8], name[80];
 		uint32_t total, freep;
 
-		if (!pl->up)
-			continue;
+		/* "MEDIA IPV4", or "MEDIA IPV4 external" on a named interface. */
+		snprintf(v, sizeof(v), "IPV%c", pl->family == AF_INET6 ? '6' : '4');
 		total = media_ports_total(&pl->ports);
 		freep = media_ports_free_count(&pl->ports);
-		kv_add(&kv, p ? "MEDIA IPV6" : "MEDIA IPV4", "%s", pl->addr);
-		kv_add(&kv, p ? "PORTS IPV6 IN USE" : "PORTS IPV4 IN USE", "%u", total - freep);
-		kv_add(&kv, p ? "PORTS IPV6 FREE" : "PORTS IPV4 FREE", "%u", freep);
+		snprintf(name, sizeof(name), "MEDIA %s%s%s", v, dflt ? "" : " ", dflt ? "" : pl->name);
+		kv_add(&kv, name, "%s", pl->addr);
+		snprintf(name, sizeof(name), "PORTS %s%s%s IN USE", v, dflt ? "" : " ",
+			 dflt ? "" : pl->name);
+		kv_add(&kv, name, "%u", total - freep);
+		snprintf(name, sizeof(name), "PORTS %s%s%s FREE", v, dflt ? "" : " ",
+			 dflt ? "" : pl->name);
+		kv_add(&kv, name, "%u", freep);
 	}
 	kv_add(&kv, "MEDIA SESSIONS", "%u", e->media ? e->media->nsessions : 0);
 	kv_add(&kv, "CALLS", "%u", e->sip ? b2bua_calls(e->sip) : 0);

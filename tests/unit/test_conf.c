@@ -153,6 +153,11 @@ static void test_every_key(void **state)
 	assert_string_equal(c.ctl_rtpproxy_unix, "/run/sluice/rtpproxy.sock");
 	assert_int_equal(c.log_level, L_DEBUG);
 	assert_string_equal(c.log_target, "syslog");
+	/* Logical interfaces: a name may have one address of each family. */
+	assert_int_equal(load_text(&c, "[media]\naddress = int/10.0.0.1, ext/192.0.2.1, "
+				   "ext/2001:db8::1, 10.9.9.9\n", err, sizeof(err)), 0);
+	assert_string_equal(c.media_address, "int/10.0.0.1, ext/192.0.2.1, ext/2001:db8::1, "
+			    "10.9.9.9");
 }
 
 /* Each mistake: the message names line 3 and the key, and says what is wanted. */
@@ -171,6 +176,8 @@ static void test_errors_name_line_and_key(void **state)
 		{ "address = 10.0.0.1, 10.0.0.2\n", "[media] address: bad value '10.0.0.1, 10.0.0.2'" },
 		{ "timeout = ten\n", "[media] timeout: bad value 'ten'" },
 		{ "address = 1.2.3\n", "[media] address: bad value '1.2.3'" },
+		{ "address = ext/10.0.0.1, ext/10.0.0.2\n", "[media] address: bad value 'ext/10.0.0.1" },
+		{ "address = /10.0.0.1\n", "[media] address: bad value '/10.0.0.1'" },
 		{ "interface = \n", "[media] interface: bad value ''" },
 		{ "firewall = on\n", "[media] firewall: bad value 'on', expected yes or no" },
 		{ "no equals sign\n", "expected 'key = value'" },

@@ -273,6 +273,16 @@ static void test_media_flags(void **state)
 	assert_non_null(strstr(r, "\"result\":\"error\""));
 	assert_non_null(strstr(r, "does not encrypt or decrypt"));
 	assert_null(f->media.sessions);		/* never a call */
+
+	/* direction: a list, or rtpp-flags words; each name must be an interface. */
+	snprintf(req, sizeof(req), "g6 {\"command\":\"offer\",\"call-id\":\"g-4\",\"from-tag\":"
+		 "\"a\",\"direction\":[\"default\",\"external\"],\"sdp\":\"%s\"}", sdp);
+	assert_non_null(strstr(ng(f, req), "unknown interface external"));
+	snprintf(req, sizeof(req), "g7 {\"command\":\"offer\",\"call-id\":\"g-4\",\"from-tag\":"
+		 "\"a\",\"rtpp-flags\":\"direction=default direction=default\",\"sdp\":\"%s\"}",
+		 sdp);
+	assert_non_null(strstr(ng(f, req), "\"result\":\"ok\""));
+	assert_string_equal(f->media.sessions->iface[1], "default");
 }
 
 /* [control] max_sessions: a new call over the limit gets "load limit". */

@@ -382,7 +382,7 @@ static void test_stream_rejected(void **state)
 				      "c=IN IP4 10.99.0.1\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n";
 	struct fx *f = *state;
 	char err[128] = "", *out = NULL;
-	uint32_t nfree = media_ports_free_count(&f->m.plane[MEDIA_PLANE_IPV4].ports);
+	uint32_t nfree = media_ports_free_count(&f->m.plane[0].ports);
 
 	send_rtp(&f->caller, f->relay_a, 1);
 	send_rtp(&f->callee, f->relay_b, 2);
@@ -396,7 +396,7 @@ static void test_stream_rejected(void **state)
 				 "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n");
 	free(out);
 	assert_int_equal(f->dp.n, 0);
-	assert_int_equal(media_ports_free_count(&f->m.plane[MEDIA_PLANE_IPV4].ports), nfree + 2);
+	assert_int_equal(media_ports_free_count(&f->m.plane[0].ports), nfree + 2);
 	send_rtp(&f->caller, f->relay_a, 1);
 	spin(f->loop, 100);
 	assert_int_equal(heard(&f->callee), -1);
@@ -477,7 +477,7 @@ static void test_out_of_ports(void **state)
 	free(offer);
 	for (; i >= 0; i--)
 		media_session_destroy(s2[i]);
-	assert_int_equal(media_ports_free_count(&f->m.plane[MEDIA_PLANE_IPV4].ports), 48);
+	assert_int_equal(media_ports_free_count(&f->m.plane[0].ports), 48);
 }
 
 /* The same call over IPv6: the relay on ::1, both phones there too. */
@@ -591,6 +591,123 @@ static void test_ipv6_call(void **state)
 	close(callee);
 }
 
+static void send_to(struct phone *p, const char *addr, uint16_t port)
+{
+	uint8_t pkt[172] = { 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7 };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	inet_pton(AF_INET, addr, &to.sin_addr);
+	sendto(p->fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to));
+}
+
+/* The source address:port of the next datagram, "" after 200 ms. */
+static const char *heard_from(struct phone *p, char *out, size_t n)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+	struct sockaddr_in from;
+	socklen_t len = sizeof(from);
+	char a[INET_ADDRSTRLEN];
+	uint8_t buf[512];
+
+	out[0] = '\0';
+	if (poll(&pfd, 1, 200) == 1 &&
+	    recvfrom(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) >= 0)
+		snprintf(out, n, "%s:%u", inet_ntop(AF_INET, &from.sin_addr, a, sizeof(a)),
+			 ntohs(from.sin_port));
+	return out;
+}
+
+/*
+ * NG's direction: two logical interfaces, each leg relayed on the one
+ * named for it. The caller's side sees only "int"'s address, the callee's
+ * only "ext"'s, and the kernel flows go from one to the other. Without a
+ * direction a call is on the first interface listed; an unknown name and
+ * an interface without the offer's family are errors with the reason.
+ */
+static void test_direction(void **state)
+{
+	struct media_opts opts = { .iface = { "int", "ext" } };
+	struct rec_dp dp = { .dp.ops = &rec_ops };
+	struct phone caller, callee;
+	struct media_session *s;
+	struct media_ctx m;
+	struct loop *loop;
+	char err[128], *sdp, *out, want[64], got[64];
+	uint16_t ra, rb;
+
+	(void)state;
+	assert_int_equal(loop_new(&loop), 0);
+	assert_int_equal(media_init(&m, loop, &dp.dp, "int/127.0.0.1, ext/127.0.0.2",
+				    22500, 22599, MEDIA_RELATCH_SSRC, 60, 3600), 0);
+	phone_open(&caller);
+	phone_open(&callee);
+	s = media_session_new(&m, "dir", NULL, NULL);
+	sdp = sdp_for(&caller, "sendrecv");
+	assert_int_equal(media_offer_opts(s, 0, &opts, sdp, strlen(sdp), &out, err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out, "c=IN IP4 127.0.0.2"));	/* to the callee: ext */
+	rb = sdp_port(out);
+	free(out);
+	free(sdp);
+	sdp = sdp_for(&callee, "sendrecv");
+	assert_int_equal(media_answer(s, 1, sdp, strlen(sdp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "c=IN IP4 127.0.0.1"));	/* to the caller: int */
+	ra = sdp_port(out);
+	free(out);
+	free(sdp);
+
+	send_to(&caller, "127.0.0.1", ra);
+	spin(loop, 100);
+	snprintf(want, sizeof(want), "127.0.0.2:%u", rb);
+	assert_string_equal(heard_from(&callee, got, sizeof(got)), want);
+	send_to(&callee, "127.0.0.2", rb);
+	spin(loop, 100);
+	snprintf(want, sizeof(want), "127.0.0.1:%u", ra);
+	assert_string_equal(heard_from(&caller, got, sizeof(got)), want);
+	assert_int_equal(dp.n, 2);
+	/* Each interface has its own ports: the two may well be the same number. */
+	for (int i = 0; i < 2; i++) {
+		bool a2b = dp.keys[i].addr[3] == 1;
+
+		assert_int_equal(dp.keys[i].port, a2b ? ra : rb);
+		assert_int_equal(dp.acts[i].new_src_addr[3], a2b ? 2 : 1);
+		assert_int_equal(dp.acts[i].new_src_port, a2b ? rb : ra);
+	}
+	assert_int_not_equal(dp.keys[0].addr[3], dp.keys[1].addr[3]);
+	media_session_destroy(s);
+
+	/* No direction: the first interface listed, both legs. */
+	s = media_session_new(&m, "plain", NULL, NULL);
+	sdp = sdp_for(&caller, "sendrecv");
+	assert_int_equal(media_offer(s, 0, sdp, strlen(sdp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "c=IN IP4 127.0.0.1"));
+	free(out);
+	media_session_destroy(s);
+
+	s = media_session_new(&m, "bad", NULL, NULL);
+	snprintf(opts.iface[1], sizeof(opts.iface[1]), "dmz");
+	assert_int_equal(media_offer_opts(s, 0, &opts, sdp, strlen(sdp), &out, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "unknown interface dmz");
+	free(sdp);
+	assert_true(asprintf(&sdp, "v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\n"
+			     "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n") > 0);
+	snprintf(opts.iface[1], sizeof(opts.iface[1]), "ext");
+	assert_int_equal(media_offer_opts(s, 0, &opts, sdp, strlen(sdp), &out, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "m=audio: interface int has no IPv6 address");
+	free(sdp);
+	media_session_destroy(s);
+	media_fini(&m);
+	assert_int_equal(dp.n, 0);
+	/* Two addresses of one family on one interface: refused. */
+	assert_int_equal(media_init(&m, loop, &dp.dp, "ext/127.0.0.1, ext/127.0.0.2", 22500,
+				    22599, MEDIA_RELATCH_SSRC, 60, 3600), -EINVAL);
+	loop_free(loop);
+	close(caller.fd);
+	close(callee.fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +720,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_silence_is_death, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_ports, setup, teardown),
 		cmocka_unit_test(test_ipv6_call),
+		cmocka_unit_test(test_direction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
