@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!loop) {
 		if (loop_new(&loop) || dp_user_open(&dp) ||
-		    media_init(&media, loop, dp, "127.0.0.1", 44000, 44099, MEDIA_RELATCH_SSRC,
-			       60, 3600))
+		    media_init(&media, loop, dp, "int/127.0.0.1, ext/127.0.0.2", 44000, 44099,
+			       MEDIA_RELATCH_SSRC, 60, 3600))
 			abort();
 		ng.loop = loop;
 		ng.media = &media;
