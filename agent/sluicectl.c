@@ -26,6 +26,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "dp/dp.h"
+#include "dp/nft.h"
 #include "dp/dp_impl.h"
 #include "dp/dp_kmod.h"
 #include "dp/flowspec.h"
@@ -51,7 +52,8 @@ static void usage(FILE *f)
 		"  verdicts       the XDP program's verdict counters\n"
 		"  load IFACE[,IFACE...] [native|generic]\n"
 		"                 attach the XDP program and pin it (default: native, else generic)\n"
-		"  unload         detach the program everywhere and remove the pins\n"
+		"  unload         detach the program everywhere, remove the pins and the\n"
+		"                 nftables table inet sluice\n"
 		"  -k hello [ABI] shake hands with sluice.ko as sluiced does (as ABI, to see\n"
 		"                 a module refuse another release)\n"
 		"  import-users FILE\n"
@@ -271,15 +273,26 @@ static int cmd_load(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Everything a sluiced leaves for the next one on a handover: the program
+ * on its links, the pins, and the nftables table of this namespace.
+ */
 static int cmd_unload(void)
 {
-	int n = dp_xdp_unload(pin_dir);
+	int n = dp_xdp_unload(pin_dir), err;
+	char why[160];
 
 	if (n < 0) {
 		fprintf(stderr, "sluicectl: unload %s: %s\n", pin_dir, strerror(-n));
 		return 1;
 	}
 	printf("detached %d link%s, removed %s\n", n, n == 1 ? "" : "s", pin_dir);
+	err = dp_nft_remove(why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "sluicectl: nftables table inet %s: %s\n", DP_NFT_TABLE, why);
+		return 1;
+	}
+	printf("removed nftables table inet %s (if there was one)\n", DP_NFT_TABLE);
 	return 0;
 }
 

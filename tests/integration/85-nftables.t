@@ -84,7 +84,7 @@ conf auto yes
 start sluiced.log
 grep -q "XDP native on r0,r1" $TMP/sluiced.log ||
 	skip_all "XDP native not available: $(tail -2 $TMP/sluiced.log)"
-plan 24
+plan 27
 cleanup_add "'$SLUICE_BIN/sluicectl' -p $PIN unload"
 
 like "$(cat $TMP/sluiced.log)" \
@@ -153,5 +153,16 @@ table >/dev/null
 ok $((! $?)) "and installs no table, firewall = yes or not"
 stop TERM
 is $? 0 "SIGTERM: the userspace sluiced exits 0"
+
+# A handover's table is the operator's to remove once no sluiced follows.
+conf auto no
+start sluiced4.log
+stop USR2
+table >/dev/null
+ok $? "a handover left the table"
+out=$(in_ns $R "$SLUICE_BIN/sluicectl" -p $PIN unload)
+like "$out" "removed nftables table inet sluice" "sluicectl unload removes it too"
+table >/dev/null
+ok $((! $?)) "and it is gone"
 
 done_testing
