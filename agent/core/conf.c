@@ -512,6 +512,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("mml", "node", "SLUICE", parse_node, mml_node),
 	KEY("mml", "admin_password", "", parse_str, mml_admin_password),
 	KEY("cdr", "events", "register, message", parse_cdr_events, cdr_events),
+	KEY("cdr", "export_dir", "var/export", parse_path, cdr_export_dir),
 	KEY("control", "ng", "127.0.0.1:2223", parse_addr, ctl_ng),
 	KEY("control", "rtpproxy", "127.0.0.1:7722", parse_addr, ctl_rtpproxy),
 	KEY("control", "rtpproxy_unix", "", parse_str, ctl_rtpproxy_unix),

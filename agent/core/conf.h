@@ -91,6 +91,7 @@ struct conf {
 
 	/* [cdr] */
 	unsigned	cdr_events;		/* CDR_EV_* bits: event rows written */
+	char		cdr_export_dir[CONF_STR_MAX];	/* EXP CDR FILE= lands here */
 
 	/* [control] */
 	struct conf_addr ctl_ng;

@@ -7,12 +7,15 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "dp/dp.h"
@@ -590,9 +593,34 @@ static int dsp_cdr(struct mml_call *c)
 	return rc ? MML_RET_INTERNAL : 0;
 }
 
+/*
+ * FILE= of EXP CDR: a plain name in [cdr] export_dir, so that an operator
+ * cannot make sluiced write where it may but they may not; a symbolic
+ * link there is not followed. NULL with errno set when it cannot be had.
+ */
+static FILE *export_file(struct mml_call *c, const char *name, char *path, size_t n)
+{
+	const char *dir = c->m->env.conf->cdr_export_dir;
+	int fd;
+
+	if (!name[0] || name[0] == '.' || strchr(name, '/') || strlen(name) > 128) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (mkdir(dir, 0750) && errno != EEXIST)
+		return NULL;
+	if ((size_t)snprintf(path, n, "%s/%s", dir, name) >= n) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	return fd < 0 ? NULL : fdopen(fd, "w");
+}
+
 static int exp_cdr(struct mml_call *c)
 {
 	const char *file = param(c, "FILE");
+	char path[CONF_STR_MAX + 160];
 	struct cdr_filter f;
 	char *buf = NULL;
 	size_t len = 0;
@@ -602,7 +630,10 @@ static int exp_cdr(struct mml_call *c)
 	rc = cdr_filter_of(c, &f, 0);
 	if (rc)
 		return rc;
-	out = file ? fopen(file, "we") : open_memstream(&buf, &len);
+	out = file ? export_file(c, file, path, sizeof(path)) : open_memstream(&buf, &len);
+	if (!out && errno == EINVAL)
+		return mml_fail(c, MML_RET_PARAM, "FILE %s: a file name in [cdr] export_dir, "
+				"not a path", file);
 	if (!out)
 		return mml_fail(c, MML_RET_PARAM, "FILE %s: %s", file, strerror(errno));
 	rc = cdr_export_csv(c->m->env.cdr, &f, out, &n);
@@ -617,10 +648,10 @@ static int exp_cdr(struct mml_call *c)
 		struct kv kv;
 
 		kv_begin(&kv, c, "CDR export");
-		kv_add(&kv, "FILE", "%s", file);
+		kv_add(&kv, "FILE", "%s", path);
 		kv_add(&kv, "RECORDS", "%d", n);
 		kv_end(&kv);
-		LOG(L_INFO, "[mml] %s exported %d CDRs to %s", c->op, n, file);
+		LOG(L_INFO, "[mml] %s exported %d CDRs to %s", c->op, n, path);
 	} else {
 		/* The CSV as it is, between the head and the count. */
 		mml_reply_printf(c->r, "%s", "");
@@ -1072,7 +1103,7 @@ static const struct mml_command commands[] = {
 		{ "TYPE", false, "CALL, REGISTER, MESSAGE, OPTIONS" },
 		{ "LIMIT", false, "how many (default 50, 0: all)" } } },
 	{ "EXP", "CDR", false, NEEDS_CDR, exp_cdr, "export call detail records as CSV", {
-		{ "FILE", false, "write to this file on the server (default: in the reply)" },
+		{ "FILE", false, "write to this file in [cdr] export_dir (default: in the reply)" },
 		{ "FROM", false, "" }, { "TO", false, "" }, { "CALLER", false, "" },
 		{ "CALLEE", false, "" }, { "DISPOSITION", false, "" }, { "TYPE", false, "" },
 		{ "LIMIT", false, "default: all" } } },

@@ -31,6 +31,8 @@ db = $TMP/sluice.db
 listen = 127.0.0.1:7777
 node = TESTNODE
 admin_password = first-run-pw
+[cdr]
+export_dir = $TMP/export
 [control]
 ng = off
 rtpproxy = off
@@ -39,7 +41,7 @@ nsenter --net=/run/netns/$N "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&
 SPID=$!
 cleanup_add "kill $SPID"
 wait_for $TMP/sluiced.log "running|cannot" 100 || skip_all "sluiced did not start"
-plan 89
+plan 97
 
 mml() { in_ns $N perl $MMLC 127.0.0.1:7777 "$@"; }
 # reply FILE N: the Nth reply of an mmlc.pl transcript.
@@ -236,6 +238,22 @@ is "$(sqlite3 $TMP/sluice.db "SELECT open, close_reason, released_by, end_ms > a
 	WHERE id = 9999")" "0|restart|system|1" "a CDR still open at start is closed as restart"
 like "$(cat $TMP/sluiced2.log)" "\[cdr\] 1 record of calls lost in a restart closed" "... and logged"
 is "$(grep -c 'first run' $TMP/sluiced2.log)" 0 "the second start creates no operator"
+
+# EXP CDR FILE=: a file name in [cdr] export_dir, never a path, no link followed.
+mkdir -p $TMP/export
+ln -s $TMP/link-target $TMP/export/link.csv
+mml "$LOGIN" 'EXP CDR: FILE="calls.csv";' 'EXP CDR: FILE="../escape.csv";' \
+	'EXP CDR: FILE="/tmp/sluice-escape-'$$'.csv";' 'EXP CDR: FILE="link.csv";' >$TMP/s9
+is "$(retcode $TMP/s9 2)" 0 "EXP CDR FILE= writes a file"
+like "$(reply $TMP/s9 2)" "FILE +$TMP/export/calls.csv" "... in [cdr] export_dir"
+like "$(head -1 $TMP/export/calls.csv)" "^record_id,record_type,call_state," "... as CSV"
+like "$(reply $TMP/s9 3)" "RETCODE = [1-9][0-9]* +FILE \.\./escape\.csv: a file name in \[cdr\] export_dir, not a path" \
+	"a relative path is refused with the reason"
+ok "$([ ! -e $TMP/escape.csv ]; echo $?)" "... and writes nothing"
+like "$(reply $TMP/s9 4)" "RETCODE = [1-9][0-9]* +FILE /tmp/sluice-escape-$$.csv: a file name" \
+	"an absolute path too"
+like "$(reply $TMP/s9 5)" "RETCODE = [1-9][0-9]* +FILE link\.csv: " "a symbolic link there is not followed"
+ok "$([ ! -e $TMP/link-target ]; echo $?)" "... and its target is not created"
 kill -TERM $SPID
 wait $SPID
 ok $? "sluiced stops cleanly again"
