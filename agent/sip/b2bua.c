@@ -1806,9 +1806,14 @@ void b2bua_cancel(struct sip_server *s, struct sip_txn *inv)
 			continue;
 		for (int i = 0; i < c->nbr; i++)
 			cancel_branch(c, &c->br[i]);
-		/* The callee answered, its 2xx waiting for a PRACK: that leg is up. */
+		/*
+		 * The callee answered, its 2xx waiting for a PRACK: that leg is
+		 * up, but the caller never had its 2xx. Not an answered call.
+		 */
 		if (c->state == CALL_UP)
 			send_bye(c, SIDE_B, NULL);
+		if (c->cdr)
+			c->cdr->answer_ms = 0;
 		to_caller(c, 487, NULL, NULL);
 		cdr_why(c, CDR_CLOSE_NORMAL, "caller", CDR_CANCELLED);
 		end_call(c, "cancelled by the caller");

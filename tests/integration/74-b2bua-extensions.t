@@ -68,7 +68,7 @@ start_sluiced() {
 start_sluiced
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
-plan 43
+plan 46
 
 D=$TOP/tests/integration/sipp
 reg() {	# reg USER PORT
@@ -119,6 +119,19 @@ uac $D/uac_100rel.xml 1002 -d 500
 ok $? "100rel: the caller gets a reliable 183 (Require: 100rel, RSeq), its PRACK gets 200" || why
 wait $P
 ok $? "... and the callee's reliable 183 was PRACKed by sluice with the right RAck" || why
+
+# A CANCEL while the callee's 200 waits for the caller's PRACK: the callee
+# gets a BYE, the caller 487, and the record is a cancelled call.
+uas $D/uas_100rel.xml 5062
+P=$!
+sleep 0.3
+uac $D/uac_100rel_cancel.xml 1002
+ok $? "100rel: a caller that cancels instead of PRACKing gets 487" || why
+wait $P
+ok $? "... and the callee, whose 200 waited for that PRACK, a BYE" || why
+is "$(sqlite3 $TMP/sluice.db "SELECT disposition, close_reason, released_by,
+	coalesce(answer_ms, 0), billable_s FROM cdr WHERE record_type = 'CALL'
+	ORDER BY id DESC LIMIT 1")" "CANCELLED|normal|caller|0|0" "... and its record is a cancelled call"
 
 # Session timers.
 uas $D/uas_timer.xml 5062
