@@ -59,12 +59,21 @@ struct sdp_rewrite {
 	const char	*addr;			/* the relay's address on this leg */
 	uint16_t	ports[SDP_MAX_STREAMS];	/* per m= line; ignored where the port is 0 */
 	bool		keep_ice;		/* default: ICE attributes removed */
+	/*
+	 * The relay's own ICE-lite agent (ice.h), NULL: none. The peer's ICE
+	 * goes (keep_ice or not) and the relay's comes in: a=ice-lite,
+	 * a=ice-ufrag and a=ice-pwd at session level, and per live m= the
+	 * host candidates of its RTP port (component 1) and, without
+	 * a=rtcp-mux, its RTCP port, port + 1 (component 2).
+	 */
+	const char	*ice_ufrag;
+	const char	*ice_pwd;
 };
 
 /*
  * Rewrites body for the other leg: o= and every c= carry the relay's
  * address (a hold address stays), each m= its relay port (a=rtcp its port
- * + 1), ICE is dropped unless asked. *out is malloc'ed. A rejected stream
+ * + 1), ICE is dropped unless asked, or replaced by the relay's own. *out is malloc'ed. A rejected stream
  * (port 0) stays 0 and needs no port; every other one needs one (-EINVAL).
  */
 int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char **out,
