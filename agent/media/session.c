@@ -206,7 +206,8 @@ static void watch_stream(struct media_session *s, int i)
 /*
  * Out of file descriptors: every stream whose RTP the kernel forwards both
  * ways gives up its four sockets (its ports stay sluice's, in the port
- * table), since userspace sees none of its packets. Such a stream can no
+ * table), since userspace sees none of its packets (but for STUN: a
+ * session with ICE=force keeps them). Such a stream can no
  * longer re-latch, and RTCP that has not latched by then is not relayed;
  * it takes sockets again when it needs userspace (reopen_stream()).
  * Returns how many streams gave theirs up.
@@ -229,6 +230,9 @@ static int release_offloaded(struct media_ctx *m)
 	int n = 0;
 
 	for (struct media_session *s = m->sessions; s; s = s->next) {
+		/* Its ICE-lite agent answers consent checks on those sockets. */
+		if (s->ice[0].force || s->ice[1].force)
+			continue;
 		for (int i = 0; i < s->nstreams; i++) {
 			struct media_sstream *st = &s->st[i];
 
