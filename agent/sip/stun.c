@@ -169,6 +169,31 @@ struct request {
 	bool		controlled;	/* ICE-CONTROLLED */
 };
 
+/* One attribute before MESSAGE-INTEGRITY; false: a malformed one. */
+static bool note_attr(struct request *r, const uint8_t *req, size_t off, uint16_t type,
+		      uint16_t alen)
+{
+	switch (type) {
+	case ATTR_MESSAGE_INTEGRITY:
+		r->mi_off = off;
+		return alen == MI_LEN;
+	case ATTR_USERNAME:
+		r->username = req + off + 4;
+		r->username_len = alen;
+		break;
+	case ATTR_USE_CANDIDATE:
+		r->use_candidate = true;
+		break;
+	case ATTR_ICE_CONTROLLED:
+		r->controlled = true;
+		break;
+	default:
+		if (!known(type) && r->nunknown < MAX_UNKNOWN)
+			r->unknown[r->nunknown++] = type;
+	}
+	return true;
+}
+
 /*
  * Walks a Binding request's attributes. false: no answer at all (not a
  * Binding request, damaged, a FINGERPRINT that is not last or not right).
@@ -199,21 +224,8 @@ static bool parse_request(const uint8_t *req, size_t len, const struct sockaddr 
 			if (alen != 4 || off + 8 != len ||
 			    get32(req + off + 4) != fingerprint(req, off))
 				return false;
-		} else if (r->mi_off) {
-			;	/* after MESSAGE-INTEGRITY: not covered, not read */
-		} else if (type == ATTR_MESSAGE_INTEGRITY) {
-			if (alen != MI_LEN)
-				return false;
-			r->mi_off = off;
-		} else if (type == ATTR_USERNAME) {
-			r->username = req + off + 4;
-			r->username_len = alen;
-		} else if (type == ATTR_USE_CANDIDATE) {
-			r->use_candidate = true;
-		} else if (type == ATTR_ICE_CONTROLLED) {
-			r->controlled = true;
-		} else if (!known(type) && r->nunknown < MAX_UNKNOWN) {
-			r->unknown[r->nunknown++] = type;
+		} else if (!r->mi_off && !note_attr(r, req, off, type, alen)) {
+			return false;
 		}
 		off += 4 + ((alen + 3u) & ~3u);
 	}
