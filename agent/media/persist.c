@@ -9,8 +9,11 @@
  *     "legs": [ { "sdp": ["10.0.0.2:4000", "10.0.0.2:4001"],
  *                 "peer": ["10.0.0.9:51000", null], "ssrc": [51966, 0],
  *                 "wants": true, "mux": false, "hold": false,
- *                 "addr": "10.0.0.2", "asym": false }, { ... } ] }, ... ] }
+ *                 "addr": "10.0.0.2", "asym": false }, { ... } ] }, ... ],
+ *     "ice": [ { "force": true, "ufrag": "...", "pwd": "..." }, null ] }
  *
+ * "ice" (per leg, the relay's ICE-lite agent: ice.h) is there only when a
+ * leg has credentials; rows written before it load without ICE.
  * JSON rather than a binary image, so that a newer sluiced can read an
  * older one's rows. Written on every offer, answer and latch; deleted with
  * the session.
@@ -95,6 +98,14 @@ static json_t *leg_json(const struct media_sstream *st, int i)
 			 "asym", l->asymmetric);
 }
 
+static json_t *ice_json(const struct media_ice_agent *ice)
+{
+	if (!ice->ufrag[0])
+		return json_null();
+	return json_pack("{s:b,s:s,s:s}", "force", ice->force, "ufrag", ice->ufrag,
+			 "pwd", ice->pwd);
+}
+
 static char *session_json(const struct media_session *s)
 {
 	json_t *streams = json_array(), *root;
@@ -115,6 +126,9 @@ static char *session_json(const struct media_session *s)
 	}
 	root = json_pack("{s:s,s:o,s:[s,s]}", "owner", s->owner_data, "streams", streams,
 			 "iface", s->iface[0], s->iface[1]);
+	if (root && (s->ice[0].ufrag[0] || s->ice[1].ufrag[0]))
+		json_object_set_new(root, "ice", json_pack("[o,o]", ice_json(&s->ice[0]),
+							   ice_json(&s->ice[1])));
 	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	return text;
@@ -272,6 +286,20 @@ static int restore_planes(struct media_ctx *m, struct media_sstream *st, json_t 
 	return 0;
 }
 
+/* A leg's ICE-lite agent; anything unusable leaves it without ICE. */
+static void restore_ice(struct media_ice_agent *ice, const json_t *j)
+{
+	const char *ufrag = json_string_value(json_object_get(j, "ufrag"));
+	const char *pwd = json_string_value(json_object_get(j, "pwd"));
+
+	memset(ice, 0, sizeof(*ice));
+	if (!ufrag || !pwd || !media_ice_cred_ok(ufrag, pwd))
+		return;
+	snprintf(ice->ufrag, sizeof(ice->ufrag), "%s", ufrag);
+	snprintf(ice->pwd, sizeof(ice->pwd), "%s", pwd);
+	ice->force = json_is_true(json_object_get(j, "force"));
+}
+
 static int restore_one(struct media_ctx *m, const char *id, const char *text,
 		       media_restore_fn fn, void *arg)
 {
@@ -290,9 +318,11 @@ static int restore_one(struct media_ctx *m, const char *id, const char *text,
 	}
 	snprintf(s->owner_data, sizeof(s->owner_data), "%s",
 		 json_string_value(json_object_get(root, "owner")) ?: "");
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		snprintf(s->iface[i], sizeof(s->iface[i]), "%s", json_string_value(
 			 json_array_get(json_object_get(root, "iface"), i)) ?: "");
+		restore_ice(&s->ice[i], json_array_get(json_object_get(root, "ice"), i));
+	}
 	s->nstreams = (int)json_array_size(streams);
 	for (i = 0; i < json_array_size(streams); i++) {
 		json_t *js = json_array_get(streams, i), *ports = json_object_get(js, "ports");

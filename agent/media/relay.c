@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "media/relay.h"
+#include "sip/stun.h"
 
 #define RELAY_BATCH	32
 #define RELAY_MTU	2048
@@ -97,6 +98,23 @@ const struct media_endpoint *media_leg_dest(const struct media_leg *leg, enum me
 	return leg->sdp[comp].len ? &leg->sdp[comp] : NULL;
 }
 
+/* STUN on a media socket: the owner's to answer, never relayed (relay.h). */
+static void stun_input(struct media_stream *st, int from, enum media_comp comp,
+		       const struct sockaddr *src, socklen_t srclen, const uint8_t *pkt,
+		       size_t len)
+{
+	struct media_leg *leg = &st->leg[from];
+
+	leg->stats.stun++;
+	if (!st->on_stun || !st->on_stun(st, from, comp, src, srclen, pkt, len, st->arg))
+		return;
+	if (leg->latched[comp])
+		return;
+	set_peer(leg, comp, src, srclen, false, 0);
+	if (st->on_latch)
+		st->on_latch(st, from, comp, st->arg);
+}
+
 int media_relay_input(struct media_stream *st, int from, enum media_comp comp, uint64_t now_ms)
 {
 	static uint8_t bufs[RELAY_BATCH][RELAY_MTU];
@@ -124,6 +142,11 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 		size_t len = in[i].msg_len;
 		enum media_verdict v;
 
+		if (stun_is_packet(bufs[i], len)) {
+			stun_input(st, from, comp, (struct sockaddr *)&src[i],
+				   in[i].msg_hdr.msg_namelen, bufs[i], len);
+			continue;
+		}
 		v = media_latch(leg, comp, st->relatch, (struct sockaddr *)&src[i],
 				in[i].msg_hdr.msg_namelen, bufs[i], len);
 		if (v == MEDIA_DROP_SOURCE)

@@ -20,6 +20,16 @@
  *
  * RTCP latches on its own, to the first RTCP source, under the same rules
  * (by the SSRC of the sender in the RTCP header).
+ *
+ * STUN (RFC 7983: first byte 0..3, with the magic cookie) is never relayed
+ * and never latches by itself: it goes to the stream's on_stun (the
+ * session's ICE-lite agent, which answers the checks), and is dropped
+ * without one. The one exception: a check the agent authenticated (the
+ * peer knew the relay's ice-pwd, which only the SDP sent to that leg
+ * carried) and that nominates the pair (USE-CANDIDATE) latches a leg
+ * that has not latched yet, so that media can flow towards a peer behind
+ * NAT before its first RTP arrives. A latched leg is re-latched by media
+ * only, under the policy above.
  */
 #ifndef SLUICE_MEDIA_RELAY_H
 #define SLUICE_MEDIA_RELAY_H
@@ -51,6 +61,7 @@ struct media_leg_stats {
 	uint64_t	dropped_source;	/* from a source that is not the peer */
 	uint64_t	dropped_direction; /* the other side does not want media */
 	uint64_t	relatched;
+	uint64_t	stun;		/* STUN received: answered or dropped, never relayed */
 };
 
 struct media_leg {
@@ -71,10 +82,19 @@ struct media_stream;
 typedef void (*media_latch_fn)(struct media_stream *st, int leg, enum media_comp comp,
 			       void *arg);
 
+/*
+ * A STUN message from src on leg's comp, for the owner to answer. Returns
+ * true when it nominates src as the leg's peer (see the top of this file).
+ */
+typedef bool (*media_stun_fn)(struct media_stream *st, int leg, enum media_comp comp,
+			      const struct sockaddr *src, socklen_t srclen, const uint8_t *pkt,
+			      size_t len, void *arg);
+
 struct media_stream {
 	struct media_leg	leg[2];
 	enum media_relatch	relatch;
 	media_latch_fn		on_latch;
+	media_stun_fn		on_stun;	/* NULL: STUN is dropped */
 	void			*arg;
 };
 

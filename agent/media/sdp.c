@@ -419,7 +419,7 @@ static int rewrite_attrs(osip_list_t *attrs, const struct sdp_rewrite *rw, const
 
 		if (!a->a_att_field)
 			continue;
-		if (!rw->keep_ice && is_ice(a->a_att_field)) {
+		if ((!rw->keep_ice || rw->ice_ufrag) && is_ice(a->a_att_field)) {
 			drop_attr(attrs, i--);
 		} else if (media && !strcmp(a->a_att_field, "rtcp")) {
 			bool muxed = a->a_att_value && atoi(a->a_att_value) == old_port;
@@ -523,6 +523,71 @@ static int rewrite_media(sdp_media_t *m, const struct sdp_rewrite *rw, const cha
 	return rewrite_attrs(&m->a_attributes, rw, addrtype, true, old, old ? relay_port : 0);
 }
 
+/* Adds an attribute at session level (pos -1) or to m= line pos. */
+static int add_attr(sdp_message_t *sdp, int pos, const char *field, const char *value)
+{
+	char *f = osip_strdup(field), *v = value ? osip_strdup(value) : NULL;
+
+	if (f && (v || !value) && !sdp_message_a_attribute_add(sdp, pos, f, v))
+		return 0;
+	osip_free(f);
+	osip_free(v);
+	return -ENOMEM;
+}
+
+static bool has_attr(const osip_list_t *attrs, const char *field)
+{
+	for (int i = 0; i < osip_list_size(attrs); i++) {
+		const sdp_attribute_t *a = osip_list_get(attrs, i);
+
+		if (a->a_att_field && !strcmp(a->a_att_field, field))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * RFC 8445 §5.1.2.1's recommended priority of a host candidate (type
+ * preference 126, one address: local preference 65535) of component comp.
+ */
+#define ICE_HOST_PRIORITY(comp)	((126u << 24) | (65535u << 8) | (256u - (comp)))
+
+static int add_candidate(sdp_message_t *sdp, int pos, unsigned comp, const char *addr,
+			 unsigned port)
+{
+	char v[128];
+
+	/* One foundation: same type, same base address, same transport. */
+	snprintf(v, sizeof(v), "1 %u UDP %u %s %u typ host", comp, ICE_HOST_PRIORITY(comp),
+		 addr, port);
+	return add_attr(sdp, pos, "candidate", v);
+}
+
+/* The relay's ICE-lite agent in place of the peer's ICE (sdp.h). */
+static int add_ice(sdp_message_t *sdp, const struct sdp_rewrite *rw)
+{
+	int i, rc, n = osip_list_size(&sdp->m_medias);
+
+	if (!rw->ice_ufrag)
+		return 0;
+	if (add_attr(sdp, -1, "ice-lite", NULL) || add_attr(sdp, -1, "ice-ufrag", rw->ice_ufrag) ||
+	    add_attr(sdp, -1, "ice-pwd", rw->ice_pwd))
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		sdp_media_t *m = osip_list_get(&sdp->m_medias, i);
+		uint16_t port = 0;
+
+		if (!parse_port(m->m_port, &port) || !port)
+			continue;	/* rejected: no candidates */
+		rc = add_candidate(sdp, i, 1, rw->addr, port);
+		if (!rc && !has_attr(&m->a_attributes, "rtcp-mux"))
+			rc = add_candidate(sdp, i, 2, rw->addr, port + 1u);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *err,
 			size_t errlen)
 {
@@ -544,7 +609,7 @@ static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return add_ice(sdp, rw);
 }
 
 static int print_tree(sdp_message_t *sdp, char **out, char *err, size_t errlen)

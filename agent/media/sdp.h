@@ -61,6 +61,15 @@ struct sdp_rewrite {
 	bool		keep_ice;		/* default: ICE attributes removed */
 	/* Per m= line, the transport protocol to write (NULL: as it is). */
 	const char	*proto[SDP_MAX_STREAMS];
+	/*
+	 * The relay's own ICE-lite agent (ice.h), NULL: none. The peer's ICE
+	 * goes (keep_ice or not) and the relay's comes in: a=ice-lite,
+	 * a=ice-ufrag and a=ice-pwd at session level, and per live m= the
+	 * host candidates of its RTP port (component 1) and, without
+	 * a=rtcp-mux, its RTCP port, port + 1 (component 2).
+	 */
+	const char	*ice_ufrag;
+	const char	*ice_pwd;
 };
 
 /*
@@ -75,9 +84,9 @@ int sdp_proto_convert(const char *from, const char *to, char *err, size_t errlen
 /*
  * Rewrites body for the other leg: o= and every c= carry the relay's
  * address (a hold address stays), each m= its relay port (a=rtcp its port
- * + 1), ICE is dropped unless asked, an m= line's transport protocol
- * replaced where asked (a=rtcp-fb dropped going to a protocol without
- * feedback). *out is malloc'ed. A rejected stream
+ * + 1), ICE is dropped unless asked, or replaced by the relay's own, an
+ * m= line's transport protocol replaced where asked (a=rtcp-fb dropped
+ * going to a protocol without feedback). *out is malloc'ed. A rejected stream
  * (port 0) stays 0 and needs no port; every other one needs one (-EINVAL).
  */
 int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char **out,

@@ -167,6 +167,16 @@ static void on_latch(struct media_stream *rs, int leg, enum media_comp comp, voi
 	media_persist(s);
 }
 
+/* The ICE-lite agent of leg answers what comes to its sockets (ice.h). */
+static bool on_stun(struct media_stream *rs, int leg, enum media_comp comp,
+		    const struct sockaddr *src, socklen_t srclen, const uint8_t *pkt, size_t len,
+		    void *arg)
+{
+	struct media_session *s = arg;
+
+	return media_ice_input(&s->ice[leg], rs->leg[leg].fd[comp], src, srclen, pkt, len);
+}
+
 /* ---- sockets ---- */
 
 static void on_readable(struct loop *loop, int fd, uint32_t events, void *arg)
@@ -200,7 +210,8 @@ static void watch_stream(struct media_session *s, int i)
 /*
  * Out of file descriptors: every stream whose RTP the kernel forwards both
  * ways gives up its four sockets (its ports stay sluice's, in the port
- * table), since userspace sees none of its packets. Such a stream can no
+ * table), since userspace sees none of its packets (but for STUN: a
+ * session with ICE=force keeps them). Such a stream can no
  * longer re-latch, and RTCP that has not latched by then is not relayed;
  * it takes sockets again when it needs userspace (reopen_stream()).
  * Returns how many streams gave theirs up.
@@ -223,6 +234,9 @@ static int release_offloaded(struct media_ctx *m)
 	int n = 0;
 
 	for (struct media_session *s = m->sessions; s; s = s->next) {
+		/* Its ICE-lite agent answers consent checks on those sockets. */
+		if (s->ice[0].force || s->ice[1].force)
+			continue;
 		for (int i = 0; i < s->nstreams; i++) {
 			struct media_sstream *st = &s->st[i];
 
@@ -312,6 +326,7 @@ int media_stream_open(struct media_session *s, int i, const uint16_t *ports)
 	}
 	st->relay.relatch = m->relatch;
 	st->relay.on_latch = on_latch;
+	st->relay.on_stun = on_stun;
 	st->relay.arg = s;
 	watch_stream(s, i);
 	st->released = false;
@@ -503,6 +518,36 @@ static int take_direction(struct media_session *s, int from, const struct media_
 	return 0;
 }
 
+/*
+ * ICE in what goes out to the other leg: ICE=force starts (or keeps) the
+ * relay's ICE-lite agent towards it, ICE=remove stops it and strips the
+ * sender's ICE whatever [media] ice says; without either the leg keeps
+ * what an earlier offer or answer settled.
+ */
+static int negotiate_ice(struct media_session *s, int to, enum media_ice ice,
+			 struct sdp_rewrite *rw, char *err, size_t errlen)
+{
+	struct media_ice_agent *agent = &s->ice[to];
+	int rc;
+
+	if (ice == MEDIA_ICE_FORCE) {
+		rc = media_ice_start(agent);
+		if (rc) {
+			snprintf(err, errlen, "no ICE credentials: %s", strerror(-rc));
+			return rc;
+		}
+		agent->force = true;
+	} else if (ice == MEDIA_ICE_REMOVE) {
+		agent->force = false;
+		rw->keep_ice = false;
+	}
+	if (agent->force) {
+		rw->ice_ufrag = agent->ufrag;
+		rw->ice_pwd = agent->pwd;
+	}
+	return 0;
+}
+
 static int negotiate(struct media_session *s, int from, bool answer, const struct media_opts *opts,
 		     const char *body, size_t len, char **out, char *err, size_t errlen)
 {
@@ -510,13 +555,18 @@ static int negotiate(struct media_session *s, int from, bool answer, const struc
 	struct sdp_rewrite rw = { .keep_ice = s->m->keep_ice };
 	struct negotiation n = { .s = s, .rw = &rw, .from = from, .answer = answer,
 				 .opts = opts ? opts : &none };
+	struct media_ice_agent ice = s->ice[!from];	/* kept if the SDP fails */
 	int i, rc;
 
 	rc = take_direction(s, from, n.opts, answer, err, errlen);
 	if (!rc)
+		rc = negotiate_ice(s, !from, n.opts->ice, &rw, err, errlen);
+	if (!rc)
 		rc = sdp_negotiate(body, len, &rw, negotiate_stream, &n, out, err, errlen);
-	if (rc)
+	if (rc) {
+		s->ice[!from] = ice;
 		return rc;
+	}
 	for (i = 0; i < s->nstreams; i++)
 		if (s->st[i].active)
 			media_stream_offload(s, &s->st[i]);	/* directions may have changed */

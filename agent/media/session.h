@@ -22,6 +22,7 @@
 
 #include "core/loop.h"
 #include "dp/dp.h"
+#include "media/ice.h"
 #include "media/ports.h"
 #include "media/relay.h"
 #include "media/sdp.h"
@@ -104,6 +105,7 @@ struct media_session {
 	char			id[64];
 	int			nstreams;
 	struct media_sstream	st[SDP_MAX_STREAMS];
+	struct media_ice_agent	ice[2];		/* per leg: ICE=force towards its peer */
 	media_dead_fn		dead;
 	void			*owner;
 	bool			dead_reported;

@@ -282,6 +282,79 @@ static void test_keep_ice(void **state)
 	free(in);
 }
 
+/* Occurrences of needle in hay. */
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static void before(const char *hay, const char *needle, const char *limit)
+{
+	const char *p = strstr(hay, needle);
+
+	assert_non_null(p);
+	assert_true(p < limit);
+}
+
+/*
+ * ICE=force: the peer's ICE goes (keep_ice or not), the relay's comes:
+ * ice-lite, its credentials at session level, its host candidates per
+ * live m= line, RTCP's at port + 1.
+ */
+static void test_ice_force(void **state)
+{
+	struct sdp_rewrite rw = { .addr = "203.0.113.50", .ports = { 35000 }, .keep_ice = true,
+				  .ice_ufrag = "Ab3+", .ice_pwd = "0123456789abcdefghij+/" };
+	char err[128], *in, *out = NULL, *m;
+	size_t len;
+
+	(void)state;
+	in = slurp("ice", "sdp", &len);
+	assert_non_null(in);
+	assert_int_equal(sdp_rewrite(in, len, &rw, &out, err, sizeof(err)), 0);
+	assert_null(strstr(out, "192.168.0.4"));
+	assert_null(strstr(out, "F7gI"));
+	assert_null(strstr(out, "srflx"));
+	assert_null(strstr(out, "a=ice-options"));
+	assert_null(strstr(out, "a=end-of-candidates"));
+	m = strstr(out, "m=audio 35000 ");
+	assert_non_null(m);
+	/* Session level: before the first m=. */
+	before(out, "a=ice-lite\r\n", m);
+	before(out, "a=ice-ufrag:Ab3+\r\n", m);
+	before(out, "a=ice-pwd:0123456789abcdefghij+/\r\n", m);
+	assert_int_equal(count(out, "a=ice-ufrag:"), 1);
+	assert_true(strstr(m, "a=candidate:1 1 UDP 2130706431 203.0.113.50 35000 typ host\r\n") != NULL);
+	assert_true(strstr(m, "a=candidate:1 2 UDP 2130706430 203.0.113.50 35001 typ host\r\n") != NULL);
+	assert_int_equal(count(out, "a=candidate:"), 2);
+	free(out);
+	free(in);
+
+	/* rtcp-mux: component 1 only. */
+	in = slurp("rtcp_mux", "sdp", &len);
+	assert_non_null(in);
+	assert_int_equal(sdp_rewrite(in, len, &rw, &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "a=candidate:1 1 UDP 2130706431 203.0.113.50 35000 typ host"));
+	assert_int_equal(count(out, "a=candidate:"), 1);
+	free(out);
+	free(in);
+
+	/* A rejected stream gets none; the live one its two. */
+	in = slurp("rejected_ice", "sdp", &len);
+	assert_non_null(in);
+	rw.ports[0] = 35000;
+	rw.ports[1] = 35002;
+	assert_int_equal(sdp_rewrite(in, len, &rw, &out, err, sizeof(err)), 0);
+	assert_int_equal(count(out, "a=candidate:"), 2);
+	assert_int_equal(count(out, "a=ice-lite"), 1);
+	free(out);
+	free(in);
+}
+
 /* Bare LF, as some phones send; and the mix that overran libosip2 5.3. */
 static void test_line_endings(void **state)
 {
@@ -312,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_line_endings),
 		cmocka_unit_test(test_keep_ice),
+		cmocka_unit_test(test_ice_force),
 		cmocka_unit_test(test_ipv6_hold),
 		cmocka_unit_test(test_rewrite_needs),
 	};

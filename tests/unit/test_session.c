@@ -22,9 +22,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <zlib.h>
 
 #include "core/loop.h"
 #include "media/session.h"
+#include "sip/stun.h"
 
 /* ---- a data path that records what it is told ---- */
 
@@ -708,6 +712,128 @@ static void test_direction(void **state)
 	close(callee.fd);
 }
 
+/* The value of "a=name:" in sdp, up to the line's end, into out. */
+static void sdp_attr(const char *sdp, const char *name, char *out, size_t n)
+{
+	const char *p = strstr(sdp, name);
+
+	assert_non_null(p);
+	p += strlen(name);
+	snprintf(out, n, "%.*s", (int)strcspn(p, "\r\n"), p);
+}
+
+/*
+ * A full agent's check with USE-CANDIDATE for "ufrag:peer", signed with
+ * pwd and fingerprinted (RFC 8445 §7.2.2, RFC 5389 §15.4-15.5).
+ */
+static size_t ice_check(uint8_t *b, const char *ufrag, const char *pwd)
+{
+	char user[64];
+	size_t len = 20, ul = (size_t)snprintf(user, sizeof(user), "%s:peer", ufrag);
+	unsigned int mlen;
+	uint32_t fp;
+
+	memset(b, 0, 128);
+	b[1] = 0x01, b[4] = 0x21, b[5] = 0x12, b[6] = 0xa4, b[7] = 0x42, b[19] = 7;
+	b[len + 1] = 0x06, b[len + 3] = (uint8_t)ul;
+	memcpy(b + len + 4, user, ul);
+	len += 4 + ((ul + 3) & ~3u);
+	b[len] = 0x80, b[len + 1] = 0x2a, b[len + 3] = 8;	/* ICE-CONTROLLING */
+	len += 12;
+	b[len + 1] = 0x25;					/* USE-CANDIDATE */
+	len += 4;
+	b[3] = (uint8_t)(len + 24 - 20);
+	b[len + 1] = 0x08, b[len + 3] = 20;
+	HMAC(EVP_sha1(), pwd, (int)strlen(pwd), b, len, b + len + 4, &mlen);
+	len += 24;
+	b[3] = (uint8_t)(len + 8 - 20);
+	fp = (uint32_t)crc32(0, b, (uInt)len) ^ 0x5354554eu;
+	b[len] = 0x80, b[len + 1] = 0x28, b[len + 3] = 4;
+	b[len + 4] = (uint8_t)(fp >> 24), b[len + 5] = (uint8_t)(fp >> 16);
+	b[len + 6] = (uint8_t)(fp >> 8), b[len + 7] = (uint8_t)fp;
+	return len + 8;
+}
+
+/*
+ * ICE=force on the offer: the callee gets the relay's ICE-lite agent and
+ * nothing of the caller's ICE; its check is answered, reaches nobody else
+ * and (USE-CANDIDATE) latches it. ICE=remove strips ICE even with
+ * [media] ice = keep.
+ */
+static void test_ice_force(void **state)
+{
+	struct fx *f = *state;
+	struct media_opts force = { .ice = MEDIA_ICE_FORCE }, remove = { .ice = MEDIA_ICE_REMOVE };
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	char err[128], *offer, *out, ufrag[32], pwd[64], cand[128];
+	struct media_session *s = media_session_new(&f->m, "ice", NULL, NULL);
+	struct media_leg_report rep;
+	uint8_t req[128], ans[256];
+	uint16_t rb;
+	size_t len;
+	ssize_t n;
+
+	assert_true(asprintf(&offer, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+			     "c=IN IP4 127.0.0.1\r\nt=0 0\r\na=ice-ufrag:Cllr\r\n"
+			     "a=ice-pwd:callerpassword01234567890\r\nm=audio %u RTP/AVP 0\r\n"
+			     "a=candidate:1 1 UDP 2130706431 192.168.1.1 4000 typ host\r\n",
+			     f->caller.port) > 0);
+	assert_int_equal(media_offer_opts(s, 0, &force, offer, strlen(offer), &out, err,
+					  sizeof(err)), 0);
+	rb = sdp_port(out);
+	assert_null(strstr(out, "Cllr"));
+	assert_null(strstr(out, "192.168.1.1"));
+	assert_non_null(strstr(out, "a=ice-lite\r\n"));
+	sdp_attr(out, "a=ice-ufrag:", ufrag, sizeof(ufrag));
+	sdp_attr(out, "a=ice-pwd:", pwd, sizeof(pwd));
+	assert_int_equal(strlen(ufrag), 8);
+	assert_int_equal(strlen(pwd), 24);
+	snprintf(cand, sizeof(cand), "a=candidate:1 1 UDP 2130706431 127.0.0.1 %u typ host", rb);
+	assert_non_null(strstr(out, cand));
+	snprintf(cand, sizeof(cand), "a=candidate:1 2 UDP 2130706430 127.0.0.1 %u typ host",
+		 rb + 1);
+	assert_non_null(strstr(out, cand));
+	free(out);
+
+	/* The callee's check to the relay's candidate. */
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons(rb);
+	len = ice_check(req, ufrag, pwd);
+	sendto(f->callee.fd, req, len, 0, (struct sockaddr *)&to, sizeof(to));
+	spin(f->loop, 100);
+	n = recv(f->callee.fd, ans, sizeof(ans), MSG_DONTWAIT);
+	assert_true(n > 20);
+	assert_int_equal(ans[0] << 8 | ans[1], 0x0101);
+	assert_int_equal(ans[24] << 8 | ans[25], 0x0001);	/* XOR-MAPPED-ADDRESS, IPv4 */
+	assert_int_equal(ans[26] << 8 | ans[27], f->callee.port ^ 0x2112);
+	assert_true(stun_check_integrity(ans, (size_t)n, pwd));
+	assert_int_equal(heard(&f->caller), -1);		/* not relayed */
+	assert_int_equal(media_leg_report(s, 0, 1, &rep), 0);
+	assert_int_equal(rep.packets, 0);			/* not media either */
+	assert_true(s->st[0].relay.leg[1].latched[MEDIA_RTP]);	/* nominated */
+	/* With the wrong password: 401, and nothing latches on RTCP. */
+	len = ice_check(req, ufrag, "wrongwrongwrongwrongwrong");
+	to.sin_port = htons(rb + 1);
+	sendto(f->callee.fd, req, len, 0, (struct sockaddr *)&to, sizeof(to));
+	spin(f->loop, 100);
+	n = recv(f->callee.fd, ans, sizeof(ans), MSG_DONTWAIT);
+	assert_true(n > 20);
+	assert_int_equal(ans[0] << 8 | ans[1], 0x0111);
+	assert_false(s->st[0].relay.leg[1].latched[MEDIA_RTCP]);
+
+	/* ICE=remove: the caller's ICE goes, whatever [media] ice says. */
+	f->m.keep_ice = true;
+	assert_int_equal(media_offer_opts(s, 0, &remove, offer, strlen(offer), &out, err,
+					  sizeof(err)), 0);
+	assert_null(strstr(out, "a=ice-"));
+	assert_null(strstr(out, "a=candidate"));
+	free(out);
+	assert_int_equal(media_offer(s, 0, offer, strlen(offer), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "a=ice-ufrag:Cllr"));	/* keep: passed through */
+	free(out);
+	free(offer);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +847,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_out_of_ports, setup, teardown),
 		cmocka_unit_test(test_ipv6_call),
 		cmocka_unit_test(test_direction),
+		cmocka_unit_test_setup_teardown(test_ice_force, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
