@@ -20,6 +20,12 @@
  *
  * RTCP latches on its own, to the first RTCP source, under the same rules
  * (by the SSRC of the sender in the RTCP header).
+ *
+ * A leg whose peer multiplexes RTCP on its RTP port (RFC 5761, as
+ * negotiated: media_leg.mux) has one endpoint for both: its RTCP arrives
+ * on the relay's RTP socket and is told apart by its payload type, and
+ * RTCP for it leaves from that socket to its RTP peer. So RTCP crosses
+ * between a muxing peer and one with RTCP on a port of its own.
  */
 #ifndef SLUICE_MEDIA_RELAY_H
 #define SLUICE_MEDIA_RELAY_H
@@ -60,6 +66,7 @@ struct media_leg {
 	bool			latched[2];
 	uint32_t		ssrc[2];	/* of the latched source */
 	bool			wants_media;	/* direction: this peer receives */
+	bool			mux;		/* the peer multiplexes RTCP (RFC 5761) */
 	struct media_leg_stats	stats;
 	uint64_t		last_rx_ms;
 };
@@ -97,7 +104,10 @@ enum media_verdict media_latch(struct media_leg *leg, enum media_comp comp,
  */
 int media_relay_input(struct media_stream *st, int from, enum media_comp comp, uint64_t now_ms);
 
-/* The leg's peer for comp: latched, else from SDP; NULL when neither. */
+/* The leg's peer for comp (RTP's when it muxes): latched, else from SDP; NULL when neither. */
 const struct media_endpoint *media_leg_dest(const struct media_leg *leg, enum media_comp comp);
+
+/* RFC 5761 5.1.2: RTCP on an RTP port, by its second byte (PT 72-76 once masked). */
+bool media_muxed_rtcp(const uint8_t *pkt, size_t len);
 
 #endif /* SLUICE_MEDIA_RELAY_H */
