@@ -380,31 +380,42 @@ static void leg_rtcp_sdp(struct media_sstream *st, int leg)
 
 /*
  * RFC 5761 with the NG flags (session.h): an offer from `from` settles what
- * the answerer is offered; its answer settles which peers mux. Returns what
- * goes out to the other side.
+ * the answerer is offered; its answer settles which peers mux.
  */
-static enum sdp_mux_out settle_mux(struct media_sstream *st, int from, bool answer, unsigned flags)
+static void settle_mux(struct media_sstream *st, int from, bool answer, unsigned flags)
 {
 	struct media_leg *sender = &st->relay.leg[from], *other = &st->relay.leg[!from];
-	bool offerer_mux;
 
 	if (!answer) {
-		offerer_mux = st->sdp[from].rtcp_mux;
 		st->mux_flags = flags;
 		st->mux_offered = (flags & (MEDIA_MUX_OFFER | MEDIA_MUX_REQUIRE)) ||
-				  (offerer_mux && !(flags & (MEDIA_MUX_REJECT | MEDIA_MUX_DEMUX)));
+				  (st->sdp[from].rtcp_mux &&
+				   !(flags & (MEDIA_MUX_REJECT | MEDIA_MUX_DEMUX)));
 		if (flags & MEDIA_MUX_REQUIRE)
 			other->mux = true;	/* as if it had accepted already */
-		if (!st->mux_offered)
-			return SDP_MUX_OFF;
-		return flags & MEDIA_MUX_REQUIRE ? SDP_MUX_ONLY : SDP_MUX_OFFER;
+		return;
 	}
 	flags |= st->mux_flags;
-	offerer_mux = st->sdp[!from].rtcp_mux;
 	sender->mux = (st->mux_offered && st->sdp[from].rtcp_mux) || (flags & MEDIA_MUX_REQUIRE);
-	other->mux = offerer_mux && !(flags & MEDIA_MUX_REJECT) &&
+	other->mux = st->sdp[!from].rtcp_mux && !(flags & MEDIA_MUX_REJECT) &&
 		     (sender->mux || (flags & (MEDIA_MUX_ACCEPT | MEDIA_MUX_DEMUX)));
-	return other->mux ? SDP_MUX_ONLY : SDP_MUX_OFF;
+}
+
+/* Settles stream st's multiplexing; returns what the SDP going out says of it. */
+static enum sdp_mux_out negotiate_mux(struct media_sstream *st, int from, bool answer,
+				      unsigned flags)
+{
+	int leg;
+
+	settle_mux(st, from, answer, flags);
+	for (leg = 0; leg < 2; leg++)
+		if (st->has_sdp[leg])
+			leg_rtcp_sdp(st, leg);
+	if (answer)
+		return st->relay.leg[!from].mux ? SDP_MUX_ONLY : SDP_MUX_OFF;
+	if (!st->mux_offered)
+		return SDP_MUX_OFF;
+	return st->mux_flags & MEDIA_MUX_REQUIRE ? SDP_MUX_ONLY : SDP_MUX_OFFER;
 }
 
 /* Takes what side `from` says about stream i. */
@@ -488,14 +499,6 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 	if (rc)
 		return rc;
 	if (s->st[i].active) {
-		struct media_sstream *st = &s->st[i];
-
-		n->rw->mux[i] = settle_mux(st, n->from, n->answer, n->opts->rtcp_mux);
-		for (k = 0; k < 2; k++)
-			if (st->has_sdp[k])
-				leg_rtcp_sdp(st, k);
-	}
-	if (s->st[i].active) {
 		const char *addr = s->m->plane[s->st[i].plane].addr;
 
 		if (n->rw->addr && strcmp(n->rw->addr, addr)) {
@@ -503,6 +506,7 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 			return -EINVAL;
 		}
 		n->rw->addr = addr;
+		n->rw->mux[i] = negotiate_mux(&s->st[i], n->from, n->answer, n->opts->rtcp_mux);
 	}
 	*relay_port = s->st[i].port[!n->from];
 	n->nstreams = i + 1;
