@@ -42,12 +42,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sluicectl [-p PIN_DIR | -k] [-c CONF] COMMAND\n"
-		"  flow add LOCAL from PEER|any via RELAY to DEST [rtp|rtcp] [clock HZ]\n"
-		"           [dscp N] [stream ID]\n"
+		"  flow add LOCAL [rtcp-mux] from PEER|any via RELAY to DEST [rtp|rtcp]\n"
+		"           [demux] [clock HZ] [dscp N] [stream ID]\n"
 		"                 packets to LOCAL from PEER leave from RELAY to DEST\n"
-		"                 (endpoints ADDRESS:PORT or [IPV6]:PORT)\n"
+		"                 (endpoints ADDRESS:PORT or [IPV6]:PORT); demux: RTCP muxed\n"
+		"                 on LOCAL goes by LOCAL's rtcp-mux flow instead\n"
 		"  flow add -     the same, one flow per line on stdin\n"
-		"  flow del LOCAL\n"
+		"  flow del LOCAL [rtcp-mux]\n"
 		"  flow list      every flow with its statistics\n"
 		"  verdicts       the XDP program's verdict counters\n"
 		"  load IFACE[,IFACE...] [native|generic]\n"
@@ -159,12 +160,12 @@ static int cmd_flow_add(int argc, char **argv)
 
 static int cmd_flow_del(int argc, char **argv)
 {
-	struct sluice_flow_key key = { 0 };
+	struct sluice_flow_key key;
 	struct dp *dp;
 	int rc;
 
-	if (argc != 1 || dp_parse_endpoint(argv[0], key.addr, &key.port, &key.family)) {
-		fprintf(stderr, "sluicectl: flow del: LOCAL ADDRESS:PORT expected\n");
+	if (argc < 1 || dp_parse_flow_key(argc, argv, &key) != argc) {
+		fprintf(stderr, "sluicectl: flow del: LOCAL ADDRESS:PORT [rtcp-mux] expected\n");
 		return 2;
 	}
 	if (open_pinned(&dp))

@@ -60,6 +60,24 @@ static __always_inline int sluice_fwd_payload_verdict(__u8 first)
 }
 
 /*
+ * The key a packet of act's flow goes by in the end, given the first two
+ * bytes of its payload: the same key, or for RTCP muxed on a port whose
+ * flow demultiplexes (SLUICE_F_DEMUX), the key with SLUICE_KEY_MUXED_RTCP,
+ * looked up in turn. Returns true when the caller must look up again.
+ */
+static __always_inline bool sluice_fwd_demux(const struct sluice_flow_action *act,
+					     struct sluice_flow_key *key, __u8 b0, __u8 b1)
+{
+	__u8 pt = b1 & 0x7f;
+
+	if (!(act->flags & SLUICE_F_DEMUX) || key->comp != SLUICE_KEY_PORT ||
+	    (b0 >> 6) != 2 || pt < SLUICE_RTCP_MUX_PT_MIN || pt > SLUICE_RTCP_MUX_PT_MAX)
+		return false;
+	key->comp = SLUICE_KEY_MUXED_RTCP;
+	return true;
+}
+
+/*
  * Accounts the RTP header of a forwarded packet of an RTP flow, received at
  * now_ns (CLOCK_MONOTONIC). RTCP multiplexed on the port is skipped.
  * Returns false for a packet that is not RTP version 2, which the caller

@@ -23,6 +23,7 @@
 #include <sluice/abi.h>
 
 #include "csum.h"
+#include "fwd.h"
 #include "maps.h"
 #include "parse.h"
 #include "rtp_stats.h"
@@ -256,6 +257,19 @@ static __always_inline void sluice_account(const struct sluice_pkt *p,
 		sluice_account_rtp(st, p, act, now);
 }
 
+/*
+ * RTCP muxed on a port whose peer on the other leg takes RTCP apart: the
+ * flow keyed for it (fwd.h), and NULL (a miss) when it has none yet.
+ */
+static __always_inline struct sluice_flow_action *
+sluice_demux(struct sluice_pkt *p, struct sluice_flow_action *act)
+{
+	if ((void *)(p->payload + 2) > p->end ||
+	    !sluice_fwd_demux(act, &p->key, p->payload[0], p->payload[1]))
+		return act;
+	return bpf_map_lookup_elem(&flows, &p->key);
+}
+
 /* Returns the verdict reason; *action is the XDP action to return. */
 static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt *p,
 					  int *action, const bool v6)
@@ -267,6 +281,8 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 	int why;
 
 	act = bpf_map_lookup_elem(&flows, &p->key);
+	if (act)
+		act = sluice_demux(p, act);
 	if (!act)
 		return SLUICE_V_PASS_MISS;
 	if (act->family != p->key.family)

@@ -37,7 +37,8 @@ bool sluice_flow_valid(const struct sluice_flow_key *key, const struct sluice_fl
 {
 	if (key->family != SLUICE_FAMILY_IPV4 && key->family != SLUICE_FAMILY_IPV6)
 		return false;
-	if (key->pad || (key->family == SLUICE_FAMILY_IPV4 && !sluice_zero(key->addr + 4, 12)))
+	if (key->comp > SLUICE_KEY_MUXED_RTCP ||
+	    (key->family == SLUICE_FAMILY_IPV4 && !sluice_zero(key->addr + 4, 12)))
 		return false;
 	if (!act)
 		return true;

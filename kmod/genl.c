@@ -114,7 +114,7 @@ static int sluice_genl_get_flow(struct genl_info *info, struct sluice_flow_key *
 	if (!err && act)
 		err = sluice_genl_get(info, SLUICE_A_FLOW_ACTION, act, sizeof(*act));
 	if (!err && !sluice_flow_valid(key, act)) {
-		GENL_SET_ERR_MSG(info, "sluice: bad family, padding or DSCP in flow");
+		GENL_SET_ERR_MSG(info, "sluice: bad family, key comp, padding or DSCP in flow");
 		err = -EINVAL;
 	}
 	return err;

@@ -280,6 +280,26 @@ static int sluice_xmit(const struct nf_hook_state *state, struct sk_buff *skb,
 	return why;
 }
 
+/*
+ * RTCP muxed on a port whose peer on the other leg takes RTCP apart goes
+ * by a flow of its own (bpf/fwd.h); NULL, a miss, when there is none yet.
+ */
+static struct sluice_kflow *sluice_demux(struct sluice_net *sn, const struct sk_buff *skb,
+					 const struct sluice_kpkt *p, struct sluice_kflow *f)
+{
+	const struct sluice_flow_action *act = &rcu_dereference(f->act)->a;
+	struct sluice_flow_key key = p->key;
+	const u8 *b;
+	u8 buf[2];
+
+	if (!(act->flags & SLUICE_F_DEMUX) || p->udp_len < sizeof(struct udphdr) + 2)
+		return f;
+	b = skb_header_pointer(skb, p->l4_off + sizeof(struct udphdr), 2, buf);
+	if (!b || !sluice_fwd_demux(act, &key, b[0], b[1]))
+		return f;
+	return sluice_flow_lookup(sn, &key);
+}
+
 /* The verdict reason; the packet is the stack's again unless it is TX/REDIRECT. */
 static int sluice_forward(struct sluice_net *sn, struct sk_buff *skb,
 			  const struct nf_hook_state *state, const struct sluice_kpkt *p)
@@ -290,6 +310,8 @@ static int sluice_forward(struct sluice_net *sn, struct sk_buff *skb,
 	int why;
 
 	f = sluice_flow_lookup(sn, &p->key);
+	if (f)
+		f = sluice_demux(sn, skb, p, f);
 	if (!f)
 		return SLUICE_V_PASS_MISS;
 	act = &rcu_dereference(f->act)->a;

@@ -188,7 +188,7 @@ static int kmod_flow_put(struct dp *dp, const struct sluice_flow_key *key,
 	struct dp_kmod *k = to_kmod(dp);
 	int err, tries;
 
-	if (key->family != act->family || key->pad)
+	if (key->family != act->family || key->comp > SLUICE_KEY_MUXED_RTCP)
 		return -EINVAL;
 	/* A flow deleted or added between the two requests is tried once more. */
 	for (tries = 0; tries < 2; tries++) {

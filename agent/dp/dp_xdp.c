@@ -67,7 +67,7 @@ static struct dp_xdp *to_xdp(struct dp *dp)
 static int xdp_flow_put(struct dp *dp, const struct sluice_flow_key *key,
 			const struct sluice_flow_action *act)
 {
-	if (key->family != act->family || key->pad)
+	if (key->family != act->family || key->comp > SLUICE_KEY_MUXED_RTCP)
 		return -EINVAL;
 	/* BPF_ANY replaces the action in place; flow_stats is untouched. */
 	if (bpf_map_update_elem(to_xdp(dp)->flows_fd, key, act, BPF_ANY))

@@ -105,6 +105,8 @@ static int take_options(int argc, char *const *argv, int i, struct sluice_flow_a
 			act->flags |= SLUICE_F_RTP;
 		} else if (!strcmp(w, "rtcp")) {
 			act->flags |= SLUICE_F_RTCP;
+		} else if (!strcmp(w, "demux")) {
+			act->flags |= SLUICE_F_DEMUX;
 		} else if (!strcmp(w, "clock") || !strcmp(w, "dscp") || !strcmp(w, "stream")) {
 			unsigned long max = !strcmp(w, "dscp") ? 63 : 0xffffffffUL;
 
@@ -128,16 +130,26 @@ static int take_options(int argc, char *const *argv, int i, struct sluice_flow_a
 	return 0;
 }
 
+int dp_parse_flow_key(int argc, char *const *argv, struct sluice_flow_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	if (argc < 1 || dp_parse_endpoint(argv[0], key->addr, &key->port, &key->family))
+		return -EINVAL;
+	if (argc < 2 || strcmp(argv[1], "rtcp-mux"))
+		return 1;
+	key->comp = SLUICE_KEY_MUXED_RTCP;
+	return 2;
+}
+
 int dp_parse_flow(int argc, char *const *argv, struct sluice_flow_key *key,
 		  struct sluice_flow_action *act, char *err, size_t errlen)
 {
 	__u8 fam_src = 0, fam_relay, fam_dst;
-	int i = 1;
-	int rc;
+	int i, rc;
 
-	memset(key, 0, sizeof(*key));
 	memset(act, 0, sizeof(*act));
-	if (argc < 1 || dp_parse_endpoint(argv[0], key->addr, &key->port, &key->family))
+	i = dp_parse_flow_key(argc, argv, key);
+	if (i < 0)
 		return flow_fail(err, errlen, "bad local endpoint", argc ? argv[0] : NULL);
 	if (i + 1 < argc && !strcmp(argv[i], "from") && !strcmp(argv[i + 1], "any")) {
 		i += 2;
@@ -175,10 +187,13 @@ void dp_format_flow(const struct sluice_flow_key *key, const struct sluice_flow_
 	dp_format_endpoint(act->new_src_addr, act->new_src_port, act->family, relay,
 			   sizeof(relay));
 	dp_format_endpoint(act->new_dst_addr, act->new_dst_port, act->family, dst, sizeof(dst));
-	n = (size_t)snprintf(out, len, "%s from %s via %s to %s", local, peer, relay, dst);
+	n = (size_t)snprintf(out, len, "%s%s from %s via %s to %s", local,
+			     key->comp == SLUICE_KEY_MUXED_RTCP ? " rtcp-mux" : "", peer, relay, dst);
 	if (n < len && (act->flags & (SLUICE_F_RTP | SLUICE_F_RTCP)))
 		n += (size_t)snprintf(out + n, len - n, " %s",
 				      act->flags & SLUICE_F_RTP ? "rtp" : "rtcp");
+	if (n < len && (act->flags & SLUICE_F_DEMUX))
+		n += (size_t)snprintf(out + n, len - n, " demux");
 	if (n < len && act->clock_rate)
 		n += (size_t)snprintf(out + n, len - n, " clock %u", act->clock_rate);
 	if (n < len && (act->flags & SLUICE_F_DSCP))

@@ -5,13 +5,15 @@
  *
  *   { "owner": "...", "iface": ["", "external"],
  *     "streams": [ { "family": 4, "iface": ["default", "external"],
- *     "ports": [30000, 30002], "clock": 8000,
+ *     "ports": [30000, 30002], "clock": 8000, "mux_flags": 0, "mux_offered": false,
  *     "legs": [ { "sdp": ["10.0.0.2:4000", "10.0.0.2:4001"],
  *                 "peer": ["10.0.0.9:51000", null], "ssrc": [51966, 0],
- *                 "wants": true, "mux": false, "hold": false,
+ *                 "wants": true, "mux": false, "muxed": false, "hold": false,
  *                 "addr": "10.0.0.2", "asym": false }, { ... } ] }, ... ],
  *     "ice": [ { "force": true, "ufrag": "...", "pwd": "..." }, null ] }
  *
+ * "mux" is what the peer's SDP said, "muxed" what was negotiated (a row
+ * from before "muxed" existed takes "mux" for it, as sluiced then did).
  * "ice" (per leg, the relay's ICE-lite agent: ice.h) is there only when a
  * leg has credentials; rows written before it load without ICE.
  * JSON rather than a binary image, so that a newer sluiced can read an
@@ -88,12 +90,12 @@ static json_t *leg_json(const struct media_sstream *st, int i)
 {
 	const struct media_leg *l = &st->relay.leg[i];
 
-	return json_pack("{s:[o,o],s:[o,o],s:[I,I],s:b,s:b,s:b,s:s,s:b}",
+	return json_pack("{s:[o,o],s:[o,o],s:[I,I],s:b,s:b,s:b,s:b,s:s,s:b}",
 			 "sdp", ep_json(&l->sdp[0]), ep_json(&l->sdp[1]),
 			 "peer", l->latched[0] ? ep_json(&l->peer[0]) : json_null(),
 			 l->latched[1] ? ep_json(&l->peer[1]) : json_null(),
 			 "ssrc", (json_int_t)l->ssrc[0], (json_int_t)l->ssrc[1],
-			 "wants", l->wants_media, "mux", st->sdp[i].rtcp_mux,
+			 "wants", l->wants_media, "mux", st->sdp[i].rtcp_mux, "muxed", l->mux,
 			 "hold", st->sdp[i].hold, "addr", st->sdp[i].addr,
 			 "asym", l->asymmetric);
 }
@@ -116,12 +118,13 @@ static char *session_json(const struct media_session *s)
 		const struct media_sstream *st = &s->st[i];
 
 		json_array_append_new(streams, !st->active ? json_null() :
-			json_pack("{s:i,s:[s,s],s:[i,i],s:I,s:[o,o]}", "family",
+			json_pack("{s:i,s:[s,s],s:[i,i],s:I,s:i,s:b,s:[o,o]}", "family",
 				  s->m->plane[st->plane[0]].family == AF_INET6 ? 6 : 4,
 				  "iface", s->m->plane[st->plane[0]].name,
 				  s->m->plane[st->plane[1]].name,
 				  "ports", st->port[0], st->port[1],
 				  "clock", (json_int_t)st->clock_rate,
+				  "mux_flags", (int)st->mux_flags, "mux_offered", st->mux_offered,
 				  "legs", leg_json(st, 0), leg_json(st, 1)));
 	}
 	root = json_pack("{s:s,s:o,s:[s,s]}", "owner", s->owner_data, "streams", streams,
@@ -251,7 +254,7 @@ static int restore_leg(struct media_sstream *st, int i, json_t *j)
 {
 	struct media_leg *l = &st->relay.leg[i];
 	json_t *sdp = json_object_get(j, "sdp"), *peer = json_object_get(j, "peer");
-	json_t *ssrc = json_object_get(j, "ssrc");
+	json_t *ssrc = json_object_get(j, "ssrc"), *muxed;
 	const char *addr = json_string_value(json_object_get(j, "addr"));
 	int c;
 
@@ -265,6 +268,8 @@ static int restore_leg(struct media_sstream *st, int i, json_t *j)
 	l->wants_media = json_is_true(json_object_get(j, "wants"));
 	l->asymmetric = json_is_true(json_object_get(j, "asym"));
 	st->sdp[i].rtcp_mux = json_is_true(json_object_get(j, "mux"));
+	muxed = json_object_get(j, "muxed");
+	l->mux = muxed ? json_is_true(muxed) : st->sdp[i].rtcp_mux;
 	st->sdp[i].hold = json_is_true(json_object_get(j, "hold"));
 	snprintf(st->sdp[i].addr, sizeof(st->sdp[i].addr), "%s", addr ? addr : "");
 	st->has_sdp[i] = l->sdp[0].len != 0;
@@ -353,6 +358,8 @@ static int restore_one(struct media_ctx *m, const char *id, const char *text,
 			goto out_decref;
 		}
 		st->clock_rate = (uint32_t)json_integer_value(json_object_get(js, "clock"));
+		st->mux_flags = (unsigned)json_integer_value(json_object_get(js, "mux_flags"));
+		st->mux_offered = json_is_true(json_object_get(js, "mux_offered"));
 		st->hold = !st->relay.leg[0].wants_media || !st->relay.leg[1].wants_media;
 		/* Puts the flows back over the adopted ones: same keys, counters kept. */
 		media_stream_offload(s, st);

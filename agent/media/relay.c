@@ -91,8 +91,20 @@ enum media_verdict media_latch(struct media_leg *leg, enum media_comp comp,
 	return MEDIA_DROP_SOURCE;
 }
 
+bool media_muxed_rtcp(const uint8_t *pkt, size_t len)
+{
+	uint8_t pt;
+
+	if (len < 2 || (pkt[0] >> 6) != 2)
+		return false;
+	pt = pkt[1] & 0x7f;
+	return pt >= 72 && pt <= 76;
+}
+
 const struct media_endpoint *media_leg_dest(const struct media_leg *leg, enum media_comp comp)
 {
+	if (leg->mux)
+		comp = MEDIA_RTP;
 	if (leg->latched[comp] && !leg->asymmetric)
 		return &leg->peer[comp];
 	return leg->sdp[comp].len ? &leg->sdp[comp] : NULL;
@@ -115,15 +127,54 @@ static void stun_input(struct media_stream *st, int from, enum media_comp comp,
 		st->on_latch(st, from, comp, st->arg);
 }
 
+/*
+ * A batch to send out of one of the other leg's sockets: RTP and RTCP part
+ * ways where one peer muxes and the other does not.
+ */
+struct relay_out {
+	struct mmsghdr	msg[RELAY_BATCH];
+	struct iovec	iov[RELAY_BATCH];
+	unsigned	n;
+};
+
+static void out_add(struct relay_out *o, void *buf, size_t len, const struct media_endpoint *dest)
+{
+	struct mmsghdr *m = &o->msg[o->n];
+
+	memset(m, 0, sizeof(*m));
+	o->iov[o->n].iov_base = buf;
+	o->iov[o->n].iov_len = len;
+	m->msg_hdr.msg_iov = &o->iov[o->n];
+	m->msg_hdr.msg_iovlen = 1;
+	m->msg_hdr.msg_name = (void *)&dest->ss;
+	m->msg_hdr.msg_namelen = dest->len;
+	o->n++;
+}
+
+static int out_send(int fd, struct relay_out *o)
+{
+	int sent;
+
+	if (!o->n)
+		return 0;
+	sent = sendmmsg(fd, o->msg, o->n, MSG_DONTWAIT);
+	if (sent < 0) {
+		LOG(L_DEBUG, "[media] relay send: %s", strerror(errno));
+		return -errno;
+	}
+	return sent;
+}
+
 int media_relay_input(struct media_stream *st, int from, enum media_comp comp, uint64_t now_ms)
 {
 	static uint8_t bufs[RELAY_BATCH][RELAY_MTU];
-	struct mmsghdr in[RELAY_BATCH], out[RELAY_BATCH];
+	struct relay_out out[2];		/* by the other leg's socket */
+	struct mmsghdr in[RELAY_BATCH];
 	struct sockaddr_storage src[RELAY_BATCH];
-	struct iovec iov[RELAY_BATCH], oiov[RELAY_BATCH];
+	struct iovec iov[RELAY_BATCH];
 	struct media_leg *leg = &st->leg[from], *other = &st->leg[!from];
 	const struct media_endpoint *dest;
-	int n, i, nout = 0, sent;
+	int n, i, sent, rtcp_sent;
 
 	memset(in, 0, sizeof(in));
 	for (i = 0; i < RELAY_BATCH; i++) {
@@ -138,8 +189,10 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -errno;
 
+	out[MEDIA_RTP].n = out[MEDIA_RTCP].n = 0;
 	for (i = 0; i < n; i++) {
 		size_t len = in[i].msg_len;
+		enum media_comp what = comp;
 		enum media_verdict v;
 
 		if (stun_is_packet(bufs[i], len)) {
@@ -154,28 +207,20 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 		leg->last_rx_ms = now_ms;
 		if (v == MEDIA_LATCH && st->on_latch)
 			st->on_latch(st, from, comp, st->arg);
-		dest = media_leg_dest(other, comp);
+		if (comp == MEDIA_RTP && leg->mux && media_muxed_rtcp(bufs[i], len))
+			what = MEDIA_RTCP;
+		dest = media_leg_dest(other, what);
 		if (!other->wants_media || !dest) {
 			leg->stats.dropped_direction++;
 			continue;
 		}
 		leg->stats.packets++;
 		leg->stats.bytes += len;
-		memset(&out[nout], 0, sizeof(out[nout]));
-		oiov[nout].iov_base = bufs[i];
-		oiov[nout].iov_len = len;
-		out[nout].msg_hdr.msg_iov = &oiov[nout];
-		out[nout].msg_hdr.msg_iovlen = 1;
-		out[nout].msg_hdr.msg_name = (void *)&dest->ss;
-		out[nout].msg_hdr.msg_namelen = dest->len;
-		nout++;
+		out_add(&out[other->mux ? MEDIA_RTP : what], bufs[i], len, dest);
 	}
-	if (!nout)
-		return 0;
-	sent = sendmmsg(other->fd[comp], out, (unsigned)nout, MSG_DONTWAIT);
-	if (sent < 0) {
-		LOG(L_DEBUG, "[media] relay send: %s", strerror(errno));
-		return -errno;
-	}
-	return sent;
+	sent = out_send(other->fd[MEDIA_RTP], &out[MEDIA_RTP]);
+	rtcp_sent = out_send(other->fd[MEDIA_RTCP], &out[MEDIA_RTCP]);
+	if (sent < 0 || rtcp_sent < 0)
+		return sent < 0 ? sent : rtcp_sent;
+	return sent + rtcp_sent;
 }

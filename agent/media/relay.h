@@ -30,6 +30,12 @@
  * that has not latched yet, so that media can flow towards a peer behind
  * NAT before its first RTP arrives. A latched leg is re-latched by media
  * only, under the policy above.
+ *
+ * A leg whose peer multiplexes RTCP on its RTP port (RFC 5761, as
+ * negotiated: media_leg.mux) has one endpoint for both: its RTCP arrives
+ * on the relay's RTP socket and is told apart by its payload type, and
+ * RTCP for it leaves from that socket to its RTP peer. So RTCP crosses
+ * between a muxing peer and one with RTCP on a port of its own.
  */
 #ifndef SLUICE_MEDIA_RELAY_H
 #define SLUICE_MEDIA_RELAY_H
@@ -73,6 +79,7 @@ struct media_leg {
 	bool			wants_media;	/* direction: this peer receives */
 	/* Media to this peer goes to its SDP's address, not to where its own comes from. */
 	bool			asymmetric;
+	bool			mux;		/* the peer multiplexes RTCP (RFC 5761) */
 	struct media_leg_stats	stats;
 	uint64_t		last_rx_ms;
 };
@@ -120,9 +127,13 @@ enum media_verdict media_latch(struct media_leg *leg, enum media_comp comp,
 int media_relay_input(struct media_stream *st, int from, enum media_comp comp, uint64_t now_ms);
 
 /*
- * Where the leg's peer receives comp: its latched source, else (or when
- * asymmetric) its SDP's address; NULL when neither is known.
+ * Where the leg's peer receives comp (RTP's endpoint when it muxes): its
+ * latched source, else (or when asymmetric) its SDP's address; NULL when
+ * neither is known.
  */
 const struct media_endpoint *media_leg_dest(const struct media_leg *leg, enum media_comp comp);
+
+/* RFC 5761 5.1.2: RTCP on an RTP port, by its second byte (PT 72-76 once masked). */
+bool media_muxed_rtcp(const uint8_t *pkt, size_t len);
 
 #endif /* SLUICE_MEDIA_RELAY_H */

@@ -402,15 +402,41 @@ static void drop_attr(osip_list_t *attrs, int i)
 	sdp_attribute_free(a);
 }
 
+/* a=rtcp-mux at the end of a media section that lacks it. */
+static int add_mux(osip_list_t *attrs)
+{
+	sdp_attribute_t *a;
+
+	if (sdp_attribute_init(&a))
+		return -ENOMEM;
+	a->a_att_field = osip_strdup("rtcp-mux");
+	if (!a->a_att_field || osip_list_add(attrs, a, -1) < 0) {
+		sdp_attribute_free(a);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The relay's RTCP port in a=rtcp, by the multiplexing that goes out. */
+static uint16_t rtcp_port_out(const sdp_attribute_t *a, enum sdp_mux_out mux, uint16_t old_port,
+			      uint16_t port)
+{
+	if (mux == SDP_MUX_ONLY)
+		return port;
+	if (mux == SDP_MUX_KEEP && a->a_att_value && atoi(a->a_att_value) == old_port)
+		return port;	/* the offer muxed RTCP onto the RTP port (RFC 5761 5.1.3) */
+	return (uint16_t)(port + 1);
+}
+
 /*
- * Drops ICE and points a=rtcp at the relay: at port + 1, or at port itself
- * where the offer muxed RTCP onto the RTP port (RFC 5761 5.1.3). A
- * rejected stream (port 0) loses its a=rtcp, which would only reveal the
- * peer's address.
+ * Drops ICE, points a=rtcp at the relay and puts a=rtcp-mux in or out as
+ * mux says. A rejected stream (port 0) loses its a=rtcp, which would only
+ * reveal the peer's address.
  */
 static int rewrite_attrs(osip_list_t *attrs, const struct sdp_rewrite *rw, const char *addrtype,
-			 bool media, uint16_t old_port, uint16_t port)
+			 bool media, uint16_t old_port, uint16_t port, enum sdp_mux_out mux)
 {
+	bool has_mux = false;
 	int i;
 
 	for (i = 0; i < osip_list_size(attrs); i++) {
@@ -421,19 +447,24 @@ static int rewrite_attrs(osip_list_t *attrs, const struct sdp_rewrite *rw, const
 			continue;
 		if ((!rw->keep_ice || rw->ice_ufrag) && is_ice(a->a_att_field)) {
 			drop_attr(attrs, i--);
+		} else if (media && !strcmp(a->a_att_field, "rtcp-mux")) {
+			if (mux == SDP_MUX_OFF && port)
+				drop_attr(attrs, i--);
+			else
+				has_mux = true;
 		} else if (media && !strcmp(a->a_att_field, "rtcp")) {
-			bool muxed = a->a_att_value && atoi(a->a_att_value) == old_port;
-
 			if (!port) {
 				drop_attr(attrs, i--);
 				continue;
 			}
-			snprintf(v, sizeof(v), "%u IN %s %s", muxed ? port : port + 1, addrtype,
-				 rw->addr);
+			snprintf(v, sizeof(v), "%u IN %s %s", rtcp_port_out(a, mux, old_port, port),
+				 addrtype, rw->addr);
 			if (replace_str(&a->a_att_value, v))
 				return -ENOMEM;
 		}
 	}
+	if (media && port && !has_mux && (mux == SDP_MUX_OFFER || mux == SDP_MUX_ONLY))
+		return add_mux(attrs);
 	return 0;
 }
 
@@ -501,7 +532,8 @@ static int rewrite_proto(sdp_media_t *m, const char *proto)
  * hiding) and it loses ICE like the others.
  */
 static int rewrite_media(sdp_media_t *m, const struct sdp_rewrite *rw, const char *addrtype,
-			 uint16_t relay_port, const char *proto, char *err, size_t errlen)
+			 uint16_t relay_port, const char *proto, enum sdp_mux_out mux, char *err,
+			 size_t errlen)
 {
 	uint16_t old = 0;
 	char port[8];
@@ -520,7 +552,7 @@ static int rewrite_media(sdp_media_t *m, const struct sdp_rewrite *rw, const cha
 			return -ENOMEM;
 	if (rewrite_proto(m, proto))
 		return -ENOMEM;
-	return rewrite_attrs(&m->a_attributes, rw, addrtype, true, old, old ? relay_port : 0);
+	return rewrite_attrs(&m->a_attributes, rw, addrtype, true, old, old ? relay_port : 0, mux);
 }
 
 /* Adds an attribute at session level (pos -1) or to m= line pos. */
@@ -579,8 +611,10 @@ static int add_ice(sdp_message_t *sdp, const struct sdp_rewrite *rw)
 
 		if (!parse_port(m->m_port, &port) || !port)
 			continue;	/* rejected: no candidates */
+		/* RTCP's own candidate unless it is muxed for sure (an offer may be declined). */
 		rc = add_candidate(sdp, i, 1, rw->addr, port);
-		if (!rc && !has_attr(&m->a_attributes, "rtcp-mux"))
+		if (!rc && rw->mux[i] != SDP_MUX_ONLY &&
+		    (rw->mux[i] == SDP_MUX_OFFER || !has_attr(&m->a_attributes, "rtcp-mux")))
 			rc = add_candidate(sdp, i, 2, rw->addr, port + 1u);
 		if (rc)
 			return rc;
@@ -601,11 +635,11 @@ static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *
 		return -EINVAL;		/* parse_tree() refused it already */
 	if (replace_str(&sdp->o_addr, rw->addr) || replace_str(&sdp->o_addrtype, addrtype) ||
 	    rewrite_conn(sdp->c_connection, rw->addr, addrtype) ||
-	    rewrite_attrs(&sdp->a_attributes, rw, addrtype, false, 0, 0))
+	    rewrite_attrs(&sdp->a_attributes, rw, addrtype, false, 0, 0, SDP_MUX_KEEP))
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		rc = rewrite_media(osip_list_get(&sdp->m_medias, i), rw, addrtype, rw->ports[i],
-				   rw->proto[i], err, errlen);
+				   rw->proto[i], (enum sdp_mux_out)rw->mux[i], err, errlen);
 		if (rc)
 			return rc;
 	}

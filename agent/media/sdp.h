@@ -55,9 +55,18 @@ int sdp_parse(const char *body, size_t len, struct sdp_info *out, char *err, siz
 /* The first codec of the first stream, "PCMA/8000" (its rtpmap, else the static type's name). */
 int sdp_first_codec(const char *body, size_t len, char *out, size_t n);
 
+/* What an m= line going out says about RTCP multiplexing (RFC 5761). */
+enum sdp_mux_out {
+	SDP_MUX_KEEP = 0,	/* as it came; a=rtcp at the port if it named the port, else + 1 */
+	SDP_MUX_OFF,		/* no a=rtcp-mux; a=rtcp at port + 1 */
+	SDP_MUX_OFFER,		/* a=rtcp-mux; a=rtcp at port + 1, for a peer that declines */
+	SDP_MUX_ONLY,		/* a=rtcp-mux; a=rtcp at the port itself */
+};
+
 struct sdp_rewrite {
 	const char	*addr;			/* the relay's address on this leg */
 	uint16_t	ports[SDP_MAX_STREAMS];	/* per m= line; ignored where the port is 0 */
+	unsigned char	mux[SDP_MAX_STREAMS];	/* enum sdp_mux_out, per m= line */
 	bool		keep_ice;		/* default: ICE attributes removed */
 	/* Per m= line, the transport protocol to write (NULL: as it is). */
 	const char	*proto[SDP_MAX_STREAMS];
@@ -84,9 +93,10 @@ int sdp_proto_convert(const char *from, const char *to, char *err, size_t errlen
 /*
  * Rewrites body for the other leg: o= and every c= carry the relay's
  * address (a hold address stays), each m= its relay port (a=rtcp its port
- * + 1), ICE is dropped unless asked, or replaced by the relay's own, an
- * m= line's transport protocol replaced where asked (a=rtcp-fb dropped
- * going to a protocol without feedback). *out is malloc'ed. A rejected stream
+ * + 1, or the port itself as mux says), ICE is dropped unless asked, or
+ * replaced by the relay's own, an m= line's transport protocol replaced
+ * where asked (a=rtcp-fb dropped going to a protocol without feedback).
+ * *out is malloc'ed. A rejected stream
  * (port 0) stays 0 and needs no port; every other one needs one (-EINVAL).
  */
 int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite *rw, char **out,

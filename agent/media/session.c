@@ -85,46 +85,63 @@ static void flow_key(const struct media_plane *pl, uint16_t port, struct sluice_
 
 /* ---- kernel offload ---- */
 
-static uint16_t comp_port(uint16_t rtp_port, enum media_comp comp, const struct sdp_stream *sdp)
+/* What a leg's peer uses for comp: RTP's endpoint for RTCP when it muxes. */
+static enum media_comp peer_comp(const struct media_leg *l, enum media_comp comp)
 {
-	return comp == MEDIA_RTCP && !sdp->rtcp_mux ? (uint16_t)(rtp_port + 1) : rtp_port;
+	return l->mux ? MEDIA_RTP : comp;
+}
+
+/* The relay's port facing leg for comp. */
+static uint16_t relay_port(const struct media_sstream *st, int leg, enum media_comp comp)
+{
+	return peer_comp(&st->relay.leg[leg], comp) == MEDIA_RTCP ? (uint16_t)(st->port[leg] + 1) :
+								    st->port[leg];
 }
 
 /*
  * The flow for packets from leg `from` to the other leg, installed when
  * both legs have latched and the receiver wants media, removed otherwise.
+ * Where both peers mux, the RTP flow carries RTCP; where only the sender
+ * does, its RTCP goes by a flow of its own on the same port (the RTP flow
+ * says SLUICE_F_DEMUX) to the receiver's RTCP port.
  */
 static void offload_dir(struct media_session *s, struct media_sstream *st, int from,
 			enum media_comp comp)
 {
 	struct media_ctx *m = s->m;
 	struct media_leg *in = &st->relay.leg[from], *out = &st->relay.leg[!from];
+	enum media_comp ic = peer_comp(in, comp), oc = peer_comp(out, comp);
 	const struct media_endpoint *dest = media_leg_dest(out, comp);
 	/* An asymmetric receiver need not have sent anything: its SDP says where. */
-	bool want = in->latched[comp] && (out->latched[comp] || out->asymmetric) && dest &&
+	bool want = in->latched[ic] && (out->latched[oc] || out->asymmetric) && dest &&
 		    out->wants_media;
+	bool demux = in->mux && !out->mux;
 	struct sluice_flow_action act = { 0 };
 	struct sluice_flow_key key;
 	struct media_endpoint relay;
 	int err;
 
-	if (comp == MEDIA_RTCP && st->sdp[0].rtcp_mux && st->sdp[1].rtcp_mux)
-		return;		/* muxed: the RTP flow carries it */
-	flow_key(&m->plane[st->plane[from]], comp_port(st->port[from], comp, &st->sdp[from]),
-		 &key);
-	if (!want) {
-		if (st->offloaded[from][comp])
-			dp_flow_del(m->dp, &key);
+	if (comp == MEDIA_RTCP && in->mux && out->mux)
+		want = false;	/* muxed both ways: the RTP flow carries it */
+	flow_key(&m->plane[st->plane[from]], relay_port(st, from, comp), &key);
+	if (comp == MEDIA_RTCP && demux)
+		key.comp = SLUICE_KEY_MUXED_RTCP;
+	/* Gone, or under another key now that the multiplexing changed. */
+	if (st->offloaded[from][comp] &&
+	    (!want || memcmp(&key, &st->flow[from][comp], sizeof(key)))) {
+		dp_flow_del(m->dp, &st->flow[from][comp]);
 		st->offloaded[from][comp] = false;
-		return;
 	}
-	abi_endpoint(&in->peer[comp], act.expect_src_addr, &act.expect_src_port);
-	relay_endpoint(&m->plane[st->plane[!from]],
-		       comp_port(st->port[!from], comp, &st->sdp[!from]), &relay);
+	if (!want)
+		return;
+	abi_endpoint(&in->peer[ic], act.expect_src_addr, &act.expect_src_port);
+	relay_endpoint(&m->plane[st->plane[!from]], relay_port(st, !from, comp), &relay);
 	abi_endpoint(&relay, act.new_src_addr, &act.new_src_port);
 	abi_endpoint(dest, act.new_dst_addr, &act.new_dst_port);
 	act.family = key.family;
 	act.flags = SLUICE_F_STRICT_SRC | (comp == MEDIA_RTP ? SLUICE_F_RTP : SLUICE_F_RTCP);
+	if (comp == MEDIA_RTP && demux)
+		act.flags |= SLUICE_F_DEMUX;
 	act.clock_rate = st->clock_rate;
 	act.stream_id = (__u32)(st - s->st);
 	err = dp_flow_put(m->dp, &key, &act);
@@ -137,6 +154,7 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 		LOG(L_DEBUG, "[media] %s: stream %d %s %s offloaded (%s)", s->id,
 		    (int)(st - s->st), from ? "callee->caller" : "caller->callee",
 		    comp == MEDIA_RTP ? "RTP" : "RTCP", m->dp->desc);
+	st->flow[from][comp] = key;
 	st->offloaded[from][comp] = true;
 }
 
@@ -358,13 +376,73 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 
 /* ---- offer / answer ---- */
 
+/*
+ * Where leg's peer asked for RTCP, by what was negotiated: its RTP endpoint
+ * when it muxes, else a=rtcp, else the port above RTP (RFC 3605). A mux
+ * offer's RTCP on the RTP port itself does not count once mux is declined.
+ */
+static void leg_rtcp_sdp(struct media_sstream *st, int leg)
+{
+	const struct sdp_stream *sdp = &st->sdp[leg];
+	struct media_leg *l = &st->relay.leg[leg];
+	uint16_t port = sdp->rtcp_port;
+
+	if (l->mux) {
+		l->sdp[MEDIA_RTCP] = l->sdp[MEDIA_RTP];
+		return;
+	}
+	if (sdp->rtcp_mux && port == sdp->port && port < 65535)
+		port++;
+	endpoint(&l->sdp[MEDIA_RTCP], sdp->family, sdp->hold ? sdp->addr : sdp->rtcp_addr, port);
+}
+
+/*
+ * RFC 5761 with the NG flags (session.h): an offer from `from` settles what
+ * the answerer is offered; its answer settles which peers mux.
+ */
+static void settle_mux(struct media_sstream *st, int from, bool answer, unsigned flags)
+{
+	struct media_leg *sender = &st->relay.leg[from], *other = &st->relay.leg[!from];
+
+	if (!answer) {
+		st->mux_flags = flags;
+		st->mux_offered = (flags & (MEDIA_MUX_OFFER | MEDIA_MUX_REQUIRE)) ||
+				  (st->sdp[from].rtcp_mux &&
+				   !(flags & (MEDIA_MUX_REJECT | MEDIA_MUX_DEMUX)));
+		if (flags & MEDIA_MUX_REQUIRE)
+			other->mux = true;	/* as if it had accepted already */
+		return;
+	}
+	flags |= st->mux_flags;
+	sender->mux = (st->mux_offered && st->sdp[from].rtcp_mux) || (flags & MEDIA_MUX_REQUIRE);
+	other->mux = st->sdp[!from].rtcp_mux && !(flags & MEDIA_MUX_REJECT) &&
+		     (sender->mux || (flags & (MEDIA_MUX_ACCEPT | MEDIA_MUX_DEMUX)));
+}
+
+/* Settles stream st's multiplexing; returns what the SDP going out says of it. */
+static enum sdp_mux_out negotiate_mux(struct media_sstream *st, int from, bool answer,
+				      unsigned flags)
+{
+	int leg;
+
+	settle_mux(st, from, answer, flags);
+	for (leg = 0; leg < 2; leg++)
+		if (st->has_sdp[leg])
+			leg_rtcp_sdp(st, leg);
+	if (answer)
+		return st->relay.leg[!from].mux ? SDP_MUX_ONLY : SDP_MUX_OFF;
+	if (!st->mux_offered)
+		return SDP_MUX_OFF;
+	return st->mux_flags & MEDIA_MUX_REQUIRE ? SDP_MUX_ONLY : SDP_MUX_OFFER;
+}
+
 /* Takes what side `from` says about stream i. */
 static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_stream *sdp,
 		     char *err, size_t errlen)
 {
 	struct media_sstream *st = &s->st[i];
 	struct media_leg *leg;
-	struct media_endpoint rtp, rtcp;
+	struct media_endpoint rtp;
 	int rc, plane[2];
 
 	if (!sdp->port) {
@@ -401,16 +479,15 @@ static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_
 	leg = &st->relay.leg[from];
 	/* On hold (c=0.0.0.0 or c=::) a=rtcp's address does not count either. */
 	endpoint(&rtp, sdp->family, sdp->addr, sdp->port);
-	endpoint(&rtcp, sdp->family, sdp->hold ? sdp->addr : sdp->rtcp_addr, sdp->rtcp_port);
 	/* A new address is a new endpoint (a transfer): latch afresh. */
 	if (st->has_sdp[from] && strcmp(st->sdp[from].addr, sdp->addr) &&
 	    !sdp->hold && !st->sdp[from].hold)
 		leg->latched[MEDIA_RTP] = leg->latched[MEDIA_RTCP] = false;
 	leg->sdp[MEDIA_RTP] = rtp;
-	leg->sdp[MEDIA_RTCP] = sdp->rtcp_mux ? rtp : rtcp;
 	leg->wants_media = !sdp->hold && (sdp->dir == SDP_SENDRECV || sdp->dir == SDP_RECVONLY);
 	st->sdp[from] = *sdp;
 	st->has_sdp[from] = true;
+	leg_rtcp_sdp(st, from);
 	if (sdp->clock_rate)
 		st->clock_rate = sdp->clock_rate;
 	st->hold = !st->relay.leg[0].wants_media || !st->relay.leg[1].wants_media;
@@ -487,6 +564,7 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 			return -EINVAL;
 		}
 		n->rw->addr = addr;
+		n->rw->mux[i] = negotiate_mux(&s->st[i], n->from, n->answer, n->opts->rtcp_mux);
 	}
 	*relay_port = s->st[i].port[!n->from];
 	n->nstreams = i + 1;

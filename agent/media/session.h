@@ -86,10 +86,14 @@ struct media_sstream {
 	struct sdp_stream	sdp[2];		/* as each side last described it */
 	bool			has_sdp[2];
 	bool			offloaded[2][2];/* [from leg][comp] in the kernel */
+	struct sluice_flow_key	flow[2][2];	/* the key each offloaded one is under */
 	bool			hold;		/* either side holds */
 	bool			released;	/* in the kernel, its sockets given up */
 	uint32_t		clock_rate;
 	struct media_io		io[2][2];	/* [leg][comp] */
+	/* RTCP multiplexing (relay.leg[].mux): the last offer's flags and what it offered. */
+	unsigned		mux_flags;	/* MEDIA_MUX_* */
+	bool			mux_offered;	/* a=rtcp-mux went to the answerer */
 };
 
 struct media_gone {
@@ -149,6 +153,14 @@ void media_session_destroy(struct media_session *s);
  * answer it applies to; what it settles for a leg (its interface, its
  * transport protocol, its RTCP multiplexing, its ICE) stays with the leg
  * until a later offer or answer changes it.
+ */
+/*
+ * RTCP multiplexing (RFC 5761): a leg multiplexes once an answer accepts
+ * it. By default the relay goes along with both peers: the answerer is
+ * offered what the offerer offered, and the offerer gets what the answerer
+ * answered. The flags, given with the offer (and, for accept and reject,
+ * with the answer too), change that; where one peer muxes and the other
+ * does not, the relay demultiplexes in every data path.
  */
 #define MEDIA_MUX_OFFER		(1u << 0)	/* offer rtcp-mux to the answerer, though the offerer did not */
 #define MEDIA_MUX_REQUIRE	(1u << 1)	/* the same, and the answerer must take it */

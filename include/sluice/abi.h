@@ -18,13 +18,17 @@
  *
  * ABI history:
  *   1  flows, flow_stats, verdicts; IPv4 and IPv6; RTP statistics.
+ *   2  RTCP multiplexing bridged to separate ports (RFC 5761): the key's pad
+ *      byte is now comp, and SLUICE_F_DEMUX sends RTCP muxed on an RTP port
+ *      by a flow of its own. A version 1 program would forward that RTCP as
+ *      RTP, to the other peer's RTP port.
  */
 #ifndef SLUICE_ABI_H
 #define SLUICE_ABI_H
 
 #include <linux/types.h>
 
-#define SLUICE_ABI_VERSION 1
+#define SLUICE_ABI_VERSION 2
 
 /* Capacities; override at build time (-DSLUICE_MAX_FLOWS=...). */
 #ifndef SLUICE_MAX_FLOWS
@@ -46,11 +50,21 @@
 #define SLUICE_FAMILY_IPV4	4
 #define SLUICE_FAMILY_IPV6	6
 
+/*
+ * sluice_flow_key.comp: which packets of the port the flow takes. Every
+ * flow is SLUICE_KEY_PORT, but for one stream direction whose sender
+ * multiplexes RTCP on its RTP port while the receiver takes RTCP on a port
+ * of its own: that RTCP goes by a second flow on the same port, keyed
+ * SLUICE_KEY_MUXED_RTCP, which the port's RTP flow names with SLUICE_F_DEMUX.
+ */
+#define SLUICE_KEY_PORT		0	/* whatever arrives at the port */
+#define SLUICE_KEY_MUXED_RTCP	1	/* RTCP muxed on it (RFC 5761), after SLUICE_F_DEMUX */
+
 struct sluice_flow_key {
 	__u8	addr[16];	/* local address, network order; IPv4 in [0..3], rest 0 */
 	__u16	port;		/* local UDP port, host order */
 	__u8	family;		/* SLUICE_FAMILY_* */
-	__u8	pad;		/* must be 0 */
+	__u8	comp;		/* SLUICE_KEY_* (ABI 1: pad, 0) */
 };
 
 /* sluice_flow_action.flags */
@@ -58,6 +72,15 @@ struct sluice_flow_key {
 #define SLUICE_F_RTCP		(1u << 1)	/* RTCP: counted, no RTP stats */
 #define SLUICE_F_STRICT_SRC	(1u << 2)	/* forward only from expect_* */
 #define SLUICE_F_DSCP		(1u << 3)	/* set DSCP to action.dscp */
+/*
+ * On a flow keyed SLUICE_KEY_PORT: an RTCP packet (RFC 5761 5.1.2: second
+ * byte 200-204, so payload type 72-76 once the marker bit is masked) is
+ * not forwarded by this flow but by the flow of the same address and port
+ * keyed SLUICE_KEY_MUXED_RTCP, and passes to the stack when there is none.
+ * The relay demultiplexes: a muxing peer's RTCP reaches a peer that takes
+ * RTCP on a port of its own, from the relay's RTCP port on that leg.
+ */
+#define SLUICE_F_DEMUX		(1u << 4)
 
 struct sluice_flow_action {
 	__u8	expect_src_addr[16];	/* latched peer, network order */
@@ -147,6 +170,7 @@ struct sluice_verdict {
 
 _Static_assert(sizeof(struct sluice_flow_key) == 20, "flow key size");
 _Static_assert(__builtin_offsetof(struct sluice_flow_key, port) == 16, "key port");
+_Static_assert(__builtin_offsetof(struct sluice_flow_key, comp) == 19, "key comp");
 _Static_assert(sizeof(struct sluice_flow_action) == 72, "flow action size");
 _Static_assert(__builtin_offsetof(struct sluice_flow_action, expect_src_port) == 48,
 	       "action ports");

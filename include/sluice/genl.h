@@ -19,6 +19,8 @@
  *
  * History: follows SLUICE_ABI_VERSION (abi.h).
  *   1  hello, flow add/update/delete/get/dump, batched stats, verdicts, flush.
+ *   2  the same messages; FLOW_KEY's comp and the action's SLUICE_F_DEMUX
+ *      (abi.h) are taken and honoured.
  */
 #ifndef SLUICE_GENL_H
 #define SLUICE_GENL_H

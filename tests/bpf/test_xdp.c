@@ -76,6 +76,7 @@ static void flow_install(const struct flow_def *d)
 
 	parse_endpoint(d->local, &fam, key.addr, &key.port);
 	key.family = (uint8_t)fam;
+	key.comp = d->key_comp;
 	parse_endpoint(d->peer, &fam, act.expect_src_addr, &act.expect_src_port);
 	parse_endpoint(d->relay, &fam, act.new_src_addr, &act.new_src_port);
 	parse_endpoint(d->dest, &fam, act.new_dst_addr, &act.new_dst_port);
@@ -358,6 +359,7 @@ static void run_case(const struct xcase *c)
 	if (c->cut)
 		frame.len = c->cut;
 	flow_key_of(&in, &key);
+	key.comp = c->key_comp;
 	verdicts_read(before_v);
 	stats_read(&key, &before_s);
 

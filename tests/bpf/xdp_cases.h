@@ -36,6 +36,7 @@ struct flow_def {
 	uint8_t		dscp;
 	uint8_t		action_family;	/* the key's when 0 */
 	bool		no_clock;	/* clock_rate 0 (8000 otherwise) */
+	uint8_t		key_comp;	/* SLUICE_KEY_* */
 };
 
 static const struct flow_def flow_defs[] = {
@@ -57,6 +58,14 @@ static const struct flow_def flow_defs[] = {
 	{ "10.1.0.1:30100", "10.1.0.2:40100", "10.2.0.1:30102", "10.2.0.2:50100", RTP_STRICT },
 	{ "10.1.0.1:30110", "10.1.0.2:40110", "10.2.0.1:30112", "10.2.0.2:50110", RTP_STRICT,
 	  0, 0, true },
+	/* A muxing caller, a callee with RTCP on a port of its own (rtcp-mux demux). */
+	{ "10.1.0.1:30120", "10.1.0.2:40120", "10.2.0.1:30122", "10.2.0.2:50120",
+	  RTP_STRICT | SLUICE_F_DEMUX },
+	{ "10.1.0.1:30120", "10.1.0.2:40120", "10.2.0.1:30123", "10.2.0.2:50121", RTCP_STRICT,
+	  .key_comp = SLUICE_KEY_MUXED_RTCP },
+	/* The same before its RTCP has a flow. */
+	{ "10.1.0.1:30130", "10.1.0.2:40130", "10.2.0.1:30132", "10.2.0.2:50130",
+	  RTP_STRICT | SLUICE_F_DEMUX },
 
 	{ "[fd01::1]:30000", "[fd01::2]:40000", "[fd02::1]:30002", "[fd02::2]:50000", RTP_STRICT },
 	{ "[fd01::1]:30004", "[fd01::2]:40004", "[fd02::1]:30005", "[fd02::2]:50004",
@@ -71,6 +80,10 @@ static const struct flow_def flow_defs[] = {
 	  RTP_STRICT | SLUICE_F_DSCP, 46 },
 	{ "[fd01::1]:30080", "[fd01::2]:40080", "[fd05::1]:30082", "[fd05::2]:50080", RTP_STRICT },
 	{ "[fd01::1]:30100", "[fd01::2]:40100", "[fd02::1]:30102", "[fd02::2]:50100", RTP_STRICT },
+	{ "[fd01::1]:30120", "[fd01::2]:40120", "[fd02::1]:30122", "[fd02::2]:50120",
+	  RTP_STRICT | SLUICE_F_DEMUX },
+	{ "[fd01::1]:30120", "[fd01::2]:40120", "[fd02::1]:30123", "[fd02::2]:50121", RTCP_STRICT,
+	  .key_comp = SLUICE_KEY_MUXED_RTCP },
 };
 
 /* ------------------------------------------------------------ the table */
@@ -104,6 +117,7 @@ struct xcase {
 	enum tune	tune;
 	bool		rtp_error;	/* counted in the flow's rtp_errors */
 	size_t		cut;		/* frame cut to this length; 0: whole */
+	uint8_t		key_comp;	/* the flow it counts in: SLUICE_KEY_* */
 };
 
 #define IN4(...)	{ .family = 4, __VA_ARGS__ }
@@ -347,6 +361,28 @@ static const struct xcase cases[] = {
 	{ "IPv6 larger than the egress MTU",
 	  IN6(FROM_CALLER6, .sport = 40080, .dport = 30080, RTP(59), .payload_len = 1233),
 	  PASS(FIB_OTHER) },
+	/* rtcp-mux demux: RTCP muxed on the caller's port, to the callee's RTCP port */
+	{ "IPv4 RTP on a demultiplexing port: its RTP flow",
+	  IN4(FROM_CALLER4, .sport = 40120, .dport = 30120, RTP(60)),
+	  FWD, TO_CALLEE4(30122, 50120) },
+	{ "IPv4 RTCP muxed on a demultiplexing port: the RTCP flow, from the relay's RTCP port",
+	  IN4(FROM_CALLER4, .sport = 40120, .dport = 30120, RTCP_SR),
+	  FWD, TO_CALLEE4(30123, 50121), .key_comp = SLUICE_KEY_MUXED_RTCP },
+	{ "IPv4 RTCP muxed from another source: the RTCP flow's source check",
+	  IN4(FROM_CALLER4, .sport = 40121, .dport = 30120, RTCP_SR),
+	  PASS(WRONG_SRC), .key_comp = SLUICE_KEY_MUXED_RTCP },
+	{ "IPv4 RTCP muxed before its flow is there: to sluiced",
+	  IN4(FROM_CALLER4, .sport = 40130, .dport = 30130, RTCP_SR),
+	  PASS(MISS), .key_comp = SLUICE_KEY_MUXED_RTCP },
+	{ "IPv4 RTP on that port meanwhile: forwarded",
+	  IN4(FROM_CALLER4, .sport = 40130, .dport = 30130, RTP(61)),
+	  FWD, TO_CALLEE4(30132, 50130) },
+	{ "IPv6 RTP on a demultiplexing port: its RTP flow",
+	  IN6(FROM_CALLER6, .sport = 40120, .dport = 30120, RTP(62)),
+	  FWD, TO_CALLEE6(30122, 50120) },
+	{ "IPv6 RTCP muxed on a demultiplexing port: the RTCP flow",
+	  IN6(FROM_CALLER6, .sport = 40120, .dport = 30120, RTCP_SR),
+	  FWD, TO_CALLEE6(30123, 50121), .key_comp = SLUICE_KEY_MUXED_RTCP },
 };
 
 #endif /* SLUICE_TEST_XDP_CASES_H */

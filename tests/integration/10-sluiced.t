@@ -123,12 +123,12 @@ conf $TMP/forced.conf "interface = x0" "datapath = xdp"
 start $TMP/forced.conf $TMP/abi.log
 wait $PID
 is $? 1 "datapath = xdp over maps of another ABI: sluiced does not start"
-like "$(cat $TMP/abi.log)" "pinned maps are ABI 99, this sluiced is ABI 1: stop the old one and run \`sluicectl unload\`" \
+like "$(cat $TMP/abi.log)" "pinned maps are ABI 99, this sluiced is ABI 2: stop the old one and run \`sluicectl unload\`" \
 	"the error says which versions and what to do"
 like "$(ip -n $NS link show x0)" "prog/xdp" "the pinned program is left attached"
 ok $([ -e $PIN/flows ] && [ -e $PIN/link_x0 ]; echo $?) "and its pins are left in place"
 out=$(in_ns $NS "$SLUICECTL" -p $PIN flow list 2>&1)
-like "$out" "not of this sluicectl's ABI version 1" "sluicectl refuses those maps too"
+like "$out" "not of this sluicectl's ABI version 2" "sluicectl refuses those maps too"
 start $TMP/xdp.conf $TMP/abi-auto.log
 like "$(cat $TMP/abi-auto.log)" "KERNEL FORWARDING DISABLED, using the userspace relay \(XDP native: pinned maps are ABI 99" \
 	"datapath = auto falls back to userspace and says why"

@@ -70,7 +70,7 @@ run_dir() {	# run_dir NAME SRC_NS SRC DST DST_NS DST_IF DST_EP SSRC RELAY_EP...
 	done
 	wait_for $TMP/$name.rx ready
 	for ep in "${!sinks[@]}"; do wait_for $TMP/$name.sink.$ep ready; done
-	in_ns $sns "$RTPIO" send $src $dst $N $ssrc 2000 >/dev/null
+	in_ns $sns "$RTPIO" ${KIND:-send} $src $dst $N $ssrc 2000 >/dev/null
 	wait $rx "${sinks[@]}"
 }
 
@@ -143,6 +143,31 @@ forward_checks() {	# forward_checks PATH
 	like "$(ctl verdicts)" "^pass_miss +$N packets" "$p verdicts: counted as a miss"
 }
 
+# rtcp-mux demux (RFC 5761): a caller that muxes RTCP on its RTP port, a
+# callee with RTCP on the port above. The RTP flow hands muxed RTCP to the
+# flow keyed rtcp-mux on the same port, which sends it to the callee's
+# RTCP port from the relay's RTCP port; RTP stays on its own flow.
+demux_checks() {	# demux_checks PATH
+	local p=$1 list
+	ctl flow add 10.77.1.1:30010 from 10.77.1.2:40010 via 10.77.2.1:30012 to 10.77.2.2:50010 rtp demux clock 8000 &&
+	ctl flow add 10.77.1.1:30010 rtcp-mux from 10.77.1.2:40010 via 10.77.2.1:30013 to 10.77.2.2:50011 rtcp
+	ok $? "$p: a demultiplexing RTP flow and its rtcp-mux flow"
+	KIND=rtcp run_dir mux $C 10.77.1.2:40010 10.77.1.1:30010 $E e0 10.77.2.2:50011 0x5eed 10.77.1.1:30010
+	like "$(cat $TMP/mux.rx)" "^frames $N sock $N bad_ip_csum 0 bad_udp_csum 0 zero_udp_csum 0 from 10\.77\.2\.1:30013 .* rtcp $N$" \
+		"$p demux: muxed RTCP reaches the callee's RTCP port from the relay's, checksums valid"
+	is "$(tail -1 $TMP/mux.sink.0)" "sock 0" "$p demux: the relay's socket saw none of it"
+	run_dir muxrtp $C 10.77.1.2:40010 10.77.1.1:30010 $E e0 10.77.2.2:50010 0x5eed 10.77.1.1:30010
+	like "$(cat $TMP/muxrtp.rx)" "^frames $N sock $N .*from 10\.77\.2\.1:30012 .* rtcp 0$" \
+		"$p demux: RTP on the same port goes to the callee's RTP port"
+	list=$(ctl flow list)
+	like "$list" "^10\.77\.1\.1:30010 from .* rtp demux clock 8000: packets $N .* received $N lost 0" \
+		"$p demux: the RTP flow counted the RTP only"
+	like "$list" "^10\.77\.1\.1:30010 rtcp-mux from .* rtcp: packets $N " \
+		"$p demux: the rtcp-mux flow counted the RTCP"
+	ctl flow del 10.77.1.1:30010 rtcp-mux && ctl flow del 10.77.1.1:30010
+	ok $? "$p demux: both flows deleted by their keys"
+}
+
 # ---- the kernel module ----
 
 like "$(ctl hello)" "^sluice.ko accepts ABI $abi$" "the handshake of sluicectl's ABI is accepted"
@@ -155,6 +180,7 @@ like "$(dmesg | grep 'refusing a request')" "refusing a request of ABI $((abi + 
 	"the module logs the refusal with both versions"
 
 forward_checks kmod
+demux_checks kmod
 
 # Unloading with flows installed, while one of them forwards.
 # nsenter execs rtpio, so that $! is the sender itself (in_ns would be a subshell).
@@ -244,6 +270,7 @@ mode=$(xdp_load)
 ok $([ -n "$mode" ]; echo $?) "sluicectl load attaches XDP (${mode:-neither native nor generic}) to both legs"
 like "$(ip -n $R link show r0)" "prog/xdp id|xdpgeneric" "r0 carries the XDP program"
 forward_checks xdp-$mode
+demux_checks xdp-$mode
 out=$(ctl unload)
 like "$out" "^detached 2 links" "xdp: unload detaches both links"
 ok $([ ! -e $PIN ]; echo $?) "xdp: and removes the pins"

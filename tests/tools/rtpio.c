@@ -6,13 +6,17 @@
  *	sends COUNT RTP packets (PCMU, 160-byte payload, seq and timestamp
  *	advancing by 1 and 160) from the UDP socket bound to FROM to TO;
  *	START packets into the stream (seq 1000 + START), to continue one.
+ *   rtpio rtcp FROM TO COUNT [SSRC [PPS]]
+ *	the same with RTCP receiver reports (RFC 3550 6.4.2, one report
+ *	block about SSRC, from SSRC), as a peer sends them, muxed or not.
  *   rtpio recv IFACE LOCAL COUNT TIMEOUT_MS
  *	binds LOCAL (so the stack does not answer "port unreachable") and
  *	watches IFACE with a packet socket; for every UDP datagram to LOCAL's
  *	port it checks the IPv4 header checksum and the UDP checksum by its
  *	own full computation (or IPv6's UDP checksum), and prints one summary:
  *	  frames N sock N bad_ip_csum N bad_udp_csum N zero_udp_csum N
- *	  from ADDR:PORT ssrc X first_seq N last_seq N
+ *	  from ADDR:PORT ssrc X first_seq N last_seq N rtcp N
+ *	(rtcp: how many of the frames were RTCP by RFC 5761's test).
  *	It stops after COUNT frames or TIMEOUT_MS of silence.
  *
  * Independent of the project's code on purpose: it checks what the XDP
@@ -27,6 +31,7 @@
 #include <netinet/ip6.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,12 +100,27 @@ static int bound_socket(const char *ep, struct sockaddr_storage *ss, socklen_t *
 	return fd;
 }
 
-static int do_send(int argc, char **argv)
+/* An RTCP receiver report from and about ssrc into pkt; returns its length. */
+static size_t rtcp_rr(unsigned char *pkt, uint32_t ssrc)
+{
+	uint32_t ss = htonl(ssrc);
+
+	memset(pkt, 0, 32);
+	pkt[0] = 0x81;		/* V=2, one report block */
+	pkt[1] = 201;		/* RR */
+	pkt[3] = 7;		/* length in words, minus one */
+	memcpy(pkt + 4, &ss, 4);
+	memcpy(pkt + 8, &ss, 4);
+	return 32;
+}
+
+static int do_send(int argc, char **argv, bool rtcp)
 {
 	struct sockaddr_storage from, to;
 	socklen_t flen, tlen;
 	unsigned long count, ssrc = 0x5111ce00, pps = 0, start = 0, i;
 	unsigned char pkt[12 + 160];
+	size_t len = sizeof(pkt);
 	struct timespec gap = { 0 };
 	int fd;
 
@@ -128,7 +148,9 @@ static int do_send(int argc, char **argv)
 		memcpy(pkt + 2, &seq, 2);
 		memcpy(pkt + 4, &ts, 4);
 		memcpy(pkt + 8, &ss, 4);
-		if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, tlen) < 0) {
+		if (rtcp)
+			len = rtcp_rr(pkt, (uint32_t)ssrc);
+		if (sendto(fd, pkt, len, 0, (struct sockaddr *)&to, tlen) < 0) {
 			fprintf(stderr, "rtpio: send: %s\n", strerror(errno));
 			return 1;
 		}
@@ -161,7 +183,7 @@ static uint16_t fold(uint32_t sum)
 }
 
 struct rx {
-	unsigned long frames, sock, bad_ip, bad_udp, zero_udp;
+	unsigned long frames, sock, bad_ip, bad_udp, zero_udp, rtcp;
 	char from[80];
 	uint32_t ssrc;
 	int first_seq, last_seq;
@@ -224,6 +246,8 @@ static int check_frame(struct rx *rx, const uint8_t *f, size_t len, uint16_t por
 			rx->bad_udp++;
 	}
 	rtp = udp + 8;
+	if (ulen >= 8 + 2 && (rtp[1] & 0x7f) >= 72 && (rtp[1] & 0x7f) <= 76)
+		rx->rtcp++;
 	if (ulen >= 8 + 12) {
 		int seq = rtp[2] << 8 | rtp[3];
 
@@ -285,9 +309,9 @@ static int do_recv(int argc, char **argv)
 			rx.sock++;
 	}
 	printf("frames %lu sock %lu bad_ip_csum %lu bad_udp_csum %lu zero_udp_csum %lu "
-	       "from %s ssrc 0x%08x first_seq %d last_seq %d\n", rx.frames, rx.sock, rx.bad_ip,
-	       rx.bad_udp, rx.zero_udp, rx.from[0] ? rx.from : "-", rx.ssrc, rx.first_seq,
-	       rx.last_seq);
+	       "from %s ssrc 0x%08x first_seq %d last_seq %d rtcp %lu\n", rx.frames, rx.sock,
+	       rx.bad_ip, rx.bad_udp, rx.zero_udp, rx.from[0] ? rx.from : "-", rx.ssrc,
+	       rx.first_seq, rx.last_seq, rx.rtcp);
 	return 0;
 }
 
@@ -322,13 +346,16 @@ int main(int argc, char **argv)
 	int rc = 2;
 
 	if (argc >= 2 && !strcmp(argv[1], "send"))
-		rc = do_send(argc - 2, argv + 2);
+		rc = do_send(argc - 2, argv + 2, false);
+	else if (argc >= 2 && !strcmp(argv[1], "rtcp"))
+		rc = do_send(argc - 2, argv + 2, true);
 	else if (argc >= 2 && !strcmp(argv[1], "recv"))
 		rc = do_recv(argc - 2, argv + 2);
 	else if (argc >= 2 && !strcmp(argv[1], "sink"))
 		rc = do_sink(argc - 2, argv + 2);
 	if (rc == 2)
 		fprintf(stderr, "usage: rtpio send FROM TO COUNT [SSRC [PPS [START]]]\n"
+			"       rtpio rtcp FROM TO COUNT [SSRC [PPS]]\n"
 			"       rtpio recv IFACE LOCAL COUNT TIMEOUT_MS\n"
 			"       rtpio sink LOCAL TIMEOUT_MS\n");
 	return rc;

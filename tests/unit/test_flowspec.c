@@ -68,6 +68,37 @@ static void test_ipv6_any_source(void **state)
 			    "to [2001:db8:2::5]:5004 rtcp");
 }
 
+/* rtcp-mux demux: the RTP flow that hands muxed RTCP on, and the flow that takes it. */
+static void test_demux_pair(void **state)
+{
+	static const char rtp[] = "10.0.0.1:30000 from 192.0.2.7:4000 via 10.0.1.1:30002 "
+				  "to 198.51.100.9:5004 rtp demux clock 8000";
+	static const char rtcp[] = "10.0.0.1:30000 rtcp-mux from 192.0.2.7:4000 via "
+				   "10.0.1.1:30003 to 198.51.100.9:5005 rtcp";
+	struct sluice_flow_action act;
+	struct sluice_flow_key key;
+	char err[160], out[400];
+	char *del[] = { "10.0.0.1:30000", "rtcp-mux" };
+
+	(void)state;
+	assert_int_equal(parse(rtp, &key, &act, err), 0);
+	assert_int_equal(key.comp, SLUICE_KEY_PORT);
+	assert_int_equal(act.flags, SLUICE_F_RTP | SLUICE_F_STRICT_SRC | SLUICE_F_DEMUX);
+	dp_format_flow(&key, &act, out, sizeof(out));
+	assert_string_equal(out, rtp);
+	assert_int_equal(parse(rtcp, &key, &act, err), 0);
+	assert_int_equal(key.comp, SLUICE_KEY_MUXED_RTCP);
+	assert_int_equal(key.port, 30000);
+	assert_int_equal(act.flags, SLUICE_F_RTCP | SLUICE_F_STRICT_SRC);
+	dp_format_flow(&key, &act, out, sizeof(out));
+	assert_string_equal(out, rtcp);
+	/* `flow del` takes the key alone. */
+	assert_int_equal(dp_parse_flow_key(2, del, &key), 2);
+	assert_int_equal(key.comp, SLUICE_KEY_MUXED_RTCP);
+	assert_int_equal(dp_parse_flow_key(1, del, &key), 1);
+	assert_int_equal(key.comp, SLUICE_KEY_PORT);
+}
+
 static void expect_error(const char *line, const char *why)
 {
 	struct sluice_flow_action act;
@@ -104,6 +135,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipv4_round_trip),
 		cmocka_unit_test(test_ipv6_any_source),
+		cmocka_unit_test(test_demux_pair),
 		cmocka_unit_test(test_errors),
 	};
 

@@ -293,6 +293,50 @@ static struct sluice_rtp_hdr rtp_hdr(uint8_t vpxcc, uint8_t pt, uint16_t seq, ui
  * jitter, no loss. Then one 10 ms late: |D| = 80 ticks, J = 80/16, kept
  * as J * 16 = 80 (A.8).
  */
+/*
+ * RTCP muxed on a demultiplexing port goes by the key marked for it; RTP,
+ * anything not version 2, and every packet of a flow without
+ * SLUICE_F_DEMUX keep the port's key.
+ */
+static void test_demux(void **state)
+{
+	struct sluice_flow_action act = { .flags = SLUICE_F_RTP | SLUICE_F_DEMUX };
+	struct sluice_flow_key key = { .port = 30000, .family = SLUICE_FAMILY_IPV4 };
+	static const struct {
+		uint8_t	b0, b1;
+		bool	demux;
+	} rows[] = {
+		{ 0x80, 200, true },	/* SR */
+		{ 0x81, 201, true },	/* RR with a report block */
+		{ 0x80, 202, true },	/* SDES */
+		{ 0x80, 203, true },	/* BYE */
+		{ 0x80, 204, true },	/* APP */
+		{ 0x80, 205, false },	/* RTPFB: PT 77, not in RFC 5761's 72-76 */
+		{ 0x80, 199, false },	/* PT 71 */
+		{ 0x80, 0, false },	/* PCMU */
+		{ 0x80, 0x80 | 8, false },	/* PCMA, marker */
+		{ 0x40, 200, false },	/* version 1 */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct sluice_flow_key k = key;
+
+		assert_int_equal(sluice_fwd_demux(&act, &k, rows[i].b0, rows[i].b1),
+				 rows[i].demux);
+		assert_int_equal(k.comp, rows[i].demux ? SLUICE_KEY_MUXED_RTCP : SLUICE_KEY_PORT);
+		assert_int_equal(k.port, 30000);
+	}
+	/* Without the flag, and on the RTCP flow itself: never again. */
+	act.flags = SLUICE_F_RTP;
+	assert_false(sluice_fwd_demux(&act, &key, 0x80, 200));
+	act.flags = SLUICE_F_RTCP | SLUICE_F_DEMUX;
+	key.comp = SLUICE_KEY_MUXED_RTCP;
+	assert_false(sluice_fwd_demux(&act, &key, 0x80, 200));
+	assert_int_equal(key.comp, SLUICE_KEY_MUXED_RTCP);
+}
+
 static void test_account_rtp_jitter(void **state)
 {
 	struct sluice_flow_action act = { .family = 4, .flags = SLUICE_F_RTP, .clock_rate = 8000 };
@@ -380,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_rewrite_partial_checksum),
 		cmocka_unit_test(test_rewrite_leaves_payload),
 		cmocka_unit_test(test_payload_verdict),
+		cmocka_unit_test(test_demux),
 		cmocka_unit_test(test_account_rtp_jitter),
 		cmocka_unit_test(test_account_rtp_loss_mux_errors),
 		cmocka_unit_test(test_account_rtp_ssrc_change),

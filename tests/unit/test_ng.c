@@ -285,6 +285,42 @@ static void test_media_flags(void **state)
 	assert_string_equal(f->media.sessions->iface[1], "default");
 }
 
+/*
+ * rtcp-mux: the rtpp-flags word and the dictionary's list reach the
+ * session; demux takes a=rtcp-mux off the offer to the callee and puts it
+ * in the answer to the caller, who then muxes alone.
+ */
+static void test_rtcp_mux(void **state)
+{
+	static const char muxed[] = OFFER_SDP "a=rtcp-mux\r\n";
+	struct fix *f = *state;
+	char req[1024];
+	const char *r;
+
+	snprintf(req, sizeof(req), "m1 d7:call-id3:m-17:command5:offer8:from-tag1:a10:rtpp-flags"
+		 "14:rtcp-mux-demux3:sdp%zu:%se", strlen(muxed), muxed);
+	r = ng(f, req);
+	assert_non_null(strstr(r, "6:result2:ok"));
+	assert_null(strstr(r, "a=rtcp-mux"));
+	r = ng(f, benc_request("m2", "answer", "m-1", "a", "b", ANSWER_SDP));
+	assert_non_null(strstr(r, "6:result2:ok"));
+	assert_non_null(strstr(r, "a=rtcp-mux"));
+	assert_true(f->media.sessions->st[0].relay.leg[0].mux);
+	assert_false(f->media.sessions->st[0].relay.leg[1].mux);
+	ng(f, "m3 d7:call-id3:m-17:command6:deletee");
+
+	/* "rtcp-mux": ["offer"]: offered to the callee though the caller did not. */
+	snprintf(req, sizeof(req), "m4 d7:call-id3:m-27:command5:offer8:from-tag1:a8:rtcp-mux"
+		 "l5:offere3:sdp%zu:%se", strlen(OFFER_SDP), OFFER_SDP);
+	r = ng(f, req);
+	assert_non_null(strstr(r, "6:result2:ok"));
+	assert_non_null(strstr(r, "a=rtcp-mux"));
+	r = ng(f, benc_request("m5", "answer", "m-2", "a", "b", ANSWER_SDP "a=rtcp-mux\r\n"));
+	assert_null(strstr(r, "a=rtcp-mux"));
+	assert_false(f->media.sessions->st[0].relay.leg[0].mux);
+	assert_true(f->media.sessions->st[0].relay.leg[1].mux);
+}
+
 /* [control] max_sessions: a new call over the limit gets "load limit". */
 static void test_limit(void **state)
 {
@@ -347,6 +383,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_media_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rtcp_mux, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_cdr, setup, teardown),
 	};
 

@@ -239,6 +239,48 @@ static void test_ipv6_hold(void **state)
 	free(out);
 }
 
+/* What each RTCP multiplexing mode makes of a muxed and of a plain m= line. */
+static void test_rewrite_mux(void **state)
+{
+	static const char head[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\n"
+				   "c=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+	static const struct {
+		enum sdp_mux_out	mux;
+		const char		*in, *out;	/* the attributes */
+	} rows[] = {
+		{ SDP_MUX_KEEP, "a=rtcp:4000\r\na=rtcp-mux\r\n",
+		  "a=rtcp:30000 IN IP4 10.9.9.9\r\na=rtcp-mux\r\n" },
+		{ SDP_MUX_KEEP, "a=rtcp:4001\r\n", "a=rtcp:30001 IN IP4 10.9.9.9\r\n" },
+		{ SDP_MUX_OFF, "a=rtcp:4000\r\na=rtcp-mux\r\n", "a=rtcp:30001 IN IP4 10.9.9.9\r\n" },
+		{ SDP_MUX_OFF, "a=rtcp-mux\r\n", "" },
+		{ SDP_MUX_OFFER, "a=rtcp:4000\r\na=rtcp-mux\r\n",
+		  "a=rtcp:30001 IN IP4 10.9.9.9\r\na=rtcp-mux\r\n" },
+		{ SDP_MUX_OFFER, "a=rtcp:4001\r\n",
+		  "a=rtcp:30001 IN IP4 10.9.9.9\r\na=rtcp-mux\r\n" },
+		{ SDP_MUX_OFFER, "", "a=rtcp-mux\r\n" },
+		{ SDP_MUX_ONLY, "a=rtcp:4001\r\n",
+		  "a=rtcp:30000 IN IP4 10.9.9.9\r\na=rtcp-mux\r\n" },
+		{ SDP_MUX_ONLY, "a=rtcp-mux\r\na=rtcp:4001\r\n",
+		  "a=rtcp-mux\r\na=rtcp:30000 IN IP4 10.9.9.9\r\n" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct sdp_rewrite rw = { .addr = "10.9.9.9", .ports = { 30000 },
+					  .mux = { rows[i].mux } };
+		char body[512], want[512], err[128], *out = NULL;
+
+		snprintf(body, sizeof(body), "%s%s", head, rows[i].in);
+		snprintf(want, sizeof(want), "v=0\r\no=- 1 1 IN IP4 10.9.9.9\r\ns=-\r\n"
+			 "c=IN IP4 10.9.9.9\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n%s",
+			 rows[i].out);
+		assert_int_equal(sdp_rewrite(body, strlen(body), &rw, &out, err, sizeof(err)), 0);
+		assert_string_equal(out, want);
+		free(out);
+	}
+}
+
 /* The caller's mistakes: no relay address, or no relay port for a live stream. */
 static void test_rewrite_needs(void **state)
 {
@@ -388,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_ice_force),
 		cmocka_unit_test(test_ipv6_hold),
 		cmocka_unit_test(test_rewrite_needs),
+		cmocka_unit_test(test_rewrite_mux),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,7 @@
 #include "core/loop.h"
 #include "media/session.h"
 #include "sip/stun.h"
+#include "store/store.h"
 
 /* ---- a data path that records what it is told ---- */
 
@@ -834,6 +835,322 @@ static void test_ice_force(void **state)
 	free(offer);
 }
 
+/* ---- RTCP multiplexing (RFC 5761) and the NG rtcp-mux flags ---- */
+
+/* An offer or answer for port, muxed (a=rtcp-mux, a=rtcp at port) or not (a=rtcp at port + 1). */
+static char *mux_sdp(uint16_t port, bool mux)
+{
+	char *s;
+
+	assert_true(asprintf(&s, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+			     "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %u RTP/AVP 0\r\n"
+			     "a=rtpmap:0 PCMU/8000\r\na=rtcp:%u\r\n%s", port, mux ? port : port + 1,
+			     mux ? "a=rtcp-mux\r\n" : "") > 0);
+	return s;
+}
+
+/* The port a=rtcp names in sdp. */
+static uint16_t rtcp_attr_port(const char *sdp)
+{
+	const char *a = strstr(sdp, "a=rtcp:");
+
+	assert_non_null(a);
+	return (uint16_t)atoi(a + 7);
+}
+
+struct mux_row {
+	const char	*name;
+	unsigned	flags;		/* with the offer */
+	bool		offerer, answerer;	/* a=rtcp-mux in what each sends */
+	bool		offered;	/* a=rtcp-mux in the offer to the answerer */
+	bool		only;		/* ... with a=rtcp at its port (no RTCP port of its own) */
+	bool		mux0, mux1;	/* after the answer: the offerer's, the answerer's leg */
+};
+
+static const struct mux_row mux_rows[] = {
+	{ "both mux", 0, true, true, true, false, true, true },
+	{ "answerer declines", 0, true, false, true, false, false, false },
+	{ "neither", 0, false, false, false, false, false, false },
+	{ "answerer muxes though not offered", 0, false, true, false, false, false, false },
+	{ "offer", MEDIA_MUX_OFFER, false, true, true, false, false, true },
+	{ "offer, declined", MEDIA_MUX_OFFER, false, false, true, false, false, false },
+	{ "require", MEDIA_MUX_REQUIRE, false, false, true, true, false, true },
+	{ "demux", MEDIA_MUX_DEMUX, true, false, false, false, true, false },
+	{ "demux, answerer muxes anyway", MEDIA_MUX_DEMUX, true, true, false, false, true, false },
+	{ "accept", MEDIA_MUX_ACCEPT, true, false, true, false, true, false },
+	{ "accept, nothing offered", MEDIA_MUX_ACCEPT, false, true, false, false, false, false },
+	{ "reject", MEDIA_MUX_REJECT, true, true, false, false, false, false },
+	{ "reject and offer", MEDIA_MUX_REJECT | MEDIA_MUX_OFFER, true, true, true, false,
+	  false, true },
+};
+
+static void check_mux_row(struct media_ctx *m, const struct mux_row *r)
+{
+	struct media_opts opts = { .rtcp_mux = r->flags };
+	struct media_session *s = media_session_new(m, "mux", NULL, NULL);
+	char err[128], *offer = mux_sdp(4000, r->offerer), *answer = mux_sdp(5000, r->answerer);
+	char *out;
+	uint16_t port;
+
+	print_message("rtcp-mux: %s\n", r->name);
+	assert_int_equal(media_offer_opts(s, 0, &opts, offer, strlen(offer), &out, err,
+					  sizeof(err)), 0);
+	port = sdp_port(out);
+	assert_int_equal(strstr(out, "a=rtcp-mux") != NULL, r->offered);
+	assert_int_equal(rtcp_attr_port(out), r->only ? port : port + 1);
+	free(out);
+	assert_int_equal(media_answer_opts(s, 1, NULL, answer, strlen(answer), &out, err,
+					   sizeof(err)), 0);
+	port = sdp_port(out);
+	assert_int_equal(strstr(out, "a=rtcp-mux") != NULL, r->mux0);
+	assert_int_equal(rtcp_attr_port(out), r->mux0 ? port : port + 1);
+	assert_int_equal(s->st[0].relay.leg[0].mux, r->mux0);
+	assert_int_equal(s->st[0].relay.leg[1].mux, r->mux1);
+	/* The relay sends each peer's RTCP where it takes it. */
+	assert_int_equal(ntohs(((struct sockaddr_in *)&s->st[0].relay.leg[0].sdp[MEDIA_RTCP].ss)
+			       ->sin_port), r->mux0 ? 4000 : 4001);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&s->st[0].relay.leg[1].sdp[MEDIA_RTCP].ss)
+			       ->sin_port), r->mux1 ? 5000 : 5001);
+	free(out);
+	free(offer);
+	free(answer);
+	media_session_destroy(s);
+}
+
+static void test_mux_flags(void **state)
+{
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(mux_rows) / sizeof(mux_rows[0]); i++)
+		check_mux_row(&f->m, &mux_rows[i]);
+}
+
+/* The flags in an answer: accept and reject act on what goes back to the offerer. */
+static void test_mux_flags_in_answer(void **state)
+{
+	struct media_opts accept = { .rtcp_mux = MEDIA_MUX_ACCEPT };
+	struct media_opts reject = { .rtcp_mux = MEDIA_MUX_REJECT };
+	struct fx *f = *state;
+	struct media_session *s = media_session_new(&f->m, "mux", NULL, NULL);
+	char err[128], *offer = mux_sdp(4000, true), *no = mux_sdp(5000, false);
+	char *yes = mux_sdp(5000, true), *out;
+
+	assert_int_equal(media_offer(s, 0, offer, strlen(offer), &out, err, sizeof(err)), 0);
+	free(out);
+	assert_int_equal(media_answer_opts(s, 1, &accept, no, strlen(no), &out, err,
+					   sizeof(err)), 0);
+	assert_non_null(strstr(out, "a=rtcp-mux"));
+	assert_true(s->st[0].relay.leg[0].mux);
+	assert_false(s->st[0].relay.leg[1].mux);
+	free(out);
+	assert_int_equal(media_answer_opts(s, 1, &reject, yes, strlen(yes), &out, err,
+					   sizeof(err)), 0);
+	assert_null(strstr(out, "a=rtcp-mux"));
+	assert_false(s->st[0].relay.leg[0].mux);
+	assert_true(s->st[0].relay.leg[1].mux);
+	free(out);
+	free(offer);
+	free(no);
+	free(yes);
+	media_session_destroy(s);
+}
+
+/* A phone that takes RTCP on the port above its RTP port. */
+struct phone2 {
+	struct phone	rtp, rtcp;
+};
+
+static void phone2_open(struct phone2 *p)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	uint16_t port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (port = 23000; port < 24000; port += 2) {
+		p->rtp.fd = socket(AF_INET, SOCK_DGRAM, 0);
+		p->rtcp.fd = socket(AF_INET, SOCK_DGRAM, 0);
+		a.sin_port = htons(port);
+		if (!bind(p->rtp.fd, (struct sockaddr *)&a, sizeof(a))) {
+			a.sin_port = htons(port + 1);
+			if (!bind(p->rtcp.fd, (struct sockaddr *)&a, sizeof(a)))
+				break;
+		}
+		close(p->rtp.fd);
+		close(p->rtcp.fd);
+	}
+	assert_true(port < 24000);
+	p->rtp.port = port;
+	p->rtcp.port = (uint16_t)(port + 1);
+}
+
+/* An RTCP receiver report, SSRC ssrc. */
+static void send_rtcp(struct phone *p, uint16_t port, uint32_t ssrc)
+{
+	uint8_t pkt[8] = { 0x80, 201, 0, 1, (uint8_t)(ssrc >> 24), 0, 0, (uint8_t)ssrc };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sendto(p->fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to));
+}
+
+static const struct sluice_flow_action *flow_at(struct rec_dp *r, uint16_t port, uint8_t comp)
+{
+	struct sluice_flow_key key = { .port = port, .family = SLUICE_FAMILY_IPV4, .comp = comp };
+
+	inet_pton(AF_INET, "127.0.0.1", key.addr);
+	return rec_find(r, &key) < 0 ? NULL : &r->acts[rec_find(r, &key)];
+}
+
+/*
+ * rtcp-mux demux: the caller muxes, the callee takes RTCP apart. The relay
+ * carries RTCP between the caller's one port and the callee's two, then
+ * hands it to the kernel: the caller's RTCP by a flow of its own.
+ */
+static void test_mux_demux_relay(void **state)
+{
+	struct media_opts opts = { .rtcp_mux = MEDIA_MUX_DEMUX };
+	struct fx *f = *state;
+	struct media_session *s = media_session_new(&f->m, "demux", NULL, NULL);
+	const struct sluice_flow_action *a;
+	char err[128], *offer, *answer, *out;
+	struct phone2 callee;
+	uint16_t ra, rb;	/* the relay's ports facing the caller and the callee */
+
+	phone2_open(&callee);
+	offer = mux_sdp(f->caller.port, true);
+	answer = mux_sdp(callee.rtp.port, false);
+	assert_int_equal(media_offer_opts(s, 0, &opts, offer, strlen(offer), &out, err,
+					  sizeof(err)), 0);
+	rb = sdp_port(out);
+	free(out);
+	assert_int_equal(media_answer(s, 1, answer, strlen(answer), &out, err, sizeof(err)), 0);
+	ra = sdp_port(out);
+	free(out);
+
+	send_rtp(&f->caller, ra, 0xca11);
+	spin(f->loop, 50);
+	assert_int_equal(heard(&callee.rtp), rb);
+	send_rtcp(&f->caller, ra, 0xca11);
+	spin(f->loop, 50);
+	assert_int_equal(heard(&callee.rtcp), rb + 1);		/* demultiplexed */
+	assert_int_equal(heard(&callee.rtp), -1);
+	send_rtp(&callee.rtp, rb, 0xca11ee);
+	spin(f->loop, 50);
+	assert_int_equal(heard(&f->caller), ra);
+	send_rtcp(&callee.rtcp, rb + 1, 0xca11ee);
+	spin(f->loop, 50);
+	assert_int_equal(heard(&f->caller), ra);		/* multiplexed */
+
+	/* All latched: four flows, the caller's RTCP keyed apart on its RTP port. */
+	a = flow_at(&f->dp, ra, SLUICE_KEY_PORT);
+	assert_non_null(a);
+	assert_int_equal(a->flags, SLUICE_F_STRICT_SRC | SLUICE_F_RTP | SLUICE_F_DEMUX);
+	assert_int_equal(a->new_src_port, rb);
+	assert_int_equal(a->new_dst_port, callee.rtp.port);
+	a = flow_at(&f->dp, ra, SLUICE_KEY_MUXED_RTCP);
+	assert_non_null(a);
+	assert_int_equal(a->flags, SLUICE_F_STRICT_SRC | SLUICE_F_RTCP);
+	assert_int_equal(a->expect_src_port, f->caller.port);
+	assert_int_equal(a->new_src_port, rb + 1);
+	assert_int_equal(a->new_dst_port, callee.rtcp.port);
+	a = flow_at(&f->dp, rb, SLUICE_KEY_PORT);
+	assert_non_null(a);
+	assert_int_equal(a->flags, SLUICE_F_STRICT_SRC | SLUICE_F_RTP);
+	a = flow_at(&f->dp, rb + 1, SLUICE_KEY_PORT);
+	assert_non_null(a);
+	assert_int_equal(a->flags, SLUICE_F_STRICT_SRC | SLUICE_F_RTCP);
+	assert_int_equal(a->expect_src_port, callee.rtcp.port);
+	assert_int_equal(a->new_src_port, ra);
+	assert_int_equal(a->new_dst_port, f->caller.port);
+	assert_null(flow_at(&f->dp, ra + 1, SLUICE_KEY_PORT));
+	assert_int_equal(f->dp.n, 4);
+
+	/* Both mux after a re-offer: the RTP flows carry RTCP, the others go. */
+	free(offer);
+	free(answer);
+	offer = mux_sdp(f->caller.port, true);
+	answer = mux_sdp(callee.rtp.port, true);
+	assert_int_equal(media_offer(s, 0, offer, strlen(offer), &out, err, sizeof(err)), 0);
+	free(out);
+	assert_int_equal(media_answer(s, 1, answer, strlen(answer), &out, err, sizeof(err)), 0);
+	free(out);
+	assert_null(flow_at(&f->dp, ra, SLUICE_KEY_MUXED_RTCP));
+	assert_null(flow_at(&f->dp, rb + 1, SLUICE_KEY_PORT));
+	a = flow_at(&f->dp, ra, SLUICE_KEY_PORT);
+	assert_non_null(a);
+	assert_int_equal(a->flags, SLUICE_F_STRICT_SRC | SLUICE_F_RTP);
+	free(offer);
+	free(answer);
+	media_session_destroy(s);
+	close(callee.rtp.fd);
+	close(callee.rtcp.fd);
+}
+
+/* Multiplexing survives a restart: saved with the session, taken back with it. */
+static void test_mux_persisted(void **state)
+{
+	struct media_opts opts = { .rtcp_mux = MEDIA_MUX_DEMUX | MEDIA_MUX_OFFER };
+	struct fx *f = *state;
+	char dir[] = "/tmp/sluice-mux.XXXXXX", path[64], err[128], *offer, *answer, *out;
+	struct media_session *s;
+	struct store db;
+	sqlite3_stmt *q;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.db", dir);
+	assert_int_equal(store_open(&db, path), 0);
+	f->m.store = &db;
+	s = media_session_new(&f->m, "kept", NULL, NULL);
+	offer = mux_sdp(4000, true);
+	answer = mux_sdp(5000, false);
+	assert_int_equal(media_offer_opts(s, 0, &opts, offer, strlen(offer), &out, err,
+					  sizeof(err)), 0);
+	free(out);
+	assert_int_equal(media_answer(s, 1, answer, strlen(answer), &out, err, sizeof(err)), 0);
+	free(out);
+	assert_true(s->st[0].relay.leg[0].mux);
+	assert_false(s->st[0].relay.leg[1].mux);
+	media_flush(&f->m);
+	/* Gone from this sluiced without deleting its row: a crash. */
+	f->m.store = NULL;
+	media_session_destroy(s);
+	f->m.store = &db;
+	assert_int_equal(media_restore(&f->m, NULL, NULL), 1);
+	s = f->m.sessions;
+	assert_string_equal(s->id, "kept");
+	assert_true(s->st[0].relay.leg[0].mux);
+	assert_false(s->st[0].relay.leg[1].mux);
+	assert_int_equal(s->st[0].mux_flags, MEDIA_MUX_DEMUX | MEDIA_MUX_OFFER);
+	assert_true(s->st[0].mux_offered);
+	media_session_destroy(s);
+	media_flush(&f->m);
+
+	/* A row from before "muxed": the SDP's a=rtcp-mux stands for it. */
+	assert_int_equal(sqlite3_prepare_v2(db.db, "INSERT INTO media_sessions (id, state, "
+		"updated) VALUES ('old', '{\"owner\":\"\",\"streams\":[{\"family\":4,\"ports\":"
+		"[22390,22392],\"clock\":8000,\"legs\":[{\"sdp\":[\"127.0.0.1:4000\",\"127.0.0.1:"
+		"4000\"],\"peer\":[null,null],\"ssrc\":[0,0],\"wants\":true,\"mux\":true,\"hold\":"
+		"false,\"addr\":\"127.0.0.1\"},{\"sdp\":[\"127.0.0.1:5000\",\"127.0.0.1:5001\"],"
+		"\"peer\":[null,null],\"ssrc\":[0,0],\"wants\":true,\"mux\":false,\"hold\":false,"
+		"\"addr\":\"127.0.0.1\"}]}]}', 0)", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+	sqlite3_finalize(q);
+	assert_int_equal(media_restore(&f->m, NULL, NULL), 1);
+	s = f->m.sessions;
+	assert_string_equal(s->id, "old");
+	assert_true(s->st[0].relay.leg[0].mux);
+	assert_false(s->st[0].relay.leg[1].mux);
+	media_session_destroy(s);
+	media_flush(&f->m);
+	f->m.store = NULL;
+	store_close(&db);
+	free(offer);
+	free(answer);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -848,6 +1165,10 @@ int main(void)
 		cmocka_unit_test(test_ipv6_call),
 		cmocka_unit_test(test_direction),
 		cmocka_unit_test_setup_teardown(test_ice_force, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mux_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mux_flags_in_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mux_demux_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mux_persisted, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

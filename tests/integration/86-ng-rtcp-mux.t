@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# NG's rtcp-mux flags end to end, as Kamailio sends them in rtpp-flags: a
+# caller that multiplexes RTCP on its RTP port (RFC 5761) and a callee that
+# takes RTCP on the port above, bridged with rtcp-mux-demux. The callee is
+# offered separate ports, the caller's rtcp-mux is accepted back; RTP and
+# RTCP both ways reach the right ports from the right relay ports. With
+# XDP the kernel forwards all four after the first packets (the caller's
+# muxed RTCP by the flow keyed rtcp-mux on its RTP port); then the same
+# with datapath = user.
+. "$(dirname "$0")/../lib.sh"
+
+require_root
+require_cmd ip ethtool nsenter perl
+[ -x "$SLUICED" ] && [ -x "$RTPIO" ] || skip_all "build first (make)"
+bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
+
+C=mxc$$ R=mxr$$ E=mxe$$
+PIN=/sys/fs/bpf/sluice-test-x$$
+NG=127.0.0.1:24$((RANDOM % 900 + 100))
+for ns in $C $R $E; do netns_add $ns; done
+veth_link $C c0 10.79.1.2/24 $R r0 10.79.1.1/24 || skip_all "cannot create veth pairs"
+veth_link $R r1 10.79.2.1/24 $E e0 10.79.2.2/24
+ip -n $C route add default via 10.79.1.1
+ip -n $E route add default via 10.79.2.1
+in_ns $R sysctl -qw net.ipv4.conf.all.forwarding=1
+# Real checksums from the phones; NAPI on veths that receive redirects.
+in_ns $C ethtool -K c0 gro on tx off >/dev/null
+in_ns $E ethtool -K e0 gro on tx off >/dev/null
+in_ns $R ping -c1 -W1 10.79.1.2 >/dev/null
+in_ns $R ping -c1 -W1 10.79.2.2 >/dev/null
+
+conf() {	# conf DATAPATH
+	cat >$TMP/sluice.conf <<CONF
+[media]
+interface = r0, r1
+address = 10.79.1.1
+ports = 32000-32099
+datapath = $1
+timeout = 30
+bpf_pin_dir = $PIN
+[control]
+ng = $NG
+rtpproxy = off
+[log]
+level = info
+CONF
+}
+start() {
+	: >$TMP/sluiced.log
+	nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+	SPID=$!
+	wait_for $TMP/sluiced.log "running|cannot" 100
+}
+conf xdp
+start
+cleanup_add "kill \$SPID"
+cleanup_add "'$SLUICECTL' -p $PIN unload"
+grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available: $(cat $TMP/sluiced.log)"
+plan 31
+
+ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
+ctl() { in_ns $R "$SLUICECTL" -p $PIN "$@"; }
+sdp() {	# sdp FILE ADDR PORT mux|split
+	local extra="a=rtcp:$(($3 + 1))\r\n"
+	[ "$4" = mux ] && extra="a=rtcp:$3\r\na=rtcp-mux\r\n"
+	printf "v=0\r\no=- 1 $RANDOM IN IP4 $2\r\ns=-\r\nc=IN IP4 $2\r\nt=0 0\r\nm=audio $3 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n$extra" >$1
+}
+port_of() { sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | tr -d '\r'; }
+rtcp_of() { sed -n 's/^a=rtcp:\([0-9]*\).*/\1/p' | tr -d '\r'; }
+
+# talk KIND FROM_NS FROM DST_PORT COUNT SSRC TO_NS TO_IF TO: KIND send (RTP)
+# or rtcp; returns the receiver's summary.
+talk() {
+	in_ns $7 "$RTPIO" recv $8 $9 $5 800 >$TMP/rx &
+	local rx=$!
+	wait_for $TMP/rx ready
+	in_ns $2 "$RTPIO" $1 $3 10.79.1.1:$4 $5 $6 500 >/dev/null
+	wait $rx
+	tail -1 $TMP/rx
+}
+
+# call CALL-ID: offer (caller muxes) and answer (callee does not) with
+# rtcp-mux-demux; sets PA, PB (the relay's ports facing caller and callee).
+call() {
+	sdp $TMP/offer 10.79.1.2 40000 mux
+	OFFER=$(ng offer call-id=$1 from-tag=caller rtpp-flags="rtcp-mux-demux" sdp=@$TMP/offer)
+	PB=$(printf '%s\n' "$OFFER" | port_of)
+	sdp $TMP/answer 10.79.2.2 50000 split
+	ANSWER=$(ng answer call-id=$1 from-tag=caller to-tag=callee rtpp-flags="rtcp-mux-demux" \
+		 sdp=@$TMP/answer)
+	PA=$(printf '%s\n' "$ANSWER" | port_of)
+	[ -n "$PA" ] && [ -n "$PB" ] || {
+		echo "Bail out! no relay ports from NG: $(tail -5 $TMP/sluiced.log)"
+		exit 1
+	}
+}
+
+# both_ways WHAT: RTP and RTCP each way while latching (COUNT 5 each)
+both_ways() {
+	local r
+	r=$(talk send $C 10.79.1.2:40000 $PA 5 0xca11 $E e0 10.79.2.2:50000)
+	like "$r" "^frames 5 sock 5 .*from 10\.79\.1\.1:$PB .* rtcp 0$" "$1: caller's RTP to the callee's RTP port"
+	r=$(talk send $E 10.79.2.2:50000 $PB 5 0xca11ee $C c0 10.79.1.2:40000)
+	like "$r" "^frames 5 sock 5 .*from 10\.79\.1\.1:$PA " "$1: callee's RTP to the caller"
+	r=$(talk rtcp $C 10.79.1.2:40000 $PA 5 0xca11 $E e0 10.79.2.2:50001)
+	like "$r" "^frames 5 sock 5 .*from 10\.79\.1\.1:$((PB + 1)) .* rtcp 5$" \
+		"$1: caller's muxed RTCP demultiplexed to the callee's RTCP port, from the relay's RTCP port"
+	r=$(talk rtcp $E 10.79.2.2:50001 $((PB + 1)) 5 0xca11ee $C c0 10.79.1.2:40000)
+	like "$r" "^frames 5 sock 5 .*from 10\.79\.1\.1:$PA .* rtcp 5$" \
+		"$1: callee's RTCP multiplexed onto the caller's one port, from the relay's RTP port"
+}
+
+call mux-1
+ok $? "NG offer and answer with rtpp-flags rtcp-mux-demux"
+unlike() { if printf '%s' "$1" | grep -Eq -- "$2"; then ok 1 "$3"; else ok 0 "$3"; fi; }
+unlike "$OFFER" "a=rtcp-mux" "the offer to the callee has no a=rtcp-mux"
+is "$(printf '%s\n' "$OFFER" | rtcp_of)" "$((PB + 1))" "and names the relay's RTCP port"
+like "$ANSWER" "a=rtcp-mux" "the answer to the caller accepts its rtcp-mux"
+is "$(printf '%s\n' "$ANSWER" | rtcp_of)" "$PA" "with RTCP on the relay's RTP port"
+diag "caller sends to relay port $PA, callee to $PB and $((PB + 1))"
+
+both_ways xdp
+list=$(ctl flow list)
+like "$list" "^4 flows$" "four flows in the kernel once all four sources latched"
+like "$list" "^10\.79\.1\.1:$PA from 10\.79\.1\.2:40000 via 10\.79\.1\.1:$PB to 10\.79\.2\.2:50000 rtp demux " \
+	"the caller's RTP flow hands muxed RTCP on"
+like "$list" "^10\.79\.1\.1:$PA rtcp-mux from 10\.79\.1\.2:40000 via 10\.79\.1\.1:$((PB + 1)) to 10\.79\.2\.2:50001 rtcp" \
+	"to the flow keyed rtcp-mux on the caller's port, towards the callee's RTCP port"
+like "$list" "^10\.79\.1\.1:$((PB + 1)) from 10\.79\.2\.2:50001 via 10\.79\.1\.1:$PA to 10\.79\.1\.2:40000 rtcp" \
+	"the callee's RTCP goes to the caller's one port"
+
+# Now the kernel's: 100 RTP and 50 RTCP each way.
+r=$(talk send $C 10.79.1.2:40000 $PA 100 0xca11 $E e0 10.79.2.2:50000)
+like "$r" "^frames 100 sock 100 bad_ip_csum 0 bad_udp_csum 0 .* rtcp 0$" "100 RTP to the callee, valid checksums"
+r=$(talk rtcp $C 10.79.1.2:40000 $PA 50 0xca11 $E e0 10.79.2.2:50001)
+like "$r" "^frames 50 sock 50 bad_ip_csum 0 bad_udp_csum 0 .*from 10\.79\.1\.1:$((PB + 1)) .* rtcp 50$" \
+	"50 muxed RTCP to the callee's RTCP port, valid checksums"
+r=$(talk send $E 10.79.2.2:50000 $PB 100 0xca11ee $C c0 10.79.1.2:40000)
+like "$r" "^frames 100 sock 100 bad_ip_csum 0 bad_udp_csum 0 .* rtcp 0$" "100 RTP to the caller"
+r=$(talk rtcp $E 10.79.2.2:50001 $((PB + 1)) 50 0xca11ee $C c0 10.79.1.2:40000)
+like "$r" "^frames 50 sock 50 bad_ip_csum 0 bad_udp_csum 0 .*from 10\.79\.1\.1:$PA .* rtcp 50$" \
+	"50 RTCP onto the caller's port"
+list=$(ctl flow list)
+# The caller's packets while latching all went through userspace (the
+# callee's side latched after them), so these counts are exact.
+like "$list" "^10\.79\.1\.1:$PA from .* rtp demux .*: packets 100 .* expected 100 received 100 lost 0" \
+	"the kernel forwarded the caller's 100 RTP, its RTCP not counted as RTP"
+like "$list" "^10\.79\.1\.1:$PA rtcp-mux from .*: packets 50 " "and its 50 muxed RTCP by their own flow"
+# The callee's flows went in with the first of a latching batch: up to 4
+# more of that batch took the kernel path.
+like "$list" "^10\.79\.1\.1:$PB from .*: packets 10[0-4] " "the kernel forwarded the callee's RTP"
+like "$list" "^10\.79\.1\.1:$((PB + 1)) from .*: packets 5[0-4] " "and its RTCP"
+
+# Deleting the call removes all four, the keyed one too.
+ng delete call-id=mux-1 from-tag=caller >/dev/null
+like "$(ctl flow list)" "^0 flows$" "delete leaves no flow behind"
+
+# The same with the userspace relay.
+kill -TERM $SPID
+wait $SPID
+is $? 0 "sluiced (XDP) stops cleanly"
+"$SLUICECTL" -p $PIN unload >/dev/null 2>&1
+conf user
+start
+like "$(cat $TMP/sluiced.log)" "using the userspace relay \(datapath = user\)" "sluiced restarted with datapath = user"
+call mux-2
+both_ways user
+r=$(talk rtcp $C 10.79.1.2:40000 $PA 50 0xca11 $E e0 10.79.2.2:50001)
+like "$r" "^frames 50 sock 50 .*from 10\.79\.1\.1:$((PB + 1)) .* rtcp 50$" "user: 50 more muxed RTCP to the callee's RTCP port"
+r=$(talk send $C 10.79.1.2:40000 $PA 50 0xca11 $E e0 10.79.2.2:50000)
+like "$r" "^frames 50 sock 50 .* rtcp 0$" "user: RTP still to the callee's RTP port only"
+
+kill -TERM $SPID
+wait $SPID
+is $? 0 "sluiced (user) stops cleanly"
+done_testing
