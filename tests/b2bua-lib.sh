@@ -2,26 +2,6 @@
 #
 # What the B2BUA tests over XDP share (70, 72, 73, 75); source after lib.sh.
 
-# b2bua_topology C R E: the caller's namespace C (10.0.1.2), the relay's R
-# (r0 10.0.1.1 towards C, r1 10.0.2.1 towards E, forwarding) and the
-# callee's E (10.0.2.2), joined by veth pairs; GRO on the phones' ends, so
-# that XDP native works on the relay's.
-b2bua_topology() {
-	local c=$1 r=$2 e=$3 x
-	for x in $c $r $e; do netns_add $x; done
-	veth_link $c c0 10.0.1.2/24 $r r0 10.0.1.1/24 || skip_all "cannot create veth pairs"
-	veth_link $r r1 10.0.2.1/24 $e e0 10.0.2.2/24
-	ip -n $c route add default via 10.0.1.1
-	ip -n $e route add default via 10.0.2.1
-	in_ns $r sysctl -qw net.ipv4.conf.all.forwarding=1
-	for x in "$c c0" "$e e0"; do
-		set -- $x
-		in_ns $1 ethtool -K $2 gro on tx off >/dev/null
-	done
-	in_ns $c ping -c1 -W2 10.0.1.1 >/dev/null
-	in_ns $e ping -c1 -W2 10.0.2.1 >/dev/null
-}
-
 # b2bua_sluiced R PIN DIGEST PORTS [WRAPPER...]: subscribers 1001
 # (caller-pw) and 1002 (callee-pw) imported, and sluiced started in R
 # (under WRAPPER, e.g. prlimit) with XDP on r0 and r1, media on 10.0.1.1,

@@ -136,6 +136,27 @@ addr6() {	# addr6 NS IF ADDR/PREFIX
 	ip -n "$1" addr add "$3" dev "$2" nodad
 }
 
+# relay_topology C R E [NET]: the caller's namespace C (NET.1.2), the
+# relay's R (r0 NET.1.1 towards C, r1 NET.2.1 towards E, forwarding) and
+# the callee's E (NET.2.2), joined by veth pairs; NET is 10.0 unless
+# given. GRO on the phones' ends, so that XDP native works on the relay's,
+# and real UDP checksums from the phones, as from behind a NIC.
+relay_topology() {
+	local c=$1 r=$2 e=$3 n=${4:-10.0} x
+	for x in $c $r $e; do netns_add $x; done
+	veth_link $c c0 $n.1.2/24 $r r0 $n.1.1/24 || skip_all "cannot create veth pairs"
+	veth_link $r r1 $n.2.1/24 $e e0 $n.2.2/24
+	ip -n $c route add default via $n.1.1
+	ip -n $e route add default via $n.2.1
+	in_ns $r sysctl -qw net.ipv4.conf.all.forwarding=1
+	for x in "$c c0" "$e e0"; do
+		set -- $x
+		in_ns $1 ethtool -K $2 gro on tx off >/dev/null
+	done
+	in_ns $c ping -c1 -W2 $n.1.1 >/dev/null
+	in_ns $e ping -c1 -W2 $n.2.1 >/dev/null
+}
+
 # wait_for FILE REGEX [TENTHS]: until a line matches, or give up.
 wait_for() {
 	local i

@@ -10,6 +10,7 @@
 # attacker, stop in the held direction and come back on resume, and a
 # silent call must be declared dead and leave no flow behind.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../ng-lib.sh"
 
 require_root
 require_cmd ip ethtool nsenter nft perl
@@ -67,13 +68,10 @@ wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "XDP native on r0,r1,r2" $TMP/sluiced.log || skip_all "XDP native not available: $(cat $TMP/sluiced.log)"
 plan 25
 
-ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
-ctl() { in_ns $R "$SLUICECTL" -p $PIN "$@"; }
 sdp() {	# sdp FILE ADDR PORT DIR
 	printf 'v=0\r\no=- 1 %s IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %s RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=%s\r\n' \
 		$RANDOM $2 $2 $3 $4 >$1
 }
-port_of() { sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | tr -d '\r'; }
 
 sdp $TMP/offer 10.0.1.2 40000 sendrecv
 out=$(ng offer call-id=nat-1 from-tag=caller sdp=@$TMP/offer)
@@ -88,14 +86,7 @@ PA=$(printf '%s\n' "$out" | port_of)
 diag "caller sends to relay port $PA, callee to $PB"
 
 # talk FROM_NS FROM DST_PORT COUNT SSRC TO_NS TO_IF TO: sends, returns what arrived
-talk() {
-	in_ns $6 "$RTPIO" recv $7 $8 $4 800 >$TMP/rx &
-	local rx=$!
-	wait_for $TMP/rx ready
-	in_ns $1 "$RTPIO" send $2 10.77.1.1:$3 $4 $5 500 >/dev/null
-	wait $rx
-	tail -1 $TMP/rx
-}
+talk() { rtpio_talk send $1 $2 10.77.1.1:$3 "${@:4}"; }
 
 # Latching: the caller speaks first, through the NAT; then the callee.
 r=$(talk $C 10.0.1.2:40000 $PA 5 0xca11 $E e0 10.77.2.2:50000)

@@ -8,6 +8,7 @@
 # timing it out, and leaves no flow behind when it ends. The same for a
 # planned restart (SIGUSR2: stop and leave the media to the next sluiced).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../ng-lib.sh"
 
 require_root
 require_cmd ip ethtool nsenter perl
@@ -17,43 +18,12 @@ bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
 C=src$$ R=srr$$ E=sre$$
 PIN=/sys/fs/bpf/sluice-test-r$$
 NG=127.0.0.1:23$((RANDOM % 900 + 100))
-for ns in $C $R $E; do netns_add $ns; done
-veth_link $C c0 10.78.1.2/24 $R r0 10.78.1.1/24 || skip_all "cannot create veth pairs"
-veth_link $R r1 10.78.2.1/24 $E e0 10.78.2.2/24
-ip -n $C route add default via 10.78.1.1
-ip -n $E route add default via 10.78.2.1
-in_ns $R sysctl -qw net.ipv4.conf.all.forwarding=1
-in_ns $C ethtool -K c0 gro on tx off >/dev/null
-in_ns $E ethtool -K e0 gro on tx off >/dev/null
-in_ns $R ping -c1 -W1 10.78.1.2 >/dev/null
-in_ns $R ping -c1 -W1 10.78.2.2 >/dev/null
-
-cat >$TMP/sluice.conf <<CONF
-[media]
-interface = r0, r1
-address = 10.78.1.1
-ports = 31000-31099
-timeout = 3
-bpf_pin_dir = $PIN
-[store]
-db = $TMP/sluice.db
-[control]
-ng = $NG
-rtpproxy = off
-CONF
-start() {
-	nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >>$TMP/sluiced.log 2>&1 &
-	SPID=$!
-	wait_for $TMP/sluiced.log "running|cannot" 100
-}
-start
-cleanup_add "kill \$SPID"
-cleanup_add "'$SLUICECTL' -p $PIN unload"
-grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available"
+relay_topology $C $R $E 10.78
+ng_conf 10.78.1.1 31000-31099 auto 3
+ng_start
+ng_require_xdp
 plan 18
 
-ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
-ctl() { in_ns $R "$SLUICECTL" -p $PIN "$@"; }
 sdp() {
 	printf 'v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %s RTP/AVP 0\r\n' \
 		$2 $2 $3 >$1
@@ -85,7 +55,7 @@ sleep 1
 kill -KILL $SPID
 wait $SPID 2>/dev/null
 sleep 1
-start
+ng_start
 wait $TX
 wait $RX
 like "$(tail -1 $TMP/rx)" "^frames 400 sock 400 bad_ip_csum 0 bad_udp_csum 0 " \
@@ -114,7 +84,7 @@ like "$(cat $TMP/sluiced.log)" "1 media session left in $(re_quote $TMP/sluice.d
 	"it says the call is left to the next sluiced"
 like "$(ip -n $R link show r0)" "prog/xdp" "while no sluiced runs, the program stays attached"
 like "$(ctl flow list)" "^2 flows$" "and the call's flows stay in the kernel"
-start
+ng_start
 for i in $(seq 100); do [ "$(grep -c ' running ' $TMP/sluiced.log)" -ge 3 ] && break; sleep 0.1; done
 wait $TX
 wait $RX

@@ -19,7 +19,7 @@ PCAP=/usr/share/sip-tester/g711a.pcap
 
 C=sbc$$ R=sbr$$ E=sbe$$
 PIN=/sys/fs/bpf/sluice-test-b$$
-b2bua_topology $C $R $E
+relay_topology $C $R $E
 
 b2bua_sluiced $R $PIN "md5, sha-256" 30000-30099
 plan 10

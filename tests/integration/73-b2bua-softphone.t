@@ -34,7 +34,7 @@ PCAP=/usr/share/sip-tester/g711a.pcap
 
 C=sbpc$$ R=sbpr$$ E=sbpe$$
 PIN=/sys/fs/bpf/sluice-test-p$$
-b2bua_topology $C $R $E
+relay_topology $C $R $E
 
 DB=$TMP/sluice.db
 b2bua_sluiced $R $PIN "md5" 30000-30099

@@ -28,7 +28,7 @@ PCAP=/usr/share/sip-tester/g711a.pcap
 
 C=shc$$ R=shr$$ E=she$$
 PIN=/sys/fs/bpf/sluice-test-h$$
-b2bua_topology $C $R $E
+relay_topology $C $R $E
 
 b2bua_sluiced $R $PIN "md5, sha-256" 30000-30999 prlimit --nofile=256
 plan 11

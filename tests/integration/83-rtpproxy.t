@@ -11,7 +11,6 @@
 # the G.711 pcap; tcpdump on each phone counts what reached it, the XDP
 # flow table what the kernel forwarded, sluiced's log what Kamailio asked.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../b2bua-lib.sh"
 . "$(dirname "$0")/../kamailio-lib.sh"
 
 require_root
@@ -25,7 +24,7 @@ KMODS=/usr/lib/x86_64-linux-gnu/kamailio/modules
 
 C=srpc$$ R=srpr$$ E=srpe$$
 PIN=/sys/fs/bpf/sluice-test-p$$
-b2bua_topology $C $R $E
+relay_topology $C $R $E
 
 cat >$TMP/sluice.conf <<CONF
 [sip]

@@ -22,7 +22,6 @@
 # the second gets SIGTERM, four more all connect through the first, the
 # module having marked the dead one disabled after its timeout.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../b2bua-lib.sh"
 . "$(dirname "$0")/../kamailio-lib.sh"
 
 require_root
@@ -37,7 +36,7 @@ KMODS=/usr/lib/x86_64-linux-gnu/kamailio/modules
 C=sknc$$ R=sknr$$ E=skne$$
 PIN=/sys/fs/bpf/sluice-test-k$$
 PIN2=/sys/fs/bpf/sluice-test-k$$b
-b2bua_topology $C $R $E
+relay_topology $C $R $E
 
 # start_sluiced NAME NG-PORT PORTS DATAPATH PIN: sluiced in R, serving NG
 # only, its log in $TMP/NAME.log; its pid in SPID.

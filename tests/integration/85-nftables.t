@@ -10,7 +10,6 @@
 # runs in a namespace where some rule needs it: a probe table with a
 # `ct state` rule stands for the host's own stateful firewall.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../b2bua-lib.sh"
 
 require_root
 require_cmd ip ethtool nsenter nft perl
@@ -22,7 +21,7 @@ command -v conntrack >/dev/null || [ -r /proc/net/nf_conntrack ] ||
 C=snc$$ R=snr$$ E=sne$$
 PIN=/sys/fs/bpf/sluice-test-n$$
 PORTS=30000-30099
-b2bua_topology $C $R $E
+relay_topology $C $R $E
 
 # conf DATAPATH FIREWALL: the relay's configuration, XDP on r0 and r1.
 conf() {

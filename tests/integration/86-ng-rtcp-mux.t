@@ -10,6 +10,7 @@
 # muxed RTCP by the flow keyed rtcp-mux on its RTP port); then the same
 # with datapath = user.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../ng-lib.sh"
 
 require_root
 require_cmd ip ethtool nsenter perl
@@ -19,67 +20,22 @@ bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
 C=mxc$$ R=mxr$$ E=mxe$$
 PIN=/sys/fs/bpf/sluice-test-x$$
 NG=127.0.0.1:24$((RANDOM % 900 + 100))
-for ns in $C $R $E; do netns_add $ns; done
-veth_link $C c0 10.79.1.2/24 $R r0 10.79.1.1/24 || skip_all "cannot create veth pairs"
-veth_link $R r1 10.79.2.1/24 $E e0 10.79.2.2/24
-ip -n $C route add default via 10.79.1.1
-ip -n $E route add default via 10.79.2.1
-in_ns $R sysctl -qw net.ipv4.conf.all.forwarding=1
-# Real checksums from the phones; NAPI on veths that receive redirects.
-in_ns $C ethtool -K c0 gro on tx off >/dev/null
-in_ns $E ethtool -K e0 gro on tx off >/dev/null
-in_ns $R ping -c1 -W1 10.79.1.2 >/dev/null
-in_ns $R ping -c1 -W1 10.79.2.2 >/dev/null
-
-conf() {	# conf DATAPATH
-	cat >$TMP/sluice.conf <<CONF
-[media]
-interface = r0, r1
-address = 10.79.1.1
-ports = 32000-32099
-datapath = $1
-timeout = 30
-bpf_pin_dir = $PIN
-[control]
-ng = $NG
-rtpproxy = off
-[log]
-level = info
-CONF
-}
-start() {
-	: >$TMP/sluiced.log
-	nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
-	SPID=$!
-	wait_for $TMP/sluiced.log "running|cannot" 100
-}
-conf xdp
-start
-cleanup_add "kill \$SPID"
-cleanup_add "'$SLUICECTL' -p $PIN unload"
-grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available: $(cat $TMP/sluiced.log)"
+relay_topology $C $R $E 10.79
+ng_conf 10.79.1.1 32000-32099 xdp 30
+ng_start
+ng_require_xdp
 plan 31
 
-ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
-ctl() { in_ns $R "$SLUICECTL" -p $PIN "$@"; }
 sdp() {	# sdp FILE ADDR PORT mux|split
 	local extra="a=rtcp:$(($3 + 1))\r\n"
 	[ "$4" = mux ] && extra="a=rtcp:$3\r\na=rtcp-mux\r\n"
 	printf "v=0\r\no=- 1 $RANDOM IN IP4 $2\r\ns=-\r\nc=IN IP4 $2\r\nt=0 0\r\nm=audio $3 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n$extra" >$1
 }
-port_of() { sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | tr -d '\r'; }
 rtcp_of() { sed -n 's/^a=rtcp:\([0-9]*\).*/\1/p' | tr -d '\r'; }
 
 # talk KIND FROM_NS FROM DST_PORT COUNT SSRC TO_NS TO_IF TO: KIND send (RTP)
 # or rtcp; returns the receiver's summary.
-talk() {
-	in_ns $7 "$RTPIO" recv $8 $9 $5 800 >$TMP/rx &
-	local rx=$!
-	wait_for $TMP/rx ready
-	in_ns $2 "$RTPIO" $1 $3 10.79.1.1:$4 $5 $6 500 >/dev/null
-	wait $rx
-	tail -1 $TMP/rx
-}
+talk() { rtpio_talk $1 $2 $3 10.79.1.1:$4 "${@:5}"; }
 
 # call CALL-ID: offer (caller muxes) and answer (callee does not) with
 # rtcp-mux-demux; sets PA, PB (the relay's ports facing caller and callee).
@@ -162,8 +118,8 @@ kill -TERM $SPID
 wait $SPID
 is $? 0 "sluiced (XDP) stops cleanly"
 "$SLUICECTL" -p $PIN unload >/dev/null 2>&1
-conf user
-start
+ng_conf 10.79.1.1 32000-32099 user 30
+ng_start
 like "$(cat $TMP/sluiced.log)" "using the userspace relay \(datapath = user\)" "sluiced restarted with datapath = user"
 call mux-2
 both_ways user

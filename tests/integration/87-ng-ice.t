@@ -14,6 +14,7 @@
 # forwarded; so after a hand-over (SIGUSR2) to a new sluiced, which
 # answers with the credentials it took from the database.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../ng-lib.sh"
 
 require_root
 require_cmd ip ethtool nsenter perl
@@ -24,43 +25,12 @@ perl -MDigest::SHA -MCompress::Zlib -e1 2>/dev/null || skip_all "no Digest::SHA 
 C=sic$$ R=sir$$ E=sie$$
 PIN=/sys/fs/bpf/sluice-test-i$$
 NG=127.0.0.1:23$((RANDOM % 900 + 100))
-for ns in $C $R $E; do netns_add $ns; done
-veth_link $C c0 10.79.1.2/24 $R r0 10.79.1.1/24 || skip_all "cannot create veth pairs"
-veth_link $R r1 10.79.2.1/24 $E e0 10.79.2.2/24
-ip -n $C route add default via 10.79.1.1
-ip -n $E route add default via 10.79.2.1
-in_ns $R sysctl -qw net.ipv4.conf.all.forwarding=1
-in_ns $C ethtool -K c0 gro on tx off >/dev/null
-in_ns $E ethtool -K e0 gro on tx off >/dev/null
-in_ns $R ping -c1 -W1 10.79.1.2 >/dev/null
-in_ns $R ping -c1 -W1 10.79.2.2 >/dev/null
-
-cat >$TMP/sluice.conf <<CONF
-[media]
-interface = r0, r1
-address = 10.79.1.1
-ports = 32000-32099
-timeout = 30
-bpf_pin_dir = $PIN
-[store]
-db = $TMP/sluice.db
-[control]
-ng = $NG
-rtpproxy = off
-CONF
-start() {
-	nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >>$TMP/sluiced.log 2>&1 &
-	SPID=$!
-	wait_for $TMP/sluiced.log "running|cannot" 100
-}
-start
-cleanup_add "kill \$SPID"
-cleanup_add "'$SLUICECTL' -p $PIN unload"
-grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available"
+relay_topology $C $R $E 10.79
+ng_conf 10.79.1.1 32000-32099 auto 30
+ng_start
+ng_require_xdp
 plan 25
 
-ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
-ctl() { in_ns $R "$SLUICECTL" -p $PIN "$@"; }
 stunc() { local ns=$1; shift; in_ns $ns perl "$TOP/tests/tools/stunc.pl" "$@"; }
 attr() { sed -n "s/^a=$1:\(.*\)/\1/p" | tr -d '\r'; }
 unlike() { if printf "%s" "$1" | grep -Eq -- "$2"; then ok 1 "$3"; else ok 0 "$3"; fi; }
@@ -119,14 +89,7 @@ like "$(tail -1 $TMP/watch)" "^frames 0 sock 0 " "the callee saw none of the cal
 like "$(ctl flow list)" "^2 flows$" "both nominated checks latched their legs: the call is in the kernel"
 
 # talk FROM_NS FROM DST_PORT COUNT SSRC TO_NS TO_IF TO
-talk() {
-	in_ns $6 "$RTPIO" recv $7 $8 $4 800 >$TMP/rx &
-	local rx=$!
-	wait_for $TMP/rx ready
-	in_ns $1 "$RTPIO" send $2 10.79.1.1:$3 $4 $5 500 >/dev/null
-	wait $rx
-	tail -1 $TMP/rx
-}
+talk() { rtpio_talk send $1 $2 10.79.1.1:$3 "${@:4}"; }
 r=$(talk $C 10.79.1.2:40000 $PA 100 0xca11 $E e0 10.79.2.2:50000)
 like "$r" "^frames 100 sock 100 bad_ip_csum 0 bad_udp_csum 0 .*from 10\.79\.1\.1:$PB " "100 RTP packets to the callee"
 r=$(talk $E 10.79.2.2:50000 $PB 100 0xca11ee $C c0 10.79.1.2:40000)
@@ -146,7 +109,7 @@ is "$(( $(verdict pass_stun) - stun0 ))" 1 "the XDP program passed it up as STUN
 # A hand-over: the next sluiced answers with the credentials it adopted.
 kill -USR2 $SPID
 wait $SPID
-start
+ng_start
 for i in $(seq 100); do [ "$(grep -c ' running ' $TMP/sluiced.log)" -ge 2 ] && break; sleep 0.1; done
 like "$(cat $TMP/sluiced.log)" "adopted 1 media session" "the next sluiced adopted the call"
 r=$(stunc $E 10.79.2.2:50000 10.79.1.1:$PB "$UB:Cllee" "$PWB")

@@ -9,6 +9,7 @@
 # and transport-protocol (RTP/AVP to RTP/AVPF and back; SRTP refused).
 # Namespaces: a caller, the relay, a callee.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../ng-lib.sh"
 
 require_root
 require_cmd ip ethtool nsenter perl
@@ -18,57 +19,17 @@ bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
 C=sfc$$ R=sfr$$ E=sfe$$
 PIN=/sys/fs/bpf/sluice-test-f$$
 NG=127.0.0.1:23$((RANDOM % 900 + 100))
-for ns in $C $R $E; do netns_add $ns; done
-veth_link $C c0 10.78.1.2/24 $R r0 10.78.1.1/24 || skip_all "cannot create veth pairs"
-veth_link $R r1 10.78.2.1/24 $E e0 10.78.2.2/24
-ip -n $C route add default via 10.78.1.1
-ip -n $E route add default via 10.78.2.1
-in_ns $R sysctl -qw net.ipv4.conf.all.forwarding=1
-for x in "$C c0" "$E e0"; do
-	set -- $x
-	in_ns $1 ethtool -K $2 gro on tx off >/dev/null
-done
-for ip in 10.78.1.2 10.78.2.2; do in_ns $R ping -c1 -W1 $ip >/dev/null; done
-
-cat >$TMP/sluice.conf <<CONF
-[media]
-interface = r0, r1
-address = int/10.78.1.1, ext/10.78.2.1
-ports = 30000-30099
-datapath = xdp
-timeout = 30
-bpf_pin_dir = $PIN
-[control]
-ng = $NG
-rtpproxy = off
-[log]
-level = info
-CONF
-nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
-SPID=$!
-cleanup_add "kill $SPID"
-cleanup_add "'$SLUICECTL' -p $PIN unload"
-wait_for $TMP/sluiced.log "running|cannot" 100
-grep -q "XDP native on r0,r1" $TMP/sluiced.log || skip_all "XDP native not available: $(cat $TMP/sluiced.log)"
+relay_topology $C $R $E 10.78
+ng_conf "int/10.78.1.1, ext/10.78.2.1" 30000-30099 xdp 30
+ng_start
+ng_require_xdp
 plan 20
 
-ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
-ctl() { in_ns $R "$SLUICECTL" -p $PIN "$@"; }
 sdp() {	# sdp FILE ADDR PORT [PROTO]
 	printf 'v=0\r\no=- 1 %s IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %s %s 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp-fb:0 nack\r\n' \
 		$RANDOM $2 $2 $3 ${4:-RTP/AVP} >$1
 }
-port_of() { sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | tr -d '\r'; }
-
-# talk FROM_NS FROM DST COUNT SSRC TO_NS TO_IF TO: sends, prints what arrived
-talk() {
-	in_ns $6 "$RTPIO" recv $7 $8 $4 800 >$TMP/rx &
-	local rx=$!
-	wait_for $TMP/rx ready
-	in_ns $1 "$RTPIO" send $2 $3 $4 $5 500 >/dev/null
-	wait $rx
-	tail -1 $TMP/rx
-}
+talk() { rtpio_talk send "$@"; }	# talk FROM_NS FROM DST COUNT SSRC TO_NS TO_IF TO
 
 # direction: the caller on "int", the callee on "ext".
 sdp $TMP/offer 10.78.1.2 40000
