@@ -449,7 +449,7 @@ static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
 
 static void cmd_delete(struct ng *ng, const struct benc *req, struct benc_buf *b)
 {
-	char call_id[256];
+	char call_id[256], to_tag[128] = "";
 	struct ng_call *c;
 
 	if (str_arg(req, "call-id", call_id, sizeof(call_id))) {
@@ -459,6 +459,18 @@ static void cmd_delete(struct ng *ng, const struct benc *req, struct benc_buf *b
 	c = call_find(ng, call_id);
 	if (!c) {
 		reply_error(b, "error", "Call-ID not found");
+		return;
+	}
+	/*
+	 * A dialog's delete: its to-tag names a branch of a forked call that
+	 * is not the one answered (a loser's failure), so the answered call
+	 * stays. Without a to-tag, or with one of the call's, the call goes.
+	 */
+	str_arg(req, "to-tag", to_tag, sizeof(to_tag));
+	if (to_tag[0] && c->tag[1][0] && leg_of(c, to_tag) < 0) {
+		LOG(L_DEBUG, "[ctl] ng: delete of branch %s of call %s, answered by %s: kept",
+		    to_tag, c->call_id, c->tag[1]);
+		reply_ok(b, NULL, NULL);
 		return;
 	}
 	call_free(ng, c, CDR_CLOSE_NORMAL);

@@ -321,6 +321,26 @@ static void test_rtcp_mux(void **state)
 	assert_true(f->media.sessions->st[0].relay.leg[1].mux);
 }
 
+/*
+ * A forked call: the delete of a branch that lost (its to-tag is not the
+ * answer's) keeps the answered call; the answered dialog's delete ends it.
+ */
+static void test_branch_delete(void **state)
+{
+	struct fix *f = *state;
+
+	ng(f, benc_request("b1", "offer", "fork-1", "a", NULL, OFFER_SDP));
+	assert_non_null(strstr(ng(f, benc_request("b2", "answer", "fork-1", "a", "won",
+						   ANSWER_SDP)), "6:result2:ok"));
+	assert_non_null(strstr(ng(f, "b3 d7:call-id6:fork-17:command6:delete8:from-tag1:a"
+				  "6:to-tag4:loste"), "6:result2:ok"));
+	assert_non_null(f->media.sessions);		/* kept */
+	assert_non_null(strstr(ng(f, "b4 d7:call-id6:fork-17:command5:querye"), "6:result2:ok"));
+	assert_non_null(strstr(ng(f, "b5 d7:call-id6:fork-17:command6:delete8:from-tag1:a"
+				  "6:to-tag3:wone"), "6:result2:ok"));
+	assert_null(f->media.sessions);			/* gone */
+}
+
 /* [control] max_sessions: a new call over the limit gets "load limit". */
 static void test_limit(void **state)
 {
@@ -384,6 +404,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_media_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtcp_mux, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_branch_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_cdr, setup, teardown),
 	};
 
