@@ -176,7 +176,7 @@ fuzz: deps all fuzz-bins
 
 # The benchmark's generator and sink (XDP, live frames) and its driver.
 BENCH_DIR := build/bench
-BENCH_BINS := $(BENCH_DIR)/rtpgen $(BENCH_DIR)/sessions
+BENCH_BINS := $(BENCH_DIR)/rtpgen $(BENCH_DIR)/sessions $(BENCH_DIR)/ngbench
 
 $(BENCH_DIR)/bench.bpf.o: tests/bench/bench.bpf.c
 	@mkdir -p $(@D)
@@ -190,6 +190,11 @@ $(BENCH_DIR)/bench.skel.h: $(BENCH_DIR)/bench.bpf.o
 $(BENCH_DIR)/rtpgen: tests/bench/rtpgen.c $(BENCH_DIR)/bench.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) -I$(BENCH_DIR) $< -o $@ -lbpf -lelf -lz
+
+$(BENCH_DIR)/ngbench: tests/bench/ngbench.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) $< -o $@
 
 $(BENCH_DIR)/sessions: tests/bench/sessions.c $(LIB)
 	$(call msg,CC,$@)
