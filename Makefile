@@ -66,7 +66,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps check check-unit check-integration bench bench-sip bench-kmod clean run \
+.PHONY: all deps check check-unit check-integration bench bench-ng bench-sip bench-kmod clean run \
 	demo kmod kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
@@ -202,9 +202,16 @@ $(BENCH_DIR)/sessions: tests/bench/sessions.c $(LIB)
 
 bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/run.sh
+	@tests/bench/ng.sh
 	@tests/bench/register.sh
 	@tests/bench/calls.sh
 	@tests/bench/calls-xdp.sh
+
+# The NG protocol (tests/bench/ng.sh, about 5 minutes): offer/answer/delete
+# cycles per second, and the media of calls set up by Kamailio over NG, each
+# against rtpengine driven the same way.
+bench-ng: bench-deps all $(BENCH_BINS)
+	@tests/bench/ng.sh
 
 # SIP only: registrations per second (sipp against sluiced and Kamailio),
 # calls per second through the B2BUA, and 20,000 concurrent calls with
