@@ -30,7 +30,8 @@
 #define NG_NODES	512
 
 struct ng_call {
-	struct ng_call		*next;
+	struct ng_call		*next, *prev;	/* ng->calls, newest first */
+	struct ng_call		*hnext;		/* in ng->by_id[] */
 	char			call_id[256];
 	char			tag[2][128];	/* leg 0, leg 1 */
 	struct media_session	*s;
@@ -38,14 +39,39 @@ struct ng_call {
 	struct cdr_rec		*cdr;		/* its RELAY record, NULL without CDRs */
 };
 
+/* Every command looks its call up: a hash, not a walk of thousands of calls. */
+static struct ng_call **call_bucket(struct ng *ng, const char *call_id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *call_id; call_id++)
+		h = (h ^ (uint8_t)*call_id) * 16777619u;
+	return &ng->by_id[h % NG_CALL_BUCKETS];
+}
+
 static struct ng_call *call_find(struct ng *ng, const char *call_id)
 {
 	struct ng_call *c;
 
-	for (c = ng->calls; c; c = c->next)
+	for (c = *call_bucket(ng, call_id); c; c = c->hnext)
 		if (!strcmp(c->call_id, call_id))
 			return c;
 	return NULL;
+}
+
+/* Both lists: the one in order for list and reset, the hash for lookups. */
+static void call_link(struct ng *ng, struct ng_call *c)
+{
+	struct ng_call **b = call_bucket(ng, c->call_id);
+
+	c->prev = NULL;
+	c->next = ng->calls;
+	if (c->next)
+		c->next->prev = c;
+	ng->calls = c;
+	c->hnext = *b;
+	*b = c;
+	ng->ncalls++;
 }
 
 /* ---- CDRs: one RELAY row per call, open from the answer to the end ---- */
@@ -128,9 +154,16 @@ static void call_free(struct ng *ng, struct ng_call *c, const char *reason)
 	if (reason)
 		cdr_end(ng, c, reason);
 
-	for (pp = &ng->calls; *pp; pp = &(*pp)->next) {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ng->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ng->ncalls--;
+	for (pp = call_bucket(ng, c->call_id); *pp; pp = &(*pp)->hnext) {
 		if (*pp == c) {
-			*pp = c->next;
+			*pp = c->hnext;
 			break;
 		}
 	}
@@ -147,16 +180,6 @@ static void on_dead(struct media_session *s, void *owner)
 	(void)s;
 	LOG(L_INFO, "[ctl] ng: call %s timed out, deleted", c->call_id);
 	call_free(c->ng, c, CDR_CLOSE_MEDIA);
-}
-
-static unsigned ncalls(const struct ng *ng)
-{
-	const struct ng_call *c;
-	unsigned n = 0;
-
-	for (c = ng->calls; c; c = c->next)
-		n++;
-	return n;
 }
 
 /* What the media layer persists for us: "ng", the call-id, both tags, its CDR. */
@@ -179,8 +202,7 @@ static struct ng_call *call_new(struct ng *ng, const char *call_id)
 		free(c);
 		return NULL;
 	}
-	c->next = ng->calls;
-	ng->calls = c;
+	call_link(ng, c);
 	return c;
 }
 
@@ -324,7 +346,7 @@ static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
 		return;
 	}
 	if (!c) {
-		if (ng->max_sessions && ncalls(ng) >= ng->max_sessions) {
+		if (ng->max_sessions && ng->ncalls >= ng->max_sessions) {
 			reply_error(b, "load limit", "maximum number of sessions reached");
 			return;
 		}
@@ -642,8 +664,7 @@ void ng_adopt(struct media_session *s, const char *owner_data, void *arg)
 	}
 	s->dead = on_dead;
 	s->owner = c;
-	c->next = ng->calls;
-	ng->calls = c;
+	call_link(ng, c);
 	LOG(L_INFO, "[ctl] ng: adopted call %s", call_id);
 }
 
