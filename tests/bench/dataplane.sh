@@ -94,9 +94,13 @@ cpu() {
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : 0) }'; }
 
-# The XDP program's own run time and run count (kernel.bpf_stats_enabled).
+# The run time and run count (kernel.bpf_stats_enabled) of the XDP program
+# on the relay's r0: this run's, not another sluice_xdp on the machine.
 progstat() {
-	bpftool prog show name sluice_xdp 2>/dev/null |
+	local id
+	id=$(ip -n $R -d link show r0 2>/dev/null | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -1)
+	[ -n "$id" ] || return 0
+	bpftool prog show id $id 2>/dev/null |
 		sed -n 's/.*run_time_ns \([0-9]*\) run_cnt \([0-9]*\).*/\1 \2/p' | head -1
 }
 

@@ -257,19 +257,20 @@ done
 		}'
 	done
 	echo
-	echo "| sessions set up over NG by Kamailio ($NG_CALLS calls) | forwarded pps, <0.1% loss | relay CPU ns / packet | relay pps per core | forwarded by the kernel / passed to userspace | pps vs rtpengine | per core vs rtpengine |"
-	echo "|---|---:|---:|---:|---:|---:|---:|"
+	echo "| sessions set up over NG by Kamailio ($NG_CALLS calls) | forwarded pps, <0.1% loss | relay CPU ns / packet | relay pps per core | XDP program ns / packet | forwarded by the kernel / passed to userspace | pps vs rtpengine | per core vs rtpengine |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 	for r in sluice rtpengine; do
 		key=$r/$NG_CALLS
 		[ -n "${PPS[$key]:-}" ] || continue
 		awk -v name=$r -v p=${PPS[$key]} -v n=${NS[$key]} -v v="${VERD[$r]:--}" \
+		    -v prog="${PROG[$key]:--}" \
 		    -v ref=${PPS[rtpengine/$NG_CALLS]:-0} -v refns=${NS[rtpengine/$NG_CALLS]:-0} 'BEGIN {
 			names["sluice"] = "sluiced, XDP native"
 			names["rtpengine"] = "rtpengine 10.5 userspace"
 			split(v, kv, " ")
 			pc = n > 0 ? 1e9 / n : 0
-			printf "| %s | %d | %d | %s | %s | %s | %s |\n", names[name], p, n,
-				pc ? sprintf("%d", pc) : "n/a", v == "-" ? "-" : kv[1] " / " kv[2],
+			printf "| %s | %d | %d | %s | %s | %s | %s | %s |\n", names[name], p, n,
+				pc ? sprintf("%d", pc) : "n/a", prog, v == "-" ? "-" : kv[1] " / " kv[2],
 				ref ? sprintf("%.2fx", p / ref) : "n/a",
 				(refns > 0 && n > 0) ? sprintf("%.1fx", refns / n) : "n/a"
 		}'
