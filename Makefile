@@ -207,7 +207,7 @@ bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/calls.sh
 	@tests/bench/calls-xdp.sh
 
-# The NG protocol (tests/bench/ng.sh, about 5 minutes): offer/answer/delete
+# The NG protocol (tests/bench/ng.sh, about 3 minutes): offer/answer/delete
 # cycles per second, and the media of calls set up by Kamailio over NG, each
 # against rtpengine driven the same way.
 bench-ng: bench-deps all $(BENCH_BINS)

@@ -93,7 +93,9 @@ CONF
 	RPID=$!
 	cleanup_add "kill $RPID"
 	sleep 1
-	kill -0 $RPID 2>/dev/null || { echo "$name did not start: $(tail -3 $TMP/relay-$name.log)" >&2; return 1; }
+	kill -0 $RPID 2>/dev/null && return 0
+	echo "$name did not start: $(tail -3 $TMP/relay-$name.log)" >&2
+	return 1
 }
 
 relay_stop() {
@@ -119,7 +121,8 @@ cycles() {
 		f=$((f + ${fl:-0}))
 	done
 	CYC[$name]=$(printf '%s\n' "${c[@]}" | median)
-	CPU[$name]=$(printf '%s\n' "${u[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+	CPU[$name]=$(printf '%s\n' "${u[@]}" | sort -g |
+		awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 	FAIL[$name]=$f
 }
 
@@ -152,13 +155,13 @@ calls() {
 	}
 	kamailio_register $E 1002 10.80.5.2 5062 10.80.5.1 || return 1
 	rm -f $TMP/ports-$name $TMP/cports-$name
-	nsenter --net=/run/netns/$E sipp -sf $TMP/bench-uas.xml -m $NG_CALLS -nostdin -i 10.80.5.2 -p 5062 \
-		-mi 10.80.5.2 -mp 6000 -trace_logs -log_file $TMP/cports-$name 10.80.5.1:5070 \
-		>$TMP/uas-$name.out 2>&1 &
+	nsenter --net=/run/netns/$E sipp -sf $TMP/bench-uas.xml -m $NG_CALLS -nostdin \
+		-i 10.80.5.2 -p 5062 -mi 10.80.5.2 -mp 6000 -trace_logs -log_file $TMP/cports-$name \
+		10.80.5.1:5070 >$TMP/uas-$name.out 2>&1 &
 	UAS=$!
 	cleanup_add "kill $UAS"
-	nsenter --net=/run/netns/$C sipp -sf $TMP/bench-uac.xml -m $NG_CALLS -r $NG_RATE -l $NG_CALLS -nostdin \
-		-key user 1001 -key target 1002 -key domain ims.local -d 3600000 \
+	nsenter --net=/run/netns/$C sipp -sf $TMP/bench-uac.xml -m $NG_CALLS -r $NG_RATE \
+		-l $NG_CALLS -nostdin -key user 1001 -key target 1002 -key domain ims.local -d 3600000 \
 		-i 10.80.4.2 -p 5061 -mi 10.80.4.2 -mp 6000 -trace_logs -log_file $TMP/ports-$name \
 		10.80.4.1:5070 >$TMP/uac-$name.out 2>&1 &
 	UAC=$!
