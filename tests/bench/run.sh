@@ -74,7 +74,7 @@ if command -v rtpengine >/dev/null; then
 	RTPE_CALLS=$(( ($(ulimit -n) - 500) / 4 ))
 	[ $RTPE_CALLS -gt $((FLOWS / 2)) ] && RTPE_CALLS=$((FLOWS / 2))
 	echo "  $RTPE_CALLS calls ($((2 * RTPE_CALLS)) flows; open files limited to $(ulimit -n))" >&2
-	in_ns $R rtpengine --config-file=none --foreground --log-stderr --log-level=3 \
+	nsenter --net=/run/netns/$R rtpengine --config-file=none --foreground --log-stderr --log-level=3 \
 		--interface=10.80.1.1 --listen-ng=127.0.0.1:22223 --port-min=20000 \
 		--port-max=65000 --table=-1 --timeout=600 >$TMP/rtpengine.log 2>&1 &
 	RTPE=$!
