@@ -66,7 +66,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps check check-unit check-integration bench bench-sip bench-kmod clean run \
+.PHONY: all deps check check-unit check-integration bench bench-ng bench-sip bench-kmod clean run \
 	demo kmod kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
@@ -176,7 +176,7 @@ fuzz: deps all fuzz-bins
 
 # The benchmark's generator and sink (XDP, live frames) and its driver.
 BENCH_DIR := build/bench
-BENCH_BINS := $(BENCH_DIR)/rtpgen $(BENCH_DIR)/sessions
+BENCH_BINS := $(BENCH_DIR)/rtpgen $(BENCH_DIR)/sessions $(BENCH_DIR)/ngbench
 
 $(BENCH_DIR)/bench.bpf.o: tests/bench/bench.bpf.c
 	@mkdir -p $(@D)
@@ -191,15 +191,27 @@ $(BENCH_DIR)/rtpgen: tests/bench/rtpgen.c $(BENCH_DIR)/bench.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) -I$(BENCH_DIR) $< -o $@ -lbpf -lelf -lz
 
+$(BENCH_DIR)/ngbench: tests/bench/ngbench.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) $< -o $@
+
 $(BENCH_DIR)/sessions: tests/bench/sessions.c $(LIB)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) $^ -o $@ $(LDLIBS)
 
 bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/run.sh
+	@tests/bench/ng.sh
 	@tests/bench/register.sh
 	@tests/bench/calls.sh
 	@tests/bench/calls-xdp.sh
+
+# The NG protocol (tests/bench/ng.sh, about 3 minutes): offer/answer/delete
+# cycles per second, and the media of calls set up by Kamailio over NG, each
+# against rtpengine driven the same way.
+bench-ng: bench-deps all $(BENCH_BINS)
+	@tests/bench/ng.sh
 
 # SIP only: registrations per second (sipp against sluiced and Kamailio),
 # calls per second through the B2BUA, and 20,000 concurrent calls with

@@ -28,9 +28,11 @@
 
 #define NG_MAX_DGRAM	65535
 #define NG_NODES	512
+#define NG_BATCH	16		/* requests read at once */
 
 struct ng_call {
-	struct ng_call		*next;
+	struct ng_call		*next, *prev;	/* ng->calls, newest first */
+	struct ng_call		*hnext;		/* in ng->by_id[] */
 	char			call_id[256];
 	char			tag[2][128];	/* leg 0, leg 1 */
 	struct media_session	*s;
@@ -38,14 +40,39 @@ struct ng_call {
 	struct cdr_rec		*cdr;		/* its RELAY record, NULL without CDRs */
 };
 
+/* Every command looks its call up: a hash, not a walk of thousands of calls. */
+static struct ng_call **call_bucket(struct ng *ng, const char *call_id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *call_id; call_id++)
+		h = (h ^ (uint8_t)*call_id) * 16777619u;
+	return &ng->by_id[h % NG_CALL_BUCKETS];
+}
+
 static struct ng_call *call_find(struct ng *ng, const char *call_id)
 {
 	struct ng_call *c;
 
-	for (c = ng->calls; c; c = c->next)
+	for (c = *call_bucket(ng, call_id); c; c = c->hnext)
 		if (!strcmp(c->call_id, call_id))
 			return c;
 	return NULL;
+}
+
+/* Both lists: the one in order for list and reset, the hash for lookups. */
+static void call_link(struct ng *ng, struct ng_call *c)
+{
+	struct ng_call **b = call_bucket(ng, c->call_id);
+
+	c->prev = NULL;
+	c->next = ng->calls;
+	if (c->next)
+		c->next->prev = c;
+	ng->calls = c;
+	c->hnext = *b;
+	*b = c;
+	ng->ncalls++;
 }
 
 /* ---- CDRs: one RELAY row per call, open from the answer to the end ---- */
@@ -128,9 +155,16 @@ static void call_free(struct ng *ng, struct ng_call *c, const char *reason)
 	if (reason)
 		cdr_end(ng, c, reason);
 
-	for (pp = &ng->calls; *pp; pp = &(*pp)->next) {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ng->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ng->ncalls--;
+	for (pp = call_bucket(ng, c->call_id); *pp; pp = &(*pp)->hnext) {
 		if (*pp == c) {
-			*pp = c->next;
+			*pp = c->hnext;
 			break;
 		}
 	}
@@ -147,16 +181,6 @@ static void on_dead(struct media_session *s, void *owner)
 	(void)s;
 	LOG(L_INFO, "[ctl] ng: call %s timed out, deleted", c->call_id);
 	call_free(c->ng, c, CDR_CLOSE_MEDIA);
-}
-
-static unsigned ncalls(const struct ng *ng)
-{
-	const struct ng_call *c;
-	unsigned n = 0;
-
-	for (c = ng->calls; c; c = c->next)
-		n++;
-	return n;
 }
 
 /* What the media layer persists for us: "ng", the call-id, both tags, its CDR. */
@@ -179,8 +203,7 @@ static struct ng_call *call_new(struct ng *ng, const char *call_id)
 		free(c);
 		return NULL;
 	}
-	c->next = ng->calls;
-	ng->calls = c;
+	call_link(ng, c);
 	return c;
 }
 
@@ -408,7 +431,7 @@ static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
 		return;
 	}
 	if (!c) {
-		if (ng->max_sessions && ncalls(ng) >= ng->max_sessions) {
+		if (ng->max_sessions && ng->ncalls >= ng->max_sessions) {
 			reply_error(b, "load limit", "maximum number of sessions reached");
 			return;
 		}
@@ -661,28 +684,51 @@ void ng_handle(struct ng *ng, const char *msg, size_t len, char **reply, size_t 
 	*rlen = b.len;
 }
 
+/*
+ * Up to NG_BATCH requests in one recvmmsg() and their replies in one
+ * sendmmsg(): a proxy keeps many requests in flight, and under load the
+ * system calls, not the commands, were most of a request's cost.
+ */
 static void on_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
-	static char buf[NG_MAX_DGRAM + 1];
+	static char buf[NG_BATCH][NG_MAX_DGRAM + 1];
+	static struct sockaddr_storage from[NG_BATCH];
+	struct mmsghdr in[NG_BATCH], out[NG_BATCH];
+	struct iovec iin[NG_BATCH], iout[NG_BATCH];
 	struct ng *ng = arg;
+	int i, n, nout, sent;
 
 	(void)loop;
 	(void)events;
-	for (;;) {
-		struct sockaddr_storage from;
-		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, NG_MAX_DGRAM, MSG_DONTWAIT, (struct sockaddr *)&from,
-				     &flen);
-		char *reply;
-		size_t rlen;
+	do {
+		for (i = 0; i < NG_BATCH; i++) {
+			iin[i] = (struct iovec){ .iov_base = buf[i], .iov_len = NG_MAX_DGRAM };
+			in[i].msg_hdr = (struct msghdr){ .msg_name = &from[i],
+							 .msg_namelen = sizeof(from[i]),
+							 .msg_iov = &iin[i], .msg_iovlen = 1 };
+		}
+		n = recvmmsg(fd, in, NG_BATCH, MSG_DONTWAIT, NULL);
+		for (i = 0, nout = 0; i < n; i++) {
+			char *reply;
+			size_t rlen;
 
-		if (n < 0)
-			return;
-		ng_handle(ng, buf, (size_t)n, &reply, &rlen);
-		if (rlen)
-			sendto(fd, reply, rlen, MSG_DONTWAIT, (struct sockaddr *)&from, flen);
-		free(reply);
-	}
+			ng_handle(ng, buf[i], in[i].msg_len, &reply, &rlen);
+			if (!rlen) {
+				free(reply);
+				continue;
+			}
+			iout[nout] = (struct iovec){ .iov_base = reply, .iov_len = rlen };
+			out[nout].msg_hdr = (struct msghdr){ .msg_name = &from[i],
+							     .msg_namelen = in[i].msg_hdr.msg_namelen,
+							     .msg_iov = &iout[nout], .msg_iovlen = 1 };
+			nout++;
+		}
+		/* One that cannot go is dropped, as sendto() dropped it: the client resends. */
+		for (i = 0; i < nout; i += sent > 0 ? sent : 1)
+			sent = sendmmsg(fd, out + i, (unsigned)(nout - i), MSG_DONTWAIT);
+		for (i = 0; i < nout; i++)
+			free(iout[i].iov_base);
+	} while (n == NG_BATCH);
 }
 
 int ng_open(struct ng *ng, struct loop *loop, struct media_ctx *media,
@@ -738,8 +784,7 @@ void ng_adopt(struct media_session *s, const char *owner_data, void *arg)
 	}
 	s->dead = on_dead;
 	s->owner = c;
-	c->next = ng->calls;
-	ng->calls = c;
+	call_link(ng, c);
 	LOG(L_INFO, "[ctl] ng: adopted call %s", call_id);
 }
 

@@ -22,6 +22,9 @@
 #include "media/session.h"
 
 #define NG_CACHE_MS	45000
+#ifndef NG_CALL_BUCKETS
+#define NG_CALL_BUCKETS	4096
+#endif
 
 struct ng_call;
 struct cdr_ctx;
@@ -31,6 +34,8 @@ struct ng {
 	struct media_ctx	*media;
 	int			fd;
 	struct ng_call		*calls;
+	struct ng_call		*by_id[NG_CALL_BUCKETS];	/* the calls by call-id */
+	unsigned		ncalls;
 	unsigned		max_sessions;
 	struct cdr_ctx		*cdr;		/* RELAY records; NULL: none */
 	bool			handing_over;	/* ng_close() leaves records open */

@@ -8,11 +8,23 @@
 
 #include "ctl/replies.h"
 
+/* FNV-1a: cookies are short, and often a counter's digits. */
+static unsigned bucket_of(const char *cookie)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *cookie; cookie++)
+		h = (h ^ (uint8_t)*cookie) * 16777619u;
+	return h % CTL_REPLY_BUCKETS;
+}
+
 char *ctl_replies_get(const struct ctl_replies *r, const char *cookie, uint64_t now,
 		      uint32_t ttl_ms, size_t *len)
 {
-	for (unsigned i = 0; i < CTL_REPLIES; i++) {
-		const struct ctl_reply *e = &r->slot[i];
+	unsigned i;
+
+	for (i = r->head[bucket_of(cookie)]; i; i = r->slot[i - 1].hnext) {
+		const struct ctl_reply *e = &r->slot[i - 1];
 		char *copy;
 
 		if (!e->text || now - e->at_ms >= ttl_ms || strcmp(e->cookie, cookie))
@@ -27,12 +39,26 @@ char *ctl_replies_get(const struct ctl_replies *r, const char *cookie, uint64_t 
 	return NULL;
 }
 
+static void unhash(struct ctl_replies *r, unsigned idx)
+{
+	unsigned *pp = &r->head[bucket_of(r->slot[idx].cookie)];
+
+	while (*pp && *pp != idx + 1)
+		pp = &r->slot[*pp - 1].hnext;
+	if (*pp)
+		*pp = r->slot[idx].hnext;
+	r->slot[idx].hashed = false;
+}
+
 void ctl_replies_put(struct ctl_replies *r, const char *cookie, const char *text, size_t len,
 		     uint64_t now)
 {
-	struct ctl_reply *e = &r->slot[r->next];
+	unsigned idx = r->next, b;
+	struct ctl_reply *e = &r->slot[idx];
 
 	r->next = (r->next + 1) % CTL_REPLIES;
+	if (e->hashed)
+		unhash(r, idx);
 	free(e->text);
 	e->text = malloc(len);
 	if (!e->text)
@@ -41,13 +67,15 @@ void ctl_replies_put(struct ctl_replies *r, const char *cookie, const char *text
 	e->len = len;
 	e->at_ms = now;
 	snprintf(e->cookie, sizeof(e->cookie), "%s", cookie);
+	b = bucket_of(e->cookie);
+	e->hnext = r->head[b];
+	r->head[b] = idx + 1;
+	e->hashed = true;
 }
 
 void ctl_replies_clear(struct ctl_replies *r)
 {
-	for (unsigned i = 0; i < CTL_REPLIES; i++) {
+	for (unsigned i = 0; i < CTL_REPLIES; i++)
 		free(r->slot[i].text);
-		r->slot[i].text = NULL;
-	}
-	r->next = 0;
+	memset(r, 0, sizeof(*r));
 }

@@ -24,8 +24,24 @@
 
 struct cdr_pending {
 	struct cdr_pending	*next;
+	struct cdr_pending	*hnext;		/* in c->by_id[] */
 	struct cdr_rec		rec;
 };
+
+static struct cdr_pending **pending_bucket(struct cdr_ctx *c, int64_t id)
+{
+	return &c->by_id[(uint64_t)id & (CDR_PENDING_BUCKETS - 1)];
+}
+
+static struct cdr_pending *pending_find(struct cdr_ctx *c, int64_t id)
+{
+	struct cdr_pending *p;
+
+	for (p = *pending_bucket(c, id); p; p = p->hnext)
+		if (p->rec.id == id)
+			break;
+	return p;
+}
 
 /* The cdr table's columns, in migration 3's order. */
 #define CDR_COLS "id, record_type, open, a_call_id, b_call_id, caller_uri, caller_number," \
@@ -196,6 +212,7 @@ static void free_queue(struct cdr_ctx *c)
 		free(p);
 	}
 	c->pending_tail = NULL;
+	memset(c->by_id, 0, sizeof(c->by_id));
 	c->npending = 0;
 }
 
@@ -261,14 +278,16 @@ int cdr_write(struct cdr_ctx *c, const struct cdr_rec *r)
 	struct cdr_pending *p;
 
 	/* A call's second write replaces its first in place, keeping its turn. */
-	for (p = c->pending; p; p = p->next)
-		if (p->rec.id == r->id)
-			break;
+	p = pending_find(c, r->id);
 	if (!p) {
+		struct cdr_pending **b = pending_bucket(c, r->id);
+
 		p = malloc(sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		p->next = NULL;
+		p->hnext = *b;
+		*b = p;
 		if (c->pending_tail)
 			c->pending_tail->next = p;
 		else
@@ -461,11 +480,10 @@ int cdr_get(struct cdr_ctx *c, int64_t id, struct cdr_rec *out)
 	sqlite3_stmt *q;
 	int err, rc;
 
-	for (p = c->pending; p; p = p->next) {
-		if (p->rec.id == id) {
-			*out = p->rec;
-			return 0;
-		}
+	p = pending_find(c, id);
+	if (p) {
+		*out = p->rec;
+		return 0;
 	}
 	err = store_stmt(c->st, sql, &q);
 	if (err)

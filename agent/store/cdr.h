@@ -125,6 +125,10 @@ struct cdr_rec {
 
 struct cdr_pending;
 
+#ifndef CDR_PENDING_BUCKETS
+#define CDR_PENDING_BUCKETS	4096	/* a power of two */
+#endif
+
 struct cdr_ctx {
 	struct store		*st;
 	struct loop		*loop;
@@ -132,6 +136,8 @@ struct cdr_ctx {
 	int64_t			next_id;
 	struct cdr_pending	*pending;	/* queued writes, oldest first */
 	struct cdr_pending	*pending_tail;
+	/* The queue by id: a call's second write finds its first at once. */
+	struct cdr_pending	*by_id[CDR_PENDING_BUCKETS];
 	unsigned		npending;
 	bool			failing;	/* the last flush failed (logged once) */
 	unsigned		late;		/* rows written after a failed flush, since start */

@@ -28,124 +28,12 @@ cd "$(dirname "$0")/../.."
 . tests/lib.sh
 
 require_root
-require_cmd ip ethtool nsenter
-SLUICECTL=$TOP/agent/sluicectl
-GEN=$TOP/build/bench/rtpgen
-CPU_RATE=${BENCH_CPU_RATE:-50000}
-CPU_SECS=${BENCH_CPU_SECS:-4}
-REPS=${BENCH_REPS:-5}
-TRIAL=${BENCH_TRIAL:-1}
 FLOWS=10000
 BIG=100000
 NSTREAMS=$FLOWS		# streams the generator sends over
 RTPE_KEY=
-G=bg$$ R=br$$ S=bs$$
-PIN=/sys/fs/bpf/sluice-bench-$$
 OUT=${BENCH_OUT:-$TOP/build/bench/results.md}
-bpffs_ready
-stats_was=$(sysctl -n kernel.bpf_stats_enabled)
-sysctl -qw kernel.bpf_stats_enabled=1
-cleanup_add "sysctl -qw kernel.bpf_stats_enabled=$stats_was"
-mac() { ip -n $1 -o link show $2 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
-
-netns_add $G
-netns_add $R
-netns_add $S
-# The generator's socket sends into gx0; XDP on gx1 passes the frames on
-# out of g0 (to the relay) or g1 (the baseline's direct link to the sink).
-ip -n $G link add gx0 type veth peer name gx1
-ip -n $G link set gx0 up
-# The socket must write real UDP checksums, as behind a NIC: a veth would
-# leave them to an offload nobody performs, and the relay's stack drops them.
-in_ns $G ethtool -K gx0 tx off >/dev/null
-ip -n $G link set gx1 up
-ip -n $G addr add 10.80.9.1/24 dev gx0
-ip -n $G addr add 10.80.1.2/32 dev gx0
-ip -n $G addr add 10.80.3.2/32 dev gx0
-ip -n $G neigh add 10.80.9.2 lladdr $(mac $G gx1) dev gx0 nud permanent
-ip -n $G route add default via 10.80.9.2 dev gx0
-veth_link $G g0 10.80.8.2/30 $R r0 10.80.1.1/24
-veth_link $R r1 10.80.2.1/24 $S s0 10.80.2.2/24
-veth_link $G g1 10.80.8.6/30 $S s1 10.80.3.1/24
-ip -n $R neigh add 10.80.1.2 lladdr $(mac $G g0) dev r0 nud permanent
-ip -n $S neigh add 10.80.3.2 lladdr $(mac $G g1) dev s1 nud permanent
-ip -n $S route add default via 10.80.2.1
-in_ns $R sysctl -qw net.ipv4.conf.all.forwarding=1
-for x in "$G gx1" "$G g0" "$G g1" "$R r0" "$R r1" "$S s0" "$S s1"; do
-	set -- $x
-	in_ns $1 ethtool -K $2 gro on >/dev/null	# NAPI for XDP frames
-done
-in_ns $R ping -c1 -W1 10.80.2.2 >/dev/null
-R0_MAC=$(mac $R r0)
-S1_MAC=$(mac $S s1)
-cleanup_add "'$SLUICECTL' -p $PIN unload"
-
-# trial DST PORTS RATE [SECONDS [SINK_IF SRC]]: one run; prints
-# "offered received seconds busy_ns"
-trial() {
-	local out=g0 next=$R0_MAC
-	[ "${5:-s0}" = s1 ] && out=g1 next=$S1_MAC
-	"$GEN" $G gx1 $out $next $S ${5:-s0} ${6:-10.80.1.2:9000} $1 $2 $NSTREAMS $3 ${4:-$TRIAL} |
-		awk '{ print $2, $4, $6, $8 }'
-}
-
-lossless() { [ "$1" -gt 0 ] && [ $(($2 * 1000)) -ge $(($1 * 999)) ]; }
-
-# search DST PORTS: the highest rate forwarded with under 0.1% loss
-search() {
-	local dst=$1 ports=$2 lo=0 hi mid off rx secs busy i
-	read off rx secs busy <<<"$(trial $dst $ports 0)"
-	if lossless $off $rx; then
-		awk -v r=$rx -v s=$secs 'BEGIN { printf "%d\n", r / s }'
-		return
-	fi
-	hi=$(awk -v r=$rx -v s=$secs 'BEGIN { printf "%d", 1.2 * r / s + 1000 }')
-	for i in 1 2 3 4 5 6; do
-		mid=$(((lo + hi) / 2))
-		read off rx secs busy <<<"$(trial $dst $ports $mid)"
-		if lossless $off $rx; then lo=$mid; else hi=$mid; fi
-	done
-	echo $lo
-}
-
-# cpu DST PORTS [SINK_IF SRC]: busy ns per packet at CPU_RATE
-cpu() {
-	local off rx secs busy
-	read off rx secs busy <<<"$(trial $1 $2 $CPU_RATE $CPU_SECS ${3:-} ${4:-})"
-	echo $((busy / (rx ? rx : 1)))
-}
-
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : 0) }'; }
-
-# The XDP program's own run time and run count (kernel.bpf_stats_enabled).
-progstat() {
-	bpftool prog show name sluice_xdp 2>/dev/null |
-		sed -n 's/.*run_time_ns \([0-9]*\) run_cnt \([0-9]*\).*/\1 \2/p' | head -1
-}
-
-# measure NAME FLOWS DST PORTS: REPS runs of both, medians kept
-declare -A PPS NS PROG
-measure() {
-	local name=$1 installed=$2 dst=$3 ports=$4 i p n base t0 c0 t1 c1 pps=() ns=() prog=()
-	for ((i = 0; i < REPS; i++)); do
-		p=$(search $dst $ports)
-		# The baseline right before, so that drift in the machine's
-		# background load cancels out of the difference.
-		base=$(cpu 10.80.3.1 20000 s1 10.80.3.2:9000)
-		read t0 c0 <<<"$(progstat)"
-		n=$(( $(cpu $dst $ports) - base ))
-		read t1 c1 <<<"$(progstat)"
-		pps+=($p)
-		ns+=($n)
-		[ -n "$t0" ] && prog+=($(( (t1 - t0) / ((c1 - c0) ? (c1 - c0) : 1) )))
-		echo "  $name, $installed flows, run $((i + 1)): $p pps lossless," \
-			"relay $n ns/packet${t0:+, program $(( (t1 - t0) / ((c1 - c0) ? (c1 - c0) : 1) )) ns}" >&2
-	done
-	PPS[$name/$installed]=$(printf '%s\n' "${pps[@]}" | median)
-	NS[$name/$installed]=$(printf '%s\n' "${ns[@]}" | median)
-	[ ${#prog[@]} -gt 0 ] && PROG[$name/$installed]=$(printf '%s\n' "${prog[@]}" | median)
-	return 0
-}
+. tests/bench/dataplane.sh
 
 sluice_flows() {	# sluice_flows N_ACTIVE N_IDLE: flows as sluicectl lines
 	awk -v n=$1 -v idle=$2 'BEGIN {
@@ -186,7 +74,7 @@ if command -v rtpengine >/dev/null; then
 	RTPE_CALLS=$(( ($(ulimit -n) - 500) / 4 ))
 	[ $RTPE_CALLS -gt $((FLOWS / 2)) ] && RTPE_CALLS=$((FLOWS / 2))
 	echo "  $RTPE_CALLS calls ($((2 * RTPE_CALLS)) flows; open files limited to $(ulimit -n))" >&2
-	in_ns $R rtpengine --config-file=none --foreground --log-stderr --log-level=3 \
+	nsenter --net=/run/netns/$R rtpengine --config-file=none --foreground --log-stderr --log-level=3 \
 		--interface=10.80.1.1 --listen-ng=127.0.0.1:22223 --port-min=20000 \
 		--port-max=65000 --table=-1 --timeout=600 >$TMP/rtpengine.log 2>&1 &
 	RTPE=$!

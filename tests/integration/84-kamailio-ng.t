@@ -30,8 +30,7 @@ require_cmd ip ethtool nsenter sipp tcpdump perl kamailio
 bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
 PCAP=/usr/share/sip-tester/g711a.pcap
 [ -r $PCAP ] || skip_all "no $PCAP (sip-tester)"
-KMODS=/usr/lib/x86_64-linux-gnu/kamailio/modules
-[ -r $KMODS/rtpengine.so ] || skip_all "no Kamailio rtpengine module in $KMODS"
+[ -r $KAMAILIO_MODS/rtpengine.so ] || skip_all "no Kamailio rtpengine module in $KAMAILIO_MODS"
 
 C=sknc$$ R=sknr$$ E=skne$$
 PIN=/sys/fs/bpf/sluice-test-k$$
@@ -66,98 +65,6 @@ CONF
 	wait_for $TMP/$1.log "running|cannot" 100
 }
 
-# start_kamailio NAME SOCKETS: Kamailio in R with rtpengine_sock SOCKETS,
-# its log in $TMP/NAME.log; its pid in KPID. Registrar without
-# authentication, proxy that record-routes, rtpengine_manage() as the
-# module's documentation shows it: on requests and on replies with SDP.
-start_kamailio() {
-	cat >$TMP/$1.cfg <<CFG
-#!KAMAILIO
-debug=2
-log_stderror=yes
-children=2
-mhomed=1
-listen=udp:10.0.1.1:5070
-listen=udp:10.0.2.1:5070
-mpath="$KMODS/"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "maxfwd.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
-loadmodule "usrloc.so"
-loadmodule "registrar.so"
-loadmodule "xlog.so"
-loadmodule "rtpengine.so"
-modparam("usrloc", "db_mode", 0)
-modparam("rtpengine", "rtpengine_sock", "$2")
-modparam("rtpengine", "rtpengine_tout_ms", 300)
-modparam("rtpengine", "rtpengine_retr", 1)
-modparam("rtpengine", "rtpengine_disable_tout", 60)
-CFG
-	cat >>$TMP/$1.cfg <<'CFG'
-
-request_route {
-	if (!mf_process_maxfwd_header("10")) {
-		sl_send_reply("483", "Too Many Hops");
-		exit;
-	}
-	if (has_totag()) {
-		if (!loose_route()) {
-			if (is_method("ACK") && t_check_trans())
-				t_relay();
-			else if (!is_method("ACK"))
-				sl_send_reply("404", "Not here");
-			exit;
-		}
-		if (is_method("BYE"))
-			xlog("L_INFO", "rtpstat $ci: $rtpstat\n");
-		route(MEDIA);
-		t_relay();
-		exit;
-	}
-	if (is_method("REGISTER")) {
-		save("location");
-		exit;
-	}
-	if (is_method("INVITE")) {
-		record_route();
-		if (!lookup("location")) {
-			sl_send_reply("404", "Not Found");
-			exit;
-		}
-		route(MEDIA);
-		t_on_failure("FAILED");
-	}
-	if (!t_relay())
-		sl_reply_error();
-}
-
-route[MEDIA] {
-	if (is_method("INVITE|ACK|BYE|CANCEL|UPDATE")) {
-		rtpengine_manage("replace-origin replace-session-connection");
-		t_on_reply("MEDIA");
-	}
-}
-
-onreply_route[MEDIA] {
-	if (has_body("application/sdp"))
-		rtpengine_manage("replace-origin replace-session-connection");
-}
-
-failure_route[FAILED] {
-	rtpengine_delete();
-}
-CFG
-	nsenter --net=/run/netns/$R kamailio -f $TMP/$1.cfg -DD -E -m 64 -M 8 \
-		-P $TMP/$1.pid >$TMP/$1.log 2>&1 &
-	KPID=$!
-	cleanup_add "kill $KPID"
-	wait_for $TMP/$1.log "support for it (dis)?enabled|ERROR" 100
-}
-
 start_sluiced sluiced1 2223 30200-30299 auto $PIN
 SPID1=$SPID
 grep -q "XDP native on r0,r1" $TMP/sluiced1.log ||
@@ -166,7 +73,7 @@ plan 25
 
 like "$(cat $TMP/sluiced1.log)" "\[ctl\] NG protocol on udp port 2223" \
 	"sluiced serves the NG protocol on udp port 2223"
-start_kamailio kamailio1 "udp:127.0.0.1:2223"
+kamailio_start kamailio1 $R "udp:127.0.0.1:2223" 10.0.1.1 10.0.2.1
 KPID1=$KPID
 like "$(cat $TMP/kamailio1.log)" "rtpengine instance <udp:127.0.0.1:2223> found, support for it enabled" \
 	"Kamailio's rtpengine module finds sluice (ping answered pong)" ||
@@ -236,7 +143,8 @@ start_sluiced sluiced2 2224 30300-30399 user $PIN2
 SPID2=$SPID
 like "$(cat $TMP/sluiced2.log)" "\[ctl\] NG protocol on udp port 2224" \
 	"a second sluiced serves NG on udp port 2224"
-start_kamailio kamailio2 "udp:127.0.0.1:2223=1 udp:127.0.0.1:2224=1"
+kamailio_start kamailio2 $R "udp:127.0.0.1:2223=1 udp:127.0.0.1:2224=1" 10.0.1.1 \
+	10.0.2.1
 KPID2=$KPID
 wait_for $TMP/kamailio2.log "2224> found" 50
 like "$(grep -o 'rtpengine instance <[^>]*> found, support for it enabled' $TMP/kamailio2.log |
