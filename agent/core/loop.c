@@ -187,6 +187,21 @@ int loop_del_fd(struct loop *loop, int fd)
 	return 0;
 }
 
+int loop_set_fd_cb(struct loop *loop, int fd, loop_fd_cb cb, void *arg)
+{
+	if (fd < 0 || fd >= loop->nfds || !loop->fds[fd].cb)
+		return -ENOENT;
+	loop->fds[fd].cb = cb;
+	loop->fds[fd].arg = arg;
+	return 0;
+}
+
+void loop_forget_fd(struct loop *loop, int fd)
+{
+	if (fd >= 0 && fd < loop->nfds)
+		loop->fds[fd] = (struct loop_fd){ NULL, NULL };
+}
+
 /* ---- timers ---- */
 
 static void heap_set(struct loop *loop, uint32_t i, struct loop_timer *t)

@@ -42,6 +42,13 @@ int loop_add_fd(struct loop *loop, int fd, uint32_t events, loop_fd_cb cb,
 		void *arg);
 int loop_mod_fd(struct loop *loop, int fd, uint32_t events);
 int loop_del_fd(struct loop *loop, int fd);
+/*
+ * Without a system call: hands a watched fd to another callback (-ENOENT
+ * when it is not watched), or forgets one about to be closed (closing it
+ * takes it out of epoll; nothing else may hold a duplicate of it).
+ */
+int loop_set_fd_cb(struct loop *loop, int fd, loop_fd_cb cb, void *arg);
+void loop_forget_fd(struct loop *loop, int fd);
 
 void loop_timer_init(struct loop_timer *t, loop_timer_cb cb, void *arg);
 int loop_timer_arm(struct loop *loop, struct loop_timer *t, uint64_t delay_ms);

@@ -11,7 +11,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <sys/epoll.h>
+
 #include "core/log.h"
+#include "core/loop.h"
 #include "media/ports.h"
 
 int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, socklen_t addrlen,
@@ -46,15 +49,22 @@ int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, sockle
 	return 0;
 }
 
+static void close_fd(struct media_ports *mp, int fd)
+{
+	if (fd < 0)
+		return;
+	if (mp->loop)
+		loop_forget_fd(mp->loop, fd);
+	close(fd);
+}
+
 void media_ports_fini(struct media_ports *mp)
 {
 	uint32_t i;
 
 	for (i = 0; mp->pairs && i < mp->npairs; i++) {
-		if (mp->pairs[i].rtp_fd >= 0)
-			close(mp->pairs[i].rtp_fd);
-		if (mp->pairs[i].rtcp_fd >= 0)
-			close(mp->pairs[i].rtcp_fd);
+		close_fd(mp, mp->pairs[i].rtp_fd);
+		close_fd(mp, mp->pairs[i].rtcp_fd);
 	}
 	free(mp->pairs);
 	free(mp->queue);
@@ -99,6 +109,33 @@ static void drain(int fd)
 		;
 }
 
+/* A free pair's socket, watched: what arrives for no call is dropped. */
+static void on_idle_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	(void)arg;
+	drain(fd);
+}
+
+/* A new socket is watched from the start (see ports.h); -errno closes it. */
+static int watch(struct media_ports *mp, int fd)
+{
+	int err;
+
+	if (!mp->loop)
+		return 0;
+	err = loop_add_fd(mp->loop, fd, EPOLLIN, on_idle_readable, NULL);
+	if (err)
+		close(fd);
+	return err;
+}
+
+void media_ports_set_loop(struct media_ports *mp, struct loop *loop)
+{
+	mp->loop = loop;
+}
+
 /*
  * Binds both ports of pair i, or takes back the sockets it kept (without
  * what arrived while it was free); a port someone else holds fails the pair.
@@ -106,7 +143,7 @@ static void drain(int fd)
 static int bind_pair(struct media_ports *mp, uint32_t i)
 {
 	uint16_t rtp = (uint16_t)(mp->min + 2 * i);
-	int rtp_fd, rtcp_fd;
+	int rtp_fd, rtcp_fd, err;
 
 	if (mp->pairs[i].rtp_fd >= 0) {
 		drain(mp->pairs[i].rtp_fd);
@@ -120,10 +157,15 @@ static int bind_pair(struct media_ports *mp, uint32_t i)
 	rtp_fd = bind_port(mp, rtp);
 	if (rtp_fd < 0)
 		return rtp_fd;
+	err = watch(mp, rtp_fd);
+	if (err)
+		return err;
 	rtcp_fd = bind_port(mp, (uint16_t)(rtp + 1));
-	if (rtcp_fd < 0) {
-		close(rtp_fd);
-		return rtcp_fd;
+	if (rtcp_fd >= 0)
+		err = watch(mp, rtcp_fd);
+	if (rtcp_fd < 0 || err) {
+		close_fd(mp, rtp_fd);
+		return rtcp_fd < 0 ? rtcp_fd : err;
 	}
 	mp->pairs[i].rtp_fd = rtp_fd;
 	mp->pairs[i].rtcp_fd = rtcp_fd;
@@ -131,10 +173,10 @@ static int bind_pair(struct media_ports *mp, uint32_t i)
 	return 0;
 }
 
-static void close_pair(struct media_pair *p)
+static void close_pair(struct media_ports *mp, struct media_pair *p)
 {
-	close(p->rtp_fd);
-	close(p->rtcp_fd);
+	close_fd(mp, p->rtp_fd);
+	close_fd(mp, p->rtcp_fd);
 	p->rtp_fd = p->rtcp_fd = -1;
 }
 
@@ -151,7 +193,7 @@ static int close_idle(struct media_ports *mp)
 
 		if (p->in_use || p->rtp_fd < 0)
 			continue;
-		close_pair(p);
+		close_pair(mp, p);
 		mp->idle_open--;
 		n++;
 	}
@@ -243,7 +285,7 @@ void media_ports_release(struct media_ports *mp, uint16_t rtp_port)
 	struct media_pair *p = &mp->pairs[(uint32_t)(rtp_port - mp->min) / 2];
 
 	if (p->rtp_fd >= 0)
-		close_pair(p);
+		close_pair(mp, p);
 }
 
 int media_ports_rebind(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int *rtcp_fd)
@@ -270,10 +312,15 @@ void media_ports_free(struct media_ports *mp, uint16_t rtp_port)
 		return;
 	}
 	mp->pairs[i].in_use = false;
-	if (mp->pairs[i].rtp_fd >= 0 && mp->idle_open >= mp->idle_cap)
-		close_pair(&mp->pairs[i]);
-	else if (mp->pairs[i].rtp_fd >= 0)
+	if (mp->pairs[i].rtp_fd >= 0 && mp->idle_open >= mp->idle_cap) {
+		close_pair(mp, &mp->pairs[i]);
+	} else if (mp->pairs[i].rtp_fd >= 0) {
 		mp->idle_open++;
+		if (mp->loop) {	/* back from its owner: dropped until handed out again */
+			loop_set_fd_cb(mp->loop, mp->pairs[i].rtp_fd, on_idle_readable, NULL);
+			loop_set_fd_cb(mp->loop, mp->pairs[i].rtcp_fd, on_idle_readable, NULL);
+		}
+	}
 	mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
 	mp->nfree++;
 }

@@ -18,6 +18,12 @@
  * that idle pairs do not fill the descriptor table and leave a busy relay
  * closing thousands at once; should it run out all the same, the idle
  * pairs' sockets are closed and bound again on use.
+ *
+ * Given the event loop (media_ports_set_loop()), every socket a pair holds
+ * stays watched from its bind to its close: a free pair's drops what
+ * arrives, and whoever a pair is handed out to takes its sockets over with
+ * loop_set_fd_cb() and gives them back with media_ports_free(). So a
+ * call's set-up and end cost no epoll_ctl() either.
  */
 #ifndef SLUICE_MEDIA_PORTS_H
 #define SLUICE_MEDIA_PORTS_H
@@ -25,6 +31,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+struct loop;
 
 struct media_pair {
 	int	rtp_fd;		/* -1 until first handed out */
@@ -44,6 +52,7 @@ struct media_ports {
 	uint32_t		idle_open;	/* free pairs that kept their sockets */
 	uint32_t		idle_cap;	/* at most this many (an eighth of the fd limit) */
 	bool			exhausted_logged;
+	struct loop		*loop;	/* NULL: the owner watches the sockets itself */
 };
 
 /*
@@ -53,6 +62,8 @@ struct media_ports {
 int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, socklen_t addrlen,
 		     uint16_t min, uint16_t max);
 void media_ports_fini(struct media_ports *mp);
+/* From now on the pairs' sockets are watched on loop (see above). */
+void media_ports_set_loop(struct media_ports *mp, struct loop *loop);
 
 /*
  * Hands out a bound pair: *rtp_port is even, the fds are non-blocking

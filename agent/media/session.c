@@ -216,8 +216,9 @@ static void watch_stream(struct media_session *s, int i)
 			int err;
 
 			*io = (struct media_io){ s, i, leg, (enum media_comp)comp };
-			err = loop_add_fd(s->m->loop, st->relay.leg[leg].fd[comp], EPOLLIN,
-					  on_readable, io);
+			/* The port allocator watches its sockets already (ports.h). */
+			err = loop_set_fd_cb(s->m->loop, st->relay.leg[leg].fd[comp], on_readable,
+					     io);
 			if (err)
 				LOG(L_ERROR, "[media] %s: cannot watch port %u: %s", s->id,
 				    st->port[leg] + comp, strerror(-err));
@@ -263,11 +264,8 @@ static int release_offloaded(struct media_ctx *m)
 				continue;
 			drain_stream(m, st);
 			for (int leg = 0; leg < 2; leg++) {
-				for (int comp = 0; comp < 2; comp++) {
-					loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
-					st->relay.leg[leg].fd[comp] = -1;
-				}
 				media_ports_release(&m->plane[st->plane[leg]].ports, st->port[leg]);
+				st->relay.leg[leg].fd[MEDIA_RTP] = st->relay.leg[leg].fd[MEDIA_RTCP] = -1;
 			}
 			st->released = true;
 			m->released++;
@@ -355,7 +353,7 @@ int media_stream_open(struct media_session *s, int i, const uint16_t *ports)
 static void close_stream(struct media_session *s, struct media_sstream *st)
 {
 	struct media_ctx *m = s->m;
-	int leg, comp;
+	int leg;
 
 	if (!st->active)
 		return;
@@ -365,12 +363,9 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 	for (leg = 0; leg < 2; leg++)
 		st->relay.leg[leg].latched[0] = st->relay.leg[leg].latched[1] = false;
 	media_stream_offload(s, st);		/* nothing latched: removes every flow */
-	for (leg = 0; leg < 2; leg++) {
-		for (comp = 0; comp < 2; comp++)
-			if (st->relay.leg[leg].fd[comp] >= 0)
-				loop_del_fd(m->loop, st->relay.leg[leg].fd[comp]);
+	/* The allocator takes the sockets back, watched still (ports.h). */
+	for (leg = 0; leg < 2; leg++)
 		media_ports_free(&m->plane[st->plane[leg]].ports, st->port[leg]);
-	}
 	st->active = false;
 }
 
@@ -858,6 +853,8 @@ int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char
 	if (!m->nplanes)
 		goto out_fini;
 	m->loop = loop;
+	for (int p = 0; p < m->nplanes; p++)
+		media_ports_set_loop(&m->plane[p].ports, loop);
 	m->dp = dp;
 	m->relatch = relatch;
 	m->timeout_ms = timeout_s * 1000;

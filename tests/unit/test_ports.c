@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "core/loop.h"
 #include "media/ports.h"
 
 /*
@@ -225,6 +226,85 @@ static void test_fd_limit(void **state)
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 }
 
+static int owner_reads;
+
+static void owner_cb(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	char buf[64];
+
+	(void)loop;
+	(void)events;
+	(void)arg;
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		owner_reads++;
+}
+
+static void stop(struct loop *loop, void *arg)
+{
+	(void)arg;
+	loop_stop(loop);
+}
+
+/* One datagram to port, then the loop for 50 ms. */
+static void poke(struct loop *loop, uint16_t port)
+{
+	struct sockaddr_in to = loopback(port);
+	struct loop_timer t;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+	loop_timer_init(&t, stop, NULL);
+	loop_timer_arm(loop, &t, 50);
+	loop_run(loop);
+}
+
+/*
+ * Given the loop, a pair's sockets are watched from their bind to their
+ * close: the owner takes them over and gives them back without epoll_ctl,
+ * a free pair's datagrams are dropped, a released pair's sockets are gone
+ * from the loop.
+ */
+static void test_watched(void **state)
+{
+	struct sockaddr_in a = loopback(0);
+	uint16_t base = base_port(), port, other;
+	struct media_ports mp;
+	struct loop *loop;
+	int rtp, rtcp, rtp2, rtcp2;
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(loop_new(&loop), 0);
+	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), base,
+					  (uint16_t)(base + 3)), 0);
+	media_ports_set_loop(&mp, loop);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(loop_set_fd_cb(loop, rtp, owner_cb, NULL), 0);
+	assert_int_equal(loop_set_fd_cb(loop, rtcp, owner_cb, NULL), 0);
+	owner_reads = 0;
+	poke(loop, port);
+	assert_int_equal(owner_reads, 1);
+	poke(loop, (uint16_t)(port + 1));
+	assert_int_equal(owner_reads, 2);
+	/* Freed: kept open and watched, what arrives dropped by the allocator. */
+	media_ports_free(&mp, port);
+	poke(loop, port);
+	assert_int_equal(owner_reads, 2);
+	assert_int_equal(recv(rtp, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	/* Handed out again (after the other pair, FIFO): the same sockets. */
+	assert_int_equal(media_ports_alloc(&mp, &other, &rtp2, &rtcp2), 0);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp2, &rtcp2), 0);
+	assert_int_equal(rtp2, rtp);
+	assert_int_equal(loop_set_fd_cb(loop, rtp2, owner_cb, NULL), 0);
+	/* Released (out of descriptors): closed, and forgotten by the loop. */
+	media_ports_release(&mp, port);
+	assert_int_equal(loop_set_fd_cb(loop, rtp2, owner_cb, NULL), -ENOENT);
+	assert_int_equal(loop_set_fd_cb(loop, rtcp2, owner_cb, NULL), -ENOENT);
+	media_ports_fini(&mp);
+	loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_beside_ipv4),
 		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_fd_limit),
+		cmocka_unit_test(test_watched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
