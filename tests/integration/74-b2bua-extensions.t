@@ -129,9 +129,15 @@ uac $D/uac_100rel_cancel.xml 1002
 ok $? "100rel: a caller that cancels instead of PRACKing gets 487" || why
 wait $P
 ok $? "... and the callee, whose 200 waited for that PRACK, a BYE" || why
-is "$(sqlite3 $TMP/sluice.db "SELECT disposition, close_reason, released_by,
-	coalesce(answer_ms, 0), billable_s FROM cdr WHERE record_type = 'CALL'
-	ORDER BY id DESC LIMIT 1")" "CANCELLED|normal|caller|0|0" "... and its record is a cancelled call"
+# The record is written within 20 ms of the call's end (its queue's flush).
+for ((i = 0; i < 20; i++)); do
+	rec=$(sqlite3 $TMP/sluice.db "SELECT disposition, close_reason, released_by,
+		coalesce(answer_ms, 0), billable_s FROM cdr WHERE record_type = 'CALL'
+		ORDER BY id DESC LIMIT 1")
+	[ "$rec" = "CANCELLED|normal|caller|0|0" ] && break
+	sleep 0.1
+done
+is "$rec" "CANCELLED|normal|caller|0|0" "... and its record is a cancelled call"
 
 # Session timers.
 uas $D/uas_timer.xml 5062
