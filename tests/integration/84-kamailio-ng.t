@@ -14,13 +14,13 @@
 # the XDP flow table what the kernel forwarded, Kamailio's log what
 # $rtpstat read from sluice's query, sluiced's log what Kamailio asked.
 #
-# Then two sluiced in one rtpengine set of equal weights. Two sluiced
-# cannot both attach XDP to r0 and r1, so the second runs in the same
-# namespace with datapath = user, its own NG port (2224), media ports,
-# store and pin directory: the set's spreading and failover are the same
-# whatever forwards the packets. Ten calls are spread over both; after
-# the second gets SIGTERM, four more all connect through the first, the
-# module having marked the dead one disabled after its timeout.
+# Then two sluiced in one rtpengine set of equal weights, each in a
+# namespace of its own with XDP on its own interfaces: the second in a
+# fourth namespace behind the relay's (a veth from r2, 10.0.3.1, to its
+# s0, 10.0.3.2), serving NG on udp:10.0.3.2:2224 with media on 10.0.3.2.
+# Ten calls are spread over both; after the second gets SIGTERM, four
+# more all connect through the first, the module having marked the dead
+# one disabled after its timeout.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../kamailio-lib.sh"
 
@@ -32,44 +32,49 @@ PCAP=/usr/share/sip-tester/g711a.pcap
 [ -r $PCAP ] || skip_all "no $PCAP (sip-tester)"
 [ -r $KAMAILIO_MODS/rtpengine.so ] || skip_all "no Kamailio rtpengine module in $KAMAILIO_MODS"
 
-C=sknc$$ R=sknr$$ E=skne$$
+C=sknc$$ R=sknr$$ E=skne$$ R2=skns$$
 PIN=/sys/fs/bpf/sluice-test-k$$
 PIN2=/sys/fs/bpf/sluice-test-k$$b
 relay_topology $C $R $E
+netns_add $R2
+veth_link $R r2 10.0.3.1/24 $R2 s0 10.0.3.2/24
+ip -n $R2 route add default via 10.0.3.1
+in_ns $R ethtool -K r2 gro on tx off >/dev/null
 
-# start_sluiced NAME NG-PORT PORTS DATAPATH PIN: sluiced in R, serving NG
-# only, its log in $TMP/NAME.log; its pid in SPID.
+# start_sluiced NAME NS INTERFACES ADDRESS NG PORTS PIN: sluiced in NS,
+# serving NG on NG only (XDP on INTERFACES, media on ADDRESS), its log in
+# $TMP/NAME.log; its pid in SPID.
 start_sluiced() {
 	cat >$TMP/$1.conf <<CONF
 [sip]
 listen = off
 [media]
-interface = r0, r1
-address = 10.0.1.1
-ports = $3
-datapath = $4
+interface = $3
+address = $4
+ports = $6
+datapath = auto
 timeout = 10
-bpf_pin_dir = $5
+bpf_pin_dir = $7
 [control]
-ng = 127.0.0.1:$2
+ng = $5
 rtpproxy = off
 [store]
 db = $TMP/$1.db
 [log]
 level = debug
 CONF
-	nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/$1.conf >$TMP/$1.log 2>&1 &
+	nsenter --net=/run/netns/$2 "$SLUICED" -c $TMP/$1.conf >$TMP/$1.log 2>&1 &
 	SPID=$!
 	cleanup_add "kill $SPID"
-	cleanup_add "'$SLUICECTL' -p $5 unload"
+	cleanup_add "'$SLUICECTL' -p $7 unload"
 	wait_for $TMP/$1.log "running|cannot" 100
 }
 
-start_sluiced sluiced1 2223 30200-30299 auto $PIN
+start_sluiced sluiced1 $R "r0, r1" 10.0.1.1 127.0.0.1:2223 30200-30299 $PIN
 SPID1=$SPID
 grep -q "XDP native on r0,r1" $TMP/sluiced1.log ||
 	skip_all "XDP native not available: $(tail -2 $TMP/sluiced1.log)"
-plan 25
+plan 26
 
 like "$(cat $TMP/sluiced1.log)" "\[ctl\] NG protocol on udp port 2223" \
 	"sluiced serves the NG protocol on udp port 2223"
@@ -139,16 +144,19 @@ kill -TERM $KPID1
 wait $KPID1 2>/dev/null
 
 # ---- two sluiced in one set ----
-start_sluiced sluiced2 2224 30300-30399 user $PIN2
+start_sluiced sluiced2 $R2 s0 10.0.3.2 10.0.3.2:2224 30300-30399 $PIN2
 SPID2=$SPID
+like "$(cat $TMP/sluiced2.log)" "XDP native on s0" \
+	"a second sluiced in a namespace of its own has XDP on its own interface"
 like "$(cat $TMP/sluiced2.log)" "\[ctl\] NG protocol on udp port 2224" \
-	"a second sluiced serves NG on udp port 2224"
-kamailio_start kamailio2 $R "udp:127.0.0.1:2223=1 udp:127.0.0.1:2224=1" 10.0.1.1 \
+	"and serves NG on 10.0.3.2:2224"
+kamailio_start kamailio2 $R "udp:127.0.0.1:2223=1 udp:10.0.3.2:2224=1" 10.0.1.1 \
 	10.0.2.1
 KPID2=$KPID
 wait_for $TMP/kamailio2.log "2224> found" 50
 like "$(grep -o 'rtpengine instance <[^>]*> found, support for it enabled' $TMP/kamailio2.log |
-	sort | tr '\n' ' ')" "2223> found.*2224> found" "Kamailio finds both in its set"
+	sort | tr '\n' ' ')" "10\.0\.3\.2:2224> found.*127\.0\.0\.1:2223> found" \
+	"Kamailio finds both in its set"
 kamailio_register $E 1002 10.0.2.2 5062 10.0.2.1 &&
 	kamailio_register $C 1001 10.0.1.2 5061 10.0.1.1
 ok $? "both phones register again"
@@ -185,7 +193,7 @@ a0=$(offers sluiced1)
 calls 4
 ok $? "with the second stopped, four more calls connect" || diag "$(tail -5 $TMP/uac-many.out)"
 is "$(($(offers sluiced1) - a0))" 4 "all of them through the first"
-like "$(cat $TMP/kamailio2.log)" "timeout waiting reply for command .* <udp:127.0.0.1:2224>" \
+like "$(cat $TMP/kamailio2.log)" "timeout waiting reply for command .* <udp:10.0.3.2:2224>" \
 	"Kamailio found the second silent and turned to the first"
 
 kill -TERM $KPID2
