@@ -167,7 +167,13 @@ static int out_send(int fd, struct relay_out *o)
 
 int media_relay_input(struct media_stream *st, int from, enum media_comp comp, uint64_t now_ms)
 {
-	static uint8_t bufs[RELAY_BATCH][RELAY_MTU];
+	/*
+	 * On the stack (64 KiB), not static: a latch can lead back in here
+	 * for another stream (its offload reopening sockets under fd
+	 * pressure drains the streams that give theirs up) while this
+	 * batch is still to be sent.
+	 */
+	uint8_t bufs[RELAY_BATCH][RELAY_MTU];
 	struct relay_out out[2];		/* by the other leg's socket */
 	struct mmsghdr in[RELAY_BATCH];
 	struct sockaddr_storage src[RELAY_BATCH];
