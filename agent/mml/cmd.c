@@ -707,21 +707,19 @@ static int dsp_sysinfo(struct mml_call *c)
 	kv_add(&kv, "DATAPATH", "%s", e->dp ? e->dp->desc : "none");
 	for (int p = 0; e->media && p < e->media->nplanes; p++) {
 		const struct media_plane *pl = &e->media->plane[p];
-		bool dflt = !strcmp(pl->name, "default");
-		char v[8], name[80];
-		uint32_t total, freep;
+		uint32_t total = media_ports_total(&pl->ports);
+		uint32_t freep = media_ports_free_count(&pl->ports);
+		char v[48], name[80];
 
-		/* "MEDIA IPV4", or "MEDIA IPV4 external" on a named interface. */
-		snprintf(v, sizeof(v), "IPV%c", pl->family == AF_INET6 ? '6' : '4');
-		total = media_ports_total(&pl->ports);
-		freep = media_ports_free_count(&pl->ports);
-		snprintf(name, sizeof(name), "MEDIA %s%s%s", v, dflt ? "" : " ", dflt ? "" : pl->name);
+		/* "IPV4", or "IPV4 external" on a named interface. */
+		snprintf(v, sizeof(v), "IPV%c%s%s", pl->family == AF_INET6 ? '6' : '4',
+			 strcmp(pl->name, "default") ? " " : "",
+			 strcmp(pl->name, "default") ? pl->name : "");
+		snprintf(name, sizeof(name), "MEDIA %s", v);
 		kv_add(&kv, name, "%s", pl->addr);
-		snprintf(name, sizeof(name), "PORTS %s%s%s IN USE", v, dflt ? "" : " ",
-			 dflt ? "" : pl->name);
+		snprintf(name, sizeof(name), "PORTS %s IN USE", v);
 		kv_add(&kv, name, "%u", total - freep);
-		snprintf(name, sizeof(name), "PORTS %s%s%s FREE", v, dflt ? "" : " ",
-			 dflt ? "" : pl->name);
+		snprintf(name, sizeof(name), "PORTS %s FREE", v);
 		kv_add(&kv, name, "%u", freep);
 	}
 	kv_add(&kv, "MEDIA SESSIONS", "%u", e->media ? e->media->nsessions : 0);
