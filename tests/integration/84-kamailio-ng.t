@@ -90,43 +90,7 @@ ok $? "the callee registers with Kamailio" || diag "$(tail -5 $TMP/reg-1002.out)
 kamailio_register $C 1001 10.0.1.2 5061 10.0.1.1
 ok $? "the caller registers with Kamailio" || diag "$(tail -5 $TMP/reg-1001.out)"
 
-sent=$(tcpdump -r $PCAP 2>/dev/null | wc -l)
-nsenter --net=/run/netns/$C tcpdump -i c0 -n -w $TMP/caller.pcap udp dst port 6000 2>/dev/null &
-TD1=$!
-cleanup_add "kill $TD1"
-nsenter --net=/run/netns/$E tcpdump -i e0 -n -w $TMP/callee.pcap udp dst port 6000 2>/dev/null &
-TD2=$!
-cleanup_add "kill $TD2"
-sleep 1
-nsenter --net=/run/netns/$E sipp -sf $TMP/uas.xml -m 1 -nostdin -timeout 30 -timeout_error -i 10.0.2.2 -p 5062 \
-	-mi 10.0.2.2 -mp 6000 -trace_err -error_file $TMP/uas-err.log 10.0.2.1:5070 \
-	>$TMP/uas.out 2>&1 &
-UAS=$!
-sleep 0.5
-nsenter --net=/run/netns/$C sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout 30 -timeout_error -key user 1001 \
-	-key target 1002 -key domain ims.local -d 10000 -i 10.0.1.2 -p 5061 \
-	-mi 10.0.1.2 -mp 6000 -trace_err -error_file $TMP/uac-err.log 10.0.1.1:5070 \
-	>$TMP/uac.out 2>&1 &
-UAC=$!
-sleep 8.5	# the pcap plays for 7 s, the call lasts 10: read the flows in between
-flows=$(in_ns $R "$SLUICECTL" -p $PIN flow list)
-wait $UAC
-ok $? "the caller's call through Kamailio: 200, ACK, media, BYE answered 200" ||
-	diag "$(tail -5 $TMP/uac.out; tail -5 $TMP/kamailio1.log)"
-wait $UAS
-ok $? "the callee's side: INVITE answered, media, BYE taken"
-sleep 0.5
-kill $TD1 $TD2
-wait $TD1 $TD2
-got_callee=$(tcpdump -r $TMP/callee.pcap 2>/dev/null | wc -l)
-got_caller=$(tcpdump -r $TMP/caller.pcap 2>/dev/null | wc -l)
-is "$got_callee" "$sent" "every RTP packet of the caller reached the callee ($sent)"
-is "$got_caller" "$sent" "every RTP packet of the callee reached the caller"
-n=$(printf '%s\n' "$flows" | grep -c ': packets ')
-is "$n" 2 "two flows in the kernel while the call was up"
-min=$(printf '%s\n' "$flows" | sed -n 's/.*: packets \([0-9]*\) .*/\1/p' | sort -n | head -1)
-ok $((${min:-0} >= sent - 10 ? 0 : 1)) \
-	"the kernel forwarded all but the first few (at most 10) of each direction (${min:-0} of $sent)"
+kamailio_pcap_call $PIN $TMP/kamailio1.log
 # $rtpstat: the module's query, sluice's totals of both sides.
 stat=$(grep -o 'rtpstat .*' $TMP/kamailio1.log | tail -1)
 like "$stat" "RTP: [0-9]+ bytes, [0-9]+ packets, 0 errors; RTCP: " \
