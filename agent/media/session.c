@@ -431,21 +431,13 @@ static enum sdp_mux_out negotiate_mux(struct media_sstream *st, int from, bool a
 	return st->mux_flags & MEDIA_MUX_REQUIRE ? SDP_MUX_ONLY : SDP_MUX_OFFER;
 }
 
-/* Takes what side `from` says about stream i. */
-static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_stream *sdp,
-		     char *err, size_t errlen)
+/*
+ * Where a new stream is relayed: both legs in the offer's family, each on
+ * its leg's interface (the stream keeps them for its life).
+ */
+static int stream_planes(struct media_session *s, const struct sdp_stream *sdp, int plane[2],
+			 char *err, size_t errlen)
 {
-	struct media_sstream *st = &s->st[i];
-	struct media_leg *leg;
-	struct media_endpoint rtp;
-	int rc, plane[2];
-
-	if (!sdp->port) {
-		close_stream(s, st);	/* rejected or removed */
-		st->has_sdp[from] = false;
-		return 0;
-	}
-	/* Both legs in the offer's family, each on its leg's interface. */
 	for (int l = 0; l < 2; l++) {
 		plane[l] = media_plane_find(s->m, s->iface[l], sdp->family);
 		if (plane[l] >= 0)
@@ -458,13 +450,31 @@ static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_
 				 sdp->media);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Takes what side `from` says about stream i. */
+static int apply_sdp(struct media_session *s, int from, int i, const struct sdp_stream *sdp,
+		     char *err, size_t errlen)
+{
+	struct media_sstream *st = &s->st[i];
+	struct media_leg *leg;
+	struct media_endpoint rtp;
+	int rc;
+
+	if (!sdp->port) {
+		close_stream(s, st);	/* rejected or removed */
+		st->has_sdp[from] = false;
+		return 0;
+	}
 	if (st->active && s->m->plane[st->plane[0]].family != sdp->family) {
 		snprintf(err, errlen, "m=%s: a stream cannot change address family", sdp->media);
 		return -EINVAL;
 	}
 	if (!st->active) {
-		st->plane[0] = plane[0];
-		st->plane[1] = plane[1];
+		rc = stream_planes(s, sdp, st->plane, err, errlen);
+		if (rc)
+			return rc;
 		rc = media_stream_open(s, i, NULL);
 		if (rc) {
 			snprintf(err, errlen, "no media ports left");

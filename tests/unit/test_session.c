@@ -642,7 +642,7 @@ static void test_direction(void **state)
 
 	(void)state;
 	assert_int_equal(loop_new(&loop), 0);
-	assert_int_equal(media_init(&m, loop, &dp.dp, "int/127.0.0.1, ext/127.0.0.2",
+	assert_int_equal(media_init(&m, loop, &dp.dp, "int/127.0.0.1, ext/127.0.0.2, v6/::1",
 				    22500, 22599, MEDIA_RELATCH_SSRC, 60, 3600), 0);
 	phone_open(&caller);
 	phone_open(&callee);
@@ -679,6 +679,18 @@ static void test_direction(void **state)
 		assert_int_equal(dp.acts[i].new_src_port, a2b ? rb : ra);
 	}
 	assert_int_not_equal(dp.keys[0].addr[3], dp.keys[1].addr[3]);
+	/* A re-offer naming other interfaces (here one without IPv4): the stream keeps its own. */
+	snprintf(opts.iface[0], sizeof(opts.iface[0]), "v6");
+	snprintf(opts.iface[1], sizeof(opts.iface[1]), "v6");
+	sdp = sdp_for(&caller, "sendrecv");
+	assert_int_equal(media_offer_opts(s, 0, &opts, sdp, strlen(sdp), &out, err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out, "c=IN IP4 127.0.0.2"));
+	assert_int_equal(sdp_port(out), rb);
+	free(out);
+	free(sdp);
+	snprintf(opts.iface[0], sizeof(opts.iface[0]), "int");
+	snprintf(opts.iface[1], sizeof(opts.iface[1]), "ext");
 	media_session_destroy(s);
 
 	/* No direction: the first interface listed, both legs. */
