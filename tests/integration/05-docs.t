@@ -107,7 +107,8 @@ for (@keys) {
 		fail("$name is documented in $conf_page");
 		diag("  no row | `$key` | ... | under a heading naming [$sec] in $conf_page");
 	} else {
-		is($doc{$name}, $val, "$name is documented in $conf_page with its default");
+		ok($doc{$name} eq $val, "$name is documented in $conf_page with its default")
+			or diag("  $conf_page says '$doc{$name}', $conf_file has '$val'");
 	}
 }
 my @stale = grep { !$in_conf{$_} } sort keys %doc;
