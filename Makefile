@@ -66,7 +66,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps check check-unit check-integration bench bench-ng bench-sip bench-kmod clean run \
+.PHONY: all deps check check-unit check-integration check-docs bench bench-ng bench-sip bench-kmod clean run \
 	demo kmod kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
@@ -135,6 +135,11 @@ check-unit: deps
 
 check-integration: deps all
 	@prove -f tests/integration/
+
+# The manual against the code (configuration keys, MML commands, links);
+# part of check-integration and check too. Needs neither root nor a build.
+check-docs:
+	@prove tests/integration/05-docs.t
 
 # libFuzzer targets (tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME):
 # the agent's sources built again with clang and the sanitizers. `make fuzz`
