@@ -19,7 +19,7 @@
 #include "sip/server_int.h"
 #include "sip/b2bua.h"
 #include "store/cdr.h"
-#include "sip/stun.h"
+#include "net/stun.h"
 #include "version.h"
 
 

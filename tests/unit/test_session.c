@@ -28,7 +28,7 @@
 
 #include "core/loop.h"
 #include "media/session.h"
-#include "sip/stun.h"
+#include "net/stun.h"
 #include "store/store.h"
 
 /* ---- a data path that records what it is told ---- */
