@@ -25,6 +25,7 @@
 #include "dp/dp.h"
 #include "dp/nft.h"
 #include "media/session.h"
+#include "mml/cmd.h"
 #include "mml/server.h"
 #include "sip/b2bua.h"
 #include "sip/server.h"
@@ -436,7 +437,7 @@ static void start_mml(struct sluiced *sd)
 		.arg = sd,
 	};
 	char addr[64];
-	int err = mml_open(&sd->mml, sd->loop, &env);
+	int err = mml_open(&sd->mml, sd->loop, &env, mml_run);
 
 	sip_addr_str((const struct sockaddr *)&sd->conf.mml_listen.ss, addr, sizeof(addr));
 	if (err)
