@@ -24,6 +24,7 @@
 #include "ctl/rtpproxy.h"
 #include "dp/dp.h"
 #include "dp/nft.h"
+#include "media/persist.h"
 #include "media/session.h"
 #include "mml/cmd.h"
 #include "mml/server.h"
@@ -147,7 +148,7 @@ static int start_media(struct sluiced *sd)
 	LOG(L_INFO, "[media] relaying on %s, ports %u-%u", addr, c->media_port_min,
 	    c->media_port_max);
 	if (sd->store_ok)
-		sd->media.store = &sd->store;
+		media_persist_init(&sd->media, &sd->store);
 	else
 		LOG(L_WARN, "[store] %s unusable: calls will not survive a restart",
 		    c->store_db);

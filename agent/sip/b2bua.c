@@ -16,6 +16,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "dp/dp.h"
+#include "media/persist.h"
 #include "media/sdp.h"
 #include "media/session.h"
 #include "sip/b2bua.h"
