@@ -21,6 +21,7 @@
 #include "media/session.h"
 #include "sip/b2bua.h"
 #include "sip/digest.h"
+#include "sip/hdr.h"
 #include "store/cdr.h"
 
 #define CALL_BUCKETS	8192	/* power of two */
@@ -159,43 +160,6 @@ static unsigned bucket(const struct sip_server *s, const char *id)
 	return (unsigned)sip_hash_buf(&s->tag_key, id, strlen(id)) & (CALL_BUCKETS - 1);
 }
 
-static void callid_of(const osip_message_t *m, char *out, size_t n)
-{
-	if (m->call_id && m->call_id->host)
-		snprintf(out, n, "%s@%s", m->call_id->number, m->call_id->host);
-	else
-		snprintf(out, n, "%s", m->call_id && m->call_id->number ? m->call_id->number : "");
-}
-
-/* "Name" <uri> of a From or To, without its tag. */
-static int name_addr(const osip_from_t *f, char *out, size_t n)
-{
-	char *uri = NULL;
-	int len;
-
-	if (!f || !f->url || osip_uri_to_str(f->url, &uri))
-		return -EINVAL;
-	if (f->displayname && *f->displayname)
-		len = snprintf(out, n, "%s <%s>", f->displayname, uri);
-	else
-		len = snprintf(out, n, "<%s>", uri);
-	osip_free(uri);
-	return len >= (int)n ? -ENAMETOOLONG : 0;
-}
-
-static int contact_of(const osip_message_t *m, char *out, size_t n)
-{
-	osip_contact_t *c;
-	char *uri = NULL;
-	int len;
-
-	if (osip_message_get_contact(m, 0, &c) < 0 || !c->url || osip_uri_to_str(c->url, &uri))
-		return -ENOENT;
-	len = snprintf(out, n, "%s", uri);
-	osip_free(uri);
-	return len >= (int)n ? -ENAMETOOLONG : 0;
-}
-
 /* <sip:HOST:PORT> of ours towards to. */
 static int our_contact(struct sip_server *s, const struct sip_peer *to, char *out, size_t n)
 {
@@ -208,106 +172,12 @@ static int our_contact(struct sip_server *s, const struct sip_peer *to, char *ou
 	return 0;
 }
 
-static bool has_sdp(const osip_message_t *m, const char **body, size_t *len)
-{
-	osip_body_t *b = osip_list_get(&m->bodies, 0);
-
-	if (!b || !b->body || !b->length || !m->content_type || !m->content_type->type ||
-	    strcasecmp(m->content_type->type, "application") ||
-	    !m->content_type->subtype || strcasecmp(m->content_type->subtype, "sdp"))
-		return false;
-	*body = b->body;
-	*len = b->length;
-	return true;
-}
-
-static void set_body(osip_message_t *m, const char *sdp)
-{
-	char len[24];
-
-	if (!sdp)
-		return;
-	osip_message_set_body(m, sdp, strlen(sdp));
-	osip_message_set_content_type(m, "application/sdp");
-	osip_content_length_free(m->content_length);
-	m->content_length = NULL;
-	snprintf(len, sizeof(len), "%zu", strlen(sdp));
-	osip_message_set_content_length(m, len);
-}
-
 static void random_token(struct sip_server *s, struct b2bua *b, char *out, size_t n)
 {
 	uint64_t seq = ++b->seq, t = (uint64_t)time(NULL);
 	uint64_t x = sip_hash_buf(&s->tag_key, &seq, sizeof(seq)) ^ (t << 20);
 
 	snprintf(out, n, "%016llx", (unsigned long long)x);
-}
-
-/* Whether a comma-separated header (Supported, Require, Allow) names tag. */
-/* Whether a comma-separated list ("auth, auth-int", "100rel;x, timer") names tag. */
-static bool list_has(const char *list, const char *tag)
-{
-	size_t n = strlen(tag);
-
-	for (const char *p = list; *p;) {
-		size_t len;
-
-		p += strspn(p, ", \t");
-		len = strcspn(p, ", \t;");
-		if (len == n && !strncasecmp(p, tag, n))
-			return true;
-		p += len;
-		p += strcspn(p, ",");
-	}
-	return false;
-}
-
-static bool has_option(const osip_message_t *m, const char *name, const char *tag)
-{
-	osip_allow_t *al;
-	const char *v;
-
-	/* libosip2 keeps Allow apart, one value per entry. */
-	if (!strcasecmp(name, "allow"))
-		for (int i = 0; (al = osip_list_get(&m->allows, i)); i++)
-			if (al->value && !strcasecmp(al->value, tag))
-				return true;
-	for (int i = 0; (v = sip_msg_header(m, name, i)); i++)
-		if (list_has(v, tag))
-			return true;
-	return false;
-}
-
-/*
- * Session-Expires: delta-seconds[;refresher=uac|uas] (RFC 4028 §4): the
- * interval, 0 when absent or malformed; *refresher 'c', 's' or 0.
- */
-static uint32_t session_expires(const osip_message_t *m, char *refresher)
-{
-	const char *v = sip_msg_header(m, "session-expires", 0), *r;
-	unsigned long n;
-	char *end;
-
-	*refresher = 0;
-	if (!v)
-		return 0;
-	n = strtoul(v, &end, 10);
-	if (end == v || n > 86400)
-		return 0;
-	r = strcasestr(end, "refresher=");
-	if (r && !strncasecmp(r + 10, "uac", 3))
-		*refresher = 'c';
-	else if (r && !strncasecmp(r + 10, "uas", 3))
-		*refresher = 's';
-	return (uint32_t)n;
-}
-
-static uint32_t min_se(const osip_message_t *m)
-{
-	const char *v = sip_msg_header(m, "min-se", 0);
-	unsigned long n = v ? strtoul(v, NULL, 10) : 0;
-
-	return n > 86400 ? 86400 : (uint32_t)n;
 }
 
 static void set_leg_sdp(struct leg *l, const char *sdp)
@@ -318,26 +188,6 @@ static void set_leg_sdp(struct leg *l, const char *sdp)
 		return;
 	free(l->sdp);
 	l->sdp = copy;
-}
-
-/* A quoted-string's contents, unescaped; -ENAMETOOLONG when it does not fit. */
-static int unquote(const char *in, char *out, size_t n)
-{
-	size_t o = 0;
-
-	if (!in)
-		return -ENOENT;
-	if (*in == '"')
-		in++;
-	for (; *in && *in != '"'; in++) {
-		if (*in == '\\' && in[1])
-			in++;
-		if (o + 1 >= n)
-			return -ENAMETOOLONG;
-		out[o++] = *in;
-	}
-	out[o] = '\0';
-	return 0;
 }
 
 /* ---- the trunk ---- */
@@ -445,7 +295,8 @@ static int trunk_credentials(struct sip_server *s, const osip_message_t *resp,
 	     i++) {
 		if (!w->auth_type || strcasecmp(w->auth_type, "Digest"))
 			continue;
-		if (unquote(w->algorithm ? w->algorithm : "MD5", algname, sizeof(algname)) ||
+		if (sip_hdr_unquote(w->algorithm ? w->algorithm : "MD5", algname,
+				    sizeof(algname)) ||
 		    digest_alg_parse(algname, &a))
 			continue;
 		if (!pick || a == DIGEST_SHA256) {
@@ -453,13 +304,13 @@ static int trunk_credentials(struct sip_server *s, const osip_message_t *resp,
 			alg = a;
 		}
 	}
-	if (!pick || unquote(pick->realm, realm, sizeof(realm)) ||
-	    unquote(pick->nonce, nonce, sizeof(nonce)) ||
-	    (pick->opaque && unquote(pick->opaque, opaque, sizeof(opaque))))
+	if (!pick || sip_hdr_unquote(pick->realm, realm, sizeof(realm)) ||
+	    sip_hdr_unquote(pick->nonce, nonce, sizeof(nonce)) ||
+	    (pick->opaque && sip_hdr_unquote(pick->opaque, opaque, sizeof(opaque))))
 		return -EPROTO;
 	if (pick->qop_options)
-		unquote(pick->qop_options, qops, sizeof(qops));
-	qop = list_has(qops, "auth");
+		sip_hdr_unquote(pick->qop_options, qops, sizeof(qops));
+	qop = sip_hdr_list_has(qops, "auth");
 	random_token(s, s->b2b, cnonce, sizeof(cnonce));
 	if (digest_ha1(alg, cf->trunk_username, realm, cf->trunk_password, ha1) ||
 	    digest_response(alg, ha1, nonce, qop ? "00000001" : NULL, qop ? cnonce : NULL,
@@ -507,7 +358,7 @@ static struct call *dialog_of(struct sip_server *s, const osip_message_t *req, i
 
 	if (!s->b2b || !totag || !fromtag)
 		return NULL;
-	callid_of(req, id, sizeof(id));
+	sip_hdr_call_id(req, id, sizeof(id));
 	if ((c = find_a(s, id)) && !strcmp(c->leg[SIDE_A].local_tag, totag) &&
 	    !strcmp(c->leg[SIDE_A].remote_tag, fromtag)) {
 		*from = SIDE_A;
@@ -1033,7 +884,7 @@ static void prack_branch(struct call *c, struct branch *b, const osip_message_t 
 	osip_message_t *m;
 	int n;
 
-	if (contact_of(resp, target, sizeof(target)))
+	if (sip_hdr_contact(resp, target, sizeof(target)))
 		snprintf(target, sizeof(target), "%s", b->ruri);
 	if (our_contact(s, &b->peer, contact, sizeof(contact)))
 		return;
@@ -1135,7 +986,7 @@ static void to_caller(struct call *c, int code, const char *reason, const char *
 		osip_message_set_header(resp, "Allow", SIP_ALLOW);
 		add_timer_headers(&c->leg[SIDE_A], resp, c->a_timer);
 	}
-	set_body(resp, sdp);
+	sip_hdr_set_sdp(resp, sdp);
 	if (code > 100 && code < 200 && c->a_100rel && !c->rel_text) {
 		char rseq[16], *text;
 		size_t len;
@@ -1282,11 +1133,11 @@ static void timers_from_answer(struct call *c, const osip_message_t *resp)
 	struct leg *l = &c->leg[SIDE_B];
 	char ref;
 
-	l->se = session_expires(resp, &ref);
+	l->se = sip_hdr_session_expires(resp, &ref);
 	l->se_ours = ref != 's';	/* refresher=uac is us */
-	if (!l->se && c->b_se && has_option(resp, "supported", "timer"))
+	if (!l->se && c->b_se && sip_hdr_has_option(resp, "supported", "timer"))
 		l->se = c->b_se, l->se_ours = true;
-	l->update_ok = has_option(resp, "allow", "UPDATE");
+	l->update_ok = sip_hdr_has_option(resp, "allow", "UPDATE");
 }
 
 /* The callee answered on branch me: the call is up. */
@@ -1325,9 +1176,9 @@ static bool retry_branch(struct call *c, struct branch *b, const osip_message_t 
 		}
 		return !send_branch_invite(c, b, auth);
 	}
-	if (code == 422 && !b->se_raised && min_se(resp) > c->b_se) {
+	if (code == 422 && !b->se_raised && sip_hdr_min_se(resp) > c->b_se) {
 		b->se_raised = true;
-		c->b_se = min_se(resp);
+		c->b_se = sip_hdr_min_se(resp);
 		return !send_branch_invite(c, b, NULL);
 	}
 	return false;
@@ -1345,7 +1196,7 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 	if (code < 200) {
 		if (code == 100 || !resp)
 			return;
-		if (has_option(resp, "require", "100rel")) {
+		if (sip_hdr_has_option(resp, "require", "100rel")) {
 			const char *rs = sip_msg_header(resp, "rseq", 0);
 			uint32_t rseq = rs ? (uint32_t)strtoul(rs, NULL, 10) : 0;
 
@@ -1362,7 +1213,7 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 		if (c->state >= CALL_UP || c->state == CALL_ENDED)
 			return;
 		/* 183 with SDP: early media through the relay (not with a late offer). */
-		if (!c->late && has_sdp(resp, &body, &blen) && c->media &&
+		if (!c->late && sip_hdr_has_sdp(resp, &body, &blen) && c->media &&
 		    media_answer(c->media, SIDE_B, body, blen, &sdp, err, sizeof(err)))
 			LOG(L_INFO, "[call] early media of %s refused: %s", c->callee, err);
 		c->state = CALL_EARLY;
@@ -1383,7 +1234,7 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 			struct leg save = c->leg[SIDE_B];
 
 			snprintf(c->leg[SIDE_B].remote_tag, TAG_MAX, "%s", totag ? totag : "");
-			contact_of(resp, c->leg[SIDE_B].target, URI_MAX);
+			sip_hdr_contact(resp, c->leg[SIDE_B].target, URI_MAX);
 			c->leg[SIDE_B].peer = b->peer;
 			c->leg[SIDE_B].sdp = NULL;
 			leg_request_raw(c, SIDE_B, "ACK", save.invite_cseq, NULL, NULL, NULL, NULL,
@@ -1397,12 +1248,12 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 
 			c->winner = me;
 			snprintf(l->remote_tag, TAG_MAX, "%s", totag ? totag : "");
-			if (contact_of(resp, l->target, URI_MAX))
+			if (sip_hdr_contact(resp, l->target, URI_MAX))
 				snprintf(l->target, URI_MAX, "%s", b->ruri);
 			l->peer = b->peer;
 			if (c->late) {
 				/* The offer is in the 2xx: the answer comes in the caller's ACK. */
-				int rc = has_sdp(resp, &body, &blen) ?
+				int rc = sip_hdr_has_sdp(resp, &body, &blen) ?
 					 media_offer(c->media, SIDE_B, body, blen, &sdp, err,
 						     sizeof(err)) : (snprintf(err, sizeof(err),
 						     "no offer in the 2xx"), -EINVAL);
@@ -1427,7 +1278,7 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 			} else {
 				leg_request(c, SIDE_B, "ACK", l->invite_cseq, NULL, NULL, NULL, NULL,
 					    NULL, NULL, t);
-				if (has_sdp(resp, &body, &blen) &&
+				if (sip_hdr_has_sdp(resp, &body, &blen) &&
 				    media_answer(c->media, SIDE_B, body, blen, &sdp, err,
 						 sizeof(err))) {
 					LOG(L_WARN, "[call] answer of %s refused: %s", c->callee, err);
@@ -1606,17 +1457,17 @@ static int timers_from_offer(struct sip_server *s, struct rx *rx, struct call *c
 {
 	const struct conf *cf = s->conf;
 	struct leg *l = &c->leg[SIDE_A];
-	uint32_t se, floor = min_se(rx->req);
+	uint32_t se, floor = sip_hdr_min_se(rx->req);
 	char ref, v[16];
 
-	c->a_timer = has_option(rx->req, "supported", "timer") ||
-		     has_option(rx->req, "require", "timer");
-	c->a_100rel = has_option(rx->req, "supported", "100rel") ||
-		      has_option(rx->req, "require", "100rel");
-	l->update_ok = has_option(rx->req, "allow", "UPDATE");
+	c->a_timer = sip_hdr_has_option(rx->req, "supported", "timer") ||
+		     sip_hdr_has_option(rx->req, "require", "timer");
+	c->a_100rel = sip_hdr_has_option(rx->req, "supported", "100rel") ||
+		      sip_hdr_has_option(rx->req, "require", "100rel");
+	l->update_ok = sip_hdr_has_option(rx->req, "allow", "UPDATE");
 	if (!cf->sip_session_expires)
 		return 0;
-	se = session_expires(rx->req, &ref);
+	se = sip_hdr_session_expires(rx->req, &ref);
 	if (se && se < cf->sip_min_se) {
 		osip_message_t *resp = sip_srv_response(s, rx, 422, NULL);
 
@@ -1716,7 +1567,7 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 	}
 	c->winner = -1;
 	c->best = 699;
-	c->late = !has_sdp(rx->req, &body, &blen);
+	c->late = !sip_hdr_has_sdp(rx->req, &body, &blen);
 	if (caller)
 		snprintf(c->caller, sizeof(c->caller), "%s", caller->impu);
 	else if (rx->req->from && rx->req->from->url && rx->req->from->url->username)
@@ -1730,12 +1581,12 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 	}
 
 	/* Leg A: the caller's dialog; our tag is the one our responses carry. */
-	callid_of(rx->req, c->leg[SIDE_A].call_id, CALLID_MAX);
+	sip_hdr_call_id(rx->req, c->leg[SIDE_A].call_id, CALLID_MAX);
 	sip_msg_make_tag(&s->tag_key, rx->req, c->leg[SIDE_A].local_tag);
 	snprintf(c->leg[SIDE_A].remote_tag, TAG_MAX, "%s", sip_msg_from_tag(rx->req) ?: "");
-	if (name_addr(rx->req->to, c->leg[SIDE_A].local_uri, NAME_ADDR_MAX) ||
-	    name_addr(rx->req->from, c->leg[SIDE_A].remote_uri, NAME_ADDR_MAX) ||
-	    contact_of(rx->req, c->leg[SIDE_A].target, URI_MAX)) {
+	if (sip_hdr_name_addr(rx->req->to, c->leg[SIDE_A].local_uri, NAME_ADDR_MAX) ||
+	    sip_hdr_name_addr(rx->req->from, c->leg[SIDE_A].remote_uri, NAME_ADDR_MAX) ||
+	    sip_hdr_contact(rx->req, c->leg[SIDE_A].target, URI_MAX)) {
 		free(c);
 		sip_srv_reply(s, rx, 400, "Bad From, To or Contact");
 		return;
@@ -1837,7 +1688,7 @@ static void relay_response(struct sip_txn *t, const osip_message_t *resp, int co
 	if (code < 200 || c->ack_relay == r)
 		return;		/* a provisional, or the 2xx again while its ACK waits */
 	if (r->invite && code < 300 && resp && c->state == CALL_UP && !r->sdp &&
-	    has_sdp(resp, &body, &blen)) {
+	    sip_hdr_has_sdp(resp, &body, &blen)) {
 		/* A re-INVITE without an offer: the answer comes in the origin's ACK. */
 		if (media_offer(c->media, to, body, blen, &sdp, err, sizeof(err))) {
 			LOG(L_WARN, "[call] %s -> %s: offer in a 2xx refused: %s", c->caller,
@@ -1863,10 +1714,10 @@ static void relay_response(struct sip_txn *t, const osip_message_t *resp, int co
 
 		/* Its answer, rewritten; or (defer) the offer made from the peer's 2xx. */
 		answer = out && resp && code < 300 && c->media && r->sdp &&
-			 has_sdp(resp, &body, &blen) &&
+			 sip_hdr_has_sdp(resp, &body, &blen) &&
 			 !media_answer(c->media, to, body, blen, &sdp, err, sizeof(err));
 		if (out && (answer || defer)) {
-			set_body(out, sdp);
+			sip_hdr_set_sdp(out, sdp);
 			set_leg_sdp(&c->leg[r->from], sdp);
 		}
 		if (out && code < 300) {
@@ -1876,7 +1727,7 @@ static void relay_response(struct sip_txn *t, const osip_message_t *resp, int co
 				osip_message_set_contact(out, contact);
 			if (sip_msg_header(rx.req, "session-expires", 0))
 				add_timer_headers(&c->leg[r->from], out,
-						  has_option(rx.req, "supported", "timer"));
+						  sip_hdr_has_option(rx.req, "supported", "timer"));
 		}
 		sip_txn_set_end(r->st, NULL, NULL);	/* r may go before its ACK comes */
 		if (out)
@@ -1930,7 +1781,7 @@ static void relay(struct sip_server *s, struct rx *rx, struct call *c, int from)
 	r->from = from;
 	r->invite = !strcmp(method, "INVITE");
 	r->offer = offer;
-	if (offer && has_sdp(rx->req, &body, &blen)) {
+	if (offer && sip_hdr_has_sdp(rx->req, &body, &blen)) {
 		rc = media_offer(c->media, from, body, blen, &sdp, err, sizeof(err));
 		if (rc) {
 			aux_free(r);
@@ -1955,7 +1806,7 @@ static void relay(struct sip_server *s, struct rx *rx, struct call *c, int from)
 	}
 	ct = ctype;
 	/* The peer's target may have moved (a re-INVITE's Contact). */
-	contact_of(rx->req, c->leg[from].target, URI_MAX);
+	sip_hdr_contact(rx->req, c->leg[from].target, URI_MAX);
 	if (offer && !c->leg[from].se_ours)
 		arm_se(c, from);	/* the peer refreshed its leg */
 	rc = leg_request(c, to, method, 0, NULL, sdp, ct, body, relay_response, r, NULL);
@@ -2027,7 +1878,7 @@ void b2bua_ack(struct sip_server *s, struct rx *rx)
 	c = dialog_of(s, rx->req, &from);
 	if (!c || !c->ack_txn || from == c->ack_leg)
 		return;
-	if (!has_sdp(rx->req, &body, &blen) ||
+	if (!sip_hdr_has_sdp(rx->req, &body, &blen) ||
 	    media_answer(c->media, from, body, blen, &sdp, err, sizeof(err))) {
 		LOG(L_WARN, "[call] %s -> %s: the ACK brought no usable answer", c->caller,
 		    c->callee);
