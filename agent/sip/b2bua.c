@@ -161,7 +161,7 @@ static unsigned bucket(const struct sip_server *s, const char *id)
 }
 
 /* <sip:HOST:PORT> of ours towards to. */
-static int our_contact(struct sip_server *s, const struct sip_peer *to, char *out, size_t n)
+static int b2b_our_contact(struct sip_server *s, const struct sip_peer *to, char *out, size_t n)
 {
 	char host[64];
 	uint16_t port;
@@ -180,7 +180,7 @@ static void random_token(struct sip_server *s, struct b2bua *b, char *out, size_
 	snprintf(out, n, "%016llx", (unsigned long long)x);
 }
 
-static void set_leg_sdp(struct leg *l, const char *sdp)
+static void b2b_set_leg_sdp(struct leg *l, const char *sdp)
 {
 	char *copy;
 
@@ -276,8 +276,8 @@ static void trunk_host(const struct sip_server *s, char *out, size_t n)
  * ended, answering resp's challenge with the trunk's credentials for
  * method on uri (SHA-256 preferred when offered, qop=auth when offered).
  */
-static int trunk_credentials(struct sip_server *s, const osip_message_t *resp,
-			     const char *method, const char *uri, char *out, size_t n)
+static int b2b_trunk_credentials(struct sip_server *s, const osip_message_t *resp,
+				 const char *method, const char *uri, char *out, size_t n)
 {
 	const struct conf *cf = s->conf;
 	bool proxy = resp->status_code == 407, qop;
@@ -333,7 +333,7 @@ static int trunk_credentials(struct sip_server *s, const osip_message_t *resp,
 
 /* ---- the call table ---- */
 
-static struct call *find_a(struct sip_server *s, const char *id)
+static struct call *b2b_find_a(struct sip_server *s, const char *id)
 {
 	for (struct call *c = s->b2b->a_buckets[bucket(s, id)]; c; c = c->next_a)
 		if (!strcmp(c->leg[SIDE_A].call_id, id))
@@ -341,7 +341,7 @@ static struct call *find_a(struct sip_server *s, const char *id)
 	return NULL;
 }
 
-static struct call *find_b(struct sip_server *s, const char *id)
+static struct call *b2b_find_b(struct sip_server *s, const char *id)
 {
 	for (struct call *c = s->b2b->b_buckets[bucket(s, id)]; c; c = c->next_b)
 		if (!strcmp(c->leg[SIDE_B].call_id, id))
@@ -350,7 +350,7 @@ static struct call *find_b(struct sip_server *s, const char *id)
 }
 
 /* The call whose dialog req is in, and which side sent it. */
-static struct call *dialog_of(struct sip_server *s, const osip_message_t *req, int *from)
+static struct call *b2b_dialog_of(struct sip_server *s, const osip_message_t *req, int *from)
 {
 	const char *totag = sip_msg_to_tag(req), *fromtag = sip_msg_from_tag(req);
 	char id[CALLID_MAX];
@@ -359,12 +359,12 @@ static struct call *dialog_of(struct sip_server *s, const osip_message_t *req, i
 	if (!s->b2b || !totag || !fromtag)
 		return NULL;
 	sip_hdr_call_id(req, id, sizeof(id));
-	if ((c = find_a(s, id)) && !strcmp(c->leg[SIDE_A].local_tag, totag) &&
+	if ((c = b2b_find_a(s, id)) && !strcmp(c->leg[SIDE_A].local_tag, totag) &&
 	    !strcmp(c->leg[SIDE_A].remote_tag, fromtag)) {
 		*from = SIDE_A;
 		return c;
 	}
-	if ((c = find_b(s, id)) && !strcmp(c->leg[SIDE_B].local_tag, totag) &&
+	if ((c = b2b_find_b(s, id)) && !strcmp(c->leg[SIDE_B].local_tag, totag) &&
 	    !strcmp(c->leg[SIDE_B].remote_tag, fromtag)) {
 		*from = SIDE_B;
 		return c;
@@ -372,7 +372,7 @@ static struct call *dialog_of(struct sip_server *s, const osip_message_t *req, i
 	return NULL;
 }
 
-static void link_call(struct b2bua *bb, struct call *c)
+static void b2b_link_call(struct b2bua *bb, struct call *c)
 {
 	struct sip_server *s = c->s;
 
@@ -411,7 +411,7 @@ static void unlink_call(struct call *c)
 	b->ncalls--;
 }
 
-static void *aux_new(struct call *c, size_t size)
+static void *b2b_aux_new(struct call *c, size_t size)
 {
 	struct aux *a = calloc(1, size);
 
@@ -425,7 +425,7 @@ static void *aux_new(struct call *c, size_t size)
 	return a;
 }
 
-static void aux_free(void *p)
+static void b2b_aux_free(void *p)
 {
 	struct aux *a = p;
 
@@ -438,10 +438,10 @@ static void aux_free(void *p)
 	free(a);
 }
 
-static void free_call(struct call *c)
+static void b2b_free_call(struct call *c)
 {
 	while (c->aux)
-		aux_free(c->aux);
+		b2b_aux_free(c->aux);
 	free(c->leg[SIDE_A].sdp);
 	free(c->leg[SIDE_B].sdp);
 	free(c->rel_text);
@@ -452,7 +452,7 @@ static void free_call(struct call *c)
 }
 
 /* Off the held list (the ended calls transactions still hold). */
-static void unhold(struct call *c)
+static void b2b_unhold(struct call *c)
 {
 	struct b2bua *b = c->s->b2b;
 
@@ -467,12 +467,12 @@ static void unhold(struct call *c)
 	c->held = false;
 }
 
-static void put(struct call *c)
+static void b2b_put(struct call *c)
 {
 	if (--c->refs)
 		return;
-	unhold(c);
-	free_call(c);
+	b2b_unhold(c);
+	b2b_free_call(c);
 }
 
 /*
@@ -480,8 +480,8 @@ static void put(struct call *c)
  * parsed; with to, its Via replaced by ours towards to. 0, -ENOMEM (did
  * not fit) or -EINVAL.
  */
-static int parse_request(struct sip_server *s, const char *text, int n, size_t size,
-			 const struct sip_peer *to, osip_message_t **out)
+static int b2b_parse_request(struct sip_server *s, const char *text, int n, size_t size,
+			     const struct sip_peer *to, osip_message_t **out)
 {
 	osip_message_t *m;
 
@@ -505,9 +505,9 @@ static int parse_request(struct sip_server *s, const char *text, int n, size_t s
  * without a transaction. The trunk's challenges are answered once
  * (out_response).
  */
-static int leg_request(struct call *c, int L, const char *method, uint32_t cseq,
-		       const char *extra, const char *sdp, const char *ctype, const char *body,
-		       sip_txn_resp_fn fn, void *arg, struct sip_txn *ack_of);
+static int b2b_leg_request(struct call *c, int L, const char *method, uint32_t cseq,
+			   const char *extra, const char *sdp, const char *ctype, const char *body,
+			   sip_txn_resp_fn fn, void *arg, struct sip_txn *ack_of);
 
 /* A request to the trunk, kept to be sent again with credentials. */
 struct outreq {
@@ -521,7 +521,7 @@ struct outreq {
 	void		*arg;
 };
 
-static void aux_free(void *p);
+static void b2b_aux_free(void *p);
 
 static void outreq_free(struct outreq *o)
 {
@@ -529,13 +529,13 @@ static void outreq_free(struct outreq *o)
 	free(o->sdp);
 	free(o->ctype);
 	free(o->body);
-	aux_free(o);
+	b2b_aux_free(o);
 }
 
-static int leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq,
-			   const char *extra, const char *auth, const char *sdp,
-			   const char *ctype, const char *body, sip_txn_resp_fn fn, void *arg,
-			   struct sip_txn *ack_of);
+static int b2b_leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq,
+			       const char *extra, const char *auth, const char *sdp,
+			       const char *ctype, const char *body, sip_txn_resp_fn fn, void *arg,
+			       struct sip_txn *ack_of);
 
 static void out_response(struct sip_txn *t, const osip_message_t *resp, int code, void *arg)
 {
@@ -547,24 +547,24 @@ static void out_response(struct sip_txn *t, const osip_message_t *resp, int code
 		char auth[1200];
 
 		o->retried = true;
-		if (!trunk_credentials(c->s, resp, o->method, c->leg[o->leg].target, auth,
-				       sizeof(auth)) &&
-		    !leg_request_raw(c, o->leg, o->method, 0, o->extra, auth, o->sdp, o->ctype,
-				     o->body, out_response, o, NULL))
+		if (!b2b_trunk_credentials(c->s, resp, o->method, c->leg[o->leg].target, auth,
+					   sizeof(auth)) &&
+		    !b2b_leg_request_raw(c, o->leg, o->method, 0, o->extra, auth, o->sdp, o->ctype,
+					 o->body, out_response, o, NULL))
 			return;
 	}
 	if (o->fn)
 		o->fn(t, resp, code, o->arg);
 	if (code >= 200) {
 		outreq_free(o);
-		put(c);
+		b2b_put(c);
 	}
 }
 
-static int leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq,
-			   const char *extra, const char *auth, const char *sdp,
-			   const char *ctype, const char *body, sip_txn_resp_fn fn, void *arg,
-			   struct sip_txn *ack_of)
+static int b2b_leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq,
+			       const char *extra, const char *auth, const char *sdp,
+			       const char *ctype, const char *body, sip_txn_resp_fn fn, void *arg,
+			       struct sip_txn *ack_of)
 {
 	struct sip_server *s = c->s;
 	struct leg *l = &c->leg[L];
@@ -574,7 +574,7 @@ static int leg_request_raw(struct call *c, int L, const char *method, uint32_t c
 	size_t blen = sdp ? strlen(sdp) : body ? strlen(body) : 0;
 	int n, err;
 
-	if (our_contact(s, &l->peer, contact, sizeof(contact)))
+	if (b2b_our_contact(s, &l->peer, contact, sizeof(contact)))
 		return -EADDRNOTAVAIL;
 	if (!ack)
 		cseq = ++l->cseq;
@@ -594,7 +594,7 @@ static int leg_request_raw(struct call *c, int L, const char *method, uint32_t c
 		     l->call_id, cseq, method, contact, extra ? extra : "", auth ? auth : "",
 		     blen ? "Content-Type: " : "", blen ? (sdp ? "application/sdp" : ctype) : "",
 		     blen ? "\r\n" : "", blen, sdp ? sdp : body ? body : "");
-	err = parse_request(s, text, n, sizeof(text), &l->peer, &m);
+	err = b2b_parse_request(s, text, n, sizeof(text), &l->peer, &m);
 	if (err)
 		return err;
 	if (ack) {
@@ -620,9 +620,9 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static int leg_request(struct call *c, int L, const char *method, uint32_t cseq,
-		       const char *extra, const char *sdp, const char *ctype, const char *body,
-		       sip_txn_resp_fn fn, void *arg, struct sip_txn *ack_of)
+static int b2b_leg_request(struct call *c, int L, const char *method, uint32_t cseq,
+			   const char *extra, const char *sdp, const char *ctype, const char *body,
+			   sip_txn_resp_fn fn, void *arg, struct sip_txn *ack_of)
 {
 	struct outreq *o;
 	int err;
@@ -630,9 +630,9 @@ static int leg_request(struct call *c, int L, const char *method, uint32_t cseq,
 	/* An INVITE without an offer may have its ACK held back: no second try. */
 	if (!c->leg[L].trunk || !c->s->conf->trunk_username[0] || !strcmp(method, "ACK") ||
 	    (!strcmp(method, "INVITE") && !sdp))
-		return leg_request_raw(c, L, method, cseq, extra, NULL, sdp, ctype, body, fn, arg,
-				       ack_of);
-	o = aux_new(c, sizeof(*o));
+		return b2b_leg_request_raw(c, L, method, cseq, extra, NULL, sdp, ctype, body, fn,
+					   arg, ack_of);
+	o = b2b_aux_new(c, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
 	o->call = c;
@@ -644,8 +644,8 @@ static int leg_request(struct call *c, int L, const char *method, uint32_t cseq,
 	o->body = dup_or_null(body);
 	o->fn = fn;
 	o->arg = arg;
-	err = leg_request_raw(c, L, method, cseq, extra, NULL, sdp, ctype, body, out_response, o,
-			      NULL);
+	err = b2b_leg_request_raw(c, L, method, cseq, extra, NULL, sdp, ctype, body, out_response,
+				  o, NULL);
 	if (err)
 		outreq_free(o);
 	else
@@ -654,7 +654,7 @@ static int leg_request(struct call *c, int L, const char *method, uint32_t cseq,
 }
 
 /* Sends the ACK held back for an offer in a 2xx, with the answer (or none). */
-static void flush_ack(struct call *c, const char *sdp)
+static void b2b_flush_ack(struct call *c, const char *sdp)
 {
 	struct sip_txn *t = c->ack_txn;
 
@@ -662,24 +662,24 @@ static void flush_ack(struct call *c, const char *sdp)
 		return;
 	c->ack_txn = NULL;
 	loop_timer_cancel(c->s->loop, &c->ack_timer);
-	leg_request(c, c->ack_leg, "ACK", c->ack_cseq, NULL, sdp, NULL, NULL, NULL, NULL, t);
-	set_leg_sdp(&c->leg[c->ack_leg], sdp);
+	b2b_leg_request(c, c->ack_leg, "ACK", c->ack_cseq, NULL, sdp, NULL, NULL, NULL, NULL, t);
+	b2b_set_leg_sdp(&c->leg[c->ack_leg], sdp);
 	c->offer_pending = false;
 	if (c->ack_relay)
-		aux_free(c->ack_relay);
+		b2b_aux_free(c->ack_relay);
 	c->ack_relay = NULL;
-	put(c);
+	b2b_put(c);
 }
 
-static void send_bye(struct call *c, int L, const char *reason)
+static void b2b_send_bye(struct call *c, int L, const char *reason)
 {
 	char extra[128] = "";
 
 	if (c->ack_txn && c->ack_leg == L)
-		flush_ack(c, NULL);	/* its 2xx is ACKed before the BYE */
+		b2b_flush_ack(c, NULL);	/* its 2xx is ACKed before the BYE */
 	if (reason)
 		snprintf(extra, sizeof(extra), "Reason: %s\r\n", reason);
-	leg_request(c, L, "BYE", 0, extra, NULL, NULL, NULL, NULL, NULL, NULL);
+	b2b_leg_request(c, L, "BYE", 0, extra, NULL, NULL, NULL, NULL, NULL, NULL);
 }
 
 /* ---- call detail records (store/cdr.h) ---- */
@@ -695,7 +695,7 @@ static struct cdr_rec *cdr_from_invite(struct sip_server *s, const struct rx *rx
 	return r;
 }
 
-static void cdr_begin(struct call *c, const struct rx *rx)
+static void b2b_cdr_begin(struct call *c, const struct rx *rx)
 {
 	c->cdr = cdr_from_invite(c->s, rx);
 	if (c->cdr)
@@ -704,7 +704,7 @@ static void cdr_begin(struct call *c, const struct rx *rx)
 }
 
 /* An INVITE refused before it became a call (no such callee, not registered). */
-static void reject(struct sip_server *s, struct rx *rx, int code, const char *reason)
+static void b2b_reject(struct sip_server *s, struct rx *rx, int code, const char *reason)
 {
 	struct cdr_rec *r = cdr_from_invite(s, rx);
 
@@ -725,7 +725,7 @@ static void reject(struct sip_server *s, struct rx *rx, int code, const char *re
 }
 
 /* The final answer the caller got (the first one: a CANCEL's 487 comes after its 200). */
-static void cdr_status(struct call *c, int code, const char *reason)
+static void b2b_cdr_status(struct call *c, int code, const char *reason)
 {
 	if (!c->cdr || c->cdr->status_code >= 200)
 		return;
@@ -734,15 +734,15 @@ static void cdr_status(struct call *c, int code, const char *reason)
 		 reason ?: osip_message_get_reason(code) ?: "");
 }
 
-static void cdr_ring(struct call *c)
+static void b2b_cdr_ring(struct call *c)
 {
 	if (c->cdr && !c->cdr->ring_ms)
 		c->cdr->ring_ms = cdr_now_ms();
 }
 
 /* Answered: the row goes in now, open, so that a crash loses nothing. */
-static void cdr_answer(struct call *c, const struct branch *b, const osip_message_t *resp,
-		       const char *sdp)
+static void b2b_cdr_answer(struct call *c, const struct branch *b, const osip_message_t *resp,
+			   const char *sdp)
 {
 	struct cdr_rec *r = c->cdr;
 
@@ -757,13 +757,13 @@ static void cdr_answer(struct call *c, const struct branch *b, const osip_messag
 	if (sdp || c->leg[SIDE_A].sdp)
 		sdp_first_codec(sdp ? sdp : c->leg[SIDE_A].sdp, strlen(sdp ? sdp : c->leg[SIDE_A].sdp),
 				r->codec, sizeof(r->codec));
-	cdr_status(c, 200, resp->reason_phrase);
+	b2b_cdr_status(c, 200, resp->reason_phrase);
 	cdr_write(c->s->cdr, r);
 }
 
-/* Why the call ends, for its record; end_call() fills in what is not said. */
-static void cdr_why(struct call *c, const char *close_reason, const char *by,
-		    const char *disposition)
+/* Why the call ends, for its record; b2b_end_call() fills in what is not said. */
+static void b2b_cdr_why(struct call *c, const char *close_reason, const char *by,
+			const char *disposition)
 {
 	struct cdr_rec *r = c->cdr;
 
@@ -789,7 +789,7 @@ static const char *disposition_of(int code)
 	}
 }
 
-static void cdr_end(struct call *c)
+static void b2b_cdr_end(struct call *c)
 {
 	struct cdr_rec *r = c->cdr;
 
@@ -797,7 +797,7 @@ static void cdr_end(struct call *c)
 		return;
 	r->end_ms = cdr_now_ms();
 	if (!r->close_reason[0])
-		cdr_why(c, CDR_CLOSE_NORMAL, "system", NULL);
+		b2b_cdr_why(c, CDR_CLOSE_NORMAL, "system", NULL);
 	if (!r->answer_ms && !r->disposition[0])
 		snprintf(r->disposition, sizeof(r->disposition), "%s",
 			 disposition_of(r->status_code));
@@ -808,14 +808,14 @@ static void cdr_end(struct call *c)
 }
 
 /* The call is over: media released, out of the tables; freed with its last transaction. */
-static void end_call(struct call *c, const char *why)
+static void b2b_end_call(struct call *c, const char *why)
 {
 	if (c->state == CALL_ENDED)
 		return;
 	LOG(L_INFO, "[call] %s -> %s ended: %s", c->caller, c->callee, why);
 	if (!c->kept)
-		cdr_end(c);
-	flush_ack(c, NULL);	/* its reference is not the last: the table's is */
+		b2b_cdr_end(c);
+	b2b_flush_ack(c, NULL);	/* its reference is not the last: the table's is */
 	c->state = CALL_ENDED;
 	loop_timer_cancel(c->s->loop, &c->ring);
 	loop_timer_cancel(c->s->loop, &c->rel_timer);
@@ -838,19 +838,19 @@ static void end_call(struct call *c, const char *why)
 			b->held->all_prev = c;
 		b->held = c;
 	}
-	put(c);		/* the table's */
+	b2b_put(c);		/* the table's */
 }
 
 /* BYE with reason to both legs, and the end. */
-static void hangup(struct call *c, const char *reason, const char *why)
+static void b2b_hangup(struct call *c, const char *reason, const char *why)
 {
-	send_bye(c, SIDE_A, reason);
-	send_bye(c, SIDE_B, reason);
-	end_call(c, why);
+	b2b_send_bye(c, SIDE_A, reason);
+	b2b_send_bye(c, SIDE_B, reason);
+	b2b_end_call(c, why);
 }
 
 /* CANCEL of one branch's INVITE (RFC 3261 §9.1): its Via, Call-ID, From, To and CSeq. */
-static void cancel_branch(struct call *c, struct branch *b)
+static void b2b_cancel_branch(struct call *c, struct branch *b)
 {
 	struct sip_server *s = c->s;
 	struct leg *l = &c->leg[SIDE_B];
@@ -869,13 +869,13 @@ static void cancel_branch(struct call *c, struct branch *b)
 		     "To: %s\r\nCall-ID: %s\r\nCSeq: %u CANCEL\r\nContent-Length: 0\r\n\r\n",
 		     b->ruri, b->via, l->local_uri, l->local_tag, l->remote_uri, l->call_id,
 		     l->invite_cseq);
-	if (!parse_request(s, text, n, sizeof(text), NULL, &m))
+	if (!b2b_parse_request(s, text, n, sizeof(text), NULL, &m))
 		sip_txn_client_new(&s->txns, m, &b->peer, NULL, NULL, NULL);
 }
 
 /* PRACK of a branch's reliable provisional (RFC 3262 §7.2), in its early dialog. */
-static void prack_branch(struct call *c, struct branch *b, const osip_message_t *resp,
-			 uint32_t rseq)
+static void b2b_prack_branch(struct call *c, struct branch *b, const osip_message_t *resp,
+			     uint32_t rseq)
 {
 	struct sip_server *s = c->s;
 	struct leg *l = &c->leg[SIDE_B];
@@ -886,7 +886,7 @@ static void prack_branch(struct call *c, struct branch *b, const osip_message_t 
 
 	if (sip_hdr_contact(resp, target, sizeof(target)))
 		snprintf(target, sizeof(target), "%s", b->ruri);
-	if (our_contact(s, &b->peer, contact, sizeof(contact)))
+	if (b2b_our_contact(s, &b->peer, contact, sizeof(contact)))
 		return;
 	n = snprintf(text, sizeof(text),
 		     "PRACK %s SIP/2.0\r\nVia: SIP/2.0/UDP 0.0.0.0;branch=z9hG4bK0\r\n"
@@ -895,13 +895,13 @@ static void prack_branch(struct call *c, struct branch *b, const osip_message_t 
 		     "Content-Length: 0\r\n\r\n",
 		     target, l->local_uri, l->local_tag, l->remote_uri, totag ? totag : "",
 		     l->call_id, ++l->cseq, rseq, l->invite_cseq, contact);
-	if (!parse_request(s, text, n, sizeof(text), &b->peer, &m))
+	if (!b2b_parse_request(s, text, n, sizeof(text), &b->peer, &m))
 		sip_txn_client_new(&s->txns, m, &b->peer, NULL, NULL, NULL);
 }
 
 /* ---- answers to the caller ---- */
 
-static void to_caller(struct call *c, int code, const char *reason, const char *sdp);
+static void b2b_to_caller(struct call *c, int code, const char *reason, const char *sdp);
 
 /* No more resends; a 2xx that waited for the PRACK goes now. */
 static void stop_reliable(struct call *c)
@@ -915,13 +915,13 @@ static void stop_reliable(struct call *c)
 	c->held_code = 0;
 	c->held_reason = c->held_sdp = NULL;
 	if (code && c->state != CALL_ENDED)
-		to_caller(c, code, reason, sdp);
+		b2b_to_caller(c, code, reason, sdp);
 	free(reason);
 	free(sdp);
 }
 
 /* RFC 3262 §3: a reliable provisional is resent at T1, 2T1, 4T1... until 64*T1. */
-static void on_rel_timer(struct loop *loop, void *arg)
+static void b2b_on_rel_timer(struct loop *loop, void *arg)
 {
 	struct call *c = arg;
 
@@ -942,7 +942,7 @@ static void on_rel_timer(struct loop *loop, void *arg)
  * Session-Expires in our 2xx to leg l's request (we are its UAS: the peer,
  * the UAC, refreshes unless we do), and Require: timer when it supports it.
  */
-static void add_timer_headers(const struct leg *l, osip_message_t *resp, bool require)
+static void b2b_add_timer_headers(const struct leg *l, osip_message_t *resp, bool require)
 {
 	char v[64];
 
@@ -954,7 +954,7 @@ static void add_timer_headers(const struct leg *l, osip_message_t *resp, bool re
 		osip_message_set_header(resp, "Require", "timer");
 }
 
-static void to_caller(struct call *c, int code, const char *reason, const char *sdp)
+static void b2b_to_caller(struct call *c, int code, const char *reason, const char *sdp)
 {
 	struct sip_server *s = c->s;
 	struct rx r = { 0 };
@@ -978,13 +978,13 @@ static void to_caller(struct call *c, int code, const char *reason, const char *
 	resp = sip_srv_response(s, &r, code, reason);
 	if (!resp)
 		return;
-	if (code > 100 && code < 300 && !our_contact(s, r.from, contact, sizeof(contact)))
+	if (code > 100 && code < 300 && !b2b_our_contact(s, r.from, contact, sizeof(contact)))
 		osip_message_set_contact(resp, contact);
 	if (code > 100 && code < 300)
 		osip_message_set_header(resp, "Supported", B2B_SUPPORTED);
 	if (code >= 200 && code < 300) {
 		osip_message_set_header(resp, "Allow", SIP_ALLOW);
-		add_timer_headers(&c->leg[SIDE_A], resp, c->a_timer);
+		b2b_add_timer_headers(&c->leg[SIDE_A], resp, c->a_timer);
 	}
 	sip_hdr_set_sdp(resp, sdp);
 	if (code > 100 && code < 200 && c->a_100rel && !c->rel_text) {
@@ -1009,22 +1009,22 @@ static void to_caller(struct call *c, int code, const char *reason, const char *
 		}
 	}
 	if (code >= 200) {
-		cdr_status(c, code, reason);
+		b2b_cdr_status(c, code, reason);
 		c->held_code = 0;	/* this final replaces any that waited */
 		stop_reliable(c);
 		sip_txn_set_end(c->st, NULL, NULL);
 		c->st = NULL;	/* the transaction's from here on */
 	}
 	if (sdp && code < 300)
-		set_leg_sdp(&c->leg[SIDE_A], sdp);
+		b2b_set_leg_sdp(&c->leg[SIDE_A], sdp);
 	sip_txn_reply(r.t, resp);
 }
 
 /* ---- session timers (RFC 4028), one per leg ---- */
 
-static void persist_call(struct call *c);
+static void b2b_persist_call(struct call *c);
 
-static void arm_se(struct call *c, int L)
+static void b2b_arm_se(struct call *c, int L)
 {
 	struct leg *l = &c->leg[L];
 	uint64_t ms;
@@ -1053,28 +1053,28 @@ static void refresh_response(struct sip_txn *t, const osip_message_t *resp, int 
 		return;
 	if (f->invite) {
 		if (code < 300 && resp)
-			leg_request(c, f->leg, "ACK", f->cseq, NULL, NULL, NULL, NULL, NULL, NULL, t);
+			b2b_leg_request(c, f->leg, "ACK", f->cseq, NULL, NULL, NULL, NULL, NULL, NULL, t);
 		c->offer_pending = false;
 	}
 	if (c->state == CALL_UP) {
 		if (code < 300 && resp) {
-			arm_se(c, f->leg);
-			persist_call(c);	/* its CSeq moved on */
+			b2b_arm_se(c, f->leg);
+			b2b_persist_call(c);	/* its CSeq moved on */
 		} else if (code == 481 || code == 408 || !resp) {
 			LOG(L_INFO, "[call] %s -> %s: session refresh of leg %c failed (%d)",
 			    c->caller, c->callee, 'A' + f->leg, code);
-			cdr_why(c, CDR_CLOSE_TIMER, "system", NULL);
-			hangup(c, "SIP;cause=408;text=\"Session refresh failed\"",
-			       "session refresh failed");
+			b2b_cdr_why(c, CDR_CLOSE_TIMER, "system", NULL);
+			b2b_hangup(c, "SIP;cause=408;text=\"Session refresh failed\"",
+				   "session refresh failed");
 		} else {
-			arm_se(c, f->leg);	/* refused (491, 5xx): again next time */
+			b2b_arm_se(c, f->leg);	/* refused (491, 5xx): again next time */
 		}
 	}
-	aux_free(f);
-	put(c);
+	b2b_aux_free(f);
+	b2b_put(c);
 }
 
-static void on_se_timer(struct loop *loop, void *arg)
+static void b2b_on_se_timer(struct loop *loop, void *arg)
 {
 	struct leg *l = arg;
 	struct call *c = l->call;
@@ -1087,11 +1087,11 @@ static void on_se_timer(struct loop *loop, void *arg)
 	if (!l->se_ours) {
 		LOG(L_INFO, "[call] %s -> %s: leg %c sent no session refresh within %u s",
 		    c->caller, c->callee, 'A' + l->side, l->se);
-		cdr_why(c, CDR_CLOSE_TIMER, "system", NULL);
-		hangup(c, "SIP;cause=408;text=\"Session timer expired\"", "session timer");
+		b2b_cdr_why(c, CDR_CLOSE_TIMER, "system", NULL);
+		b2b_hangup(c, "SIP;cause=408;text=\"Session timer expired\"", "session timer");
 		return;
 	}
-	if (c->offer_pending || c->ack_txn || !(f = aux_new(c, sizeof(*f)))) {
+	if (c->offer_pending || c->ack_txn || !(f = b2b_aux_new(c, sizeof(*f)))) {
 		loop_timer_arm(loop, &l->se_timer, 2000);	/* an offer is in flight */
 		return;
 	}
@@ -1100,10 +1100,10 @@ static void on_se_timer(struct loop *loop, void *arg)
 	f->invite = !l->update_ok;
 	snprintf(extra, sizeof(extra), "Session-Expires: %u;refresher=uac\r\nSupported: timer\r\n",
 		 l->se);
-	err = leg_request(c, l->side, f->invite ? "INVITE" : "UPDATE", 0, extra,
-			  f->invite ? l->sdp : NULL, NULL, NULL, refresh_response, f, NULL);
+	err = b2b_leg_request(c, l->side, f->invite ? "INVITE" : "UPDATE", 0, extra,
+			      f->invite ? l->sdp : NULL, NULL, NULL, refresh_response, f, NULL);
 	if (err) {
-		aux_free(f);
+		b2b_aux_free(f);
 		loop_timer_arm(loop, &l->se_timer, 2000);
 		return;
 	}
@@ -1122,13 +1122,13 @@ static void fail_call(struct call *c)
 	/* Timeouts and transport errors: the callee is unavailable. */
 	if (code == 408 || code == 503 || code >= 699)
 		code = 480;
-	to_caller(c, code, NULL, NULL);
-	cdr_why(c, CDR_CLOSE_NORMAL, code == c->best ? "callee" : "system", NULL);
-	end_call(c, "no branch answered");
+	b2b_to_caller(c, code, NULL, NULL);
+	b2b_cdr_why(c, CDR_CLOSE_NORMAL, code == c->best ? "callee" : "system", NULL);
+	b2b_end_call(c, "no branch answered");
 }
 
 /* Session timers from the callee's 2xx (RFC 4028 §7.2). */
-static void timers_from_answer(struct call *c, const osip_message_t *resp)
+static void b2b_timers_from_answer(struct call *c, const osip_message_t *resp)
 {
 	struct leg *l = &c->leg[SIDE_B];
 	char ref;
@@ -1146,16 +1146,16 @@ static void answered(struct call *c, int me, int code, const osip_message_t *res
 {
 	loop_timer_cancel(c->s->loop, &c->ring);
 	c->state = CALL_UP;
-	timers_from_answer(c, resp);
-	to_caller(c, code, resp->reason_phrase, sdp);
+	b2b_timers_from_answer(c, resp);
+	b2b_to_caller(c, code, resp->reason_phrase, sdp);
 	LOG(L_INFO, "[call] %s -> %s answered", c->caller, c->callee);
-	cdr_answer(c, &c->br[me], resp, sdp);
+	b2b_cdr_answer(c, &c->br[me], resp, sdp);
 	for (int i = 0; i < c->nbr; i++)
 		if (i != me)
-			cancel_branch(c, &c->br[i]);
-	arm_se(c, SIDE_A);
-	arm_se(c, SIDE_B);
-	persist_call(c);
+			b2b_cancel_branch(c, &c->br[i]);
+	b2b_arm_se(c, SIDE_A);
+	b2b_arm_se(c, SIDE_B);
+	b2b_persist_call(c);
 }
 
 static int send_branch_invite(struct call *c, struct branch *b, const char *auth);
@@ -1169,7 +1169,7 @@ static bool retry_branch(struct call *c, struct branch *b, const osip_message_t 
 		return false;
 	if ((code == 401 || code == 407) && c->leg[SIDE_B].trunk && !b->authed) {
 		b->authed = true;
-		if (trunk_credentials(c->s, resp, "INVITE", b->ruri, auth, sizeof(auth))) {
+		if (b2b_trunk_credentials(c->s, resp, "INVITE", b->ruri, auth, sizeof(auth))) {
 			LOG(L_WARN, "[sip] trunk challenge for %s not answered: no usable "
 			    "credentials", c->callee);
 			return false;
@@ -1203,11 +1203,11 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 			if (!rseq || (b->rseq && rseq <= b->rseq))
 				return;		/* a retransmission, PRACKed already */
 			b->rseq = rseq;
-			prack_branch(c, b, resp, rseq);
+			b2b_prack_branch(c, b, resp, rseq);
 		}
 		b->ringing = true;
 		if (b->cancel) {
-			cancel_branch(c, b);
+			b2b_cancel_branch(c, b);
 			return;
 		}
 		if (c->state >= CALL_UP || c->state == CALL_ENDED)
@@ -1218,8 +1218,8 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 			LOG(L_INFO, "[call] early media of %s refused: %s", c->callee, err);
 		c->state = CALL_EARLY;
 		if (code >= 180)
-			cdr_ring(c);
-		to_caller(c, code, resp->reason_phrase, sdp);
+			b2b_cdr_ring(c);
+		b2b_to_caller(c, code, resp->reason_phrase, sdp);
 		free(sdp);
 		return;
 	}
@@ -1237,10 +1237,10 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 			sip_hdr_contact(resp, c->leg[SIDE_B].target, URI_MAX);
 			c->leg[SIDE_B].peer = b->peer;
 			c->leg[SIDE_B].sdp = NULL;
-			leg_request_raw(c, SIDE_B, "ACK", save.invite_cseq, NULL, NULL, NULL, NULL,
-					NULL, NULL, NULL, t);
-			leg_request_raw(c, SIDE_B, "BYE", 0, NULL, NULL, NULL, NULL, NULL, NULL,
-					NULL, NULL);
+			b2b_leg_request_raw(c, SIDE_B, "ACK", save.invite_cseq, NULL, NULL, NULL,
+					    NULL, NULL, NULL, NULL, t);
+			b2b_leg_request_raw(c, SIDE_B, "BYE", 0, NULL, NULL, NULL, NULL, NULL, NULL,
+					    NULL, NULL);
 			save.cseq = c->leg[SIDE_B].cseq;
 			c->leg[SIDE_B] = save;
 		} else {
@@ -1260,12 +1260,12 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 
 				if (rc) {
 					LOG(L_WARN, "[call] offer of %s refused: %s", c->callee, err);
-					leg_request(c, SIDE_B, "ACK", l->invite_cseq, NULL, NULL, NULL,
-						    NULL, NULL, NULL, t);
-					send_bye(c, SIDE_B, "SIP;cause=488;text=\"Not Acceptable Here\"");
-					to_caller(c, rc == -EINVAL ? 488 : 503, NULL, NULL);
-					cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
-					end_call(c, "the callee's offer was refused");
+					b2b_leg_request(c, SIDE_B, "ACK", l->invite_cseq, NULL, NULL, NULL,
+							NULL, NULL, NULL, t);
+					b2b_send_bye(c, SIDE_B, "SIP;cause=488;text=\"Not Acceptable Here\"");
+					b2b_to_caller(c, rc == -EINVAL ? 488 : 503, NULL, NULL);
+					b2b_cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
+					b2b_end_call(c, "the callee's offer was refused");
 				} else {
 					c->ack_txn = t;
 					c->ack_leg = SIDE_B;
@@ -1276,17 +1276,17 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 					answered(c, me, code, resp, sdp);
 				}
 			} else {
-				leg_request(c, SIDE_B, "ACK", l->invite_cseq, NULL, NULL, NULL, NULL,
-					    NULL, NULL, t);
+				b2b_leg_request(c, SIDE_B, "ACK", l->invite_cseq, NULL, NULL, NULL, NULL,
+						NULL, NULL, t);
 				if (sip_hdr_has_sdp(resp, &body, &blen) &&
 				    media_answer(c->media, SIDE_B, body, blen, &sdp, err,
 						 sizeof(err))) {
 					LOG(L_WARN, "[call] answer of %s refused: %s", c->callee, err);
-					send_bye(c, SIDE_B,
-						 "SIP;cause=488;text=\"Not Acceptable Here\"");
-					to_caller(c, 488, NULL, NULL);
-					cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
-					end_call(c, "the callee's SDP was refused");
+					b2b_send_bye(c, SIDE_B,
+						     "SIP;cause=488;text=\"Not Acceptable Here\"");
+					b2b_to_caller(c, 488, NULL, NULL);
+					b2b_cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
+					b2b_end_call(c, "the callee's SDP was refused");
 				} else {
 					answered(c, me, code, resp, sdp);
 				}
@@ -1307,11 +1307,11 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 		}
 		if (!c->pending && c->winner < 0 && c->state != CALL_ENDED)
 			fail_call(c);
-		put(c);
+		b2b_put(c);
 	}
 }
 
-static void on_ring_timeout(struct loop *loop, void *arg)
+static void b2b_on_ring_timeout(struct loop *loop, void *arg)
 {
 	struct call *c = arg;
 
@@ -1320,19 +1320,19 @@ static void on_ring_timeout(struct loop *loop, void *arg)
 	    c->s->conf->sip_ring_timeout);
 	c->best = 480;
 	for (int i = 0; i < c->nbr; i++)
-		cancel_branch(c, &c->br[i]);
-	to_caller(c, 480, "No Answer", NULL);
-	cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_NO_ANSWER);
-	end_call(c, "no answer");
+		b2b_cancel_branch(c, &c->br[i]);
+	b2b_to_caller(c, 480, "No Answer", NULL);
+	b2b_cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_NO_ANSWER);
+	b2b_end_call(c, "no answer");
 }
 
-static void on_ack_timeout(struct loop *loop, void *arg)
+static void b2b_on_ack_timeout(struct loop *loop, void *arg)
 {
 	struct call *c = arg;
 
 	(void)loop;
 	LOG(L_INFO, "[call] %s -> %s: no ACK with the answer", c->caller, c->callee);
-	hangup(c, "SIP;cause=408;text=\"No ACK\"", "no answer to the offer");
+	b2b_hangup(c, "SIP;cause=408;text=\"No ACK\"", "no answer to the offer");
 }
 
 static void on_media_dead(struct media_session *ms, void *owner)
@@ -1343,8 +1343,8 @@ static void on_media_dead(struct media_session *ms, void *owner)
 	if (c->state != CALL_UP)
 		return;
 	LOG(L_INFO, "[call] %s -> %s: media timed out, hanging up", c->caller, c->callee);
-	cdr_why(c, CDR_CLOSE_MEDIA, "system", NULL);
-	hangup(c, "SIP;cause=408;text=\"Media timeout\"", "media timeout");
+	b2b_cdr_why(c, CDR_CLOSE_MEDIA, "system", NULL);
+	b2b_hangup(c, "SIP;cause=408;text=\"Media timeout\"", "media timeout");
 }
 
 /* The caller's INVITE transaction ended before our final (a transport error). */
@@ -1356,9 +1356,9 @@ static void caller_gone(struct sip_txn *t, int code, void *arg)
 	(void)code;
 	c->st = NULL;
 	for (int i = 0; i < c->nbr; i++)
-		cancel_branch(c, &c->br[i]);
-	cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
-	end_call(c, "the caller's transaction failed");
+		b2b_cancel_branch(c, &c->br[i]);
+	b2b_cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
+	b2b_end_call(c, "the caller's transaction failed");
 }
 
 /* The branch's INVITE, first or again (CSeq up, a fresh Via branch). */
@@ -1373,7 +1373,7 @@ static int send_branch_invite(struct call *c, struct branch *b, const char *auth
 	char *via = NULL;
 	int n;
 
-	if (our_contact(s, &b->peer, contact, sizeof(contact)))
+	if (b2b_our_contact(s, &b->peer, contact, sizeof(contact)))
 		return -EADDRNOTAVAIL;
 	if (b->live)
 		l->invite_cseq = ++l->cseq;
@@ -1397,7 +1397,7 @@ static int send_branch_invite(struct call *c, struct branch *b, const char *auth
 		     l->call_id, l->invite_cseq, contact, timer, auth ? auth : "",
 		     sdp ? "Content-Type: application/sdp\r\n" : "", sdp ? strlen(sdp) : 0,
 		     sdp ? sdp : "");
-	n = parse_request(s, text, n, sizeof(text), &b->peer, &m);
+	n = b2b_parse_request(s, text, n, sizeof(text), &b->peer, &m);
 	if (n)
 		return n;
 	v = osip_list_get(&m->vias, 0);
@@ -1422,19 +1422,19 @@ static struct call *new_call(struct sip_server *s)
 		return NULL;
 	c->s = s;
 	c->refs = 1;
-	loop_timer_init(&c->ring, on_ring_timeout, c);
-	loop_timer_init(&c->rel_timer, on_rel_timer, c);
-	loop_timer_init(&c->ack_timer, on_ack_timeout, c);
+	loop_timer_init(&c->ring, b2b_on_ring_timeout, c);
+	loop_timer_init(&c->rel_timer, b2b_on_rel_timer, c);
+	loop_timer_init(&c->ack_timer, b2b_on_ack_timeout, c);
 	for (int i = 0; i < 2; i++) {
 		c->leg[i].call = c;
 		c->leg[i].side = i;
-		loop_timer_init(&c->leg[i].se_timer, on_se_timer, &c->leg[i]);
+		loop_timer_init(&c->leg[i].se_timer, b2b_on_se_timer, &c->leg[i]);
 	}
 	return c;
 }
 
-static int start_branch(struct call *c, const char *ruri, const struct sip_peer *peer,
-			int max_forwards)
+static int b2b_start_branch(struct call *c, const char *ruri, const struct sip_peer *peer,
+			    int max_forwards)
 {
 	struct branch *b = &c->br[c->nbr];
 
@@ -1453,7 +1453,7 @@ static int start_branch(struct call *c, const char *ruri, const struct sip_peer 
 }
 
 /* Leg A's session timer, from the caller's INVITE (RFC 4028 §9): 0, or 422 sent. */
-static int timers_from_offer(struct sip_server *s, struct rx *rx, struct call *c)
+static int b2b_timers_from_offer(struct sip_server *s, struct rx *rx, struct call *c)
 {
 	const struct conf *cf = s->conf;
 	struct leg *l = &c->leg[SIDE_A];
@@ -1495,8 +1495,8 @@ struct target {
 	const struct reg_aor	*a;
 };
 
-static int route(struct sip_server *s, struct rx *rx, const struct subscriber *caller,
-		 struct target *tg)
+static int b2b_route(struct sip_server *s, struct rx *rx, const struct subscriber *caller,
+		     struct target *tg)
 {
 	const osip_uri_t *ru = rx->req->req_uri;
 	struct subscriber callee;
@@ -1504,13 +1504,13 @@ static int route(struct sip_server *s, struct rx *rx, const struct subscriber *c
 
 	memset(tg, 0, sizeof(*tg));
 	if (registrar_aor(ru, s->conf->sip_domain, tg->aor, sizeof(tg->aor))) {
-		reject(s, rx, 404, NULL);
+		b2b_reject(s, rx, 404, NULL);
 		return -ENOENT;
 	}
 	if (!s->store || subscriber_get_by_impu(s->store, tg->aor, &callee)) {
 		/* Not a subscriber: a number, for the trunk, when the caller is ours. */
 		if (!caller || !trunk_on(s) || !dialable(ru->username)) {
-			reject(s, rx, 404, NULL);
+			b2b_reject(s, rx, 404, NULL);
 			return -ENOENT;
 		}
 		rewrite_number(s->conf->trunk_rewrite, ru->username, number, sizeof(number));
@@ -1523,18 +1523,18 @@ static int route(struct sip_server *s, struct rx *rx, const struct subscriber *c
 		return 0;
 	}
 	if (callee.status != SUB_ACTIVE) {
-		reject(s, rx, 480, "Subscriber not active");
+		b2b_reject(s, rx, 480, "Subscriber not active");
 		return -EAGAIN;
 	}
 	tg->a = registrar_lookup(&s->reg, tg->aor, s->now());
 	if (!tg->a) {
-		reject(s, rx, 480, NULL);
+		b2b_reject(s, rx, 480, NULL);
 		return -EAGAIN;
 	}
 	return 0;
 }
 
-static struct sip_peer trunk_peer(const struct sip_server *s)
+static struct sip_peer b2b_trunk_peer(const struct sip_server *s)
 {
 	struct sip_peer p = { 0 };
 
@@ -1554,7 +1554,7 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 	size_t blen = 0;
 	int rc, maxf;
 
-	if (route(s, rx, caller, &tg))
+	if (b2b_route(s, rx, caller, &tg))
 		return;
 	if (!s->media) {
 		sip_srv_reply(s, rx, 503, "No media relay");
@@ -1575,7 +1575,7 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 	else
 		snprintf(c->caller, sizeof(c->caller), "trunk");
 	snprintf(c->callee, sizeof(c->callee), "%s", tg.aor);
-	if (timers_from_offer(s, rx, c)) {
+	if (b2b_timers_from_offer(s, rx, c)) {
 		free(c);
 		return;
 	}
@@ -1616,7 +1616,8 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 		media_session_destroy(c->media);
 		free(c);
 		/* Out of ports or sockets is ours to fix: 503; a bad offer 488. */
-		reject(s, rx, rc == -EINVAL ? 488 : 503, rc == -EINVAL ? err : "No media ports");
+		b2b_reject(s, rx, rc == -EINVAL ? 488 : 503,
+			   rc == -EINVAL ? err : "No media ports");
 		return;
 	}
 	c->leg[SIDE_B].sdp = sdp;	/* the offer every branch carries */
@@ -1624,30 +1625,30 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 	maxf = mf ? atoi(mf) - 1 : 69;
 
 	/* In the tables before the branches start: their answers may be quick. */
-	link_call(bb, c);
-	cdr_begin(c, rx);
+	b2b_link_call(bb, c);
+	b2b_cdr_begin(c, rx);
 	c->st = rx->t;
 	sip_txn_set_end(c->st, caller_gone, c);
 
 	if (tg.trunk) {
-		struct sip_peer tp = trunk_peer(s);
+		struct sip_peer tp = b2b_trunk_peer(s);
 
-		start_branch(c, tg.ruri, &tp, maxf);
+		b2b_start_branch(c, tg.ruri, &tp, maxf);
 	}
 	for (const struct reg_binding *rb = tg.a ? tg.a->bindings : NULL;
 	     rb && c->nbr < REG_MAX_CONTACTS; rb = rb->next)
 		if (rb->b.expires > s->now())
-			start_branch(c, rb->b.contact, &rb->peer, maxf);
+			b2b_start_branch(c, rb->b.contact, &rb->peer, maxf);
 	if (!c->nbr) {
-		to_caller(c, 480, NULL, NULL);
-		cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
-		end_call(c, "no binding reachable");
+		b2b_to_caller(c, 480, NULL, NULL);
+		b2b_cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
+		b2b_end_call(c, "no binding reachable");
 		return;
 	}
 	LOG(L_INFO, "[call] %s -> %s: %d branch%s%s%s", c->caller, c->callee, c->nbr,
 	    c->nbr == 1 ? "" : "es", tg.trunk ? " to the trunk" : "",
 	    c->late ? ", offer awaited in the answer" : "");
-	to_caller(c, 100, NULL, NULL);
+	b2b_to_caller(c, 100, NULL, NULL);
 	loop_timer_arm(s->loop, &c->ring, 1000ull * s->conf->sip_ring_timeout);
 }
 
@@ -1657,18 +1658,18 @@ void b2bua_cancel(struct sip_server *s, struct sip_txn *inv)
 		if (c->st != inv)
 			continue;
 		for (int i = 0; i < c->nbr; i++)
-			cancel_branch(c, &c->br[i]);
+			b2b_cancel_branch(c, &c->br[i]);
 		/*
 		 * The callee answered, its 2xx waiting for a PRACK: that leg is
 		 * up, but the caller never had its 2xx. Not an answered call.
 		 */
 		if (c->state == CALL_UP)
-			send_bye(c, SIDE_B, NULL);
+			b2b_send_bye(c, SIDE_B, NULL);
 		if (c->cdr)
 			c->cdr->answer_ms = 0;
-		to_caller(c, 487, NULL, NULL);
-		cdr_why(c, CDR_CLOSE_NORMAL, "caller", CDR_CANCELLED);
-		end_call(c, "cancelled by the caller");
+		b2b_to_caller(c, 487, NULL, NULL);
+		b2b_cdr_why(c, CDR_CLOSE_NORMAL, "caller", CDR_CANCELLED);
+		b2b_end_call(c, "cancelled by the caller");
 		return;
 	}
 }
@@ -1703,7 +1704,8 @@ static void relay_response(struct sip_txn *t, const osip_message_t *resp, int co
 		}
 	}
 	if (r->invite && code < 300 && resp && c->state != CALL_ENDED && !defer)
-		leg_request(c, to, "ACK", c->leg[to].cseq, NULL, NULL, NULL, NULL, NULL, NULL, t);
+		b2b_leg_request(c, to, "ACK", c->leg[to].cseq, NULL, NULL, NULL, NULL, NULL, NULL,
+				t);
 	if (r->st) {
 		struct rx rx = { .req = (osip_message_t *)sip_txn_request(r->st),
 				 .from = sip_txn_peer(r->st), .t = r->st };
@@ -1718,16 +1720,17 @@ static void relay_response(struct sip_txn *t, const osip_message_t *resp, int co
 			 !media_answer(c->media, to, body, blen, &sdp, err, sizeof(err));
 		if (out && (answer || defer)) {
 			sip_hdr_set_sdp(out, sdp);
-			set_leg_sdp(&c->leg[r->from], sdp);
+			b2b_set_leg_sdp(&c->leg[r->from], sdp);
 		}
 		if (out && code < 300) {
 			char contact[128];
 
-			if (!our_contact(c->s, rx.from, contact, sizeof(contact)))
+			if (!b2b_our_contact(c->s, rx.from, contact, sizeof(contact)))
 				osip_message_set_contact(out, contact);
 			if (sip_msg_header(rx.req, "session-expires", 0))
-				add_timer_headers(&c->leg[r->from], out,
-						  sip_hdr_has_option(rx.req, "supported", "timer"));
+				b2b_add_timer_headers(&c->leg[r->from], out,
+						      sip_hdr_has_option(rx.req, "supported",
+									 "timer"));
 		}
 		sip_txn_set_end(r->st, NULL, NULL);	/* r may go before its ACK comes */
 		if (out)
@@ -1736,16 +1739,16 @@ static void relay_response(struct sip_txn *t, const osip_message_t *resp, int co
 	}
 	free(sdp);
 	if (r->offer && code < 300 && c->state == CALL_UP) {
-		arm_se(c, SIDE_A);	/* a session refresh for both legs */
-		arm_se(c, SIDE_B);
-		persist_call(c);
+		b2b_arm_se(c, SIDE_A);	/* a session refresh for both legs */
+		b2b_arm_se(c, SIDE_B);
+		b2b_persist_call(c);
 	}
 	if (defer)
 		return;		/* r and its reference go with the ACK */
 	if (r->offer)
 		c->offer_pending = false;
-	put(c);
-	aux_free(r);
+	b2b_put(c);
+	b2b_aux_free(r);
 }
 
 static void relay_origin_gone(struct sip_txn *t, int code, void *arg)
@@ -1771,7 +1774,7 @@ static void relay(struct sip_server *s, struct rx *rx, struct call *c, int from)
 		sip_srv_reply(s, rx, 491, NULL);	/* glare: the other side's offer goes first */
 		return;
 	}
-	r = aux_new(c, sizeof(*r));
+	r = b2b_aux_new(c, sizeof(*r));
 	if (!r) {
 		sip_srv_reply(s, rx, 500, NULL);
 		return;
@@ -1784,7 +1787,7 @@ static void relay(struct sip_server *s, struct rx *rx, struct call *c, int from)
 	if (offer && sip_hdr_has_sdp(rx->req, &body, &blen)) {
 		rc = media_offer(c->media, from, body, blen, &sdp, err, sizeof(err));
 		if (rc) {
-			aux_free(r);
+			b2b_aux_free(r);
 			sip_srv_reply(s, rx, rc == -EINVAL ? 488 : 503, err);
 			return;
 		}
@@ -1808,13 +1811,13 @@ static void relay(struct sip_server *s, struct rx *rx, struct call *c, int from)
 	/* The peer's target may have moved (a re-INVITE's Contact). */
 	sip_hdr_contact(rx->req, c->leg[from].target, URI_MAX);
 	if (offer && !c->leg[from].se_ours)
-		arm_se(c, from);	/* the peer refreshed its leg */
-	rc = leg_request(c, to, method, 0, NULL, sdp, ct, body, relay_response, r, NULL);
+		b2b_arm_se(c, from);	/* the peer refreshed its leg */
+	rc = b2b_leg_request(c, to, method, 0, NULL, sdp, ct, body, relay_response, r, NULL);
 	if (!rc && sdp)
-		set_leg_sdp(&c->leg[to], sdp);
+		b2b_set_leg_sdp(&c->leg[to], sdp);
 	free(sdp);
 	if (rc) {
-		aux_free(r);
+		b2b_aux_free(r);
 		sip_srv_reply(s, rx, 500, "Not relayed");
 		return;
 	}
@@ -1825,7 +1828,7 @@ static void relay(struct sip_server *s, struct rx *rx, struct call *c, int from)
 }
 
 /* A PRACK from the caller for our reliable provisional (RFC 3262 §3). */
-static void prack(struct sip_server *s, struct rx *rx, struct call *c)
+static void b2b_prack(struct sip_server *s, struct rx *rx, struct call *c)
 {
 	const char *rack = sip_msg_header(rx->req, "rack", 0);
 	unsigned long rseq = rack ? strtoul(rack, NULL, 10) : 0;
@@ -1843,20 +1846,20 @@ bool b2bua_in_dialog(struct sip_server *s, struct rx *rx)
 	struct call *c;
 	int from;
 
-	c = dialog_of(s, rx->req, &from);
+	c = b2b_dialog_of(s, rx->req, &from);
 	if (!c)
 		return false;
 	if (!strcmp(rx->req->sip_method, "BYE")) {
 		int other = from == SIDE_A ? SIDE_B : SIDE_A;
 
 		sip_srv_reply(s, rx, 200, NULL);
-		send_bye(c, other, NULL);
-		cdr_why(c, CDR_CLOSE_NORMAL, from == SIDE_A ? "caller" : "callee", NULL);
-		end_call(c, from == SIDE_A ? "the caller hung up" : "the callee hung up");
+		b2b_send_bye(c, other, NULL);
+		b2b_cdr_why(c, CDR_CLOSE_NORMAL, from == SIDE_A ? "caller" : "callee", NULL);
+		b2b_end_call(c, from == SIDE_A ? "the caller hung up" : "the callee hung up");
 		return true;
 	}
 	if (!strcmp(rx->req->sip_method, "PRACK") && from == SIDE_A) {
-		prack(s, rx, c);
+		b2b_prack(s, rx, c);
 		return true;
 	}
 	if (c->state != CALL_UP) {
@@ -1875,19 +1878,19 @@ void b2bua_ack(struct sip_server *s, struct rx *rx)
 	size_t blen;
 	int from;
 
-	c = dialog_of(s, rx->req, &from);
+	c = b2b_dialog_of(s, rx->req, &from);
 	if (!c || !c->ack_txn || from == c->ack_leg)
 		return;
 	if (!sip_hdr_has_sdp(rx->req, &body, &blen) ||
 	    media_answer(c->media, from, body, blen, &sdp, err, sizeof(err))) {
 		LOG(L_WARN, "[call] %s -> %s: the ACK brought no usable answer", c->caller,
 		    c->callee);
-		hangup(c, "SIP;cause=488;text=\"Not Acceptable Here\"", "no answer in the ACK");
+		b2b_hangup(c, "SIP;cause=488;text=\"Not Acceptable Here\"", "no answer in the ACK");
 		return;
 	}
-	flush_ack(c, sdp);
+	b2b_flush_ack(c, sdp);
 	free(sdp);
-	persist_call(c);
+	b2b_persist_call(c);
 }
 
 /* ---- live state: one database row per call, for a restart to adopt ---- */
@@ -1918,7 +1921,7 @@ static json_t *leg_json(const struct leg *l)
 			 "se_ours", l->se_ours);
 }
 
-static void persist_call(struct call *c)
+static void b2b_persist_call(struct call *c)
 {
 	json_t *root;
 	char *text;
@@ -1942,7 +1945,7 @@ static void persist_call(struct call *c)
 	free(text);
 }
 
-static int str_of(json_t *o, const char *key, char *out, size_t n)
+static int b2b_str_of(json_t *o, const char *key, char *out, size_t n)
 {
 	const char *v = json_string_value(json_object_get(o, key));
 
@@ -1952,20 +1955,20 @@ static int str_of(json_t *o, const char *key, char *out, size_t n)
 	return 0;
 }
 
-static int leg_from_json(struct leg *l, json_t *j)
+static int b2b_leg_from_json(struct leg *l, json_t *j)
 {
 	json_t *peer = json_object_get(j, "peer");
 	struct conf_addr a;
 	const char *sdp;
 	char addr[64];
 
-	if (str_of(j, "call_id", l->call_id, sizeof(l->call_id)) ||
-	    str_of(j, "local_tag", l->local_tag, sizeof(l->local_tag)) ||
-	    str_of(j, "remote_tag", l->remote_tag, sizeof(l->remote_tag)) ||
-	    str_of(j, "local_uri", l->local_uri, sizeof(l->local_uri)) ||
-	    str_of(j, "remote_uri", l->remote_uri, sizeof(l->remote_uri)) ||
-	    str_of(j, "target", l->target, sizeof(l->target)) ||
-	    str_of(peer, "addr", addr, sizeof(addr)) || conf_parse_addr(addr, &a) ||
+	if (b2b_str_of(j, "call_id", l->call_id, sizeof(l->call_id)) ||
+	    b2b_str_of(j, "local_tag", l->local_tag, sizeof(l->local_tag)) ||
+	    b2b_str_of(j, "remote_tag", l->remote_tag, sizeof(l->remote_tag)) ||
+	    b2b_str_of(j, "local_uri", l->local_uri, sizeof(l->local_uri)) ||
+	    b2b_str_of(j, "remote_uri", l->remote_uri, sizeof(l->remote_uri)) ||
+	    b2b_str_of(j, "target", l->target, sizeof(l->target)) ||
+	    b2b_str_of(peer, "addr", addr, sizeof(addr)) || conf_parse_addr(addr, &a) ||
 	    a.ss.ss_family == AF_UNSPEC)
 		return -EINVAL;
 	memcpy(&l->peer.addr, &a.ss, sizeof(a.ss));
@@ -2002,13 +2005,13 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 	if (c)
 		cdr_id = json_integer_value(json_object_get(root, "cdr"));
 	if (!c || json_array_size(legs) != 2 ||
-	    str_of(root, "caller", c->caller, sizeof(c->caller)) ||
-	    str_of(root, "callee", c->callee, sizeof(c->callee)) ||
-	    leg_from_json(&c->leg[SIDE_A], json_array_get(legs, 0)) ||
-	    leg_from_json(&c->leg[SIDE_B], json_array_get(legs, 1))) {
+	    b2b_str_of(root, "caller", c->caller, sizeof(c->caller)) ||
+	    b2b_str_of(root, "callee", c->callee, sizeof(c->callee)) ||
+	    b2b_leg_from_json(&c->leg[SIDE_A], json_array_get(legs, 0)) ||
+	    b2b_leg_from_json(&c->leg[SIDE_B], json_array_get(legs, 1))) {
 		json_decref(root);
 		if (c)
-			free_call(c);
+			b2b_free_call(c);
 		return -EINVAL;
 	}
 	json_decref(root);
@@ -2029,9 +2032,9 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 	c->leg[SIDE_B].cseq += 100;
 	ms->dead = on_media_dead;
 	ms->owner = c;
-	link_call(s->b2b, c);
-	arm_se(c, SIDE_A);
-	arm_se(c, SIDE_B);
+	b2b_link_call(s->b2b, c);
+	b2b_arm_se(c, SIDE_A);
+	b2b_arm_se(c, SIDE_B);
 	LOG(L_INFO, "[call] %s -> %s adopted", c->caller, c->callee);
 	return 0;
 }
@@ -2053,7 +2056,7 @@ void b2bua_fini(struct sip_server *s)
 
 		bool keep = s->keep_calls && c->state == CALL_UP && !c->ack_txn;
 
-		flush_ack(c, NULL);
+		b2b_flush_ack(c, NULL);
 		if (keep) {
 			/* Left in the database and the kernel for the next sluiced. */
 			c->kept = true;
@@ -2062,22 +2065,22 @@ void b2bua_fini(struct sip_server *s)
 			c->media = NULL;
 		} else if (c->state == CALL_UP) {
 			/* A clean stop hangs every call up. */
-			cdr_why(c, CDR_CLOSE_SHUTDOWN, "system", NULL);
-			send_bye(c, SIDE_A, "SIP;cause=503;text=\"Server stopping\"");
-			send_bye(c, SIDE_B, "SIP;cause=503;text=\"Server stopping\"");
+			b2b_cdr_why(c, CDR_CLOSE_SHUTDOWN, "system", NULL);
+			b2b_send_bye(c, SIDE_A, "SIP;cause=503;text=\"Server stopping\"");
+			b2b_send_bye(c, SIDE_B, "SIP;cause=503;text=\"Server stopping\"");
 		} else {
-			to_caller(c, 503, NULL, NULL);
-			cdr_why(c, CDR_CLOSE_SHUTDOWN, "system", CDR_FAILED);
+			b2b_to_caller(c, 503, NULL, NULL);
+			b2b_cdr_why(c, CDR_CLOSE_SHUTDOWN, "system", CDR_FAILED);
 		}
 		c->refs = 1;		/* the transactions go with the server */
-		end_call(c, s->keep_calls && !c->media ? "left for the next sluiced" :
-			 "sluiced stopping");
+		b2b_end_call(c, s->keep_calls && !c->media ? "left for the next sluiced" :
+			     "sluiced stopping");
 	}
 	while (bb->held) {
 		struct call *c = bb->held;
 
-		unhold(c);
-		free_call(c);
+		b2b_unhold(c);
+		b2b_free_call(c);
 	}
 	free(bb);
 	s->b2b = NULL;
@@ -2116,20 +2119,20 @@ int b2bua_list(struct sip_server *s, b2bua_call_fn fn, void *arg)
 
 int b2bua_remove(struct sip_server *s, const char *call_id)
 {
-	struct call *c = find_a(s, call_id);
+	struct call *c = b2b_find_a(s, call_id);
 
 	if (!c)
-		c = find_b(s, call_id);
+		c = b2b_find_b(s, call_id);
 	if (!c || c->state == CALL_ENDED)
 		return -ENOENT;
-	cdr_why(c, CDR_CLOSE_ADMIN, "system", CDR_FAILED);
+	b2b_cdr_why(c, CDR_CLOSE_ADMIN, "system", CDR_FAILED);
 	if (c->state == CALL_UP) {
-		hangup(c, "SIP;cause=503;text=\"Removed by the operator\"", "removed by the operator");
+		b2b_hangup(c, "SIP;cause=503;text=\"Removed by the operator\"", "removed by the operator");
 		return 0;
 	}
 	for (int i = 0; i < c->nbr; i++)
-		cancel_branch(c, &c->br[i]);
-	to_caller(c, 480, "Removed by the operator", NULL);
-	end_call(c, "removed by the operator");
+		b2b_cancel_branch(c, &c->br[i]);
+	b2b_to_caller(c, 480, "Removed by the operator", NULL);
+	b2b_end_call(c, "removed by the operator");
 	return 0;
 }
