@@ -271,6 +271,8 @@ static int start_sip(struct sluiced *sd)
 		LOG(L_WARN, "[sip] without a database no subscriber can register");
 	err = sip_server_init(&sd->sip, sd->loop, c, sd->store_ok ? &sd->store : NULL, NULL,
 			      NULL);
+	if (!err)
+		err = b2bua_init(&sd->sip);	/* the calls */
 	if (!err) {
 		sd->sip.media = &sd->media;
 		sd->sip.cdr = sd->cdr_ok ? &sd->cdr : NULL;

@@ -67,7 +67,7 @@ static struct call *new_call(struct sip_server *s)
 	return c;
 }
 
-void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *caller)
+static void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *caller)
 {
 	struct b2bua *bb = s->b2b;
 	struct target tg;
@@ -175,7 +175,7 @@ void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *
 	loop_timer_arm(s->loop, &c->ring, 1000ull * s->conf->sip_ring_timeout);
 }
 
-void b2bua_cancel(struct sip_server *s, struct sip_txn *inv)
+static void b2bua_cancel(struct sip_server *s, struct sip_txn *inv)
 {
 	for (struct call *c = s->b2b->all; c; c = c->all_next) {
 		if (c->st != inv)
@@ -250,13 +250,7 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 	return 0;
 }
 
-int b2bua_init(struct sip_server *s)
-{
-	s->b2b = calloc(1, sizeof(*s->b2b));
-	return s->b2b ? 0 : -ENOMEM;
-}
-
-void b2bua_fini(struct sip_server *s)
+static void b2bua_fini(struct sip_server *s)
 {
 	struct b2bua *bb = s->b2b;
 
@@ -295,6 +289,25 @@ void b2bua_fini(struct sip_server *s)
 	}
 	free(bb);
 	s->b2b = NULL;
+}
+
+/* What the server hands us (server_int.h). */
+static const struct sip_call_ops b2bua_ops = {
+	.invite = b2bua_invite,
+	.in_dialog = b2bua_in_dialog,
+	.ack = b2bua_ack,
+	.cancel = b2bua_cancel,
+	.from_trunk = b2bua_from_trunk,
+	.fini = b2bua_fini,
+};
+
+int b2bua_init(struct sip_server *s)
+{
+	s->b2b = calloc(1, sizeof(*s->b2b));
+	if (!s->b2b)
+		return -ENOMEM;
+	s->calls = &b2bua_ops;
+	return 0;
 }
 
 unsigned b2bua_calls(const struct sip_server *s)
