@@ -24,7 +24,9 @@
 #include "ctl/rtpproxy.h"
 #include "dp/dp.h"
 #include "dp/nft.h"
+#include "media/persist.h"
 #include "media/session.h"
+#include "mml/cmd.h"
 #include "mml/server.h"
 #include "sip/b2bua.h"
 #include "sip/server.h"
@@ -146,7 +148,7 @@ static int start_media(struct sluiced *sd)
 	LOG(L_INFO, "[media] relaying on %s, ports %u-%u", addr, c->media_port_min,
 	    c->media_port_max);
 	if (sd->store_ok)
-		sd->media.store = &sd->store;
+		media_persist_init(&sd->media, &sd->store);
 	else
 		LOG(L_WARN, "[store] %s unusable: calls will not survive a restart",
 		    c->store_db);
@@ -269,6 +271,8 @@ static int start_sip(struct sluiced *sd)
 		LOG(L_WARN, "[sip] without a database no subscriber can register");
 	err = sip_server_init(&sd->sip, sd->loop, c, sd->store_ok ? &sd->store : NULL, NULL,
 			      NULL);
+	if (!err)
+		err = b2bua_init(&sd->sip);	/* the calls */
 	if (!err) {
 		sd->sip.media = &sd->media;
 		sd->sip.cdr = sd->cdr_ok ? &sd->cdr : NULL;
@@ -436,7 +440,7 @@ static void start_mml(struct sluiced *sd)
 		.arg = sd,
 	};
 	char addr[64];
-	int err = mml_open(&sd->mml, sd->loop, &env);
+	int err = mml_open(&sd->mml, sd->loop, &env, mml_run);
 
 	sip_addr_str((const struct sockaddr *)&sd->conf.mml_listen.ss, addr, sizeof(addr));
 	if (err)

@@ -23,6 +23,7 @@
 #include "ctl/ng.h"
 #include "ctl/ng_json.h"
 #include "dp/dp.h"
+#include "media/persist.h"
 #include "media/sdp.h"
 #include "store/cdr.h"
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The relay's ICE-lite agent (see ice.h): credentials, and the answers to
- * checks, which the STUN codec of sip/stun.c builds.
+ * checks, which the STUN codec of net/stun.c builds.
  */
 #include <errno.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 
 #include "core/log.h"
 #include "media/ice.h"
-#include "sip/stun.h"
+#include "net/stun.h"
 
 /* RFC 8839 ice-char: ALPHA / DIGIT / "+" / "/"; 64 of them, so a byte's low 6 bits pick one evenly. */
 static const char ice_chars[] =

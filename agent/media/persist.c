@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Media sessions in the database (see media_restore() in session.h), one
- * row per session holding its state as JSON:
+ * Media sessions in the database (see persist.h), one row per session
+ * holding its state as JSON:
  *
  *   { "owner": "...", "iface": ["", "external"],
  *     "streams": [ { "family": 4, "iface": ["default", "external"],
@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "core/log.h"
+#include "media/persist.h"
 #include "media/session.h"
 
 static json_t *ep_json(const struct media_endpoint *e)
@@ -248,6 +249,18 @@ void media_forget(struct media_session *s)
 	g->next = m->gone;
 	m->gone = g;
 	schedule(m);
+}
+
+static const struct media_keeper keeper = {
+	.changed = media_persist,
+	.gone = media_forget,
+	.flush = media_flush,
+};
+
+void media_persist_init(struct media_ctx *m, struct store *db)
+{
+	m->store = db;
+	m->keeper = &keeper;
 }
 
 static int restore_leg(struct media_sstream *st, int i, json_t *j)

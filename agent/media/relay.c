@@ -12,7 +12,7 @@
 
 #include "core/log.h"
 #include "media/relay.h"
-#include "sip/stun.h"
+#include "net/stun.h"
 
 #define RELAY_BATCH	32
 #define RELAY_MTU	2048

@@ -182,7 +182,8 @@ static void on_latch(struct media_stream *rs, int leg, enum media_comp comp, voi
 	(void)leg;
 	(void)comp;
 	media_stream_offload(s, st);
-	media_persist(s);
+	if (s->m->keeper)
+		s->m->keeper->changed(s);
 }
 
 /* The ICE-lite agent of leg answers what comes to its sockets (ice.h). */
@@ -653,7 +654,8 @@ static int negotiate(struct media_session *s, int from, bool answer, const struc
 	for (i = 0; i < s->nstreams; i++)
 		if (s->st[i].active)
 			media_stream_offload(s, &s->st[i]);	/* directions may have changed */
-	media_persist(s);
+	if (s->m->keeper)
+		s->m->keeper->changed(s);
 	return 0;
 }
 
@@ -882,7 +884,8 @@ void media_fini(struct media_ctx *m)
 {
 	while (m->sessions)
 		media_session_destroy(m->sessions);
-	media_flush(m);		/* their rows go (kept when handed over: no store) */
+	if (m->keeper)
+		m->keeper->flush(m);	/* their rows go (kept when handed over: no store) */
 	loop_timer_cancel(m->loop, &m->tick);
 	planes_fini(m);
 }
@@ -911,7 +914,8 @@ void media_session_destroy(struct media_session *s)
 {
 	int i;
 
-	media_forget(s);
+	if (s->m->keeper)
+		s->m->keeper->gone(s);
 	for (i = 0; i < SDP_MAX_STREAMS; i++)
 		close_stream(s, &s->st[i]);
 	if (s->prev)

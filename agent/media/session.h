@@ -29,6 +29,7 @@
 #include "store/store.h"
 
 struct media_session;
+struct media_keeper;
 
 /* The session is dead (media timeout); the owner hangs up and destroys it. */
 typedef void (*media_dead_fn)(struct media_session *s, void *owner);
@@ -64,6 +65,7 @@ struct media_ctx {
 	struct media_session	*sessions;
 	unsigned		nsessions;
 	struct store		*store;		/* NULL: sessions are not persisted */
+	const struct media_keeper *keeper;	/* NULL: none (media_persist_init()) */
 	unsigned		released;	/* streams without sockets (fd pressure) */
 	/* Writes wait for one transaction a few ms later (media_flush()). */
 	struct media_session	*dirty;		/* to save */
@@ -211,24 +213,18 @@ struct cdr_rec;
 void media_cdr_quality(struct media_session *s, struct cdr_rec *r);
 
 /*
- * Persistence (media/persist.c), when m->store is set: every change to a
- * session is written to the database (within MEDIA_FLUSH_MS), so that a
- * sluiced restarted after a crash adopts its calls: media_restore()
- * recreates each session (ports bound again, latches as they were, kernel
- * flows put back over the pinned ones, which keeps their counters) and
- * hands it to restore_fn with the owner's data to rebuild the owner's side.
+ * What a session tells the keeper of its database row (media/persist.h
+ * registers one with media_persist_init()): it changed, it is going, or
+ * (at media_fini()) everything queued is to be written now. Without a
+ * keeper nothing is kept. A hook, so that sessions know nothing of the
+ * database and persist.c, which reads and rebuilds sessions, stays above
+ * them.
  */
-typedef void (*media_restore_fn)(struct media_session *s, const char *owner_data, void *arg);
-/*
- * Saves and deletes are queued and written together in one transaction
- * MEDIA_FLUSH_MS later (a crash loses at most that much), or now by
- * media_flush() (a stop, a hand-over).
- */
-#define MEDIA_FLUSH_MS	20
-void media_persist(struct media_session *s);
-void media_forget(struct media_session *s);
-void media_flush(struct media_ctx *m);
-int media_restore(struct media_ctx *m, media_restore_fn fn, void *arg);
+struct media_keeper {
+	void	(*changed)(struct media_session *s);
+	void	(*gone)(struct media_session *s);
+	void	(*flush)(struct media_ctx *m);
+};
 
 /* For persist.c: a stream on given ports (NULL: any) in st->plane, and its offload. */
 int media_stream_open(struct media_session *s, int i, const uint16_t *ports);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The MML commands (see server.h): one table names each command, who may
+ * The MML commands (see cmd.h): one table names each command, who may
  * run it, its parameters and their meaning (HELP prints it), and the
  * handler. A handler checks its parameters, does the work and writes the
  * reply: mml_ok() and a table, or mml_fail() with a RETCODE and a reason.
@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "core/log.h"
 #include "dp/dp.h"
 #include "media/session.h"
+#include "mml/cmd.h"
 #include "mml/server.h"
 #include "sip/b2bua.h"
 #include "sip/protect.h"
@@ -51,6 +53,32 @@ struct mml_command {
 };
 
 static const struct mml_command commands[];
+
+/* ---- the head of a handler's reply ---- */
+
+void mml_ok(struct mml_call *c)
+{
+	struct mml_server *m = c->m;
+
+	mml_reply_head(c->r, m->env.conf->mml_node, time(NULL), m->seq++, c->text, 0, NULL);
+	c->answered = true;
+}
+
+int mml_fail(struct mml_call *c, int retcode, const char *fmt, ...)
+{
+	struct mml_server *m = c->m;
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	mml_reply_head(c->r, m->env.conf->mml_node, time(NULL), m->seq++, c->text, retcode,
+		       reason);
+	c->answered = true;
+	m->stats.errors++;
+	return retcode;
+}
 
 /* ---- small helpers ---- */
 

@@ -2,12 +2,12 @@
 /*
  * The MML listener and its connections (see server.h): bytes in, commands
  * cut at ';' (or at a line end outside quotes), logins, replies out. What
- * each command does is mml/cmd.c.
+ * each command does is mml/cmd.c, reached through the mml_run_fn that
+ * mml_open() was given.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,7 +213,7 @@ static void conn_command(struct mml_conn *c, const char *line, size_t len)
 		} else if (!c->authed) {
 			reply_error(c, text, MML_RET_DENIED, "Not logged in: LGI first", &r);
 		} else {
-			mml_run(m, &cmd, text, c->op, c->role, &r);
+			m->run(m, &cmd, text, c->op, c->role, &r);
 		}
 	}
 	if (r.err) {
@@ -366,7 +366,7 @@ static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
 	LOG(L_DEBUG, "[mml] connection from %s", c->peer);
 }
 
-int mml_open(struct mml_server *m, struct loop *loop, const struct mml_env *env)
+int mml_open(struct mml_server *m, struct loop *loop, const struct mml_env *env, mml_run_fn run)
 {
 	const struct conf_addr *a = &env->conf->mml_listen;
 	int one = 1, err;
@@ -375,6 +375,7 @@ int mml_open(struct mml_server *m, struct loop *loop, const struct mml_env *env)
 	m->fd = -1;
 	m->loop = loop;
 	m->env = *env;
+	m->run = run;
 	m->started = time(NULL);
 	m->seq = 1;
 	if (a->ss.ss_family == AF_UNSPEC)
@@ -406,30 +407,4 @@ void mml_close(struct mml_server *m)
 		close(m->fd);
 	}
 	m->fd = -1;
-}
-
-/* ---- for the handlers ---- */
-
-void mml_ok(struct mml_call *c)
-{
-	struct mml_server *m = c->m;
-
-	mml_reply_head(c->r, m->env.conf->mml_node, time(NULL), m->seq++, c->text, 0, NULL);
-	c->answered = true;
-}
-
-int mml_fail(struct mml_call *c, int retcode, const char *fmt, ...)
-{
-	struct mml_server *m = c->m;
-	char reason[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	mml_reply_head(c->r, m->env.conf->mml_node, time(NULL), m->seq++, c->text, retcode,
-		       reason);
-	c->answered = true;
-	m->stats.errors++;
-	return retcode;
 }

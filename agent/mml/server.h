@@ -55,10 +55,20 @@ struct mml_env {
 	void			*arg;
 };
 
+/*
+ * Runs one parsed command of an operator logged in as role (op: its name)
+ * into r, head to END; returns the RETCODE. The listener knows commands
+ * only through this (mml_run() of mml/cmd.h, given to mml_open()).
+ */
+struct mml_server;
+typedef int (*mml_run_fn)(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
+			  const char *op, enum op_role role, struct mml_reply *r);
+
 struct mml_server {
 	struct loop		*loop;
 	int			fd;
 	struct mml_env		env;
+	mml_run_fn		run;		/* what a command does */
 	time_t			started;
 	unsigned		seq;		/* O&M #n of the next reply */
 	struct mml_conn		*conns;
@@ -68,32 +78,8 @@ struct mml_server {
 	} stats;
 };
 
-/* Listens on [mml] listen (off: does nothing and returns 0). */
-int mml_open(struct mml_server *m, struct loop *loop, const struct mml_env *env);
+/* Listens on [mml] listen (off: does nothing and returns 0); run runs the commands. */
+int mml_open(struct mml_server *m, struct loop *loop, const struct mml_env *env, mml_run_fn run);
 void mml_close(struct mml_server *m);
-
-/* ---- for the command handlers (mml/cmd.c) ---- */
-
-struct mml_call {
-	struct mml_server	*m;
-	const struct mml_cmd	*cmd;
-	struct mml_reply	*r;
-	const char		*text;		/* canonical command, for %%...%% */
-	enum op_role		role;
-	const char		*op;		/* the operator's name */
-	bool			answered;	/* the handler wrote the head */
-};
-
-/*
- * Runs one parsed command for an operator logged in as role into r.
- * Returns the RETCODE.
- */
-int mml_run(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
-	    const char *op, enum op_role role, struct mml_reply *r);
-
-/* In a handler: the head with RETCODE 0, or an error with its reason. */
-void mml_ok(struct mml_call *c);
-int mml_fail(struct mml_call *c, int retcode, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 #endif /* SLUICE_MML_SERVER_H */

@@ -37,29 +37,29 @@
  * (the session's owner data), so a sluiced restarted after a crash or a
  * SIGUSR2 adopts it: the kernel kept forwarding, and either side can still
  * hang up.
+ *
+ * The SIP server knows the B2BUA only as the calls' handler that
+ * b2bua_init() registers (struct sip_call_ops); b2bua_int.h lists the
+ * files that make it, one concern each.
  */
 #ifndef SLUICE_SIP_B2BUA_H
 #define SLUICE_SIP_B2BUA_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
-#include "sip/server_int.h"
+#include "sip/server.h"
 
 struct b2bua;
 
+/*
+ * Takes s's calls (after sip_server_init()): from then on the server
+ * hands INVITEs, in-dialog requests, ACKs and CANCELs to the B2BUA, and
+ * sip_server_fini() ends its calls (or leaves them, s->keep_calls).
+ * 0 or -ENOMEM.
+ */
 int b2bua_init(struct sip_server *s);
-void b2bua_fini(struct sip_server *s);
 
-/* An INVITE outside any dialog from the authenticated subscriber caller. */
-void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *caller);
-/* A request in a dialog (To tag): true when one of our calls took it. */
-bool b2bua_in_dialog(struct sip_server *s, struct rx *rx);
-/* A CANCEL matching the INVITE server transaction inv. */
-void b2bua_cancel(struct sip_server *s, struct sip_txn *inv);
-/* An ACK outside a transaction: it may bring the answer to an offer in our 2xx. */
-void b2bua_ack(struct sip_server *s, struct rx *rx);
-/* Whether from is the trunk's address (its INVITEs need no digest). */
-bool b2bua_from_trunk(const struct sip_server *s, const struct sip_peer *from);
 /* Whether a restored media session's owner data is a call of ours. */
 bool b2bua_owns(const char *owner_data);
 /* Takes such a session back with its call: 0, or -EINVAL (the caller drops it). */

@@ -17,9 +17,8 @@
 #include "core/log.h"
 #include "sip/server.h"
 #include "sip/server_int.h"
-#include "sip/b2bua.h"
 #include "store/cdr.h"
-#include "sip/stun.h"
+#include "net/stun.h"
 #include "version.h"
 
 
@@ -790,7 +789,7 @@ static void dispatch(struct sip_server *s, struct rx *rx)
 		return;
 	}
 	if (sip_msg_to_tag(rx->req)) {
-		if (!b2bua_in_dialog(s, rx))
+		if (!s->calls || !s->calls->in_dialog(s, rx))
 			sip_srv_reply(s, rx, 481, NULL);
 		return;
 	}
@@ -798,14 +797,14 @@ static void dispatch(struct sip_server *s, struct rx *rx)
 		handle_register(s, rx);
 	} else if (!strcmp(method, "MESSAGE")) {
 		handle_message(s, rx);
-	} else if (!strcmp(method, "INVITE")) {
+	} else if (!strcmp(method, "INVITE") && s->calls) {
 		struct subscriber caller;
 
 		/* The trunk is known by its address; everyone else by digest. */
-		if (b2bua_from_trunk(s, rx->from))
-			b2bua_invite(s, rx, NULL);
+		if (s->calls->from_trunk(s, rx->from))
+			s->calls->invite(s, rx, NULL);
 		else if (!sip_srv_authenticate(s, rx, &caller))
-			b2bua_invite(s, rx, &caller);
+			s->calls->invite(s, rx, &caller);
 	} else {
 		struct subscriber sub;
 		osip_message_t *resp;
@@ -829,7 +828,8 @@ static void handle_request(struct sip_server *s, struct rx *rx)
 	if (!strcmp(method, "ACK")) {
 		if (sip_txn_server_match(&s->txns, rx->req, rx->from) != SIP_TXN_ABSORBED) {
 			sip_txn_ack_2xx(&s->txns, rx->req);
-			b2bua_ack(s, rx);
+			if (s->calls)
+				s->calls->ack(s, rx);
 		}
 		return;
 	}
@@ -843,8 +843,8 @@ static void handle_request(struct sip_server *s, struct rx *rx)
 	if (!strcmp(method, "CANCEL")) {
 		inv = sip_txn_find_invite(&s->txns, rx->req);
 		sip_srv_reply(s, rx, inv ? 200 : 481, NULL);
-		if (inv)
-			b2bua_cancel(s, inv);
+		if (inv && s->calls)
+			s->calls->cancel(s, inv);
 		return;
 	}
 	if (sip_txn_server_new(&s->txns, rx->req, rx->from, &rx->t)) {
@@ -1141,8 +1141,6 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 	s->reg.batch = st != NULL;
 	err = protect_init(&s->protect, c->sip_auth_fail_limit, c->sip_auth_fail_window,
 			   c->sip_auth_block_time);
-	if (!err)
-		err = b2bua_init(s);
 	if (err)
 		goto out_reg;
 	protect_set_scanners(&s->protect, c->sip_scanners);
@@ -1252,7 +1250,8 @@ void sip_server_fini(struct sip_server *s)
 	if (!s->loop)
 		return;
 	sip_server_flush(s);
-	b2bua_fini(s);
+	if (s->calls)
+		s->calls->fini(s);
 	loop_timer_cancel(s->loop, &s->purge_timer);
 	loop_timer_cancel(s->loop, &s->keepalive_timer);
 	sip_txns_fini(&s->txns);

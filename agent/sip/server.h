@@ -17,15 +17,22 @@
  *   4. responses go to the client transaction they answer; requests are
  *      matched to their server transaction, whose retransmissions and
  *      ACKs the transaction layer absorbs;
- *   5. ACK for a 2xx, CANCEL, in-dialog requests (481: the B2BUA has no
- *      dialogs yet), OPTIONS (200, no authentication: phones and monitors
- *      poll with it), Require with extensions we lack (420);
+ *   5. ACK for a 2xx, CANCEL, in-dialog requests (to the calls' handler,
+ *      481 when no call has the dialog), OPTIONS (200, no authentication:
+ *      phones and monitors poll with it), Require with extensions we lack
+ *      (420);
  *   6. every other request is authenticated: REGISTER with 401, the
  *      others with 407, challenging for SHA-256 and MD5 at once; an
  *      unknown user and a wrong password get the same challenge, and each
  *      failure is counted against its source address;
  *   7. REGISTER goes to the registrar, MESSAGE to every binding of its
- *      target, anything else gets 405 with Allow.
+ *      target, INVITE to the calls' handler, anything else gets 405 with
+ *      Allow.
+ *
+ * Calls are not the server's: a handler registers itself (the B2BUA, with
+ * b2bua_init()) through struct sip_call_ops (server_int.h), and the server
+ * hands it INVITEs, in-dialog requests, ACKs and CANCELs without knowing
+ * it.
  */
 #ifndef SLUICE_SIP_SERVER_H
 #define SLUICE_SIP_SERVER_H
@@ -50,6 +57,7 @@
 struct sip_pending;
 struct owned;
 struct b2bua;
+struct sip_call_ops;
 struct media_ctx;
 
 struct cdr_ctx;
@@ -64,7 +72,8 @@ struct sip_server {
 	struct digest_ctx	digest;
 	struct registrar	reg;
 	struct protect		protect;
-	struct b2bua		*b2b;		/* calls */
+	const struct sip_call_ops *calls;	/* who takes calls; NULL: nobody */
+	struct b2bua		*b2b;		/* that handler's own state */
 	struct media_ctx	*media;		/* their media; NULL: calls get 503 */
 	struct cdr_ctx		*cdr;		/* call and event records; NULL: none */
 	bool			keep_calls;	/* fini leaves calls for the next sluiced */

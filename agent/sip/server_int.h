@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What the server's request handlers share (server.c, b2bua.c): the
- * request in hand, the answers to it, authentication, and our address
- * towards a peer for Via and Contact.
+ * What the server gives its request handlers (its own in server.c, and
+ * the B2BUA's files, see b2bua_int.h): the request in hand, the answers
+ * to it, authentication, our address towards a peer for Via and
+ * Contact; and struct sip_call_ops, through which the server hands calls
+ * to the handler that registered itself, so that the handlers depend on
+ * the server and never the other way round.
  */
 #ifndef SLUICE_SIP_SERVER_INT_H
 #define SLUICE_SIP_SERVER_INT_H
@@ -45,5 +48,25 @@ void sip_srv_local_ip(struct sip_server *s, const struct sip_peer *to, char *ip,
 		      uint16_t *port);
 /* Replaces m's Vias by ours towards to, with a fresh branch. */
 int sip_srv_set_top_via(struct sip_server *s, osip_message_t *m, const struct sip_peer *to);
+
+/*
+ * What takes calls (s->calls): the B2BUA registers it with b2bua_init().
+ * Without one, in-dialog requests get 481, ACKs and CANCELs reach no call,
+ * and an INVITE gets what any other method gets (405, once authenticated).
+ */
+struct sip_call_ops {
+	/* An INVITE outside any dialog from the authenticated subscriber caller (NULL: the trunk). */
+	void	(*invite)(struct sip_server *s, struct rx *rx, const struct subscriber *caller);
+	/* A request in a dialog (To tag): true when one of the calls took it. */
+	bool	(*in_dialog)(struct sip_server *s, struct rx *rx);
+	/* An ACK outside a transaction: it may bring the answer to an offer in a 2xx. */
+	void	(*ack)(struct sip_server *s, struct rx *rx);
+	/* A CANCEL matching the INVITE server transaction inv (answered 200 already). */
+	void	(*cancel)(struct sip_server *s, struct sip_txn *inv);
+	/* Whether from is the trunk's address (its INVITEs need no digest). */
+	bool	(*from_trunk)(const struct sip_server *s, const struct sip_peer *from);
+	/* At sip_server_fini(), before the transactions go: the calls end, or are kept. */
+	void	(*fini)(struct sip_server *s);
+};
 
 #endif /* SLUICE_SIP_SERVER_INT_H */

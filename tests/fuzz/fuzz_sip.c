@@ -13,6 +13,7 @@
 
 #include "core/conf.h"
 #include "core/loop.h"
+#include "sip/b2bua.h"
 #include "sip/server.h"
 #include "store/subscriber.h"
 
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    subscriber_add(&store, &sub) ||
 		    subscriber_init(&sub, "bob", "example.com", "secret", NULL) ||
 		    subscriber_add(&store, &sub) ||
-		    sip_server_init(&s, loop, &conf, &store, sink, NULL))
+		    sip_server_init(&s, loop, &conf, &store, sink, NULL) || b2bua_init(&s))
 			abort();
 		s.now = fake_now;
 	}

@@ -27,8 +27,9 @@
 #include <zlib.h>
 
 #include "core/loop.h"
+#include "media/persist.h"
 #include "media/session.h"
-#include "sip/stun.h"
+#include "net/stun.h"
 #include "store/store.h"
 
 /* ---- a data path that records what it is told ---- */
@@ -1112,7 +1113,7 @@ static void test_mux_persisted(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/s.db", dir);
 	assert_int_equal(store_open(&db, path), 0);
-	f->m.store = &db;
+	media_persist_init(&f->m, &db);
 	s = media_session_new(&f->m, "kept", NULL, NULL);
 	offer = mux_sdp(4000, true);
 	answer = mux_sdp(5000, false);

@@ -22,7 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "sip/stun.h"
+#include "net/stun.h"
 
 /* CRC-32 (IEEE 802.3, reflected), independent of zlib's. */
 static uint32_t crc32_bits(const uint8_t *p, size_t n)

@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "sip/stun.h"
+#include "net/stun.h"
 
 #define TYPE_BINDING_REQUEST	0x0001
 #define TYPE_BINDING_SUCCESS	0x0101

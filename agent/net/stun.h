@@ -14,9 +14,12 @@
  * RFC 5389's short-term credentials), where the answer carries
  * MESSAGE-INTEGRITY (HMAC-SHA1 keyed by the relay's ice-pwd) before
  * FINGERPRINT.
+ *
+ * STUN is not SIP: the codec lives in net/, below both of its users, the
+ * SIP server (sip/server.c) and the media relay (media/relay.c, ice.c).
  */
-#ifndef SLUICE_SIP_STUN_H
-#define SLUICE_SIP_STUN_H
+#ifndef SLUICE_NET_STUN_H
+#define SLUICE_NET_STUN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -66,4 +69,4 @@ int stun_ice_answer(const uint8_t *req, size_t len, const struct sockaddr *src,
 /* Does msg's MESSAGE-INTEGRITY verify with key (a short-term password)? */
 bool stun_check_integrity(const uint8_t *msg, size_t len, const char *key);
 
-#endif /* SLUICE_SIP_STUN_H */
+#endif /* SLUICE_NET_STUN_H */
