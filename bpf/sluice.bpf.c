@@ -128,19 +128,112 @@ static __always_inline int sluice_fib(struct xdp_md *ctx, const struct sluice_pk
 }
 
 /*
- * Where the packet leaves: back out of the ingress interface (XDP_TX), or
- * another interface we are attached to. A VLAN-tagged frame keeps its tag,
- * which is right only on the interface it came in on.
+ * The veth interfaces the program is attached to, set by the loader. A
+ * veth's XDP_TX reaches its peer only when the peer runs an XDP program of
+ * its own (the driver queues the frames without waking the peer otherwise),
+ * while a redirect to the same veth is delivered whenever the peer runs
+ * NAPI, with GRO as well: so on a veth, "back out" is a redirect to itself.
+ * See agent/dp/link.h.
+ */
+#ifndef SLUICE_MAX_VETH
+#define SLUICE_MAX_VETH 8
+#endif
+const volatile __u32 sluice_veth_ifs[SLUICE_MAX_VETH];
+
+static __always_inline bool sluice_is_veth(__u32 ifindex)
+{
+	bool veth = false;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < SLUICE_MAX_VETH; i++)
+		veth |= sluice_veth_ifs[i] == ifindex;
+	return veth;
+}
+
+/*
+ * Where the packet leaves: back out of the ingress interface (XDP_TX, or
+ * on a veth a redirect to itself), or another interface we are attached
+ * to. A VLAN-tagged frame keeps its tag, which is right only on the
+ * interface it came in on.
  */
 static __always_inline int sluice_egress(struct xdp_md *ctx, const struct sluice_pkt *p,
 					 __u32 ifindex, bool *tx)
 {
-	*tx = ifindex == ctx->ingress_ifindex;
+	*tx = ifindex == ctx->ingress_ifindex && !sluice_is_veth(ifindex);
 	if (*tx)
 		return 0;
 	if (p->vlan || !bpf_map_lookup_elem(&tx_ports, &ifindex))
 		return SLUICE_V_PASS_REDIRECT_FAILED;
 	return 0;
+}
+
+/*
+ * A local sender's UDP checksum left for the NIC to finish (the kernel's
+ * CHECKSUM_PARTIAL: a sender in another namespace of this host, over a
+ * veth with checksum offload on, as containers have by default) holds the
+ * folded pseudo-header sum, not a checksum. In generic mode the packet
+ * stays such an skb and is finished on its way out, so the field takes the
+ * address change only (bpf/fwd.h). A native frame has lost that state: it
+ * is sent as it is and the receiver checks it, so the program finishes the
+ * checksum itself before updating it. Set by the loader: 1 while attached
+ * in native mode.
+ */
+volatile __u32 sluice_native_mode;
+
+/* The most a UDP datagram the program sums may have (a frame's MTU). */
+#define SLUICE_CSUM_MAX	1500
+
+/* The pseudo-header's sum: addresses (as they lie), protocol and UDP length. */
+static __always_inline __u32 sluice_pseudo_sum(const struct sluice_pkt *p, const bool v6)
+{
+	/* Source and destination lie one after the other in both headers. */
+	const __u32 *a = v6 ? p->ip6->saddr.in6_u.u6_addr32 : &p->ip4->saddr;
+	__u32 sum = bpf_htons(IPPROTO_UDP) + p->udp->len;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 8; i++)
+		if (v6 || i < 2)
+			sum += (a[i] & 0xffff) + (a[i] >> 16);
+	return sum;
+}
+
+/* The one's complement sum of the UDP datagram, header and payload, as it lies. */
+static __noinline __u32 sluice_udp_sum(const __u8 *udp, const void *end, __u32 len)
+{
+	__u32 sum = 0, i;
+
+	for (i = 0; i < SLUICE_CSUM_MAX; i += 2) {
+		if (i + 2 > len || (void *)(udp + i + 2) > end)
+			break;
+		sum += *(const __u16 *)(udp + i);
+	}
+	if (i < len && i < SLUICE_CSUM_MAX && (void *)(udp + i + 1) <= end) {
+		__u16 w = 0;
+
+		*(__u8 *)&w = udp[i];	/* the odd byte, padded with a zero after it */
+		sum += w;
+	}
+	return sum;
+}
+
+/* The UDP checksum after the addresses changed by addr_diff and the ports by port_diff. */
+static __always_inline __u16 sluice_udp_check(const struct sluice_pkt *p, __u32 pseudo,
+					      __u32 addr_diff, __u32 port_diff)
+{
+	__u16 check = p->udp->check;
+	__u32 sum;
+
+	if (!check || check != sluice_csum_fold(pseudo))
+		return sluice_csum_apply_udp(check, addr_diff + port_diff);
+	/* It looks like a pseudo-header sum left for the NIC. */
+	if (!sluice_native_mode)
+		return (__u16)~sluice_csum_apply((__u16)~check, addr_diff);
+	sum = sluice_udp_sum((const __u8 *)p->udp, p->end, bpf_ntohs(p->udp->len));
+	if (sluice_csum_fold(pseudo + sum) != 0xffff)	/* not a checksum by chance */
+		check = (__u16)~sluice_csum_fold(sum);
+	return sluice_csum_apply_udp(check, addr_diff + port_diff);
 }
 
 static __always_inline void sluice_rewrite_ip4(struct sluice_pkt *p,
@@ -149,6 +242,7 @@ static __always_inline void sluice_rewrite_ip4(struct sluice_pkt *p,
 	struct iphdr *ip4 = p->ip4;
 	__u16 *ttl_word = (__u16 *)&ip4->ttl;	/* ttl, protocol */
 	__u16 old_word = *ttl_word;
+	__u32 pseudo = sluice_pseudo_sum(p, false);
 	__u32 addr_diff, ip_diff;
 
 	addr_diff = sluice_csum_replace_addr(0, &ip4->saddr,
@@ -167,25 +261,25 @@ static __always_inline void sluice_rewrite_ip4(struct sluice_pkt *p,
 	}
 	ip4->check = sluice_csum_apply(ip4->check, ip_diff);
 
-	p->udp->check = sluice_csum_apply_udp(p->udp->check,
-					      sluice_csum_diff16(
-						      sluice_csum_diff16(addr_diff, p->udp->source,
-									 bpf_htons(act->new_src_port)),
-						      p->udp->dest, bpf_htons(act->new_dst_port)));
+	p->udp->check = sluice_udp_check(p, pseudo, addr_diff,
+					 sluice_csum_diff16(sluice_csum_diff16(0, p->udp->source,
+									       bpf_htons(act->new_src_port)),
+							    p->udp->dest, bpf_htons(act->new_dst_port)));
 }
 
 static __always_inline void sluice_rewrite_ip6(struct sluice_pkt *p,
 					       const struct sluice_flow_action *act)
 {
 	struct ipv6hdr *ip6 = p->ip6;
-	__u32 diff;
+	__u32 pseudo = sluice_pseudo_sum(p, true);
+	__u32 diff, port_diff;
 
 	diff = sluice_csum_replace_addr(0, ip6->saddr.in6_u.u6_addr32,
 					(const __u32 *)act->new_src_addr, 4);
 	diff = sluice_csum_replace_addr(diff, ip6->daddr.in6_u.u6_addr32,
 					(const __u32 *)act->new_dst_addr, 4);
-	diff = sluice_csum_diff16(diff, p->udp->source, bpf_htons(act->new_src_port));
-	diff = sluice_csum_diff16(diff, p->udp->dest, bpf_htons(act->new_dst_port));
+	port_diff = sluice_csum_diff16(0, p->udp->source, bpf_htons(act->new_src_port));
+	port_diff = sluice_csum_diff16(port_diff, p->udp->dest, bpf_htons(act->new_dst_port));
 	ip6->hop_limit--;
 	if (act->flags & SLUICE_F_DSCP) {
 		/* Traffic class: priority nibble, then flow_lbl[0]'s top nibble. */
@@ -195,7 +289,7 @@ static __always_inline void sluice_rewrite_ip6(struct sluice_pkt *p,
 		ip6->priority = tc >> 4;
 		ip6->flow_lbl[0] = (tc << 4) | (ip6->flow_lbl[0] & 0x0f);
 	}
-	p->udp->check = sluice_csum_apply_udp(p->udp->check, diff);
+	p->udp->check = sluice_udp_check(p, pseudo, diff, port_diff);
 }
 
 static __always_inline void sluice_rewrite(struct sluice_pkt *p,
@@ -309,7 +403,10 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 		return SLUICE_V_TX;
 	}
 	*action = bpf_redirect_map(&tx_ports, fib.ifindex, XDP_PASS);
-	return *action == XDP_REDIRECT ? SLUICE_V_REDIRECT : SLUICE_V_PASS_REDIRECT_FAILED;
+	if (*action != XDP_REDIRECT)
+		return SLUICE_V_PASS_REDIRECT_FAILED;
+	/* Out of the interface it came in on, by a redirect (a veth): still a TX. */
+	return fib.ifindex == ctx->ingress_ifindex ? SLUICE_V_TX : SLUICE_V_REDIRECT;
 }
 
 /*

@@ -31,36 +31,12 @@
 #include "core/log.h"
 #include "dp/dp.h"
 #include "dp/dp_impl.h"
+#include "dp/link.h"
+#include "dp/xdp_int.h"
 #include "sluice.skel.h"
 
 #define BPFFS_ROOT	"/sys/fs/bpf"
 #define ITER_BATCH	256
-
-struct dp_xdp_if {
-	char	name[IF_NAMESIZE];
-	int	ifindex;
-	int	link_fd;
-	bool	created;	/* by us, now: undone if a later step fails */
-};
-
-struct dp_xdp {
-	struct dp		dp;
-	struct sluice		*skel;	/* NULL when only the pins were opened */
-	int			flows_fd;
-	int			stats_fd;
-	int			verdicts_fd;
-	int			tx_fd;
-	int			abi_fd;
-	int			ncpus;
-	char			pin_dir[CONF_STR_MAX];
-	struct dp_xdp_if	ifs[CONF_MAX_IFACES];
-	int			n_ifs;
-};
-
-static struct dp_xdp *to_xdp(struct dp *dp)
-{
-	return (struct dp_xdp *)dp;
-}
 
 /* ---- flow operations: plain map syscalls on the (possibly pinned) fds ---- */
 
@@ -266,6 +242,25 @@ static const char *attach_mode_name(int ifindex)
 	}
 }
 
+static const char *mode_name(enum dp_xdp_mode mode)
+{
+	return mode == DP_XDP_NATIVE ? "native" : "generic";
+}
+
+/* The mode XDP is attached in on ifindex now, as a dp_xdp_mode; -1 for none. */
+static int attached_mode(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return -1;
+	if (q.attach_mode == XDP_ATTACHED_DRV)
+		return DP_XDP_NATIVE;
+	if (q.attach_mode == XDP_ATTACHED_SKB)
+		return DP_XDP_GENERIC;
+	return -1;
+}
+
 /* Adopts the pinned link of a previous sluiced, or creates and pins one. */
 static int attach_if(struct dp_xdp *x, struct dp_xdp_if *xi, enum dp_xdp_mode mode,
 		     char *why, size_t whylen)
@@ -278,9 +273,19 @@ static int attach_if(struct dp_xdp *x, struct dp_xdp_if *xi, enum dp_xdp_mode mo
 
 	pin_path(path, sizeof(path), x->pin_dir, SLUICE_LINK_PREFIX, xi->name);
 	fd = bpf_obj_get(path);
+	if (fd >= 0 && attached_mode(xi->ifindex) != (int)mode) {
+		/* A previous sluiced's link in the other mode (a fallback): replaced. */
+		LOG(L_INFO, "[dp] %s: pinned XDP link is %s, replacing it with %s", xi->name,
+		    attach_mode_name(xi->ifindex), mode_name(mode));
+		bpf_link_detach(fd);
+		close(fd);
+		unlink(path);
+		fd = -1;
+	}
 	if (fd >= 0) {
 		if (!bpf_link_update(fd, prog_fd, NULL)) {
 			xi->link_fd = fd;
+			xi->mode = mode;
 			LOG(L_INFO, "[dp] %s: adopted the pinned XDP link (%s)", xi->name,
 			    attach_mode_name(xi->ifindex));
 			return 0;
@@ -309,6 +314,7 @@ static int attach_if(struct dp_xdp *x, struct dp_xdp_if *xi, enum dp_xdp_mode mo
 	}
 	xi->link_fd = fd;
 	xi->created = true;
+	xi->mode = mode;
 	return 0;
 }
 
@@ -380,6 +386,7 @@ static const struct dp_ops dp_xdp_ops = {
 	.stats_read = xdp_stats_read,
 	.flow_iter = xdp_flow_iter,
 	.verdicts = xdp_verdicts,
+	.watch = dp_xdp_watch,
 	.close = xdp_close,
 };
 
@@ -449,6 +456,18 @@ static int reuse_tx_ports(struct dp_xdp *x, char *why, size_t whylen)
 	return err;
 }
 
+/* The program sends a veth's frames back out by a redirect (bpf/sluice.bpf.c). */
+static void set_veths(struct dp_xdp *x)
+{
+	size_t n = 0, max = sizeof(x->skel->rodata->sluice_veth_ifs) /
+			    sizeof(x->skel->rodata->sluice_veth_ifs[0]);
+	int i;
+
+	for (i = 0; i < CONF_MAX_IFACES && x->ifs[i].ifindex && n < max; i++)
+		if (x->ifs[i].veth)
+			x->skel->rodata->sluice_veth_ifs[n++] = (__u32)x->ifs[i].ifindex;
+}
+
 static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = x->pin_dir);
@@ -466,6 +485,7 @@ static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 	err = reuse_tx_ports(x, why, whylen);
 	if (err)
 		return err;
+	set_veths(x);
 	err = sluice__load(x->skel);
 	if (err) {
 		snprintf(why, whylen, "loading the XDP program: %s%s", strerror(-err),
@@ -488,11 +508,22 @@ static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 	return check_abi(x->abi_fd, why, whylen);
 }
 
-static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mode mode,
-		      char *why, size_t whylen)
+void dp_xdp_describe(struct dp_xdp *x)
 {
-	size_t n = 0;
-	int i, err;
+	size_t n;
+	int i;
+
+	n = (size_t)snprintf(x->dp.desc, sizeof(x->dp.desc), "XDP %s on",
+			     attach_mode_name(x->ifs[0].ifindex));
+	for (i = 0; i < x->n_ifs && n < sizeof(x->dp.desc); i++)
+		n += (size_t)snprintf(x->dp.desc + n, sizeof(x->dp.desc) - n, "%s%s",
+				      i ? "," : " ", x->ifs[i].name);
+}
+
+/* The [media] interfaces, their ifindexes, and which are veths. */
+static int find_ifs(struct dp_xdp *x, const struct conf *conf, char *why, size_t whylen)
+{
+	int i;
 
 	if (!conf->media_n_ifaces) {
 		snprintf(why, whylen, "no [media] interface configured");
@@ -500,6 +531,7 @@ static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mod
 	}
 	for (i = 0; i < conf->media_n_ifaces; i++) {
 		struct dp_xdp_if *xi = &x->ifs[i];
+		struct dp_link l;
 
 		snprintf(xi->name, sizeof(xi->name), "%s", conf->media_ifaces[i]);
 		xi->ifindex = (int)if_nametoindex(xi->name);
@@ -507,6 +539,27 @@ static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mod
 			snprintf(why, whylen, "%s: no such interface", xi->name);
 			return -ENODEV;
 		}
+		xi->veth = !dp_link_get(xi->ifindex, DP_LINK_SAME_NS, &l) && dp_link_is_veth(&l);
+	}
+	return 0;
+}
+
+/* How the program treats checksums a local sender left for the NIC (sluice.bpf.c). */
+static void set_mode(struct dp_xdp *x, enum dp_xdp_mode mode)
+{
+	if (x->skel && x->skel->bss)
+		x->skel->bss->sluice_native_mode = mode == DP_XDP_NATIVE;
+}
+
+static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mode mode,
+		      char *why, size_t whylen)
+{
+	int i, err;
+
+	set_mode(x, mode);
+	for (i = 0; i < conf->media_n_ifaces; i++) {
+		struct dp_xdp_if *xi = &x->ifs[i];
+
 		x->n_ifs = i + 1;
 		err = attach_if(x, xi, mode, why, whylen);
 		if (err)
@@ -519,12 +572,32 @@ static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mod
 		}
 		warn_forwarding_off(xi->name);
 	}
-	n = (size_t)snprintf(x->dp.desc, sizeof(x->dp.desc), "XDP %s on",
-			     attach_mode_name(x->ifs[0].ifindex));
-	for (i = 0; i < x->n_ifs && n < sizeof(x->dp.desc); i++)
-		n += (size_t)snprintf(x->dp.desc + n, sizeof(x->dp.desc) - n, "%s%s",
-				      i ? "," : " ", x->ifs[i].name);
+	/* Native is taken only where what the program sends is delivered. */
+	if (mode == DP_XDP_NATIVE) {
+		err = dp_xdp_native_check(x, why, whylen);
+		if (err)
+			return err;
+	}
+	dp_xdp_describe(x);
 	return 0;
+}
+
+int dp_xdp_reattach(struct dp_xdp *x, enum dp_xdp_mode mode, char *why, size_t whylen)
+{
+	int i, err = 0;
+
+	set_mode(x, mode);
+	for (i = 0; i < x->n_ifs; i++) {
+		struct dp_xdp_if *xi = &x->ifs[i];
+
+		/* A moment without XDP: packets meanwhile reach the relay's sockets. */
+		detach_if(x, xi);
+		err = attach_if(x, xi, mode, why, whylen);
+		if (err)
+			break;
+	}
+	dp_xdp_describe(x);
+	return err;
 }
 
 int dp_xdp_open(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out,
@@ -537,6 +610,10 @@ int dp_xdp_open(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out,
 	x = xdp_alloc(conf->media_pin_dir);
 	if (!x)
 		return -ENOMEM;
+	x->want = conf->media_datapath;
+	err = find_ifs(x, conf, why, whylen);
+	if (err)
+		goto out_free;
 	err = prepare_pin_dir(x->pin_dir, why, whylen);
 	if (err)
 		goto out_free;
@@ -546,6 +623,7 @@ int dp_xdp_open(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out,
 	err = attach_all(x, conf, mode, why, whylen);
 	if (err)
 		goto out_detach;
+	dp_xdp_watch_reset(x);
 	*out = &x->dp;
 	return 0;
 

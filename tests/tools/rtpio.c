@@ -15,8 +15,12 @@
  *	port it checks the IPv4 header checksum and the UDP checksum by its
  *	own full computation (or IPv6's UDP checksum), and prints one summary:
  *	  frames N sock N bad_ip_csum N bad_udp_csum N zero_udp_csum N
- *	  from ADDR:PORT ssrc X first_seq N last_seq N rtcp N
- *	(rtcp: how many of the frames were RTCP by RFC 5761's test).
+ *	  from ADDR:PORT ssrc X first_seq N last_seq N partial_udp_csum N rtcp N
+ *	(partial_udp_csum: of the bad UDP checksums, those that hold the
+ *	folded pseudo-header sum of the frame's own addresses, which a NIC
+ *	with checksum offload finishes on the way out: what the kernel's
+ *	CHECKSUM_PARTIAL leaves between namespaces; rtcp: how many of the
+ *	frames were RTCP by RFC 5761's test).
  *	It stops after COUNT frames or TIMEOUT_MS of silence.
  *
  * Independent of the project's code on purpose: it checks what the XDP
@@ -183,7 +187,7 @@ static uint16_t fold(uint32_t sum)
 }
 
 struct rx {
-	unsigned long frames, sock, bad_ip, bad_udp, zero_udp, rtcp;
+	unsigned long frames, sock, bad_ip, bad_udp, zero_udp, partial_udp, rtcp;
 	char from[80];
 	uint32_t ssrc;
 	int first_seq, last_seq;
@@ -242,8 +246,12 @@ static int check_frame(struct rx *rx, const uint8_t *f, size_t len, uint16_t por
 		rx->zero_udp++;
 	} else {
 		sum += IPPROTO_UDP + ulen;
-		if (fold(sum16(sum, udp, ulen)) != 0xffff)
+		if (fold(sum16(sum, udp, ulen)) != 0xffff) {
 			rx->bad_udp++;
+			/* Left for a NIC to finish: the pseudo-header's sum, right for these addresses. */
+			if (ntohs(*(const uint16_t *)(udp + 6)) == fold(sum))
+				rx->partial_udp++;
+		}
 	}
 	rtp = udp + 8;
 	if (ulen >= 8 + 2 && (rtp[1] & 0x7f) >= 72 && (rtp[1] & 0x7f) <= 76)
@@ -309,9 +317,10 @@ static int do_recv(int argc, char **argv)
 			rx.sock++;
 	}
 	printf("frames %lu sock %lu bad_ip_csum %lu bad_udp_csum %lu zero_udp_csum %lu "
-	       "from %s ssrc 0x%08x first_seq %d last_seq %d rtcp %lu\n", rx.frames, rx.sock,
-	       rx.bad_ip, rx.bad_udp, rx.zero_udp, rx.from[0] ? rx.from : "-", rx.ssrc,
-	       rx.first_seq, rx.last_seq, rx.rtcp);
+	       "from %s ssrc 0x%08x first_seq %d last_seq %d partial_udp_csum %lu rtcp %lu\n",
+	       rx.frames, rx.sock, rx.bad_ip, rx.bad_udp, rx.zero_udp,
+	       rx.from[0] ? rx.from : "-", rx.ssrc, rx.first_seq, rx.last_seq, rx.partial_udp,
+	       rx.rtcp);
 	return 0;
 }
 

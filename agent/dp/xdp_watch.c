@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Is what the XDP program sends delivered? A verdict of XDP_TX or
+ * XDP_REDIRECT is a request, not delivery: the driver may still drop the
+ * frame, and then a call has no audio while every counter of ours looks
+ * healthy. So native mode is taken only where the kernel says the frames
+ * will be delivered (link.h), and once a second the watch asks again and
+ * reads the drivers' XDP error counters. When frames are being dropped it
+ * moves every interface to XDP generic, which hands frames to the stack's
+ * transmit path and always delivers, and says so in one log line, in
+ * `DSP SYSINFO` (dp_health) and in the path's drop counter. When the far
+ * side can take frames again (a peer given GRO or an XDP program) native
+ * comes back after a few quiet seconds, unless [media] datapath =
+ * xdp-generic asked for generic.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "dp/link.h"
+#include "dp/xdp_int.h"
+
+/* Seconds in a row that native must look deliverable before going back to it. */
+#ifndef DP_WATCH_PROMOTE_AFTER
+#define DP_WATCH_PROMOTE_AFTER 3
+#endif
+
+int dp_xdp_native_check(struct dp_xdp *x, char *why, size_t whylen)
+{
+	bool redirects = x->n_ifs > 1;
+	int i;
+
+	for (i = 0; i < x->n_ifs; i++) {
+		struct dp_link l;
+		int rc;
+
+		rc = dp_link_get(x->ifs[i].ifindex, DP_LINK_SAME_NS, &l);
+		if (rc) {
+			snprintf(why, whylen, "%s: %s", x->ifs[i].name, strerror(-rc));
+			return rc;
+		}
+		rc = dp_link_native_delivers(&l, redirects, why, whylen);
+		if (rc == 0)
+			return -EPIPE;
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Frames the drivers dropped since the last call, over every interface. */
+static __u64 new_errors(struct dp_xdp *x, const char **where)
+{
+	__u64 total = 0;
+	int i;
+
+	for (i = 0; i < x->n_ifs; i++) {
+		struct dp_xdp_if *xi = &x->ifs[i];
+		__u64 now;
+
+		if (dp_link_xdp_errors(xi->name, &now))
+			continue;
+		/* A counter that went back: the device was re-created. */
+		if (xi->has_errors && now > xi->errors_seen) {
+			total += now - xi->errors_seen;
+			*where = xi->name;
+		}
+		xi->errors_seen = now;
+		xi->has_errors = true;
+	}
+	return total;
+}
+
+void dp_xdp_watch_reset(struct dp_xdp *x)
+{
+	const char *where = NULL;
+
+	new_errors(x, &where);
+	x->good_checks = 0;
+}
+
+static bool all_native(const struct dp_xdp *x)
+{
+	int i;
+
+	for (i = 0; i < x->n_ifs; i++)
+		if (x->ifs[i].mode != DP_XDP_NATIVE)
+			return false;
+	return true;
+}
+
+static void stamp(char *out, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	strftime(out, len, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+}
+
+/* Native stopped delivering: every interface to generic, and say so. */
+static void fall_back(struct dp_xdp *x, const char *reason)
+{
+	struct dp_health *h = &x->dp.health;
+	char why[256] = "", when[32];
+	int err;
+
+	stamp(when, sizeof(when));
+	err = dp_xdp_reattach(x, DP_XDP_GENERIC, why, sizeof(why));
+	h->fallbacks++;
+	if (err) {
+		snprintf(h->note, sizeof(h->note), "%s: native XDP dropped media (%s) and XDP "
+			 "generic failed (%s): the userspace relay carries it", when, reason, why);
+		LOG(L_ERROR, "[dp] KERNEL FORWARDING DISABLED: XDP native stopped delivering "
+		    "(%s) and XDP generic could not attach (%s); media goes through the "
+		    "userspace relay", reason, why);
+		return;
+	}
+	snprintf(h->note, sizeof(h->note), "%s: fell back from native: %s", when, reason);
+	x->native_pending = x->want != CONF_DP_XDP_GENERIC;
+	LOG(x->want == CONF_DP_XDP_NATIVE ? L_ERROR : L_WARN,
+	    "[dp] XDP native stopped delivering: %s; media moved to %s%s", reason, x->dp.desc,
+	    x->want == CONF_DP_XDP_NATIVE ? " although [media] datapath = xdp-native" : "");
+	x->good_checks = 0;
+}
+
+/* The far side can take frames again: back to native after a few quiet seconds. */
+static void try_promote(struct dp_xdp *x)
+{
+	char why[256] = "", when[32];
+
+	if (!x->native_pending || dp_xdp_native_check(x, why, sizeof(why))) {
+		x->good_checks = 0;
+		return;
+	}
+	if (++x->good_checks < DP_WATCH_PROMOTE_AFTER)
+		return;
+	x->good_checks = 0;
+	if (dp_xdp_reattach(x, DP_XDP_NATIVE, why, sizeof(why)) ||
+	    dp_xdp_native_check(x, why, sizeof(why))) {
+		dp_xdp_reattach(x, DP_XDP_GENERIC, why, sizeof(why));
+		return;
+	}
+	dp_xdp_watch_reset(x);
+	x->native_pending = false;
+	stamp(when, sizeof(when));
+	snprintf(x->dp.health.note, sizeof(x->dp.health.note), "%s: back to native, its "
+		 "frames are delivered again", when);
+	LOG(L_INFO, "[dp] XDP native delivers again: using %s", x->dp.desc);
+}
+
+void dp_xdp_retry_native(struct dp *dp)
+{
+	struct dp_xdp *x = to_xdp(dp);
+
+	x->native_pending = x->want != CONF_DP_XDP_GENERIC;
+}
+
+void dp_xdp_watch(struct dp *dp)
+{
+	struct dp_xdp *x = to_xdp(dp);
+	const char *where = NULL;
+	char why[256] = "", reason[300];
+	__u64 lost;
+
+	if (!x->skel || !x->n_ifs)
+		return;
+	lost = new_errors(x, &where);
+	if (!all_native(x)) {
+		try_promote(x);
+		return;
+	}
+	dp->health.driver_drops += lost;
+	if (lost) {
+		snprintf(reason, sizeof(reason), "the %s driver dropped %llu frame%s after the "
+			 "program's verdict", where, (unsigned long long)lost, lost == 1 ? "" : "s");
+		if (dp_xdp_native_check(x, why, sizeof(why)) == -EPIPE) {
+			size_t n = strlen(reason);
+
+			snprintf(reason + n, sizeof(reason) - n, ": %s", why);
+		}
+		fall_back(x, reason);
+		return;
+	}
+	/* Nothing lost yet, but the far side may have just lost the ability. */
+	if (dp_xdp_native_check(x, why, sizeof(why)) == -EPIPE)
+		fall_back(x, why);
+}
