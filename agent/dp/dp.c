@@ -22,7 +22,7 @@
 
 static int open_xdp_forced(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out)
 {
-	char why[256] = "";
+	char why[400] = "";
 	int err = dp_xdp_open(conf, mode, out, why, sizeof(why));
 
 	if (err == -EPIPE)
@@ -36,7 +36,7 @@ static int open_xdp_forced(const struct conf *conf, enum dp_xdp_mode mode, struc
 /* xdp: native where every interface's driver has it, generic otherwise. */
 static int open_xdp_any(const struct conf *conf, struct dp **out, char *why, size_t whylen)
 {
-	char native_why[256] = "", generic_why[256] = "";
+	char native_why[400] = "", generic_why[256] = "";
 	bool undelivered;
 	int err;
 
@@ -62,7 +62,7 @@ static int open_xdp_any(const struct conf *conf, struct dp **out, char *why, siz
 
 int dp_open(const struct conf *conf, struct dp **out)
 {
-	char why[600] = "", kmod_why[256] = "";
+	char why[800] = "", kmod_why[256] = "";
 	int err;
 
 	switch (conf->media_datapath) {

@@ -58,7 +58,7 @@ struct dp_ops {
 
 /* What an operator needs to trust the path: shown by DSP SYSINFO. */
 struct dp_health {
-	char		note[320];	/* why this path and not a better one, "" when none */
+	char		note[600];	/* why this path and not a better one, "" when none */
 	__u64		driver_drops;	/* frames a driver dropped after the program's verdict */
 	unsigned	fallbacks;	/* times the watch moved media to a safer path */
 };

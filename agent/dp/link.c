@@ -378,23 +378,24 @@ out_close:
 
 /* ---- delivery ---- */
 
-static void peer_name(const struct dp_link *l, char *out, size_t len)
+/* The peer's name, "brs" or "brs (netns id 3)" when it lives in another namespace. */
+static void peer_name(const struct dp_link *l, char *name, size_t nlen, char *where, size_t wlen)
 {
 	struct dp_link p;
 
 	if (!dp_link_get(l->link_ifindex, l->link_nsid, &p) && p.name[0])
-		snprintf(out, len, "%s", p.name);
+		snprintf(name, nlen, "%s", p.name);
 	else
-		snprintf(out, len, "ifindex %d", l->link_ifindex);
-	if (l->link_nsid != DP_LINK_SAME_NS) {
-		size_t n = strlen(out);
-
-		snprintf(out + n, len - n, " in netns id %d", l->link_nsid);
-	}
+		snprintf(name, nlen, "ifindex %d", l->link_ifindex);
+	if (l->link_nsid != DP_LINK_SAME_NS)
+		snprintf(where, wlen, "%s (netns id %d)", name, l->link_nsid);
+	else
+		snprintf(where, wlen, "%s", name);
 }
 
 /* Without xdp-features: a peer with a native XDP program is the one sure sign. */
-static int veth_peer_has_xdp(const struct dp_link *l, char *peer, char *why, size_t whylen)
+static int veth_peer_has_xdp(const struct dp_link *l, const char *peer, const char *where,
+			     char *why, size_t whylen)
 {
 	struct dp_link p;
 	int err = dp_link_get(l->link_ifindex, l->link_nsid, &p);
@@ -406,16 +407,16 @@ static int veth_peer_has_xdp(const struct dp_link *l, char *peer, char *why, siz
 	}
 	if (p.xdp_drv_prog)
 		return 1;
-	snprintf(why, whylen, "%s is a veth and this kernel cannot say whether its peer %s "
-		 "takes XDP frames (no netdev xdp-features before Linux 6.3); attach an XDP "
-		 "program to %s to be sure (sluicectl xdp-peer %s)", l->name, peer, peer, l->name);
+	snprintf(why, whylen, "%s is a veth and this kernel cannot say whether its peer %s takes "
+		 "XDP frames (no netdev xdp-features before Linux 6.3); fix: `sluicectl xdp-pass "
+		 "%s` where it lives", l->name, where, peer);
 	return -EOPNOTSUPP;
 }
 
 int dp_link_native_delivers(const struct dp_link *l, bool redirect_target, char *why,
 			    size_t whylen)
 {
-	char peer[IF_NAMESIZE + 32];
+	char peer[IF_NAMESIZE + 16], where[IF_NAMESIZE + 40];
 	__u64 feat = 0;
 	int err;
 
@@ -423,9 +424,9 @@ int dp_link_native_delivers(const struct dp_link *l, bool redirect_target, char 
 		return 1;
 	err = dp_link_xdp_features(l->ifindex, &feat);
 	if (dp_link_is_veth(l)) {
-		peer_name(l, peer, sizeof(peer));
+		peer_name(l, peer, sizeof(peer), where, sizeof(where));
 		if (err == -EOPNOTSUPP)
-			return veth_peer_has_xdp(l, peer, why, whylen);
+			return veth_peer_has_xdp(l, peer, where, why, whylen);
 	}
 	if (err) {
 		snprintf(why, whylen, "%s: reading its xdp-features: %s", l->name, strerror(-err));
@@ -434,10 +435,10 @@ int dp_link_native_delivers(const struct dp_link *l, bool redirect_target, char 
 	if (feat & DP_XDP_ACT_NDO_XMIT)
 		return 1;
 	if (dp_link_is_veth(l))
-		snprintf(why, whylen, "%s is a veth whose peer %s has neither an XDP program nor "
-			 "GRO, so the veth driver drops every frame XDP sends out of %s; fix: "
-			 "`ethtool -K %s gro on` or `sluicectl xdp-peer %s` where %s lives", l->name,
-			 peer, l->name, peer, l->name, peer);
+		snprintf(why, whylen, "%s is a veth whose peer %s has neither GRO nor an XDP "
+			 "program, so the veth driver drops what XDP native sends out of %s; fix: "
+			 "`ethtool -K %s gro on` or `sluicectl xdp-pass %s` where it lives", l->name,
+			 where, l->name, peer, peer);
 	else
 		snprintf(why, whylen, "%s's driver cannot transmit frames redirected to it "
 			 "(no ndo_xdp_xmit)", l->name);

@@ -103,7 +103,7 @@ static void stamp(char *out, size_t len)
 static void fall_back(struct dp_xdp *x, const char *reason)
 {
 	struct dp_health *h = &x->dp.health;
-	char why[256] = "", when[32];
+	char why[400] = "", when[32];
 	int err;
 
 	stamp(when, sizeof(when));
@@ -128,7 +128,7 @@ static void fall_back(struct dp_xdp *x, const char *reason)
 /* The far side can take frames again: back to native after a few quiet seconds. */
 static void try_promote(struct dp_xdp *x)
 {
-	char why[256] = "", when[32];
+	char why[400] = "", when[32];
 
 	if (!x->native_pending || dp_xdp_native_check(x, why, sizeof(why))) {
 		x->good_checks = 0;
@@ -161,7 +161,7 @@ void dp_xdp_watch(struct dp *dp)
 {
 	struct dp_xdp *x = to_xdp(dp);
 	const char *where = NULL;
-	char why[256] = "", reason[300];
+	char why[400] = "", reason[520];
 	__u64 lost;
 
 	if (!x->skel || !x->n_ifs)
