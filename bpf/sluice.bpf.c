@@ -160,10 +160,12 @@ static __always_inline bool sluice_is_veth(__u32 ifindex)
 static __always_inline int sluice_egress(struct xdp_md *ctx, const struct sluice_pkt *p,
 					 __u32 ifindex, bool *tx)
 {
-	*tx = ifindex == ctx->ingress_ifindex && !sluice_is_veth(ifindex);
+	bool same = ifindex == ctx->ingress_ifindex;
+
+	*tx = same && !sluice_is_veth(ifindex);
 	if (*tx)
 		return 0;
-	if (p->vlan || !bpf_map_lookup_elem(&tx_ports, &ifindex))
+	if ((p->vlan && !same) || !bpf_map_lookup_elem(&tx_ports, &ifindex))
 		return SLUICE_V_PASS_REDIRECT_FAILED;
 	return 0;
 }
@@ -230,10 +232,13 @@ static __always_inline __u16 sluice_udp_check(const struct sluice_pkt *p, __u32 
 	/* It looks like a pseudo-header sum left for the NIC. */
 	if (!sluice_native_mode)
 		return (__u16)~sluice_csum_apply((__u16)~check, addr_diff);
+	/*
+	 * Finish it as the NIC would: the sum over the datagram with the field
+	 * as it is. A real checksum that equals the pseudo-header sum by chance
+	 * comes out of this unchanged, so it needs no test of its own.
+	 */
 	sum = sluice_udp_sum((const __u8 *)p->udp, p->end, bpf_ntohs(p->udp->len));
-	if (sluice_csum_fold(pseudo + sum) != 0xffff)	/* not a checksum by chance */
-		check = (__u16)~sluice_csum_fold(sum);
-	return sluice_csum_apply_udp(check, addr_diff + port_diff);
+	return sluice_csum_apply_udp((__u16)~sluice_csum_fold(sum), addr_diff + port_diff);
 }
 
 static __always_inline void sluice_rewrite_ip4(struct sluice_pkt *p,

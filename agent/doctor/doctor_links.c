@@ -120,11 +120,12 @@ static void check_veth(struct doctor *d, const struct dp_link *l)
 	if (rc < 0)
 		doctor_add(d, DOCTOR_WARN, "veth", fix, "%s", why);
 	else if (native)
-		doctor_add(d, DOCTOR_FAIL, "veth", fix, "%s (peer: %s); with datapath = xdp-native "
-			   "sluiced refuses to start", why, peer);
+		doctor_add(d, DOCTOR_FAIL, "veth", fix, "%s%s%s; with datapath = xdp-native "
+			   "sluiced refuses to start", why, p.master[0] ? " (a port of bridge " : "",
+			   p.master[0] ? p.master : "");
 	else
-		doctor_add(d, DOCTOR_WARN, "veth", fix, "%s (peer: %s); sluiced uses XDP generic "
-			   "here, which delivers at a higher cost per packet", why, peer);
+		doctor_add(d, DOCTOR_WARN, "veth", fix, "%s; sluiced uses XDP generic here, which "
+			   "delivers at a higher cost per packet", why);
 }
 
 /* Another driver as a redirect target (several interfaces): it needs ndo_xdp_xmit. */
@@ -150,8 +151,9 @@ static void check_iface(struct doctor *d, const char *ifname)
 
 	if (dp_link_get_by_name(ifname, &l)) {
 		doctor_add(d, DOCTOR_WARN, "media", "set [media] interface to the interfaces media "
-			   "arrives on (ip -br link)", "%s: no such interface: no kernel path there, "
-			   "the userspace relay carries its media", ifname);
+			   "arrives on (ip -br link)", "%s: no such interface: XDP cannot attach, so "
+			   "%s carries all media", ifname, c->media_datapath == CONF_DP_AUTO ?
+			   "the kernel module or the userspace relay" : "nothing in the kernel");
 		return;
 	}
 	if (!l.up) {

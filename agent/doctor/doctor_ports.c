@@ -333,9 +333,10 @@ static void check_fd_limit(struct doctor *d)
 		snprintf(fix, sizeof(fix), "LimitNOFILE=%lu or more (the systemd unit has 1048576), "
 			 "or `ulimit -Hn %lu` before starting sluiced", need, need);
 		doctor_add(d, DOCTOR_FAIL, "limits", fix, "open files: at most %lu, but %lu media "
-			   "ports (%lu per interface address) need %lu with sluiced's own: calls "
-			   "beyond %lu at once are refused", (unsigned long)rl.rlim_max, ports * planes,
-			   ports, need, (unsigned long)(rl.rlim_max > DOCTOR_FD_RESERVE ?
+			   "ports (%lu per interface address) need %lu with sluiced's own: about "
+			   "%lu calls at once get media ports, the rest are refused",
+			   (unsigned long)rl.rlim_max, ports * planes, ports, need,
+			   (unsigned long)(rl.rlim_max > DOCTOR_FD_RESERVE ?
 			   (rl.rlim_max - DOCTOR_FD_RESERVE) / 4 : 0));
 		return;
 	}

@@ -574,7 +574,7 @@ static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mod
 	}
 	/* Native is taken only where what the program sends is delivered. */
 	if (mode == DP_XDP_NATIVE) {
-		err = dp_xdp_native_check(x, why, whylen);
+		err = dp_xdp_native_check(x, false, why, whylen);
 		if (err)
 			return err;
 	}
@@ -614,6 +614,14 @@ int dp_xdp_open(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out,
 	err = find_ifs(x, conf, why, whylen);
 	if (err)
 		goto out_free;
+	/* A veth's peer decides before anything is attached (or replaced). */
+	x->n_ifs = conf->media_n_ifaces;
+	if (mode == DP_XDP_NATIVE) {
+		err = dp_xdp_native_check(x, true, why, whylen);
+		if (err)
+			goto out_free;
+	}
+	x->n_ifs = 0;
 	err = prepare_pin_dir(x->pin_dir, why, whylen);
 	if (err)
 		goto out_free;

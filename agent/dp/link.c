@@ -310,6 +310,15 @@ static bool is_xdp_error(const char *s)
 	return strstr(s, "xdp") && strstr(s, "err");
 }
 
+/* veth: rx_queue_N_xdp_tx (XDP_TX) and tx_queue_N_xdp_xmit (redirected to it). */
+static bool is_xdp_sent(const char *s)
+{
+	size_t n = strlen(s);
+
+	return strstr(s, "xdp") && !strstr(s, "err") &&
+	       (strstr(s, "xdp_xmit") || (n > 7 && !strcmp(s + n - 7, "_xdp_tx")));
+}
+
 static int stats_count(int fd, const char *name, __u32 *n)
 {
 	struct {
@@ -324,7 +333,7 @@ static int stats_count(int fd, const char *name, __u32 *n)
 	return *n ? 0 : -EOPNOTSUPP;
 }
 
-int dp_link_xdp_errors(const char *name, __u64 *errors)
+int dp_link_xdp_counters(const char *name, __u64 *sent, __u64 *errors)
 {
 	struct ethtool_gstrings *strs = NULL;
 	struct ethtool_stats *vals = NULL;
@@ -332,7 +341,7 @@ int dp_link_xdp_errors(const char *name, __u64 *errors)
 	__u32 n = 0, i;
 	int fd, err;
 
-	*errors = 0;
+	*errors = *sent = 0;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -362,6 +371,8 @@ int dp_link_xdp_errors(const char *name, __u64 *errors)
 
 		memcpy(s, strs->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
 		s[ETH_GSTRING_LEN] = '\0';
+		if (is_xdp_sent(s))
+			*sent += vals->data[i];
 		if (!is_xdp_error(s))
 			continue;
 		*errors += vals->data[i];

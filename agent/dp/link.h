@@ -63,11 +63,13 @@ static inline bool dp_link_is_veth(const struct dp_link *l)
 }
 
 /*
- * The sum of the driver's XDP transmit and redirect error counters of
- * name (ethtool -S: every statistic whose name holds "xdp" and "err"),
- * for a driver that has them; -EOPNOTSUPP when it has none.
+ * The driver's XDP counters of name (ethtool -S): errors, the sum of every
+ * statistic whose name holds "xdp" and "err" (transmit and redirect
+ * failures); sent, for a veth, the frames it took from XDP_TX and from
+ * redirects to it (rx_queue_N_xdp_tx, tx_queue_N_xdp_xmit). -EOPNOTSUPP
+ * for a driver without XDP error counters.
  */
-int dp_link_xdp_errors(const char *name, __u64 *errors);
+int dp_link_xdp_counters(const char *name, __u64 *sent, __u64 *errors);
 
 /* Whether ethtool feature (as `ethtool -k` names it) is on for name. */
 int dp_link_feature(const char *name, const char *feature, bool *on);

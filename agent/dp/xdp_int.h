@@ -26,6 +26,7 @@ struct dp_xdp_if {
 	bool	veth;
 	enum dp_xdp_mode mode;	/* as attached */
 	__u64	errors_seen;	/* the driver's XDP error counters, last read */
+	__u64	sent_seen;	/* and the frames it took from XDP (veth) */
 	bool	has_errors;	/* the driver has such counters */
 };
 
@@ -44,6 +45,8 @@ struct dp_xdp {
 	enum conf_datapath	want;	/* what [media] datapath asked for */
 	unsigned		good_checks;	/* in a row, on generic, that native would deliver */
 	bool			native_pending;	/* on generic only until native delivers */
+	__u64			verdicts_seen;	/* the program's TX and REDIRECT, last read */
+	unsigned		unaccounted;	/* seconds in a row with frames unaccounted */
 };
 
 static inline struct dp_xdp *to_xdp(struct dp *dp)
@@ -55,8 +58,12 @@ static inline struct dp_xdp *to_xdp(struct dp *dp)
 int dp_xdp_reattach(struct dp_xdp *x, enum dp_xdp_mode mode, char *why, size_t whylen);
 /* Writes "XDP native on eth0,eth1" from what is attached now. */
 void dp_xdp_describe(struct dp_xdp *x);
-/* Whether each interface would deliver in native mode; 0 yes, else why (xdp_watch.c). */
-int dp_xdp_native_check(struct dp_xdp *x, char *why, size_t whylen);
+/*
+ * Whether each interface (each veth only: what can be told before
+ * attaching) would deliver in native mode: 0 yes, -EPIPE no, else the
+ * kernel cannot tell; why says which interface and why (xdp_watch.c).
+ */
+int dp_xdp_native_check(struct dp_xdp *x, bool veth_only, char *why, size_t whylen);
 /* Reads the drivers' error counters as the baseline the watch counts from. */
 void dp_xdp_watch_reset(struct dp_xdp *x);
 void dp_xdp_watch(struct dp *dp);
