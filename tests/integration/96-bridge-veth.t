@@ -43,7 +43,7 @@ sed -e "s|^listen = 0.0.0.0:5060|listen = $SRV:5060|" \
     -e "s|^domain = .*|domain = ims.local|" \
     -e "s|^interface = eth0|interface = srv0|" \
     -e "s|^address = auto|address = $SRV|" \
-    -e "s|^ports = 30000-39999|ports = 30000-30099|" \
+    -e "s|^ports = 16384-32767|ports = 30000-30099|" \
     -e "s|^bpf_pin_dir = .*|bpf_pin_dir = $PIN|" \
     -e "s|^db = .*|db = $TMP/sluice.db|" \
     -e "s|^listen = 127.0.0.1:7777|listen = 127.0.0.1:$((17000 + $$ % 1000))|" \
