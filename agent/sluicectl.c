@@ -253,6 +253,11 @@ static int cmd_load(int argc, char **argv)
 	struct dp *dp;
 	char *list, *tok, *save = NULL;
 
+	if (argc == 3 && !strncmp(argv[2], "skip=", 5)) {
+		/* The benchmark's breakdown: steps the program leaves out. */
+		dp_xdp_set_prof_skip((unsigned)strtoul(argv[2] + 5, NULL, 0));
+		argc--;
+	}
 	if (argc < 1 || argc > 2) {
 		usage(stderr);
 		return 2;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -290,6 +291,17 @@ static int start_sip(struct sluiced *sd)
 	return 0;
 }
 
+/* The data path's own events: for XDP, route and neighbour changes. */
+static void on_dp_event(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sluiced *sd = arg;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	dp_on_event(sd->dp);
+}
+
 /* Once a second: is what the kernel forwards delivered? (dp/xdp_watch.c) */
 static void on_dp_watch(struct loop *loop, void *arg)
 {
@@ -529,6 +541,10 @@ static int sluiced_run(struct sluiced *sd)
 		goto out_free_loop;
 	}
 	start_nft(sd);
+	if (dp_event_fd(sd->dp) >= 0 &&
+	    loop_add_fd(sd->loop, dp_event_fd(sd->dp), EPOLLIN, on_dp_event, sd))
+		LOG(L_WARN, "[dp] cannot watch route and neighbour changes: a flow's egress "
+		    "follows them within a second only");
 	sd->store_ok = !store_open(&sd->store, sd->conf.store_db);
 	start_store(sd);
 	err = start_media(sd);
@@ -563,6 +579,8 @@ out_close_dp:
 		cdr_fini(&sd->cdr);	/* the last records, hung up calls' among them */
 	store_close(&sd->store);
 	stop_nft(sd);
+	if (dp_event_fd(sd->dp) >= 0)
+		loop_del_fd(sd->loop, dp_event_fd(sd->dp));
 	dp_close(sd->dp, sd->keep_media);
 	LOG(L_INFO, "[core] stopped");
 out_free_loop:

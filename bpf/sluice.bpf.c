@@ -31,6 +31,17 @@
 #define AF_INET		2
 #define AF_INET6	10
 
+/*
+ * For the benchmark's breakdown only (tests/bench/xdpcost.sh): steps left
+ * out, to see what each costs. 0 in production, where the verifier prunes
+ * every test of it away: it is read-only data, known at load.
+ */
+#define SLUICE_PROF_NO_FIB	(1u << 0)	/* egress: back out of the ingress, MACs kept */
+#define SLUICE_PROF_NO_STATS	(1u << 1)	/* no flow_stats, no clock */
+#define SLUICE_PROF_NO_RTP	(1u << 2)	/* counters without the RTP part */
+#define SLUICE_PROF_NO_VERDICTS	(1u << 3)
+const volatile __u32 sluice_prof_skip;
+
 /* RFC 7983 demultiplexing by the first payload byte. */
 #define RFC7983_STUN_MAX	3
 #define RFC7983_DTLS_MIN	20
@@ -140,6 +151,14 @@ static __always_inline int sluice_fib(struct xdp_md *ctx, const struct sluice_pk
 #endif
 const volatile __u32 sluice_veth_ifs[SLUICE_MAX_VETH];
 
+/*
+ * The generation of every egress the program resolved: a flow's cached
+ * egress is good while its egress_gen is this (and it is younger than
+ * SLUICE_EGRESS_TTL_NS). The loader sets it, never 0, and the agent bumps
+ * it on every route, neighbour and link change it hears of.
+ */
+volatile __u32 sluice_egress_gen;
+
 static __always_inline bool sluice_is_veth(__u32 ifindex)
 {
 	bool veth = false;
@@ -151,22 +170,58 @@ static __always_inline bool sluice_is_veth(__u32 ifindex)
 	return veth;
 }
 
-/*
- * Where the packet leaves: back out of the ingress interface (XDP_TX, or
- * on a veth a redirect to itself), or another interface we are attached
- * to. A VLAN-tagged frame keeps its tag, which is right only on the
- * interface it came in on.
- */
-static __always_inline int sluice_egress(struct xdp_md *ctx, const struct sluice_pkt *p,
-					 __u32 ifindex, bool *tx)
+static __always_inline __u16 sluice_ip_len(const struct sluice_pkt *p, const bool v6)
 {
-	bool same = ifindex == ctx->ingress_ifindex;
+	return v6 ? bpf_ntohs(p->ip6->payload_len) + sizeof(*p->ip6) : bpf_ntohs(p->ip4->tot_len);
+}
 
-	*tx = same && !sluice_is_veth(ifindex);
-	if (*tx)
-		return 0;
-	if ((p->vlan && !same) || !bpf_map_lookup_elem(&tx_ports, &ifindex))
+/*
+ * Whether the egress the action keeps serves this packet: resolved in the
+ * current generation, for packets coming in where this one did (the FIB's
+ * answer depends on it: forwarding, policy routes), lately, and for a
+ * packet no longer than the FIB passed (its MTU check).
+ */
+static __always_inline bool sluice_egress_good(const struct sluice_flow_action *act,
+					       const struct sluice_pkt *p, __u32 in_if, __u64 now,
+					       const bool v6)
+{
+	return act->egress_gen == sluice_egress_gen && act->egress_in_ifindex == in_if &&
+	       now - act->egress_at_ns < SLUICE_EGRESS_TTL_NS &&
+	       sluice_ip_len(p, v6) <= act->egress_len;
+}
+
+/*
+ * Asks the FIB where the new destination is reached and keeps the answer
+ * in the action (the map's own value: what the next packets of the flow
+ * find). A flow may only leave by an interface we are attached to. The
+ * stores race with nobody but another CPU storing the same answer.
+ */
+static __always_inline int sluice_resolve(struct xdp_md *ctx, const struct sluice_pkt *p,
+					  struct sluice_flow_action *act, __u32 in_if, __u64 now,
+					  const bool v6)
+{
+	struct bpf_fib_lookup fib = {};
+	int why;
+
+	if (sluice_prof_skip & SLUICE_PROF_NO_FIB) {
+		fib.ifindex = in_if;
+		__builtin_memcpy(fib.smac, p->eth->h_dest, ETH_ALEN);
+		__builtin_memcpy(fib.dmac, p->eth->h_source, ETH_ALEN);
+	} else {
+		why = sluice_fib(ctx, p, act, &fib, v6);
+		if (why)
+			return why;
+	}
+	if (fib.ifindex != in_if && !bpf_map_lookup_elem(&tx_ports, &fib.ifindex))
 		return SLUICE_V_PASS_REDIRECT_FAILED;
+	act->egress_ifindex = fib.ifindex;
+	act->egress_in_ifindex = in_if;
+	__builtin_memcpy(act->egress_smac, fib.smac, ETH_ALEN);
+	__builtin_memcpy(act->egress_dmac, fib.dmac, ETH_ALEN);
+	act->egress_redirect = sluice_is_veth(fib.ifindex);
+	act->egress_len = sluice_ip_len(p, v6);
+	act->egress_at_ns = now;
+	act->egress_gen = sluice_egress_gen;
 	return 0;
 }
 
@@ -298,8 +353,7 @@ static __always_inline void sluice_rewrite_ip6(struct sluice_pkt *p,
 }
 
 static __always_inline void sluice_rewrite(struct sluice_pkt *p,
-					   const struct sluice_flow_action *act,
-					   const struct bpf_fib_lookup *fib, const bool v6)
+					   const struct sluice_flow_action *act, const bool v6)
 {
 	if (!v6)
 		sluice_rewrite_ip4(p, act);
@@ -307,8 +361,8 @@ static __always_inline void sluice_rewrite(struct sluice_pkt *p,
 		sluice_rewrite_ip6(p, act);
 	p->udp->source = bpf_htons(act->new_src_port);
 	p->udp->dest = bpf_htons(act->new_dst_port);
-	__builtin_memcpy(p->eth->h_dest, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_source, fib->smac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_dest, act->egress_dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, act->egress_smac, ETH_ALEN);
 }
 
 static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
@@ -333,26 +387,22 @@ static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
 }
 
 static __always_inline void sluice_account(const struct sluice_pkt *p,
-					   const struct sluice_flow_action *act)
+					   const struct sluice_flow_action *act, __u64 now)
 {
 	__u16 udp_len = bpf_ntohs(p->udp->len);
 	struct sluice_flow_stats *st;
-	__u64 now = bpf_ktime_get_ns();
+	__u32 slot = act->stats_slot;
 
-	st = bpf_map_lookup_elem(&flow_stats, &p->key);
-	if (!st) {
-		struct sluice_flow_stats fresh = { .first_seen_ns = now };
-
-		bpf_map_update_elem(&flow_stats, &p->key, &fresh, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&flow_stats, &p->key);
-		if (!st)
-			return;
-	}
+	st = bpf_map_lookup_elem(&stats, &slot);
+	if (!st)
+		return;
+	if (!st->first_seen_ns)
+		st->first_seen_ns = now;
 	__sync_fetch_and_add(&st->packets, 1);
 	if (udp_len > sizeof(struct udphdr))
 		__sync_fetch_and_add(&st->bytes, udp_len - sizeof(struct udphdr));
 	st->last_seen_ns = now;
-	if (act->flags & SLUICE_F_RTP)
+	if ((act->flags & SLUICE_F_RTP) && !(sluice_prof_skip & SLUICE_PROF_NO_RTP))
 		sluice_account_rtp(st, p, act, now);
 }
 
@@ -373,10 +423,10 @@ sluice_demux(struct sluice_pkt *p, struct sluice_flow_action *act)
 static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt *p,
 					  int *action, const bool v6)
 {
-	struct bpf_fib_lookup fib = {};
 	struct sluice_flow_action *act;
+	__u32 in_if = ctx->ingress_ifindex, out_if;
+	__u64 now;
 	__u8 ttl;
-	bool tx;
 	int why;
 
 	act = bpf_map_lookup_elem(&flows, &p->key);
@@ -394,24 +444,29 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 	ttl = v6 ? p->ip6->hop_limit : p->ip4->ttl;
 	if (ttl <= 1)
 		return SLUICE_V_PASS_TTL;
-	why = sluice_fib(ctx, p, act, &fib, v6);
-	if (why)
-		return why;
-	why = sluice_egress(ctx, p, fib.ifindex, &tx);
-	if (why)
-		return why;
+	now = bpf_ktime_get_ns();
+	if (!sluice_egress_good(act, p, in_if, now, v6)) {
+		why = sluice_resolve(ctx, p, act, in_if, now, v6);
+		if (why)
+			return why;
+	}
+	out_if = act->egress_ifindex;
+	/* A VLAN tag is right only on the interface the frame came in on. */
+	if (p->vlan && out_if != in_if)
+		return SLUICE_V_PASS_REDIRECT_FAILED;
 
-	sluice_account(p, act);
-	sluice_rewrite(p, act, &fib, v6);
-	if (tx) {
+	if (!(sluice_prof_skip & SLUICE_PROF_NO_STATS))
+		sluice_account(p, act, now);
+	sluice_rewrite(p, act, v6);
+	if (out_if == in_if && !act->egress_redirect) {
 		*action = XDP_TX;
 		return SLUICE_V_TX;
 	}
-	*action = bpf_redirect_map(&tx_ports, fib.ifindex, XDP_PASS);
+	*action = bpf_redirect_map(&tx_ports, out_if, XDP_PASS);
 	if (*action != XDP_REDIRECT)
 		return SLUICE_V_PASS_REDIRECT_FAILED;
 	/* Out of the interface it came in on, by a redirect (a veth): still a TX. */
-	return fib.ifindex == ctx->ingress_ifindex ? SLUICE_V_TX : SLUICE_V_REDIRECT;
+	return out_if == in_if ? SLUICE_V_TX : SLUICE_V_REDIRECT;
 }
 
 /*
@@ -456,8 +511,10 @@ int sluice_xdp(struct xdp_md *ctx)
 	if (!why)
 		why = p.key.family == SLUICE_FAMILY_IPV4 ? sluice_forward4(ctx, &p, &action) :
 							    sluice_forward6(ctx, &p, &action);
-	sluice_count(SLUICE_V_RX, bytes);
-	sluice_count(why, bytes);
+	if (!(sluice_prof_skip & SLUICE_PROF_NO_VERDICTS)) {
+		sluice_count(SLUICE_V_RX, bytes);
+		sluice_count(why, bytes);
+	}
 	return action;
 }
 

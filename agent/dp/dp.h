@@ -52,6 +52,13 @@ struct dp_ops {
 	 * its verdict moves to a path that delivers and logs one line.
 	 */
 	void (*watch)(struct dp *dp);
+	/*
+	 * A descriptor the event loop watches for the backend (optional, -1
+	 * for none), and what to do when it is readable: the XDP backend
+	 * hears of route and neighbour changes there.
+	 */
+	int (*event_fd)(struct dp *dp);
+	void (*on_event)(struct dp *dp);
 	/* keep: leave pinned state (and forwarding) for the next sluiced. */
 	void (*close)(struct dp *dp, bool keep);
 };
@@ -131,6 +138,17 @@ static inline void dp_watch(struct dp *dp)
 {
 	if (dp->ops->watch && !dp->handed_over)
 		dp->ops->watch(dp);
+}
+
+static inline int dp_event_fd(struct dp *dp)
+{
+	return dp->ops->event_fd ? dp->ops->event_fd(dp) : -1;
+}
+
+static inline void dp_on_event(struct dp *dp)
+{
+	if (dp->ops->on_event)
+		dp->ops->on_event(dp);
 }
 
 /* How often sluiced calls dp_watch(), in milliseconds. */

@@ -68,6 +68,25 @@ static void parse_endpoint(const char *ep, int *family, uint8_t *addr, uint16_t 
 	*port = (uint16_t)atoi(colon + 1);
 }
 
+/*
+ * The statistics slot of the flow keyed key: the one it has (a replaced
+ * action keeps it, as the agent does), else the next unused one, zeroed.
+ */
+static __u32 stats_slot_of(const struct sluice_flow_key *key)
+{
+	static const struct sluice_flow_stats zero;
+	static __u32 next = 1;
+	struct sluice_flow_action cur;
+	__u32 slot;
+
+	if (!bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &cur, sizeof(cur), 0))
+		return cur.stats_slot;
+	slot = next++;
+	assert_int_equal(bpf_map__update_elem(skel->maps.stats, &slot, sizeof(slot), &zero,
+					      sizeof(zero), BPF_ANY), 0);
+	return slot;
+}
+
 static void flow_install(const struct flow_def *d)
 {
 	struct sluice_flow_key key = { 0 };
@@ -85,6 +104,7 @@ static void flow_install(const struct flow_def *d)
 	act.dscp = d->dscp;
 	act.clock_rate = d->no_clock ? 0 : 8000;
 	act.stream_id = key.port;
+	act.stats_slot = stats_slot_of(&key);
 	assert_int_equal(bpf_map__update_elem(skel->maps.flows, &key, sizeof(key), &act,
 					      sizeof(act), BPF_ANY), 0);
 }
@@ -229,21 +249,32 @@ static void flow_key_of(const struct pkt_spec *s, struct sluice_flow_key *key)
 	key->family = s->family == 6 ? SLUICE_FAMILY_IPV6 : SLUICE_FAMILY_IPV4;
 }
 
+/* The flow's statistics, through its action's slot; present: it has a flow. */
 static void stats_read(const struct sluice_flow_key *key, struct stats_snap *snap)
 {
-	int err = bpf_map__lookup_elem(skel->maps.flow_stats, key, sizeof(*key), &snap->st,
-				       sizeof(snap->st), 0);
+	struct sluice_flow_action act;
+	int err = bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &act, sizeof(act), 0);
 
 	snap->present = !err;
+	memset(&snap->st, 0, sizeof(snap->st));
 	if (err) {
 		assert_int_equal(err, -ENOENT);
-		memset(&snap->st, 0, sizeof(snap->st));
+		return;
 	}
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.stats, &act.stats_slot,
+					      sizeof(act.stats_slot), &snap->st,
+					      sizeof(snap->st), 0), 0);
 }
 
+/* Zeroes the flow's statistics, as a fresh slot has them. */
 static void stats_forget(const struct sluice_flow_key *key)
 {
-	bpf_map__delete_elem(skel->maps.flow_stats, key, sizeof(*key), 0);
+	static const struct sluice_flow_stats zero;
+	struct sluice_flow_action act;
+
+	if (!bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &act, sizeof(act), 0))
+		bpf_map__update_elem(skel->maps.stats, &act.stats_slot, sizeof(act.stats_slot),
+				     &zero, sizeof(zero), BPF_ANY);
 }
 
 
