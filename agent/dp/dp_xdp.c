@@ -238,7 +238,7 @@ static void unpin_maps(const char *pin_dir)
 	static const char *const maps[] = {
 		SLUICE_MAP_FLOWS, SLUICE_MAP_STATS, SLUICE_MAP_SLOT_KEYS, SLUICE_MAP_VERDICTS,
 		SLUICE_MAP_TX_PORTS, SLUICE_MAP_ABI,
-		"flows.abi2", "flow_stats",	/* an ABI 2 upgrade's leftovers, if any */
+		"flows_abi2", "flow_stats",	/* an ABI 2 upgrade's leftovers, if any */
 	};
 	char path[PATH_MAX];
 	size_t i;

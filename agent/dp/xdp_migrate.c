@@ -5,7 +5,7 @@
  * program still attached and forwarding) moves them over instead of
  * refusing.
  *
- *   1. The old flows map is renamed out of the way (flows.abi2): libbpf
+ *   1. The old flows map is renamed out of the way (flows_abi2): libbpf
  *      then creates ABI 3's flows, stats and slot_keys beside the maps
  *      whose layout did not change (verdicts, tx_ports, abi), which the
  *      new program shares with the old one.
@@ -36,7 +36,7 @@
 #define ABI2			2
 #define ABI2_MAP_STATS		"flow_stats"	/* key -> sluice_flow_stats */
 #define ABI2_ACTION_SIZE	72
-#define ABI2_SUFFIX		".abi2"
+#define ABI2_SUFFIX		"_abi2"	/* bpffs takes no dot in a name */
 #define MIGRATE_BATCH		256
 
 _Static_assert(__builtin_offsetof(struct sluice_flow_action, egress_at_ns) == ABI2_ACTION_SIZE,
