@@ -8,7 +8,8 @@
  *	attaches ref_relay to IF_IN and IF_OUT (netlink, so that it stays
  *	after refrelay exits) and installs FLOWS flows: packets from SRC
  *	(ADDR:PORT) to DST:PORT0+2i leave IF_OUT from VIA:PORT0+2i to
- *	TO:PORT0+2i, with IF_OUT's MAC as source and NEXT_MAC as destination.
+ *	TO:PORT0+2i, with IF_OUT's MAC as source and NEXT_MAC as destination;
+ *	past 20,000 flows, i wraps and SRC's port grows by one.
  *   refrelay unload IF...
  *	detaches whatever XDP program the interfaces run.
  *
@@ -85,7 +86,7 @@ static int load(char **argv)
 	struct ref_key k = { 0 };
 	unsigned int m[ETH_ALEN];
 	unsigned int port0;
-	__be16 dummy;
+	__be16 dummy, sport;
 	struct ref *skel;
 	int j, fd;
 
@@ -97,6 +98,7 @@ static int load(char **argv)
 		return 2;
 	}
 	port0 = (unsigned int)atoi(argv[6]);
+	sport = k.sport;
 	for (j = 0; j < ETH_ALEN; j++)
 		f.dmac[j] = (__u8)m[j];
 	f.ifindex = (__u32)ifs[1];
@@ -107,8 +109,10 @@ static int load(char **argv)
 	}
 	fd = bpf_map__fd(skel->maps.ref_flows);
 	for (i = 0; i < n; i++) {
-		__u16 p = (__u16)(port0 + 2 * i);
+		/* 20,000 flows per source port, as run.sh's idle flows go. */
+		__u16 p = (__u16)(port0 + 2 * (i % 20000));
 
+		k.sport = htons((__u16)(ntohs(sport) + i / 20000));
 		k.dport = f.sport = f.dport = htons(p);
 		if (bpf_map_update_elem(fd, &k, &f, BPF_ANY)) {
 			fprintf(stderr, "refrelay: flow %lu: %s\n", i, strerror(errno));
