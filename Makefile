@@ -181,7 +181,8 @@ fuzz: deps all fuzz-bins
 
 # The benchmark's generator and sink (XDP, live frames) and its driver.
 BENCH_DIR := build/bench
-BENCH_BINS := $(BENCH_DIR)/rtpgen $(BENCH_DIR)/sessions $(BENCH_DIR)/ngbench
+BENCH_BINS := $(BENCH_DIR)/rtpgen $(BENCH_DIR)/sessions $(BENCH_DIR)/ngbench \
+	$(BENCH_DIR)/refrelay $(BENCH_DIR)/xdpcost
 
 $(BENCH_DIR)/bench.bpf.o: tests/bench/bench.bpf.c
 	@mkdir -p $(@D)
@@ -191,6 +192,23 @@ $(BENCH_DIR)/bench.bpf.o: tests/bench/bench.bpf.c
 $(BENCH_DIR)/bench.skel.h: $(BENCH_DIR)/bench.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name bench > $@.tmp && mv $@.tmp $@
+
+$(BENCH_DIR)/ref.bpf.o: tests/bench/ref.bpf.c
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_DIR)/ref.skel.h: $(BENCH_DIR)/ref.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name ref > $@.tmp && mv $@.tmp $@
+
+$(BENCH_DIR)/refrelay: tests/bench/refrelay.c $(BENCH_DIR)/ref.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) -I$(BENCH_DIR) $< -o $@ -lbpf -lelf -lz
+
+$(BENCH_DIR)/xdpcost: tests/bench/xdpcost.c $(BENCH_DIR)/ref.skel.h $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) -I$(BENCH_DIR) -Itests/bpf $< -o $@ -lbpf -lelf -lz
 
 $(BENCH_DIR)/rtpgen: tests/bench/rtpgen.c $(BENCH_DIR)/bench.skel.h
 	$(call msg,CC,$@)

@@ -30,6 +30,8 @@
 #include "dp/dp_impl.h"
 #include "dp/dp_kmod.h"
 #include "dp/flowspec.h"
+#include "dp/xdp_pass.h"
+#include "doctor/doctor.h"
 #include "store/import.h"
 #include "store/store.h"
 #include "version.h"
@@ -55,6 +57,14 @@ static void usage(FILE *f)
 		"                 attach the XDP program and pin it (default: native, else generic)\n"
 		"  unload         detach the program everywhere, remove the pins and the\n"
 		"                 nftables table inet sluice\n"
+		"  doctor         check this host against CONF: interfaces, veth peers and\n"
+		"                 whether XDP native delivers there, sysctls, bpffs, nftables,\n"
+		"                 ports, the open-file limit; each fault with its fix. Exit 1\n"
+		"                 when something would lose media or calls\n"
+		"  xdp-pass [-d] IFACE\n"
+		"                 attach (-d: detach) a do-nothing native XDP program on IFACE,\n"
+		"                 the peer of a veth sluiced runs on, so that the veth driver\n"
+		"                 delivers what sluiced's XDP sends (run where IFACE lives)\n"
 		"  -k hello [ABI] shake hands with sluice.ko as sluiced does (as ABI, to see\n"
 		"                 a module refuse another release)\n"
 		"  import-users FILE\n"
@@ -243,6 +253,11 @@ static int cmd_load(int argc, char **argv)
 	struct dp *dp;
 	char *list, *tok, *save = NULL;
 
+	if (argc == 3 && !strncmp(argv[2], "skip=", 5)) {
+		/* The benchmark's breakdown: steps the program leaves out. */
+		dp_xdp_set_prof_skip((unsigned)strtoul(argv[2] + 5, NULL, 0));
+		argc--;
+	}
 	if (argc < 1 || argc > 2) {
 		usage(stderr);
 		return 2;
@@ -272,6 +287,39 @@ static int cmd_load(int argc, char **argv)
 	printf("%s, pinned in %s\n", dp->desc, pin_dir);
 	dp_close(dp, true);
 	return 0;
+}
+
+/* `doctor`: the host checks against CONF (doctor/doctor.h); exit 1 on a fault. */
+static int cmd_doctor(void)
+{
+	static struct conf conf;
+	char err[512];
+	int fails;
+
+	conf_defaults(&conf);
+	if (conf_load(&conf, conf_path, err, sizeof(err))) {
+		fprintf(stderr, "sluicectl: %s\n", err);
+		return 2;
+	}
+	printf("sluicectl doctor: %s\n", conf_path);
+	fails = doctor_run(&conf, 0, doctor_print, stdout);
+	printf("%d fault%s that would lose media or calls\n", fails, fails == 1 ? "" : "s");
+	return fails ? 1 : 0;
+}
+
+static int cmd_xdp_pass(int argc, char **argv)
+{
+	bool attach = !(argc == 2 && !strcmp(argv[0], "-d"));
+	char msg[256];
+	int err;
+
+	if (argc != 1 && !(argc == 2 && !attach)) {
+		usage(stderr);
+		return 2;
+	}
+	err = dp_xdp_pass(argv[argc - 1], attach, msg, sizeof(msg));
+	fprintf(err ? stderr : stdout, "%s%s\n", err ? "sluicectl: " : "", msg);
+	return err ? 1 : 0;
 }
 
 /*
@@ -916,6 +964,10 @@ int main(int argc, char **argv)
 		return cmd_load(argc - 1, argv + 1);
 	if (argc == 1 && !strcmp(argv[0], "unload"))
 		return cmd_unload();
+	if (argc == 1 && !strcmp(argv[0], "doctor"))
+		return cmd_doctor();
+	if (argc >= 1 && !strcmp(argv[0], "xdp-pass"))
+		return cmd_xdp_pass(argc - 1, argv + 1);
 	if (argc >= 1 && !strcmp(argv[0], "hello"))
 		return cmd_hello(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[0], "import-users"))

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/conf.h"
@@ -24,6 +26,7 @@
 #include "ctl/rtpproxy.h"
 #include "dp/dp.h"
 #include "dp/nft.h"
+#include "doctor/doctor.h"
 #include "media/persist.h"
 #include "media/session.h"
 #include "mml/cmd.h"
@@ -49,6 +52,7 @@ struct sluiced {
 	bool		cdr_ok;
 	struct mml_server mml;
 	bool		keep_media;	/* leave the kernel path to a restart */
+	struct loop_timer dp_watch;
 };
 
 /*
@@ -291,6 +295,26 @@ static int start_sip(struct sluiced *sd)
 	return 0;
 }
 
+/* The data path's own events: for XDP, route and neighbour changes. */
+static void on_dp_event(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sluiced *sd = arg;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	dp_on_event(sd->dp);
+}
+
+/* Once a second: is what the kernel forwards delivered? (dp/xdp_watch.c) */
+static void on_dp_watch(struct loop *loop, void *arg)
+{
+	struct sluiced *sd = arg;
+
+	dp_watch(sd->dp);
+	loop_timer_arm(loop, &sd->dp_watch, DP_WATCH_MS);
+}
+
 static void on_handover_signal(struct loop *loop, int signo, void *arg);
 
 /* SIGTERM, SIGINT: calls end with BYE and their CDRs close, unless [media] on_stop = keep. */
@@ -450,12 +474,42 @@ static void start_mml(struct sluiced *sd)
 		LOG(L_INFO, "[mml] listening on %s (tcp)", addr);
 }
 
+/* A finding of the start-up checks as one log line (doctor/doctor.h). */
+static void log_finding(const struct doctor_finding *f, void *arg)
+{
+	(void)arg;
+	if (f->level == DOCTOR_OK)
+		return;
+	LOG(f->level == DOCTOR_FAIL ? L_ERROR : L_WARN, "[core] %s: %s%s%s", f->topic, f->what,
+	    f->fix[0] ? "; fix: " : "", f->fix);
+}
+
+/*
+ * Every media port is a socket while a call uses it: take the hard limit
+ * on open files, which a shell's soft 1024 hides (the systemd unit sets
+ * both).
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (!setrlimit(RLIMIT_NOFILE, &rl))
+		LOG(L_INFO, "[core] open files: limit raised from %lu to %lu", (unsigned long)was,
+		    (unsigned long)rl.rlim_max);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sluiced [-c FILE] [-t] [-V]\n"
 		"  -c FILE  configuration (default conf/sluice.conf)\n"
-		"  -t       check the configuration and exit\n"
+		"  -t       check the configuration and this host (as `sluicectl doctor`)\n"
+		"           and exit: 1 when something would lose media or calls\n"
 		"  -V       print the version and exit\n"
 		"signals: TERM, INT  stop: calls end with BYE, their CDRs close, the XDP\n"
 		"                    program is detached and table inet sluice removed\n"
@@ -483,12 +537,18 @@ static int sluiced_run(struct sluiced *sd)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
+	raise_nofile();
+	doctor_run(&sd->conf, DOCTOR_AT_START, log_finding, NULL);
 	err = dp_open(&sd->conf, &sd->dp);
 	if (err) {
 		LOG(L_ERROR, "[dp] cannot open the data path: %s", strerror(-err));
 		goto out_free_loop;
 	}
 	start_nft(sd);
+	if (dp_event_fd(sd->dp) >= 0 &&
+	    loop_add_fd(sd->loop, dp_event_fd(sd->dp), EPOLLIN, on_dp_event, sd))
+		LOG(L_WARN, "[dp] cannot watch route and neighbour changes: a flow's egress "
+		    "follows them within a second only");
 	sd->store_ok = !store_open(&sd->store, sd->conf.store_db);
 	start_store(sd);
 	err = start_media(sd);
@@ -500,6 +560,8 @@ static int sluiced_run(struct sluiced *sd)
 	adopt_sessions(sd);
 	close_stale_cdrs(sd);
 	start_mml(sd);
+	loop_timer_init(&sd->dp_watch, on_dp_watch, sd);
+	loop_timer_arm(sd->loop, &sd->dp_watch, DP_WATCH_MS);
 	LOG(L_INFO, "[core] sluiced %s running (data path: %s)", SLUICE_VERSION,
 	    sd->dp->desc);
 
@@ -521,6 +583,8 @@ out_close_dp:
 		cdr_fini(&sd->cdr);	/* the last records, hung up calls' among them */
 	store_close(&sd->store);
 	stop_nft(sd);
+	if (dp_event_fd(sd->dp) >= 0)
+		loop_del_fd(sd->loop, dp_event_fd(sd->dp));
 	dp_close(sd->dp, sd->keep_media);
 	LOG(L_INFO, "[core] stopped");
 out_free_loop:
@@ -563,7 +627,7 @@ int main(int argc, char **argv)
 	}
 	if (check_only) {
 		printf("sluiced: %s: configuration OK\n", path);
-		return 0;
+		return doctor_run(&sd.conf, 0, doctor_print, stdout) ? 1 : 0;
 	}
 	if (log_init(sd.conf.log_target, (enum log_level)sd.conf.log_level)) {
 		fprintf(stderr, "sluiced: bad log target %s\n", sd.conf.log_target);

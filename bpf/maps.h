@@ -23,17 +23,31 @@ struct {
 } flows SEC(".maps");
 
 /*
- * Kept apart from flows so that replacing an action (re-INVITE, re-latch)
- * keeps the counters. Created by the program on a flow's first forwarded
- * packet; the agent deletes it with the flow.
+ * A flow's statistics, in the slot its action names (stats_slot): an
+ * array, so that finding them costs no second hash lookup. Kept apart from
+ * flows so that replacing an action (a re-INVITE) keeps the counters. The
+ * agent hands slots out, zeroed, and takes them back with the flow.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_FLOWS);
+	__type(key, __u32);
+	__type(value, struct sluice_flow_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+/*
+ * Which flow holds a slot: the agent's bookkeeping, never read by the
+ * program. A slot is taken with BPF_NOEXIST, so that two writers (sluiced
+ * and a sluicectl beside it) never share one.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SLUICE_MAX_FLOWS);
-	__type(key, struct sluice_flow_key);
-	__type(value, struct sluice_flow_stats);
+	__type(key, __u32);
+	__type(value, struct sluice_flow_key);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} flow_stats SEC(".maps");
+} slot_keys SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

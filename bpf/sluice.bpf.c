@@ -31,6 +31,17 @@
 #define AF_INET		2
 #define AF_INET6	10
 
+/*
+ * For the benchmark's breakdown only (tests/bench/xdpcost.sh): steps left
+ * out, to see what each costs. 0 in production, where the verifier prunes
+ * every test of it away: it is read-only data, known at load.
+ */
+#define SLUICE_PROF_NO_FIB	(1u << 0)	/* egress: back out of the ingress, MACs kept */
+#define SLUICE_PROF_NO_STATS	(1u << 1)	/* no flow_stats, no clock */
+#define SLUICE_PROF_NO_RTP	(1u << 2)	/* counters without the RTP part */
+#define SLUICE_PROF_NO_VERDICTS	(1u << 3)
+const volatile __u32 sluice_prof_skip;
+
 /* RFC 7983 demultiplexing by the first payload byte. */
 #define RFC7983_STUN_MAX	3
 #define RFC7983_DTLS_MIN	20
@@ -128,19 +139,161 @@ static __always_inline int sluice_fib(struct xdp_md *ctx, const struct sluice_pk
 }
 
 /*
- * Where the packet leaves: back out of the ingress interface (XDP_TX), or
- * another interface we are attached to. A VLAN-tagged frame keeps its tag,
- * which is right only on the interface it came in on.
+ * The veth interfaces the program is attached to, set by the loader. A
+ * veth's XDP_TX reaches its peer only when the peer runs an XDP program of
+ * its own (the driver queues the frames without waking the peer otherwise),
+ * while a redirect to the same veth is delivered whenever the peer runs
+ * NAPI, with GRO as well: so on a veth, "back out" is a redirect to itself.
+ * See agent/dp/link.h.
  */
-static __always_inline int sluice_egress(struct xdp_md *ctx, const struct sluice_pkt *p,
-					 __u32 ifindex, bool *tx)
+#ifndef SLUICE_MAX_VETH
+#define SLUICE_MAX_VETH 8
+#endif
+const volatile __u32 sluice_veth_ifs[SLUICE_MAX_VETH];
+
+/*
+ * The generation of every egress the program resolved: a flow's cached
+ * egress is good while its egress_gen is this (and it is younger than
+ * SLUICE_EGRESS_TTL_NS). The loader sets it, never 0, and the agent bumps
+ * it on every route, neighbour and link change it hears of.
+ */
+volatile __u32 sluice_egress_gen;
+
+static __always_inline bool sluice_is_veth(__u32 ifindex)
 {
-	*tx = ifindex == ctx->ingress_ifindex;
-	if (*tx)
-		return 0;
-	if (p->vlan || !bpf_map_lookup_elem(&tx_ports, &ifindex))
+	bool veth = false;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < SLUICE_MAX_VETH; i++)
+		veth |= sluice_veth_ifs[i] == ifindex;
+	return veth;
+}
+
+static __always_inline __u16 sluice_ip_len(const struct sluice_pkt *p, const bool v6)
+{
+	return v6 ? bpf_ntohs(p->ip6->payload_len) + sizeof(*p->ip6) : bpf_ntohs(p->ip4->tot_len);
+}
+
+/*
+ * Whether the egress the action keeps serves this packet: resolved in the
+ * current generation, for packets coming in where this one did (the FIB's
+ * answer depends on it: forwarding, policy routes), lately, and for a
+ * packet no longer than the FIB passed (its MTU check).
+ */
+static __always_inline bool sluice_egress_good(const struct sluice_flow_action *act,
+					       const struct sluice_pkt *p, __u32 in_if, __u64 now,
+					       const bool v6)
+{
+	return act->egress_gen == sluice_egress_gen && act->egress_in_ifindex == in_if &&
+	       now - act->egress_at_ns < SLUICE_EGRESS_TTL_NS &&
+	       sluice_ip_len(p, v6) <= act->egress_len;
+}
+
+/*
+ * Asks the FIB where the new destination is reached and keeps the answer
+ * in the action (the map's own value: what the next packets of the flow
+ * find). A flow may only leave by an interface we are attached to. The
+ * stores race with nobody but another CPU storing the same answer.
+ */
+static __always_inline int sluice_resolve(struct xdp_md *ctx, const struct sluice_pkt *p,
+					  struct sluice_flow_action *act, __u32 in_if, __u64 now,
+					  const bool v6)
+{
+	struct bpf_fib_lookup fib = {};
+	int why;
+
+	if (sluice_prof_skip & SLUICE_PROF_NO_FIB) {
+		fib.ifindex = in_if;
+		__builtin_memcpy(fib.smac, p->eth->h_dest, ETH_ALEN);
+		__builtin_memcpy(fib.dmac, p->eth->h_source, ETH_ALEN);
+	} else {
+		why = sluice_fib(ctx, p, act, &fib, v6);
+		if (why)
+			return why;
+	}
+	if (fib.ifindex != in_if && !bpf_map_lookup_elem(&tx_ports, &fib.ifindex))
 		return SLUICE_V_PASS_REDIRECT_FAILED;
+	act->egress_ifindex = fib.ifindex;
+	act->egress_in_ifindex = in_if;
+	__builtin_memcpy(act->egress_smac, fib.smac, ETH_ALEN);
+	__builtin_memcpy(act->egress_dmac, fib.dmac, ETH_ALEN);
+	act->egress_redirect = sluice_is_veth(fib.ifindex);
+	act->egress_len = sluice_ip_len(p, v6);
+	act->egress_at_ns = now;
+	act->egress_gen = sluice_egress_gen;
 	return 0;
+}
+
+/*
+ * A local sender's UDP checksum left for the NIC to finish (the kernel's
+ * CHECKSUM_PARTIAL: a sender in another namespace of this host, over a
+ * veth with checksum offload on, as containers have by default) holds the
+ * folded pseudo-header sum, not a checksum. In generic mode the packet
+ * stays such an skb and is finished on its way out, so the field takes the
+ * address change only (bpf/fwd.h). A native frame has lost that state: it
+ * is sent as it is and the receiver checks it, so the program finishes the
+ * checksum itself before updating it. Set by the loader: 1 while attached
+ * in native mode.
+ */
+volatile __u32 sluice_native_mode;
+
+/* The most a UDP datagram the program sums may have (a frame's MTU). */
+#define SLUICE_CSUM_MAX	1500
+
+/* The pseudo-header's sum: addresses (as they lie), protocol and UDP length. */
+static __always_inline __u32 sluice_pseudo_sum(const struct sluice_pkt *p, const bool v6)
+{
+	/* Source and destination lie one after the other in both headers. */
+	const __u32 *a = v6 ? p->ip6->saddr.in6_u.u6_addr32 : &p->ip4->saddr;
+	__u32 sum = bpf_htons(IPPROTO_UDP) + p->udp->len;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 8; i++)
+		if (v6 || i < 2)
+			sum += (a[i] & 0xffff) + (a[i] >> 16);
+	return sum;
+}
+
+/* The one's complement sum of the UDP datagram, header and payload, as it lies. */
+static __noinline __u32 sluice_udp_sum(const __u8 *udp, const void *end, __u32 len)
+{
+	__u32 sum = 0, i;
+
+	for (i = 0; i < SLUICE_CSUM_MAX; i += 2) {
+		if (i + 2 > len || (void *)(udp + i + 2) > end)
+			break;
+		sum += *(const __u16 *)(udp + i);
+	}
+	if (i < len && i < SLUICE_CSUM_MAX && (void *)(udp + i + 1) <= end) {
+		__u16 w = 0;
+
+		*(__u8 *)&w = udp[i];	/* the odd byte, padded with a zero after it */
+		sum += w;
+	}
+	return sum;
+}
+
+/* The UDP checksum after the addresses changed by addr_diff and the ports by port_diff. */
+static __always_inline __u16 sluice_udp_check(const struct sluice_pkt *p, __u32 pseudo,
+					      __u32 addr_diff, __u32 port_diff)
+{
+	__u16 check = p->udp->check;
+	__u32 sum;
+
+	if (!check || check != sluice_csum_fold(pseudo))
+		return sluice_csum_apply_udp(check, addr_diff + port_diff);
+	/* It looks like a pseudo-header sum left for the NIC. */
+	if (!sluice_native_mode)
+		return (__u16)~sluice_csum_apply((__u16)~check, addr_diff);
+	/*
+	 * Finish it as the NIC would: the sum over the datagram with the field
+	 * as it is. A real checksum that equals the pseudo-header sum by chance
+	 * comes out of this unchanged, so it needs no test of its own.
+	 */
+	sum = sluice_udp_sum((const __u8 *)p->udp, p->end, bpf_ntohs(p->udp->len));
+	return sluice_csum_apply_udp((__u16)~sluice_csum_fold(sum), addr_diff + port_diff);
 }
 
 static __always_inline void sluice_rewrite_ip4(struct sluice_pkt *p,
@@ -149,6 +302,7 @@ static __always_inline void sluice_rewrite_ip4(struct sluice_pkt *p,
 	struct iphdr *ip4 = p->ip4;
 	__u16 *ttl_word = (__u16 *)&ip4->ttl;	/* ttl, protocol */
 	__u16 old_word = *ttl_word;
+	__u32 pseudo = sluice_pseudo_sum(p, false);
 	__u32 addr_diff, ip_diff;
 
 	addr_diff = sluice_csum_replace_addr(0, &ip4->saddr,
@@ -167,25 +321,25 @@ static __always_inline void sluice_rewrite_ip4(struct sluice_pkt *p,
 	}
 	ip4->check = sluice_csum_apply(ip4->check, ip_diff);
 
-	p->udp->check = sluice_csum_apply_udp(p->udp->check,
-					      sluice_csum_diff16(
-						      sluice_csum_diff16(addr_diff, p->udp->source,
-									 bpf_htons(act->new_src_port)),
-						      p->udp->dest, bpf_htons(act->new_dst_port)));
+	p->udp->check = sluice_udp_check(p, pseudo, addr_diff,
+					 sluice_csum_diff16(sluice_csum_diff16(0, p->udp->source,
+									       bpf_htons(act->new_src_port)),
+							    p->udp->dest, bpf_htons(act->new_dst_port)));
 }
 
 static __always_inline void sluice_rewrite_ip6(struct sluice_pkt *p,
 					       const struct sluice_flow_action *act)
 {
 	struct ipv6hdr *ip6 = p->ip6;
-	__u32 diff;
+	__u32 pseudo = sluice_pseudo_sum(p, true);
+	__u32 diff, port_diff;
 
 	diff = sluice_csum_replace_addr(0, ip6->saddr.in6_u.u6_addr32,
 					(const __u32 *)act->new_src_addr, 4);
 	diff = sluice_csum_replace_addr(diff, ip6->daddr.in6_u.u6_addr32,
 					(const __u32 *)act->new_dst_addr, 4);
-	diff = sluice_csum_diff16(diff, p->udp->source, bpf_htons(act->new_src_port));
-	diff = sluice_csum_diff16(diff, p->udp->dest, bpf_htons(act->new_dst_port));
+	port_diff = sluice_csum_diff16(0, p->udp->source, bpf_htons(act->new_src_port));
+	port_diff = sluice_csum_diff16(port_diff, p->udp->dest, bpf_htons(act->new_dst_port));
 	ip6->hop_limit--;
 	if (act->flags & SLUICE_F_DSCP) {
 		/* Traffic class: priority nibble, then flow_lbl[0]'s top nibble. */
@@ -195,12 +349,11 @@ static __always_inline void sluice_rewrite_ip6(struct sluice_pkt *p,
 		ip6->priority = tc >> 4;
 		ip6->flow_lbl[0] = (tc << 4) | (ip6->flow_lbl[0] & 0x0f);
 	}
-	p->udp->check = sluice_csum_apply_udp(p->udp->check, diff);
+	p->udp->check = sluice_udp_check(p, pseudo, diff, port_diff);
 }
 
 static __always_inline void sluice_rewrite(struct sluice_pkt *p,
-					   const struct sluice_flow_action *act,
-					   const struct bpf_fib_lookup *fib, const bool v6)
+					   const struct sluice_flow_action *act, const bool v6)
 {
 	if (!v6)
 		sluice_rewrite_ip4(p, act);
@@ -208,8 +361,8 @@ static __always_inline void sluice_rewrite(struct sluice_pkt *p,
 		sluice_rewrite_ip6(p, act);
 	p->udp->source = bpf_htons(act->new_src_port);
 	p->udp->dest = bpf_htons(act->new_dst_port);
-	__builtin_memcpy(p->eth->h_dest, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_source, fib->smac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_dest, act->egress_dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, act->egress_smac, ETH_ALEN);
 }
 
 static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
@@ -234,26 +387,22 @@ static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
 }
 
 static __always_inline void sluice_account(const struct sluice_pkt *p,
-					   const struct sluice_flow_action *act)
+					   const struct sluice_flow_action *act, __u64 now)
 {
 	__u16 udp_len = bpf_ntohs(p->udp->len);
 	struct sluice_flow_stats *st;
-	__u64 now = bpf_ktime_get_ns();
+	__u32 slot = act->stats_slot;
 
-	st = bpf_map_lookup_elem(&flow_stats, &p->key);
-	if (!st) {
-		struct sluice_flow_stats fresh = { .first_seen_ns = now };
-
-		bpf_map_update_elem(&flow_stats, &p->key, &fresh, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&flow_stats, &p->key);
-		if (!st)
-			return;
-	}
+	st = bpf_map_lookup_elem(&stats, &slot);
+	if (!st)
+		return;
+	if (!st->first_seen_ns)
+		st->first_seen_ns = now;
 	__sync_fetch_and_add(&st->packets, 1);
 	if (udp_len > sizeof(struct udphdr))
 		__sync_fetch_and_add(&st->bytes, udp_len - sizeof(struct udphdr));
 	st->last_seen_ns = now;
-	if (act->flags & SLUICE_F_RTP)
+	if ((act->flags & SLUICE_F_RTP) && !(sluice_prof_skip & SLUICE_PROF_NO_RTP))
 		sluice_account_rtp(st, p, act, now);
 }
 
@@ -274,10 +423,10 @@ sluice_demux(struct sluice_pkt *p, struct sluice_flow_action *act)
 static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt *p,
 					  int *action, const bool v6)
 {
-	struct bpf_fib_lookup fib = {};
 	struct sluice_flow_action *act;
+	__u32 in_if = ctx->ingress_ifindex, out_if;
+	__u64 now;
 	__u8 ttl;
-	bool tx;
 	int why;
 
 	act = bpf_map_lookup_elem(&flows, &p->key);
@@ -295,21 +444,29 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 	ttl = v6 ? p->ip6->hop_limit : p->ip4->ttl;
 	if (ttl <= 1)
 		return SLUICE_V_PASS_TTL;
-	why = sluice_fib(ctx, p, act, &fib, v6);
-	if (why)
-		return why;
-	why = sluice_egress(ctx, p, fib.ifindex, &tx);
-	if (why)
-		return why;
+	now = bpf_ktime_get_ns();
+	if (!sluice_egress_good(act, p, in_if, now, v6)) {
+		why = sluice_resolve(ctx, p, act, in_if, now, v6);
+		if (why)
+			return why;
+	}
+	out_if = act->egress_ifindex;
+	/* A VLAN tag is right only on the interface the frame came in on. */
+	if (p->vlan && out_if != in_if)
+		return SLUICE_V_PASS_REDIRECT_FAILED;
 
-	sluice_account(p, act);
-	sluice_rewrite(p, act, &fib, v6);
-	if (tx) {
+	if (!(sluice_prof_skip & SLUICE_PROF_NO_STATS))
+		sluice_account(p, act, now);
+	sluice_rewrite(p, act, v6);
+	if (out_if == in_if && !act->egress_redirect) {
 		*action = XDP_TX;
 		return SLUICE_V_TX;
 	}
-	*action = bpf_redirect_map(&tx_ports, fib.ifindex, XDP_PASS);
-	return *action == XDP_REDIRECT ? SLUICE_V_REDIRECT : SLUICE_V_PASS_REDIRECT_FAILED;
+	*action = bpf_redirect_map(&tx_ports, out_if, XDP_PASS);
+	if (*action != XDP_REDIRECT)
+		return SLUICE_V_PASS_REDIRECT_FAILED;
+	/* Out of the interface it came in on, by a redirect (a veth): still a TX. */
+	return out_if == in_if ? SLUICE_V_TX : SLUICE_V_REDIRECT;
 }
 
 /*
@@ -354,8 +511,10 @@ int sluice_xdp(struct xdp_md *ctx)
 	if (!why)
 		why = p.key.family == SLUICE_FAMILY_IPV4 ? sluice_forward4(ctx, &p, &action) :
 							    sluice_forward6(ctx, &p, &action);
-	sluice_count(SLUICE_V_RX, bytes);
-	sluice_count(why, bytes);
+	if (!(sluice_prof_skip & SLUICE_PROF_NO_VERDICTS)) {
+		sluice_count(SLUICE_V_RX, bytes);
+		sluice_count(why, bytes);
+	}
 	return action;
 }
 

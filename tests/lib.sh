@@ -157,6 +157,32 @@ relay_topology() {
 	in_ns $e ping -c1 -W2 $n.2.1 >/dev/null
 }
 
+# bridge_topology B S P1 P2 [NET]: a one-armed server as containers, LXC
+# and lab VMs wire one. B holds the bridge br0 (the host's side); the
+# server's namespace S has srv0 (NET.0.1/24), a veth whose peer brs is a
+# port of br0; the phones' namespaces P1 and P2 have ph0 (NET.0.11, .12),
+# veths whose peers are ports too. Every interface keeps the kernel's
+# defaults (no GRO on the peers, checksum offload on the phones), as a
+# newcomer's would. NET is 10.80 unless given.
+bridge_topology() {
+	local b=$1 s=$2 p1=$3 p2=$4 n=${5:-10.80} x i=0
+	for x in $b $s $p1 $p2; do netns_add $x; done
+	ip -n $b link add br0 type bridge || skip_all "cannot create a bridge"
+	ip -n $b link set br0 up
+	ip link add srv0 netns $s type veth peer name brs netns $b || skip_all "cannot create veth pairs"
+	ip -n $b link set brs master br0 up
+	ip -n $s addr add $n.0.1/24 dev srv0
+	ip -n $s link set srv0 up
+	for x in $p1 $p2; do
+		i=$((i + 1))
+		ip link add ph0 netns $x type veth peer name bp$i netns $b
+		ip -n $b link set bp$i master br0 up
+		ip -n $x addr add $n.0.1$i/24 dev ph0
+		ip -n $x link set ph0 up
+		in_ns $x ping -c1 -W2 $n.0.1 >/dev/null
+	done
+}
+
 # wait_for FILE REGEX [TENTHS]: until a line matches, or give up.
 wait_for() {
 	local i

@@ -498,7 +498,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("trunk", "rewrite", "", parse_rewrite, trunk_rewrite),
 	KEY("media", "interface", "eth0", parse_ifaces, media_ifaces),
 	KEY("media", "address", "auto", parse_media_address, media_address),
-	KEY("media", "ports", "30000-39999", parse_ports, media_port_min),
+	KEY("media", "ports", "16384-32767", parse_ports, media_port_min),
 	KEY("media", "datapath", "auto", parse_datapath, media_datapath),
 	KEY("media", "timeout", "60", parse_seconds, media_timeout),
 	KEY("media", "hold_timeout", "3600", parse_seconds, media_hold_timeout),

@@ -5,6 +5,11 @@
  * one line what it took and why the better ones were not possible, as
  * rtpengine's "KERNEL FORWARDING DISABLED" does: an operator must never
  * have to guess whether media is in the kernel.
+ *
+ * A path is taken only where it delivers: XDP native is refused where the
+ * driver would drop what the program sends (a veth whose peer runs neither
+ * XDP nor GRO: link.h), and the XDP backend's watch (xdp_watch.c) keeps
+ * checking while it runs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,10 +22,13 @@
 
 static int open_xdp_forced(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out)
 {
-	char why[256] = "";
+	char why[400] = "";
 	int err = dp_xdp_open(conf, mode, out, why, sizeof(why));
 
-	if (err)
+	if (err == -EPIPE)
+		LOG(L_ERROR, "[dp] datapath = xdp-native refused: %s (or use datapath = auto, "
+		    "which takes XDP generic here)", why);
+	else if (err)
 		LOG(L_ERROR, "[dp] XDP %s: %s", mode == DP_XDP_NATIVE ? "native" : "generic", why);
 	return err;
 }
@@ -28,16 +36,24 @@ static int open_xdp_forced(const struct conf *conf, enum dp_xdp_mode mode, struc
 /* xdp: native where every interface's driver has it, generic otherwise. */
 static int open_xdp_any(const struct conf *conf, struct dp **out, char *why, size_t whylen)
 {
-	char native_why[256] = "", generic_why[256] = "";
+	char native_why[400] = "", generic_why[256] = "";
+	bool undelivered;
 	int err;
 
 	err = dp_xdp_open(conf, DP_XDP_NATIVE, out, native_why, sizeof(native_why));
 	if (!err)
 		return 0;
+	undelivered = err == -EPIPE;
 	err = dp_xdp_open(conf, DP_XDP_GENERIC, out, generic_why, sizeof(generic_why));
 	if (!err) {
-		LOG(L_WARN, "[dp] XDP native not possible (%s), using %s", native_why,
-		    (*out)->desc);
+		struct dp_health *h = &(*out)->health;
+
+		snprintf(h->note, sizeof(h->note), "native %s: %s",
+			 undelivered ? "would not deliver" : "not possible", native_why);
+		LOG(L_WARN, "[dp] XDP native %s (%s), using %s", undelivered ?
+		    "would not deliver" : "not possible", native_why, (*out)->desc);
+		if (undelivered)
+			dp_xdp_retry_native(*out);
 		return 1;	/* taken, and already logged */
 	}
 	snprintf(why, whylen, "XDP native: %s; XDP generic: %s", native_why, generic_why);
@@ -46,7 +62,7 @@ static int open_xdp_any(const struct conf *conf, struct dp **out, char *why, siz
 
 int dp_open(const struct conf *conf, struct dp **out)
 {
-	char why[600] = "", kmod_why[256] = "";
+	char why[800] = "", kmod_why[256] = "";
 	int err;
 
 	switch (conf->media_datapath) {

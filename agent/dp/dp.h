@@ -46,8 +46,28 @@ struct dp_ops {
 	int (*flow_iter)(struct dp *dp, dp_flow_fn fn, void *arg);
 	/* Sums the per-CPU verdict counters. */
 	int (*verdicts)(struct dp *dp, struct sluice_verdict out[SLUICE_V_MAX]);
+	/*
+	 * Checks that what the kernel forwards is delivered (optional): called
+	 * about once a second. A backend whose frames are being dropped after
+	 * its verdict moves to a path that delivers and logs one line.
+	 */
+	void (*watch)(struct dp *dp);
+	/*
+	 * A descriptor the event loop watches for the backend (optional, -1
+	 * for none), and what to do when it is readable: the XDP backend
+	 * hears of route and neighbour changes there.
+	 */
+	int (*event_fd)(struct dp *dp);
+	void (*on_event)(struct dp *dp);
 	/* keep: leave pinned state (and forwarding) for the next sluiced. */
 	void (*close)(struct dp *dp, bool keep);
+};
+
+/* What an operator needs to trust the path: shown by DSP SYSINFO. */
+struct dp_health {
+	char		note[600];	/* why this path and not a better one, "" when none */
+	__u64		driver_drops;	/* frames a driver dropped after the program's verdict */
+	unsigned	fallbacks;	/* times the watch moved media to a safer path */
 };
 
 struct dp {
@@ -56,6 +76,7 @@ struct dp {
 	char			desc[128];	/* "xdp native on eth0", for logs and MML */
 	void			*priv;
 	bool			handed_over;	/* see dp_hand_over() */
+	struct dp_health	health;
 };
 
 /*
@@ -111,5 +132,28 @@ static inline int dp_verdicts(struct dp *dp, struct sluice_verdict out[SLUICE_V_
 {
 	return dp->ops->verdicts(dp, out);
 }
+
+/* The delivery watch (see dp_ops.watch); sluiced calls it once a second. */
+static inline void dp_watch(struct dp *dp)
+{
+	if (dp->ops->watch && !dp->handed_over)
+		dp->ops->watch(dp);
+}
+
+static inline int dp_event_fd(struct dp *dp)
+{
+	return dp->ops->event_fd ? dp->ops->event_fd(dp) : -1;
+}
+
+static inline void dp_on_event(struct dp *dp)
+{
+	if (dp->ops->on_event)
+		dp->ops->on_event(dp);
+}
+
+/* How often sluiced calls dp_watch(), in milliseconds. */
+#ifndef DP_WATCH_MS
+#define DP_WATCH_MS 1000
+#endif
 
 #endif /* SLUICE_DP_H */

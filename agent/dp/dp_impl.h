@@ -28,6 +28,17 @@ int dp_user_open(struct dp **out);
 int dp_xdp_open(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out,
 		char *why, size_t whylen);
 int dp_xdp_open_pinned(const char *pin_dir, struct dp **out);
+/*
+ * An XDP backend opened in generic mode because native would not have
+ * delivered: its watch moves it to native once native delivers.
+ */
+void dp_xdp_retry_native(struct dp *dp);
+/*
+ * Steps the next dp_xdp_open()'s program leaves out (SLUICE_PROF_* of
+ * bpf/sluice.bpf.c), for the benchmark's breakdown (sluicectl load ...
+ * skip=MASK). Never in production.
+ */
+void dp_xdp_set_prof_skip(unsigned mask);
 /* Detaches every link pinned in pin_dir and removes the pins (sluicectl unload). */
 int dp_xdp_unload(const char *pin_dir);
 

@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -31,134 +32,11 @@
 #include "core/log.h"
 #include "dp/dp.h"
 #include "dp/dp_impl.h"
+#include "dp/link.h"
+#include "dp/xdp_int.h"
 #include "sluice.skel.h"
 
 #define BPFFS_ROOT	"/sys/fs/bpf"
-#define ITER_BATCH	256
-
-struct dp_xdp_if {
-	char	name[IF_NAMESIZE];
-	int	ifindex;
-	int	link_fd;
-	bool	created;	/* by us, now: undone if a later step fails */
-};
-
-struct dp_xdp {
-	struct dp		dp;
-	struct sluice		*skel;	/* NULL when only the pins were opened */
-	int			flows_fd;
-	int			stats_fd;
-	int			verdicts_fd;
-	int			tx_fd;
-	int			abi_fd;
-	int			ncpus;
-	char			pin_dir[CONF_STR_MAX];
-	struct dp_xdp_if	ifs[CONF_MAX_IFACES];
-	int			n_ifs;
-};
-
-static struct dp_xdp *to_xdp(struct dp *dp)
-{
-	return (struct dp_xdp *)dp;
-}
-
-/* ---- flow operations: plain map syscalls on the (possibly pinned) fds ---- */
-
-static int xdp_flow_put(struct dp *dp, const struct sluice_flow_key *key,
-			const struct sluice_flow_action *act)
-{
-	if (key->family != act->family || key->comp > SLUICE_KEY_MUXED_RTCP)
-		return -EINVAL;
-	/* BPF_ANY replaces the action in place; flow_stats is untouched. */
-	if (bpf_map_update_elem(to_xdp(dp)->flows_fd, key, act, BPF_ANY))
-		return -errno;
-	return 0;
-}
-
-static int xdp_flow_del(struct dp *dp, const struct sluice_flow_key *key)
-{
-	struct dp_xdp *x = to_xdp(dp);
-	int err = 0;
-
-	if (bpf_map_delete_elem(x->flows_fd, key))
-		err = -errno;
-	if (bpf_map_delete_elem(x->stats_fd, key) && errno != ENOENT && !err)
-		err = -errno;
-	return err;
-}
-
-static int xdp_stats_read(struct dp *dp, const struct sluice_flow_key *keys,
-			  struct sluice_flow_stats *out, size_t n)
-{
-	struct dp_xdp *x = to_xdp(dp);
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!bpf_map_lookup_elem(x->stats_fd, &keys[i], &out[i]))
-			continue;
-		if (errno != ENOENT)
-			return -errno;
-		memset(&out[i], 0, sizeof(out[i]));
-	}
-	return 0;
-}
-
-static int xdp_flow_iter(struct dp *dp, dp_flow_fn fn, void *arg)
-{
-	static struct sluice_flow_key keys[ITER_BATCH];
-	static struct sluice_flow_action acts[ITER_BATCH];
-	struct dp_xdp *x = to_xdp(dp);
-	__u64 token = 0;
-	bool first = true, done = false;
-
-	while (!done) {
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		__u32 i, count = ITER_BATCH;
-		int err;
-
-		err = bpf_map_lookup_batch(x->flows_fd, first ? NULL : &token, &token, keys,
-					   acts, &count, &opts);
-		if (err && errno != ENOENT)
-			return -errno;
-		done = err != 0;
-		first = false;
-		for (i = 0; i < count; i++) {
-			struct sluice_flow_stats st;
-			int rc;
-
-			xdp_stats_read(dp, &keys[i], &st, 1);
-			rc = fn(&keys[i], &acts[i], &st, arg);
-			if (rc)
-				return rc;
-		}
-	}
-	return 0;
-}
-
-static int xdp_verdicts(struct dp *dp, struct sluice_verdict out[SLUICE_V_MAX])
-{
-	struct dp_xdp *x = to_xdp(dp);
-	struct sluice_verdict *percpu;
-	__u32 r;
-	int c, err = 0;
-
-	percpu = calloc((size_t)x->ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (r = 0; r < SLUICE_V_MAX; r++) {
-		out[r].packets = out[r].bytes = 0;
-		if (bpf_map_lookup_elem(x->verdicts_fd, &r, percpu)) {
-			err = -errno;
-			break;
-		}
-		for (c = 0; c < x->ncpus; c++) {
-			out[r].packets += percpu[c].packets;
-			out[r].bytes += percpu[c].bytes;
-		}
-	}
-	free(percpu);
-	return err;
-}
 
 /* ---- pins ---- */
 
@@ -266,6 +144,25 @@ static const char *attach_mode_name(int ifindex)
 	}
 }
 
+static const char *mode_name(enum dp_xdp_mode mode)
+{
+	return mode == DP_XDP_NATIVE ? "native" : "generic";
+}
+
+/* The mode XDP is attached in on ifindex now, as a dp_xdp_mode; -1 for none. */
+static int attached_mode(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return -1;
+	if (q.attach_mode == XDP_ATTACHED_DRV)
+		return DP_XDP_NATIVE;
+	if (q.attach_mode == XDP_ATTACHED_SKB)
+		return DP_XDP_GENERIC;
+	return -1;
+}
+
 /* Adopts the pinned link of a previous sluiced, or creates and pins one. */
 static int attach_if(struct dp_xdp *x, struct dp_xdp_if *xi, enum dp_xdp_mode mode,
 		     char *why, size_t whylen)
@@ -278,9 +175,19 @@ static int attach_if(struct dp_xdp *x, struct dp_xdp_if *xi, enum dp_xdp_mode mo
 
 	pin_path(path, sizeof(path), x->pin_dir, SLUICE_LINK_PREFIX, xi->name);
 	fd = bpf_obj_get(path);
+	if (fd >= 0 && attached_mode(xi->ifindex) != (int)mode) {
+		/* A previous sluiced's link in the other mode (a fallback): replaced. */
+		LOG(L_INFO, "[dp] %s: pinned XDP link is %s, replacing it with %s", xi->name,
+		    attach_mode_name(xi->ifindex), mode_name(mode));
+		bpf_link_detach(fd);
+		close(fd);
+		unlink(path);
+		fd = -1;
+	}
 	if (fd >= 0) {
 		if (!bpf_link_update(fd, prog_fd, NULL)) {
 			xi->link_fd = fd;
+			xi->mode = mode;
 			LOG(L_INFO, "[dp] %s: adopted the pinned XDP link (%s)", xi->name,
 			    attach_mode_name(xi->ifindex));
 			return 0;
@@ -309,6 +216,7 @@ static int attach_if(struct dp_xdp *x, struct dp_xdp_if *xi, enum dp_xdp_mode mo
 	}
 	xi->link_fd = fd;
 	xi->created = true;
+	xi->mode = mode;
 	return 0;
 }
 
@@ -328,8 +236,9 @@ static void detach_if(struct dp_xdp *x, struct dp_xdp_if *xi)
 static void unpin_maps(const char *pin_dir)
 {
 	static const char *const maps[] = {
-		SLUICE_MAP_FLOWS, SLUICE_MAP_STATS, SLUICE_MAP_VERDICTS,
+		SLUICE_MAP_FLOWS, SLUICE_MAP_STATS, SLUICE_MAP_SLOT_KEYS, SLUICE_MAP_VERDICTS,
 		SLUICE_MAP_TX_PORTS, SLUICE_MAP_ABI,
+		"flows_abi2", "flow_stats",	/* an ABI 2 upgrade's leftovers, if any */
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -346,6 +255,7 @@ static void xdp_close(struct dp *dp, bool keep)
 	struct dp_xdp *x = to_xdp(dp);
 	int i;
 
+	dp_xdp_egress_close(x);
 	for (i = 0; i < x->n_ifs; i++) {
 		if (keep || !x->skel) {
 			if (x->ifs[i].link_fd >= 0)
@@ -366,6 +276,7 @@ static void xdp_close(struct dp *dp, bool keep)
 	} else {
 		close(x->flows_fd);
 		close(x->stats_fd);
+		close(x->slots_fd);
 		close(x->verdicts_fd);
 		close(x->tx_fd);
 		close(x->abi_fd);
@@ -375,11 +286,14 @@ static void xdp_close(struct dp *dp, bool keep)
 
 static const struct dp_ops dp_xdp_ops = {
 	.name = "xdp",
-	.flow_put = xdp_flow_put,
-	.flow_del = xdp_flow_del,
-	.stats_read = xdp_stats_read,
-	.flow_iter = xdp_flow_iter,
-	.verdicts = xdp_verdicts,
+	.flow_put = dp_xdp_flow_put,
+	.flow_del = dp_xdp_flow_del,
+	.stats_read = dp_xdp_stats_read,
+	.flow_iter = dp_xdp_flow_iter,
+	.verdicts = dp_xdp_verdicts,
+	.watch = dp_xdp_watch,
+	.event_fd = dp_xdp_egress_fd,
+	.on_event = dp_xdp_egress_read,
 	.close = xdp_close,
 };
 
@@ -397,17 +311,18 @@ static struct dp_xdp *xdp_alloc(const char *pin_dir)
 	x->ncpus = libbpf_num_possible_cpus();
 	for (i = 0; i < CONF_MAX_IFACES; i++)
 		x->ifs[i].link_fd = -1;
+	x->egress_fd = -1;
 	return x;
 }
 
 /* Checks (or, on fresh maps, writes) the ABI version the maps were made for. */
-static int check_abi(int abi_fd, char *why, size_t whylen)
+static int check_abi(int abi_fd, bool migrating, char *why, size_t whylen)
 {
 	__u32 key = 0, ver = 0;
 
 	if (bpf_map_lookup_elem(abi_fd, &key, &ver))
 		return -errno;
-	if (ver && ver != SLUICE_ABI_VERSION) {
+	if (ver && ver != SLUICE_ABI_VERSION && !migrating) {
 		snprintf(why, whylen, "pinned maps are ABI %u, this sluiced is ABI %u: "
 			 "stop the old one and run `sluicectl unload`", ver, SLUICE_ABI_VERSION);
 		return -EPROTO;
@@ -449,6 +364,25 @@ static int reuse_tx_ports(struct dp_xdp *x, char *why, size_t whylen)
 	return err;
 }
 
+static unsigned prof_skip;
+
+void dp_xdp_set_prof_skip(unsigned mask)
+{
+	prof_skip = mask;
+}
+
+/* The program sends a veth's frames back out by a redirect (bpf/sluice.bpf.c). */
+static void set_veths(struct dp_xdp *x)
+{
+	size_t n = 0, max = sizeof(x->skel->rodata->sluice_veth_ifs) /
+			    sizeof(x->skel->rodata->sluice_veth_ifs[0]);
+	int i;
+
+	for (i = 0; i < CONF_MAX_IFACES && x->ifs[i].ifindex && n < max; i++)
+		if (x->ifs[i].veth)
+			x->skel->rodata->sluice_veth_ifs[n++] = (__u32)x->ifs[i].ifindex;
+}
+
 static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = x->pin_dir);
@@ -466,6 +400,13 @@ static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 	err = reuse_tx_ports(x, why, whylen);
 	if (err)
 		return err;
+	set_veths(x);
+	x->skel->rodata->sluice_prof_skip = prof_skip;
+	/*
+	 * A generation no cached egress of a previous program can carry by
+	 * chance: the actions it resolved are kept across an adoption.
+	 */
+	x->skel->bss->sluice_egress_gen = (__u32)time(NULL) | 1;
 	err = sluice__load(x->skel);
 	if (err) {
 		snprintf(why, whylen, "loading the XDP program: %s%s", strerror(-err),
@@ -481,18 +422,30 @@ static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 		return err;
 	}
 	x->flows_fd = bpf_map__fd(x->skel->maps.flows);
-	x->stats_fd = bpf_map__fd(x->skel->maps.flow_stats);
+	x->stats_fd = bpf_map__fd(x->skel->maps.stats);
+	x->slots_fd = bpf_map__fd(x->skel->maps.slot_keys);
 	x->verdicts_fd = bpf_map__fd(x->skel->maps.verdicts);
 	x->tx_fd = bpf_map__fd(x->skel->maps.tx_ports);
 	x->abi_fd = bpf_map__fd(x->skel->maps.abi);
-	return check_abi(x->abi_fd, why, whylen);
+	return check_abi(x->abi_fd, x->migrating, why, whylen);
 }
 
-static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mode mode,
-		      char *why, size_t whylen)
+void dp_xdp_describe(struct dp_xdp *x)
 {
-	size_t n = 0;
-	int i, err;
+	size_t n;
+	int i;
+
+	n = (size_t)snprintf(x->dp.desc, sizeof(x->dp.desc), "XDP %s on",
+			     attach_mode_name(x->ifs[0].ifindex));
+	for (i = 0; i < x->n_ifs && n < sizeof(x->dp.desc); i++)
+		n += (size_t)snprintf(x->dp.desc + n, sizeof(x->dp.desc) - n, "%s%s",
+				      i ? "," : " ", x->ifs[i].name);
+}
+
+/* The [media] interfaces, their ifindexes, and which are veths. */
+static int find_ifs(struct dp_xdp *x, const struct conf *conf, char *why, size_t whylen)
+{
+	int i;
 
 	if (!conf->media_n_ifaces) {
 		snprintf(why, whylen, "no [media] interface configured");
@@ -500,6 +453,7 @@ static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mod
 	}
 	for (i = 0; i < conf->media_n_ifaces; i++) {
 		struct dp_xdp_if *xi = &x->ifs[i];
+		struct dp_link l;
 
 		snprintf(xi->name, sizeof(xi->name), "%s", conf->media_ifaces[i]);
 		xi->ifindex = (int)if_nametoindex(xi->name);
@@ -507,6 +461,36 @@ static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mod
 			snprintf(why, whylen, "%s: no such interface", xi->name);
 			return -ENODEV;
 		}
+		xi->veth = !dp_link_get(xi->ifindex, DP_LINK_SAME_NS, &l) && dp_link_is_veth(&l);
+	}
+	return 0;
+}
+
+/* How the program treats checksums a local sender left for the NIC (sluice.bpf.c). */
+static void set_mode(struct dp_xdp *x, enum dp_xdp_mode mode)
+{
+	if (x->skel && x->skel->bss)
+		x->skel->bss->sluice_native_mode = mode == DP_XDP_NATIVE;
+}
+
+void dp_xdp_egress_changed(struct dp_xdp *x)
+{
+	if (!x->skel || !x->skel->bss)
+		return;
+	/* Every flow's cached egress is stale from here on; 0 is "never". */
+	if (!++x->skel->bss->sluice_egress_gen)
+		x->skel->bss->sluice_egress_gen = 1;
+}
+
+static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mode mode,
+		      char *why, size_t whylen)
+{
+	int i, err;
+
+	set_mode(x, mode);
+	for (i = 0; i < conf->media_n_ifaces; i++) {
+		struct dp_xdp_if *xi = &x->ifs[i];
+
 		x->n_ifs = i + 1;
 		err = attach_if(x, xi, mode, why, whylen);
 		if (err)
@@ -519,12 +503,32 @@ static int attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mod
 		}
 		warn_forwarding_off(xi->name);
 	}
-	n = (size_t)snprintf(x->dp.desc, sizeof(x->dp.desc), "XDP %s on",
-			     attach_mode_name(x->ifs[0].ifindex));
-	for (i = 0; i < x->n_ifs && n < sizeof(x->dp.desc); i++)
-		n += (size_t)snprintf(x->dp.desc + n, sizeof(x->dp.desc) - n, "%s%s",
-				      i ? "," : " ", x->ifs[i].name);
+	/* Native is taken only where what the program sends is delivered. */
+	if (mode == DP_XDP_NATIVE) {
+		err = dp_xdp_native_check(x, false, why, whylen);
+		if (err)
+			return err;
+	}
+	dp_xdp_describe(x);
 	return 0;
+}
+
+int dp_xdp_reattach(struct dp_xdp *x, enum dp_xdp_mode mode, char *why, size_t whylen)
+{
+	int i, err = 0;
+
+	set_mode(x, mode);
+	for (i = 0; i < x->n_ifs; i++) {
+		struct dp_xdp_if *xi = &x->ifs[i];
+
+		/* A moment without XDP: packets meanwhile reach the relay's sockets. */
+		detach_if(x, xi);
+		err = attach_if(x, xi, mode, why, whylen);
+		if (err)
+			break;
+	}
+	dp_xdp_describe(x);
+	return err;
 }
 
 int dp_xdp_open(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out,
@@ -537,15 +541,39 @@ int dp_xdp_open(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out,
 	x = xdp_alloc(conf->media_pin_dir);
 	if (!x)
 		return -ENOMEM;
+	x->want = conf->media_datapath;
+	err = find_ifs(x, conf, why, whylen);
+	if (err)
+		goto out_free;
+	/* A veth's peer decides before anything is attached (or replaced). */
+	x->n_ifs = conf->media_n_ifaces;
+	if (mode == DP_XDP_NATIVE) {
+		err = dp_xdp_native_check(x, true, why, whylen);
+		if (err)
+			goto out_free;
+	}
+	x->n_ifs = 0;
 	err = prepare_pin_dir(x->pin_dir, why, whylen);
 	if (err)
 		goto out_free;
+	err = dp_xdp_migrate_begin(x, why, whylen);
+	if (err)
+		goto out_free;
 	err = load_prog(x, &fresh, why, whylen);
+	if (!err)
+		err = dp_xdp_migrate_copy(x, why, whylen);
 	if (err)
 		goto out_destroy;
 	err = attach_all(x, conf, mode, why, whylen);
 	if (err)
 		goto out_detach;
+	dp_xdp_migrate_end(x);
+	dp_xdp_watch_reset(x);
+	err = dp_xdp_egress_open(x);
+	if (err)
+		LOG(L_WARN, "[dp] no rtnetlink events (%s): a flow's egress follows route and "
+		    "neighbour changes within %llu ms only", strerror(-err),
+		    (unsigned long long)(SLUICE_EGRESS_TTL_NS / 1000000));
 	*out = &x->dp;
 	return 0;
 
@@ -558,7 +586,9 @@ out_detach:
 	}
 out_destroy:
 	sluice__destroy(x->skel);
-	if (fresh)
+	if (x->migrating)
+		dp_xdp_migrate_undo(x);
+	else if (fresh)
 		unpin_maps(x->pin_dir);
 out_free:
 	free(x);
@@ -572,9 +602,10 @@ int dp_xdp_open_pinned(const char *pin_dir, struct dp **out)
 
 	if (!x)
 		return -ENOMEM;
-	x->flows_fd = x->stats_fd = x->verdicts_fd = x->tx_fd = x->abi_fd = -1;
+	x->flows_fd = x->stats_fd = x->slots_fd = x->verdicts_fd = x->tx_fd = x->abi_fd = -1;
 	if ((err = open_pinned_map(pin_dir, SLUICE_MAP_FLOWS, &x->flows_fd)) ||
 	    (err = open_pinned_map(pin_dir, SLUICE_MAP_STATS, &x->stats_fd)) ||
+	    (err = open_pinned_map(pin_dir, SLUICE_MAP_SLOT_KEYS, &x->slots_fd)) ||
 	    (err = open_pinned_map(pin_dir, SLUICE_MAP_VERDICTS, &x->verdicts_fd)) ||
 	    (err = open_pinned_map(pin_dir, SLUICE_MAP_TX_PORTS, &x->tx_fd)) ||
 	    (err = open_pinned_map(pin_dir, SLUICE_MAP_ABI, &x->abi_fd)) ||

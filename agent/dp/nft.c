@@ -418,3 +418,61 @@ void dp_nft_describe(const struct dp_nft_spec *spec, char *buf, size_t len)
 	for (i = 0; i < spec->n_sip && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, ", udp/tcp %u", spec->sip_ports[i]);
 }
+
+static int table_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	(void)nlh;
+	*(bool *)arg = true;	/* the table's NEWTABLE: it is there */
+	return MNL_CB_OK;
+}
+
+int dp_nft_table_present(bool *present, char *why, size_t whylen)
+{
+	struct timeval tv = { .tv_sec = NFT_RECV_TIMEOUT_S };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct mnl_socket *nl = NULL;
+	struct nlmsghdr *nlh;
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	int err = 0;
+	ssize_t n;
+
+	*present = false;
+	if (!t)
+		return -ENOMEM;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, DP_NFT_TABLE);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		err = -errno;
+		snprintf(why, whylen, "netfilter netlink: %s", strerror(errno));
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0) {
+			err = -errno;
+			snprintf(why, whylen, "no answer from nf_tables: %s", strerror(errno));
+			break;
+		}
+		err = mnl_cb_run(buf, (size_t)n, seq, portid, table_cb, present);
+	} while (err == MNL_CB_OK);
+	if (err < 0 && errno == ENOENT) {
+		*present = false;
+		err = 0;
+	} else if (err < 0) {
+		err = -errno;
+		snprintf(why, whylen, "listing table inet %s: %s", DP_NFT_TABLE, strerror(errno));
+	} else {
+		err = 0;
+	}
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	nftnl_table_free(t);
+	return err;
+}

@@ -34,7 +34,10 @@ int dp_nft_install(const struct dp_nft_spec *spec, char *why, size_t whylen);
 /* Removes table inet sluice; a table that is not there is not an error. */
 int dp_nft_remove(char *why, size_t whylen);
 
-/* "notrack udp 30000-39999, firewall accepts udp 30000-39999, udp/tcp 5060" */
+/* Whether table inet sluice is there (a previous sluiced's, for the doctor). */
+int dp_nft_table_present(bool *present, char *why, size_t whylen);
+
+/* "notrack udp 16384-32767, firewall accepts udp 16384-32767, udp/tcp 5060" */
 void dp_nft_describe(const struct dp_nft_spec *spec, char *buf, size_t len);
 
 #endif /* SLUICE_DP_NFT_H */

@@ -733,6 +733,13 @@ static int dsp_sysinfo(struct mml_call *c)
 	kv_add(&kv, "UPTIME", "%ldd %02ld:%02ld:%02ld", (long)up / 86400, (long)up / 3600 % 24,
 	       (long)up / 60 % 60, (long)up % 60);
 	kv_add(&kv, "DATAPATH", "%s", e->dp ? e->dp->desc : "none");
+	if (e->dp && e->dp->health.note[0])
+		kv_add(&kv, "DATAPATH NOTE", "%s", e->dp->health.note);
+	if (e->dp && e->dp->kind == DP_XDP) {
+		kv_add(&kv, "DATAPATH DRIVER DROPS", "%llu",
+		       (unsigned long long)e->dp->health.driver_drops);
+		kv_add(&kv, "DATAPATH FALLBACKS", "%u", e->dp->health.fallbacks);
+	}
 	for (int p = 0; e->media && p < e->media->nplanes; p++) {
 		const struct media_plane *pl = &e->media->plane[p];
 		uint32_t total = media_ports_total(&pl->ports);

@@ -8,6 +8,9 @@
 #
 #   kernel forwarding  plain IPv4 routing, no rewrite: the reference
 #   XDP native/generic sluice's program, flows installed with sluicectl
+#   reference relay    ref.bpf.c, the least an XDP relay does per packet
+#                      (parse, one lookup, rewrite, transmit), loaded the
+#                      same way (refrelay), with the same flows
 #   rtpengine          Debian's rtpengine-daemon, userspace only (--table=-1),
 #                      calls set up through its NG socket
 #
@@ -22,7 +25,9 @@
 # relay's CPU per packet is the figure that compares the relays, and
 # 1e9 / it is what one core of relay would forward. Each measurement is
 # repeated BENCH_REPS times; the table shows medians. Then the same with
-# 100,000 installed flows (traffic still over 10,000 of them).
+# 100,000 installed flows (traffic still over 10,000 of them), and for
+# sluice_xdp and the reference with a single flow. xdpcost then shows
+# where sluice_xdp's time goes, one step left out at a time.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -55,16 +60,35 @@ echo "  generator and sink: $BASE_NS ns/packet" >&2
 echo "# kernel IP forwarding (reference)" >&2
 measure kfwd $FLOWS 10.80.2.2 20000
 
+# sluice_xdp and the reference relay (ref.bpf.c: parse, one lookup,
+# rewrite, transmit), each with 1, FLOWS and BIG flows installed, traffic
+# over at most FLOWS of them.
+REF=$TOP/build/bench/refrelay
+SINK_MAC=$(mac $S s0)
 for mode in native generic; do
 	echo "# sluice XDP $mode" >&2
 	in_ns $R "$SLUICECTL" -p $PIN load r0,r1 $mode >/dev/null
-	sluice_flows $FLOWS 0 | in_ns $R "$SLUICECTL" -p $PIN flow add - >/dev/null
+	sluice_flows 1 0 | in_ns $R "$SLUICECTL" -p $PIN flow add - >/dev/null
+	NSTREAMS=1 measure xdp-$mode 1 10.80.1.1 20000
+	sluice_flows $FLOWS 0 | tail -n +2 | in_ns $R "$SLUICECTL" -p $PIN flow add - >/dev/null
 	measure xdp-$mode $FLOWS 10.80.1.1 20000
 	sluice_flows $FLOWS $((BIG - FLOWS)) | tail -n $((BIG - FLOWS)) |
 		in_ns $R "$SLUICECTL" -p $PIN flow add - >/dev/null
 	measure xdp-$mode $BIG 10.80.1.1 20000
 	in_ns $R "$SLUICECTL" -p $PIN unload >/dev/null
+	for n in 1 $FLOWS $BIG; do
+		echo "# reference relay, XDP $mode, $n flows" >&2
+		in_ns $R "$REF" load r0 r1 $mode $n 10.80.1.2:9000 10.80.1.1 20000 10.80.2.1 \
+			10.80.2.2 $SINK_MAC >/dev/null
+		NSTREAMS=$((n < FLOWS ? n : FLOWS)) measure ref-$mode $n 10.80.1.1 20000
+		in_ns $R "$REF" unload r0 r1
+	done
 done
+
+# Where the program's time goes, step by step, without traffic.
+echo "# sluice_xdp step by step (xdpcost)" >&2
+COST1=$("$TOP/build/bench/xdpcost" 1 1 200000)
+COSTN=$("$TOP/build/bench/xdpcost" $FLOWS $FLOWS 100000)
 
 echo "# rtpengine (userspace)" >&2
 if command -v rtpengine >/dev/null; then
@@ -167,6 +191,28 @@ refns=${NS[$RTPE_KEY]:-0}
 				(refns > 0 && n > 0) ? sprintf("%.1fx", refns / n) : "n/a"
 		}'
 	done
+	echo
+	echo "sluice_xdp beside the reference relay, the program's own time per packet (kernel.bpf_stats_enabled) and the relay's CPU per packet:"
+	echo
+	echo "| XDP | installed flows | sluice_xdp ns / packet | reference ns / packet | sluice ÷ reference | sluice relay CPU ns | reference relay CPU ns |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	for mode in native generic; do
+		for n in 1 $FLOWS $BIG; do
+			s=${PROG[xdp-$mode/$n]:-} r=${PROG[ref-$mode/$n]:-}
+			[ -n "$s" ] && [ -n "$r" ] || continue
+			awk -v m=$mode -v n=$n -v s=$s -v r=$r -v sc=${NS[xdp-$mode/$n]:-0} \
+			    -v rc=${NS[ref-$mode/$n]:-0} 'BEGIN {
+				printf "| %s | %d | %d | %d | %.2fx | %d | %d |\n", m, n, s, r,
+					r > 0 ? s / r : 0, sc, rc }'
+		done
+	done
+	echo
+	echo "Step by step (tests/bench/xdpcost: BPF_PROG_TEST_RUN, one frame per run, median ns" \
+		"of the kernel's own measure; the variants leave one step out):"
+	echo
+	echo '```'
+	printf '%s\n\n%s\n' "$COST1" "$COSTN"
+	echo '```'
 	echo
 	echo "Media sessions set up, offloaded to XDP and torn down through the media API, one core:" \
 		"${SESS% *} per second, ${SESS#* } µs CPU each (median of $REPS runs of 100,000)."

@@ -54,6 +54,8 @@ struct pkt_spec {
 	uint16_t	frag;		/* IPv4 flags and fragment offset, host order */
 	bool		v6_frag;	/* an IPv6 fragment header before UDP */
 	bool		no_udp_csum;	/* checksum field 0 */
+	bool		partial_udp_csum; /* the field holds the folded pseudo-header sum,
+					   * as a sender's CHECKSUM_PARTIAL leaves it */
 	bool		empty;		/* no payload at all */
 	uint16_t	payload_len;	/* PKT_DEFAULT_PAYLOAD when 0 (and not empty) */
 	uint16_t	byte0;		/* PKT_BYTE0(b), or 0: an RTP version 2 header */
@@ -241,7 +243,9 @@ static inline void pkt_build(const struct pkt_spec *s, struct pkt *f)
 	pkt_build_payload(s, udp + 8, plen);
 	if (s->family == 4)
 		pkt_put16(l3 + 10, (uint16_t)~pkt_fold(pkt_sum(0, l3, l3len)));
-	if (!s->no_udp_csum) {
+	if (s->partial_udp_csum)	/* the pseudo-header alone: its length is ulen's */
+		pkt_put16(udp + 6, pkt_fold(pkt_udp_sum(s->family, l3, udp, 0) + (uint32_t)ulen));
+	else if (!s->no_udp_csum) {
 		uint16_t c = (uint16_t)~pkt_fold(pkt_udp_sum(s->family, l3, udp, ulen));
 
 		pkt_put16(udp + 6, c ? c : 0xffff);	/* RFC 768: 0 is sent as ones */

@@ -68,6 +68,25 @@ static void parse_endpoint(const char *ep, int *family, uint8_t *addr, uint16_t 
 	*port = (uint16_t)atoi(colon + 1);
 }
 
+/*
+ * The statistics slot of the flow keyed key: the one it has (a replaced
+ * action keeps it, as the agent does), else the next unused one, zeroed.
+ */
+static __u32 stats_slot_of(const struct sluice_flow_key *key)
+{
+	static const struct sluice_flow_stats zero;
+	static __u32 next = 1;
+	struct sluice_flow_action cur;
+	__u32 slot;
+
+	if (!bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &cur, sizeof(cur), 0))
+		return cur.stats_slot;
+	slot = next++;
+	assert_int_equal(bpf_map__update_elem(skel->maps.stats, &slot, sizeof(slot), &zero,
+					      sizeof(zero), BPF_ANY), 0);
+	return slot;
+}
+
 static void flow_install(const struct flow_def *d)
 {
 	struct sluice_flow_key key = { 0 };
@@ -85,6 +104,7 @@ static void flow_install(const struct flow_def *d)
 	act.dscp = d->dscp;
 	act.clock_rate = d->no_clock ? 0 : 8000;
 	act.stream_id = key.port;
+	act.stats_slot = stats_slot_of(&key);
 	assert_int_equal(bpf_map__update_elem(skel->maps.flows, &key, sizeof(key), &act,
 					      sizeof(act), BPF_ANY), 0);
 }
@@ -229,21 +249,32 @@ static void flow_key_of(const struct pkt_spec *s, struct sluice_flow_key *key)
 	key->family = s->family == 6 ? SLUICE_FAMILY_IPV6 : SLUICE_FAMILY_IPV4;
 }
 
+/* The flow's statistics, through its action's slot; present: it has a flow. */
 static void stats_read(const struct sluice_flow_key *key, struct stats_snap *snap)
 {
-	int err = bpf_map__lookup_elem(skel->maps.flow_stats, key, sizeof(*key), &snap->st,
-				       sizeof(snap->st), 0);
+	struct sluice_flow_action act;
+	int err = bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &act, sizeof(act), 0);
 
 	snap->present = !err;
+	memset(&snap->st, 0, sizeof(snap->st));
 	if (err) {
 		assert_int_equal(err, -ENOENT);
-		memset(&snap->st, 0, sizeof(snap->st));
+		return;
 	}
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.stats, &act.stats_slot,
+					      sizeof(act.stats_slot), &snap->st,
+					      sizeof(snap->st), 0), 0);
 }
 
+/* Zeroes the flow's statistics, as a fresh slot has them. */
 static void stats_forget(const struct sluice_flow_key *key)
 {
-	bpf_map__delete_elem(skel->maps.flow_stats, key, sizeof(*key), 0);
+	static const struct sluice_flow_stats zero;
+	struct sluice_flow_action act;
+
+	if (!bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &act, sizeof(act), 0))
+		bpf_map__update_elem(skel->maps.stats, &act.stats_slot, sizeof(act.stats_slot),
+				     &zero, sizeof(zero), BPF_ANY);
 }
 
 
@@ -626,6 +657,142 @@ static void test_update_keeps_stats(void **state)
 	assert_int_equal(after.st.ext_max_seq, 501);
 }
 
+/*
+ * A sender in another namespace of the host, over a veth with checksum
+ * offload, leaves the UDP checksum to a NIC that never comes: the field
+ * holds the folded pseudo-header sum (CHECKSUM_PARTIAL). Native mode sends
+ * the frame as it is, so the program finishes the checksum: the output is
+ * the frame a sender with a full checksum would have produced. Generic
+ * mode keeps the skb partial, to be finished on the way out: the output
+ * holds the pseudo-header sum of the new addresses. Payload lengths odd and
+ * even, IPv4 and IPv6.
+ */
+static void run_partial(int family, uint16_t len, bool native)
+{
+	struct xcase c = {
+		"partial", { .family = family, .sport = 40000, .dport = 30000, RTP(90),
+			     .partial_udp_csum = true, .payload_len = len },
+		FWD, TO_CALLEE4(30002, 50000),
+	};
+	struct pkt_spec want_spec;
+	struct pkt frame, out, want;
+
+	if (family == 6) {
+		struct rewrite r6 = TO_CALLEE6(30002, 50000);
+
+		c.in.src = "fd01::2";
+		c.in.dst = "fd01::1";
+		c.out = r6;
+	} else {
+		c.in.src = "10.1.0.2";
+		c.in.dst = "10.1.0.1";
+	}
+	skel->bss->sluice_native_mode = native;
+	pkt_build(&c.in, &frame);
+	assert_int_equal(run(&frame, net.a, &out), XDP_REDIRECT);
+	want_spec = c.in;
+	want_spec.partial_udp_csum = !native;
+	expected_frame(&want_spec, &c.out, &want);
+	if (out.len != want.len || memcmp(out.b, want.b, want.len))
+		print_message("IPv%d, %u-byte payload, %s: output differs\n", family, len,
+			      native ? "native" : "generic");
+	assert_int_equal(out.len, want.len);
+	assert_memory_equal(out.b, want.b, want.len);
+}
+
+/*
+ * A full checksum that happens to equal the pseudo-header sum (one frame in
+ * 65536) is a checksum all the same: native mode updates it as any other.
+ */
+static void run_checksum_by_chance(void)
+{
+	struct xcase c = {
+		"a checksum equal to the pseudo-header sum",
+		IN4(FROM_CALLER4, .sport = 40000, .dport = 30000, RTP(91)),
+		FWD, TO_CALLEE4(30002, 50000),
+	};
+	struct pkt frame, partial;
+	uint32_t tail;
+
+	c.in.partial_udp_csum = true;
+	pkt_build(&c.in, &partial);
+	c.in.partial_udp_csum = false;
+	for (tail = 0; tail <= 0xffff; tail++) {
+		c.in.tail = (uint16_t)tail;
+		pkt_build(&c.in, &frame);
+		if (pkt_udp_check(&frame) == pkt_udp_check(&partial))
+			break;
+	}
+	assert_true(tail <= 0xffff);
+	skel->bss->sluice_native_mode = 1;
+	run_case(&c);
+}
+
+static void test_partial_checksum(void **state)
+{
+	uint16_t len;
+
+	(void)state;
+	need_program();
+	run_checksum_by_chance();
+	for (len = 12; len <= 1400; len += len < 200 ? 1 : 97) {
+		run_partial(4, len, true);
+		run_partial(6, len, true);
+		run_partial(4, len, false);
+		run_partial(6, len, false);
+	}
+	skel->bss->sluice_native_mode = 0;
+}
+
+/*
+ * Back out of the interface a frame came in on, when that is a veth: a
+ * redirect to itself (the veth driver delivers XDP_TX only to a peer that
+ * runs XDP itself), counted as a TX; VLAN tags kept as XDP_TX keeps them.
+ * A program loaded with a0 in its veth list.
+ */
+static void test_veth_back_out(void **state)
+{
+	static const struct xcase back[] = {
+		{ "IPv4 back out of a veth: redirected to itself",
+		  IN4(FROM_CALLER4, .sport = 40010, .dport = 30010, RTP(14)),
+		  XDP_REDIRECT, SLUICE_V_TX,
+		  { .smac = TNET_MAC_A0, .dmac = TNET_MAC_CALLER2, .src = "10.1.0.1",
+		    .dst = "10.1.0.3", .sport = 30012, .dport = 50010, .ttl = 63 } },
+		{ "IPv4 one VLAN tag, back out of a veth: the tag kept",
+		  IN4(FROM_CALLER4, .vlans = 1, .sport = 40010, .dport = 30010, RTP(15)),
+		  XDP_REDIRECT, SLUICE_V_TX,
+		  { .smac = TNET_MAC_A0, .dmac = TNET_MAC_CALLER2, .src = "10.1.0.1",
+		    .dst = "10.1.0.3", .sport = 30012, .dport = 50010, .ttl = 63 } },
+		{ "IPv4 RTP to the other leg: redirected, as ever",
+		  IN4(FROM_CALLER4, .sport = 40000, .dport = 30000, RTP(16)),
+		  FWD, TO_CALLEE4(30002, 50000) },
+	};
+	struct sluice *plain = skel;
+	struct bpf_map *map;
+	__u32 ifx[3] = { (__u32)net.a, (__u32)net.b, (__u32)net.e };
+	size_t i;
+
+	(void)state;
+	need_program();
+	skel = sluice__open();
+	assert_non_null(skel);
+	bpf_object__for_each_map(map, skel->obj)
+		bpf_map__set_pin_path(map, NULL);
+	skel->rodata->sluice_veth_ifs[0] = (__u32)net.a;
+	assert_int_equal(sluice__load(skel), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(bpf_map__update_elem(skel->maps.tx_ports, &ifx[i], 4, &ifx[i],
+						      4, BPF_ANY), 0);
+	for (i = 0; i < sizeof(flow_defs) / sizeof(flow_defs[0]); i++)
+		flow_install(&flow_defs[i]);
+	for (i = 0; i < sizeof(back) / sizeof(back[0]); i++) {
+		print_message("  %s\n", back[i].name);
+		run_case(&back[i]);
+	}
+	sluice__destroy(skel);
+	skel = plain;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -634,6 +801,8 @@ int main(void)
 		cmocka_unit_test(test_short_rtp_payload),
 		cmocka_unit_test(test_rtp_statistics),
 		cmocka_unit_test(test_update_keeps_stats),
+		cmocka_unit_test(test_partial_checksum),
+		cmocka_unit_test(test_veth_back_out),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 [ -x "$SLUICED" ] || skip_all "build first (make)"
-plan 26
+plan 27
 
 conf() {	# conf FILE KEY=VALUE...: a configuration under $TMP
 	local f=$1
@@ -65,7 +65,7 @@ is $? 0 "SIGTERM: sluiced exits 0"
 like "$(cat $TMP/user.log)" "\[core\] stopped" "and says it stopped"
 
 if [ "$(id -u)" -ne 0 ] || ! command -v nsenter >/dev/null || ! bpffs_ready; then
-	for i in $(seq 19); do skip "needs root, nsenter and bpffs to attach XDP"; done
+	for i in $(seq 20); do skip "needs root, nsenter and bpffs to attach XDP"; done
 	done_testing
 	exit
 fi
@@ -84,8 +84,15 @@ like "$(cat $TMP/missing.log)" "KERNEL FORWARDING DISABLED, using the userspace 
 stop
 
 conf $TMP/xdp.conf "interface = x0" "datapath = auto"
+# x0's peer runs neither GRO nor XDP: the veth driver would drop what XDP
+# native sends out of x0 (96 shows it on a bridge).
+start $TMP/xdp.conf $TMP/veth.log
+like "$(cat $TMP/veth.log)" "\[dp\] XDP native would not deliver \(x0 is a veth whose peer x1 \(netns id [0-9]+\) has neither GRO nor an XDP program.*\), using XDP generic on x0" \
+	"auto on a veth whose peer cannot take XDP frames: generic, and why, in one line"
+stop
+in_ns ${NS}p ethtool -K x1 gro on >/dev/null
 start $TMP/xdp.conf $TMP/xdp.log
-like "$(cat $TMP/xdp.log)" "\[dp\] using XDP native on x0" "auto on a veth: XDP native, said in one line"
+like "$(cat $TMP/xdp.log)" "\[dp\] using XDP native on x0" "auto on a veth whose peer has GRO: XDP native, said in one line"
 like "$(cat $TMP/xdp.log)" "net\.ipv4\.conf\.x0\.forwarding is 0" "forwarding off: a warning naming the sysctl"
 like "$(ip -n $NS link show x0)" "prog/xdp" "the program is attached"
 stop

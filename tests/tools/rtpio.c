@@ -15,9 +15,16 @@
  *	port it checks the IPv4 header checksum and the UDP checksum by its
  *	own full computation (or IPv6's UDP checksum), and prints one summary:
  *	  frames N sock N bad_ip_csum N bad_udp_csum N zero_udp_csum N
- *	  from ADDR:PORT ssrc X first_seq N last_seq N rtcp N
- *	(rtcp: how many of the frames were RTCP by RFC 5761's test).
+ *	  from ADDR:PORT ssrc X first_seq N last_seq N partial_udp_csum N rtcp N
+ *	(partial_udp_csum: of the bad UDP checksums, those that hold the
+ *	folded pseudo-header sum of the frame's own addresses, which a NIC
+ *	with checksum offload finishes on the way out: what the kernel's
+ *	CHECKSUM_PARTIAL leaves between namespaces; rtcp: how many of the
+ *	frames were RTCP by RFC 5761's test).
  *	It stops after COUNT frames or TIMEOUT_MS of silence.
+ *   rtpio pcap FILE PORT
+ *	the same summary (sock 0) over the frames to PORT in a capture
+ *	file, for a port another program holds (sipp's RTP port).
  *
  * Independent of the project's code on purpose: it checks what the XDP
  * program wrote with arithmetic of its own.
@@ -183,7 +190,7 @@ static uint16_t fold(uint32_t sum)
 }
 
 struct rx {
-	unsigned long frames, sock, bad_ip, bad_udp, zero_udp, rtcp;
+	unsigned long frames, sock, bad_ip, bad_udp, zero_udp, partial_udp, rtcp;
 	char from[80];
 	uint32_t ssrc;
 	int first_seq, last_seq;
@@ -242,8 +249,12 @@ static int check_frame(struct rx *rx, const uint8_t *f, size_t len, uint16_t por
 		rx->zero_udp++;
 	} else {
 		sum += IPPROTO_UDP + ulen;
-		if (fold(sum16(sum, udp, ulen)) != 0xffff)
+		if (fold(sum16(sum, udp, ulen)) != 0xffff) {
 			rx->bad_udp++;
+			/* Left for a NIC to finish: the pseudo-header's sum, right for these addresses. */
+			if (ntohs(*(const uint16_t *)(udp + 6)) == fold(sum))
+				rx->partial_udp++;
+		}
 	}
 	rtp = udp + 8;
 	if (ulen >= 8 + 2 && (rtp[1] & 0x7f) >= 72 && (rtp[1] & 0x7f) <= 76)
@@ -257,6 +268,15 @@ static int check_frame(struct rx *rx, const uint8_t *f, size_t len, uint16_t por
 		rx->last_seq = seq;
 	}
 	return 1;
+}
+
+static void print_rx(const struct rx *rx)
+{
+	printf("frames %lu sock %lu bad_ip_csum %lu bad_udp_csum %lu zero_udp_csum %lu "
+	       "from %s ssrc 0x%08x first_seq %d last_seq %d partial_udp_csum %lu rtcp %lu\n",
+	       rx->frames, rx->sock, rx->bad_ip, rx->bad_udp, rx->zero_udp,
+	       rx->from[0] ? rx->from : "-", rx->ssrc, rx->first_seq, rx->last_seq,
+	       rx->partial_udp, rx->rtcp);
 }
 
 static int do_recv(int argc, char **argv)
@@ -308,10 +328,41 @@ static int do_recv(int argc, char **argv)
 		if (p[1].revents & POLLIN && recv(ufd, buf, sizeof(buf), 0) >= 0)
 			rx.sock++;
 	}
-	printf("frames %lu sock %lu bad_ip_csum %lu bad_udp_csum %lu zero_udp_csum %lu "
-	       "from %s ssrc 0x%08x first_seq %d last_seq %d rtcp %lu\n", rx.frames, rx.sock,
-	       rx.bad_ip, rx.bad_udp, rx.zero_udp, rx.from[0] ? rx.from : "-", rx.ssrc,
-	       rx.first_seq, rx.last_seq, rx.rtcp);
+	print_rx(&rx);
+	return 0;
+}
+
+/*
+ * rtpio pcap FILE PORT: recv's summary (sock 0) over the Ethernet frames to
+ * PORT of a capture file (tcpdump -w), for a port that another program
+ * holds: sipp's RTP port, say.
+ */
+static int do_pcap(int argc, char **argv)
+{
+	struct rx rx = { .first_seq = -1, .last_seq = -1 };
+	uint32_t ghdr[6], rhdr[4];
+	uint8_t buf[65536];
+	FILE *f;
+
+	if (argc < 2)
+		return 2;
+	f = fopen(argv[0], "rb");
+	if (!f || fread(ghdr, sizeof(ghdr), 1, f) != 1 || ghdr[0] != 0xa1b2c3d4 ||
+	    ghdr[5] != 1 /* LINKTYPE_ETHERNET */) {
+		fprintf(stderr, "rtpio: %s: not a little-endian Ethernet pcap\n", argv[0]);
+		if (f)
+			fclose(f);
+		return 1;
+	}
+	while (fread(rhdr, sizeof(rhdr), 1, f) == 1) {
+		uint32_t len = rhdr[2];
+
+		if (len > sizeof(buf) || fread(buf, 1, len, f) != len)
+			break;
+		check_frame(&rx, buf, len, (uint16_t)strtoul(argv[1], NULL, 0));
+	}
+	fclose(f);
+	print_rx(&rx);
 	return 0;
 }
 
@@ -353,10 +404,13 @@ int main(int argc, char **argv)
 		rc = do_recv(argc - 2, argv + 2);
 	else if (argc >= 2 && !strcmp(argv[1], "sink"))
 		rc = do_sink(argc - 2, argv + 2);
+	else if (argc >= 2 && !strcmp(argv[1], "pcap"))
+		rc = do_pcap(argc - 2, argv + 2);
 	if (rc == 2)
 		fprintf(stderr, "usage: rtpio send FROM TO COUNT [SSRC [PPS [START]]]\n"
 			"       rtpio rtcp FROM TO COUNT [SSRC [PPS]]\n"
 			"       rtpio recv IFACE LOCAL COUNT TIMEOUT_MS\n"
-			"       rtpio sink LOCAL TIMEOUT_MS\n");
+			"       rtpio sink LOCAL TIMEOUT_MS\n"
+			"       rtpio pcap FILE PORT\n");
 	return rc;
 }

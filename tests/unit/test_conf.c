@@ -46,8 +46,8 @@ static void test_shipped_conf_parses(void **state)
 	conf_defaults(&c);
 	assert_int_equal(conf_load(&c, "conf/sluice.conf", err, sizeof(err)), 0);
 	assert_string_equal(c.sip_domain, "ims.local");
-	assert_int_equal(c.media_port_min, 30000);
-	assert_int_equal(c.media_port_max, 39999);
+	assert_int_equal(c.media_port_min, 16384);
+	assert_int_equal(c.media_port_max, 32767);
 	assert_int_equal(c.media_datapath, CONF_DP_AUTO);
 	assert_int_equal(c.media_timeout, 60);
 	assert_int_equal(c.media_relatch, 1);

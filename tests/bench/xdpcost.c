@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xdpcost: what sluice_xdp costs per packet, step by step, beside the
+ * reference relay (ref.bpf.c), without traffic: BPF_PROG_TEST_RUN on one
+ * prepared frame per call, the kernel's own measure of the run (its
+ * duration with repeat 1), the median over many calls. In a network
+ * namespace of its own with the unit tests' FIB (tests/bpf/netns.h), so
+ * that bpf_fib_lookup() answers as on a relay.
+ *
+ *   xdpcost FLOWS ACTIVE CALLS
+ *	installs FLOWS flows in each program, sends CALLS frames round-robin
+ *	over ACTIVE of them, and prints one line per variant:
+ *	  NAME ns MEDIAN p10 P10 p90 P90
+ *	for the reference, sluice_xdp whole, and sluice_xdp leaving out one
+ *	step at a time (SLUICE_PROF_* in bpf/sluice.bpf.c).
+ *
+ * A frame is a copy of the prepared one each call, so every run takes the
+ * forwarding path; the copy and the call are outside the measured time.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <sluice/abi.h>
+
+/* The variants table leaves the fields filled at run time zero. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#include "netns.h"
+#include "pkt.h"
+#include "ref.skel.h"
+#include "sluice.skel.h"
+
+/* bpf/sluice.bpf.c's SLUICE_PROF_* */
+#define PROF_NO_FIB		(1u << 0)
+#define PROF_NO_STATS		(1u << 1)
+#define PROF_NO_RTP		(1u << 2)
+#define PROF_NO_VERDICTS	(1u << 3)
+
+struct ref_key {
+	__be32	saddr, daddr;
+	__be16	sport, dport;
+};
+
+struct ref_flow {
+	__be32	saddr, daddr;
+	__be16	sport, dport;
+	__u8	smac[6], dmac[6];
+	__u32	ifindex;
+};
+
+#define PORT0	20000
+
+static struct tnet net;
+
+static void mac(__u8 out[6], const char *s)
+{
+	unsigned m[6];
+
+	sscanf(s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]);
+	for (int i = 0; i < 6; i++)
+		out[i] = (__u8)m[i];
+}
+
+static uint16_t port_of(unsigned i)
+{
+	return (uint16_t)(PORT0 + 2 * (i % 20000));
+}
+
+/* The frame of flow i: from the caller to the relay's port of flow i. */
+static void frame(unsigned i, unsigned n, struct pkt *f)
+{
+	struct pkt_spec s = {
+		.family = 4, .src = "10.1.0.2", .dst = "10.1.0.1", .sport = 40000,
+		.dport = port_of(i), .seq = (uint16_t)n, .ts = 160u * n, .ssrc = 0x5eed0000 + i,
+	};
+
+	pkt_build(&s, f);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct variant {
+	const char	*name;
+	__u32		skip;		/* SLUICE_PROF_*, for sluice_xdp */
+	int		prog;
+	int		want;		/* the XDP action every frame must get */
+	__u32		*d;		/* run durations */
+	unsigned	n, wrong;
+};
+
+/* Runs v's program over count frames of active flows, from frame first on. */
+static int run_some(struct variant *v, unsigned active, unsigned first, unsigned count)
+{
+	struct pkt in, out;
+
+	for (unsigned i = first; i < first + count; i++) {
+		struct xdp_md ctx = { .ingress_ifindex = (__u32)net.a };
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in.b, .data_out = out.b,
+			    .data_size_out = sizeof(out.b), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+		frame(i % active, i / active, &in);
+		o.data_size_in = (__u32)in.len;
+		ctx.data_end = (__u32)in.len;
+		if (bpf_prog_test_run_opts(v->prog, &o))
+			return -errno;
+		v->wrong += o.retval != (__u32)v->want;
+		v->d[v->n++] = o.duration;
+	}
+	return 0;
+}
+
+static void report(struct variant *v)
+{
+	qsort(v->d, v->n, sizeof(*v->d), cmp_u32);
+	printf("%-28s ns %4u p10 %4u p90 %4u%s\n", v->name, v->d[v->n / 2], v->d[v->n / 10],
+	       v->d[v->n - v->n / 10 - 1], v->wrong ? "  (some frames took another path!)" : "");
+}
+
+static int ref_flows(struct ref *r, unsigned flows)
+{
+	struct ref_flow f = { .ifindex = (__u32)net.b };
+	struct ref_key k = { .sport = htons(40000) };
+	__u32 b = (__u32)net.b;
+
+	inet_pton(AF_INET, "10.1.0.2", &k.saddr);
+	inet_pton(AF_INET, "10.1.0.1", &k.daddr);
+	inet_pton(AF_INET, "10.2.0.1", &f.saddr);
+	inet_pton(AF_INET, "10.2.0.2", &f.daddr);
+	mac(f.smac, TNET_MAC_B0);
+	mac(f.dmac, TNET_MAC_CALLEE);
+	if (bpf_map__update_elem(r->maps.ref_tx, &b, 4, &b, 4, BPF_ANY))
+		return -errno;
+	for (unsigned i = 0; i < flows; i++) {
+		k.dport = f.sport = f.dport = htons(port_of(i));
+		if (i >= 20000)	/* beyond one source's ports: another source port */
+			k.sport = htons((uint16_t)(40000 + i / 20000));
+		if (bpf_map__update_elem(r->maps.ref_flows, &k, sizeof(k), &f, sizeof(f), BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int sluice_flows(struct sluice *s, unsigned flows)
+{
+	struct sluice_flow_action a = { .family = SLUICE_FAMILY_IPV4,
+					.flags = SLUICE_F_RTP | SLUICE_F_STRICT_SRC,
+					.clock_rate = 8000, .expect_src_port = 40000 };
+	struct sluice_flow_key k = { .family = SLUICE_FAMILY_IPV4 };
+	__u32 ifs[2] = { (__u32)net.a, (__u32)net.b };
+
+	for (int i = 0; i < 2; i++)
+		if (bpf_map__update_elem(s->maps.tx_ports, &ifs[i], 4, &ifs[i], 4, BPF_ANY))
+			return -errno;
+	inet_pton(AF_INET, "10.1.0.2", a.expect_src_addr);
+	inet_pton(AF_INET, "10.2.0.1", a.new_src_addr);
+	inet_pton(AF_INET, "10.2.0.2", a.new_dst_addr);
+	for (unsigned i = 0; i < flows; i++) {
+		/* Flows past the first 20000 are keyed on other relay addresses. */
+		inet_pton(AF_INET, "10.1.0.1", k.addr);
+		k.addr[3] = (__u8)(1 + i / 20000);
+		k.port = a.new_src_port = a.new_dst_port = port_of(i);
+		a.stream_id = a.stats_slot = i;
+		if (bpf_map__update_elem(s->maps.flows, &k, sizeof(k), &a, sizeof(a), BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static struct sluice *load_sluice(__u32 skip, unsigned flows)
+{
+	struct sluice *s = sluice__open();
+	struct bpf_map *m;
+
+	if (!s)
+		return NULL;
+	bpf_object__for_each_map(m, s->obj)
+		bpf_map__set_pin_path(m, NULL);
+	s->rodata->sluice_prof_skip = skip;
+	if (sluice__load(s) || sluice_flows(s, flows)) {
+		sluice__destroy(s);
+		return NULL;
+	}
+	s->bss->sluice_native_mode = 1;
+	return s;
+}
+
+/* Frames per variant in each round: rounds alternate, so drift hits all alike. */
+#define ROUND	2000
+
+int main(int argc, char **argv)
+{
+	static struct variant v[] = {
+		{ "reference relay", 0 },
+		{ "sluice_xdp", 0 },
+		{ "  without the FIB lookup", PROF_NO_FIB },
+		{ "  without flow statistics", PROF_NO_STATS },
+		{ "  without RTP statistics", PROF_NO_RTP },
+		{ "  without verdict counters", PROF_NO_VERDICTS },
+		{ "  without all four", PROF_NO_FIB | PROF_NO_STATS | PROF_NO_VERDICTS },
+	};
+	const size_t nv = sizeof(v) / sizeof(v[0]);
+	struct sluice *sl[sizeof(v) / sizeof(v[0])] = { NULL };
+	unsigned flows, active, calls, done;
+	const char *why = NULL;
+	struct ref *r;
+	size_t i;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: xdpcost FLOWS ACTIVE CALLS\n");
+		return 2;
+	}
+	flows = (unsigned)atoi(argv[1]);
+	active = (unsigned)atoi(argv[2]);
+	calls = (unsigned)atoi(argv[3]);
+	if (!active || active > flows || active > 20000 || calls < ROUND) {
+		fprintf(stderr, "xdpcost: 1 <= ACTIVE <= FLOWS, ACTIVE <= 20000, CALLS >= %d\n",
+			ROUND);
+		return 2;
+	}
+	if (tnet_build(&net, &why)) {
+		fprintf(stderr, "xdpcost: %s\n", why);
+		return 1;
+	}
+	r = ref__open_and_load();
+	if (!r || ref_flows(r, flows)) {
+		fprintf(stderr, "xdpcost: the reference relay: %s\n", strerror(errno));
+		return 1;
+	}
+	v[0].prog = bpf_program__fd(r->progs.ref_relay);
+	v[0].want = XDP_REDIRECT;
+	for (i = 1; i < nv; i++) {
+		sl[i] = load_sluice(v[i].skip, flows);
+		if (!sl[i]) {
+			fprintf(stderr, "xdpcost: loading sluice_xdp (skip %u): %s\n", v[i].skip,
+				strerror(errno));
+			return 1;
+		}
+		v[i].prog = bpf_program__fd(sl[i]->progs.sluice_xdp);
+		v[i].want = v[i].skip & PROF_NO_FIB ? XDP_TX : XDP_REDIRECT;
+	}
+	for (i = 0; i < nv; i++) {
+		v[i].d = calloc(calls, sizeof(*v[i].d));
+		if (!v[i].d)
+			return 1;
+	}
+	for (done = 0; done + ROUND <= calls; done += ROUND)
+		for (i = 0; i < nv; i++)
+			if (run_some(&v[i], active, done, ROUND)) {
+				fprintf(stderr, "xdpcost: test run: %s\n", strerror(errno));
+				return 1;
+			}
+	printf("# %u flows installed, %u active, %u frames each, IPv4 RTP, XDP redirect\n",
+	       flows, active, done);
+	for (i = 0; i < nv; i++)
+		report(&v[i]);
+	for (i = 1; i < nv; i++)
+		sluice__destroy(sl[i]);
+	ref__destroy(r);
+	return 0;
+}
