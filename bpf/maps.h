@@ -13,41 +13,20 @@
 
 #include <sluice/abi.h>
 
-/* key: where a packet arrives; value: how to forward it. */
+/*
+ * key: where a packet arrives; value: how to forward it (the agent's
+ * action), where it leaves (the program's egress cache) and what was
+ * counted, together, so that a packet costs one lookup. The agent
+ * replaces the action alone and keeps the rest (a re-INVITE keeps the
+ * counters).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SLUICE_MAX_FLOWS);
 	__type(key, struct sluice_flow_key);
-	__type(value, struct sluice_flow_action);
+	__type(value, struct sluice_xdp_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flows SEC(".maps");
-
-/*
- * A flow's statistics, in the slot its action names (stats_slot): an
- * array, so that finding them costs no second hash lookup. Kept apart from
- * flows so that replacing an action (a re-INVITE) keeps the counters. The
- * agent hands slots out, zeroed, and takes them back with the flow.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLUICE_MAX_FLOWS);
-	__type(key, __u32);
-	__type(value, struct sluice_flow_stats);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} stats SEC(".maps");
-
-/*
- * Which flow holds a slot: the agent's bookkeeping, never read by the
- * program. A slot is taken with BPF_NOEXIST, so that two writers (sluiced
- * and a sluicectl beside it) never share one.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SLUICE_MAX_FLOWS);
-	__type(key, __u32);
-	__type(value, struct sluice_flow_key);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} slot_keys SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

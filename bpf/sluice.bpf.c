@@ -37,7 +37,7 @@
  * every test of it away: it is read-only data, known at load.
  */
 #define SLUICE_PROF_NO_FIB	(1u << 0)	/* egress: back out of the ingress, MACs kept */
-#define SLUICE_PROF_NO_STATS	(1u << 1)	/* no flow_stats, no clock */
+#define SLUICE_PROF_NO_STATS	(1u << 1)	/* no counters */
 #define SLUICE_PROF_NO_RTP	(1u << 2)	/* counters without the RTP part */
 #define SLUICE_PROF_NO_VERDICTS	(1u << 3)
 const volatile __u32 sluice_prof_skip;
@@ -181,13 +181,12 @@ static __always_inline __u16 sluice_ip_len(const struct sluice_pkt *p, const boo
  * answer depends on it: forwarding, policy routes), lately, and for a
  * packet no longer than the FIB passed (its MTU check).
  */
-static __always_inline bool sluice_egress_good(const struct sluice_flow_action *act,
+static __always_inline bool sluice_egress_good(const struct sluice_flow_egress *eg,
 					       const struct sluice_pkt *p, __u32 in_if, __u64 now,
 					       const bool v6)
 {
-	return act->egress_gen == sluice_egress_gen && act->egress_in_ifindex == in_if &&
-	       now - act->egress_at_ns < SLUICE_EGRESS_TTL_NS &&
-	       sluice_ip_len(p, v6) <= act->egress_len;
+	return eg->gen == sluice_egress_gen && eg->in_ifindex == in_if &&
+	       now - eg->at_ns < SLUICE_EGRESS_TTL_NS && sluice_ip_len(p, v6) <= eg->len;
 }
 
 /*
@@ -197,9 +196,10 @@ static __always_inline bool sluice_egress_good(const struct sluice_flow_action *
  * stores race with nobody but another CPU storing the same answer.
  */
 static __always_inline int sluice_resolve(struct xdp_md *ctx, const struct sluice_pkt *p,
-					  struct sluice_flow_action *act, __u32 in_if, __u64 now,
+					  struct sluice_xdp_flow *f, __u32 in_if, __u64 now,
 					  const bool v6)
 {
+	struct sluice_flow_egress *eg = &f->egress;
 	struct bpf_fib_lookup fib = {};
 	int why;
 
@@ -208,20 +208,20 @@ static __always_inline int sluice_resolve(struct xdp_md *ctx, const struct sluic
 		__builtin_memcpy(fib.smac, p->eth->h_dest, ETH_ALEN);
 		__builtin_memcpy(fib.dmac, p->eth->h_source, ETH_ALEN);
 	} else {
-		why = sluice_fib(ctx, p, act, &fib, v6);
+		why = sluice_fib(ctx, p, &f->action, &fib, v6);
 		if (why)
 			return why;
 	}
 	if (fib.ifindex != in_if && !bpf_map_lookup_elem(&tx_ports, &fib.ifindex))
 		return SLUICE_V_PASS_REDIRECT_FAILED;
-	act->egress_ifindex = fib.ifindex;
-	act->egress_in_ifindex = in_if;
-	__builtin_memcpy(act->egress_smac, fib.smac, ETH_ALEN);
-	__builtin_memcpy(act->egress_dmac, fib.dmac, ETH_ALEN);
-	act->egress_redirect = sluice_is_veth(fib.ifindex);
-	act->egress_len = sluice_ip_len(p, v6);
-	act->egress_at_ns = now;
-	act->egress_gen = sluice_egress_gen;
+	eg->ifindex = fib.ifindex;
+	eg->in_ifindex = in_if;
+	__builtin_memcpy(eg->smac, fib.smac, ETH_ALEN);
+	__builtin_memcpy(eg->dmac, fib.dmac, ETH_ALEN);
+	eg->redirect = sluice_is_veth(fib.ifindex);
+	eg->len = sluice_ip_len(p, v6);
+	eg->at_ns = now;
+	eg->gen = sluice_egress_gen;
 	return 0;
 }
 
@@ -352,17 +352,17 @@ static __always_inline void sluice_rewrite_ip6(struct sluice_pkt *p,
 	p->udp->check = sluice_udp_check(p, pseudo, diff, port_diff);
 }
 
-static __always_inline void sluice_rewrite(struct sluice_pkt *p,
-					   const struct sluice_flow_action *act, const bool v6)
+static __always_inline void sluice_rewrite(struct sluice_pkt *p, const struct sluice_xdp_flow *f,
+					   const bool v6)
 {
 	if (!v6)
-		sluice_rewrite_ip4(p, act);
+		sluice_rewrite_ip4(p, &f->action);
 	else
-		sluice_rewrite_ip6(p, act);
-	p->udp->source = bpf_htons(act->new_src_port);
-	p->udp->dest = bpf_htons(act->new_dst_port);
-	__builtin_memcpy(p->eth->h_dest, act->egress_dmac, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_source, act->egress_smac, ETH_ALEN);
+		sluice_rewrite_ip6(p, &f->action);
+	p->udp->source = bpf_htons(f->action.new_src_port);
+	p->udp->dest = bpf_htons(f->action.new_dst_port);
+	__builtin_memcpy(p->eth->h_dest, f->egress.dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, f->egress.smac, ETH_ALEN);
 }
 
 static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
@@ -386,36 +386,32 @@ static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
 	sluice_rtp_update(st, bpf_ntohs(rtp->seq), ts, bpf_ntohl(rtp->ssrc), arrival);
 }
 
-static __always_inline void sluice_account(const struct sluice_pkt *p,
-					   const struct sluice_flow_action *act, __u64 now)
+static __always_inline void sluice_account(const struct sluice_pkt *p, struct sluice_xdp_flow *f,
+					   __u64 now)
 {
 	__u16 udp_len = bpf_ntohs(p->udp->len);
-	struct sluice_flow_stats *st;
-	__u32 slot = act->stats_slot;
+	struct sluice_flow_stats *st = &f->stats;
 
-	st = bpf_map_lookup_elem(&stats, &slot);
-	if (!st)
-		return;
 	if (!st->first_seen_ns)
 		st->first_seen_ns = now;
 	__sync_fetch_and_add(&st->packets, 1);
 	if (udp_len > sizeof(struct udphdr))
 		__sync_fetch_and_add(&st->bytes, udp_len - sizeof(struct udphdr));
 	st->last_seen_ns = now;
-	if ((act->flags & SLUICE_F_RTP) && !(sluice_prof_skip & SLUICE_PROF_NO_RTP))
-		sluice_account_rtp(st, p, act, now);
+	if ((f->action.flags & SLUICE_F_RTP) && !(sluice_prof_skip & SLUICE_PROF_NO_RTP))
+		sluice_account_rtp(st, p, &f->action, now);
 }
 
 /*
  * RTCP muxed on a port whose peer on the other leg takes RTCP apart: the
  * flow keyed for it (fwd.h), and NULL (a miss) when it has none yet.
  */
-static __always_inline struct sluice_flow_action *
-sluice_demux(struct sluice_pkt *p, struct sluice_flow_action *act)
+static __always_inline struct sluice_xdp_flow *sluice_demux(struct sluice_pkt *p,
+							   struct sluice_xdp_flow *f)
 {
 	if ((void *)(p->payload + 2) > p->end ||
-	    !sluice_fwd_demux(act, &p->key, p->payload[0], p->payload[1]))
-		return act;
+	    !sluice_fwd_demux(&f->action, &p->key, p->payload[0], p->payload[1]))
+		return f;
 	return bpf_map_lookup_elem(&flows, &p->key);
 }
 
@@ -423,20 +419,20 @@ sluice_demux(struct sluice_pkt *p, struct sluice_flow_action *act)
 static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt *p,
 					  int *action, const bool v6)
 {
-	struct sluice_flow_action *act;
+	struct sluice_xdp_flow *f;
 	__u32 in_if = ctx->ingress_ifindex, out_if;
 	__u64 now;
 	__u8 ttl;
 	int why;
 
-	act = bpf_map_lookup_elem(&flows, &p->key);
-	if (act)
-		act = sluice_demux(p, act);
-	if (!act)
+	f = bpf_map_lookup_elem(&flows, &p->key);
+	if (f)
+		f = sluice_demux(p, f);
+	if (!f)
 		return SLUICE_V_PASS_MISS;
-	if (act->family != p->key.family)
+	if (f->action.family != p->key.family)
 		return SLUICE_V_PASS_FAMILY;
-	if (!sluice_source_ok(p, act, v6))
+	if (!sluice_source_ok(p, &f->action, v6))
 		return SLUICE_V_PASS_WRONG_SRC;
 	why = sluice_check_payload(p);
 	if (why)
@@ -445,20 +441,20 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 	if (ttl <= 1)
 		return SLUICE_V_PASS_TTL;
 	now = bpf_ktime_get_ns();
-	if (!sluice_egress_good(act, p, in_if, now, v6)) {
-		why = sluice_resolve(ctx, p, act, in_if, now, v6);
+	if (!sluice_egress_good(&f->egress, p, in_if, now, v6)) {
+		why = sluice_resolve(ctx, p, f, in_if, now, v6);
 		if (why)
 			return why;
 	}
-	out_if = act->egress_ifindex;
+	out_if = f->egress.ifindex;
 	/* A VLAN tag is right only on the interface the frame came in on. */
 	if (p->vlan && out_if != in_if)
 		return SLUICE_V_PASS_REDIRECT_FAILED;
 
 	if (!(sluice_prof_skip & SLUICE_PROF_NO_STATS))
-		sluice_account(p, act, now);
-	sluice_rewrite(p, act, v6);
-	if (out_if == in_if && !act->egress_redirect) {
+		sluice_account(p, f, now);
+	sluice_rewrite(p, f, v6);
+	if (out_if == in_if && !f->egress.redirect) {
 		*action = XDP_TX;
 		return SLUICE_V_TX;
 	}

@@ -32,11 +32,7 @@ static bool sluice_zero(const void *p, size_t len)
 	return !memchr_inv(p, 0, len);
 }
 
-/*
- * What the agent may install: a known family, the same on both, zero
- * padding. The XDP-only fields (stats_slot, egress_*) mean nothing here
- * and are not looked at.
- */
+/* What the agent may install: a known family, the same on both, zero padding. */
 bool sluice_flow_valid(const struct sluice_flow_key *key, const struct sluice_flow_action *act)
 {
 	if (key->family != SLUICE_FAMILY_IPV4 && key->family != SLUICE_FAMILY_IPV6)
@@ -47,7 +43,7 @@ bool sluice_flow_valid(const struct sluice_flow_key *key, const struct sluice_fl
 	if (!act)
 		return true;
 	return act->family == key->family && act->dscp < 64 &&
-	       sluice_zero(act->pad, sizeof(act->pad));
+	       sluice_zero(act->pad, sizeof(act->pad)) && !act->pad2;
 }
 
 int sluice_table_init(struct sluice_net *sn)

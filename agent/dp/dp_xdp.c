@@ -236,8 +236,7 @@ static void detach_if(struct dp_xdp *x, struct dp_xdp_if *xi)
 static void unpin_maps(const char *pin_dir)
 {
 	static const char *const maps[] = {
-		SLUICE_MAP_FLOWS, SLUICE_MAP_STATS, SLUICE_MAP_SLOT_KEYS, SLUICE_MAP_VERDICTS,
-		SLUICE_MAP_TX_PORTS, SLUICE_MAP_ABI,
+		SLUICE_MAP_FLOWS, SLUICE_MAP_VERDICTS, SLUICE_MAP_TX_PORTS, SLUICE_MAP_ABI,
 		"flows_abi2", "flow_stats",	/* an ABI 2 upgrade's leftovers, if any */
 	};
 	char path[PATH_MAX];
@@ -275,8 +274,6 @@ static void xdp_close(struct dp *dp, bool keep)
 		}
 	} else {
 		close(x->flows_fd);
-		close(x->stats_fd);
-		close(x->slots_fd);
 		close(x->verdicts_fd);
 		close(x->tx_fd);
 		close(x->abi_fd);
@@ -422,8 +419,6 @@ static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 		return err;
 	}
 	x->flows_fd = bpf_map__fd(x->skel->maps.flows);
-	x->stats_fd = bpf_map__fd(x->skel->maps.stats);
-	x->slots_fd = bpf_map__fd(x->skel->maps.slot_keys);
 	x->verdicts_fd = bpf_map__fd(x->skel->maps.verdicts);
 	x->tx_fd = bpf_map__fd(x->skel->maps.tx_ports);
 	x->abi_fd = bpf_map__fd(x->skel->maps.abi);
@@ -602,10 +597,8 @@ int dp_xdp_open_pinned(const char *pin_dir, struct dp **out)
 
 	if (!x)
 		return -ENOMEM;
-	x->flows_fd = x->stats_fd = x->slots_fd = x->verdicts_fd = x->tx_fd = x->abi_fd = -1;
+	x->flows_fd = x->verdicts_fd = x->tx_fd = x->abi_fd = -1;
 	if ((err = open_pinned_map(pin_dir, SLUICE_MAP_FLOWS, &x->flows_fd)) ||
-	    (err = open_pinned_map(pin_dir, SLUICE_MAP_STATS, &x->stats_fd)) ||
-	    (err = open_pinned_map(pin_dir, SLUICE_MAP_SLOT_KEYS, &x->slots_fd)) ||
 	    (err = open_pinned_map(pin_dir, SLUICE_MAP_VERDICTS, &x->verdicts_fd)) ||
 	    (err = open_pinned_map(pin_dir, SLUICE_MAP_TX_PORTS, &x->tx_fd)) ||
 	    (err = open_pinned_map(pin_dir, SLUICE_MAP_ABI, &x->abi_fd)) ||

@@ -35,9 +35,6 @@ struct dp_xdp {
 	struct dp		dp;
 	struct sluice		*skel;	/* NULL when only the pins were opened */
 	int			flows_fd;
-	int			stats_fd;	/* the stats array */
-	int			slots_fd;	/* slot_keys */
-	__u32			slot_next;	/* where the next free slot is looked for */
 	int			verdicts_fd;
 	int			tx_fd;
 	int			abi_fd;
@@ -69,9 +66,6 @@ int dp_xdp_stats_read(struct dp *dp, const struct sluice_flow_key *keys,
 		      struct sluice_flow_stats *out, size_t n);
 int dp_xdp_flow_iter(struct dp *dp, dp_flow_fn fn, void *arg);
 int dp_xdp_verdicts(struct dp *dp, struct sluice_verdict out[SLUICE_V_MAX]);
-
-/* A free statistics slot for key, zeroed (xdp_flows.c). */
-int dp_xdp_take_slot(struct dp_xdp *x, const struct sluice_flow_key *key, __u32 *slot);
 
 /*
  * ABI 2 maps moved over to ABI 3 (xdp_migrate.c): begin before the load,

@@ -6,12 +6,11 @@
  * refusing.
  *
  *   1. The old flows map is renamed out of the way (flows_abi2): libbpf
- *      then creates ABI 3's flows, stats and slot_keys beside the maps
- *      whose layout did not change (verdicts, tx_ports, abi), which the
- *      new program shares with the old one.
- *   2. Every old flow is written into the new maps: ABI 2's action is
- *      ABI 3's first 72 bytes (pad2 became stats_slot), its statistics
- *      (flow_stats, keyed like flows) go into a slot of their own.
+ *      then creates ABI 3's flows beside the maps whose layout did not
+ *      change (verdicts, tx_ports, abi), which the new program shares
+ *      with the old one.
+ *   2. Every old flow is written into the new map: its action as it was,
+ *      its statistics (ABI 2's flow_stats, keyed like flows) beside it.
  *   3. The links are switched to the new program (bpf_link_update, as on
  *      any restart); then the old maps' pins go, and the maps with the
  *      old program.
@@ -35,12 +34,8 @@
 
 #define ABI2			2
 #define ABI2_MAP_STATS		"flow_stats"	/* key -> sluice_flow_stats */
-#define ABI2_ACTION_SIZE	72
 #define ABI2_SUFFIX		"_abi2"	/* bpffs takes no dot in a name */
 #define MIGRATE_BATCH		256
-
-_Static_assert(__builtin_offsetof(struct sluice_flow_action, egress_at_ns) == ABI2_ACTION_SIZE,
-	       "ABI 2's action is ABI 3's first 72 bytes");
 
 static void path_of(const struct dp_xdp *x, const char *name, const char *suffix, char *out,
 		    size_t len)
@@ -83,30 +78,20 @@ int dp_xdp_migrate_begin(struct dp_xdp *x, char *why, size_t whylen)
 	return 0;
 }
 
-/* One batch of old flows into the new maps; *moved counts them. */
+/* One batch of old flows into the new map; *moved counts them. */
 static int copy_batch(struct dp_xdp *x, int stats_fd, const struct sluice_flow_key *keys,
-		      const __u8 (*acts)[ABI2_ACTION_SIZE], __u32 n, unsigned *moved)
+		      const struct sluice_flow_action *acts, __u32 n, unsigned *moved)
 {
-	static const struct sluice_flow_stats zero;
 	__u32 i;
-	int err;
 
 	for (i = 0; i < n; i++) {
-		struct sluice_flow_action a;
-		struct sluice_flow_stats st;
+		struct sluice_xdp_flow f;
 
-		memset(&a, 0, sizeof(a));
-		memcpy(&a, acts[i], ABI2_ACTION_SIZE);
-		a.stats_slot = 0;	/* ABI 2's pad2 */
-		err = dp_xdp_take_slot(x, &keys[i], &a.stats_slot);
-		if (err)
-			return err;
-		if (stats_fd >= 0 && !bpf_map_lookup_elem(stats_fd, &keys[i], &st) &&
-		    bpf_map_update_elem(x->stats_fd, &a.stats_slot, &st, BPF_ANY))
-			return -errno;
-		if (stats_fd < 0)
-			bpf_map_update_elem(x->stats_fd, &a.stats_slot, &zero, BPF_ANY);
-		if (bpf_map_update_elem(x->flows_fd, &keys[i], &a, BPF_ANY))
+		memset(&f, 0, sizeof(f));
+		f.action = acts[i];
+		if (stats_fd >= 0)
+			bpf_map_lookup_elem(stats_fd, &keys[i], &f.stats);
+		if (bpf_map_update_elem(x->flows_fd, &keys[i], &f, BPF_ANY))
 			return -errno;
 		(*moved)++;
 	}
@@ -116,7 +101,7 @@ static int copy_batch(struct dp_xdp *x, int stats_fd, const struct sluice_flow_k
 int dp_xdp_migrate_copy(struct dp_xdp *x, char *why, size_t whylen)
 {
 	static struct sluice_flow_key keys[MIGRATE_BATCH];
-	static __u8 acts[MIGRATE_BATCH][ABI2_ACTION_SIZE];
+	static struct sluice_flow_action acts[MIGRATE_BATCH];	/* unchanged since ABI 2 */
 	char path[PATH_MAX];
 	int old_fd, stats_fd, err = 0;
 	bool first = true, done = false;
@@ -145,8 +130,7 @@ int dp_xdp_migrate_copy(struct dp_xdp *x, char *why, size_t whylen)
 		}
 		done = rc != 0;
 		first = false;
-		err = copy_batch(x, stats_fd, keys, (const __u8 (*)[ABI2_ACTION_SIZE])acts, n,
-				 &x->migrated);
+		err = copy_batch(x, stats_fd, keys, acts, n, &x->migrated);
 	}
 	if (err)
 		snprintf(why, whylen, "moving ABI 2's flows over: %s", strerror(-err));
@@ -173,19 +157,14 @@ void dp_xdp_migrate_end(struct dp_xdp *x)
 
 void dp_xdp_migrate_undo(struct dp_xdp *x)
 {
-	static const char *const fresh[] = { SLUICE_MAP_FLOWS, SLUICE_MAP_STATS,
-					     SLUICE_MAP_SLOT_KEYS };
 	char from[PATH_MAX], to[PATH_MAX];
 	__u32 key = 0, ver = ABI2;
-	size_t i;
 	int fd;
 
 	if (!x->migrating)
 		return;
-	for (i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++) {
-		path_of(x, fresh[i], "", to, sizeof(to));
-		unlink(to);
-	}
+	path_of(x, SLUICE_MAP_FLOWS, "", to, sizeof(to));
+	unlink(to);
 	path_of(x, SLUICE_MAP_FLOWS, ABI2_SUFFIX, from, sizeof(from));
 	path_of(x, SLUICE_MAP_FLOWS, "", to, sizeof(to));
 	if (rename(from, to))

@@ -9,10 +9,11 @@
  * (the relay's own address and port); its action says which source is
  * allowed (the latched peer) and how the packet leaves (the relay's address
  * on the other leg as source, the other leg's latched peer as destination).
- * Statistics live apart from the action so that replacing an action (a
- * re-INVITE) keeps the counters: in the XDP maps, in a slot of an array
- * that the action names (the agent hands slots out and keeps a flow's slot
- * across replacements); in the module, beside the flow.
+ * The XDP program keeps a flow's action, the egress it resolved and its
+ * statistics in one map value (struct sluice_xdp_flow), so that a packet
+ * costs one lookup; the agent replaces the action part alone (a
+ * re-INVITE keeps the counters). The module keeps its own, beside the
+ * flow.
  *
  * Byte order: addresses are in network order (byte arrays, so bpftool prints
  * them as dotted bytes); ports are in HOST order, so that `bpftool map dump`
@@ -24,13 +25,13 @@
  *      byte is now comp, and SLUICE_F_DEMUX sends RTCP muxed on an RTP port
  *      by a flow of its own. A version 1 program would forward that RTCP as
  *      RTP, to the other peer's RTP port.
- *   3  The XDP program's cost per packet (issue 20): statistics in an array
- *      (stats), found by the action's stats_slot instead of a second hash
- *      lookup (flow_stats, keyed like flows, is gone; slot_keys records who
- *      holds a slot); the action keeps the egress the program last
- *      resolved (egress_*), so that bpf_fib_lookup runs once per flow and
- *      resolution, not per packet. The agent moves ABI 2 maps over on
- *      start (dp/xdp_migrate.c).
+ *   3  The XDP program's cost per packet: the flows map's value is struct
+ *      sluice_xdp_flow, the action with the egress the program last
+ *      resolved (so that bpf_fib_lookup runs once per flow and resolution,
+ *      not per packet) and the flow's statistics (flow_stats, a second
+ *      hash lookup per packet, is gone). The action itself, which the
+ *      module takes, is unchanged. The agent moves ABI 2 maps over on
+ *      start (agent/dp/xdp_migrate.c).
  */
 #ifndef SLUICE_ABI_H
 #define SLUICE_ABI_H
@@ -46,9 +47,7 @@
 
 /* Pinned objects, under a bpffs mount. */
 #define SLUICE_PIN_DIR		"/sys/fs/bpf/sluice"
-#define SLUICE_MAP_FLOWS	"flows"		/* key -> sluice_flow_action */
-#define SLUICE_MAP_STATS	"stats"		/* array: stats_slot -> sluice_flow_stats */
-#define SLUICE_MAP_SLOT_KEYS	"slot_keys"	/* stats_slot -> the key holding it (agent's) */
+#define SLUICE_MAP_FLOWS	"flows"		/* key -> sluice_xdp_flow */
 #define SLUICE_MAP_VERDICTS	"verdicts"	/* percpu: reason -> sluice_verdict */
 #define SLUICE_MAP_TX_PORTS	"tx_ports"	/* devmap: ifindex -> ifindex we may redirect to */
 #define SLUICE_MAP_ABI		"abi"		/* [0] = SLUICE_ABI_VERSION */
@@ -105,26 +104,28 @@ struct sluice_flow_action {
 	__u8	pad[3];			/* must be 0 */
 	__u32	clock_rate;		/* RTP clock in Hz, for jitter; 0 = none */
 	__u32	stream_id;		/* the agent's stream, opaque to the kernel */
-	/*
-	 * XDP only; the module ignores them. stats_slot: the flow's entry in
-	 * stats, given by the agent (ABI 2: pad2). The egress the program
-	 * resolved with bpf_fib_lookup, written by the program itself into
-	 * the map value: good while egress_gen is the program's current
-	 * generation (bumped by the agent on every route, neighbour and link
-	 * change) and egress_at_ns is under SLUICE_EGRESS_TTL_NS old. The
-	 * agent writes them 0: a new or replaced action resolves again.
-	 */
-	__u32	stats_slot;
-	__u64	egress_at_ns;		/* CLOCK_MONOTONIC of the resolution */
-	__u32	egress_gen;		/* 0: never resolved */
-	__u32	egress_ifindex;		/* where packets leave */
-	__u32	egress_in_ifindex;	/* for packets that came in here */
-	__u8	egress_smac[6];		/* the egress interface's own */
-	__u8	egress_dmac[6];		/* the next hop's */
-	__u8	egress_redirect;	/* a veth: out by a redirect, never XDP_TX */
-	__u8	pad3;			/* must be 0 */
-	__u16	egress_len;		/* the longest IP packet the FIB passed, host order */
-	__u32	pad4;			/* must be 0 */
+	__u32	pad2;			/* must be 0 */
+};
+
+/*
+ * Where the XDP program last found a flow's packets leave, written by the
+ * program into the flow's map value: good while gen is the program's
+ * current generation (bumped by the agent on every route, neighbour and
+ * link change), the packet came in on in_ifindex, it is no longer than len
+ * and at_ns is under SLUICE_EGRESS_TTL_NS old. The agent writes it zero:
+ * a new or replaced action resolves again.
+ */
+struct sluice_flow_egress {
+	__u64	at_ns;			/* CLOCK_MONOTONIC of the resolution */
+	__u32	gen;			/* 0: never resolved */
+	__u32	ifindex;		/* where packets leave */
+	__u32	in_ifindex;		/* for packets that came in here */
+	__u8	smac[6];		/* the egress interface's own */
+	__u8	dmac[6];		/* the next hop's */
+	__u8	redirect;		/* a veth: out by a redirect, never XDP_TX */
+	__u8	pad;			/* 0 */
+	__u16	len;			/* the longest IP packet the FIB passed, host order */
+	__u32	pad2;			/* 0 */
 };
 
 /* How long a resolved egress is trusted without the agent's word (ns). */
@@ -136,7 +137,7 @@ struct sluice_flow_action {
  * Per-flow statistics. packets and bytes are updated atomically; the RTP
  * state is updated by the CPU that received the packet (a flow's packets
  * share one 5-tuple and so one receive queue). Times are CLOCK_MONOTONIC ns
- * (bpf_ktime_get_ns / ktime_get_ns). A fresh slot is all zeroes:
+ * (bpf_ktime_get_ns / ktime_get_ns). A fresh flow's are all zeroes:
  * first_seen_ns is set by the first packet.
  *
  * RTP state follows RFC 3550 A.1 (sequence), A.3 (loss) and A.8 (jitter):
@@ -159,6 +160,17 @@ struct sluice_flow_stats {
 	__u32	transit;		/* last relative transit time */
 	__u32	ssrc_changes;		/* how often the SSRC changed */
 	__u64	rtp_errors;		/* packets that were not valid RTP */
+};
+
+/*
+ * The XDP flows map's value: the agent's action, the program's egress
+ * cache and its counters, in one place so that a forwarded packet costs
+ * one lookup and as few cache lines as can be.
+ */
+struct sluice_xdp_flow {
+	struct sluice_flow_action	action;
+	struct sluice_flow_egress	egress;
+	struct sluice_flow_stats	stats;
 };
 
 /*
@@ -206,17 +218,15 @@ struct sluice_verdict {
 _Static_assert(sizeof(struct sluice_flow_key) == 20, "flow key size");
 _Static_assert(__builtin_offsetof(struct sluice_flow_key, port) == 16, "key port");
 _Static_assert(__builtin_offsetof(struct sluice_flow_key, comp) == 19, "key comp");
-_Static_assert(sizeof(struct sluice_flow_action) == 112, "flow action size");
+_Static_assert(sizeof(struct sluice_flow_action) == 72, "flow action size");
 _Static_assert(__builtin_offsetof(struct sluice_flow_action, expect_src_port) == 48,
 	       "action ports");
 _Static_assert(__builtin_offsetof(struct sluice_flow_action, clock_rate) == 60,
 	       "action clock");
-_Static_assert(__builtin_offsetof(struct sluice_flow_action, stats_slot) == 68,
-	       "action stats slot (ABI 2's pad2)");
-_Static_assert(__builtin_offsetof(struct sluice_flow_action, egress_at_ns) == 72,
-	       "action egress");
-_Static_assert(__builtin_offsetof(struct sluice_flow_action, egress_redirect) == 104,
-	       "action egress redirect");
+_Static_assert(sizeof(struct sluice_flow_egress) == 40, "flow egress size");
+_Static_assert(__builtin_offsetof(struct sluice_xdp_flow, egress) == 72, "xdp flow egress");
+_Static_assert(__builtin_offsetof(struct sluice_xdp_flow, stats) == 112, "xdp flow stats");
+_Static_assert(sizeof(struct sluice_xdp_flow) == 184, "xdp flow size");
 _Static_assert(sizeof(struct sluice_flow_stats) == 72, "flow stats size");
 _Static_assert(__builtin_offsetof(struct sluice_flow_stats, ssrc) == 32, "stats rtp");
 _Static_assert(sizeof(struct sluice_verdict) == 16, "verdict size");

@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * xdpcost: what sluice_xdp costs per packet, step by step, beside the
- * reference relay (ref.bpf.c), without traffic: BPF_PROG_TEST_RUN on one
- * prepared frame per call, the kernel's own measure of the run (its
- * duration with repeat 1), the median over many calls. In a network
- * namespace of its own with the unit tests' FIB (tests/bpf/netns.h), so
- * that bpf_fib_lookup() answers as on a relay.
+ * reference relay (ref.bpf.c), without traffic: BPF_PROG_TEST_RUN and the
+ * kernel's own measure of the runs. In a network namespace of its own with
+ * the unit tests' FIB (tests/bpf/netns.h), so that bpf_fib_lookup()
+ * answers as on a relay.
  *
  *   xdpcost FLOWS ACTIVE CALLS
- *	installs FLOWS flows in each program, sends CALLS frames round-robin
- *	over ACTIVE of them, and prints one line per variant:
+ *	installs FLOWS flows in each program (pairs, see below), sends CALLS
+ *	frames round-robin over ACTIVE pairs, and prints one line per
+ *	variant, the median and spread of the time per packet:
  *	  NAME ns MEDIAN p10 P10 p90 P90
  *	for the reference, sluice_xdp whole, and sluice_xdp leaving out one
  *	step at a time (SLUICE_PROF_* in bpf/sluice.bpf.c).
  *
- * A frame is a copy of the prepared one each call, so every run takes the
- * forwarding path; the copy and the call are outside the measured time.
+ * A test run repeats the program REPEAT times on the frame it leaves
+ * behind, so each call forwards it back and forth over a pair of flows
+ * that send it to each other: 10.1.0.3:P (from 10.1.0.2:40000) leaves for
+ * 10.2.0.2:P (from 10.2.0.1:P), whose flow sends it back. The frame's TTL
+ * starts at 255, so every repetition forwards. The kernel divides the
+ * time by REPEAT: the time per packet, with its loop's few nanoseconds,
+ * the same for every program measured.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -74,12 +79,15 @@ static uint16_t port_of(unsigned i)
 	return (uint16_t)(PORT0 + 2 * (i % 20000));
 }
 
-/* The frame of flow i: from the caller to the relay's port of flow i. */
+#define REPEAT	200	/* forwards per test run, each one way of a pair (TTL 255) */
+
+/* The frame of pair i: from the caller to 10.1.0.3:P, TTL 255. */
 static void frame(unsigned i, unsigned n, struct pkt *f)
 {
 	struct pkt_spec s = {
-		.family = 4, .src = "10.1.0.2", .dst = "10.1.0.1", .sport = 40000,
+		.family = 4, .src = "10.1.0.2", .dst = "10.1.0.3", .sport = 40000,
 		.dport = port_of(i), .seq = (uint16_t)n, .ts = 160u * n, .ssrc = 0x5eed0000 + i,
+		.ttl = 255,
 	};
 
 	pkt_build(&s, f);
@@ -110,7 +118,7 @@ static int run_some(struct variant *v, unsigned active, unsigned first, unsigned
 		struct xdp_md ctx = { .ingress_ifindex = (__u32)net.a };
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in.b, .data_out = out.b,
 			    .data_size_out = sizeof(out.b), .ctx_in = &ctx,
-			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+			    .ctx_size_in = sizeof(ctx), .repeat = REPEAT);
 
 		frame(i % active, i / active, &in);
 		o.data_size_in = (__u32)in.len;
@@ -130,54 +138,85 @@ static void report(struct variant *v)
 	       v->d[v->n - v->n / 10 - 1], v->wrong ? "  (some frames took another path!)" : "");
 }
 
+/* One way of a pair, for the reference: its 4-tuple and where it goes. */
+static int ref_put(struct ref *r, const char *sa, const char *da, uint16_t sp, uint16_t dp,
+		   const char *nsa, const char *nda, uint16_t nsp, uint16_t ndp, int ifx,
+		   const char *smac, const char *dmac)
+{
+	struct ref_flow f = { .sport = htons(nsp), .dport = htons(ndp), .ifindex = (__u32)ifx };
+	struct ref_key k = { .sport = htons(sp), .dport = htons(dp) };
+
+	inet_pton(AF_INET, sa, &k.saddr);
+	inet_pton(AF_INET, da, &k.daddr);
+	inet_pton(AF_INET, nsa, &f.saddr);
+	inet_pton(AF_INET, nda, &f.daddr);
+	mac(f.smac, smac);
+	mac(f.dmac, dmac);
+	return bpf_map__update_elem(r->maps.ref_flows, &k, sizeof(k), &f, sizeof(f), BPF_ANY) ?
+	       -errno : 0;
+}
+
 static int ref_flows(struct ref *r, unsigned flows)
 {
-	struct ref_flow f = { .ifindex = (__u32)net.b };
-	struct ref_key k = { .sport = htons(40000) };
-	__u32 b = (__u32)net.b;
+	__u32 ifs[2] = { (__u32)net.a, (__u32)net.b };
+	int err = 0;
 
-	inet_pton(AF_INET, "10.1.0.2", &k.saddr);
-	inet_pton(AF_INET, "10.1.0.1", &k.daddr);
-	inet_pton(AF_INET, "10.2.0.1", &f.saddr);
-	inet_pton(AF_INET, "10.2.0.2", &f.daddr);
-	mac(f.smac, TNET_MAC_B0);
-	mac(f.dmac, TNET_MAC_CALLEE);
-	if (bpf_map__update_elem(r->maps.ref_tx, &b, 4, &b, 4, BPF_ANY))
-		return -errno;
-	for (unsigned i = 0; i < flows; i++) {
-		k.dport = f.sport = f.dport = htons(port_of(i));
-		if (i >= 20000)	/* beyond one source's ports: another source port */
-			k.sport = htons((uint16_t)(40000 + i / 20000));
-		if (bpf_map__update_elem(r->maps.ref_flows, &k, sizeof(k), &f, sizeof(f), BPF_ANY))
+	for (int i = 0; i < 2; i++)
+		if (bpf_map__update_elem(r->maps.ref_tx, &ifs[i], 4, &ifs[i], 4, BPF_ANY))
 			return -errno;
+	for (unsigned i = 0; i < flows / 2 && !err; i++) {
+		uint16_t p = port_of(i), sp = (uint16_t)(40000 + i / 20000);
+
+		err = ref_put(r, "10.1.0.2", "10.1.0.3", sp, p, "10.2.0.1", "10.2.0.2", p, p,
+			      net.b, TNET_MAC_B0, TNET_MAC_CALLEE);
+		if (!err)
+			err = ref_put(r, "10.2.0.1", "10.2.0.2", p, p, "10.1.0.2", "10.1.0.3", sp, p,
+				      net.a, TNET_MAC_A0, TNET_MAC_CALLER2);
 	}
-	return 0;
+	return err;
+}
+
+/* One way of a pair, for sluice_xdp. */
+static int sluice_put(struct sluice *s, const char *key, uint16_t kp, const char *from,
+		      uint16_t fp, const char *via, uint16_t vp, const char *to, uint16_t tp,
+		      __u32 id)
+{
+	struct sluice_xdp_flow f = { .action = { .family = SLUICE_FAMILY_IPV4,
+						 .flags = SLUICE_F_RTP | SLUICE_F_STRICT_SRC,
+						 .clock_rate = 8000, .expect_src_port = fp,
+						 .new_src_port = vp, .new_dst_port = tp,
+						 .stream_id = id } };
+	struct sluice_flow_key k = { .family = SLUICE_FAMILY_IPV4, .port = kp };
+
+	inet_pton(AF_INET, key, k.addr);
+	inet_pton(AF_INET, from, f.action.expect_src_addr);
+	inet_pton(AF_INET, via, f.action.new_src_addr);
+	inet_pton(AF_INET, to, f.action.new_dst_addr);
+	return bpf_map__update_elem(s->maps.flows, &k, sizeof(k), &f, sizeof(f), BPF_ANY) ?
+	       -errno : 0;
 }
 
 static int sluice_flows(struct sluice *s, unsigned flows)
 {
-	struct sluice_flow_action a = { .family = SLUICE_FAMILY_IPV4,
-					.flags = SLUICE_F_RTP | SLUICE_F_STRICT_SRC,
-					.clock_rate = 8000, .expect_src_port = 40000 };
-	struct sluice_flow_key k = { .family = SLUICE_FAMILY_IPV4 };
 	__u32 ifs[2] = { (__u32)net.a, (__u32)net.b };
+	int err = 0;
 
 	for (int i = 0; i < 2; i++)
 		if (bpf_map__update_elem(s->maps.tx_ports, &ifs[i], 4, &ifs[i], 4, BPF_ANY))
 			return -errno;
-	inet_pton(AF_INET, "10.1.0.2", a.expect_src_addr);
-	inet_pton(AF_INET, "10.2.0.1", a.new_src_addr);
-	inet_pton(AF_INET, "10.2.0.2", a.new_dst_addr);
-	for (unsigned i = 0; i < flows; i++) {
-		/* Flows past the first 20000 are keyed on other relay addresses. */
-		inet_pton(AF_INET, "10.1.0.1", k.addr);
-		k.addr[3] = (__u8)(1 + i / 20000);
-		k.port = a.new_src_port = a.new_dst_port = port_of(i);
-		a.stream_id = a.stats_slot = i;
-		if (bpf_map__update_elem(s->maps.flows, &k, sizeof(k), &a, sizeof(a), BPF_ANY))
-			return -errno;
+	for (unsigned i = 0; i < flows / 2 && !err; i++) {
+		/* Past 20,000 pairs, the keys move to other addresses. */
+		char k1[16], k2[16];
+		uint16_t p = port_of(i);
+
+		snprintf(k1, sizeof(k1), "10.1.%u.3", i / 20000);
+		snprintf(k2, sizeof(k2), "10.2.%u.2", i / 20000);
+		err = sluice_put(s, k1, p, "10.1.0.2", 40000, "10.2.0.1", p, "10.2.0.2", p, 2 * i);
+		if (!err)
+			err = sluice_put(s, k2, p, "10.2.0.1", p, "10.1.0.2", 40000, "10.1.0.3", p,
+					 2 * i + 1);
 	}
-	return 0;
+	return err;
 }
 
 static struct sluice *load_sluice(__u32 skip, unsigned flows)
@@ -199,7 +238,7 @@ static struct sluice *load_sluice(__u32 skip, unsigned flows)
 }
 
 /* Frames per variant in each round: rounds alternate, so drift hits all alike. */
-#define ROUND	2000
+#define ROUND	10
 
 int main(int argc, char **argv)
 {
@@ -226,8 +265,8 @@ int main(int argc, char **argv)
 	flows = (unsigned)atoi(argv[1]);
 	active = (unsigned)atoi(argv[2]);
 	calls = (unsigned)atoi(argv[3]);
-	if (!active || active > flows || active > 20000 || calls < ROUND) {
-		fprintf(stderr, "xdpcost: 1 <= ACTIVE <= FLOWS, ACTIVE <= 20000, CALLS >= %d\n",
+	if (!active || 2 * active > flows || active > 20000 || calls < ROUND) {
+		fprintf(stderr, "xdpcost: 1 <= 2 ACTIVE <= FLOWS, ACTIVE <= 20000, CALLS >= %d\n",
 			ROUND);
 		return 2;
 	}
@@ -241,7 +280,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	v[0].prog = bpf_program__fd(r->progs.ref_relay);
-	v[0].want = XDP_REDIRECT;
+	v[0].want = XDP_TX;	/* the last of an even REPEAT: back out of a0 */
 	for (i = 1; i < nv; i++) {
 		sl[i] = load_sluice(v[i].skip, flows);
 		if (!sl[i]) {
@@ -250,7 +289,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		v[i].prog = bpf_program__fd(sl[i]->progs.sluice_xdp);
-		v[i].want = v[i].skip & PROF_NO_FIB ? XDP_TX : XDP_REDIRECT;
+		v[i].want = XDP_TX;
 	}
 	for (i = 0; i < nv; i++) {
 		v[i].d = calloc(calls, sizeof(*v[i].d));
@@ -263,8 +302,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "xdpcost: test run: %s\n", strerror(errno));
 				return 1;
 			}
-	printf("# %u flows installed, %u active, %u frames each, IPv4 RTP, XDP redirect\n",
-	       flows, active, done);
+	printf("# %u flows installed, %u pairs active, %u runs of %d each, IPv4 RTP\n",
+	       flows, active, done, REPEAT);
 	for (i = 0; i < nv; i++)
 		report(&v[i]);
 	for (i = 1; i < nv; i++)

@@ -68,23 +68,17 @@ static void parse_endpoint(const char *ep, int *family, uint8_t *addr, uint16_t 
 	*port = (uint16_t)atoi(colon + 1);
 }
 
-/*
- * The statistics slot of the flow keyed key: the one it has (a replaced
- * action keeps it, as the agent does), else the next unused one, zeroed.
- */
-static __u32 stats_slot_of(const struct sluice_flow_key *key)
+/* The action replaced, the counters kept, the egress cleared: as the agent puts a flow. */
+static void flow_put(const struct sluice_flow_key *key, const struct sluice_flow_action *act)
 {
-	static const struct sluice_flow_stats zero;
-	static __u32 next = 1;
-	struct sluice_flow_action cur;
-	__u32 slot;
+	struct sluice_xdp_flow f;
 
-	if (!bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &cur, sizeof(cur), 0))
-		return cur.stats_slot;
-	slot = next++;
-	assert_int_equal(bpf_map__update_elem(skel->maps.stats, &slot, sizeof(slot), &zero,
-					      sizeof(zero), BPF_ANY), 0);
-	return slot;
+	if (bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &f, sizeof(f), 0))
+		memset(&f, 0, sizeof(f));
+	f.action = *act;
+	memset(&f.egress, 0, sizeof(f.egress));
+	assert_int_equal(bpf_map__update_elem(skel->maps.flows, key, sizeof(*key), &f, sizeof(f),
+					      BPF_ANY), 0);
 }
 
 static void flow_install(const struct flow_def *d)
@@ -104,9 +98,7 @@ static void flow_install(const struct flow_def *d)
 	act.dscp = d->dscp;
 	act.clock_rate = d->no_clock ? 0 : 8000;
 	act.stream_id = key.port;
-	act.stats_slot = stats_slot_of(&key);
-	assert_int_equal(bpf_map__update_elem(skel->maps.flows, &key, sizeof(key), &act,
-					      sizeof(act), BPF_ANY), 0);
+	flow_put(&key, &act);
 }
 
 /* ------------------------------------------------------------- set-up */
@@ -249,11 +241,11 @@ static void flow_key_of(const struct pkt_spec *s, struct sluice_flow_key *key)
 	key->family = s->family == 6 ? SLUICE_FAMILY_IPV6 : SLUICE_FAMILY_IPV4;
 }
 
-/* The flow's statistics, through its action's slot; present: it has a flow. */
+/* The flow's statistics; present: it has a flow. */
 static void stats_read(const struct sluice_flow_key *key, struct stats_snap *snap)
 {
-	struct sluice_flow_action act;
-	int err = bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &act, sizeof(act), 0);
+	struct sluice_xdp_flow f;
+	int err = bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &f, sizeof(f), 0);
 
 	snap->present = !err;
 	memset(&snap->st, 0, sizeof(snap->st));
@@ -261,20 +253,18 @@ static void stats_read(const struct sluice_flow_key *key, struct stats_snap *sna
 		assert_int_equal(err, -ENOENT);
 		return;
 	}
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.stats, &act.stats_slot,
-					      sizeof(act.stats_slot), &snap->st,
-					      sizeof(snap->st), 0), 0);
+	snap->st = f.stats;
 }
 
-/* Zeroes the flow's statistics, as a fresh slot has them. */
+/* Zeroes the flow's statistics, as a fresh flow has them. */
 static void stats_forget(const struct sluice_flow_key *key)
 {
-	static const struct sluice_flow_stats zero;
-	struct sluice_flow_action act;
+	struct sluice_xdp_flow f;
 
-	if (!bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &act, sizeof(act), 0))
-		bpf_map__update_elem(skel->maps.stats, &act.stats_slot, sizeof(act.stats_slot),
-				     &zero, sizeof(zero), BPF_ANY);
+	if (bpf_map__lookup_elem(skel->maps.flows, key, sizeof(*key), &f, sizeof(f), 0))
+		return;
+	memset(&f.stats, 0, sizeof(f.stats));
+	bpf_map__update_elem(skel->maps.flows, key, sizeof(*key), &f, sizeof(f), BPF_ANY);
 }
 
 
