@@ -18,6 +18,7 @@
 #include "sip/server.h"
 #include "sip/server_int.h"
 #include "sip/b2bua.h"
+#include "sip/digest_hdr.h"
 #include "store/cdr.h"
 #include "sip/stun.h"
 #include "version.h"
@@ -249,25 +250,28 @@ static void add_date(osip_message_t *resp)
 
 /* ---- authentication ---- */
 
-/* A 401 or 407 with a SHA-256 and an MD5 challenge sharing one nonce. */
+/* A 401 or 407 with a challenge per algorithm of [sip] digest, sharing one nonce. */
 static void challenge(struct sip_server *s, const struct rx *rx, bool proxy, bool stale)
 {
-	char chal[2][DIGEST_CHALLENGE_MAX];
+	char chal[DIGEST_ALG_N][DIGEST_CHALLENGE_MAX];
+	struct digest_algs algs = { 0 };
 	osip_message_t *resp;
+	int n;
 
-	if (digest_challenges(&s->digest, s->conf->sip_domain, stale, (uint64_t)s->now(), chal)) {
+	for (int i = 0; i < s->conf->sip_ndigest && i < DIGEST_ALG_N; i++)
+		algs.alg[algs.n++] = s->conf->sip_digest[i];
+	n = digest_challenges(&s->digest, s->conf->sip_domain, &algs, stale, (uint64_t)s->now(),
+			      chal);
+	if (n < 0) {
 		sip_srv_reply(s, rx, 500, "Challenge not made");
 		return;
 	}
 	resp = sip_srv_response(s, rx, proxy ? 407 : 401, NULL);
 	if (!resp)
 		return;
-	/* chal[0] is SHA-256, chal[1] MD5: [sip] digest says which, in order. */
-	for (int i = 0; i < s->conf->sip_ndigest; i++) {
-		const char *c = chal[s->conf->sip_digest[i] == DIGEST_SHA256 ? 0 : 1];
-
-		osip_message_set_header(resp, proxy ? "Proxy-Authenticate" : "WWW-Authenticate", c);
-	}
+	for (int i = 0; i < n; i++)
+		osip_message_set_header(resp, proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
+					chal[i]);
 	s->stats.challenges++;
 	s->stats.stale += stale;
 	sip_srv_send(s, rx, resp);
@@ -372,16 +376,17 @@ int sip_srv_authenticate(struct sip_server *s, const struct rx *rx, struct subsc
 	}
 	memcpy(uri, rx->buf + rx->sc->uri.off, rx->sc->uri.len);
 	uri[rx->sc->uri.len] = '\0';
-	v = digest_verify(&s->digest, &c, s->conf->sip_domain, rx->req->sip_method, uri, ha1,
+	if (c.qop == DIGEST_QOP_AUTH && strcmp(c.uri, uri)) {
+		sip_srv_reply(s, rx, 400, "Digest URI does not match the Request-URI");
+		return -EACCES;
+	}
+	v = digest_verify(&s->digest, &c, s->conf->sip_domain, rx->req->sip_method, ha1,
 			  (uint64_t)s->now());
 	switch (v) {
 	case DIGEST_OK:
 		break;
 	case DIGEST_STALE:
 		challenge(s, rx, proxy, true);
-		return -EACCES;
-	case DIGEST_WRONG_URI:
-		sip_srv_reply(s, rx, 400, "Digest URI does not match the Request-URI");
 		return -EACCES;
 	default:
 		auth_failed(s, rx, c.username, digest_verdict_name(v));
