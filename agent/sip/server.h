@@ -21,9 +21,10 @@
  *      dialogs yet), OPTIONS (200, no authentication: phones and monitors
  *      poll with it), Require with extensions we lack (420);
  *   6. every other request is authenticated: REGISTER with 401, the
- *      others with 407, challenging for SHA-256 and MD5 at once; an
- *      unknown user and a wrong password get the same challenge, and each
- *      failure is counted against its source address;
+ *      others with 407, challenging with the subscriber's own digest
+ *      algorithms or [sip] digest's; an unknown user and a wrong password
+ *      get the same challenge, and each failure is counted against its
+ *      source address;
  *   7. REGISTER goes to the registrar, MESSAGE to every binding of its
  *      target, anything else gets 405 with Allow.
  */
