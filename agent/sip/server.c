@@ -21,7 +21,6 @@
 #include "sip/digest_hdr.h"
 #include "store/cdr.h"
 #include "sip/stun.h"
-#include "sip/uri.h"
 #include "version.h"
 
 
@@ -338,13 +337,13 @@ static void default_algs(const struct sip_server *s, struct digest_algs *out)
 
 /*
  * The algorithms a request without credentials is challenged with: those
- * of the subscriber whose AOR it names (To for a REGISTER, From otherwise),
- * [sip] digest's for one without its own and for an unknown user alike.
+ * of the subscriber its From names (the one who answers, a REGISTER's
+ * "person responsible" too, RFC 3261 section 10.2), [sip] digest's for one
+ * without its own and for an unknown user alike.
  */
-static void claimed_algs(struct sip_server *s, const struct rx *rx, bool reg,
-			 struct digest_algs *out)
+static void claimed_algs(struct sip_server *s, const struct rx *rx, struct digest_algs *out)
 {
-	const osip_from_t *who = reg ? rx->req->to : rx->req->from;
+	const osip_from_t *who = rx->req->from;
 	char aor[SUB_IMPU_MAX];
 	struct digest_algs dflt;
 	struct subscriber sub;
@@ -357,13 +356,15 @@ static void claimed_algs(struct sip_server *s, const struct rx *rx, bool reg,
 }
 
 /* What a digest-uri may name besides the Request-URI: our domain and listeners. */
-static void self_of(const struct sip_server *s, struct sip_self *self)
+static void self_of(struct sip_server *s, struct sip_self *self)
 {
 	const struct sockaddr *l;
 	socklen_t len;
 
 	memset(self, 0, sizeof(*self));
 	self->domain = s->conf->sip_domain;
+	self->host = &s->host_addrs;
+	self->now_ms = loop_now_ms(s->loop);
 	for (int i = 0; s->tp_open && i < s->tp.nl && self->n < SIP_SELF_MAX; i++) {
 		l = sip_transport_local(&s->tp, i, &len);
 		if (l && len <= sizeof(self->addr[0]))
@@ -392,7 +393,7 @@ int sip_srv_authenticate(struct sip_server *s, const struct rx *rx, struct subsc
 
 	err = find_creds(s, rx->req, proxy, &c);
 	if (err == -ENOENT) {
-		claimed_algs(s, rx, !proxy, &algs);
+		claimed_algs(s, rx, &algs);
 		challenge(s, rx, proxy, false, &algs);
 		return -EACCES;
 	}

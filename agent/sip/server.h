@@ -42,6 +42,7 @@
 #include "sip/registrar.h"
 #include "sip/transport.h"
 #include "sip/txn.h"
+#include "sip/uri.h"
 #include "store/store.h"
 
 #define SIP_ALLOW	"INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, UPDATE, INFO, PRACK"
@@ -63,6 +64,7 @@ struct sip_server {
 	bool			tp_open;
 	struct sip_txns		txns;
 	struct digest_ctx	digest;
+	struct sip_host_addrs	host_addrs;	/* what a digest-uri may name behind 0.0.0.0 */
 	struct registrar	reg;
 	struct protect		protect;
 	struct b2bua		*b2b;		/* calls */

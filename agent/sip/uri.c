@@ -167,29 +167,69 @@ bool sip_uri_equal(const osip_uri_t *a, const osip_uri_t *b)
 	       port_equal(a->port, b->port) && params_equal(a, b) && headers_equal(a, b);
 }
 
-/* Whether an interface of this host has the address. */
-static bool local_addr(int family, const unsigned char a[16])
+static bool same_addr(int family, const void *x, const unsigned char a[16])
+{
+	return !memcmp(x, a, family == AF_INET ? 4 : 16);
+}
+
+/*
+ * Reads the interface addresses into h (as many as fit) and says whether
+ * one of them, kept or not, is (family, a).
+ */
+static bool host_read(struct sip_host_addrs *h, uint64_t now_ms, int family,
+		      const unsigned char a[16])
 {
 	struct ifaddrs *ifs, *i;
 	bool found = false;
 
+	h->n = 0;
+	h->truncated = false;
+	h->read_ms = 0;
 	if (getifaddrs(&ifs))
 		return false;
-	for (i = ifs; i && !found; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != family)
-			continue;
-		if (family == AF_INET)
-			found = !memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr, a, 4);
+	for (i = ifs; i; i = i->ifa_next) {
+		int f = i->ifa_addr ? i->ifa_addr->sa_family : AF_UNSPEC;
+		const void *x;
+
+		if (f == AF_INET)
+			x = &((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+		else if (f == AF_INET6)
+			x = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
 		else
-			found = !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, a, 16);
+			continue;
+		found |= f == family && same_addr(f, x, a);
+		if (h->n == SIP_HOST_ADDRS_MAX) {
+			h->truncated = true;
+			continue;
+		}
+		h->addr[h->n].family = (uint8_t)f;
+		memcpy(h->addr[h->n].a, x, f == AF_INET ? 4 : 16);
+		h->n++;
 	}
 	freeifaddrs(ifs);
+	h->read_ms = now_ms ? now_ms : 1;
 	return found;
 }
 
+/* Whether an interface of this host has the address: from self->host while it is fresh. */
+static bool local_addr(const struct sip_self *self, int family, const unsigned char a[16])
+{
+	struct sip_host_addrs fresh, *h = self->host;
+
+	if (!h)
+		return host_read(&fresh, self->now_ms, family, a);
+	if (!h->read_ms || h->truncated || self->now_ms < h->read_ms ||
+	    self->now_ms - h->read_ms >= SIP_HOST_ADDRS_MS)
+		return host_read(h, self->now_ms, family, a);
+	for (int i = 0; i < h->n; i++)
+		if (h->addr[i].family == family && same_addr(family, h->addr[i].a, a))
+			return true;
+	return false;
+}
+
 /* Whether the listener l is the address a (family, bytes) and port. */
-static bool listener_is(const struct sockaddr_storage *l, int family, const unsigned char a[16],
-			long port)
+static bool listener_is(const struct sip_self *self, const struct sockaddr_storage *l,
+			int family, const unsigned char a[16], long port)
 {
 	if (l->ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)l;
@@ -197,7 +237,7 @@ static bool listener_is(const struct sockaddr_storage *l, int family, const unsi
 		if (family != AF_INET || ntohs(sin->sin_port) != port)
 			return false;
 		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
-			return local_addr(family, a);
+			return local_addr(self, family, a);
 		return !memcmp(&sin->sin_addr, a, 4);
 	}
 	if (l->ss_family == AF_INET6) {
@@ -207,7 +247,7 @@ static bool listener_is(const struct sockaddr_storage *l, int family, const unsi
 			return false;
 		/* [::] listens on both families (transport.h). */
 		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
-			return local_addr(family, a);
+			return local_addr(self, family, a);
 		return family == AF_INET6 && !memcmp(&sin6->sin6_addr, a, 16);
 	}
 	return false;
@@ -229,7 +269,7 @@ bool sip_uri_names_self(const osip_uri_t *u, const struct sip_self *self)
 	if (port < 0)
 		return false;
 	for (int i = 0; i < self->n && i < SIP_SELF_MAX; i++)
-		if (listener_is(&self->addr[i], family, a, port))
+		if (listener_is(self, &self->addr[i], family, a, port))
 			return true;
 	return false;
 }

@@ -18,21 +18,45 @@
 #define SLUICE_SIP_URI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <osipparser2/osip_uri.h>
 
 #define SIP_SELF_MAX	2	/* as many as the transports' listeners */
+#ifndef SIP_HOST_ADDRS_MAX
+#define SIP_HOST_ADDRS_MAX	64	/* interface addresses kept; more: read each time */
+#endif
+#define SIP_HOST_ADDRS_MS	1000	/* how long they are trusted before read again */
+
+/*
+ * This host's interface addresses, for a wildcard listener: reading them
+ * (getifaddrs, a netlink dump) costs tens of microseconds, too much for
+ * every request, so they are kept for SIP_HOST_ADDRS_MS.
+ */
+struct sip_host_addrs {
+	uint64_t	read_ms;	/* when, on the caller's clock; 0: never */
+	int		n;
+	bool		truncated;	/* more than SIP_HOST_ADDRS_MAX */
+	struct {
+		uint8_t	family;
+		uint8_t	a[16];		/* network byte order */
+	} addr[SIP_HOST_ADDRS_MAX];
+};
 
 /*
  * What names this server: its domain and the addresses it listens on
  * (port included). A wildcard address (0.0.0.0, or [::], which listens on
- * both families) stands for every address of this host's interfaces.
+ * both families) stands for every address of this host's interfaces,
+ * looked up in host (read again when older than SIP_HOST_ADDRS_MS at
+ * now_ms), or read afresh when host is NULL.
  */
 struct sip_self {
 	const char		*domain;
 	struct sockaddr_storage	addr[SIP_SELF_MAX];
 	int			n;
+	struct sip_host_addrs	*host;
+	uint64_t		now_ms;
 };
 
 /*

@@ -97,9 +97,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* One request from 127.0.0.1:5099 (auth: a whole header line, or NULL); the answer. */
-static const char *send_req(const char *method, const char *ruri, const char *user,
-			    const char *auth)
+/*
+ * One request from 127.0.0.1:5099 (auth: a whole header line, or NULL) from
+ * user; To is the Request-URI, or for a REGISTER sip:AOR@ims.local (aor
+ * NULL: user's own). Returns the answer.
+ */
+static const char *send_as(const char *method, const char *ruri, const char *user,
+			   const char *aor, const char *auth)
 {
 	struct sip_peer from = { .proto = SIP_UDP, .len = sizeof(struct sockaddr_in) };
 	struct sockaddr_in *sin = (struct sockaddr_in *)&from.addr;
@@ -109,9 +113,8 @@ static const char *send_req(const char *method, const char *ruri, const char *us
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(5099);
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	/* To: the AOR registered, or the Request-URI. */
 	if (!strcmp(method, "REGISTER"))
-		snprintf(to, sizeof(to), "sip:%s@ims.local", user);
+		snprintf(to, sizeof(to), "sip:%s@ims.local", aor ? aor : user);
 	else
 		snprintf(to, sizeof(to), "%s", ruri);
 	fx->cseq++;
@@ -132,6 +135,12 @@ static const char *send_req(const char *method, const char *ruri, const char *us
 	sip_server_input(&fx->s, &from, buf, (size_t)n, 0);
 	sip_server_flush(&fx->s);
 	return last;
+}
+
+static const char *send_req(const char *method, const char *ruri, const char *user,
+			    const char *auth)
+{
+	return send_as(method, ruri, user, NULL, auth);
 }
 
 /* The algorithms of a 401/407's challenges, in order: "MD5", "SHA-256,MD5"... */
@@ -226,7 +235,12 @@ static void test_challenge_per_subscriber(void **state)
 	assert_string_equal(algs, "SHA-256");
 	algs_of(send_req("REGISTER", "sip:ims.local", "1003", NULL), algs, sizeof(algs));
 	assert_string_equal(algs, "SHA-256,MD5");
-	/* Other requests name theirs in From, and get 407. */
+	/* A REGISTER for another's AOR: the one in From answers, with its own. */
+	algs_of(send_as("REGISTER", "sip:ims.local", "1001", "1002", NULL), algs, sizeof(algs));
+	assert_string_equal(algs, "MD5");
+	algs_of(send_as("REGISTER", "sip:ims.local", "1002", "1001", NULL), algs, sizeof(algs));
+	assert_string_equal(algs, "SHA-256");
+	/* Other requests name theirs in From too, and get 407. */
 	send_req("MESSAGE", "sip:1001@ims.local", "1002", NULL);
 	assert_non_null(strstr(last, "SIP/2.0 407"));
 	algs_of(last, algs, sizeof(algs));

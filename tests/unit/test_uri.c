@@ -2,10 +2,10 @@
 /*
  * SIP URI equivalence over RFC 3261 section 19.1.4's own examples, what
  * names this server (its domain; an address it listens on, by value, or
- * any address of the host behind a wildcard), and the digest-uri rule:
- * sipp's default digest-uri (sip:ADDRESS:PORT of the server while the
- * Request-URI is sip:DOMAIN) is taken, one naming another host or user is
- * not.
+ * any address of the host behind a wildcard, kept for a second), and the
+ * digest-uri rule: sipp's default digest-uri (sip:ADDRESS:PORT of the
+ * server while the Request-URI is sip:DOMAIN) is taken, one naming another
+ * host or user is not.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -152,6 +152,30 @@ static void test_names_self(void **state)
 	assert_false(names("sip:[2001:db8::9]:5064", &any));
 }
 
+/* Behind a wildcard the host's addresses are kept for SIP_HOST_ADDRS_MS, then read again. */
+static void test_host_addrs_kept(void **state)
+{
+	struct sip_host_addrs host = { 0 };
+	struct sip_self any = { .domain = "ims.local", .host = &host, .now_ms = 5000 };
+
+	(void)state;
+	put(&any, "0.0.0.0", 5062);
+	assert_true(names("sip:127.0.0.1:5062", &any));
+	assert_int_equal(host.read_ms, 5000);
+	assert_true(host.n >= 1);
+	/* Forgotten on purpose: while fresh the kept list answers, not the kernel. */
+	host.n = 0;
+	any.now_ms = 5000 + SIP_HOST_ADDRS_MS - 1;
+	assert_false(names("sip:127.0.0.1:5062", &any));
+	any.now_ms = 5000 + SIP_HOST_ADDRS_MS;
+	assert_true(names("sip:127.0.0.1:5062", &any));
+	assert_int_equal(host.read_ms, 5000 + SIP_HOST_ADDRS_MS);
+	/* A clock that went back reads again too. */
+	host.n = 0;
+	any.now_ms = 10;
+	assert_true(names("sip:127.0.0.1:5062", &any));
+}
+
 static bool digest_ok(const char *duri, const char *ruri, const struct sip_self *self)
 {
 	osip_uri_t *r = uri(ruri);
@@ -199,6 +223,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3261_equivalence),
 		cmocka_unit_test(test_names_self),
+		cmocka_unit_test(test_host_addrs_kept),
 		cmocka_unit_test(test_digest_uri),
 	};
 
