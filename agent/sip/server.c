@@ -356,6 +356,7 @@ static void claimed_algs(struct sip_server *s, const struct rx *rx, struct diges
 }
 
 /* What a digest-uri may name besides the Request-URI: our domain and listeners. */
+_Static_assert(SIP_SELF_MAX >= SIP_MAX_LISTENERS, "every listener names this server");
 static void self_of(struct sip_server *s, struct sip_self *self)
 {
 	const struct sockaddr *l;
