@@ -67,7 +67,6 @@ cat >$DIR/sluice.conf <<CONF
 [sip]
 listen = 0.0.0.0:5060
 domain = ims.local
-digest = md5, sha-256
 [media]
 interface = s0, s1
 address = 10.77.1.1
@@ -101,7 +100,7 @@ for x in "$A 1001 10.77.1.2 10.77.1.1" "$B 1002 10.77.2.2 10.77.2.1"; do
 	set -- $x
 	in_ns $1 sipp -sf $DIR/reg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user $2 \
 		-key aor $2 -key domain ims.local -key expires 600 -au $2 -ap demo-$2 \
-		-auth_uri ims.local -i $3 -p 5062 $4:5060 >$DIR/reg-$2.out 2>&1 ||
+		-i $3 -p 5062 $4:5060 >$DIR/reg-$2.out 2>&1 ||
 		die "$2 did not register: $(tail -3 $DIR/reg-$2.out)"
 	echo "$2 registered from $3"
 done
@@ -117,7 +116,7 @@ UAS=$!
 sleep 0.5
 in_ns $A sipp -sf $DIR/uac.xml -m 1 -nostdin -timeout 30 -timeout_error -key user 1001 \
 	-key target 1002 -key domain ims.local -d 10000 -au 1001 -ap demo-1001 \
-	-auth_uri 1002@ims.local -i 10.77.1.2 -p 5061 -mi 10.77.1.2 -mp 6000 \
+	-i 10.77.1.2 -p 5061 -mi 10.77.1.2 -mp 6000 \
 	10.77.1.1:5060 >$DIR/uac.out 2>&1 &
 UAC=$!
 sleep 5

@@ -6,17 +6,17 @@
 # (caller-pw) and 1002 (callee-pw) imported, and sluiced started in R
 # (under WRAPPER, e.g. prlimit) with XDP on r0 and r1, media on 10.0.1.1,
 # its log in $TMP/sluiced.log and its pid in SPID; skips without XDP
-# native. sipp answers the first challenge whatever its algorithm and
-# knows only MD5, baresip 1.0 gives up on any SHA-256 one: DIGEST says
-# which the test needs.
+# native. DIGEST is [sip] digest, or "default": none written, the shipped
+# setting, which sipp and baresip answer with their own defaults.
 b2bua_sluiced() {
 	local r=$1 pin=$2 digest=$3 ports=$4
 	shift 4
+	[ "$digest" = default ] && digest= || digest="digest = $digest"
 	cat >$TMP/sluice.conf <<CONF
 [sip]
 listen = 0.0.0.0:5060
 domain = ims.local
-digest = $digest
+$digest
 [media]
 interface = r0, r1
 address = 10.0.1.1

@@ -179,7 +179,10 @@ static int parse_node(struct conf *c, const char *val, void *dst, const char **w
 	return 0;
 }
 
-/* "sha-256, md5": the digest algorithms challenged with, in that order. */
+/*
+ * "md5", "sha-256, md5": the digest algorithms challenged with, in that
+ * order, where a subscriber has none of its own (and for unknown users).
+ */
 static int parse_digest(struct conf *c, const char *val, void *dst, const char **want)
 {
 	char buf[64], *tok, *save = NULL;
@@ -477,7 +480,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("sip", "min_expires", "60", parse_seconds, sip_min_expires),
 	KEY("sip", "max_expires", "3600", parse_seconds, sip_max_expires),
 	KEY("sip", "default_expires", "3600", parse_seconds, sip_default_expires),
-	KEY("sip", "digest", "sha-256, md5", parse_digest, sip_digest),
+	KEY("sip", "digest", "md5", parse_digest, sip_digest),
 	KEY("sip", "nonce_lifetime", "300", parse_seconds, sip_nonce_lifetime),
 	KEY("sip", "keepalive", "30", parse_interval, sip_keepalive),
 	KEY("sip", "ring_timeout", "60", parse_seconds, sip_ring_timeout),

@@ -43,7 +43,8 @@ struct conf {
 	uint32_t	sip_min_expires;	/* seconds: less gets 423 */
 	uint32_t	sip_max_expires;	/* longer is shortened to this */
 	uint32_t	sip_default_expires;	/* when a REGISTER names none */
-	uint8_t		sip_digest[2];		/* enum digest_alg, in challenge order */
+	uint8_t		sip_digest[2];		/* enum digest_alg, in challenge order; */
+						/* a subscriber's own list overrides it */
 	int		sip_ndigest;
 	uint32_t	sip_nonce_lifetime;	/* seconds: older nonces are stale */
 	uint32_t	sip_keepalive;		/* seconds between NAT keepalives, 0: off */

@@ -209,6 +209,10 @@ static int user_fields(struct mml_call *c, struct subscriber *s)
 	v = param(c, "PASSWORD");
 	if (v && subscriber_set_password(s, v))
 		return mml_fail(c, MML_RET_PARAM, "PASSWORD: refused");
+	v = param(c, "DIGEST");
+	if (v && subscriber_digest_parse(v, &s->digest))
+		return mml_fail(c, MML_RET_PARAM,
+				"DIGEST: SHA-256, MD5, both in the order offered, or DEFAULT");
 	return 0;
 }
 
@@ -301,11 +305,14 @@ struct user_walk {
 static int user_row(const struct subscriber *s, void *arg)
 {
 	struct user_walk *w = arg;
-	char regs[16];
+	char regs[16], digest[DIGEST_ALGS_TEXT_MAX];
 	const char *row[] = { s->username, s->impu, s->display_name, s->phone, s->email,
-			      subscriber_status_name(s->status), s->service_type, s->role, regs };
+			      subscriber_status_name(s->status), s->service_type, s->role, regs,
+			      digest };
 
 	snprintf(regs, sizeof(regs), "%d", count_bindings(w->c, s->impu));
+	if (!s->digest.n || digest_algs_format(&s->digest, digest, sizeof(digest)))
+		snprintf(digest, sizeof(digest), "DEFAULT");
 	mml_reply_row(w->c->r, row);
 	w->n++;
 	return 0;
@@ -314,7 +321,8 @@ static int user_row(const struct subscriber *s, void *arg)
 static int dsp_user(struct mml_call *c)
 {
 	static const char *const cols[] = { "USERNAME", "IMPU", "DISPLAYNAME", "PHONE", "EMAIL",
-					    "STATUS", "SERVICETYPE", "ROLE", "BINDINGS" };
+					    "STATUS", "SERVICETYPE", "ROLE", "BINDINGS",
+					    "DIGEST" };
 	const char *user = param(c, "USERNAME");
 	struct user_walk w = { c, 0 };
 	struct subscriber s;
@@ -323,7 +331,7 @@ static int dsp_user(struct mml_call *c)
 	if (user && subscriber_get(c->m->env.store, user, &s))
 		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
 	mml_ok(c);
-	mml_reply_table_begin(c->r, "Subscribers", 9, cols);
+	mml_reply_table_begin(c->r, "Subscribers", 10, cols);
 	rc = user ? user_row(&s, &w) : subscriber_list(c->m->env.store, user_row, &w);
 	mml_reply_table_end(c->r);
 	return rc ? MML_RET_INTERNAL : 0;
@@ -1108,12 +1116,15 @@ static const struct mml_command commands[] = {
 		{ "DISPLAYNAME", false, "display name" }, { "PHONE", false, "phone number" },
 		{ "EMAIL", false, "e-mail address" },
 		{ "STATUS", false, "ACTIVE (default), INACTIVE or SUSPENDED" },
-		{ "SERVICETYPE", false, "free text" }, { "ROLE", false, "free text" } } },
+		{ "SERVICETYPE", false, "free text" }, { "ROLE", false, "free text" },
+		{ "DIGEST", false, "algorithms it may answer with, in challenge order: SHA-256, "
+				   "MD5 or both; DEFAULT (default): [sip] digest" } } },
 	{ "MOD", "USER", true, NEEDS_STORE, mod_user, "change a subscriber", {
 		{ "USERNAME", true, "which one" }, { "PASSWORD", false, "a new password" },
 		{ "DISPLAYNAME", false, "" }, { "PHONE", false, "" }, { "EMAIL", false, "" },
 		{ "STATUS", false, "ACTIVE, INACTIVE or SUSPENDED" },
-		{ "SERVICETYPE", false, "" }, { "ROLE", false, "" } } },
+		{ "SERVICETYPE", false, "" }, { "ROLE", false, "" },
+		{ "DIGEST", false, "SHA-256, MD5, both, or DEFAULT" } } },
 	{ "RMV", "USER", true, NEEDS_STORE, rmv_user, "remove a subscriber and its registrations", {
 		{ "USERNAME", true, "which one" } } },
 	{ "DSP", "USER", false, NEEDS_STORE, dsp_user, "show subscribers", {

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Digest arithmetic over OpenSSL's EVP interface, and the verification of
- * credentials against our nonces (see digest.h). The strings are fed to
+ * Digest algorithms, the arithmetic over OpenSSL's EVP interface, and the
+ * verification of credentials against our nonces (see digest.h). No header
+ * syntax here: that is digest_hdr.c's, above this. The strings are fed to
  * the hash piece by piece with the ':' separators, so nothing is
  * concatenated into a buffer that could be too small.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -30,6 +32,55 @@ int digest_alg_parse(const char *name, enum digest_alg *out)
 const char *digest_alg_name(enum digest_alg alg)
 {
 	return alg == DIGEST_SHA256 ? "SHA-256" : "MD5";
+}
+
+int digest_algs_parse(const char *text, struct digest_algs *out)
+{
+	char name[16];
+	enum digest_alg alg;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	for (;;) {
+		text += strspn(text, ", \t");
+		len = strcspn(text, ", \t");
+		if (!len)
+			break;
+		if (len >= sizeof(name))
+			return -EINVAL;
+		memcpy(name, text, len);
+		name[len] = '\0';
+		if (digest_alg_parse(name, &alg) || digest_algs_has(out, alg))
+			return -EINVAL;
+		out->alg[out->n++] = (uint8_t)alg;	/* at most DIGEST_ALG_N: no repeats */
+		text += len;
+	}
+	return out->n ? 0 : -EINVAL;
+}
+
+int digest_algs_format(const struct digest_algs *a, char *out, size_t size)
+{
+	size_t n = 0;
+	int w;
+
+	if (!size)
+		return -ENOBUFS;
+	out[0] = '\0';
+	for (unsigned i = 0; i < a->n && i < DIGEST_ALG_N; i++) {
+		w = snprintf(out + n, size - n, "%s%s", i ? ", " : "", digest_alg_name(a->alg[i]));
+		if (w < 0 || (size_t)w >= size - n)
+			return -ENOBUFS;
+		n += (size_t)w;
+	}
+	return 0;
+}
+
+bool digest_algs_has(const struct digest_algs *a, enum digest_alg alg)
+{
+	for (unsigned i = 0; i < a->n && i < DIGEST_ALG_N; i++)
+		if (a->alg[i] == alg)
+			return true;
+	return false;
 }
 
 /* H(p1 ":" p2 ":" ... pn), n strings, NULL-terminated list; hex into out. */
@@ -105,7 +156,6 @@ const char *digest_verdict_name(enum digest_verdict v)
 		[DIGEST_OK] = "ok",			[DIGEST_STALE] = "stale nonce",
 		[DIGEST_FAILED] = "wrong credentials",	[DIGEST_BAD_NONCE] = "foreign nonce",
 		[DIGEST_REPLAY] = "nonce-count replayed", [DIGEST_WRONG_REALM] = "wrong realm",
-		[DIGEST_WRONG_URI] = "digest-uri is not the Request-URI",
 		[DIGEST_BAD_QOP] = "no qop=auth",
 	};
 
@@ -120,7 +170,7 @@ int digest_ctx_init(struct digest_ctx *dc, uint32_t nonce_lifetime_s)
 
 	memset(dc, 0, sizeof(*dc));
 	/* Dummy HA1s nobody knows a password for: random, of the right length. */
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < DIGEST_ALG_N; i++) {
 		len = i == DIGEST_SHA256 ? 32 : 16;
 		if (RAND_bytes(r, len) != 1)
 			return -EIO;
@@ -139,19 +189,9 @@ void digest_ctx_fini(struct digest_ctx *dc)
 	OPENSSL_cleanse(dc->dummy_ha1, sizeof(dc->dummy_ha1));
 }
 
-int digest_challenges(struct digest_ctx *dc, const char *realm, bool stale, uint64_t now_s,
-		      char out[2][DIGEST_CHALLENGE_MAX])
+int digest_nonce(struct digest_ctx *dc, uint64_t now_s, char out[NONCE_LEN + 1])
 {
-	char nonce[NONCE_LEN + 1];
-	int err = nonce_make(&dc->nonces, now_s, nonce);
-
-	if (!err)
-		err = digest_challenge(DIGEST_SHA256, realm, nonce, stale, out[0],
-				       DIGEST_CHALLENGE_MAX);
-	if (!err)
-		err = digest_challenge(DIGEST_MD5, realm, nonce, stale, out[1],
-				       DIGEST_CHALLENGE_MAX);
-	return err;
+	return nonce_make(&dc->nonces, now_s, out);
 }
 
 /*
@@ -160,8 +200,8 @@ int digest_challenges(struct digest_ctx *dc, const char *realm, bool stale, uint
  * path (one response computed, one constant-time comparison).
  */
 enum digest_verdict digest_verify(struct digest_ctx *dc, const struct digest_creds *c,
-				  const char *realm, const char *method, const char *uri,
-				  const char *ha1, uint64_t now_s)
+				  const char *realm, const char *method, const char *ha1,
+				  uint64_t now_s)
 {
 	char expect[DIGEST_HEX_MAX];
 	enum nonce_check fresh;
@@ -171,8 +211,6 @@ enum digest_verdict digest_verify(struct digest_ctx *dc, const struct digest_cre
 		return DIGEST_BAD_QOP;
 	if (strcmp(c->realm, realm))
 		return DIGEST_WRONG_REALM;
-	if (uri && strcmp(c->uri, uri))
-		return DIGEST_WRONG_URI;
 	fresh = nonce_check(&dc->nonces, c->nonce, now_s);
 	if (fresh == NONCE_BAD)
 		return DIGEST_BAD_NONCE;

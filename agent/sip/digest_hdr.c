@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Digest header values (see digest.h): credentials parsed from what a
+ * Digest header values (see digest_hdr.h): credentials parsed from what a
  * client sends, challenges built for what the server sends.
  *
  * The credentials parser is our own rather than libosip2's
@@ -24,7 +24,7 @@
 
 #include <osipparser2/osip_parser.h>
 
-#include "sip/digest.h"
+#include "sip/digest_hdr.h"
 
 /* Parameters we read, as bits of parse_state.seen. */
 enum {
@@ -311,4 +311,20 @@ int digest_challenge(enum digest_alg alg, const char *realm, const char *nonce, 
 	n = snprintf(out, size, "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",
 		     qrealm, nonce, digest_alg_name(alg), stale ? ", stale=true" : "");
 	return n < 0 || (size_t)n >= size ? -ENOBUFS : 0;
+}
+
+int digest_challenges(struct digest_ctx *dc, const char *realm, const struct digest_algs *algs,
+		      bool stale, uint64_t now_s, char out[DIGEST_ALG_N][DIGEST_CHALLENGE_MAX])
+{
+	unsigned n = algs->n < DIGEST_ALG_N ? algs->n : DIGEST_ALG_N;
+	char nonce[NONCE_LEN + 1];
+	int err;
+
+	if (!n)
+		return -EINVAL;
+	err = digest_nonce(dc, now_s, nonce);
+	for (unsigned i = 0; !err && i < n; i++)
+		err = digest_challenge(algs->alg[i], realm, nonce, stale, out[i],
+				       DIGEST_CHALLENGE_MAX);
+	return err ? err : (int)n;
 }

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "sip/server.h"
 #include "sip/server_int.h"
+#include "sip/digest_hdr.h"
 #include "store/cdr.h"
 #include "net/stun.h"
 #include "version.h"
@@ -248,25 +249,25 @@ static void add_date(osip_message_t *resp)
 
 /* ---- authentication ---- */
 
-/* A 401 or 407 with a SHA-256 and an MD5 challenge sharing one nonce. */
-static void challenge(struct sip_server *s, const struct rx *rx, bool proxy, bool stale)
+/* A 401 or 407 with a challenge per algorithm of algs, sharing one nonce. */
+static void challenge(struct sip_server *s, const struct rx *rx, bool proxy, bool stale,
+		      const struct digest_algs *algs)
 {
-	char chal[2][DIGEST_CHALLENGE_MAX];
+	char chal[DIGEST_ALG_N][DIGEST_CHALLENGE_MAX];
 	osip_message_t *resp;
+	int n = digest_challenges(&s->digest, s->conf->sip_domain, algs, stale,
+				  (uint64_t)s->now(), chal);
 
-	if (digest_challenges(&s->digest, s->conf->sip_domain, stale, (uint64_t)s->now(), chal)) {
+	if (n < 0) {
 		sip_srv_reply(s, rx, 500, "Challenge not made");
 		return;
 	}
 	resp = sip_srv_response(s, rx, proxy ? 407 : 401, NULL);
 	if (!resp)
 		return;
-	/* chal[0] is SHA-256, chal[1] MD5: [sip] digest says which, in order. */
-	for (int i = 0; i < s->conf->sip_ndigest; i++) {
-		const char *c = chal[s->conf->sip_digest[i] == DIGEST_SHA256 ? 0 : 1];
-
-		osip_message_set_header(resp, proxy ? "Proxy-Authenticate" : "WWW-Authenticate", c);
-	}
+	for (int i = 0; i < n; i++)
+		osip_message_set_header(resp, proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
+					chal[i]);
 	s->stats.challenges++;
 	s->stats.stale += stale;
 	sip_srv_send(s, rx, resp);
@@ -325,13 +326,54 @@ static void auth_failed(struct sip_server *s, const struct rx *rx, const char *u
 	protect_fail(&s->protect, (const struct sockaddr *)&rx->from->addr, s->now());
 }
 
-/* No downgrade: credentials in an algorithm we did not challenge with fail. */
-static bool alg_offered(const struct sip_server *s, enum digest_alg alg)
+/* [sip] digest: the algorithms of subscribers without their own, and of unknown users. */
+static void default_algs(const struct sip_server *s, struct digest_algs *out)
 {
-	for (int i = 0; i < s->conf->sip_ndigest; i++)
-		if (s->conf->sip_digest[i] == alg)
-			return true;
-	return false;
+	out->n = 0;
+	for (int i = 0; i < s->conf->sip_ndigest && i < DIGEST_ALG_N; i++)
+		out->alg[out->n++] = s->conf->sip_digest[i];
+}
+
+/*
+ * The algorithms a request without credentials is challenged with: those
+ * of the subscriber its From names (the one who answers, a REGISTER's
+ * "person responsible" too, RFC 3261 section 10.2), [sip] digest's for one
+ * without its own and for an unknown user alike.
+ */
+static void claimed_algs(struct sip_server *s, const struct rx *rx, struct digest_algs *out)
+{
+	const osip_from_t *who = rx->req->from;
+	char aor[SUB_IMPU_MAX];
+	struct digest_algs dflt;
+	struct subscriber sub;
+
+	default_algs(s, &dflt);
+	*out = dflt;
+	if (s->store && who && !registrar_aor(who->url, s->conf->sip_domain, aor, sizeof(aor)) &&
+	    !subscriber_get_by_impu(s->store, aor, &sub))
+		*out = *subscriber_digest(&sub, &dflt);
+}
+
+/* What a digest-uri may name besides the Request-URI: our domain and listeners. */
+_Static_assert(SIP_SELF_MAX >= SIP_MAX_LISTENERS, "every listener names this server");
+static void self_of(struct sip_server *s, struct sip_self *self)
+{
+	const struct sockaddr *l;
+	socklen_t len;
+
+	memset(self, 0, sizeof(*self));
+	self->domain = s->conf->sip_domain;
+	self->host = &s->host_addrs;
+	self->now_ms = loop_now_ms(s->loop);
+	for (int i = 0; s->tp_open && i < s->tp.nl && self->n < SIP_SELF_MAX; i++) {
+		l = sip_transport_local(&s->tp, i, &len);
+		if (l && len <= sizeof(self->addr[0]))
+			memcpy(&self->addr[self->n++], l, len);
+	}
+	if (!self->n && s->conf->sip_listen.len) {	/* a server without its transports */
+		self->addr[0] = s->conf->sip_listen.ss;
+		self->n = 1;
+	}
 }
 
 /*
@@ -341,50 +383,51 @@ static bool alg_offered(const struct sip_server *s, enum digest_alg alg)
 int sip_srv_authenticate(struct sip_server *s, const struct rx *rx, struct subscriber *sub)
 {
 	bool proxy = strcmp(rx->req->sip_method, "REGISTER") != 0;
+	struct digest_algs algs, dflt;
 	const char *ha1 = NULL;
 	struct digest_creds c;
 	enum digest_verdict v;
-	char uri[DIGEST_URI_MAX];
+	struct sip_self self;
 	bool known;
 	int err;
 
 	err = find_creds(s, rx->req, proxy, &c);
 	if (err == -ENOENT) {
-		challenge(s, rx, proxy, false);
+		claimed_algs(s, rx, &algs);
+		challenge(s, rx, proxy, false, &algs);
 		return -EACCES;
 	}
 	if (err) {
 		sip_srv_reply(s, rx, 400, "Malformed credentials");
 		return -EACCES;
 	}
-	if (!alg_offered(s, c.alg)) {
+	default_algs(s, &dflt);
+	known = !subscriber_of(s, c.username, sub);
+	algs = *subscriber_digest(known ? sub : NULL, &dflt);
+	/* No downgrade: credentials in an algorithm this user is not challenged with fail. */
+	if (!digest_algs_has(&algs, c.alg)) {
 		auth_failed(s, rx, c.username, "algorithm not offered");
-		challenge(s, rx, proxy, false);
+		challenge(s, rx, proxy, false, &algs);
 		return -EACCES;
 	}
-	known = !subscriber_of(s, c.username, sub);
 	if (known)
 		ha1 = subscriber_ha1(sub, c.alg);
-	if (rx->sc->uri.len >= sizeof(uri)) {
-		sip_srv_reply(s, rx, 400, "Request-URI too long");
+	self_of(s, &self);
+	if (!sip_digest_uri_ok(c.uri, rx->req->req_uri, &self)) {
+		sip_srv_reply(s, rx, 400, "Digest URI does not match the Request-URI");
 		return -EACCES;
 	}
-	memcpy(uri, rx->buf + rx->sc->uri.off, rx->sc->uri.len);
-	uri[rx->sc->uri.len] = '\0';
-	v = digest_verify(&s->digest, &c, s->conf->sip_domain, rx->req->sip_method, uri, ha1,
+	v = digest_verify(&s->digest, &c, s->conf->sip_domain, rx->req->sip_method, ha1,
 			  (uint64_t)s->now());
 	switch (v) {
 	case DIGEST_OK:
 		break;
 	case DIGEST_STALE:
-		challenge(s, rx, proxy, true);
-		return -EACCES;
-	case DIGEST_WRONG_URI:
-		sip_srv_reply(s, rx, 400, "Digest URI does not match the Request-URI");
+		challenge(s, rx, proxy, true, &algs);
 		return -EACCES;
 	default:
 		auth_failed(s, rx, c.username, digest_verdict_name(v));
-		challenge(s, rx, proxy, false);
+		challenge(s, rx, proxy, false, &algs);
 		return -EACCES;
 	}
 	/* digest_verify took the dummy HA1 for an unknown user: never OK. */

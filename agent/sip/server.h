@@ -22,9 +22,10 @@
  *      phones and monitors poll with it), Require with extensions we lack
  *      (420);
  *   6. every other request is authenticated: REGISTER with 401, the
- *      others with 407, challenging for SHA-256 and MD5 at once; an
- *      unknown user and a wrong password get the same challenge, and each
- *      failure is counted against its source address;
+ *      others with 407, challenging with the subscriber's own digest
+ *      algorithms or [sip] digest's; an unknown user and a wrong password
+ *      get the same challenge, and each failure is counted against its
+ *      source address;
  *   7. REGISTER goes to the registrar, MESSAGE to every binding of its
  *      target, INVITE to the calls' handler, anything else gets 405 with
  *      Allow.
@@ -48,6 +49,7 @@
 #include "sip/registrar.h"
 #include "sip/transport.h"
 #include "sip/txn.h"
+#include "sip/uri.h"
 #include "store/store.h"
 
 #define SIP_ALLOW	"INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, UPDATE, INFO, PRACK"
@@ -70,6 +72,7 @@ struct sip_server {
 	bool			tp_open;
 	struct sip_txns		txns;
 	struct digest_ctx	digest;
+	struct sip_host_addrs	host_addrs;	/* what a digest-uri may name behind 0.0.0.0 */
 	struct registrar	reg;
 	struct protect		protect;
 	const struct sip_call_ops *calls;	/* who takes calls; NULL: nobody */

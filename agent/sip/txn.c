@@ -26,6 +26,10 @@ struct sip_txn {
 	struct sip_peer		peer;
 	unsigned		bucket;
 	char			*key;
+	/* IST with a non-2xx final: indexed for an ACK with another branch. */
+	struct sip_txn		*ack_next;
+	unsigned		ack_bucket;
+	char			*ack_key;
 	osip_message_t		*req;		/* server: until the final; ICT: for its ACK */
 	char			*text;		/* what a retransmission sends */
 	size_t			len;
@@ -116,6 +120,53 @@ static char *ack2xx_key(const osip_message_t *m)
 			str(sip_msg_from_tag(m)), str(m->cseq->number));
 }
 
+/*
+ * The dialog fields an ACK shares with the non-2xx final it acknowledges,
+ * whatever its branch: Call-ID, From tag, CSeq number, To tag.
+ */
+static char *non2xx_ack_key(const osip_message_t *m)
+{
+	const char *to_tag = sip_msg_to_tag(m);
+
+	if (!m->call_id || !m->cseq || !to_tag)
+		return NULL;
+	return make_key("ack|%s@%s|%s|%s|%s", str(m->call_id->number), str(m->call_id->host),
+			str(sip_msg_from_tag(m)), str(m->cseq->number), to_tag);
+}
+
+static unsigned ack_bucket_of(const struct sip_txns *tx, const char *key)
+{
+	return (unsigned)sip_hash_buf(&tx->key, key, strlen(key)) & (SIP_TXN_ACK_BUCKETS - 1);
+}
+
+/* The IST whose non-2xx final an ACK with another branch acknowledges. */
+static struct sip_txn *find_non2xx(struct sip_txns *tx, const osip_message_t *ack)
+{
+	char *key = non2xx_ack_key(ack);
+	struct sip_txn *t;
+
+	if (!key)
+		return NULL;
+	for (t = tx->acks[ack_bucket_of(tx, key)]; t; t = t->ack_next)
+		if (t->state != SIP_TXN_TERMINATED && !strcmp(t->ack_key, key))
+			break;
+	free(key);
+	return t;
+}
+
+/* Indexes t, an IST that sent the non-2xx final resp; without it, only its branch matches. */
+static void index_non2xx(struct sip_txn *t, const osip_message_t *resp)
+{
+	struct sip_txns *tx = t->tx;
+
+	t->ack_key = non2xx_ack_key(resp);
+	if (!t->ack_key)
+		return;
+	t->ack_bucket = ack_bucket_of(tx, t->ack_key);
+	t->ack_next = tx->acks[t->ack_bucket];
+	tx->acks[t->ack_bucket] = t;
+}
+
 static struct sip_txn *find(struct sip_txns *tx, const char *key)
 {
 	for (struct sip_txn *t = tx->buckets[bucket_of(tx, key)]; t; t = t->next)
@@ -132,6 +183,12 @@ static void unlink_txn(struct sip_txn *t)
 	for (pp = &tx->buckets[t->bucket]; *pp; pp = &(*pp)->next) {
 		if (*pp == t) {
 			*pp = t->next;
+			break;
+		}
+	}
+	for (pp = t->ack_key ? &tx->acks[t->ack_bucket] : NULL; pp && *pp; pp = &(*pp)->ack_next) {
+		if (*pp == t) {
+			*pp = t->ack_next;
 			break;
 		}
 	}
@@ -154,6 +211,7 @@ static void free_txn(struct sip_txn *t)
 	osip_message_free(t->req);
 	free(t->text);
 	free(t->ack);
+	free(t->ack_key);
 	free(t->key);
 	free(t);
 }
@@ -252,8 +310,13 @@ int sip_txns_init(struct sip_txns *tx, struct loop *loop, sip_send_fn send, void
 {
 	memset(tx, 0, sizeof(*tx));
 	tx->buckets = calloc(SIP_TXN_BUCKETS, sizeof(*tx->buckets));
-	if (!tx->buckets)
+	tx->acks = calloc(SIP_TXN_ACK_BUCKETS, sizeof(*tx->acks));
+	if (!tx->buckets || !tx->acks) {
+		free(tx->buckets);
+		free(tx->acks);
+		tx->buckets = tx->acks = NULL;
 		return -ENOMEM;
+	}
 	tx->loop = loop;
 	tx->send = send;
 	tx->send_arg = arg;
@@ -271,7 +334,8 @@ void sip_txns_fini(struct sip_txns *tx)
 	}
 	tx->all = NULL;
 	free(tx->buckets);
-	tx->buckets = NULL;
+	free(tx->acks);
+	tx->buckets = tx->acks = NULL;
 	tx->count = 0;
 }
 
@@ -280,6 +344,7 @@ void sip_txns_fini(struct sip_txns *tx)
 int sip_txn_server_match(struct sip_txns *tx, const osip_message_t *req,
 			 const struct sip_peer *from)
 {
+	bool ack = !strcmp(req->sip_method, "ACK");
 	char *key = server_key(req);
 	struct sip_txn *t;
 
@@ -287,9 +352,11 @@ int sip_txn_server_match(struct sip_txns *tx, const osip_message_t *req,
 		return -EINVAL;
 	t = find(tx, key);
 	free(key);
+	if (ack && (!t || t->kind != SIP_TXN_IST))
+		t = find_non2xx(tx, req);	/* another branch than its INVITE's */
 	if (!t || (t->kind != SIP_TXN_IST && t->kind != SIP_TXN_NIST))
 		return SIP_TXN_NEW;
-	if (!strcmp(req->sip_method, "ACK")) {
+	if (ack) {
 		if (t->kind != SIP_TXN_IST)
 			return SIP_TXN_NEW;
 		if (t->state == SIP_TXN_ACCEPTED)
@@ -491,6 +558,7 @@ int sip_txn_reply(struct sip_txn *t, osip_message_t *resp)
 	} else {
 		t->state = SIP_TXN_COMPLETED;
 		t->interval = SIP_T1_MS;
+		index_non2xx(t, resp);
 		if (!t->reliable)
 			loop_timer_arm(tx->loop, &t->retx, SIP_T1_MS);	/* Timer G */
 		arm_end(t, 64 * SIP_T1_MS);				/* Timer H */

@@ -20,6 +20,11 @@
  * (§17.2.3), and requests from RFC 2543 peers (no magic cookie) by
  * Request-URI, From tag, Call-ID, CSeq number and top Via; their To tags
  * are not compared, which only matters for an RFC 2543 client that forks.
+ * The ACK of a non-2xx final response is also matched by Call-ID, From
+ * tag, CSeq number and the To tag of the response sent, as Kamailio does:
+ * some UACs (sipp scenarios that write [branch] there) send it with a
+ * fresh branch, and unmatched it would leave the response retransmitted
+ * for 32 s, its To tag taken by the UAC for its dialog's.
  *
  * Every timer is embedded in its transaction; a transaction is one
  * allocation holding its key, plus the text of the message it retransmits.
@@ -48,6 +53,9 @@
 #endif
 #ifndef SIP_TXN_MAX
 #define SIP_TXN_MAX		262144	/* then new requests get 503 */
+#endif
+#ifndef SIP_TXN_ACK_BUCKETS
+#define SIP_TXN_ACK_BUCKETS	16384	/* power of two: INVITEs answered non-2xx */
 #endif
 #define SIP_TXN_KEY_MAX		2048
 
@@ -94,6 +102,7 @@ struct sip_txns {
 	sip_send_fn		send;
 	void			*send_arg;
 	struct sip_txn		**buckets;
+	struct sip_txn		**acks;		/* ISTs by their non-2xx's dialog fields */
 	struct sip_txn		*all;		/* every transaction, for fini */
 	unsigned		count;
 	uint64_t		branch_seq;

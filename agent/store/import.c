@@ -31,6 +31,30 @@ static int copy_text(char *dst, size_t size, const char *src, const char *field,
 	return 0;
 }
 
+/*
+ * The digest algorithms of an entry: "sha-256", "SHA-256, MD5"..., "" for
+ * [sip] digest's; absent (or null), what the database holds, so importing
+ * the previous server's file again keeps what the MML hardened.
+ */
+static int digest_member(json_t *o, const struct subscriber *existing, struct digest_algs *out,
+			 const char **why)
+{
+	json_t *v = json_object_get(o, "digest");
+
+	if (!v || json_is_null(v)) {
+		if (existing)
+			*out = existing->digest;
+		else
+			memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	if (!json_is_string(v) || subscriber_digest_parse(json_string_value(v), out)) {
+		*why = "digest: SHA-256, MD5, both in the order offered, or \"\" for [sip] digest";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* One entry into s (existing: what the database holds for that user, or NULL). */
 static int entry(const char *key, json_t *o, const char *realm,
 		 const struct subscriber *existing, struct subscriber *s, const char **why)
@@ -80,7 +104,7 @@ static int entry(const char *key, json_t *o, const char *realm,
 	    copy_text(s->role, sizeof(s->role), member(o, "role"),
 		      "role: text of at most 32 bytes", why))
 		return -EINVAL;
-	return 0;
+	return digest_member(o, existing, &s->digest, why);
 }
 
 int users_import(struct store *st, const char *realm, const char *path,

@@ -2,8 +2,10 @@
 /*
  * The previous server's users.json into the subscribers table: an object
  * keyed by user name, each value an object with username, password,
- * display_name, phone, email, status, service_type and role. Passwords
- * become the two HA1s of the realm and are never stored. Importing again
+ * display_name, phone, email, status, service_type and role; and, our
+ * own, digest: the algorithms the user may answer with ("sha-256",
+ * "sha-256, md5", "" for [sip] digest; absent keeps what is stored).
+ * Passwords become the two HA1s of the realm and are never stored. Importing again
  * updates what changed and leaves the rest; an entry that cannot be taken
  * is reported with its reason and skipped, the others go in, all in one
  * transaction (a database error imports nothing).

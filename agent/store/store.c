@@ -121,6 +121,11 @@ static const char *const migrations[] = {
 	"  reason TEXT NOT NULL DEFAULT '',"
 	"  created INTEGER NOT NULL"
 	");",
+
+	/* 4: a subscriber's own digest algorithms, in challenge order ('': [sip] digest) */
+	"ALTER TABLE subscribers"
+	"  ADD COLUMN digest TEXT NOT NULL DEFAULT ''"
+	"  CHECK (digest IN ('', 'MD5', 'SHA-256', 'SHA-256, MD5', 'MD5, SHA-256'));",
 };
 
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -19,7 +19,7 @@ static const char *const status_names[] = {
 };
 
 #define SUB_COLS "username, realm, impu, ha1_md5, ha1_sha256, display_name, phone, email, " \
-		 "status, service_type, role, created, updated"
+		 "status, service_type, role, digest, created, updated"
 
 int subscriber_status_parse(const char *name, enum sub_status *out)
 {
@@ -137,6 +137,31 @@ const char *subscriber_ha1(const struct subscriber *s, enum digest_alg alg)
 	return alg == DIGEST_SHA256 ? s->ha1_sha256 : s->ha1_md5;
 }
 
+int subscriber_digest_parse(const char *text, struct digest_algs *out)
+{
+	if (!text[strspn(text, " \t")] || !strcasecmp(text, "DEFAULT")) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	return digest_algs_parse(text, out);
+}
+
+const struct digest_algs *subscriber_digest(const struct subscriber *s,
+					    const struct digest_algs *dflt)
+{
+	return s && s->digest.n ? &s->digest : dflt;
+}
+
+static bool digest_ok(const struct digest_algs *a)
+{
+	if (a->n > DIGEST_ALG_N)
+		return false;
+	for (unsigned i = 0; i < a->n; i++)
+		if (a->alg[i] > DIGEST_SHA256 || (i && a->alg[i] == a->alg[0]))
+			return false;
+	return true;
+}
+
 static bool valid(const struct subscriber *s)
 {
 	return subscriber_username_ok(s->username) && realm_ok(s->realm) && s->impu[0] &&
@@ -147,7 +172,7 @@ static bool valid(const struct subscriber *s)
 	       subscriber_text_ok(s->email, sizeof(s->email)) &&
 	       subscriber_text_ok(s->service_type, sizeof(s->service_type)) &&
 	       subscriber_text_ok(s->role, sizeof(s->role)) &&
-	       (unsigned)s->status <= SUB_SUSPENDED;
+	       (unsigned)s->status <= SUB_SUSPENDED && digest_ok(&s->digest);
 }
 
 static void column(sqlite3_stmt *q, int i, char *out, size_t size)
@@ -159,7 +184,7 @@ static void column(sqlite3_stmt *q, int i, char *out, size_t size)
 
 static void row(sqlite3_stmt *q, struct subscriber *s)
 {
-	char status[16];
+	char status[16], digest[DIGEST_ALGS_TEXT_MAX + 8];
 
 	memset(s, 0, sizeof(*s));
 	column(q, 0, s->username, sizeof(s->username));
@@ -174,13 +199,21 @@ static void row(sqlite3_stmt *q, struct subscriber *s)
 	subscriber_status_parse(status, &s->status);
 	column(q, 9, s->service_type, sizeof(s->service_type));
 	column(q, 10, s->role, sizeof(s->role));
-	s->created = sqlite3_column_int64(q, 11);
-	s->updated = sqlite3_column_int64(q, 12);
+	column(q, 11, digest, sizeof(digest));
+	if (subscriber_digest_parse(digest, &s->digest)) {
+		/* The table's CHECK keeps this from happening; if it does, fail closed. */
+		LOG(L_WARN, "[store] subscriber %s: digest '%s' unknown: SHA-256 only",
+		    s->username, digest);
+		s->digest = (struct digest_algs){ .n = 1, .alg = { DIGEST_SHA256 } };
+	}
+	s->created = sqlite3_column_int64(q, 12);
+	s->updated = sqlite3_column_int64(q, 13);
 }
 
 /* Binds the fields in SUB_COLS order from ?1, without created/updated. */
-static void bind(sqlite3_stmt *q, const struct subscriber *s)
+static void bind(sqlite3_stmt *q, const struct subscriber *s, char digest[DIGEST_ALGS_TEXT_MAX])
 {
+	digest_algs_format(&s->digest, digest, DIGEST_ALGS_TEXT_MAX);
 	sqlite3_bind_text(q, 1, s->username, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, s->realm, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, s->impu, -1, SQLITE_STATIC);
@@ -192,6 +225,7 @@ static void bind(sqlite3_stmt *q, const struct subscriber *s)
 	sqlite3_bind_text(q, 9, subscriber_status_name(s->status), -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 10, s->service_type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 11, s->role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 12, digest, -1, SQLITE_STATIC);
 }
 
 /* Runs a statement that returns no row. */
@@ -205,8 +239,9 @@ static int exec(struct store *st, sqlite3_stmt *q, const char *what)
 
 int subscriber_add(struct store *st, const struct subscriber *s)
 {
-	static const char sql[] = "INSERT INTO subscribers (" SUB_COLS ") "
-				  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)";
+	static const char sql[] = "INSERT INTO subscribers (" SUB_COLS ") VALUES"
+				  " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)";
+	char digest[DIGEST_ALGS_TEXT_MAX];
 	sqlite3_stmt *q;
 	int err;
 
@@ -215,8 +250,8 @@ int subscriber_add(struct store *st, const struct subscriber *s)
 	err = store_stmt(st, sql, &q);
 	if (err)
 		return err;
-	bind(q, s);
-	sqlite3_bind_int64(q, 12, (sqlite3_int64)time(NULL));
+	bind(q, s, digest);
+	sqlite3_bind_int64(q, 13, (sqlite3_int64)time(NULL));
 	return exec(st, q, "adding a subscriber");
 }
 
@@ -225,7 +260,8 @@ int subscriber_update(struct store *st, const struct subscriber *s)
 	static const char sql[] =
 		"UPDATE subscribers SET realm = ?2, impu = ?3, ha1_md5 = ?4, ha1_sha256 = ?5,"
 		" display_name = ?6, phone = ?7, email = ?8, status = ?9, service_type = ?10,"
-		" role = ?11, updated = ?12 WHERE username = ?1";
+		" role = ?11, digest = ?12, updated = ?13 WHERE username = ?1";
+	char digest[DIGEST_ALGS_TEXT_MAX];
 	sqlite3_stmt *q;
 	int err;
 
@@ -234,8 +270,8 @@ int subscriber_update(struct store *st, const struct subscriber *s)
 	err = store_stmt(st, sql, &q);
 	if (err)
 		return err;
-	bind(q, s);
-	sqlite3_bind_int64(q, 12, (sqlite3_int64)time(NULL));
+	bind(q, s, digest);
+	sqlite3_bind_int64(q, 13, (sqlite3_int64)time(NULL));
 	err = exec(st, q, "updating a subscriber");
 	if (!err && !sqlite3_changes(st->db))
 		err = -ENOENT;
@@ -249,7 +285,9 @@ static bool same(const struct subscriber *a, const struct subscriber *b)
 	       !strcmp(a->ha1_md5, b->ha1_md5) && !strcmp(a->ha1_sha256, b->ha1_sha256) &&
 	       !strcmp(a->display_name, b->display_name) && !strcmp(a->phone, b->phone) &&
 	       !strcmp(a->email, b->email) && a->status == b->status &&
-	       !strcmp(a->service_type, b->service_type) && !strcmp(a->role, b->role);
+	       !strcmp(a->service_type, b->service_type) && !strcmp(a->role, b->role) &&
+	       a->digest.n == b->digest.n &&
+	       !memcmp(a->digest.alg, b->digest.alg, a->digest.n);
 }
 
 int subscriber_put(struct store *st, const struct subscriber *s, enum sub_put *how)

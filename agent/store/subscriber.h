@@ -3,9 +3,11 @@
  * Subscribers in the database: who may register and call. A subscriber is
  * named by its digest user name and by its IMPU (sip:USER@REALM), and
  * holds the HA1 of its password for MD5 and for SHA-256, made for one
- * realm ([sip] domain); the password itself is never stored. Only ACTIVE
- * subscribers register. The MML (ADD/MOD/RMV/DSP USER), the importer and
- * the registrar use this module.
+ * realm ([sip] domain); the password itself is never stored. A subscriber
+ * may be held to its own digest algorithms (a hardened one: SHA-256 only),
+ * which it is challenged with and may answer with; one without follows
+ * [sip] digest. Only ACTIVE subscribers register. The MML (ADD/MOD/RMV/DSP
+ * USER), the importer and the registrar use this module.
  */
 #ifndef SLUICE_STORE_SUBSCRIBER_H
 #define SLUICE_STORE_SUBSCRIBER_H
@@ -41,6 +43,7 @@ struct subscriber {
 	char		service_type[SUB_SHORT_MAX];
 	char		role[SUB_SHORT_MAX];
 	enum sub_status	status;
+	struct digest_algs digest;	/* n 0: [sip] digest's */
 	int64_t		created;	/* unix seconds, set by the store */
 	int64_t		updated;
 };
@@ -72,6 +75,14 @@ int subscriber_init(struct subscriber *s, const char *username, const char *real
 int subscriber_set_password(struct subscriber *s, const char *password);
 /* The HA1 a digest response for alg is checked against. */
 const char *subscriber_ha1(const struct subscriber *s, enum digest_alg alg);
+/*
+ * A subscriber's own digest algorithms from "sha-256", "SHA-256, MD5"...,
+ * or "" / "DEFAULT" for [sip] digest's; -EINVAL otherwise.
+ */
+int subscriber_digest_parse(const char *text, struct digest_algs *out);
+/* The algorithms s answers with: its own, or dflt ([sip] digest). */
+const struct digest_algs *subscriber_digest(const struct subscriber *s,
+					    const struct digest_algs *dflt);
 
 /* -EEXIST when the user name or the IMPU is taken. */
 int subscriber_add(struct store *st, const struct subscriber *s);

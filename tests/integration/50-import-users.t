@@ -6,13 +6,15 @@
 # md5sum and sha256sum) are right and whose password is nowhere in the
 # database; bad entries are named with their reason and skipped, and the
 # exit status says so; importing again changes nothing, and a changed
-# password or status is updated. Then an imported subscriber registers
-# with its password against a running sluiced.
+# password or status is updated. Our own member, digest, holds a user to
+# its algorithms; a file without it keeps what is stored. Then an imported
+# subscriber registers with its password against a running sluiced, and
+# one held to SHA-256 is refused an MD5 answer.
 . "$(dirname "$0")/../lib.sh"
 
 require_cmd sqlite3 md5sum sha256sum perl
 [ -x "$SLUICECTL" ] && [ -x "$SLUICED" ] || skip_all "build first (make)"
-plan 17
+plan 23
 
 DB=$TMP/sluice.db
 USERS=$TOP/tests/testdata/users.json
@@ -72,6 +74,21 @@ like "$out" "0 added, 2 updated, 3 unchanged, 0 skipped" "a new password and a n
 is "$(q "SELECT ha1_md5 FROM subscribers WHERE username = '1002'")" \
 	"$(printf '%s' "1002:ims.example.org:new-pass" | md5sum | cut -d' ' -f1)" "the new password's HA1"
 
+perl -MJSON::PP -e 'local $/; open my $f, "<", $ARGV[0]; my $u = decode_json(<$f>);
+	$u->{1001}{digest} = "sha-256"; $u->{1002}{digest} = "SHA-256, md5";
+	$u->{1003}{digest} = "sha-1"; $u->{1004}{digest} = "";
+	print JSON::PP->new->utf8->pretty->encode($u)' $TMP/users2.json >$TMP/users3.json
+out=$(ctl import-users $TMP/users3.json 2>$TMP/err3)
+like "$out" "0 added, 2 updated, 2 unchanged, 1 skipped" "digest members: two held to their algorithms"
+like "$(cat $TMP/err3)" "user '1003' skipped: digest: " "... an unknown algorithm named with its reason"
+digests() { q "SELECT group_concat(username || '=' || digest, ';') FROM
+	(SELECT username, digest FROM subscribers ORDER BY username)"; }
+is "$(digests)" "1001=SHA-256;1002=SHA-256, MD5;1003=;1004=;reception=" \
+	"... stored in their order (empty: [sip] digest's)"
+out=$(ctl import-users $TMP/users2.json)
+like "$out" "0 added, 0 updated, 5 unchanged" "a file without digest members changes nothing ..."
+is "$(digests)" "1001=SHA-256;1002=SHA-256, MD5;1003=;1004=;reception=" "... and keeps them"
+
 printf '{ "1001": ' >$TMP/broken.json
 out=$(ctl import-users $TMP/broken.json 2>&1)
 is "$?" 1 "a broken file fails"
@@ -87,11 +104,15 @@ if [ "$(id -u)" -eq 0 ] && command -v nsenter >/dev/null; then
 	wait_for $TMP/sluiced.log "running|cannot" 100
 	out=$(in_ns $NS perl $TOP/tests/tools/sipc.pl --user 1001 --pass 'Alice#2019' \
 		--domain ims.example.org 127.0.0.1:5060)
-	like "$out" "SIP/2.0 200" "1001 registers with its imported password"
+	like "$out" "SIP/2.0 200" "1001 registers with its imported password (SHA-256)"
+	out=$(in_ns $NS perl $TOP/tests/tools/sipc.pl --user 1001 --pass 'Alice#2019' \
+		--domain ims.example.org --answer-alg md5 127.0.0.1:5060)
+	like "$out" "SIP/2.0 401" "... held to SHA-256, its MD5 answer is refused"
 	out=$(in_ns $NS perl $TOP/tests/tools/sipc.pl --user 1004 --pass 'dave pass with spaces' \
 		--domain ims.example.org 127.0.0.1:5060)
 	like "$out" "SIP/2.0 403" "a SUSPENDED one is refused"
 else
+	skip "needs root for a network namespace"
 	skip "needs root for a network namespace"
 	skip "needs root for a network namespace"
 fi

@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # The registrar as phones meet it: sipp and sipsak (and sipc.pl where a
-# SHA-256 digest or a whole response is needed) against sluiced in a
-# network namespace of its own. Registration with digest authentication,
-# refresh, several contacts, removal one by one and with Contact: *, 423,
-# wrong password and unknown user answered alike, another's AOR refused,
-# TCP, a binding that expires, stale nonces and nonce-count replay, MESSAGE
-# between two registered phones, NAT keepalives, 405, and bindings that
-# survive a restart.
+# SHA-256 digest, a chosen digest-uri or a whole response is needed)
+# against sluiced in a network namespace of its own, with the shipped
+# [sip] digest and sipp's own digest defaults. Registration with digest
+# authentication, refresh, several contacts, removal one by one and with
+# Contact: *, 423, wrong password and unknown user answered alike, another's
+# AOR refused, TCP, a subscriber hardened to SHA-256 (challenged with it
+# alone, its MD5 refused), the digest-uri naming this server or something
+# else, a binding that expires, stale nonces and nonce-count replay,
+# MESSAGE between two registered phones, NAT keepalives, 405, and bindings
+# that survive a restart.
 . "$(dirname "$0")/../lib.sh"
 
 require_root
@@ -29,7 +32,6 @@ min_expires = 2
 max_expires = 600
 nonce_lifetime = 3
 keepalive = 1
-digest = md5, sha-256
 [media]
 interface = lo
 address = 127.0.0.1
@@ -54,18 +56,19 @@ start
 cleanup_add 'kill $SPID'
 grep -q "\[sip\] listening on $SIP" $TMP/sluiced.log ||
 	skip_all "sluiced did not start its SIP server: $(tail -3 $TMP/sluiced.log)"
-plan 48
+plan 58
 
 # Subscribers as the importer writes them: HA1s, never the password.
-add_sub() {	# add_sub USER PASSWORD [STATUS]
+add_sub() {	# add_sub USER PASSWORD [STATUS [DIGEST]]
 	local md5 sha
 	md5=$(printf '%s' "$1:ims.local:$2" | md5sum | cut -d' ' -f1)
 	sha=$(printf '%s' "$1:ims.local:$2" | sha256sum | cut -d' ' -f1)
 	sqlite3 $DB "INSERT INTO subscribers (impu, username, realm, ha1_md5, ha1_sha256, status,
-		created, updated) VALUES ('sip:$1@ims.local', '$1', 'ims.local', '$md5', '$sha',
-		'${3:-ACTIVE}', 0, 0)"
+		digest, created, updated) VALUES ('sip:$1@ims.local', '$1', 'ims.local', '$md5',
+		'$sha', '${3:-ACTIVE}', '${4:-}', 0, 0)"
 }
-for u in 1001 1002 1003 1004 1005 1006 1007; do add_sub $u secret$u; done
+for u in 1001 1002 1004 1005 1006 1007 1008; do add_sub $u secret$u; done
+add_sub 1003 secret1003 ACTIVE SHA-256		# hardened: SHA-256 only
 add_sub 1009 secret1009 SUSPENDED
 
 ns() { in_ns $S "$@"; }
@@ -79,7 +82,6 @@ sipp_reg() {
 	ns sipp -sf $TMP/reg-$expect.xml -m 1 -nostdin -timeout 10 -timeout_error \
 		-key user $user -key aor ${AOR:-$user} -key domain ims.local \
 		-key expires ${EXPIRES:-600} -au $user -ap ${PASS:-secret$user} \
-		-auth_uri ims.local \
 		-trace_err -error_file $TMP/sipp-err.log "$@" $SIP >$TMP/sipp.out 2>&1
 }
 
@@ -90,8 +92,10 @@ out=$(sipc --method OPTIONS --print --to sip:$SIP)
 like "$out" "Allow: [^\r]*REGISTER" "its 200 lists Allow"
 like "$out" "Accept: " "... and Accept"
 
-sipp_reg 1001 200 -p 5071
+sipp_reg 1001 200 -p 5071 -trace_msg -message_file $TMP/sipp-msg.log
 ok $? "sipp: 1001 registers with a digest (401, then 200)"
+like "$(grep -i '^Authorization:' $TMP/sipp-msg.log)" 'uri="sip:127.0.0.1:5060".*algorithm=MD5' \
+	"... answering MD5 with its own default digest-uri, sip:SERVER:PORT for a sip:DOMAIN Request-URI"
 is "$(bindings 1001)" 1 "one binding in the database"
 sipp_reg 1001 200 -p 5071
 ok $? "sipp: 1001 re-registers"
@@ -110,7 +114,7 @@ sipp_star() {	# sipp_star USER EXPIRES EXPECT
 		$SIPP_DIR/register.xml >$TMP/star-$3.xml
 	ns sipp -sf $TMP/star-$3.xml -m 1 -nostdin -timeout 10 -timeout_error \
 		-key user $1 -key aor $1 -key domain ims.local -key expires $2 -au $1 \
-		-ap secret$1 -auth_uri ims.local -p 5078 $SIP >$TMP/sipp.out 2>&1
+		-ap secret$1 -p 5078 $SIP >$TMP/sipp.out 2>&1
 }
 sipp_star 1001 60 400
 ok $? "sipp: Contact: * without Expires: 0 gets 400"
@@ -130,13 +134,21 @@ strip() { grep -E '^(SIP/2.0|WWW-Authenticate|Proxy-Authenticate)' | sed -E 's/n
 known=$(sipc --user 1002 --print | strip)
 unknown=$(sipc --user 7777 --print | strip)
 is "$unknown" "$known" "an unknown user's challenge is the known user's, nonce aside"
-like "$known" "algorithm=MD5" "the challenge offers MD5 ..."
-like "$known" "algorithm=SHA-256" "... and SHA-256"
+is "$(printf '%s\n' "$known" | grep -c 'algorithm=')" 1 "the shipped challenge is a single one ..."
+like "$known" "algorithm=MD5" "... MD5, what sipp and baresip answer"
 wrong=$(sipc --user 1002 --pass wrong --print | tail -n +1 | strip | tail -3)
 nouser=$(sipc --user 7777 --pass wrong --print | strip | tail -3)
 is "$nouser" "$wrong" "a wrong password and an unknown user get the same answer"
 out=$(sipc --user 1009 --pass secret1009)
 like "$out" "403" "a SUSPENDED subscriber may not register"
+
+# The digest-uri: this server by its address, or something else.
+out=$(sipc --user 1008 --pass secret1008 --digest-uri sip:127.0.0.1:5060)
+like "$out" "SIP/2.0 200" "a digest-uri naming this server's address and port: 200"
+out=$(sipc --user 1008 --pass secret1008 --digest-uri sip:192.0.2.9:5060)
+like "$out" "SIP/2.0 400 Digest URI does not match" "one naming another host: 400"
+out=$(sipc --user 1008 --pass secret1008 --digest-uri sip:1005@ims.local)
+like "$out" "SIP/2.0 400 Digest URI does not match" "one naming another user: 400"
 
 AOR=1003 sipp_reg 1002 403 -p 5075
 ok $? "sipp: 1002 registering 1003's AOR gets 403"
@@ -147,8 +159,19 @@ ok $? "sipp: REGISTER over TCP"
 is "$(sqlite3 $DB "SELECT transport FROM registrations WHERE aor = 'sip:1002@ims.local'")" TCP \
 	"the binding remembers TCP"
 
+# 1003 is hardened to SHA-256: so is its challenge, and an MD5 answer fails.
+out=$(sipc --user 1003 --print | strip)
+like "$out" "algorithm=SHA-256" "a hardened subscriber is challenged with SHA-256 ..."
+is "$(printf '%s\n' "$out" | grep -c 'algorithm=')" 1 "... alone"
+out=$(sipc --user 1003 --pass secret1003 --answer-alg md5 --print | strip | tail -2)
+like "$out" "SIP/2.0 401" "its MD5 answer, right password and all, is refused ..."
+like "$out" "algorithm=SHA-256" "... and challenged with SHA-256 again"
+sipp_reg 1003 200 -p 5083
+[ $? != 0 ]
+ok $? "sipp, which knows only MD5, cannot register it"
+is "$(bindings 1003)" 0 "... no binding"
 out=$(sipc --user 1003 --pass secret1003 --alg sha-256)
-like "$out" "200" "a SHA-256 digest registers (RFC 8760)"
+like "$out" "200" "a SHA-256 digest registers it (RFC 8760)"
 out=$(sipc --user 1003 --pass secret1003 --alg sha-256 --delay 4 --print | tail -20)
 like "$out" "stale=true" "an expired nonce with the right password: 401 stale=true"
 out=$(sipc --user 1003 --pass secret1003 --replay)
@@ -163,7 +186,6 @@ sleep 0.5
 sed "s/@EXPECT@/200/" $SIPP_DIR/message_send.xml >$TMP/msg.xml
 ns sipp -sf $TMP/msg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user 1004 \
 	-key target 1005 -key domain ims.local -au 1004 -ap secret1004 -p 5082 \
-	-auth_uri 1005@ims.local \
 	$SIP >$TMP/sipp-msg.out 2>&1
 ok $? "sipp: MESSAGE from 1004 to 1005, authenticated with 407, answered 200"
 wait $RPID

@@ -21,14 +21,14 @@ C=sbc$$ R=sbr$$ E=sbe$$
 PIN=/sys/fs/bpf/sluice-test-b$$
 relay_topology $C $R $E
 
-b2bua_sluiced $R $PIN "md5, sha-256" 30000-30099
+b2bua_sluiced $R $PIN default 30000-30099
 plan 10
 
 SIPP_DIR=$TOP/tests/integration/sipp
 sed "s/@EXPECT@/200/" $SIPP_DIR/register.xml >$TMP/reg.xml
 in_ns $E sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user 1002 \
 	-key aor 1002 -key domain ims.local -key expires 600 -au 1002 -ap callee-pw \
-	-auth_uri ims.local -i 10.0.2.2 -p 5062 10.0.2.1:5060 >$TMP/reg.out 2>&1
+	-i 10.0.2.2 -p 5062 10.0.2.1:5060 >$TMP/reg.out 2>&1
 rc=$?
 ok $rc "the callee registers (sipp, digest)"
 [ $rc = 0 ] || diag "$(tail -5 $TMP/reg.out; tail -5 $TMP/sluiced.log)"
@@ -51,7 +51,7 @@ UAS=$!
 sleep 0.5
 in_ns $C sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout 30 -timeout_error -key user 1001 \
 	-key target 1002 -key domain ims.local -d 8000 -au 1001 -ap caller-pw \
-	-auth_uri 1002@ims.local -i 10.0.1.2 -p 5061 -mi 10.0.1.2 -mp 6000 \
+	-i 10.0.1.2 -p 5061 -mi 10.0.1.2 -mp 6000 \
 	-trace_err -error_file $TMP/uac-err.log 10.0.1.1:5060 >$TMP/uac.out 2>&1 &
 UAC=$!
 sleep 7	# the pcap lasts 4.7 s

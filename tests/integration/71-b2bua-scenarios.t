@@ -3,11 +3,13 @@
 #
 # Calls through the B2BUA that do not simply connect, with sipp on both
 # sides (callees registered with digest authentication, callers
-# authenticated with 407): busy, no answer within ring_timeout, the caller
-# cancelling while it rings, the callee hanging up, hold and resume by
-# re-INVITE, early media (183 with SDP), an unknown callee, a callee with no binding, forking to two
-# contacts of one subscriber (one answers, the other is cancelled), and a
-# silent call hung up on both legs by the media timeout with a Reason.
+# authenticated with 407; the shipped [sip] digest and sipp's own digest
+# defaults): busy, no answer within ring_timeout, the caller cancelling
+# while it rings, the callee hanging up, a caller that ACKs the 407 on a
+# fresh branch, hold and resume by re-INVITE, early media (183 with SDP),
+# an unknown callee, a callee with no binding, forking to two contacts of
+# one subscriber (one answers, the other is cancelled), and a silent call
+# hung up on both legs by the media timeout with a Reason.
 . "$(dirname "$0")/../lib.sh"
 
 require_root
@@ -21,7 +23,6 @@ cat >$TMP/sluice.conf <<CONF
 [sip]
 listen = $SIP
 domain = ims.local
-digest = md5, sha-256
 ring_timeout = 2
 [media]
 interface = lo
@@ -49,7 +50,7 @@ SPID=$!
 cleanup_add "kill $SPID"
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "\[sip\] listening" $TMP/sluiced.log || skip_all "sluiced has no SIP server"
-plan 32
+plan 34
 
 D=$TOP/tests/integration/sipp
 expect() {	# expect SCENARIO CODE: a copy of SCENARIO with @EXPECT@ = CODE
@@ -59,7 +60,7 @@ expect() {	# expect SCENARIO CODE: a copy of SCENARIO with @EXPECT@ = CODE
 reg() {	# reg USER PORT
 	in_ns $S sipp -sf "$(expect register 200)" -m 1 -nostdin -timeout 10 -timeout_error \
 		-key user $1 -key aor $1 -key domain ims.local -key expires 600 -au $1 -ap pw$1 \
-		-auth_uri ims.local -p $2 $SIP >$TMP/reg.out 2>&1
+		-p $2 $SIP >$TMP/reg.out 2>&1
 }
 uas() {	# uas SCENARIO PORT [sipp options]: a callee in the background ($!)
 	local scen=$1 port=$2
@@ -72,7 +73,7 @@ uac() {	# uac SCENARIO-FILE TARGET [sipp options]: caller 1001
 	shift 2
 	in_ns $S sipp -sf $file -m 1 -nostdin -timeout 20 -timeout_error -key user 1001 \
 		-key target $target -key domain ims.local -au 1001 -ap pw1001 \
-		-auth_uri $target@ims.local -p 5061 -mp 7061 "$@" $SIP >$TMP/uac.out 2>&1
+		-p 5061 -mp 7061 "$@" $SIP >$TMP/uac.out 2>&1
 }
 
 reg 1002 5062
@@ -117,6 +118,17 @@ P=$!
 sleep 0.3
 uac $D/uac_call.xml 1002 -d 500
 ok $? "the caller hangs up"
+wait $P
+ok $? "... and the callee gets the BYE"
+
+# The 407's ACK on a fresh branch; the pause outlasts the 407's first
+# retransmissions, which a 407 left unacknowledged would make.
+uas uas_answer 5062
+P=$!
+sleep 0.3
+uac $D/uac_ack_branch.xml 1002 -d 2500
+ok $? "a caller that ACKs the 407 on a fresh branch: the call connects, its BYE gets 200" ||
+	diag "$(grep -E 'SIP/2.0 [0-9]+|Aborting|Unexpected' $TMP/uac.out | tail -5)"
 wait $P
 ok $? "... and the callee gets the BYE"
 
@@ -181,11 +193,12 @@ want="1002|BUSY|486|normal|callee
 1002|ANSWERED|200|normal|caller
 1002|ANSWERED|200|normal|caller
 1002|ANSWERED|200|normal|caller
+1002|ANSWERED|200|normal|caller
 4444|FAILED|404|normal|system
 1003|FAILED|480|normal|system
 1004|ANSWERED|200|normal|caller
 1002|ANSWERED|200|media timeout|system"
-is "$cdrs" "$want" "a CDR per attempt: busy, no answer, cancelled, answered and hung up by either side, unknown callee, unregistered, forked, media timeout"
+is "$cdrs" "$want" "a CDR per attempt: busy, no answer, cancelled, answered and hung up by either side, ACKed on a fresh branch, unknown callee, unregistered, forked, media timeout"
 is "$(sqlite3 $TMP/sluice.db "SELECT count(*) FROM cdr WHERE record_type = 'CALL' AND
 	disposition = 'ANSWERED' AND (answer_ms < ring_ms OR answer_ms < invite_ms OR
 	end_ms < answer_ms OR billable_s < 1 OR codec != 'PCMA/8000' OR open != 0 OR

@@ -30,7 +30,6 @@ cat >$TMP/sluice.conf <<CONF
 [sip]
 listen = $SIP
 domain = ims.local
-digest = md5, sha-256
 ring_timeout = 5
 session_expires = 30
 min_se = 10
@@ -75,7 +74,7 @@ reg() {	# reg USER PORT
 	sed "s/@EXPECT@/200/" $D/register.xml >$TMP/reg.xml
 	in_ns $S sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error \
 		-key user $1 -key aor $1 -key domain ims.local -key expires 600 -au $1 -ap pw$1 \
-		-auth_uri ims.local -p $2 $SIP >$TMP/reg.out 2>&1
+		-p $2 $SIP >$TMP/reg.out 2>&1
 }
 uas() {	# uas SCENARIO-FILE PORT [sipp options]: a callee in the background ($!)
 	local file=$1 port=$2
@@ -88,7 +87,7 @@ uac() {	# uac SCENARIO-FILE TARGET [sipp options]: caller 1001
 	shift 2
 	in_ns $S sipp -sf $file -m 1 -nostdin -timeout 30 -timeout_error -key user 1001 \
 		-key target $target -key domain ims.local -au 1001 -ap pw1001 \
-		-auth_uri $target@ims.local -p 5061 -mp 7061 "$@" $SIP >$TMP/uac.out 2>&1
+		-p 5061 -mp 7061 "$@" $SIP >$TMP/uac.out 2>&1
 }
 fails() {	# fails STATUS DESCRIPTION: ok when STATUS is not 0
 	[ "$1" != 0 ]

@@ -30,14 +30,14 @@ C=shc$$ R=shr$$ E=she$$
 PIN=/sys/fs/bpf/sluice-test-h$$
 relay_topology $C $R $E
 
-b2bua_sluiced $R $PIN "md5, sha-256" 30000-30999 prlimit --nofile=256
+b2bua_sluiced $R $PIN default 30000-30999 prlimit --nofile=256
 plan 11
 
 SIPP_DIR=$TOP/tests/integration/sipp
 sed "s/@EXPECT@/200/" $SIPP_DIR/register.xml >$TMP/reg.xml
 in_ns $E sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user 1002 \
 	-key aor 1002 -key domain ims.local -key expires 600 -au 1002 -ap callee-pw \
-	-auth_uri ims.local -i 10.0.2.2 -p 5062 10.0.2.1:5060 >$TMP/reg.out 2>&1
+	-i 10.0.2.2 -p 5062 10.0.2.1:5060 >$TMP/reg.out 2>&1
 ok $? "the callee registers (sipp, digest)" || diag "$(tail -5 $TMP/reg.out)"
 
 CALLS=100
@@ -60,7 +60,7 @@ sleep 0.5
 # and every pcap (7 s) has finished by 9.5 s.
 in_ns $C sipp -sf $TMP/uac.xml -m $CALLS -l $CALLS -r 50 -nostdin -timeout 60 \
 	-timeout_error -key user 1001 -key target 1002 -key domain ims.local -d 11000 \
-	-au 1001 -ap caller-pw -auth_uri 1002@ims.local -i 10.0.1.2 -p 5061 -mi 10.0.1.2 \
+	-au 1001 -ap caller-pw -i 10.0.1.2 -p 5061 -mi 10.0.1.2 \
 	-mp 6000 -trace_err -error_file $TMP/uac-err.log 10.0.1.1:5060 >$TMP/uac.out 2>&1 &
 UAC=$!
 # The flow table while all calls are up and their media is over: polled,

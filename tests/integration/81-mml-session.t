@@ -19,7 +19,6 @@ cat >$TMP/sluice.conf <<CONF
 [sip]
 listen = 127.0.0.1:5060
 domain = ims.local
-digest = md5
 [media]
 interface = lo
 address = 127.0.0.1
@@ -41,7 +40,7 @@ nsenter --net=/run/netns/$N "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&
 SPID=$!
 cleanup_add "kill $SPID"
 wait_for $TMP/sluiced.log "running|cannot" 100 || skip_all "sluiced did not start"
-plan 97
+plan 109
 
 mml() { in_ns $N perl $MMLC 127.0.0.1:7777 "$@"; }
 # reply FILE N: the Nth reply of an mmlc.pl transcript.
@@ -96,7 +95,7 @@ is "$(tail -1 $TMP/s2)" "=== closed" "LGO closes the connection"
 REG=$TMP/reg.xml
 sed "s/@EXPECT@/200/" $TOP/tests/integration/sipp/register.xml >$REG
 in_ns $N sipp -sf $REG -m 1 -nostdin -timeout 10 -timeout_error -key user 1001 -key aor 1001 \
-	-key domain ims.local -key expires 600 -au 1001 -ap alice-pw -auth_uri ims.local \
+	-key domain ims.local -key expires 600 -au 1001 -ap alice-pw \
 	-i 127.0.0.1 -p 5062 127.0.0.1:5060 >$TMP/reg.out 2>&1
 ok $? "1001 registers (sipp)" || diag "$(tail -3 $TMP/reg.out)"
 mml "$LOGIN" \
@@ -169,11 +168,44 @@ like "$(reply $TMP/s5 3)" "RETCODE = 6  RMV USER needs the ADMIN role" "... and 
 mml "$LOGIN" 'DSP USER USERNAME=1002' >$TMP/s6
 like "$(reply $TMP/s6 2)" "1002 +sip:1002@ims.local" "the previous server's form DSP USER USERNAME=1002"
 
+# A subscriber's own digest algorithms: ADD and MOD USER set them, DSP USER
+# shows them; held to SHA-256 it is challenged with it alone, and sipp
+# (MD5 only) cannot register it until DIGEST="DEFAULT" gives it [sip]
+# digest's again.
+sipc() { in_ns $N perl $TOP/tests/tools/sipc.pl "$@" 127.0.0.1:5060; }
+mml "$LOGIN" 'ADD USER: USERNAME="1201", PASSWORD="pw-1201", DIGEST="sha-256, md5";' \
+	'DSP USER: USERNAME="1201";' 'MOD USER: USERNAME="1201", DIGEST="SHA-256";' \
+	'DSP USER: USERNAME="1201";' 'MOD USER: USERNAME="1201", DIGEST="sha-512";' >$TMP/s10
+is "$(retcode $TMP/s10 2)" 0 "ADD USER with DIGEST"
+like "$(reply $TMP/s10 3)" "^ *1201 +sip:1201@ims.local .* +SHA-256, MD5 *\$" \
+	"DSP USER shows its algorithms, in order"
+is "$(retcode $TMP/s10 4)" 0 "MOD USER DIGEST"
+like "$(reply $TMP/s10 5)" "^ *1201 +sip:1201@ims.local .* +SHA-256 *\$" "... DSP USER shows SHA-256"
+like "$(reply $TMP/s10 6)" "RETCODE = 3  DIGEST: " "an unknown algorithm: RETCODE 3"
+out=$(sipc --user 1201 --print)
+like "$out" "algorithm=SHA-256" "held to SHA-256, it is challenged with SHA-256 ..."
+is "$(printf '%s\n' "$out" | grep -c 'algorithm=')" 1 "... alone"
+in_ns $N sipp -sf $REG -m 1 -nostdin -timeout 5 -timeout_error -key user 1201 -key aor 1201 \
+	-key domain ims.local -key expires 600 -au 1201 -ap pw-1201 \
+	-i 127.0.0.1 -p 5066 127.0.0.1:5060 >$TMP/reg3.out 2>&1
+[ $? != 0 ]
+ok $? "sipp, MD5 only, cannot register it"
+like "$(sipc --user 1201 --pass pw-1201 --answer-alg md5)" "401" "an MD5 answer is refused"
+like "$(sipc --user 1201 --pass pw-1201)" "200" "a SHA-256 one registers"
+mml "$LOGIN" 'MOD USER: USERNAME="1201", DIGEST="DEFAULT";' 'DSP USER: USERNAME="1201";' \
+	>$TMP/s11
+like "$(reply $TMP/s11 3)" "^ *1201 +sip:1201@ims.local .* +DEFAULT *\$" \
+	"DIGEST=\"DEFAULT\": [sip] digest's again"
+in_ns $N sipp -sf $REG -m 1 -nostdin -timeout 5 -timeout_error -key user 1201 -key aor 1201 \
+	-key domain ims.local -key expires 600 -au 1201 -ap pw-1201 \
+	-i 127.0.0.1 -p 5066 127.0.0.1:5060 >$TMP/reg3.out 2>&1
+ok $? "... and sipp registers it" || diag "$(tail -3 $TMP/reg3.out)"
+
 # DSP CALL and RMV CALL on a call that is up: BYE to both phones, the CDR closed as admin.
 mml "$LOGIN" 'ADD USER: USERNAME="1101", PASSWORD="pw-1101";' \
 	'ADD USER: USERNAME="1102", PASSWORD="pw-1102";' >$TMP/s7
 in_ns $N sipp -sf $REG -m 1 -nostdin -timeout 10 -timeout_error -key user 1102 -key aor 1102 \
-	-key domain ims.local -key expires 600 -au 1102 -ap pw-1102 -auth_uri ims.local \
+	-key domain ims.local -key expires 600 -au 1102 -ap pw-1102 \
 	-i 127.0.0.1 -p 5064 127.0.0.1:5060 >$TMP/reg2.out 2>&1
 ok $? "1102 registers" || diag "$(tail -3 $TMP/reg2.out)"
 in_ns $N sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin -timeout 20 \
@@ -181,7 +213,7 @@ in_ns $N sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin -time
 UAS=$!
 sed "s/@EXPECT@/200/; s/@REASON@/true/" $TOP/tests/integration/sipp/uac_wait_bye.xml >$TMP/uac.xml
 in_ns $N sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout 20 -timeout_error -key user 1101 \
-	-key target 1102 -key domain ims.local -au 1101 -ap pw-1101 -auth_uri 1102@ims.local \
+	-key target 1102 -key domain ims.local -au 1101 -ap pw-1101 \
 	-i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 >$TMP/uac.out 2>&1 &
 UAC=$!
 wait_for $TMP/sluiced.log "1102@ims.local answered" 50
@@ -210,7 +242,7 @@ in_ns $N sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin -time
 	-timeout_error -i 127.0.0.1 -p 5064 -mp 7064 127.0.0.1:5060 >$TMP/uas2.out 2>&1 &
 UAS=$!
 in_ns $N sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout 20 -timeout_error -key user 1101 \
-	-key target 1102 -key domain ims.local -au 1101 -ap pw-1101 -auth_uri 1102@ims.local \
+	-key target 1102 -key domain ims.local -au 1101 -ap pw-1101 \
 	-i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 >$TMP/uac2.out 2>&1 &
 UAC=$!
 for ((i = 0; i < 50; i++)); do

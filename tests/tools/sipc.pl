@@ -14,6 +14,9 @@
 #     --aor U             the user part of To (default --user)
 #     --to URI            Request-URI and To for requests other than REGISTER
 #     --alg sha-256|md5   the challenge to answer (default: the first offered)
+#     --answer-alg ALG    answer the first challenge in ALG whatever it offers
+#                         (a phone that knows only ALG, or a downgrade)
+#     --digest-uri URI    the credentials' uri (default: the Request-URI)
 #     --expires N         Expires header (REGISTER)
 #     --contact URI       Contact (default sip:U@LOCAL:PORT), "*" for Contact: *
 #     --domain D          the domain (default ims.local)
@@ -37,7 +40,7 @@ use Digest::SHA qw(sha256_hex);
 my %o = (proto => 'udp', method => 'REGISTER', domain => 'ims.local', port => 0);
 GetOptions(\%o, 'proto=s', 'method=s', 'user=s', 'pass=s', 'aor=s', 'to=s', 'alg=s',
 	   'expires=i', 'contact=s', 'domain=s', 'port=i', 'body=s', 'print', 'listen=f',
-	   'cseq=i', 'callid=s', 'delay=f', 'replay')
+	   'cseq=i', 'callid=s', 'delay=f', 'replay', 'answer-alg=s', 'digest-uri=s')
 	or die "usage: see the head of $0\n";
 my $server = shift or die "SERVER:PORT?\n";
 my ($shost, $sport) = $server =~ /^\[?([^\]]+?)\]?:(\d+)$/ or die "bad server $server\n";
@@ -132,17 +135,18 @@ sub answer {	# Authorization for a challenge
 		while ($c =~ /(\w+)=("((?:[^"\\]|\\.)*)"|[^,\s]+)/g) {
 			$p{lc $1} = defined $3 ? $3 : $2;
 		}
-		my $alg = $p{algorithm} // 'MD5';
+		my $alg = $o{'answer-alg'} // $p{algorithm} // 'MD5';
 		next if $o{alg} && lc $alg ne lc $o{alg};
 		my $H = lc $alg eq 'sha-256' ? \&sha256_hex : lc $alg eq 'md5' ? \&md5_hex : next;
 		my $cnonce = sprintf('%08x', int(rand(2**32)));
 		my $nc = '00000001';
+		my $duri = $o{'digest-uri'} // $ruri;
 		my $ha1 = $H->("$user:$p{realm}:$o{pass}");
-		my $ha2 = $H->("$o{method}:$ruri");
+		my $ha2 = $H->("$o{method}:$duri");
 		my $r = $H->("$ha1:$p{nonce}:$nc:$cnonce:auth:$ha2");
 		my $name = $hname eq 'WWW-Authenticate' ? 'Authorization' : 'Proxy-Authorization';
 		return "$name: Digest username=\"$user\", realm=\"$p{realm}\", nonce=\"$p{nonce}\", "
-		     . "uri=\"$ruri\", response=\"$r\", algorithm=$alg, cnonce=\"$cnonce\", qop=auth, nc=$nc";
+		     . "uri=\"$duri\", response=\"$r\", algorithm=$alg, cnonce=\"$cnonce\", qop=auth, nc=$nc";
 	}
 	return;
 }

@@ -3,9 +3,11 @@
  * Digest authentication: the arithmetic against the published examples
  * (RFC 7616 section 3.9.1, MD5 and SHA-256, qop=auth; RFC 2617 section
  * 3.5), the credentials parser over the RFC's own header and a table of
- * good and bad values, the challenges byte for byte, and verification on a
- * fake clock: stale nonces, foreign nonces, nonce-count replays, realm and
- * URI mismatches, unknown users failing like wrong passwords.
+ * good and bad values, the algorithm lists a subscriber or [sip] digest
+ * names, the challenges byte for byte and in the order asked, and
+ * verification on a fake clock: stale nonces, foreign nonces, nonce-count
+ * replays, realm mismatches and a tampered digest-uri, unknown users
+ * failing like wrong passwords.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,7 +21,7 @@
 
 #include <osipparser2/osip_parser.h>
 
-#include "sip/digest.h"
+#include "sip/digest_hdr.h"
 
 #define RFC7616_NONCE	"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v"
 #define RFC7616_CNONCE	"f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ"
@@ -74,6 +76,53 @@ static void test_names_and_compare(void **state)
 	assert_false(digest_equal("abc", "ab"));
 	assert_false(digest_equal("ab", "abc"));
 	assert_false(digest_equal("", "a"));
+}
+
+static void test_algs(void **state)
+{
+	static const struct {
+		const char	*text;
+		int		err;
+		const char	*canon;
+	} cases[] = {
+		{ "md5", 0, "MD5" },
+		{ "SHA-256", 0, "SHA-256" },
+		{ "sha-256, md5", 0, "SHA-256, MD5" },
+		{ " md5,sha-256 ", 0, "MD5, SHA-256" },
+		{ "md5 sha-256", 0, "MD5, SHA-256" },
+		{ "", -EINVAL, NULL },
+		{ " , ", -EINVAL, NULL },
+		{ "md5, md5", -EINVAL, NULL },
+		{ "MD5, sha-256, md5", -EINVAL, NULL },
+		{ "sha-512-256", -EINVAL, NULL },
+		{ "md5-sess", -EINVAL, NULL },
+		{ "sha-256-and-a-name-longer-than-a-buffer", -EINVAL, NULL },
+	};
+	struct digest_algs a;
+	char text[DIGEST_ALGS_TEXT_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int err = digest_algs_parse(cases[i].text, &a);
+
+		if (err != cases[i].err)
+			fail_msg("\"%s\": %d, expected %d", cases[i].text, err, cases[i].err);
+		if (err)
+			continue;
+		assert_int_equal(digest_algs_format(&a, text, sizeof(text)), 0);
+		assert_string_equal(text, cases[i].canon);
+	}
+	assert_int_equal(digest_algs_parse("sha-256, md5", &a), 0);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(a.alg[0], DIGEST_SHA256);
+	assert_true(digest_algs_has(&a, DIGEST_MD5));
+	assert_int_equal(digest_algs_format(&a, text, 12), -ENOBUFS);
+	assert_int_equal(digest_algs_parse("sha-256", &a), 0);
+	assert_false(digest_algs_has(&a, DIGEST_MD5));
+	a.n = 0;
+	assert_int_equal(digest_algs_format(&a, text, sizeof(text)), 0);
+	assert_string_equal(text, "");
+	assert_false(digest_algs_has(&a, DIGEST_SHA256));
 }
 
 /* RFC 7616 section 3.9.1, the SHA-256 request (the MD5 one differs in two values). */
@@ -326,23 +375,27 @@ static int ctx_teardown(void **state)
 }
 
 static enum digest_verdict verify_as(const struct digest_creds *c, const char *password,
-				     const char *uri, uint64_t now)
+				     uint64_t now)
 {
 	char ha1[DIGEST_HEX_MAX];
 
 	if (!password)
-		return digest_verify(&ctx, c, "ims.local", "REGISTER", uri, NULL, now);
+		return digest_verify(&ctx, c, "ims.local", "REGISTER", NULL, now);
 	assert_int_equal(digest_ha1(c->alg, c->username, "ims.local", password, ha1), 0);
-	return digest_verify(&ctx, c, "ims.local", "REGISTER", uri, ha1, now);
+	return digest_verify(&ctx, c, "ims.local", "REGISTER", ha1, now);
 }
+
+static const struct digest_algs both = { 2, { DIGEST_SHA256, DIGEST_MD5 } };
 
 static void test_challenges(void **state)
 {
-	char ch[2][DIGEST_CHALLENGE_MAX], other[2][DIGEST_CHALLENGE_MAX];
+	char ch[DIGEST_ALG_N][DIGEST_CHALLENGE_MAX], other[DIGEST_ALG_N][DIGEST_CHALLENGE_MAX];
+	const struct digest_algs md5 = { 1, { DIGEST_MD5 } }, none = { 0, { 0 } };
+	const struct digest_algs md5_first = { 2, { DIGEST_MD5, DIGEST_SHA256 } };
 	struct client a = { 0 }, b = { 0 };
 
 	(void)state;
-	assert_int_equal(digest_challenges(&ctx, "ims.local", false, 1000, ch), 0);
+	assert_int_equal(digest_challenges(&ctx, "ims.local", &both, false, 1000, ch), 2);
 	assert_non_null(strstr(ch[0], "algorithm=SHA-256"));
 	assert_non_null(strstr(ch[1], "algorithm=MD5"));
 	assert_null(strstr(ch[0], "stale"));
@@ -351,21 +404,28 @@ static void test_challenges(void **state)
 	assert_string_equal(a.nonce, b.nonce);
 	assert_int_equal(strlen(a.nonce), NONCE_LEN);
 	/* Two challenges differ in their nonce only. */
-	assert_int_equal(digest_challenges(&ctx, "ims.local", false, 1000, other), 0);
+	assert_int_equal(digest_challenges(&ctx, "ims.local", &both, false, 1000, other), 2);
 	take_nonce(&b, other[0]);
 	assert_string_not_equal(a.nonce, b.nonce);
 	assert_int_equal(strlen(ch[0]), strlen(other[0]));
 	assert_memory_equal(ch[0], other[0], strstr(ch[0], a.nonce) - ch[0]);
 	assert_string_equal(strstr(ch[0], a.nonce) + NONCE_LEN,
 			    strstr(other[0], b.nonce) + NONCE_LEN);
-	assert_int_equal(digest_challenges(&ctx, "ims.local", true, 1000, ch), 0);
+	assert_int_equal(digest_challenges(&ctx, "ims.local", &both, true, 1000, ch), 2);
 	assert_non_null(strstr(ch[0], ", stale=true"));
 	assert_non_null(strstr(ch[1], ", stale=true"));
+	/* As many as asked for, in their order. */
+	assert_int_equal(digest_challenges(&ctx, "ims.local", &md5, false, 1000, ch), 1);
+	assert_non_null(strstr(ch[0], "algorithm=MD5"));
+	assert_int_equal(digest_challenges(&ctx, "ims.local", &md5_first, false, 1000, ch), 2);
+	assert_non_null(strstr(ch[0], "algorithm=MD5"));
+	assert_non_null(strstr(ch[1], "algorithm=SHA-256"));
+	assert_int_equal(digest_challenges(&ctx, "ims.local", &none, false, 1000, ch), -EINVAL);
 }
 
 static void test_verify(void **state)
 {
-	char ch[2][DIGEST_CHALLENGE_MAX];
+	char ch[DIGEST_ALG_N][DIGEST_CHALLENGE_MAX];
 	struct client cl = { .user = "1001", .password = "secret", .realm = "ims.local",
 			     .method = "REGISTER", .uri = "sip:ims.local", .nc = 1 };
 	struct digest_creds c;
@@ -375,89 +435,87 @@ static void test_verify(void **state)
 	for (alg = DIGEST_MD5; alg <= DIGEST_SHA256; alg++) {
 		cl.alg = alg;
 		cl.nc = 1;
-		assert_int_equal(digest_challenges(&ctx, "ims.local", false, 1000, ch), 0);
+		assert_int_equal(digest_challenges(&ctx, "ims.local", &both, false, 1000, ch), 2);
 		take_nonce(&cl, ch[0]);
 		answer(&cl, &c);
 		assert_int_equal(c.alg, alg);
 		/* Wrong password and unknown user first: they spend no count. */
-		assert_int_equal(verify_as(&c, "Secret", "sip:ims.local", 1001), DIGEST_FAILED);
-		assert_int_equal(verify_as(&c, NULL, "sip:ims.local", 1001), DIGEST_FAILED);
-		assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1001), DIGEST_OK);
-		assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1001), DIGEST_REPLAY);
-		assert_int_equal(verify_as(&c, "secret", NULL, 1002), DIGEST_REPLAY);
+		assert_int_equal(verify_as(&c, "Secret", 1001), DIGEST_FAILED);
+		assert_int_equal(verify_as(&c, NULL, 1001), DIGEST_FAILED);
+		assert_int_equal(verify_as(&c, "secret", 1001), DIGEST_OK);
+		assert_int_equal(verify_as(&c, "secret", 1001), DIGEST_REPLAY);
+		assert_int_equal(verify_as(&c, "secret", 1002), DIGEST_REPLAY);
 		cl.nc = 3;
 		answer(&cl, &c);
-		assert_int_equal(verify_as(&c, "secret", NULL, 1002), DIGEST_OK);
+		assert_int_equal(verify_as(&c, "secret", 1002), DIGEST_OK);
 		cl.nc = 2;				/* overtaken by 3 */
 		answer(&cl, &c);
-		assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1030), DIGEST_OK);
-		assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1030), DIGEST_REPLAY);
+		assert_int_equal(verify_as(&c, "secret", 1030), DIGEST_OK);
+		assert_int_equal(verify_as(&c, "secret", 1030), DIGEST_REPLAY);
 		/* Lifetime over: stale for the right password, failed for a wrong one. */
 		cl.nc = 4;
 		answer(&cl, &c);
-		assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1031), DIGEST_STALE);
-		assert_int_equal(verify_as(&c, "Secret", "sip:ims.local", 1031), DIGEST_FAILED);
-		assert_int_equal(verify_as(&c, NULL, "sip:ims.local", 1031), DIGEST_FAILED);
+		assert_int_equal(verify_as(&c, "secret", 1031), DIGEST_STALE);
+		assert_int_equal(verify_as(&c, "Secret", 1031), DIGEST_FAILED);
+		assert_int_equal(verify_as(&c, NULL, 1031), DIGEST_FAILED);
 		/* A fresh nonce after the stale one. */
-		assert_int_equal(digest_challenges(&ctx, "ims.local", true, 1031, ch), 0);
+		assert_int_equal(digest_challenges(&ctx, "ims.local", &both, true, 1031, ch), 2);
 		take_nonce(&cl, ch[1]);
 		cl.nc = 1;
 		answer(&cl, &c);
-		assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1031), DIGEST_OK);
+		assert_int_equal(verify_as(&c, "secret", 1031), DIGEST_OK);
 	}
 }
 
 static void test_verify_mismatch(void **state)
 {
-	char ch[2][DIGEST_CHALLENGE_MAX];
+	char ch[DIGEST_ALG_N][DIGEST_CHALLENGE_MAX];
 	struct client cl = { .user = "1001", .password = "secret", .realm = "ims.local",
 			     .method = "REGISTER", .uri = "sip:ims.local", .nc = 1,
 			     .alg = DIGEST_SHA256 };
 	struct digest_creds c;
 
 	(void)state;
-	assert_int_equal(digest_challenges(&ctx, "ims.local", false, 1000, ch), 0);
+	assert_int_equal(digest_challenges(&ctx, "ims.local", &both, false, 1000, ch), 2);
 	take_nonce(&cl, ch[0]);
 	/* Another realm: refused before the password is looked at. */
 	cl.realm = "other.local";
 	answer(&cl, &c);
-	assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1000), DIGEST_WRONG_REALM);
+	assert_int_equal(verify_as(&c, "secret", 1000), DIGEST_WRONG_REALM);
 	cl.realm = "ims.local";
-	/* A response for another Request-URI. */
-	cl.uri = "sip:other.local";
+	/* The digest-uri is part of the hash: changed on the way, the response is wrong. */
 	answer(&cl, &c);
-	assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1000), DIGEST_WRONG_URI);
-	cl.uri = "sip:ims.local";
+	snprintf(c.uri, sizeof(c.uri), "sip:other.local");
+	assert_int_equal(verify_as(&c, "secret", 1000), DIGEST_FAILED);
 	/* A response for another method. */
 	cl.method = "INVITE";
 	answer(&cl, &c);
-	assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1000), DIGEST_FAILED);
+	assert_int_equal(verify_as(&c, "secret", 1000), DIGEST_FAILED);
 	cl.method = "REGISTER";
 	/* A nonce of someone else's, or tampered with. */
 	snprintf(cl.nonce, sizeof(cl.nonce), "%s", RFC7616_NONCE);
 	answer(&cl, &c);
-	assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1000), DIGEST_BAD_NONCE);
+	assert_int_equal(verify_as(&c, "secret", 1000), DIGEST_BAD_NONCE);
 	take_nonce(&cl, ch[0]);
 	cl.nonce[3] ^= 1;
 	answer(&cl, &c);
-	assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1000), DIGEST_BAD_NONCE);
+	assert_int_equal(verify_as(&c, "secret", 1000), DIGEST_BAD_NONCE);
 	take_nonce(&cl, ch[0]);
 	/* nc 0 is no count. */
 	cl.nc = 0;
 	answer(&cl, &c);
-	assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1000), DIGEST_REPLAY);
+	assert_int_equal(verify_as(&c, "secret", 1000), DIGEST_REPLAY);
 	/* No qop, or auth-int: refused. */
 	assert_int_equal(parse("Digest username=\"1001\", realm=\"ims.local\", nonce=\"n\", "
 			       "uri=\"sip:ims.local\", response=" R32, &c), 0);
-	assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1000), DIGEST_BAD_QOP);
+	assert_int_equal(verify_as(&c, "secret", 1000), DIGEST_BAD_QOP);
 	c.qop = DIGEST_QOP_OTHER;
-	assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1000), DIGEST_BAD_QOP);
+	assert_int_equal(verify_as(&c, "secret", 1000), DIGEST_BAD_QOP);
 	/* Still unspent after all of that. */
 	cl.nc = 1;
 	answer(&cl, &c);
-	assert_int_equal(verify_as(&c, "secret", "sip:ims.local", 1000), DIGEST_OK);
-	assert_string_equal(digest_verdict_name(DIGEST_WRONG_URI),
-			    "digest-uri is not the Request-URI");
+	assert_int_equal(verify_as(&c, "secret", 1000), DIGEST_OK);
+	assert_string_equal(digest_verdict_name(DIGEST_WRONG_REALM), "wrong realm");
 }
 
 int main(void)
@@ -466,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_rfc7616),
 		cmocka_unit_test(test_rfc2617),
 		cmocka_unit_test(test_names_and_compare),
+		cmocka_unit_test(test_algs),
 		cmocka_unit_test(test_parse_rfc7616),
 		cmocka_unit_test(test_parse_table),
 		cmocka_unit_test(test_parse_values),

@@ -2,8 +2,10 @@
 /*
  * The database: migrations from nothing and from schema 1, subscribers
  * (HA1s checked against RFC 7616 §3.9.1's user, -EEXIST, updates, status,
- * deletion taking the registrations along), bindings (replace, order,
- * purge), and a full disk that answers -ENOSPC and loses nothing.
+ * deletion taking the registrations along), a subscriber's own digest
+ * algorithms (migrated in as none, kept in order, refused by the table
+ * when unknown), bindings (replace, order, purge), and a full disk that
+ * answers -ENOSPC and loses nothing.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -174,6 +176,64 @@ static int collect(const struct store_binding *b, void *arg)
 	return 0;
 }
 
+static void exec_ok(struct store *st, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err);
+}
+
+static void test_subscriber_digest(void **state)
+{
+	const struct digest_algs md5 = { 1, { DIGEST_MD5 } };
+	struct fx *f = *state;
+	struct subscriber s, got;
+	enum sub_put how;
+	char text[DIGEST_ALGS_TEXT_MAX];
+
+	/* A subscriber of schema 3, before the column: migrated in with none of its own. */
+	assert_int_equal(store_open(&f->st, f->db), 0);
+	assert_int_equal(subscriber_init(&s, "1001", "ims.local", "secret", NULL), 0);
+	assert_int_equal(subscriber_add(&f->st, &s), 0);
+	exec_ok(&f->st, "ALTER TABLE subscribers DROP COLUMN digest; PRAGMA user_version = 3");
+	store_close(&f->st);
+	assert_int_equal(store_open(&f->st, f->db), 0);
+	assert_int_equal(store_schema_version(&f->st), store_schema_latest());
+	assert_int_equal(subscriber_get(&f->st, "1001", &got), 0);
+	assert_int_equal(got.digest.n, 0);
+	assert_ptr_equal(subscriber_digest(&got, &md5), &md5);		/* [sip] digest's */
+	assert_ptr_equal(subscriber_digest(NULL, &md5), &md5);		/* an unknown user */
+
+	/* Hardened, in order, and back to the default. */
+	assert_int_equal(subscriber_digest_parse("sha-256, md5", &s.digest), 0);
+	assert_int_equal(subscriber_put(&f->st, &s, &how), 0);
+	assert_int_equal(how, SUB_PUT_UPDATED);
+	assert_int_equal(subscriber_get(&f->st, "1001", &got), 0);
+	assert_int_equal(digest_algs_format(subscriber_digest(&got, &md5), text, sizeof(text)), 0);
+	assert_string_equal(text, "SHA-256, MD5");
+	assert_int_equal(subscriber_put(&f->st, &got, &how), 0);
+	assert_int_equal(how, SUB_PUT_UNCHANGED);
+	assert_int_equal(subscriber_digest_parse("SHA-256", &s.digest), 0);
+	assert_int_equal(subscriber_put(&f->st, &s, &how), 0);
+	assert_int_equal(how, SUB_PUT_UPDATED);
+	assert_int_equal(subscriber_get(&f->st, "1001", &got), 0);
+	assert_int_equal(got.digest.n, 1);
+	assert_int_equal(got.digest.alg[0], DIGEST_SHA256);
+	assert_int_equal(subscriber_digest_parse("default", &s.digest), 0);
+	assert_int_equal(s.digest.n, 0);
+	assert_int_equal(subscriber_digest_parse("", &s.digest), 0);
+	assert_int_equal(subscriber_digest_parse("sha-512", &s.digest), -EINVAL);
+	assert_int_equal(subscriber_digest_parse("md5, md5", &s.digest), -EINVAL);
+	/* A struct out of range is refused; so is an unknown value written by hand. */
+	s.digest = (struct digest_algs){ 2, { DIGEST_MD5, DIGEST_MD5 } };
+	assert_int_equal(subscriber_update(&f->st, &s), -EINVAL);
+	assert_int_not_equal(sqlite3_exec(f->st.db, "UPDATE subscribers SET digest = 'sha256'",
+					  NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(subscriber_get(&f->st, "1001", &got), 0);
+	assert_int_equal(got.digest.alg[0], DIGEST_SHA256);
+}
+
 static void test_bindings(void **state)
 {
 	struct fx *f = *state;
@@ -236,6 +296,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscriber_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 	};

@@ -3,7 +3,8 @@
  * The transaction layer on a fake clock (RFC 3261 §17, RFC 6026): when
  * each timer fires, to the millisecond; what a retransmitted request or
  * response does; the 2xx retransmitted until its ACK; matching by branch,
- * by the RFC 2543 fields, of ACK and CANCEL; no retransmissions over TCP.
+ * by the RFC 2543 fields, of ACK and CANCEL, and of the ACK of a non-2xx
+ * final sent with another branch; no retransmissions over TCP.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -259,6 +260,76 @@ static void test_ist_non2xx(void **state)
 	osip_message_free(ack);
 }
 
+/* An ACK: branch, CSeq number, From tag, To tag, Call-ID. */
+static osip_message_t *ack_of(const char *branch, int cseq, const char *ftag, const char *ttag,
+			      const char *callid)
+{
+	return msg("ACK sip:bob@example.com SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 192.0.2.1:5070;branch=%s\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@example.com>;tag=%s\r\n"
+		   "To: <sip:bob@example.com>;tag=%s\r\n"
+		   "Call-ID: %s\r\n"
+		   "CSeq: %d ACK\r\n"
+		   "Content-Length: 0\r\n\r\n", branch, ftag, ttag, callid, cseq);
+}
+
+/*
+ * The ACK of a 407 with a fresh branch (sipp's [branch]): matched by
+ * Call-ID, From tag, CSeq number and our To tag, it stops the 407's
+ * retransmissions; an ACK that differs in any of those is not its.
+ */
+static void test_ist_non2xx_ack_other_branch(void **state)
+{
+	static const struct {
+		const char	*why;
+		int		cseq;
+		const char	*ftag, *ttag, *callid;
+	} others[] = {
+		{ "another To tag", 1, "a1", "other", "call-1@example.com" },
+		{ "another From tag", 1, "a2", "totag", "call-1@example.com" },
+		{ "another CSeq", 2, "a1", "totag", "call-1@example.com" },
+		{ "another Call-ID", 1, "a1", "totag", "call-2@example.com" },
+	};
+	osip_message_t *r = req("INVITE", "z9hG4bKist4", 1), *a;
+	struct sip_txn *t;
+	int before;
+
+	(void)state;
+	assert_int_equal(sip_txn_server_new(&fx->tx, r, &fx->udp, &t), 0);
+	assert_int_equal(sip_txn_reply(t, resp_to(sip_txn_request(t), 407)), 0);
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		a = ack_of("z9hG4bKfresh1", others[i].cseq, others[i].ftag, others[i].ttag,
+			   others[i].callid);
+		if (sip_txn_server_match(&fx->tx, a, &fx->udp) != SIP_TXN_NEW)
+			fail_msg("an ACK with %s was taken for the 407's", others[i].why);
+		osip_message_free(a);
+	}
+	assert_int_equal(sip_txn_state(t), SIP_TXN_COMPLETED);
+	before = nsent;
+	advance(600);
+	assert_int_equal(nsent, before + 1);		/* Timer G goes on */
+	a = ack_of("z9hG4bKfresh1", 1, "a1", "totag", "call-1@example.com");
+	assert_int_equal(sip_txn_server_match(&fx->tx, a, &fx->udp), SIP_TXN_ABSORBED);
+	assert_int_equal(sip_txn_state(t), SIP_TXN_CONFIRMED);
+	before = nsent;
+	advance(SIP_TIMER_D_MS);
+	assert_int_equal(nsent, before);		/* not one retransmission more */
+	assert_int_equal(fx->tx.count, 0);		/* Timer I ended it */
+	/* Gone, it matches nothing: a late copy of the ACK is a new message. */
+	assert_int_equal(sip_txn_server_match(&fx->tx, a, &fx->udp), SIP_TXN_NEW);
+	osip_message_free(a);
+
+	/* The ACK of a 2xx is the TU's, whatever its branch: never taken here. */
+	r = req("INVITE", "z9hG4bKist5", 3);
+	assert_int_equal(sip_txn_server_new(&fx->tx, r, &fx->udp, &t), 0);
+	assert_int_equal(sip_txn_reply(t, resp_to(sip_txn_request(t), 200)), 0);
+	a = ack_of("z9hG4bKfresh2", 3, "a1", "totag", "call-1@example.com");
+	assert_int_equal(sip_txn_server_match(&fx->tx, a, &fx->udp), SIP_TXN_NEW);
+	assert_true(sip_txn_ack_2xx(&fx->tx, a));
+	osip_message_free(a);
+}
+
 static void test_ist_timer_h(void **state)
 {
 	osip_message_t *r = req("INVITE", "z9hG4bKist2", 1);
@@ -435,6 +506,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nist, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nist_tcp_and_tu_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ist_non2xx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ist_non2xx_ack_other_branch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ist_timer_h, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ist_2xx_until_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ict, setup, teardown),
