@@ -3,8 +3,8 @@
 # What the tests that drive sluiced over NG with phones in namespaces
 # share (30, 40, 86, 87, 88); source after lib.sh. They set R (the
 # relay's namespace), PIN (its pin directory) and NG (its NG socket, on
-# the relay's loopback); ng_setup does for a caller, the relay and a
-# callee.
+# the relay's loopback), or let ng_setup set them for the usual caller,
+# relay and callee.
 
 # ng_require [CMD...]: skips the test unless it can run: root, the tools
 # (and CMD), sluiced and rtpio built, bpffs.
