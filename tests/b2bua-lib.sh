@@ -11,27 +11,12 @@
 b2bua_sluiced() {
 	local r=$1 pin=$2 digest=$3 ports=$4
 	shift 4
-	[ "$digest" = default ] && digest= || digest="digest = $digest"
-	cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = 0.0.0.0:5060
-domain = ims.local
-$digest
-[media]
-interface = r0, r1
-address = 10.0.1.1
-ports = $ports
-datapath = auto
-timeout = 10
-bpf_pin_dir = $pin
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $TMP/sluice.db
-[log]
-level = info
-CONF
+	local dig=()
+	[ "$digest" = default ] || dig=(sip.digest="$digest")
+	sluice_conf $TMP/sluice.conf \
+		sip.listen=0.0.0.0:5060 sip.domain=ims.local "${dig[@]}" \
+		media.interface="r0, r1" media.address=10.0.1.1 media.ports=$ports \
+		media.datapath=auto media.timeout=10 media.bpf_pin_dir=$pin
 	cat >$TMP/users.json <<JSON
 { "1001": { "username": "1001", "password": "caller-pw", "display_name": "Caller" },
   "1002": { "username": "1002", "password": "callee-pw", "display_name": "Callee" } }

@@ -183,6 +183,40 @@ bridge_topology() {
 	done
 }
 
+# sluice_conf FILE [SECTION.KEY=VALUE ...]: FILE, a configuration for a
+# test's sluiced (or sluicectl): these defaults, then each SECTION.KEY=VALUE
+# in turn, replacing a default or adding a key; what is not written takes
+# conf/sluice.conf's default. The defaults: the userspace relay on
+# loopback, the pins of this script only, the database in $TMP, no NG or
+# rtpproxy control socket, logging at info.
+#   sluice_conf $TMP/sluice.conf sip.listen=$SIP sip.digest="md5, sha-256" log.level=debug
+sluice_conf() {
+	local file=$1 kv k sec lines
+	local -A val=()
+	local keys=()
+	shift
+	for kv in media.interface=lo media.address=127.0.0.1 media.datapath=user \
+		media.bpf_pin_dir=/sys/fs/bpf/sluice-test-$$ store.db=$TMP/sluice.db \
+		control.ng=off control.rtpproxy=off log.level=info "$@"; do
+		case $kv in
+		sip.?*=* | trunk.?*=* | media.?*=* | store.?*=* | mml.?*=* | cdr.?*=* | \
+		control.?*=* | log.?*=*) ;;
+		*) echo "Bail out! sluice_conf: '$kv' is not SECTION.KEY=VALUE"; exit 1 ;;
+		esac
+		k=${kv%%=*}
+		[ -n "${val[$k]+set}" ] || keys+=("$k")
+		val[$k]=${kv#*=}
+	done
+	# Sections in conf/sluice.conf's order, keys in the order first given.
+	for sec in sip trunk media store mml cdr control log; do
+		lines=
+		for k in "${keys[@]}"; do
+			[ "${k%%.*}" = $sec ] && lines+="${k#*.} = ${val[$k]}"$'\n'
+		done
+		[ -z "$lines" ] || printf '[%s]\n%s' $sec "$lines"
+	done >"$file"
+}
+
 # wait_for FILE REGEX [TENTHS]: until a line matches, or give up.
 wait_for() {
 	local i

@@ -3,28 +3,45 @@
 # What the tests that drive sluiced over NG with phones in namespaces
 # share (30, 40, 86, 87, 88); source after lib.sh. They set R (the
 # relay's namespace), PIN (its pin directory) and NG (its NG socket, on
-# the relay's loopback).
+# the relay's loopback), or let ng_setup set them for the usual caller,
+# relay and callee.
 
-# ng_conf ADDRESS PORTS DATAPATH TIMEOUT: $TMP/sluice.conf for a relay that
-# serves NG and nothing else, XDP on r0 and r1 (datapath auto, xdp or
-# user), media on ADDRESS, sessions kept in $TMP/sluice.db.
+# ng_require [CMD...]: skips the test unless it can run: root, the tools
+# (and CMD), sluiced and rtpio built, bpffs.
+ng_require() {
+	require_root
+	require_cmd ip ethtool nsenter perl "$@"
+	[ -x "$SLUICED" ] && [ -x "$RTPIO" ] || skip_all "build first (make)"
+	bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
+}
+
+# ng_setup TAG NET ADDRESS PORTS DATAPATH TIMEOUT: a test's preamble, for a
+# caller and a callee around the relay: ng_require; the namespaces C, R
+# and E (TAGc$$, TAGr$$, TAGe$$) of relay_topology on NET; PIN and NG;
+# then sluiced started in R on ng_conf ADDRESS PORTS DATAPATH TIMEOUT,
+# and the test skipped unless XDP attached natively.
+ng_setup() {
+	ng_require
+	C=$1c$$ R=$1r$$ E=$1e$$
+	PIN=/sys/fs/bpf/sluice-test-$1$$
+	NG=127.0.0.1:23$((RANDOM % 900 + 100))
+	relay_topology $C $R $E $2
+	shift 2
+	ng_conf "$@"
+	ng_start
+	ng_require_xdp
+}
+
+# ng_conf ADDRESS PORTS DATAPATH TIMEOUT [SECTION.KEY=VALUE...]:
+# $TMP/sluice.conf for a relay that serves NG and nothing else, XDP on r0
+# and r1 (datapath auto, xdp or user), media on ADDRESS, sessions kept in
+# $TMP/sluice.db; then sluice_conf's overrides.
 ng_conf() {
-	cat >$TMP/sluice.conf <<CONF
-[media]
-interface = r0, r1
-address = $1
-ports = $2
-datapath = $3
-timeout = $4
-bpf_pin_dir = $PIN
-[store]
-db = $TMP/sluice.db
-[control]
-ng = $NG
-rtpproxy = off
-[log]
-level = info
-CONF
+	local address=$1 ports=$2 datapath=$3 timeout=$4
+	shift 4
+	sluice_conf $TMP/sluice.conf media.interface="r0, r1" media.address="$address" \
+		media.ports=$ports media.datapath=$datapath media.timeout=$timeout \
+		media.bpf_pin_dir=$PIN control.ng=$NG "$@"
 }
 
 # ng_start: sluiced in R on $TMP/sluice.conf, its log appended to
@@ -48,9 +65,10 @@ ng_start() {
 	return 1
 }
 
-# ng_require_xdp: skips the test unless the last start attached XDP native.
+# ng_require_xdp [IFACES]: skips the test unless the last start attached
+# XDP native, on IFACES (r0,r1 unless given).
 ng_require_xdp() {
-	grep -q "XDP native on r0,r1" $TMP/sluiced.log ||
+	grep -q "XDP native on ${1:-r0,r1}" $TMP/sluiced.log ||
 		skip_all "XDP native not available: $(tail -2 $TMP/sluiced.log)"
 }
 

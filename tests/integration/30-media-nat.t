@@ -12,10 +12,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ng-lib.sh"
 
-require_root
-require_cmd ip ethtool nsenter nft perl
-[ -x "$SLUICED" ] && [ -x "$RTPIO" ] || skip_all "build first (make)"
-bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
+ng_require nft
 
 C=smc$$ N=smn$$ R=smr$$ E=sme$$ A=sma$$
 PIN=/sys/fs/bpf/sluice-test-m$$
@@ -46,26 +43,9 @@ for x in "$C c0" "$E e0" "$A a0" "$N n1" "$N n0"; do
 done
 for ip in 10.77.1.3 10.77.2.2 10.77.3.2; do in_ns $R ping -c1 -W1 $ip >/dev/null; done
 
-cat >$TMP/sluice.conf <<CONF
-[media]
-interface = r0, r1, r2
-address = 10.77.1.1
-ports = 30000-30099
-datapath = auto
-timeout = 3
-bpf_pin_dir = $PIN
-[control]
-ng = $NG
-rtpproxy = off
-[log]
-level = info
-CONF
-nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
-SPID=$!
-cleanup_add "kill $SPID"
-cleanup_add "'$SLUICECTL' -p $PIN unload"
-wait_for $TMP/sluiced.log "running|cannot" 100
-grep -q "XDP native on r0,r1,r2" $TMP/sluiced.log || skip_all "XDP native not available: $(cat $TMP/sluiced.log)"
+ng_conf 10.77.1.1 30000-30099 auto 3 media.interface="r0, r1, r2"
+ng_start
+ng_require_xdp r0,r1,r2
 plan 25
 
 sdp() {	# sdp FILE ADDR PORT DIR

@@ -10,18 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ng-lib.sh"
 
-require_root
-require_cmd ip ethtool nsenter perl
-[ -x "$SLUICED" ] && [ -x "$RTPIO" ] || skip_all "build first (make)"
-bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
-
-C=src$$ R=srr$$ E=sre$$
-PIN=/sys/fs/bpf/sluice-test-r$$
-NG=127.0.0.1:23$((RANDOM % 900 + 100))
-relay_topology $C $R $E 10.78
-ng_conf 10.78.1.1 31000-31099 auto 3
-ng_start
-ng_require_xdp
+ng_setup sr 10.78 10.78.1.1 31000-31099 auto 3
 plan 18
 
 sdp() {

@@ -18,21 +18,8 @@ plan 23
 
 DB=$TMP/sluice.db
 USERS=$TOP/tests/testdata/users.json
-cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = 127.0.0.1:5060
-domain = ims.example.org
-[media]
-interface = lo
-address = 127.0.0.1
-datapath = user
-bpf_pin_dir = /sys/fs/bpf/sluice-test-i$$
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $DB
-CONF
+sluice_conf $TMP/sluice.conf \
+	sip.listen=127.0.0.1:5060 sip.domain=ims.example.org store.db=$DB
 ctl() { "$SLUICECTL" -c $TMP/sluice.conf "$@"; }
 q() { sqlite3 $DB "$@"; }
 

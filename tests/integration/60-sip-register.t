@@ -24,27 +24,10 @@ SIP=127.0.0.1:5060
 DB=$TMP/sluice.db
 SIPP_DIR=$TOP/tests/integration/sipp
 
-cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = $SIP
-domain = ims.local
-min_expires = 2
-max_expires = 600
-nonce_lifetime = 3
-keepalive = 1
-[media]
-interface = lo
-address = 127.0.0.1
-datapath = user
-bpf_pin_dir = /sys/fs/bpf/sluice-test-r$$
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $DB
-[log]
-level = debug
-CONF
+sluice_conf $TMP/sluice.conf \
+	sip.listen=$SIP sip.domain=ims.local sip.min_expires=2 sip.max_expires=600 \
+	sip.nonce_lifetime=3 sip.keepalive=1 \
+	store.db=$DB log.level=debug
 
 start() {	# a fresh log each time: $TMP/sluiced.log
 	[ -f $TMP/sluiced.log ] && cat $TMP/sluiced.log >>$TMP/sluiced-all.log

@@ -19,24 +19,8 @@ DIR=$TOP/tests/unit/sip-torture
 S=sipt$$
 netns_add $S
 SIP=127.0.0.1:5060
-cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = $SIP
-domain = example.com
-auth_fail_limit = 1000
-[media]
-interface = lo
-address = 127.0.0.1
-datapath = user
-bpf_pin_dir = /sys/fs/bpf/sluice-test-t$$
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $TMP/sluice.db
-[log]
-level = debug
-CONF
+sluice_conf $TMP/sluice.conf \
+	sip.listen=$SIP sip.domain=example.com sip.auth_fail_limit=1000 log.level=debug
 nsenter --net=/run/netns/$S "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
 SPID=$!
 cleanup_add "kill $SPID"

@@ -20,31 +20,12 @@ SIP=127.0.0.1:5060
 DB=$TMP/sluice.db
 : >$TMP/blacklist
 write_conf() {	# write_conf SCANNERS [KEEPALIVE_METHOD]
-	cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = $SIP
-domain = ims.local
-keepalive = 1
-keepalive_method = ${2:-crlf}
-stun = 3478
-blacklist = $TMP/blacklist
-auth_fail_limit = 5
-auth_fail_window = 60
-auth_block_time = 3
-scanners = $1
-[media]
-interface = lo
-address = 127.0.0.1
-datapath = user
-bpf_pin_dir = /sys/fs/bpf/sluice-test-p$$
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $DB
-[log]
-level = debug
-CONF
+	sluice_conf $TMP/sluice.conf \
+		sip.listen=$SIP sip.domain=ims.local sip.keepalive=1 \
+		sip.keepalive_method=${2:-crlf} sip.stun=3478 sip.blacklist=$TMP/blacklist \
+		sip.auth_fail_limit=5 sip.auth_fail_window=60 sip.auth_block_time=3 \
+		sip.scanners="$1" \
+		store.db=$DB log.level=debug
 }
 start() {	# waits for this sluiced's own "running" (the log is appended to)
 	local runs i

@@ -19,25 +19,9 @@ require_cmd ip nsenter sipp
 S=sbs$$
 netns_add $S
 SIP=127.0.0.1:5060
-cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = $SIP
-domain = ims.local
-ring_timeout = 2
-[media]
-interface = lo
-address = 127.0.0.1
-datapath = user
-timeout = 3
-bpf_pin_dir = /sys/fs/bpf/sluice-test-s$$
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $TMP/sluice.db
-[log]
-level = info
-CONF
+sluice_conf $TMP/sluice.conf \
+	sip.listen=$SIP sip.domain=ims.local sip.ring_timeout=2 \
+	media.timeout=3
 printf '{' >$TMP/users.json
 for u in 1001 1002 1003 1004; do
 	printf '"%s": {"username": "%s", "password": "pw%s"},' $u $u $u >>$TMP/users.json

@@ -26,32 +26,12 @@ require_cmd ip nsenter sipp sqlite3
 S=sbx$$
 netns_add $S
 SIP=127.0.0.1:5060
-cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = $SIP
-domain = ims.local
-ring_timeout = 5
-session_expires = 30
-min_se = 10
-[trunk]
-address = 127.0.0.2:5090
-username = trunkuser
-password = trunk-secret
-rewrite = 0=+49, 00=+
-[media]
-interface = lo
-address = 127.0.0.1
-datapath = user
-timeout = 60
-bpf_pin_dir = /sys/fs/bpf/sluice-test-x$$
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $TMP/sluice.db
-[log]
-level = info
-CONF
+sluice_conf $TMP/sluice.conf \
+	sip.listen=$SIP sip.domain=ims.local sip.ring_timeout=5 \
+	sip.session_expires=30 sip.min_se=10 \
+	trunk.address=127.0.0.2:5090 trunk.username=trunkuser trunk.password=trunk-secret \
+	trunk.rewrite="0=+49, 00=+" \
+	media.timeout=60
 cat >$TMP/users.json <<JSON
 { "1001": { "username": "1001", "password": "pw1001" },
   "1002": { "username": "1002", "password": "pw1002" } }

@@ -114,12 +114,7 @@ server_done() { wait "$SPID" 2>/dev/null; SPID=; }
 stop_server() { [ -z "$SPID" ] || kill "$SPID" 2>/dev/null; server_done; }
 cleanup_add stop_server
 write_conf() {
-	cat >$TMP/sluice.conf <<CONF
-[store]
-db = $TMP/sluice.db
-[mml]
-listen = 127.0.0.1:$1
-CONF
+	sluice_conf $TMP/sluice.conf mml.listen=127.0.0.1:$1
 }
 mml() { "$SLUICECTL" -c $TMP/sluice.conf mml "$@" >$TMP/out 2>$TMP/err; }
 

@@ -15,27 +15,11 @@ MMLC=$TOP/tests/tools/mmlc.pl
 
 N=sml$$
 netns_add $N
-cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = 127.0.0.1:5060
-domain = ims.local
-[media]
-interface = lo
-address = 127.0.0.1
-ports = 31000-31099
-datapath = user
-[store]
-db = $TMP/sluice.db
-[mml]
-listen = 127.0.0.1:7777
-node = TESTNODE
-admin_password = first-run-pw
-[cdr]
-export_dir = $TMP/export
-[control]
-ng = off
-rtpproxy = off
-CONF
+sluice_conf $TMP/sluice.conf \
+	sip.listen=127.0.0.1:5060 sip.domain=ims.local \
+	media.ports=31000-31099 \
+	mml.listen=127.0.0.1:7777 mml.node=TESTNODE mml.admin_password=first-run-pw \
+	cdr.export_dir=$TMP/export
 nsenter --net=/run/netns/$N "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
 SPID=$!
 cleanup_add "kill $SPID"

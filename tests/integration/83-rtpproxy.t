@@ -25,25 +25,12 @@ C=srpc$$ R=srpr$$ E=srpe$$
 PIN=/sys/fs/bpf/sluice-test-p$$
 relay_topology $C $R $E
 
-cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = off
-[media]
-interface = r0, r1
-address = 10.0.1.1
-ports = 30200-30299
-datapath = auto
-timeout = 10
-bpf_pin_dir = $PIN
-[control]
-ng = off
-rtpproxy = 127.0.0.1:7722
-rtpproxy_unix = $TMP/rtpproxy.sock
-[store]
-db = $TMP/sluice.db
-[log]
-level = debug
-CONF
+sluice_conf $TMP/sluice.conf \
+	sip.listen=off \
+	media.interface="r0, r1" media.address=10.0.1.1 media.ports=30200-30299 \
+	media.datapath=auto media.timeout=10 media.bpf_pin_dir=$PIN \
+	control.rtpproxy=127.0.0.1:7722 control.rtpproxy_unix=$TMP/rtpproxy.sock \
+	log.level=debug
 nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
 SPID=$!
 cleanup_add "kill $SPID"

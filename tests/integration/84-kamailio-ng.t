@@ -45,24 +45,11 @@ in_ns $R ethtool -K r2 gro on tx off >/dev/null
 # serving NG on NG only (XDP on INTERFACES, media on ADDRESS), its log in
 # $TMP/NAME.log; its pid in SPID.
 start_sluiced() {
-	cat >$TMP/$1.conf <<CONF
-[sip]
-listen = off
-[media]
-interface = $3
-address = $4
-ports = $6
-datapath = auto
-timeout = 10
-bpf_pin_dir = $7
-[control]
-ng = $5
-rtpproxy = off
-[store]
-db = $TMP/$1.db
-[log]
-level = debug
-CONF
+	sluice_conf $TMP/$1.conf \
+		sip.listen=off \
+		media.interface="$3" media.address=$4 media.ports=$6 media.datapath=auto \
+		media.timeout=10 media.bpf_pin_dir=$7 \
+		store.db=$TMP/$1.db control.ng=$5 log.level=debug
 	nsenter --net=/run/netns/$2 "$SLUICED" -c $TMP/$1.conf >$TMP/$1.log 2>&1 &
 	SPID=$!
 	cleanup_add "kill $SPID"

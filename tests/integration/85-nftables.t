@@ -25,24 +25,10 @@ relay_topology $C $R $E
 
 # conf DATAPATH FIREWALL: the relay's configuration, XDP on r0 and r1.
 conf() {
-	cat >$TMP/sluice.conf <<CONF
-[sip]
-listen = 0.0.0.0:5060
-[media]
-interface = r0, r1
-address = 10.0.1.1
-ports = $PORTS
-datapath = $1
-firewall = $2
-bpf_pin_dir = $PIN
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $TMP/sluice.db
-[log]
-level = info
-CONF
+	sluice_conf $TMP/sluice.conf \
+		sip.listen=0.0.0.0:5060 \
+		media.interface="r0, r1" media.address=10.0.1.1 media.ports=$PORTS \
+		media.datapath=$1 media.firewall=$2 media.bpf_pin_dir=$PIN
 }
 
 # start LOG: sluiced in the relay's namespace, its pid in SPID.

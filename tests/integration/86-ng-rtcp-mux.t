@@ -12,18 +12,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ng-lib.sh"
 
-require_root
-require_cmd ip ethtool nsenter perl
-[ -x "$SLUICED" ] && [ -x "$RTPIO" ] || skip_all "build first (make)"
-bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
-
-C=mxc$$ R=mxr$$ E=mxe$$
-PIN=/sys/fs/bpf/sluice-test-x$$
-NG=127.0.0.1:24$((RANDOM % 900 + 100))
-relay_topology $C $R $E 10.79
-ng_conf 10.79.1.1 32000-32099 xdp 30
-ng_start
-ng_require_xdp
+ng_setup mx 10.79 10.79.1.1 32000-32099 xdp 30
 plan 31
 
 sdp() {	# sdp FILE ADDR PORT mux|split

@@ -16,19 +16,8 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ng-lib.sh"
 
-require_root
-require_cmd ip ethtool nsenter perl
-[ -x "$SLUICED" ] && [ -x "$RTPIO" ] || skip_all "build first (make)"
-bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
 perl -MDigest::SHA -MCompress::Zlib -e1 2>/dev/null || skip_all "no Digest::SHA / Compress::Zlib"
-
-C=sic$$ R=sir$$ E=sie$$
-PIN=/sys/fs/bpf/sluice-test-i$$
-NG=127.0.0.1:23$((RANDOM % 900 + 100))
-relay_topology $C $R $E 10.79
-ng_conf 10.79.1.1 32000-32099 auto 30
-ng_start
-ng_require_xdp
+ng_setup si 10.79 10.79.1.1 32000-32099 auto 30
 plan 25
 
 stunc() { local ns=$1; shift; in_ns $ns perl "$TOP/tests/tools/stunc.pl" "$@"; }

@@ -11,18 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ng-lib.sh"
 
-require_root
-require_cmd ip ethtool nsenter perl
-[ -x "$SLUICED" ] && [ -x "$RTPIO" ] || skip_all "build first (make)"
-bpffs_ready || skip_all "no bpffs on /sys/fs/bpf"
-
-C=sfc$$ R=sfr$$ E=sfe$$
-PIN=/sys/fs/bpf/sluice-test-f$$
-NG=127.0.0.1:23$((RANDOM % 900 + 100))
-relay_topology $C $R $E 10.78
-ng_conf "int/10.78.1.1, ext/10.78.2.1" 30000-30099 xdp 30
-ng_start
-ng_require_xdp
+ng_setup sf 10.78 "int/10.78.1.1, ext/10.78.2.1" 30000-30099 xdp 30
 plan 20
 
 sdp() {	# sdp FILE ADDR PORT [PROTO]

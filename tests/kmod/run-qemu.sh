@@ -6,9 +6,9 @@
 # software emulation when there is no /dev/kvm, on an initramfs made here
 # of busybox, bash, iproute2's ip, ethtool, kmod/sluice.ko, the kernel's
 # veth.ko, sluicectl and rtpio (each with the shared libraries ldd lists),
-# tests/lib.sh and tests/kmod/. The guest runs guest-test.sh (or, with
-# `bench`, guest-bench.sh), prints its output on the serial console between
-# two marker lines and powers off.
+# tests/lib.sh, tests/forward-lib.sh and tests/kmod/. The guest runs
+# guest-test.sh (or, with `bench`, guest-bench.sh), prints its output on
+# the serial console between two marker lines and powers off.
 #
 #   tests/kmod/run-qemu.sh [test|bench|check]
 #
@@ -104,7 +104,7 @@ build_initramfs() {
 	done
 	copy_bin "$(command -v nft)" /bin/nft
 	cp "$TOP/kmod/sluice.ko" "$ROOT/sluice/modules/"
-	cp "$TOP/tests/lib.sh" "$ROOT/sluice/tests/"
+	cp "$TOP/tests/lib.sh" "$TOP/tests/forward-lib.sh" "$ROOT/sluice/tests/"
 	cp "$TOP"/tests/kmod/guest-*.sh "$ROOT/sluice/tests/kmod/"
 	cp "$TOP/tests/kmod/guest-init.sh" "$ROOT/init"
 	chmod +x "$ROOT/init"

@@ -26,12 +26,13 @@
 #include "core/loop.h"
 #include "store/cdr.h"
 
+#include "fixtures.h"
+
 #define T0	1700000000000LL		/* 2023-11-14 22:13:20.000 UTC */
 #define DAY	(24 * 60 * 60 * 1000LL)
 
 struct fx {
-	char		dir[64];
-	char		db[96];
+	struct tmp_db	db;
 	struct store	st;
 	struct cdr_ctx	cdr;
 };
@@ -42,11 +43,8 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/sluice-cdr.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/sluice.db", f->dir);
-	if (store_open(&f->st, f->db) || cdr_init(&f->cdr, &f->st, NULL))
+	if (tmp_db_make(&f->db, "cdr", "sluice.db") ||
+	    store_open(&f->st, f->db.path) || cdr_init(&f->cdr, &f->st, NULL))
 		return -1;
 	*state = f;
 	return 0;
@@ -55,12 +53,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	cdr_fini(&f->cdr);
 	store_close(&f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd))
+	if (tmp_db_remove(&f->db))
 		return -1;
 	free(f);
 	return 0;
@@ -184,7 +180,7 @@ static void test_ids_continue(void **state)
 	cdr_rec_init(&r, &f->cdr, CDR_TYPE_MESSAGE, T0);	/* id 4, never written */
 	cdr_fini(&f->cdr);					/* writes id 3 */
 	store_close(&f->st);
-	assert_int_equal(store_open(&f->st, f->db), 0);
+	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	assert_int_equal(cdr_init(&f->cdr, &f->st, NULL), 0);
 	assert_int_equal(cdr_new_id(&f->cdr), 4);
 	assert_int_equal(cdr_get(&f->cdr, 3, &r), 0);
@@ -637,8 +633,8 @@ static void test_locked(void **state)
 	sqlite3_busy_timeout(f->st.db, 50);
 	fill(&a, &f->cdr);
 	fill(&b, &f->cdr);
-	other = lock_db(f->db);
-	log_capture(&lc, f->dir);
+	other = lock_db(f->db.path);
+	log_capture(&lc, f->db.dir);
 	assert_int_equal(cdr_write(&f->cdr, &a), 0);
 	assert_int_equal(cdr_flush(&f->cdr), -EBUSY);
 	assert_int_equal(f->cdr.npending, 1);			/* still queued */
@@ -760,7 +756,7 @@ static void test_timer(void **state)
 	assert_false(loop_timer_armed(&f->cdr.timer));
 	assert_int_equal(cdr_get(&f->cdr, a.id, &got), 0);
 
-	other = lock_db(f->db);
+	other = lock_db(f->db.path);
 	fill(&b, &f->cdr);
 	assert_int_equal(cdr_write(&f->cdr, &b), 0);
 	fake_now += CDR_FLUSH_MS;

@@ -24,6 +24,8 @@
 #include "store/cdr.h"
 #include "store/store.h"
 
+#include "fixtures.h"
+
 struct fix {
 	struct loop		*loop;
 	struct dp		*dp;
@@ -31,7 +33,7 @@ struct fix {
 	struct store		st;
 	struct cdr_ctx		cdr;
 	struct ng		ng;
-	char			dir[64];
+	struct tmp_db		db;
 	char			*reply;
 	size_t			rlen;
 };
@@ -39,17 +41,14 @@ struct fix {
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
-	char path[128];
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/sluice-ng.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(path, sizeof(path), "%s/sluice.db", f->dir);
+	assert_int_equal(tmp_db_make(&f->db, "ng", "sluice.db"), 0);
 	assert_int_equal(loop_new(&f->loop), 0);
 	assert_int_equal(dp_user_open(&f->dp), 0);
 	assert_int_equal(media_init(&f->media, f->loop, f->dp, "127.0.0.1", 45000, 45099,
 				    MEDIA_RELATCH_SSRC, 60, 3600), 0);
-	assert_int_equal(store_open(&f->st, path), 0);
+	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	assert_int_equal(cdr_init(&f->cdr, &f->st, NULL), 0);
 	f->ng.loop = f->loop;
 	f->ng.media = &f->media;
@@ -62,7 +61,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fix *f = *state;
-	char cmd[128];
 
 	ng_reset(&f->ng);
 	free(f->reply);
@@ -71,8 +69,7 @@ static int teardown(void **state)
 	media_fini(&f->media);
 	dp_close(f->dp, false);
 	loop_free(f->loop);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tmp_db_remove(&f->db), 0);
 	free(f);
 	return 0;
 }

@@ -23,9 +23,10 @@
 
 #include "store/operator.h"
 
+#include "fixtures.h"
+
 struct fx {
-	char		dir[64];
-	char		db[96];
+	struct tmp_db	db;
 	struct store	st;
 };
 
@@ -35,11 +36,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/sluice-op.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/sluice.db", f->dir);
-	if (store_open(&f->st, f->db))
+	if (tmp_db_make(&f->db, "op", "sluice.db") || store_open(&f->st, f->db.path))
 		return -1;
 	*state = f;
 	return 0;
@@ -48,11 +45,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	store_close(&f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd))
+	if (tmp_db_remove(&f->db))
 		return -1;
 	free(f);
 	return 0;
@@ -327,7 +322,7 @@ static void test_bootstrap_random(void **state)
 	assert_string_equal(out, first);
 
 	/* Another first run: another password. */
-	snprintf(path, sizeof(path), "%s/second.db", f->dir);
+	snprintf(path, sizeof(path), "%s/second.db", f->db.dir);
 	assert_int_equal(store_open(&st2, path), 0);
 	assert_int_equal(operator_bootstrap(&st2, NULL, out, sizeof(out)), 1);
 	assert_int_equal(strlen(out), 16);

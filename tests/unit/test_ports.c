@@ -22,6 +22,8 @@
 #include "core/loop.h"
 #include "media/ports.h"
 
+#include "fixtures.h"
+
 /*
  * A range below the kernel's ephemeral ports (32768 and up), where no
  * outgoing connection lands by chance; spread by pid for parallel runs.
@@ -29,14 +31,6 @@
 static uint16_t base_port(void)
 {
 	return (uint16_t)(21000 + (getpid() % 400) * 32);
-}
-
-static struct sockaddr_in loopback(uint16_t port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
 }
 
 static void test_pairs_and_exhaustion(void **state)
@@ -239,24 +233,15 @@ static void owner_cb(struct loop *loop, int fd, uint32_t events, void *arg)
 		owner_reads++;
 }
 
-static void stop(struct loop *loop, void *arg)
-{
-	(void)arg;
-	loop_stop(loop);
-}
-
 /* One datagram to port, then the loop for 50 ms. */
 static void poke(struct loop *loop, uint16_t port)
 {
 	struct sockaddr_in to = loopback(port);
-	struct loop_timer t;
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
 	sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
 	close(fd);
-	loop_timer_init(&t, stop, NULL);
-	loop_timer_arm(loop, &t, 50);
-	loop_run(loop);
+	spin(loop, 50);
 }
 
 /*

@@ -21,9 +21,10 @@
 
 #include "sip/registrar.h"
 
+#include "fixtures.h"
+
 struct fixture {
-	char		dir[64];
-	char		db[96];
+	struct tmp_db	db;
 	struct store	st;
 	struct registrar r;
 	struct subscriber alice;
@@ -34,11 +35,9 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	strcpy(f->dir, "/tmp/sluice-reg.XXXXXX");
-	if (!f || !mkdtemp(f->dir))
+	if (!f || tmp_db_make(&f->db, "reg", "db"))
 		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
-	if (store_open(&f->st, f->db) ||
+	if (store_open(&f->st, f->db.path) ||
 	    subscriber_init(&f->alice, "alice", "example.com", "pw", NULL) ||
 	    subscriber_add(&f->st, &f->alice) ||
 	    registrar_init(&f->r, &f->st, 60, 3600, 1800))
@@ -55,12 +54,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	registrar_fini(&f->r);
 	store_close(&f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd))
+	if (tmp_db_remove(&f->db))
 		return -1;
 	free(f);
 	return 0;

@@ -23,38 +23,7 @@
 #include "media/ports.h"
 #include "media/relay.h"
 
-struct phone {
-	int			fd;
-	struct sockaddr_in	addr;
-};
-
-static void phone_open(struct phone *p)
-{
-	socklen_t len = sizeof(p->addr);
-
-	p->fd = socket(AF_INET, SOCK_DGRAM, 0);
-	memset(&p->addr, 0, sizeof(p->addr));
-	p->addr.sin_family = AF_INET;
-	p->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(p->fd, (struct sockaddr *)&p->addr, sizeof(p->addr)), 0);
-	getsockname(p->fd, (struct sockaddr *)&p->addr, &len);
-}
-
-static void rtp(const struct phone *p, uint16_t to_port, uint32_t ssrc, uint16_t seq)
-{
-	uint8_t pkt[172] = { 0x80, 0 };
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(to_port) };
-
-	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	pkt[2] = (uint8_t)(seq >> 8);
-	pkt[3] = (uint8_t)seq;
-	pkt[8] = (uint8_t)(ssrc >> 24);
-	pkt[9] = (uint8_t)(ssrc >> 16);
-	pkt[10] = (uint8_t)(ssrc >> 8);
-	pkt[11] = (uint8_t)ssrc;
-	assert_int_equal(sendto(p->fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)),
-			 sizeof(pkt));
-}
+#include "fixtures.h"
 
 /* Waits for the leg's socket, then relays; returns packets relayed. */
 static int pump(struct media_stream *st, int leg)
@@ -64,23 +33,6 @@ static int pump(struct media_stream *st, int leg)
 	if (poll(&pfd, 1, 500) != 1)
 		return -ETIMEDOUT;
 	return media_relay_input(st, leg, MEDIA_RTP, 1000);
-}
-
-/* Receives one datagram, if any within 200 ms; returns its source port. */
-static int heard(const struct phone *p, uint32_t *ssrc)
-{
-	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
-	struct sockaddr_in from;
-	socklen_t len = sizeof(from);
-	uint8_t buf[512];
-
-	if (poll(&pfd, 1, 200) != 1)
-		return -1;
-	if (recvfrom(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) < 12)
-		return -1;
-	if (ssrc)
-		*ssrc = (uint32_t)buf[8] << 24 | buf[9] << 16 | buf[10] << 8 | buf[11];
-	return ntohs(from.sin_port);
 }
 
 struct fixture {
@@ -112,11 +64,10 @@ static void set_sdp(struct media_leg *leg, uint16_t port)
 static int setup(void **state)
 {
 	static struct fixture f;
-	struct sockaddr_in lo = { .sin_family = AF_INET };
+	struct sockaddr_in lo = loopback(0);
 	int i, rtcp;
 
 	memset(&f, 0, sizeof(f));
-	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(media_ports_init(&f.ports, (struct sockaddr *)&lo, sizeof(lo), 22100,
 					  22199), 0);
 	for (i = 0; i < 2; i++) {
@@ -130,7 +81,7 @@ static int setup(void **state)
 	phone_open(&f.stranger);
 	/* The caller's SDP names a private port it does not send from (NAT). */
 	set_sdp(&f.st.leg[0], 9);
-	set_sdp(&f.st.leg[1], ntohs(f.callee.addr.sin_port));
+	set_sdp(&f.st.leg[1], f.callee.port);
 	f.st.on_latch = on_latch;
 	f.st.arg = &f.latches;
 	*state = &f;
@@ -153,17 +104,17 @@ static void test_latching_through_nat(void **state)
 	struct fixture *f = *state;
 	uint32_t ssrc;
 
-	rtp(&f->caller, f->port[0], 0xaaaa, 1);
+	phone_rtp(&f->caller, f->port[0], 0xaaaa, 1);
 	assert_int_equal(pump(&f->st, 0), 1);
-	assert_int_equal(heard(&f->callee, &ssrc), f->port[1]);	/* from the relay's B leg */
+	assert_int_equal(phone_heard(&f->callee, &ssrc), f->port[1]);	/* from the relay's B leg */
 	assert_int_equal(ssrc, 0xaaaa);
 	assert_true(f->st.leg[0].latched[MEDIA_RTP]);
 	assert_int_equal(f->latches, 1);
 
 	/* The callee answers; the caller hears it where it really is. */
-	rtp(&f->callee, f->port[1], 0xbbbb, 1);
+	phone_rtp(&f->callee, f->port[1], 0xbbbb, 1);
 	assert_int_equal(pump(&f->st, 1), 1);
-	assert_int_equal(heard(&f->caller, &ssrc), f->port[0]);
+	assert_int_equal(phone_heard(&f->caller, &ssrc), f->port[0]);
 	assert_int_equal(ssrc, 0xbbbb);
 	assert_int_equal(f->latches, 2);
 	assert_int_equal(f->st.leg[0].stats.packets, 1);
@@ -174,15 +125,15 @@ static void test_stranger_dropped(void **state)
 {
 	struct fixture *f = *state;
 
-	rtp(&f->caller, f->port[0], 0xaaaa, 1);
+	phone_rtp(&f->caller, f->port[0], 0xaaaa, 1);
 	assert_int_equal(pump(&f->st, 0), 1);
-	assert_true(heard(&f->callee, NULL) > 0);
-	rtp(&f->stranger, f->port[0], 0x666, 1);
+	assert_true(phone_heard(&f->callee, NULL) > 0);
+	phone_rtp(&f->stranger, f->port[0], 0x666, 1);
 	assert_int_equal(pump(&f->st, 0), 0);
-	assert_int_equal(heard(&f->callee, NULL), -1);
+	assert_int_equal(phone_heard(&f->callee, NULL), -1);
 	assert_int_equal(f->st.leg[0].stats.dropped_source, 1);
 	/* Even carrying the latched SSRC: the policy is off. */
-	rtp(&f->stranger, f->port[0], 0xaaaa, 2);
+	phone_rtp(&f->stranger, f->port[0], 0xaaaa, 2);
 	assert_int_equal(pump(&f->st, 0), 0);
 	assert_int_equal(f->st.leg[0].stats.dropped_source, 2);
 }
@@ -192,19 +143,19 @@ static void test_relatch_ssrc(void **state)
 	struct fixture *f = *state;
 
 	f->st.relatch = MEDIA_RELATCH_SSRC;
-	rtp(&f->caller, f->port[0], 0xaaaa, 1);
+	phone_rtp(&f->caller, f->port[0], 0xaaaa, 1);
 	assert_int_equal(pump(&f->st, 0), 1);
-	heard(&f->callee, NULL);
+	phone_heard(&f->callee, NULL);
 	/* A new source with another SSRC: a stranger, dropped. */
-	rtp(&f->stranger, f->port[0], 0x666, 1);
+	phone_rtp(&f->stranger, f->port[0], 0x666, 1);
 	assert_int_equal(pump(&f->st, 0), 0);
 	/* The same SSRC from a new source: the phone's NAT rebound. */
-	rtp(&f->stranger, f->port[0], 0xaaaa, 2);
+	phone_rtp(&f->stranger, f->port[0], 0xaaaa, 2);
 	assert_int_equal(pump(&f->st, 0), 1);
 	assert_int_equal(f->st.leg[0].stats.relatched, 1);
-	assert_true(heard(&f->callee, NULL) > 0);
+	assert_true(phone_heard(&f->callee, NULL) > 0);
 	/* And now the old source is the stranger. */
-	rtp(&f->caller, f->port[0], 0x1, 3);
+	phone_rtp(&f->caller, f->port[0], 0x1, 3);
 	assert_int_equal(pump(&f->st, 0), 0);
 }
 
@@ -213,9 +164,9 @@ static void test_relatch_any(void **state)
 	struct fixture *f = *state;
 
 	f->st.relatch = MEDIA_RELATCH_ANY;
-	rtp(&f->caller, f->port[0], 0xaaaa, 1);
+	phone_rtp(&f->caller, f->port[0], 0xaaaa, 1);
 	assert_int_equal(pump(&f->st, 0), 1);
-	rtp(&f->stranger, f->port[0], 0x666, 1);
+	phone_rtp(&f->stranger, f->port[0], 0x666, 1);
 	assert_int_equal(pump(&f->st, 0), 1);
 	assert_int_equal(f->st.leg[0].stats.relatched, 1);
 }
@@ -225,9 +176,9 @@ static void test_direction(void **state)
 	struct fixture *f = *state;
 
 	f->st.leg[1].wants_media = false;	/* the callee put the call on hold */
-	rtp(&f->caller, f->port[0], 0xaaaa, 1);
+	phone_rtp(&f->caller, f->port[0], 0xaaaa, 1);
 	assert_int_equal(pump(&f->st, 0), 0);
-	assert_int_equal(heard(&f->callee, NULL), -1);
+	assert_int_equal(phone_heard(&f->callee, NULL), -1);
 	assert_int_equal(f->st.leg[0].stats.dropped_direction, 1);
 	/* The caller is still latched: resuming needs no new latch. */
 	assert_true(f->st.leg[0].latched[MEDIA_RTP]);

@@ -30,6 +30,8 @@
 #include "dp/dp_impl.h"
 #include "media/session.h"
 
+#include "fixtures.h"
+
 struct fx {
 	struct loop		*loop;
 	struct dp		*dp;
@@ -162,51 +164,6 @@ static void test_errors(void **state)
 
 /* ---- a call between two phones ---- */
 
-struct phone {
-	int		fd;
-	uint16_t	port;
-};
-
-static void phone_open(struct phone *p)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	p->fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_int_equal(bind(p->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	getsockname(p->fd, (struct sockaddr *)&a, &len);
-	p->port = ntohs(a.sin_port);
-}
-
-static void send_rtp(struct phone *p, uint16_t port, uint32_t ssrc, uint16_t seq)
-{
-	uint8_t pkt[172] = { 0x80, 8 };
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	pkt[2] = (uint8_t)(seq >> 8);
-	pkt[3] = (uint8_t)seq;
-	pkt[8] = (uint8_t)(ssrc >> 24);
-	pkt[11] = (uint8_t)ssrc;
-	sendto(p->fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to));
-}
-
-static void stop(struct loop *loop, void *arg)
-{
-	(void)arg;
-	loop_stop(loop);
-}
-
-static void spin(struct loop *loop, unsigned ms)
-{
-	struct loop_timer t;
-
-	loop_timer_init(&t, stop, NULL);
-	loop_timer_arm(loop, &t, ms);
-	loop_run(loop);
-}
-
 /* Datagrams waiting on p, and the source port of the last one. */
 static int drain(struct phone *p, uint16_t *src)
 {
@@ -251,8 +208,8 @@ static void test_call(void **state)
 
 	/* Media both ways, each phone hearing the relay's port of its own side. */
 	for (i = 0; i < 10; i++) {
-		send_rtp(&a, (uint16_t)port_a, 0xa, (uint16_t)i);
-		send_rtp(&b, (uint16_t)port_b, 0xb, (uint16_t)i);
+		phone_rtp(&a, (uint16_t)port_a, 0xa, (uint16_t)i);
+		phone_rtp(&b, (uint16_t)port_b, 0xb, (uint16_t)i);
 		spin(f->loop, 5);
 	}
 	spin(f->loop, 50);
@@ -267,7 +224,7 @@ static void test_call(void **state)
 	assert_string_equal(cmd(f, "k_5 Q call-1@x ftag;1 ttag;1 npkts_ino bogus ttl"),
 			    "npkts_ino=10 ttl=60");
 	/* From the callee's side the directions swap. */
-	send_rtp(&a, (uint16_t)port_a, 0xa, 10);
+	phone_rtp(&a, (uint16_t)port_a, 0xa, 10);
 	spin(f->loop, 20);
 	drain(&b, &src);
 	assert_string_equal(cmd(f, "k_6 Q call-1@x ttag;1 ftag;1"), "60 10 11 21 0");

@@ -32,6 +32,8 @@
 #include "net/stun.h"
 #include "store/store.h"
 
+#include "fixtures.h"
+
 /* ---- a data path that records what it is told ---- */
 
 #define MAX_FLOWS 16
@@ -93,66 +95,6 @@ static int rec_stats(struct dp *dp, const struct sluice_flow_key *keys,
 
 static const struct dp_ops rec_ops = { .name = "record", .flow_put = rec_put,
 				       .flow_del = rec_del, .stats_read = rec_stats };
-
-/* ---- phones ---- */
-
-struct phone {
-	int		fd;
-	uint16_t	port;
-};
-
-static void phone_open(struct phone *p)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	p->fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_int_equal(bind(p->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	getsockname(p->fd, (struct sockaddr *)&a, &len);
-	p->port = ntohs(a.sin_port);
-}
-
-static void send_rtp(struct phone *p, uint16_t port, uint32_t ssrc)
-{
-	uint8_t pkt[172] = { 0x80, 0, 0, 1, 0, 0, 0, 0 };
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	pkt[8] = (uint8_t)(ssrc >> 24);
-	pkt[11] = (uint8_t)ssrc;
-	sendto(p->fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to));
-}
-
-/* The source port of the next datagram, or -1 after 200 ms. */
-static int heard(struct phone *p)
-{
-	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
-	struct sockaddr_in from;
-	socklen_t len = sizeof(from);
-	uint8_t buf[512];
-
-	if (poll(&pfd, 1, 200) != 1 ||
-	    recvfrom(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) < 0)
-		return -1;
-	return ntohs(from.sin_port);
-}
-
-static void stop(struct loop *loop, void *arg)
-{
-	(void)arg;
-	loop_stop(loop);
-}
-
-/* Runs the loop for ms milliseconds of real time. */
-static void spin(struct loop *loop, unsigned ms)
-{
-	struct loop_timer t;
-
-	loop_timer_init(&t, stop, NULL);
-	loop_timer_arm(loop, &t, ms);
-	loop_run(loop);
-}
 
 static char *sdp_for(const struct phone *p, const char *dir)
 {
@@ -240,13 +182,13 @@ static void test_media_flows_and_offloads(void **state)
 	struct media_leg_report rep;
 	int i;
 
-	send_rtp(&f->caller, f->relay_a, 0xca11);
+	phone_rtp(&f->caller, f->relay_a, 0xca11, 1);
 	spin(f->loop, 100);
-	assert_int_equal(heard(&f->callee), f->relay_b);
+	assert_int_equal(phone_heard(&f->callee, NULL), f->relay_b);
 	assert_int_equal(f->dp.n, 0);		/* only one side latched yet */
-	send_rtp(&f->callee, f->relay_b, 0xca11ee);
+	phone_rtp(&f->callee, f->relay_b, 0xca11ee, 1);
 	spin(f->loop, 100);
-	assert_int_equal(heard(&f->caller), f->relay_a);
+	assert_int_equal(phone_heard(&f->caller, NULL), f->relay_a);
 
 	/* Both latched: both directions handed to the data path. */
 	assert_int_equal(f->dp.n, 2);
@@ -273,11 +215,11 @@ static void test_hold_closes_a_direction(void **state)
 	struct fx *f = *state;
 	char err[128], *reoffer, *out;
 
-	send_rtp(&f->caller, f->relay_a, 1);
-	send_rtp(&f->callee, f->relay_b, 2);
+	phone_rtp(&f->caller, f->relay_a, 1, 1);
+	phone_rtp(&f->callee, f->relay_b, 2, 1);
 	spin(f->loop, 100);
-	heard(&f->callee);
-	heard(&f->caller);
+	phone_heard(&f->callee, NULL);
+	phone_heard(&f->caller, NULL);
 	assert_int_equal(f->dp.n, 2);
 	/* The caller holds: it sends, but wants nothing back. */
 	reoffer = sdp_for(&f->caller, "sendonly");
@@ -288,9 +230,9 @@ static void test_hold_closes_a_direction(void **state)
 	free(reoffer);
 	assert_int_equal(f->dp.n, 1);
 	assert_int_equal(f->dp.keys[0].port, f->relay_a);	/* caller->callee stays */
-	send_rtp(&f->callee, f->relay_b, 2);
+	phone_rtp(&f->callee, f->relay_b, 2, 1);
 	spin(f->loop, 100);
-	assert_int_equal(heard(&f->caller), -1);
+	assert_int_equal(phone_heard(&f->caller, NULL), -1);
 }
 
 /*
@@ -312,13 +254,13 @@ static void test_asymmetric(void **state)
 					  sizeof(err)), 0);
 	free(out);
 	free(reoffer);
-	send_rtp(&tx, f->relay_a, 1);
+	phone_rtp(&tx, f->relay_a, 1, 1);
 	spin(f->loop, 100);
-	assert_int_equal(heard(&f->callee), f->relay_b);
-	send_rtp(&f->callee, f->relay_b, 2);
+	assert_int_equal(phone_heard(&f->callee, NULL), f->relay_b);
+	phone_rtp(&f->callee, f->relay_b, 2, 1);
 	spin(f->loop, 100);
-	assert_int_equal(heard(&f->caller), f->relay_a);	/* its SDP's port ... */
-	assert_int_equal(heard(&tx), -1);			/* ... not where it sent from */
+	assert_int_equal(phone_heard(&f->caller, NULL), f->relay_a);	/* its SDP's port ... */
+	assert_int_equal(phone_heard(&tx, NULL), -1);			/* ... not where it sent from */
 	assert_int_equal(f->dp.n, 2);
 	for (i = 0; i < 2; i++) {
 		const struct sluice_flow_action *a = &f->dp.acts[i];
@@ -390,11 +332,11 @@ static void test_stream_rejected(void **state)
 	char err[128] = "", *out = NULL;
 	uint32_t nfree = media_ports_free_count(&f->m.plane[0].ports);
 
-	send_rtp(&f->caller, f->relay_a, 1);
-	send_rtp(&f->callee, f->relay_b, 2);
+	phone_rtp(&f->caller, f->relay_a, 1, 1);
+	phone_rtp(&f->callee, f->relay_b, 2, 1);
 	spin(f->loop, 100);
-	heard(&f->callee);
-	heard(&f->caller);
+	phone_heard(&f->callee, NULL);
+	phone_heard(&f->caller, NULL);
 	assert_int_equal(f->dp.n, 2);
 	assert_int_equal(media_offer(f->s, 0, reoffer, strlen(reoffer), &out, err, sizeof(err)),
 			 0);
@@ -403,9 +345,9 @@ static void test_stream_rejected(void **state)
 	free(out);
 	assert_int_equal(f->dp.n, 0);
 	assert_int_equal(media_ports_free_count(&f->m.plane[0].ports), nfree + 2);
-	send_rtp(&f->caller, f->relay_a, 1);
+	phone_rtp(&f->caller, f->relay_a, 1, 1);
 	spin(f->loop, 100);
-	assert_int_equal(heard(&f->callee), -1);
+	assert_int_equal(phone_heard(&f->callee, NULL), -1);
 }
 
 /* Hold in the old form, c=0.0.0.0: the holder gets nothing back. */
@@ -416,11 +358,11 @@ static void test_legacy_hold(void **state)
 	struct fx *f = *state;
 	char err[128] = "", body[256], *out = NULL;
 
-	send_rtp(&f->caller, f->relay_a, 1);
-	send_rtp(&f->callee, f->relay_b, 2);
+	phone_rtp(&f->caller, f->relay_a, 1, 1);
+	phone_rtp(&f->callee, f->relay_b, 2, 1);
 	spin(f->loop, 100);
-	heard(&f->callee);
-	heard(&f->caller);
+	phone_heard(&f->callee, NULL);
+	phone_heard(&f->caller, NULL);
 	snprintf(body, sizeof(body), hold, f->caller.port);
 	assert_int_equal(media_offer(f->s, 0, body, strlen(body), &out, err, sizeof(err)), 0);
 	assert_non_null(strstr(out, "c=IN IP4 0.0.0.0\r\n"));
@@ -428,9 +370,9 @@ static void test_legacy_hold(void **state)
 	free(out);
 	assert_int_equal(f->dp.n, 1);
 	assert_int_equal(f->dp.keys[0].port, f->relay_a);	/* caller->callee stays */
-	send_rtp(&f->callee, f->relay_b, 2);
+	phone_rtp(&f->callee, f->relay_b, 2, 1);
 	spin(f->loop, 100);
-	assert_int_equal(heard(&f->caller), -1);
+	assert_int_equal(phone_heard(&f->caller, NULL), -1);
 }
 
 static uint64_t fake_now;
@@ -821,7 +763,7 @@ static void test_ice_force(void **state)
 	assert_int_equal(ans[24] << 8 | ans[25], 0x0001);	/* XOR-MAPPED-ADDRESS, IPv4 */
 	assert_int_equal(ans[26] << 8 | ans[27], f->callee.port ^ 0x2112);
 	assert_true(stun_check_integrity(ans, (size_t)n, pwd));
-	assert_int_equal(heard(&f->caller), -1);		/* not relayed */
+	assert_int_equal(phone_heard(&f->caller, NULL), -1);		/* not relayed */
 	assert_int_equal(media_leg_report(s, 0, 1, &rep), 0);
 	assert_int_equal(rep.packets, 0);			/* not media either */
 	assert_true(s->st[0].relay.leg[1].latched[MEDIA_RTP]);	/* nominated */
@@ -1041,19 +983,19 @@ static void test_mux_demux_relay(void **state)
 	ra = sdp_port(out);
 	free(out);
 
-	send_rtp(&f->caller, ra, 0xca11);
+	phone_rtp(&f->caller, ra, 0xca11, 1);
 	spin(f->loop, 50);
-	assert_int_equal(heard(&callee.rtp), rb);
+	assert_int_equal(phone_heard(&callee.rtp, NULL), rb);
 	send_rtcp(&f->caller, ra, 0xca11);
 	spin(f->loop, 50);
-	assert_int_equal(heard(&callee.rtcp), rb + 1);		/* demultiplexed */
-	assert_int_equal(heard(&callee.rtp), -1);
-	send_rtp(&callee.rtp, rb, 0xca11ee);
+	assert_int_equal(phone_heard(&callee.rtcp, NULL), rb + 1);		/* demultiplexed */
+	assert_int_equal(phone_heard(&callee.rtp, NULL), -1);
+	phone_rtp(&callee.rtp, rb, 0xca11ee, 1);
 	spin(f->loop, 50);
-	assert_int_equal(heard(&f->caller), ra);
+	assert_int_equal(phone_heard(&f->caller, NULL), ra);
 	send_rtcp(&callee.rtcp, rb + 1, 0xca11ee);
 	spin(f->loop, 50);
-	assert_int_equal(heard(&f->caller), ra);		/* multiplexed */
+	assert_int_equal(phone_heard(&f->caller, NULL), ra);		/* multiplexed */
 
 	/* All latched: four flows, the caller's RTCP keyed apart on its RTP port. */
 	a = flow_at(&f->dp, ra, SLUICE_KEY_PORT);
@@ -1105,14 +1047,14 @@ static void test_mux_persisted(void **state)
 {
 	struct media_opts opts = { .rtcp_mux = MEDIA_MUX_DEMUX | MEDIA_MUX_OFFER };
 	struct fx *f = *state;
-	char dir[] = "/tmp/sluice-mux.XXXXXX", path[64], err[128], *offer, *answer, *out;
+	char err[128], *offer, *answer, *out;
 	struct media_session *s;
+	struct tmp_db tmp;
 	struct store db;
 	sqlite3_stmt *q;
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/s.db", dir);
-	assert_int_equal(store_open(&db, path), 0);
+	assert_int_equal(tmp_db_make(&tmp, "mux", "s.db"), 0);
+	assert_int_equal(store_open(&db, tmp.path), 0);
 	media_persist_init(&f->m, &db);
 	s = media_session_new(&f->m, "kept", NULL, NULL);
 	offer = mux_sdp(4000, true);
@@ -1160,8 +1102,7 @@ static void test_mux_persisted(void **state)
 	store_close(&db);
 	free(offer);
 	free(answer);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	assert_int_equal(tmp_db_remove(&tmp), 0);
 }
 
 int main(void)

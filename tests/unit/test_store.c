@@ -21,9 +21,10 @@
 #include "store/binding.h"
 #include "store/subscriber.h"
 
+#include "fixtures.h"
+
 struct fx {
-	char		dir[64];
-	char		db[96];
+	struct tmp_db	db;
 	struct store	st;
 };
 
@@ -33,10 +34,8 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/sluice-store.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (tmp_db_make(&f->db, "store", "sub/dir/sluice.db"))	/* parents made */
 		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/sub/dir/sluice.db", f->dir);	/* parents made */
 	*state = f;
 	return 0;
 }
@@ -44,11 +43,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	store_close(&f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd))
+	if (tmp_db_remove(&f->db))
 		return -1;
 	free(f);
 	return 0;
@@ -61,7 +58,7 @@ static void test_migrations(void **state)
 	char path[128];
 
 	/* From schema 1 (a database of the media layer only). */
-	snprintf(path, sizeof(path), "%s/old.db", f->dir);
+	snprintf(path, sizeof(path), "%s/old.db", f->db.dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "CREATE TABLE media_sessions (call_id TEXT PRIMARY KEY,"
 				      " state TEXT NOT NULL, updated INTEGER NOT NULL);"
@@ -82,7 +79,7 @@ static void test_migrations(void **state)
 	store_close(&f->st);
 	memset(&f->st, 0, sizeof(f->st));
 	/* From nothing, in directories that do not exist yet. */
-	assert_int_equal(store_open(&f->st, f->db), 0);
+	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	assert_int_equal(store_schema_version(&f->st), store_schema_latest());
 }
 
@@ -94,7 +91,7 @@ static void test_subscribers(void **state)
 	const char *why;
 	int n;
 
-	assert_int_equal(store_open(&f->st, f->db), 0);
+	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	/* RFC 7616 §3.9.1: Mufasa, "Circle of Life", realm http-auth@example.org. */
 	assert_int_equal(subscriber_init(&s, "Mufasa", "http-auth@example.org", "Circle of Life",
 					 &why), -EINVAL);	/* not a domain: refused */
@@ -193,12 +190,12 @@ static void test_subscriber_digest(void **state)
 	char text[DIGEST_ALGS_TEXT_MAX];
 
 	/* A subscriber of schema 3, before the column: migrated in with none of its own. */
-	assert_int_equal(store_open(&f->st, f->db), 0);
+	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	assert_int_equal(subscriber_init(&s, "1001", "ims.local", "secret", NULL), 0);
 	assert_int_equal(subscriber_add(&f->st, &s), 0);
 	exec_ok(&f->st, "ALTER TABLE subscribers DROP COLUMN digest; PRAGMA user_version = 3");
 	store_close(&f->st);
-	assert_int_equal(store_open(&f->st, f->db), 0);
+	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	assert_int_equal(store_schema_version(&f->st), store_schema_latest());
 	assert_int_equal(subscriber_get(&f->st, "1001", &got), 0);
 	assert_int_equal(got.digest.n, 0);
@@ -241,7 +238,7 @@ static void test_bindings(void **state)
 	char order[512] = "";
 	int n;
 
-	assert_int_equal(store_open(&f->st, f->db), 0);
+	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	binding(&b, "sip:a", 2000, 500);
 	assert_int_equal(store_binding_put(&f->st, &b), 0);
 	binding(&b, "sip:b", 3000, 1000);
@@ -273,7 +270,7 @@ static void test_disk_full(void **state)
 	char name[32];
 	int added = 0, err = 0, n;
 
-	assert_int_equal(store_open(&f->st, f->db), 0);
+	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	/* A database that may not grow stands for a full disk. */
 	assert_int_equal(sqlite3_exec(f->st.db, "PRAGMA max_page_count = 40", NULL, NULL, NULL),
 			 SQLITE_OK);

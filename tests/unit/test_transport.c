@@ -25,6 +25,8 @@
 #include "core/loop.h"
 #include "sip/transport.h"
 
+#include "fixtures.h"
+
 #define MAXMSG 8
 
 static struct {
@@ -48,21 +50,6 @@ static void on_rx(void *arg, const struct sip_peer *from, char *buf, size_t len,
 		rx.peer[rx.n] = *from;
 	}
 	rx.n++;
-}
-
-static void stop(struct loop *loop, void *arg)
-{
-	(void)arg;
-	loop_stop(loop);
-}
-
-static void run_for(struct loop *loop, unsigned ms)
-{
-	struct loop_timer t;
-
-	loop_timer_init(&t, stop, NULL);
-	loop_timer_arm(loop, &t, ms);
-	loop_run(loop);
 }
 
 #define MSG1 "OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1\r\n" \
@@ -139,7 +126,7 @@ static void test_udp(void **state)
 	assert_int_equal(sendto(c, MSG1, strlen(MSG1), 0, (struct sockaddr *)&f->at,
 				sizeof(f->at)), (ssize_t)strlen(MSG1));
 	getsockname(c, (struct sockaddr *)&me, &len);
-	run_for(f->loop, 50);
+	spin(f->loop, 50);
 	assert_int_equal(rx.n, 1);
 	assert_string_equal(rx.text[0], MSG1);
 	assert_int_equal(rx.peer[0].proto, SIP_UDP);
@@ -157,7 +144,7 @@ static void test_tcp_framing(void **state)
 	const char *both = MSG1 "\r\n\r\n" MSG2;
 
 	assert_int_equal(write(c, both, strlen(both)), (ssize_t)strlen(both));
-	run_for(f->loop, 50);
+	spin(f->loop, 50);
 	assert_int_equal(rx.n, 2);
 	assert_string_equal(rx.text[0], MSG1);
 	assert_string_equal(rx.text[1], MSG2);
@@ -166,12 +153,12 @@ static void test_tcp_framing(void **state)
 
 	/* One message in three pieces, with the loop running in between. */
 	assert_int_equal(write(c, MSG2, 20), 20);
-	run_for(f->loop, 20);
+	spin(f->loop, 20);
 	assert_int_equal(write(c, MSG2 + 20, 60), 60);
-	run_for(f->loop, 20);
+	spin(f->loop, 20);
 	assert_int_equal(rx.n, 2);
 	assert_int_equal(write(c, MSG2 + 80, strlen(MSG2) - 80), (ssize_t)strlen(MSG2) - 80);
-	run_for(f->loop, 20);
+	spin(f->loop, 20);
 	assert_int_equal(rx.n, 3);
 	assert_string_equal(rx.text[2], MSG2);
 
@@ -194,7 +181,7 @@ static void test_tcp_limits(void **state)
 			     "Content-Length: %d\r\n\r\n", SIP_MAX_MSG + 500);
 	memset(big + n, 'x', SIP_MAX_MSG + 500);
 	assert_true(write(c, big, n + SIP_MAX_MSG + 500) > 0);
-	run_for(f->loop, 100);
+	spin(f->loop, 100);
 	assert_int_equal(rx.n, 1);
 	assert_true(rx.flags[0] & SIP_RX_OVERSIZE);
 	assert_int_equal(rx.len[0], n);				/* the header section */
@@ -212,7 +199,7 @@ static void test_tcp_limits(void **state)
 	/* A Content-Length that frames nothing: flagged, closed. */
 	c = tcp_client(&f->at);
 	assert_true(write(c, "OPTIONS sip:a SIP/2.0\r\nContent-Length: ten\r\n\r\n", 47) == 47);
-	run_for(f->loop, 50);
+	spin(f->loop, 50);
 	assert_int_equal(rx.n, 2);
 	assert_true(rx.flags[1] & SIP_RX_BAD_FRAME);
 	assert_string_equal(read_some(c, 300, buf, sizeof(buf)), "EOF");
@@ -227,18 +214,18 @@ static void test_idle_reaped(void **state)
 
 	f->tp.idle_ms = 100;
 	c = tcp_client(&f->at);
-	run_for(f->loop, 50);
+	spin(f->loop, 50);
 	assert_string_equal(read_some(c, 0, buf, sizeof(buf)), "");	/* still open */
-	run_for(f->loop, 200);
+	spin(f->loop, 200);
 	assert_string_equal(read_some(c, 300, buf, sizeof(buf)), "EOF");
 	assert_int_equal(f->tp.stats.reaped, 1);
 	/* A registration holds a connection past the idle time. */
 	c = tcp_client(&f->at);
 	assert_int_equal(write(c, MSG1, strlen(MSG1)), (ssize_t)strlen(MSG1));
-	run_for(f->loop, 30);
+	spin(f->loop, 30);
 	assert_int_equal(rx.n, 1);
 	sip_transport_hold(&f->tp, &rx.peer[0], 1000);
-	run_for(f->loop, 300);
+	spin(f->loop, 300);
 	assert_string_equal(read_some(c, 0, buf, sizeof(buf)), "");
 	close(c);
 }
@@ -257,13 +244,13 @@ static void test_outbound(void **state)
 	getsockname(l, (struct sockaddr *)&srv, &len);
 	memcpy(&to.addr, &srv, sizeof(srv));
 	assert_int_equal(sip_transport_send(&f->tp, &to, MSG1, strlen(MSG1)), 0);
-	run_for(f->loop, 50);
+	spin(f->loop, 50);
 	a = accept(l, NULL, NULL);
 	assert_true(a >= 0);
 	assert_string_equal(read_some(a, 500, buf, sizeof(buf)), MSG1);
 	/* The peer's answer comes back up on the same connection. */
 	assert_int_equal(write(a, MSG2, strlen(MSG2)), (ssize_t)strlen(MSG2));
-	run_for(f->loop, 50);
+	spin(f->loop, 50);
 	assert_int_equal(rx.n, 1);
 	assert_string_equal(rx.text[0], MSG2);
 	close(a);
@@ -292,7 +279,7 @@ static void test_dual_stack(void **state)
 	c = socket(AF_INET6, SOCK_DGRAM, 0);
 	sendto(c, MSG1, strlen(MSG1), 0, (struct sockaddr *)&to6, sizeof(to6));
 	close(c);
-	run_for(loop, 50);
+	spin(loop, 50);
 	assert_int_equal(rx.n, 2);
 	/* No v4-mapped addresses: each family arrives as itself. */
 	assert_int_equal(rx.peer[0].addr.ss_family + rx.peer[1].addr.ss_family, AF_INET + AF_INET6);
