@@ -21,7 +21,9 @@ netns_add $H
 veth_link $D d0 10.83.0.1/24 $H hp0 10.83.0.2/24 || skip_all "cannot create veth pairs"
 PIN=/sys/fs/bpf/sluice-test-d$$
 
-cat >$TMP/sluice.conf <<CONF
+sluice_conf $TMP/sluice.conf sip.listen=10.83.0.1:5060 sip.domain=ims.local \
+	media.interface=d0 media.address=10.83.0.1 media.ports=30000-31999 media.datapath=auto \
+	media.bpf_pin_dir=$PIN mml.listen=off
 [sip]
 listen = 10.83.0.1:5060
 domain = ims.local

@@ -53,7 +53,9 @@ stream before 200 0
 like "$(cat $TMP/before)" "^frames 200 sock 200 bad_ip_csum 0 bad_udp_csum 0 " \
 	"the ABI 2 program forwards the call's media"
 
-cat >$TMP/sluice.conf <<CONF
+sluice_conf $TMP/sluice.conf sip.listen=off media.interface="r0, r1" \
+	media.address=10.85.1.1 media.ports=31000-31099 media.datapath=auto \
+	media.bpf_pin_dir=$PIN mml.listen=off
 [sip]
 listen = off
 [media]
