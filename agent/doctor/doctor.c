@@ -1,51 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The doctor's runner (doctor.h): it runs the checks of doctor_links.c and
- * doctor_ports.c in the order an operator reads them (interfaces and the
- * kernel path first, then sockets and limits) and counts what they found.
+ * The doctor's runner (doctor.h): it runs the checks of links.c and
+ * ports.c in the order an operator reads them (interfaces and the kernel
+ * path first, then sockets and limits) and counts what they found.
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "doctor/doctor.h"
-
-void doctor_add(struct doctor *d, enum doctor_level level, const char *topic, const char *fix,
-		const char *fmt, ...)
-{
-	struct doctor_finding f = { .level = level, .topic = topic };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(f.what, sizeof(f.what), fmt, ap);
-	va_end(ap);
-	snprintf(f.fix, sizeof(f.fix), "%s", fix ? fix : "");
-	if (level == DOCTOR_FAIL)
-		d->nfail++;
-	else if (level == DOCTOR_WARN)
-		d->nwarn++;
-	d->report(&f, d->arg);
-}
-
-int doctor_sysctl(const char *path, long *val)
-{
-	char full[256], buf[64];
-	FILE *f;
-	int err = 0;
-
-	snprintf(full, sizeof(full), "/proc/sys/%s", path);
-	f = fopen(full, "r");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, sizeof(buf), f))
-		err = -EIO;
-	else
-		*val = strtol(buf, NULL, 10);
-	fclose(f);
-	return err;
-}
+#include "doctor/links.h"
+#include "doctor/ports.h"
 
 int doctor_run(const struct conf *conf, unsigned flags, doctor_fn fn, void *arg)
 {
@@ -54,14 +15,4 @@ int doctor_run(const struct conf *conf, unsigned flags, doctor_fn fn, void *arg)
 	doctor_check_links(&d);
 	doctor_check_ports(&d);
 	return d.nfail;
-}
-
-void doctor_print(const struct doctor_finding *f, void *file)
-{
-	static const char *const level[] = { "ok", "WARN", "FAIL" };
-	FILE *out = file;
-
-	fprintf(out, "%-4s  %-7s %s\n", level[f->level], f->topic, f->what);
-	if (f->fix[0])
-		fprintf(out, "%-4s  %-7s fix: %s\n", "", "", f->fix);
 }

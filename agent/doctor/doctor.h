@@ -17,56 +17,13 @@
 #ifndef SLUICE_DOCTOR_H
 #define SLUICE_DOCTOR_H
 
-#include <stdarg.h>
-#include <stdio.h>
-
 #include "core/conf.h"
-
-enum doctor_level {
-	DOCTOR_OK,
-	DOCTOR_WARN,
-	DOCTOR_FAIL,
-};
-
-struct doctor_finding {
-	enum doctor_level	level;
-	const char		*topic;		/* "sip", "media", "ports", "veth", ... */
-	char			what[448];
-	char			fix[320];	/* "" when there is nothing to do */
-};
-
-typedef void (*doctor_fn)(const struct doctor_finding *f, void *arg);
-
-/* sluiced at start: leave out what it says itself as it opens the data path. */
-#define DOCTOR_AT_START	(1u << 0)
-
-struct doctor {
-	const struct conf	*conf;
-	unsigned		flags;
-	doctor_fn		report;
-	void			*arg;
-	int			nwarn;
-	int			nfail;
-};
+#include "doctor/report.h"
 
 /*
  * Runs every check against conf on this host (this network namespace) and
  * reports each finding to fn. Returns the number of FAILs.
  */
 int doctor_run(const struct conf *conf, unsigned flags, doctor_fn fn, void *arg);
-
-/* Prints a finding for a terminal: "FAIL  ports  ...", then "      fix: ...". */
-void doctor_print(const struct doctor_finding *f, void *file);
-
-/* For the checks (doctor_*.c): one finding, what as printf. */
-void doctor_add(struct doctor *d, enum doctor_level level, const char *topic, const char *fix,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* The checks, by what they look at. */
-void doctor_check_links(struct doctor *d);	/* interfaces, veth peers, sysctls, bpffs */
-void doctor_check_ports(struct doctor *d);	/* listen addresses, media ports, fds */
-
-/* Reads a sysctl under /proc/sys as an integer; -errno when it is not there. */
-int doctor_sysctl(const char *path, long *val);
 
 #endif /* SLUICE_DOCTOR_H */

@@ -321,15 +321,20 @@ static bool is_xdp_sent(const char *s)
 
 static int stats_count(int fd, const char *name, __u32 *n)
 {
-	struct {
+	/* The header and the one count asked for (its flexible data[]). */
+	union {
 		struct ethtool_sset_info hdr;
-		__u32 len;
-	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_STATS } };
-	int err = ethtool(fd, name, &sset);
+		__u8 buf[sizeof(struct ethtool_sset_info) + sizeof(__u32)];
+	} sset;
+	int err;
 
+	memset(&sset, 0, sizeof(sset));
+	sset.hdr.cmd = ETHTOOL_GSSET_INFO;
+	sset.hdr.sset_mask = 1ULL << ETH_SS_STATS;
+	err = ethtool(fd, name, &sset);
 	if (err)
 		return err;
-	*n = sset.hdr.sset_mask ? sset.len : 0;
+	*n = sset.hdr.sset_mask ? sset.hdr.data[0] : 0;
 	return *n ? 0 : -EOPNOTSUPP;
 }
 

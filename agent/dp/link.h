@@ -71,9 +71,6 @@ static inline bool dp_link_is_veth(const struct dp_link *l)
  */
 int dp_link_xdp_counters(const char *name, __u64 *sent, __u64 *errors);
 
-/* Whether ethtool feature (as `ethtool -k` names it) is on for name. */
-int dp_link_feature(const char *name, const char *feature, bool *on);
-
 /*
  * Whether frames that XDP native on l transmits (XDP_TX, or a redirect out
  * of l) reach the other end. For a veth they land in the peer's receive

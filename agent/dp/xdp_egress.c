@@ -24,9 +24,19 @@
 
 #include "core/log.h"
 #include "dp/xdp_int.h"
+#include "sluice.skel.h"
 
 #define EGRESS_GROUPS	(RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | \
 			 RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE)
+
+void dp_xdp_egress_changed(struct dp_xdp *x)
+{
+	if (!x->skel || !x->skel->bss)
+		return;
+	/* Every flow's cached egress is stale from here on; 0 is "never". */
+	if (!++x->skel->bss->sluice_egress_gen)
+		x->skel->bss->sluice_egress_gen = 1;
+}
 
 int dp_xdp_egress_open(struct dp_xdp *x)
 {

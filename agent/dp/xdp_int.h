@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <linux/types.h>
 
@@ -58,6 +59,13 @@ static inline struct dp_xdp *to_xdp(struct dp *dp)
 	return (struct dp_xdp *)dp;
 }
 
+/* DIR/PREFIXNAME: where a map or a link is pinned. */
+static inline void dp_xdp_pin_path(char *out, size_t len, const char *dir, const char *prefix,
+				   const char *name)
+{
+	snprintf(out, len, "%s/%s%s", dir, prefix, name);
+}
+
 /* The flows, their statistics slots and the verdicts (xdp_flows.c). */
 int dp_xdp_flow_put(struct dp *dp, const struct sluice_flow_key *key,
 		    const struct sluice_flow_action *act);
@@ -76,7 +84,7 @@ int dp_xdp_migrate_copy(struct dp_xdp *x, char *why, size_t whylen);
 void dp_xdp_migrate_end(struct dp_xdp *x);
 void dp_xdp_migrate_undo(struct dp_xdp *x);
 
-/* A route, neighbour or link changed: every cached egress is stale (dp_xdp.c). */
+/* A route, neighbour or link changed: every cached egress is stale (xdp_egress.c). */
 void dp_xdp_egress_changed(struct dp_xdp *x);
 /* The rtnetlink socket that says so (xdp_egress.c). */
 int dp_xdp_egress_open(struct dp_xdp *x);
@@ -84,14 +92,20 @@ int dp_xdp_egress_fd(struct dp *dp);
 void dp_xdp_egress_read(struct dp *dp);
 void dp_xdp_egress_close(struct dp_xdp *x);
 
-/* Re-attaches every interface in mode (dp_xdp.c); why says what failed. */
+/*
+ * Attaching (xdp_attach.c): every [media] interface in mode, then checks
+ * that native delivers; re-attaching in the other mode; detaching one; the
+ * description ("XDP native on eth0,eth1") of what is attached now.
+ */
+int dp_xdp_attach_all(struct dp_xdp *x, const struct conf *conf, enum dp_xdp_mode mode,
+		      char *why, size_t whylen);
 int dp_xdp_reattach(struct dp_xdp *x, enum dp_xdp_mode mode, char *why, size_t whylen);
-/* Writes "XDP native on eth0,eth1" from what is attached now. */
+void dp_xdp_detach_if(struct dp_xdp *x, struct dp_xdp_if *xi);
 void dp_xdp_describe(struct dp_xdp *x);
 /*
  * Whether each interface (each veth only: what can be told before
  * attaching) would deliver in native mode: 0 yes, -EPIPE no, else the
- * kernel cannot tell; why says which interface and why (xdp_watch.c).
+ * kernel cannot tell; why says which interface and why (xdp_attach.c).
  */
 int dp_xdp_native_check(struct dp_xdp *x, bool veth_only, char *why, size_t whylen);
 /* Reads the drivers' error counters as the baseline the watch counts from. */

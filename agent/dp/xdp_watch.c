@@ -32,31 +32,6 @@
 #define DP_WATCH_PROMOTE_AFTER 3
 #endif
 
-int dp_xdp_native_check(struct dp_xdp *x, bool veth_only, char *why, size_t whylen)
-{
-	bool redirects = x->n_ifs > 1;
-	int i;
-
-	for (i = 0; i < x->n_ifs; i++) {
-		struct dp_link l;
-		int rc;
-
-		if (veth_only && !x->ifs[i].veth)
-			continue;
-		rc = dp_link_get(x->ifs[i].ifindex, DP_LINK_SAME_NS, &l);
-		if (rc) {
-			snprintf(why, whylen, "%s: %s", x->ifs[i].name, strerror(-rc));
-			return rc;
-		}
-		rc = dp_link_native_delivers(&l, redirects, why, whylen);
-		if (rc == 0)
-			return -EPIPE;
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
 /*
  * What the drivers counted since the last call, over every interface:
  * frames dropped after the program's verdict (*lost, and where), and for
@@ -99,7 +74,7 @@ static __u64 program_sent(struct dp_xdp *x)
 	struct sluice_verdict v[SLUICE_V_MAX];
 	__u64 now, d;
 
-	if (dp_verdicts(&x->dp, v))
+	if (dp_xdp_verdicts(&x->dp, v))
 		return 0;
 	now = v[SLUICE_V_TX].packets + v[SLUICE_V_REDIRECT].packets;
 	d = now >= x->verdicts_seen ? now - x->verdicts_seen : 0;

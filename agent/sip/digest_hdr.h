@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sip/digest.h"
+#include "net/digest.h"
 
 /* Room for one challenge value with the longest realm, escaped. */
 #define DIGEST_CHALLENGE_MAX	(2 * DIGEST_REALM_MAX + DIGEST_NONCE_MAX + 96)

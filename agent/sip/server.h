@@ -43,7 +43,7 @@
 
 #include "core/conf.h"
 #include "core/loop.h"
-#include "sip/digest.h"
+#include "net/digest.h"
 #include "sip/msg.h"
 #include "sip/protect.h"
 #include "sip/registrar.h"

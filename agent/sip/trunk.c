@@ -19,7 +19,7 @@
 
 #include "core/conf.h"
 #include "sip/b2bua_int.h"
-#include "sip/digest.h"
+#include "net/digest.h"
 #include "sip/hdr.h"
 #include "sip/registrar.h"
 #include "store/subscriber.h"

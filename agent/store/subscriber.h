@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sip/digest.h"
+#include "net/digest.h"
 #include "store/store.h"
 
 #define SUB_USER_MAX	65	/* with the NUL, as every _MAX here */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sip/nonce.h"
+#include "net/nonce.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

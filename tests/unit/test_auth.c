@@ -23,7 +23,7 @@
 
 #include "core/conf.h"
 #include "core/loop.h"
-#include "sip/digest.h"
+#include "net/digest.h"
 #include "sip/server.h"
 #include "store/subscriber.h"
 

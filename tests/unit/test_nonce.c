@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "sip/nonce.h"
+#include "net/nonce.h"
 
 static void test_make_and_check(void **state)
 {

@@ -18,14 +18,14 @@
  * a dummy HA1 (pass NULL) so that it costs the same work and fails the
  * same way as a wrong password.
  */
-#ifndef SLUICE_SIP_DIGEST_H
-#define SLUICE_SIP_DIGEST_H
+#ifndef SLUICE_NET_DIGEST_H
+#define SLUICE_NET_DIGEST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sip/nonce.h"
+#include "net/nonce.h"
 
 enum digest_alg {
 	DIGEST_MD5 = 0,
@@ -131,4 +131,4 @@ enum digest_verdict digest_verify(struct digest_ctx *dc, const struct digest_cre
 				  const char *realm, const char *method, const char *ha1,
 				  uint64_t now_s);
 
-#endif /* SLUICE_SIP_DIGEST_H */
+#endif /* SLUICE_NET_DIGEST_H */

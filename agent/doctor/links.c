@@ -19,7 +19,7 @@
 
 #include "dp/link.h"
 #include "dp/nft.h"
-#include "doctor/doctor.h"
+#include "doctor/links.h"
 
 static bool uses_xdp(const struct conf *c)
 {

@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "sip/digest.h"
+#include "net/digest.h"
 
 int digest_alg_parse(const char *name, enum digest_alg *out)
 {

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "doctor/doctor.h"
+#include "doctor/ports.h"
 
 /* Descriptors beyond the media ports: SIP over TCP, MML, the database, logs. */
 #ifndef DOCTOR_FD_RESERVE

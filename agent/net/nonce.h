@@ -17,8 +17,8 @@
  * retries at once with a fresh nonce). A full table thus costs an extra
  * round trip, never a replay.
  */
-#ifndef SLUICE_SIP_NONCE_H
-#define SLUICE_SIP_NONCE_H
+#ifndef SLUICE_NET_NONCE_H
+#define SLUICE_NET_NONCE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -76,4 +76,4 @@ enum nonce_check nonce_check(const struct nonce_ctx *nc, const char *nonce, uint
  */
 enum nonce_count nonce_count_use(struct nonce_ctx *nc, const char *nonce, uint32_t count);
 
-#endif /* SLUICE_SIP_NONCE_H */
+#endif /* SLUICE_NET_NONCE_H */

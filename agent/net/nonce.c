@@ -15,7 +15,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-#include "sip/nonce.h"
+#include "net/nonce.h"
 
 #define RAW_LEN		32
 #define SIGNED_LEN	16
