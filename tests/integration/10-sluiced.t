@@ -123,6 +123,7 @@ like "$(ip -n $NS link show x0)" "prog/xdp|xdpgeneric" "the generic program is a
 stop
 
 # Maps pinned by another ABI version (an older sluiced still attached):
+ABI=$(sed -n 's/^#define SLUICE_ABI_VERSION \([0-9]*\)/\1/p' "$TOP/include/sluice/abi.h")
 # refused with the reason, and left as they are.
 in_ns $NS "$SLUICECTL" -p $PIN load x0 >/dev/null 2>&1
 bpftool map update pinned $PIN/abi key 0 0 0 0 value 99 0 0 0
@@ -130,12 +131,12 @@ conf $TMP/forced.conf "interface = x0" "datapath = xdp"
 start $TMP/forced.conf $TMP/abi.log
 wait $PID
 is $? 1 "datapath = xdp over maps of another ABI: sluiced does not start"
-like "$(cat $TMP/abi.log)" "pinned maps are ABI 99, this sluiced is ABI 2: stop the old one and run \`sluicectl unload\`" \
+like "$(cat $TMP/abi.log)" "pinned maps are ABI 99, this sluiced is ABI $ABI: stop the old one and run \`sluicectl unload\`" \
 	"the error says which versions and what to do"
 like "$(ip -n $NS link show x0)" "prog/xdp" "the pinned program is left attached"
 ok $([ -e $PIN/flows ] && [ -e $PIN/link_x0 ]; echo $?) "and its pins are left in place"
 out=$(in_ns $NS "$SLUICECTL" -p $PIN flow list 2>&1)
-like "$out" "not of this sluicectl's ABI version 2" "sluicectl refuses those maps too"
+like "$out" "not of this sluicectl's ABI version $ABI" "sluicectl refuses those maps too"
 start $TMP/xdp.conf $TMP/abi-auto.log
 like "$(cat $TMP/abi-auto.log)" "KERNEL FORWARDING DISABLED, using the userspace relay \(XDP native: pinned maps are ABI 99" \
 	"datapath = auto falls back to userspace and says why"

@@ -31,7 +31,7 @@ sluice_conf $TMP/sluice.conf \
 	sip.session_expires=30 sip.min_se=10 \
 	trunk.address=127.0.0.2:5090 trunk.username=trunkuser trunk.password=trunk-secret \
 	trunk.rewrite="0=+49, 00=+" \
-	media.timeout=60
+	media.timeout=60 media.ports=30000-30999	# the scenarios know the relay by its 3xxxx ports
 cat >$TMP/users.json <<JSON
 { "1001": { "username": "1001", "password": "pw1001" },
   "1002": { "username": "1002", "password": "pw1002" } }

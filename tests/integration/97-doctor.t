@@ -24,23 +24,7 @@ PIN=/sys/fs/bpf/sluice-test-d$$
 sluice_conf $TMP/sluice.conf sip.listen=10.83.0.1:5060 sip.domain=ims.local \
 	media.interface=d0 media.address=10.83.0.1 media.ports=30000-31999 media.datapath=auto \
 	media.bpf_pin_dir=$PIN mml.listen=off
-[sip]
-listen = 10.83.0.1:5060
-domain = ims.local
-[media]
-interface = d0
-address = 10.83.0.1
-ports = 30000-31999
-bpf_pin_dir = $PIN
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $TMP/sluice.db
-[mml]
-listen = off
-CONF
-sed 's/^bpf_pin_dir/datapath = xdp-native\nbpf_pin_dir/' $TMP/sluice.conf >$TMP/native.conf
+sed 's/^datapath = auto/datapath = xdp-native/' $TMP/sluice.conf >$TMP/native.conf
 
 doctor() { in_ns $D "$@" "$SLUICECTL" -c ${CONF:-$TMP/sluice.conf} doctor; }
 

@@ -45,21 +45,6 @@ for a in 10.84.1.2 10.84.2.2 10.84.3.2; do in_ns $R ping -c1 -W1 $a >/dev/null; 
 sluice_conf $TMP/sluice.conf sip.listen=off media.interface="r0, r1, r2" \
 	media.address=10.84.1.1 media.ports=31000-31099 media.datapath=auto \
 	media.bpf_pin_dir=$PIN mml.listen=off
-[sip]
-listen = off
-[media]
-interface = r0, r1, r2
-address = 10.84.1.1
-ports = 31000-31099
-bpf_pin_dir = $PIN
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $TMP/sluice.db
-[mml]
-listen = off
-CONF
 start() {
 	nsenter --net=/run/netns/$R "$SLUICED" -c $TMP/sluice.conf >>$TMP/sluiced.log 2>&1 &
 	SPID=$!

@@ -56,21 +56,6 @@ like "$(cat $TMP/before)" "^frames 200 sock 200 bad_ip_csum 0 bad_udp_csum 0 " \
 sluice_conf $TMP/sluice.conf sip.listen=off media.interface="r0, r1" \
 	media.address=10.85.1.1 media.ports=31000-31099 media.datapath=auto \
 	media.bpf_pin_dir=$PIN mml.listen=off
-[sip]
-listen = off
-[media]
-interface = r0, r1
-address = 10.85.1.1
-ports = 31000-31099
-bpf_pin_dir = $PIN
-[control]
-ng = off
-rtpproxy = off
-[store]
-db = $TMP/sluice.db
-[mml]
-listen = off
-CONF
 stream during 600 200 "nsenter --net=/run/netns/$R '$SLUICED' -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 & SPID=\$!"
 cleanup_add "kill $SPID 2>/dev/null"
 like "$(cat $TMP/during)" "^frames 600 sock 600 bad_ip_csum 0 bad_udp_csum 0 .* first_seq 1200 last_seq 1799 " \

@@ -165,13 +165,14 @@ run_guest() {
 	# oops with its trace) among the test's lines, not the info chatter. An
 	# oops panics, and a panic ends qemu (-no-reboot), so a broken module
 	# never looks like a guest that merely took long.
-	# In a subshell, so that a qemu that aborts is not announced by this one.
+	# In a subshell that outlives it, so that a qemu that aborts is not
+	# announced by this shell.
 	(timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
 		-machine q35,accel=$accel -cpu max -m 1024 -smp 2 \
 		-nographic -monitor none -serial file:"$CONSOLE" -nic none -no-reboot \
 		-kernel /boot/vmlinuz-$KVER -initrd "$OUT/initramfs.cpio" \
 		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic rdinit=/init" \
-		</dev/null >"$OUT/qemu.log" 2>&1) 2>/dev/null
+		</dev/null >"$OUT/qemu.log" 2>&1; exit $?) 2>/dev/null
 	qrc=$?
 }
 
