@@ -40,6 +40,7 @@
 #define SLUICE_PROF_NO_STATS	(1u << 1)	/* no counters */
 #define SLUICE_PROF_NO_RTP	(1u << 2)	/* counters without the RTP part */
 #define SLUICE_PROF_NO_VERDICTS	(1u << 3)
+#define SLUICE_PROF_NO_CLOCK	(1u << 4)	/* the time of day: 0 */
 const volatile __u32 sluice_prof_skip;
 
 /* RFC 7983 demultiplexing by the first payload byte. */
@@ -220,6 +221,7 @@ static __always_inline int sluice_resolve(struct xdp_md *ctx, const struct sluic
 	__builtin_memcpy(eg->dmac, fib.dmac, ETH_ALEN);
 	eg->redirect = sluice_is_veth(fib.ifindex);
 	eg->len = sluice_ip_len(p, v6);
+	eg->ts_mult = sluice_rtp_ts_mult(f->action.clock_rate);
 	eg->at_ns = now;
 	eg->gen = sluice_egress_gen;
 	return 0;
@@ -366,26 +368,30 @@ static __always_inline void sluice_rewrite(struct sluice_pkt *p, const struct sl
 }
 
 static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
-					       const struct sluice_pkt *p,
-					       const struct sluice_flow_action *act, __u64 now)
+					       const struct sluice_pkt *p, __u32 ts_mult, __u64 now)
 {
 	struct sluice_rtp_hdr *rtp = (void *)p->payload;
 	__u32 ts, arrival;
 	__u8 pt;
 
 	if ((void *)(rtp + 1) > p->end || (rtp->vpxcc >> 6) != 2) {
-		__sync_fetch_and_add(&st->rtp_errors, 1);
+		st->rtp_errors++;
 		return;
 	}
 	pt = rtp->mpt & 0x7f;
 	if (pt >= RTCP_MUX_PT_MIN && pt <= RTCP_MUX_PT_MAX)
 		return;
 	ts = bpf_ntohl(rtp->ts);
-	/* Arrival in timestamp units; µs first so the product cannot overflow. */
-	arrival = act->clock_rate ? (now / 1000) * act->clock_rate / 1000000 : ts;
+	arrival = ts_mult ? sluice_rtp_arrival(now, ts_mult) : ts;
 	sluice_rtp_update(st, bpf_ntohs(rtp->seq), ts, bpf_ntohl(rtp->ssrc), arrival);
 }
 
+/*
+ * Plain adds, not atomic ones: a flow's packets arrive on one queue (its
+ * 4-tuple hashes to one) and so on one CPU at a time, as for the RTP state
+ * beside them, which no atomic could keep consistent anyway. A count lost
+ * to two CPUs at once would take a queue's move mid-packet.
+ */
 static __always_inline void sluice_account(const struct sluice_pkt *p, struct sluice_xdp_flow *f,
 					   __u64 now)
 {
@@ -394,12 +400,11 @@ static __always_inline void sluice_account(const struct sluice_pkt *p, struct sl
 
 	if (!st->first_seen_ns)
 		st->first_seen_ns = now;
-	__sync_fetch_and_add(&st->packets, 1);
-	if (udp_len > sizeof(struct udphdr))
-		__sync_fetch_and_add(&st->bytes, udp_len - sizeof(struct udphdr));
+	st->packets++;
+	st->bytes += udp_len - sizeof(struct udphdr);	/* parse.h: udp_len >= 8 */
 	st->last_seen_ns = now;
 	if ((f->action.flags & SLUICE_F_RTP) && !(sluice_prof_skip & SLUICE_PROF_NO_RTP))
-		sluice_account_rtp(st, p, &f->action, now);
+		sluice_account_rtp(st, p, f->egress.ts_mult, now);
 }
 
 /*
@@ -440,7 +445,7 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 	ttl = v6 ? p->ip6->hop_limit : p->ip4->ttl;
 	if (ttl <= 1)
 		return SLUICE_V_PASS_TTL;
-	now = bpf_ktime_get_ns();
+	now = sluice_prof_skip & SLUICE_PROF_NO_CLOCK ? 0 : bpf_ktime_get_ns();
 	if (!sluice_egress_good(&f->egress, p, in_if, now, v6)) {
 		why = sluice_resolve(ctx, p, f, in_if, now, v6);
 		if (why)
@@ -471,16 +476,6 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
  * clang merges their code and the verifier then meets an IPv6 pointer on
  * the IPv4 path.
  */
-static __noinline int sluice_forward4(struct xdp_md *ctx, const struct sluice_pkt *in,
-				      int *action)
-{
-	struct sluice_pkt p = *in;
-
-	if (!sluice_repoint(ctx, &p, false))
-		return SLUICE_V_PASS_TRUNCATED;
-	return sluice_forward(ctx, &p, action, false);
-}
-
 static __noinline int sluice_forward6(struct xdp_md *ctx, const struct sluice_pkt *in,
 				      int *action)
 {
@@ -505,7 +500,7 @@ int sluice_xdp(struct xdp_md *ctx)
 
 	why = sluice_parse(&p);
 	if (!why)
-		why = p.key.family == SLUICE_FAMILY_IPV4 ? sluice_forward4(ctx, &p, &action) :
+		why = p.key.family == SLUICE_FAMILY_IPV4 ? sluice_forward(ctx, &p, &action, false) :
 							    sluice_forward6(ctx, &p, &action);
 	if (!(sluice_prof_skip & SLUICE_PROF_NO_VERDICTS)) {
 		sluice_count(SLUICE_V_RX, bytes);

@@ -125,7 +125,8 @@ struct sluice_flow_egress {
 	__u8	redirect;		/* a veth: out by a redirect, never XDP_TX */
 	__u8	pad;			/* 0 */
 	__u16	len;			/* the longest IP packet the FIB passed, host order */
-	__u32	pad2;			/* 0 */
+	__u32	ts_mult;		/* arrival in RTP timestamp units: */
+					/* ((ns >> 10) * ts_mult) >> 32 */
 };
 
 /* How long a resolved egress is trusted without the agent's word (ns). */

@@ -336,6 +336,45 @@ static void run_generated(uint64_t seed, bool *saw_wrap, bool *saw_change, bool 
 	*saw_change |= p.st.ssrc_changes > 0;
 }
 
+/*
+ * The program's arrival time without a division (sluice_rtp_arrival)
+ * against the exact quotient, over clock rates and times from boot to
+ * centuries: what A.8 uses, the difference between two arrivals up to a
+ * minute apart, is the exact one within two units (a floor on each
+ * side), whatever the wrap of either.
+ */
+static uint32_t exact_arrival(uint64_t ns, uint32_t rate)
+{
+	return (uint32_t)((unsigned __int128)ns * rate / 1000000000u);
+}
+
+static void test_arrival_without_division(void **state)
+{
+	static const uint32_t rates[] = { 8000, 16000, 32000, 44100, 48000, 90000, 96000 };
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	for (size_t r = 0; r < sizeof(rates) / sizeof(rates[0]); r++) {
+		uint32_t m = sluice_rtp_ts_mult(rates[r]);
+
+		assert_true(m != 0);
+		for (int i = 0; i < 100000; i++) {
+			uint64_t t1, t2;
+			int32_t err;
+
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			/* Spread over every scale: up to 2^(20..62) ns. */
+			t1 = x >> (2 + i % 43);
+			t2 = t1 + (x % 60000000000ull) / (1 + i % 1000);
+			err = (int32_t)((exact_arrival(t2, rates[r]) - exact_arrival(t1, rates[r])) -
+					(sluice_rtp_arrival(t2, m) - sluice_rtp_arrival(t1, m)));
+			assert_true(err >= -2 && err <= 2);
+		}
+	}
+	/* A rate too high for 32 bits of multiplier: no clock at all. */
+	assert_int_equal(sluice_rtp_ts_mult(1000000), 0);
+}
+
 static void test_generated_against_rfc(void **state)
 {
 	bool wrap = false, change = false, loss = false;
@@ -360,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_ssrc_change_by_hand),
 		cmocka_unit_test(test_jitter_by_hand),
 		cmocka_unit_test(test_jitter_converges),
+		cmocka_unit_test(test_arrival_without_division),
 		cmocka_unit_test(test_clock_wrap),
 		cmocka_unit_test(test_generated_against_rfc),
 	};
