@@ -87,8 +87,8 @@ done
 
 # Where the program's time goes, step by step, without traffic.
 echo "# sluice_xdp step by step (xdpcost)" >&2
-COST1=$("$TOP/build/bench/xdpcost" 1 1 200000)
-COSTN=$("$TOP/build/bench/xdpcost" $FLOWS $FLOWS 100000)
+COST1=$("$TOP/build/bench/xdpcost" 2 1 20000)
+COSTN=$("$TOP/build/bench/xdpcost" $FLOWS $((FLOWS / 2)) 20000)
 
 echo "# rtpengine (userspace)" >&2
 if command -v rtpengine >/dev/null; then
