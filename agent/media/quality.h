@@ -2,7 +2,7 @@
 /*
  * Call quality from what the relay can see of a stream (loss and
  * interarrival jitter): an R-factor and a MOS from a simplified ITU-T G.107
- * E-model, for MML, CDRs and DSP STREAM. The formula is in the README.
+ * E-model, for MML, CDRs and DSP STREAM. The formula is in docs/media.md.
  */
 #ifndef SLUICE_MEDIA_QUALITY_H
 #define SLUICE_MEDIA_QUALITY_H
