@@ -177,10 +177,10 @@ static int start_media(struct sluiced *sd)
 	return err;
 }
 
-/* [sip] listen's port, host order; 0 when SIP is off. */
-static uint16_t sip_port(const struct conf *c)
+/* The port of a [sip] listen key, host order; 0 when it is off. */
+static uint16_t sip_port(const struct conf_addr *a)
 {
-	const struct sockaddr_storage *ss = &c->sip_listen.ss;
+	const struct sockaddr_storage *ss = &a->ss;
 
 	if (ss->ss_family == AF_INET)
 		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
@@ -208,8 +208,10 @@ static void start_nft(struct sluiced *sd)
 
 	if (sd->dp->kind == DP_USER)
 		return;
-	spec.sip_ports[0] = sip_port(c);
-	spec.n_sip = spec.sip_ports[0] ? 1 : 0;
+	if (sip_port(&c->sip_listen))
+		spec.sip_ports[spec.n_sip++] = sip_port(&c->sip_listen);
+	if (sip_port(&c->sip_listen_tls) && sip_port(&c->sip_listen_tls) != spec.sip_ports[0])
+		spec.sip_ports[spec.n_sip++] = sip_port(&c->sip_listen_tls);
 	dp_nft_describe(&spec, desc, sizeof(desc));
 	if (dp_nft_install(&spec, why, sizeof(why)))
 		LOG(L_WARN, "[dp] nftables: table inet sluice not installed (%s); media stays "
@@ -516,7 +518,8 @@ static void usage(FILE *f)
 		"                    ([media] on_stop = keep: as USR2)\n"
 		"         USR2       stop for a restart: calls' media stays in the kernel\n"
 		"                    and the next sluiced adopts it\n"
-		"         HUP        reload the configuration's log level and the blacklist\n");
+		"         HUP        reload the configuration's log level, the blacklist\n"
+		"                    and the TLS certificate\n");
 }
 
 static int sluiced_run(struct sluiced *sd)

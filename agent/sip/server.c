@@ -480,7 +480,7 @@ static void handle_register(struct sip_server *s, const struct rx *rx)
 	if (res.code == 200) {
 		registrar_contacts(res.aor, now, resp);
 		add_date(resp);
-		if (rx->from->proto == SIP_TCP && s->tp_open)
+		if (sip_proto_reliable(rx->from->proto) && s->tp_open)
 			sip_transport_hold(&s->tp, rx->from, 1000ull * s->reg.max_expires);
 		if (s->reg.batch_open && rx->t) {
 			struct sip_pending *p = malloc(sizeof(*p));
@@ -557,14 +557,8 @@ int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *hos
 	bool any;
 	int fd;
 
-	for (int i = 0; s->tp_open && i < s->tp.nl; i++) {
-		const struct sockaddr *cand = sip_transport_local(&s->tp, i, &len);
-
-		if (cand && cand->sa_family == to->addr.ss_family) {
-			l = cand;
-			break;
-		}
-	}
+	if (s->tp_open)
+		l = sip_transport_local_for(&s->tp, to->proto, to->addr.ss_family, &len);
 	if (l) {
 		memcpy(&ss, l, l->sa_family == AF_INET ? sizeof(struct sockaddr_in)
 						       : sizeof(struct sockaddr_in6));
@@ -631,7 +625,7 @@ int sip_srv_set_top_via(struct sip_server *s, osip_message_t *m, const struct si
 		return err;
 	sip_txn_new_branch(&s->txns, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=%s;rport",
-		 to->proto == SIP_TCP ? "TCP" : "UDP", host, port, branch);
+		 sip_proto_name(to->proto), host, port, branch);
 	return osip_message_set_via(m, via) ? -ENOMEM : 0;
 }
 
@@ -1263,6 +1257,44 @@ static void rx_done(void *arg)
 		sip_server_flush(s);
 }
 
+/*
+ * [sip] listen_tls with tls_cert and tls_key. A certificate that cannot be
+ * loaded, or an address taken, leaves TLS off and the rest running: one
+ * line says which and why.
+ */
+static void listen_tls(struct sip_server *s)
+{
+	const struct conf *c = s->conf;
+	char err[320], addr[64];
+	int rc;
+
+	if (c->sip_listen_tls.ss.ss_family == AF_UNSPEC)
+		return;
+	sip_addr_str((const struct sockaddr *)&c->sip_listen_tls.ss, addr, sizeof(addr));
+	if (!c->sip_tls_cert[0] || !c->sip_tls_key[0]) {
+		LOG(L_ERROR, "[sip] TLS off: listen_tls = %s needs tls_cert and tls_key; "
+		    "listening on UDP and TCP only", addr);
+		return;
+	}
+	rc = tls_ctx_load(&s->tls, c->sip_tls_cert, c->sip_tls_key, err, sizeof(err));
+	if (rc) {
+		LOG(L_ERROR, "[sip] TLS off: tls_cert and tls_key not loaded: %s; listening on UDP "
+		    "and TCP only", err);
+		return;
+	}
+	rc = sip_transport_open_tls(&s->tp, (const struct sockaddr *)&c->sip_listen_tls.ss,
+				    c->sip_listen_tls.len, &s->tls);
+	if (rc) {
+		LOG(L_ERROR, "[sip] TLS off: cannot listen on %s: %s; listening on UDP and TCP only",
+		    addr, strerror(-rc));
+		tls_ctx_free(&s->tls);
+		return;
+	}
+	s->tls_on = true;
+	LOG(L_INFO, "[sip] TLS on %s (TLS 1.2 and later), certificate %s", addr,
+	    s->tls.subject);
+}
+
 int sip_server_listen(struct sip_server *s)
 {
 	const struct conf *c = s->conf;
@@ -1274,6 +1306,7 @@ int sip_server_listen(struct sip_server *s)
 		return err;
 	s->tp_open = true;
 	s->tp.rx_done = rx_done;
+	listen_tls(s);
 	if (c->sip_stun) {
 		err = open_stun(s);
 		if (err) {
@@ -1308,6 +1341,8 @@ void sip_server_fini(struct sip_server *s)
 	if (s->tp_open)
 		sip_transport_close(&s->tp);
 	s->tp_open = false;
+	tls_ctx_free(&s->tls);
+	s->tls_on = false;
 	if (s->stun_fd >= 0) {
 		loop_del_fd(s->loop, s->stun_fd);
 		close(s->stun_fd);
@@ -1351,9 +1386,29 @@ int sip_server_blacklist(struct sip_server *s)
 	return rc;
 }
 
+/*
+ * The TLS certificate and key again, from the files fresh names (a renewed
+ * certificate, perhaps under a new name): new connections get it, those up
+ * keep theirs. A pair that does not load leaves the running one.
+ */
+static void reload_tls(struct sip_server *s, const struct conf *fresh)
+{
+	char err[320];
+	int rc;
+
+	if (!s->tls_on)
+		return;
+	rc = tls_ctx_load(&s->tls, fresh->sip_tls_cert, fresh->sip_tls_key, err, sizeof(err));
+	if (rc)
+		LOG(L_ERROR, "[sip] TLS certificate not reloaded, keeping %s: %s", s->tls.subject,
+		    err);
+	else
+		LOG(L_INFO, "[sip] TLS certificate reloaded: %s", s->tls.subject);
+}
+
 void sip_server_reload(struct sip_server *s, const struct conf *fresh)
 {
-	/* The file named at start is read again; a new name needs a restart. */
-	(void)fresh;
+	/* The blacklist file named at start is read again; a new name needs a restart. */
 	sip_server_blacklist(s);
+	reload_tls(s, fresh);
 }

@@ -222,7 +222,7 @@ static void test_trunk_and_timers(void **state)
 	assert_int_equal(c.sip_min_se, 0);
 	assert_int_equal(c.trunk_address.ss.ss_family, AF_INET);
 	assert_int_equal(ntohs(((struct sockaddr_in *)&c.trunk_address.ss)->sin_port), 5080);
-	assert_true(c.trunk_tcp);
+	assert_int_equal(c.trunk_transport, 1);	/* tcp */
 	assert_string_equal(c.trunk_username, "op");
 	assert_string_equal(c.trunk_password, "s3cret");
 	assert_string_equal(c.trunk_domain, "pstn.example");
