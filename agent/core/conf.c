@@ -501,6 +501,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("sip", "listen_tls", "off", parse_addr, sip_listen_tls),
 	KEY("sip", "tls_cert", "", parse_str, sip_tls_cert),
 	KEY("sip", "tls_key", "", parse_str, sip_tls_key),
+	KEY("sip", "listen_ws", "off", parse_addr, sip_listen_ws),
+	KEY("sip", "listen_wss", "off", parse_addr, sip_listen_wss),
 	KEY("trunk", "address", "off", parse_addr, trunk_address),
 	KEY("trunk", "transport", "udp", parse_transport, trunk_transport),
 	KEY("trunk", "username", "", parse_str, trunk_username),

@@ -61,6 +61,8 @@ struct conf {
 	struct conf_addr sip_listen_tls;	/* AF_UNSPEC: no TLS */
 	char		sip_tls_cert[CONF_STR_MAX];	/* PEM: certificate (and chain) */
 	char		sip_tls_key[CONF_STR_MAX];	/* PEM: its private key */
+	struct conf_addr sip_listen_ws;		/* SIP over WebSocket; AF_UNSPEC: off */
+	struct conf_addr sip_listen_wss;	/* over secure WebSocket (tls_cert) */
 
 	/* [media] */
 	char		media_ifaces[CONF_MAX_IFACES][32];

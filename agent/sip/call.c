@@ -25,13 +25,14 @@ static unsigned bucket(const struct sip_server *s, const char *id)
 }
 
 /*
- * <sip:HOST:PORT> of ours towards to, with ;transport=tcp or tls on a
- * stream: the listener's port of that transport, so that a phone that
+ * <sip:HOST:PORT> of ours towards to, with ;transport=tcp, tls, ws or wss
+ * on a stream: the listener's port of that transport, so that a phone that
  * opens a connection anew reaches the same kind of listener.
  */
 int b2b_our_contact(struct sip_server *s, const struct sip_peer *to, char *out, size_t n)
 {
-	static const char *const param[SIP_NPROTO] = { "", ";transport=tcp", ";transport=tls" };
+	static const char *const param[SIP_NPROTO] = { "", ";transport=tcp", ";transport=tls",
+							";transport=ws", ";transport=wss" };
 	char host[64];
 	uint16_t port;
 

@@ -1258,41 +1258,67 @@ static void rx_done(void *arg)
 }
 
 /*
- * [sip] listen_tls with tls_cert and tls_key. A certificate that cannot be
- * loaded, or an address taken, leaves TLS off and the rest running: one
- * line says which and why.
+ * [sip] tls_cert and tls_key, for listen_tls and listen_wss. A pair that
+ * cannot be loaded leaves both off and the rest running: one line says
+ * which and why.
  */
-static void listen_tls(struct sip_server *s)
+static bool load_tls(struct sip_server *s)
 {
 	const struct conf *c = s->conf;
-	char err[320], addr[64];
-	int rc;
+	char err[320];
 
-	if (c->sip_listen_tls.ss.ss_family == AF_UNSPEC)
-		return;
-	sip_addr_str((const struct sockaddr *)&c->sip_listen_tls.ss, addr, sizeof(addr));
+	if (c->sip_listen_tls.ss.ss_family == AF_UNSPEC &&
+	    c->sip_listen_wss.ss.ss_family == AF_UNSPEC)
+		return false;
 	if (!c->sip_tls_cert[0] || !c->sip_tls_key[0]) {
-		LOG(L_ERROR, "[sip] TLS off: listen_tls = %s needs tls_cert and tls_key; "
-		    "listening on UDP and TCP only", addr);
-		return;
+		LOG(L_ERROR, "[sip] TLS off: listen_tls and listen_wss need tls_cert and tls_key; "
+		    "listening on UDP and TCP only");
+		return false;
 	}
-	rc = tls_ctx_load(&s->tls, c->sip_tls_cert, c->sip_tls_key, err, sizeof(err));
-	if (rc) {
+	if (tls_ctx_load(&s->tls, c->sip_tls_cert, c->sip_tls_key, err, sizeof(err))) {
 		LOG(L_ERROR, "[sip] TLS off: tls_cert and tls_key not loaded: %s; listening on UDP "
 		    "and TCP only", err);
-		return;
-	}
-	rc = sip_transport_open_tls(&s->tp, (const struct sockaddr *)&c->sip_listen_tls.ss,
-				    c->sip_listen_tls.len, &s->tls);
-	if (rc) {
-		LOG(L_ERROR, "[sip] TLS off: cannot listen on %s: %s; listening on UDP and TCP only",
-		    addr, strerror(-rc));
-		tls_ctx_free(&s->tls);
-		return;
+		return false;
 	}
 	s->tls_on = true;
-	LOG(L_INFO, "[sip] TLS on %s (TLS 1.2 and later), certificate %s", addr,
-	    s->tls.subject);
+	return true;
+}
+
+/* One stream listener of listen_tls, listen_ws, listen_wss; a failure leaves it off. */
+static void listen_stream(struct sip_server *s, unsigned proto, const struct conf_addr *a)
+{
+	char addr[64];
+	int rc;
+
+	if (a->ss.ss_family == AF_UNSPEC)
+		return;
+	sip_addr_str((const struct sockaddr *)&a->ss, addr, sizeof(addr));
+	if ((proto == SIP_TLS || proto == SIP_WSS) && !s->tls_on)
+		return;		/* said in load_tls() */
+	if (proto == SIP_TLS)
+		rc = sip_transport_open_tls(&s->tp, (const struct sockaddr *)&a->ss, a->len,
+					    &s->tls);
+	else
+		rc = sip_transport_open_ws(&s->tp, proto, (const struct sockaddr *)&a->ss, a->len,
+					   proto == SIP_WSS ? &s->tls : NULL);
+	if (rc) {
+		LOG(L_ERROR, "[sip] %s off: cannot listen on %s: %s", sip_proto_name(proto), addr,
+		    strerror(-rc));
+		return;
+	}
+	if (proto == SIP_WS)
+		LOG(L_INFO, "[sip] WebSocket (ws) on %s", addr);
+	else
+		LOG(L_INFO, "[sip] %s on %s (TLS 1.2 and later), certificate %s",
+		    proto == SIP_TLS ? "TLS" : "WebSocket over TLS (wss)", addr, s->tls.subject);
+}
+
+static void listen_secure(struct sip_server *s)
+{
+	load_tls(s);
+	listen_stream(s, SIP_TLS, &s->conf->sip_listen_tls);
+	listen_stream(s, SIP_WS, &s->conf->sip_listen_ws);
+	listen_stream(s, SIP_WSS, &s->conf->sip_listen_wss);
 }
 
 int sip_server_listen(struct sip_server *s)
@@ -1306,7 +1332,7 @@ int sip_server_listen(struct sip_server *s)
 		return err;
 	s->tp_open = true;
 	s->tp.rx_done = rx_done;
-	listen_tls(s);
+	listen_secure(s);
 	if (c->sip_stun) {
 		err = open_stun(s);
 		if (err) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * SIP over UDP, TCP and TLS on the agent's loop (see transport.h).
+ * SIP over UDP, TCP, TLS and WebSocket on the agent's loop (see transport.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "core/log.h"
+#include "net/ws_frame.h"
 #include "sip/transport.h"
 
 struct sip_conn {
@@ -27,11 +28,19 @@ struct sip_conn {
 	bool			connecting;
 	bool			handshaking;	/* TLS: not yet ready for messages */
 	bool			want_write;	/* TLS: the session waits for EPOLLOUT */
+	bool			upgrading;	/* WebSocket: in its HTTP upgrade */
+	bool			ws;		/* WebSocket: upgraded, frames */
+	bool			ws_frag;	/* a fragmented message is being joined */
+	size_t			ws_msg;		/* its bytes so far, at the start of in */
+	size_t			http_in;	/* bytes of the upgrade request */
+	int			http_fd;	/* our end of libmicrohttpd's socketpair, -1 */
+	int			mhd_fd;		/* libmicrohttpd's end: the upgrade's key */
+	struct sip_conn		*up_next;	/* tp->upgrading */
 	bool			busy;		/* inside rx: closing waits */
 	bool			dead;
 	struct sip_peer		peer;
 	unsigned		bucket;
-	char			*in;		/* SIP_MAX_MSG + 1 */
+	char			*in;		/* CONN_IN + 1 */
 	size_t			in_len;
 	char			*out;
 	size_t			out_len;
@@ -84,8 +93,11 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 	return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
 }
 
-static const char *const proto_names[SIP_NPROTO] = { "UDP", "TCP", "TLS" };
-static const char *const proto_lower[SIP_NPROTO] = { "udp", "tcp", "tls" };
+/* A message, or over WebSocket a message's frame with its header. */
+#define CONN_IN		(SIP_MAX_MSG + WS_HDR_MAX)
+
+static const char *const proto_names[SIP_NPROTO] = { "UDP", "TCP", "TLS", "WS", "WSS" };
+static const char *const proto_lower[SIP_NPROTO] = { "udp", "tcp", "tls", "ws", "wss" };
 
 const char *sip_proto_name(unsigned proto)
 {
@@ -169,6 +181,18 @@ static void conn_close(struct sip_conn *c, const char *why)
 		}
 	}
 	tp->nconns--;
+	if (c->upgrading) {
+		for (pp = &tp->upgrading; *pp; pp = &(*pp)->up_next) {
+			if (*pp == c) {
+				*pp = c->up_next;
+				break;
+			}
+		}
+	}
+	if (c->http_fd >= 0) {
+		loop_del_fd(tp->loop, c->http_fd);
+		close(c->http_fd);
+	}
 	loop_timer_cancel(tp->loop, &c->timer);
 	loop_del_fd(tp->loop, c->fd);
 	tls_free(c->ssl);
@@ -189,7 +213,7 @@ static void conn_arm(struct sip_conn *c)
 		due = c->hold_until;
 	if (c->connecting && c->opened + SIP_TCP_CONNECT_MS < due)
 		due = c->opened + SIP_TCP_CONNECT_MS;
-	if (c->handshaking && c->opened + SIP_TLS_HANDSHAKE_MS < due)
+	if ((c->handshaking || c->upgrading) && c->opened + SIP_TLS_HANDSHAKE_MS < due)
 		due = c->opened + SIP_TLS_HANDSHAKE_MS;
 	if (c->in_len && c->partial_since + SIP_TCP_PARTIAL_MS < due)
 		due = c->partial_since + SIP_TCP_PARTIAL_MS;
@@ -217,6 +241,16 @@ static void on_conn_timer(struct loop *loop, void *arg)
 		conn_close(c, "TLS handshake timed out");
 		return;
 	}
+	if (c->upgrading && now >= c->opened + SIP_TLS_HANDSHAKE_MS) {
+		char pbuf[64];
+
+		tp->stats.reaped++;
+		tp->stats.ws_failed++;
+		LOG(L_INFO, "[sip] WebSocket upgrade of %s timed out after %u ms",
+		    sip_peer_str(&c->peer, pbuf, sizeof(pbuf)), SIP_TLS_HANDSHAKE_MS);
+		conn_close(c, "WebSocket upgrade timed out");
+		return;
+	}
 	if (c->in_len && now >= c->partial_since + SIP_TCP_PARTIAL_MS) {
 		tp->stats.reaped++;
 		conn_close(c, "partial message timed out");
@@ -235,7 +269,7 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg);
 static struct sip_conn *conn_new(struct sip_transport *tp, int fd, const struct sip_peer *peer,
 				 bool connecting)
 {
-	bool tls = peer->proto == SIP_TLS;
+	bool tls = peer->proto == SIP_TLS || peer->proto == SIP_WSS;
 	struct sip_conn *c;
 
 	if (tp->nconns >= SIP_TCP_MAX_CONNS) {
@@ -245,7 +279,7 @@ static struct sip_conn *conn_new(struct sip_transport *tp, int fd, const struct 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->in = malloc(SIP_MAX_MSG + 1);
+	c->in = malloc(CONN_IN + 1);
 	if (tls && tp->tls)
 		c->ssl = tls_new(tp->tls, fd, !connecting);
 	if (!c->in || (tls && !c->ssl) ||
@@ -258,9 +292,11 @@ static struct sip_conn *conn_new(struct sip_transport *tp, int fd, const struct 
 	c->tp = tp;
 	c->fd = fd;
 	c->peer = *peer;
-	c->peer.proto = tls ? SIP_TLS : SIP_TCP;
+	c->peer.proto = peer->proto < SIP_NPROTO && peer->proto != SIP_UDP ? peer->proto : SIP_TCP;
 	c->connecting = connecting;
 	c->handshaking = tls;
+	c->upgrading = c->peer.proto == SIP_WS || c->peer.proto == SIP_WSS;
+	c->http_fd = c->mhd_fd = -1;
 	c->opened = c->last_ms = loop_now_ms(tp->loop);
 	c->bucket = (unsigned)peer_hash(tp, &peer->addr) & (SIP_TCP_BUCKETS - 1);
 	c->next = tp->conns[c->bucket];
@@ -332,6 +368,8 @@ static int conn_flush(struct sip_conn *c)
 	return 0;
 }
 
+static int conn_http_start(struct sip_conn *c);
+
 /*
  * One step of a TLS handshake; returns false when c was closed. Failures
  * are said once at info: a phone that cannot connect is a question an
@@ -357,6 +395,10 @@ static bool conn_handshake(struct sip_conn *c)
 		c->last_ms = loop_now_ms(tp->loop);
 		LOG(L_DEBUG, "[sip] TLS with %s: %s, %s", sip_peer_str(&c->peer, pbuf, sizeof(pbuf)),
 		    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+		if (c->upgrading && conn_http_start(c)) {
+			conn_close(c, "WebSocket upgrade not started");
+			return false;
+		}
 	}
 	return true;
 }
@@ -374,6 +416,222 @@ static int conn_write(struct sip_conn *c, const char *buf, size_t len)
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
 	return conn_flush(c);
+}
+
+/* ---- WebSocket ---- */
+
+static void on_http(struct loop *loop, int fd, uint32_t events, void *arg);
+
+/* One frame of ours: a final, unmasked one (RFC 6455 §5.1: a server never masks). */
+static int conn_write_ws(struct sip_conn *c, uint8_t opcode, const char *buf, size_t len)
+{
+	uint8_t hdr[WS_HDR_MAX];
+	size_t h = ws_frame_header(hdr, opcode, len);
+	int err;
+
+	if (c->out_len + h + len > SIP_TCP_OUTBUF)
+		return -ENOBUFS;
+	err = conn_write(c, (const char *)hdr, h);
+	return err ? err : conn_write(c, buf, len);
+}
+
+/* The upgrade request goes to libmicrohttpd through a socketpair (ws.h). */
+static int conn_http_start(struct sip_conn *c)
+{
+	struct sip_transport *tp = c->tp;
+	int sv[2], err;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	if (loop_add_fd(tp->loop, sv[0], EPOLLIN, on_http, c)) {
+		close(sv[0]);
+		close(sv[1]);
+		return -ENOMEM;
+	}
+	c->http_fd = sv[0];
+	c->mhd_fd = sv[1];
+	c->up_next = tp->upgrading;
+	tp->upgrading = c;
+	err = sip_ws_add(&tp->ws, sv[1], (const struct sockaddr *)&c->peer.addr, c->peer.len);
+	return err;
+}
+
+/* Bytes of the upgrade request on to libmicrohttpd; false when c was closed. */
+static bool conn_http_feed(struct sip_conn *c)
+{
+	ssize_t n;
+
+	c->http_in += c->in_len;
+	n = c->http_in > SIP_WS_HTTP_MAX ? -1 : send(c->http_fd, c->in, c->in_len, MSG_NOSIGNAL);
+	if (n != (ssize_t)c->in_len) {
+		c->tp->stats.ws_failed++;
+		conn_close(c, "WebSocket upgrade request too large");
+		return false;
+	}
+	c->in_len = 0;
+	return true;
+}
+
+/* What libmicrohttpd answers goes to the peer as it is. */
+static void on_http(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sip_conn *c = arg;
+	char buf[4096];
+	ssize_t n;
+
+	(void)loop;
+	(void)events;
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		if (conn_write(c, buf, (size_t)n)) {
+			conn_close(c, "write failed");
+			return;
+		}
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		char pbuf[64];
+
+		/* libmicrohttpd closed: it refused the request, or gave up. */
+		c->tp->stats.ws_failed++;
+		LOG(L_INFO, "[sip] WebSocket upgrade of %s refused",
+		    sip_peer_str(&c->peer, pbuf, sizeof(pbuf)));
+		conn_flush(c);
+		conn_close(c, "WebSocket upgrade refused");
+	}
+}
+
+static bool conn_ws_frames(struct sip_conn *c);
+
+/* libmicrohttpd sent its 101: the connection is ours again, speaking frames. */
+static void on_upgraded(void *arg, int fd, const char *extra, size_t len)
+{
+	struct sip_transport *tp = arg;
+	struct sip_conn *c, **pp;
+	char buf[4096], pbuf[64];
+	ssize_t n;
+
+	for (pp = &tp->upgrading; (c = *pp); pp = &c->up_next)
+		if (c->mhd_fd == fd)
+			break;
+	if (!c)
+		return;
+	*pp = c->up_next;
+	c->upgrading = false;
+	c->ws = true;
+	while ((n = recv(c->http_fd, buf, sizeof(buf), 0)) > 0)	/* the 101 itself */
+		conn_write(c, buf, (size_t)n);
+	loop_del_fd(tp->loop, c->http_fd);
+	close(c->http_fd);
+	c->http_fd = -1;
+	/* Frames that came before the 101 went out: libmicrohttpd's, then the pair's. */
+	c->in_len = 0;
+	if (len > CONN_IN) {
+		conn_close(c, "frames before the upgrade");
+		return;
+	}
+	memcpy(c->in, extra, len);
+	c->in_len = len;
+	while (c->in_len < CONN_IN &&
+	       (n = recv(fd, c->in + c->in_len, CONN_IN - c->in_len, MSG_DONTWAIT)) > 0)
+		c->in_len += (size_t)n;
+	LOG(L_DEBUG, "[sip] WebSocket %s upgraded", sip_peer_str(&c->peer, pbuf, sizeof(pbuf)));
+	c->last_ms = loop_now_ms(tp->loop);
+	if (c->in_len && !conn_ws_frames(c))
+		return;
+	if (conn_flush(c)) {
+		conn_close(c, "write failed");
+		return;
+	}
+	conn_arm(c);
+}
+
+/* A frame the peer got wrong: a close with code (RFC 6455 §7.4.1), then the end. */
+static bool conn_ws_fail(struct sip_conn *c, uint16_t code, const char *why)
+{
+	char payload[2] = { (char)(code >> 8), (char)(code & 0xff) };
+
+	c->tp->stats.ws_failed++;
+	conn_write_ws(c, WS_OP_CLOSE, payload, sizeof(payload));
+	conn_close(c, why);
+	return false;
+}
+
+/* A control frame's payload at p; false when c was closed. */
+static bool conn_ws_control(struct sip_conn *c, const struct ws_frame *f, const char *p)
+{
+	if (f->opcode == WS_OP_PING)
+		conn_write_ws(c, WS_OP_PONG, p, (size_t)f->len);
+	if (f->opcode == WS_OP_CLOSE) {
+		/* Echo the status code (§5.5.1); we have nothing more to say. */
+		conn_write_ws(c, WS_OP_CLOSE, p, f->len >= 2 ? 2 : 0);
+		conn_close(c, "WebSocket closed by the peer");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Hands up every whole message in c->in: one SIP message per WebSocket
+ * message, its fragments' payloads joined in place at the buffer's start
+ * (ws_msg bytes so far), the frames not yet read after them. Returns
+ * false when c was closed.
+ */
+static bool conn_ws_frames(struct sip_conn *c)
+{
+	struct sip_transport *tp = c->tp;
+
+	for (;;) {
+		char *raw = c->in + c->ws_msg;
+		size_t avail = c->in_len - c->ws_msg;
+		struct ws_frame f;
+		long n = ws_frame_parse((const uint8_t *)raw, avail, SIP_MAX_MSG - c->ws_msg, true,
+					&f);
+
+		if (n == 0 && c->in_len >= CONN_IN)
+			n = -EMSGSIZE;
+		if (n == 0)
+			return true;
+		if (n < 0)
+			return conn_ws_fail(c, n == -EMSGSIZE ? 1009 : 1002,
+					    n == -EMSGSIZE ? "WebSocket message too large"
+							   : "bad WebSocket frame");
+		ws_unmask((uint8_t *)raw + f.hdr_len, (size_t)f.len, f.mask);
+		if (f.opcode >= WS_OP_CLOSE) {
+			if (!conn_ws_control(c, &f, raw + f.hdr_len))
+				return false;
+			memmove(raw, raw + n, avail - (size_t)n);
+			c->in_len -= (size_t)n;
+			continue;
+		}
+		if ((f.opcode == WS_OP_CONT) != c->ws_frag)
+			return conn_ws_fail(c, 1002, "WebSocket fragments out of order");
+		/* The payload joins the message; the frames after it close up. */
+		memmove(raw, raw + f.hdr_len, (size_t)f.len);
+		memmove(raw + f.len, raw + n, avail - (size_t)n);
+		c->in_len -= f.hdr_len;
+		c->ws_msg += (size_t)f.len;
+		c->ws_frag = !f.fin;
+		if (c->ws_frag)
+			continue;
+		{
+			size_t m = c->ws_msg;
+			char save = c->in[m];
+
+			c->in[m] = '\0';
+			tp->stats.ws_rx++;
+			c->busy = true;
+			if (m)
+				tp->rx(tp->rx_arg, &c->peer, c->in, m, 0);
+			c->busy = false;
+			c->in[m] = save;
+			if (c->dead) {
+				conn_close(c, "write failed");
+				return false;
+			}
+			memmove(c->in, c->in + m, c->in_len - m);
+			c->in_len -= m;
+			c->ws_msg = 0;
+		}
+	}
 }
 
 /* Hands up every complete message in c->in; returns false when c was closed. */
@@ -473,13 +731,15 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg)
 		for (;;) {
 			ssize_t n;
 
-			if (c->in_len >= SIP_MAX_MSG) {
-				if (!conn_frame(c))
+			size_t cap = c->ws ? CONN_IN : SIP_MAX_MSG;
+
+			if (c->in_len >= cap) {
+				if (!(c->ws ? conn_ws_frames(c) : conn_frame(c)))
 					return;
-				if (c->in_len >= SIP_MAX_MSG)
+				if (c->in_len >= cap)
 					break;
 			}
-			n = conn_recv(c, c->in + c->in_len, SIP_MAX_MSG - c->in_len);
+			n = conn_recv(c, c->in + c->in_len, cap - c->in_len);
 			if (n == 0) {
 				conn_close(c, "peer closed");
 				return;
@@ -494,7 +754,8 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg)
 				c->partial_since = loop_now_ms(c->tp->loop);
 			c->in_len += (size_t)n;
 			c->last_ms = loop_now_ms(c->tp->loop);
-			if (!conn_frame(c))
+			if (!(c->upgrading ? conn_http_feed(c) : c->ws ? conn_ws_frames(c)
+								      : conn_frame(c)))
 				return;
 		}
 	} else if (events & (EPOLLHUP | EPOLLERR)) {
@@ -514,6 +775,7 @@ static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sip_transport *tp = arg;
 	struct sip_peer peer;
+	struct sip_conn *c;
 
 	(void)loop;
 	(void)events;
@@ -539,8 +801,11 @@ static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
 
 		if (old)
 			conn_close(old, "replaced by a new connection");
-		if (!conn_new(tp, cfd, &peer, false))
+		c = conn_new(tp, cfd, &peer, false);
+		if (!c)
 			close(cfd);
+		else if (peer.proto == SIP_WS && conn_http_start(c))
+			conn_close(c, "WebSocket upgrade not started");
 	}
 }
 
@@ -607,9 +872,9 @@ static int bind_one(int family, int type, const struct sockaddr *addr, socklen_t
 	return fd;
 }
 
-/* A TLS listener: TCP only, its connections start with a handshake. */
-static int open_tls_listener(struct sip_transport *tp, const struct sockaddr *addr,
-			     socklen_t len)
+/* A TLS or WebSocket listener: a stream only, its connections start with a handshake. */
+static int open_stream_listener(struct sip_transport *tp, unsigned proto,
+				const struct sockaddr *addr, socklen_t len)
 {
 	struct sip_listener *l = &tp->l[tp->nl];
 	int fd;
@@ -618,7 +883,7 @@ static int open_tls_listener(struct sip_transport *tp, const struct sockaddr *ad
 		return -ENOSPC;
 	memcpy(&l->addr, addr, len);
 	l->len = len;
-	l->proto = SIP_TLS;
+	l->proto = (uint8_t)proto;
 	l->udp_fd = -1;
 	fd = bind_one(addr->sa_family, SOCK_STREAM, addr, len);
 	if (fd < 0)
@@ -703,19 +968,19 @@ fail:
 	return err;
 }
 
-int sip_transport_open_tls(struct sip_transport *tp, const struct sockaddr *addr,
-			   socklen_t len, struct tls_ctx *tls)
+/* proto's listeners on addr: "[::]" is both families. */
+static int open_stream(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
+		       socklen_t len)
 {
 	const struct sockaddr_in6 *sin6 = (const void *)addr;
 	int nl = tp->nl, err;
 
-	tp->tls = tls;
-	err = open_tls_listener(tp, addr, len);
+	err = open_stream_listener(tp, proto, addr, len);
 	if (!err && addr->sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr)) {
 		struct sockaddr_in sin = { .sin_family = AF_INET };
 
 		sin.sin_port = ((struct sockaddr_in6 *)&tp->l[nl].addr)->sin6_port;
-		err = open_tls_listener(tp, (struct sockaddr *)&sin, sizeof(sin));
+		err = open_stream_listener(tp, proto, (struct sockaddr *)&sin, sizeof(sin));
 	}
 	if (err) {
 		while (tp->nl > nl) {
@@ -723,9 +988,37 @@ int sip_transport_open_tls(struct sip_transport *tp, const struct sockaddr *addr
 			loop_del_fd(tp->loop, tp->l[tp->nl].tcp_fd);
 			close(tp->l[tp->nl].tcp_fd);
 		}
-		tp->tls = NULL;
 	}
 	return err;
+}
+
+int sip_transport_open_tls(struct sip_transport *tp, const struct sockaddr *addr,
+			   socklen_t len, struct tls_ctx *tls)
+{
+	int err;
+
+	tp->tls = tls;
+	err = open_stream(tp, SIP_TLS, addr, len);
+	if (err)
+		tp->tls = NULL;
+	return err;
+}
+
+int sip_transport_open_ws(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
+			  socklen_t len, struct tls_ctx *tls)
+{
+	int err;
+
+	if (proto == SIP_WSS && !tls)
+		return -EINVAL;
+	if (!tp->ws.mhd) {
+		err = sip_ws_open(&tp->ws, tp->loop, on_upgraded, tp);
+		if (err)
+			return err;
+	}
+	if (tls)
+		tp->tls = tls;
+	return open_stream(tp, proto, addr, len);
 }
 
 void sip_transport_close(struct sip_transport *tp)
@@ -743,6 +1036,7 @@ void sip_transport_close(struct sip_transport *tp)
 		loop_del_fd(tp->loop, tp->l[i].tcp_fd);
 		close(tp->l[i].tcp_fd);
 	}
+	sip_ws_close(&tp->ws);
 	tp->tls = NULL;
 	tp->nl = 0;
 	free(tp->conns);
@@ -780,6 +1074,19 @@ int sip_transport_send(struct sip_transport *tp, const struct sip_peer *to,
 		return -EPROTONOSUPPORT;
 	if (i < 0 && to->proto != SIP_TLS)
 		return -EAFNOSUPPORT;
+	if (to->proto == SIP_WS || to->proto == SIP_WSS) {
+		/* Only down the connection the peer opened; a CRLF keepalive is a ping. */
+		c = conn_find(tp, &to->addr, to->proto);
+		if (!c || !c->ws)
+			return -ENOTCONN;
+		if (len == 4 && !memcmp(buf, "\r\n\r\n", 4))
+			err = conn_write_ws(c, WS_OP_PING, "", 0);
+		else
+			err = conn_write_ws(c, WS_OP_TEXT, buf, len);
+		if (err)
+			conn_close(c, err == -ENOBUFS ? "peer does not read" : "write failed");
+		return err;
+	}
 	if (to->proto == SIP_UDP) {
 		if (sendto(tp->l[i].udp_fd, buf, len, 0, (const struct sockaddr *)&to->addr,
 			   (socklen_t)addr_len(&to->addr)) < 0)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * SIP transports: UDP and TCP on [sip] listen, TLS on [sip] listen_tls,
- * IPv4 and IPv6, all non-blocking on the agent's one loop. "[::]" listens on both families
+ * WebSocket on listen_ws and listen_wss (RFC 7118), IPv4 and IPv6, all
+ * non-blocking on the agent's one loop. "[::]" listens on both families
  * (two IPv6-only and IPv4 socket pairs, so peers never appear as mapped
  * addresses); a specific address listens on that one.
  *
@@ -30,6 +31,15 @@
  * request to a binding registered over TLS goes down the connection it
  * registered on; when that is gone, one is opened (encrypted, the peer not
  * authenticated: see tls.h).
+ *
+ * WebSocket (ws, and wss: TLS first) is a stream too: after the TLS
+ * handshake, the HTTP upgrade (sip/ws.h, libmicrohttpd), both within
+ * SIP_TLS_HANDSHAKE_MS of the connection's start; then one SIP message
+ * per WebSocket message (text or binary, fragments joined, RFC 7118 §5),
+ * pings answered, a close answered and the connection closed. We send
+ * each message as one text frame, and a CRLF keepalive as a ping. A
+ * binding registered over WebSocket is reachable only down its connection
+ * (a browser cannot be connected to): when that is gone, sending fails.
  */
 #ifndef SLUICE_SIP_TRANSPORT_H
 #define SLUICE_SIP_TRANSPORT_H
@@ -40,6 +50,7 @@
 
 #include "core/loop.h"
 #include "net/tls.h"
+#include "sip/ws.h"
 #include "sip/msg.h"
 
 #ifndef SIP_TCP_MAX_CONNS
@@ -61,14 +72,17 @@
 #define SIP_TLS_HANDSHAKE_MS	10000
 #endif
 #define SIP_TCP_BUCKETS		4096	/* power of two */
-/* [sip] listen (UDP and TCP) and listen_tls, each on both families with "[::]". */
-#define SIP_MAX_LISTENERS	4
+/* [sip] listen (UDP and TCP), listen_tls, listen_ws, listen_wss; both families with "[::]". */
+#define SIP_MAX_LISTENERS	8
+#define SIP_WS_HTTP_MAX		8192	/* bytes of an HTTP upgrade request */
 #define SIP_UDP_BURST		64	/* datagrams read per wakeup */
 
 enum sip_proto {
 	SIP_UDP = 0,
 	SIP_TCP,
 	SIP_TLS,
+	SIP_WS,
+	SIP_WSS,
 	SIP_NPROTO
 };
 
@@ -78,7 +92,7 @@ static inline bool sip_proto_reliable(unsigned proto)
 	return proto != SIP_UDP;
 }
 
-/* "UDP", "TCP", "TLS": the Via's transport, the registrations' column. */
+/* "UDP", "TCP", "TLS", "WS", "WSS": the Via's transport, the registrations' column. */
 const char *sip_proto_name(unsigned proto);
 /* The reverse, case-insensitive; -EINVAL for an unknown name. */
 int sip_proto_parse(const char *name);
@@ -110,8 +124,8 @@ struct sip_conn;
 struct sip_listener {
 	struct sockaddr_storage	addr;
 	socklen_t		len;
-	uint8_t			proto;	/* SIP_TCP: UDP and TCP; SIP_TLS: TLS only */
-	int			udp_fd;	/* -1 for TLS */
+	uint8_t			proto;	/* SIP_TCP: UDP and TCP; else that stream only */
+	int			udp_fd;	/* -1 but for SIP_TCP */
 	int			tcp_fd;	/* the stream listener */
 };
 
@@ -129,9 +143,11 @@ struct sip_transport {
 	struct sip_hash_key	key;
 	uint64_t		idle_ms;	/* SIP_TCP_IDLE_MS, tests shorten it */
 	struct tls_ctx		*tls;		/* NULL: no TLS listener */
+	struct sip_ws		ws;		/* the HTTP upgrade; ws.mhd NULL: none */
+	struct sip_conn		*upgrading;	/* connections in their HTTP upgrade */
 	struct {
-		uint64_t	udp_rx, tcp_rx, tls_rx, oversize, refused, reaped;
-		uint64_t	tls_handshakes, tls_failed;
+		uint64_t	udp_rx, tcp_rx, tls_rx, ws_rx, oversize, refused, reaped;
+		uint64_t	tls_handshakes, tls_failed, ws_failed;
 	} stats;
 };
 
@@ -148,6 +164,12 @@ void sip_transport_close(struct sip_transport *tp);
  */
 int sip_transport_open_tls(struct sip_transport *tp, const struct sockaddr *addr,
 			   socklen_t len, struct tls_ctx *tls);
+/*
+ * Adds WebSocket listeners on addr for proto SIP_WS or SIP_WSS (which
+ * needs tls, as above). Returns 0 or -errno.
+ */
+int sip_transport_open_ws(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
+			  socklen_t len, struct tls_ctx *tls);
 
 /*
  * Sends one message. UDP: one datagram from the listener of to's family

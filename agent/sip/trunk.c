@@ -26,7 +26,7 @@
 
 /* [trunk] transport, as conf.c numbers it, is enum sip_proto's count. */
 _Static_assert(SIP_UDP == 0 && SIP_TCP == 1 && SIP_TLS == 2, "[trunk] transport's values");
-static const char *const trunk_param[SIP_NPROTO] = { "", ";transport=tcp", ";transport=tls" };
+static const char *const trunk_param[] = { "", ";transport=tcp", ";transport=tls" };
 
 static bool trunk_on(const struct sip_server *s)
 {
@@ -190,7 +190,7 @@ int b2b_route(struct sip_server *s, struct rx *rx, const struct subscriber *call
 		trunk_host(s, host, sizeof(host));
 		tg->trunk = true;
 		snprintf(tg->ruri, sizeof(tg->ruri), "sip:%s@%s%s", number, host,
-			 trunk_param[s->conf->trunk_transport % SIP_NPROTO]);
+			 trunk_param[s->conf->trunk_transport % 3]);
 		snprintf(tg->to, sizeof(tg->to), "<sip:%s@%s>", number, host);
 		snprintf(tg->aor, sizeof(tg->aor), "%.*s", (int)sizeof(tg->aor) - 1, tg->ruri);
 		return 0;
