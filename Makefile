@@ -66,7 +66,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps check check-unit check-integration check-docs bench bench-ng bench-sip bench-kmod clean run \
+.PHONY: all deps node-deps check check-unit check-integration check-docs bench bench-ng bench-sip bench-kmod clean run \
 	demo kmod kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
@@ -104,7 +104,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 # Installs only what is missing, so a second run does nothing.
-deps:
+deps: node-deps
 	@missing=$$(for p in $(DEPS) $(EXTRA_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'ok installed' || echo $$p; done); \
@@ -112,6 +112,17 @@ deps:
 		echo "deps: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# The WebSocket test's peers (tests/node: the npm ws client, JsSIP), with
+# the machine's node and its own npm (never Debian's npm package), into
+# tests/node/node_modules as package-lock.json pins them; skipped without npm.
+node-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "deps: no npm: tests/integration/64-sip-ws.t will skip"; \
+	elif [ ! tests/node/node_modules/.package-lock.json -nt tests/node/package-lock.json ]; then \
+		echo "deps: npm ci in tests/node"; \
+		cd tests/node && npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 
 bench-deps:

@@ -70,6 +70,64 @@ void ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4])
 		p[i] ^= mask[i & 3];
 }
 
+/* Hands the message joined at buf's start to fn, NUL-terminated meanwhile. */
+static bool deliver(char *buf, size_t m, uint8_t opcode, ws_msg_fn fn, void *arg)
+{
+	char save = buf[m];
+	bool go;
+
+	buf[m] = '\0';
+	go = fn(arg, opcode, buf, m);
+	buf[m] = save;
+	return go;
+}
+
+int ws_read(struct ws_reader *r, char *buf, size_t *len, uint64_t max, bool need_mask,
+	    ws_msg_fn fn, void *arg)
+{
+	for (;;) {
+		char *raw = buf + r->msg;
+		size_t avail = *len - r->msg;
+		struct ws_frame f;
+		long n = ws_frame_parse((const uint8_t *)raw, avail, max - r->msg, need_mask, &f);
+		size_t plen;
+
+		if (n <= 0)
+			return (int)n;
+		plen = (size_t)f.len;
+		ws_unmask((uint8_t *)raw + f.hdr_len, plen, f.mask);
+		if (f.opcode >= WS_OP_CLOSE) {
+			/* A control frame may come between fragments (RFC 6455 §5.4). */
+			if (!deliver(raw + f.hdr_len, plen, f.opcode, fn, arg))
+				return -ECANCELED;
+			memmove(raw, raw + n, avail - (size_t)n);
+			*len -= (size_t)n;
+			continue;
+		}
+		if ((f.opcode == WS_OP_CONT) != r->frag)
+			return -EPROTO;
+		if (f.opcode != WS_OP_CONT)
+			r->frag = false;
+		/* The payload joins the message; the frames after it close up. */
+		memmove(raw, raw + f.hdr_len, plen);
+		memmove(raw + plen, raw + n, avail - (size_t)n);
+		*len -= f.hdr_len;
+		r->msg += plen;
+		r->frag = !f.fin;
+		if (r->frag)
+			continue;
+		{
+			size_t m = r->msg;
+
+			r->msg = 0;
+			if (!deliver(buf, m, WS_OP_TEXT, fn, arg))
+				return -ECANCELED;
+			memmove(buf, buf + m, *len - m);
+			*len -= m;
+		}
+	}
+}
+
 size_t ws_frame_header(uint8_t out[WS_HDR_MAX], uint8_t opcode, uint64_t len)
 {
 	out[0] = 0x80 | (opcode & 0x0f);

@@ -46,6 +46,26 @@ struct ws_frame {
  */
 long ws_frame_parse(const uint8_t *buf, size_t len, uint64_t max, bool need_mask,
 		    struct ws_frame *f);
+/*
+ * A connection's input as whole messages: buf holds r->msg bytes of a
+ * fragmented message being joined, then the frames not yet read, *len
+ * bytes in all, and has room for one byte more (a NUL). ws_read() unmasks
+ * each frame (need_mask: a client's), joins data frames' payloads in
+ * place and calls fn with each whole message (opcode TEXT, for text and
+ * binary alike, its payload NUL-terminated for the call) and each control frame (CLOSE,
+ * PING, PONG); what was handed over leaves buf. Returns 0 when what is
+ * left is an incomplete frame, -EPROTO (a forbidden frame, fragments out
+ * of order), -EMSGSIZE (a message over max) or -ECANCELED (fn returned
+ * false: it stops reading, e.g. the connection closed).
+ */
+struct ws_reader {
+	size_t	msg;		/* bytes of the message being joined */
+	bool	frag;		/* its final frame has not come */
+};
+typedef bool (*ws_msg_fn)(void *arg, uint8_t opcode, char *payload, size_t len);
+int ws_read(struct ws_reader *r, char *buf, size_t *len, uint64_t max, bool need_mask,
+	    ws_msg_fn fn, void *arg);
+
 /* XORs n bytes with the mask, from the payload's byte 0. */
 void ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4]);
 /* The header of an unmasked, final frame of len bytes (ours: a server's); its size. */

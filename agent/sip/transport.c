@@ -30,8 +30,8 @@ struct sip_conn {
 	bool			want_write;	/* TLS: the session waits for EPOLLOUT */
 	bool			upgrading;	/* WebSocket: in its HTTP upgrade */
 	bool			ws;		/* WebSocket: upgraded, frames */
-	bool			ws_frag;	/* a fragmented message is being joined */
-	size_t			ws_msg;		/* its bytes so far, at the start of in */
+	bool			ws_closing;	/* the peer's close frame came */
+	struct ws_reader	wsr;		/* a fragmented message being joined */
 	size_t			http_in;	/* bytes of the upgrade request */
 	int			http_fd;	/* our end of libmicrohttpd's socketpair, -1 */
 	int			mhd_fd;		/* libmicrohttpd's end: the upgrade's key */
@@ -555,83 +555,54 @@ static bool conn_ws_fail(struct sip_conn *c, uint16_t code, const char *why)
 	return false;
 }
 
-/* A control frame's payload at p; false when c was closed. */
-static bool conn_ws_control(struct sip_conn *c, const struct ws_frame *f, const char *p)
+/* A message or control frame from ws_read(); false stops it (c is to close). */
+static bool on_ws_msg(void *arg, uint8_t opcode, char *payload, size_t len)
 {
-	if (f->opcode == WS_OP_PING)
-		conn_write_ws(c, WS_OP_PONG, p, (size_t)f->len);
-	if (f->opcode == WS_OP_CLOSE) {
+	struct sip_conn *c = arg;
+	struct sip_transport *tp = c->tp;
+
+	switch (opcode) {
+	case WS_OP_PING:
+		conn_write_ws(c, WS_OP_PONG, payload, len);
+		return !c->dead;
+	case WS_OP_PONG:
+		return true;
+	case WS_OP_CLOSE:
 		/* Echo the status code (§5.5.1); we have nothing more to say. */
-		conn_write_ws(c, WS_OP_CLOSE, p, f->len >= 2 ? 2 : 0);
+		conn_write_ws(c, WS_OP_CLOSE, payload, len >= 2 ? 2 : 0);
+		c->ws_closing = true;
+		return false;
+	default:
+		tp->stats.ws_rx++;
+		if (len)
+			tp->rx(tp->rx_arg, &c->peer, payload, len, 0);
+		return !c->dead;
+	}
+}
+
+/* Hands up every whole message in c->in (net/ws_frame.h); false when c was closed. */
+static bool conn_ws_frames(struct sip_conn *c)
+{
+	int r;
+
+	c->busy = true;
+	r = ws_read(&c->wsr, c->in, &c->in_len, SIP_MAX_MSG, true, on_ws_msg, c);
+	c->busy = false;
+	if (r == 0 && c->in_len >= CONN_IN)
+		r = -EMSGSIZE;
+	if (c->ws_closing) {
 		conn_close(c, "WebSocket closed by the peer");
 		return false;
 	}
-	return true;
-}
-
-/*
- * Hands up every whole message in c->in: one SIP message per WebSocket
- * message, its fragments' payloads joined in place at the buffer's start
- * (ws_msg bytes so far), the frames not yet read after them. Returns
- * false when c was closed.
- */
-static bool conn_ws_frames(struct sip_conn *c)
-{
-	struct sip_transport *tp = c->tp;
-
-	for (;;) {
-		char *raw = c->in + c->ws_msg;
-		size_t avail = c->in_len - c->ws_msg;
-		struct ws_frame f;
-		long n = ws_frame_parse((const uint8_t *)raw, avail, SIP_MAX_MSG - c->ws_msg, true,
-					&f);
-
-		if (n == 0 && c->in_len >= CONN_IN)
-			n = -EMSGSIZE;
-		if (n == 0)
-			return true;
-		if (n < 0)
-			return conn_ws_fail(c, n == -EMSGSIZE ? 1009 : 1002,
-					    n == -EMSGSIZE ? "WebSocket message too large"
-							   : "bad WebSocket frame");
-		ws_unmask((uint8_t *)raw + f.hdr_len, (size_t)f.len, f.mask);
-		if (f.opcode >= WS_OP_CLOSE) {
-			if (!conn_ws_control(c, &f, raw + f.hdr_len))
-				return false;
-			memmove(raw, raw + n, avail - (size_t)n);
-			c->in_len -= (size_t)n;
-			continue;
-		}
-		if ((f.opcode == WS_OP_CONT) != c->ws_frag)
-			return conn_ws_fail(c, 1002, "WebSocket fragments out of order");
-		/* The payload joins the message; the frames after it close up. */
-		memmove(raw, raw + f.hdr_len, (size_t)f.len);
-		memmove(raw + f.len, raw + n, avail - (size_t)n);
-		c->in_len -= f.hdr_len;
-		c->ws_msg += (size_t)f.len;
-		c->ws_frag = !f.fin;
-		if (c->ws_frag)
-			continue;
-		{
-			size_t m = c->ws_msg;
-			char save = c->in[m];
-
-			c->in[m] = '\0';
-			tp->stats.ws_rx++;
-			c->busy = true;
-			if (m)
-				tp->rx(tp->rx_arg, &c->peer, c->in, m, 0);
-			c->busy = false;
-			c->in[m] = save;
-			if (c->dead) {
-				conn_close(c, "write failed");
-				return false;
-			}
-			memmove(c->in, c->in + m, c->in_len - m);
-			c->in_len -= m;
-			c->ws_msg = 0;
-		}
+	if (c->dead) {
+		conn_close(c, "write failed");
+		return false;
 	}
+	if (r == -EMSGSIZE)
+		return conn_ws_fail(c, 1009, "WebSocket message too large");
+	if (r < 0)
+		return conn_ws_fail(c, 1002, "bad WebSocket frame");
+	return true;
 }
 
 /* Hands up every complete message in c->in; returns false when c was closed. */
