@@ -6,7 +6,8 @@
 // REGISTER answered with MD5 digest, then N incoming INVITEs answered 200
 // with an SDP naming a UDP port this script counts RTP on, each ended by
 // the caller's BYE. One line per event on stdout:
-//   connected PROTOCOL, registered EXPIRES CONTACT, invite FROM, acked,
+//   connected PROTOCOL, registered EXPIRES CONTACT, invite FROM via VIA
+//   contact CONTACT (the INVITE's top Via and Contact), acked,
 //   bye RTP-RECEIVED RTP-SENT, done; "error WHAT" and exit 1 on anything
 //   else. After the ACK it sends 50 PCMA packets a second to the offer's
 //   address until the BYE, as a phone would (the relay latches on them).
@@ -143,7 +144,7 @@ sock.bind(Number(mediaPort), mediaAddr, () => {
 		} else if (m.start.startsWith('SIP/2.0 ')) {
 			fail('response ' + m.start);
 		} else if (m.start.startsWith('INVITE ')) {
-			say('invite ' + m.hdr.from);
+			say(`invite ${m.hdr.from} via ${m.hdr.via} contact ${m.hdr.contact}`);
 			peer = offerAddr(m.body);
 			reply(ws, m, 180, 'Ringing', [`Contact: ${contact}`]);
 			reply(ws, m, 200, 'OK', [`Contact: ${contact}`, 'Content-Type: application/sdp'], sdp);
