@@ -14,7 +14,9 @@
 #   b. baresip 1001 calls baresip 1002 (TLS to TLS, media both ways
 #      counted at each phone, no SIP over UDP at either), then sipp 1003
 #      over UDP calls the TLS baresip 1002 (UDP to TLS, sipp's pcap
-#      counted at baresip);
+#      counted at baresip), then baresip 1001 dials a number that goes to
+#      the trunk over TLS ([trunk] transport = tls; openssl s_server as the
+#      gateway shows the INVITE);
 #   c. bad input: a client that connects and never sends a ClientHello,
 #      open across the first call (closed after the 10 s handshake
 #      timeout, the call undisturbed), an HTTP request instead of a
@@ -42,11 +44,14 @@ relay_topology $C $R $E
 DB=$TMP/sluice.db
 tls_certs $TMP ims.local "DNS:ims.local,IP:10.0.1.1,IP:10.0.2.1" srv ||
 	skip_all "openssl cannot make a certificate"
+tls_certs $TMP trunk.example "IP:10.0.2.3" trunk
+ip -n $E addr add 10.0.2.3/24 dev e0	# the trunk, beside the TLS phone 1002
 
 sluice_conf $TMP/sluice.conf sip.listen=0.0.0.0:5060 sip.domain=ims.local \
 	sip.listen_tls=0.0.0.0:5061 sip.tls_cert=$TMP/srv.pem sip.tls_key=$TMP/srv.key \
 	media.interface="r0, r1" media.address=10.0.1.1 media.ports=30000-30099 \
-	media.datapath=user mml.listen=off log.level=debug
+	media.datapath=user mml.listen=off log.level=debug \
+	trunk.address=10.0.2.3:5081 trunk.transport=tls
 cat >$TMP/users.json <<JSON
 { "1001": { "username": "1001", "password": "caller-pw" },
   "1002": { "username": "1002", "password": "callee-pw" },
@@ -59,7 +64,7 @@ SPID=$!
 cleanup_add "kill $SPID 2>/dev/null"
 wait_for $TMP/sluiced.log "running|cannot" 100
 
-plan 30
+plan 32
 
 like "$(cat $TMP/sluiced.log)" "\[sip\] TLS on 0\.0\.0\.0:5061 \(TLS 1\.2 and later\), certificate /CN=ims\.local" \
 	"sluiced listens for TLS on 5061 with the test certificate"
@@ -187,6 +192,22 @@ wait $TD 2>/dev/null
 got=$(count $TMP/e-udp.pcap "src host 10.0.1.1 and dst host 10.0.2.2 and dst port 6000")
 ok $((got >= sent - 2 ? 0 : 1)) "sipp's RTP reached the TLS phone ($got of $sent, at most 2 short)"
 like "$(cat $TMP/bs-1002.log)" "Call with sip:1003@ims.local terminated" "baresip 1002 took sipp's BYE"
+
+# b. Out to a trunk over TLS: openssl s_server stands in for the gateway
+# and shows what it was sent (it never answers).
+(sleep 15 | in_ns $E timeout 20 openssl s_server -accept 10.0.2.3:5081 -cert $TMP/trunk.pem \
+	-key $TMP/trunk.key -quiet -naccept 1 >$TMP/trunk.out 2>&1) &
+TRUNK=$!
+cleanup_add "kill $TRUNK 2>/dev/null"
+sleep 1
+bs_cmd $C "/dial sip:0301234@ims.local"
+wait_for $TMP/trunk.out "^INVITE " 50
+like "$(tr '\r\n' '  ' <$TMP/trunk.out)" "^INVITE sip:0301234@10\.0\.2\.3:5081;transport=tls SIP/2\.0 +Via: SIP/2\.0/TLS 10\.0\.2\.1:5061;" \
+	"a number goes to the trunk over TLS ([trunk] transport = tls), our Via SIP/2.0/TLS"
+like "$(cat $TMP/sluiced.log)" "TLS with 10\.0\.2\.3:5081/tls: TLSv1\.[23]" \
+	"... on a connection sluiced opened, its handshake done on the loop"
+# No provisional came, so no CANCEL may go (RFC 3261 §9.1): the caller just leaves.
+bs_cmd $C "/hangup"
 
 # c. Bad input.
 in_ns $C timeout 5 bash -c 'exec 3<>/dev/tcp/10.0.1.1/5061
