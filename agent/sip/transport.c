@@ -17,39 +17,8 @@
 #include <openssl/ssl.h>
 
 #include "core/log.h"
-#include "net/ws_frame.h"
-#include "sip/transport.h"
+#include "sip/transport_int.h"
 
-struct sip_conn {
-	struct sip_conn		*next;		/* bucket chain */
-	struct sip_transport	*tp;
-	int			fd;
-	SSL			*ssl;		/* TLS; NULL: plain TCP */
-	bool			connecting;
-	bool			handshaking;	/* TLS: not yet ready for messages */
-	bool			want_write;	/* TLS: the session waits for EPOLLOUT */
-	bool			upgrading;	/* WebSocket: in its HTTP upgrade */
-	bool			ws;		/* WebSocket: upgraded, frames */
-	bool			ws_closing;	/* the peer's close frame came */
-	struct ws_reader	wsr;		/* a fragmented message being joined */
-	size_t			http_in;	/* bytes of the upgrade request */
-	int			http_fd;	/* our end of libmicrohttpd's socketpair, -1 */
-	int			mhd_fd;		/* libmicrohttpd's end: the upgrade's key */
-	struct sip_conn		*up_next;	/* tp->upgrading */
-	bool			busy;		/* inside rx: closing waits */
-	bool			dead;
-	struct sip_peer		peer;
-	unsigned		bucket;
-	char			*in;		/* CONN_IN + 1 */
-	size_t			in_len;
-	char			*out;
-	size_t			out_len;
-	uint64_t		last_ms;	/* last byte in or out */
-	uint64_t		hold_until;	/* a registration keeps it */
-	uint64_t		partial_since;	/* a message started arriving */
-	uint64_t		opened;
-	struct loop_timer	timer;
-};
 
 static size_t addr_len(const struct sockaddr_storage *ss)
 {
@@ -92,9 +61,6 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 
 	return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
 }
-
-/* A message, or over WebSocket a message's frame with its header. */
-#define CONN_IN		(SIP_MAX_MSG + WS_HDR_MAX)
 
 static const char *const proto_names[SIP_NPROTO] = { "UDP", "TCP", "TLS", "WS", "WSS" };
 static const char *const proto_lower[SIP_NPROTO] = { "udp", "tcp", "tls", "ws", "wss" };
@@ -162,7 +128,7 @@ static struct sip_conn *conn_find(struct sip_transport *tp, const struct sockadd
 	return NULL;
 }
 
-static void conn_close(struct sip_conn *c, const char *why)
+void sip_conn_close(struct sip_conn *c, const char *why)
 {
 	struct sip_transport *tp = c->tp;
 	struct sip_conn **pp;
@@ -203,7 +169,7 @@ static void conn_close(struct sip_conn *c, const char *why)
 }
 
 /* The earliest of the connection's deadlines. */
-static void conn_arm(struct sip_conn *c)
+void sip_conn_arm(struct sip_conn *c)
 {
 	struct sip_transport *tp = c->tp;
 	uint64_t now = loop_now_ms(tp->loop), due;
@@ -228,7 +194,7 @@ static void on_conn_timer(struct loop *loop, void *arg)
 
 	if (c->connecting && now >= c->opened + SIP_TCP_CONNECT_MS) {
 		tp->stats.reaped++;
-		conn_close(c, "connect timed out");
+		sip_conn_close(c, "connect timed out");
 		return;
 	}
 	if (c->handshaking && now >= c->opened + SIP_TLS_HANDSHAKE_MS) {
@@ -238,7 +204,7 @@ static void on_conn_timer(struct loop *loop, void *arg)
 		tp->stats.tls_failed++;
 		LOG(L_INFO, "[sip] TLS handshake with %s timed out after %u ms",
 		    sip_peer_str(&c->peer, pbuf, sizeof(pbuf)), SIP_TLS_HANDSHAKE_MS);
-		conn_close(c, "TLS handshake timed out");
+		sip_conn_close(c, "TLS handshake timed out");
 		return;
 	}
 	if (c->upgrading && now >= c->opened + SIP_TLS_HANDSHAKE_MS) {
@@ -248,20 +214,20 @@ static void on_conn_timer(struct loop *loop, void *arg)
 		tp->stats.ws_failed++;
 		LOG(L_INFO, "[sip] WebSocket upgrade of %s timed out after %u ms",
 		    sip_peer_str(&c->peer, pbuf, sizeof(pbuf)), SIP_TLS_HANDSHAKE_MS);
-		conn_close(c, "WebSocket upgrade timed out");
+		sip_conn_close(c, "WebSocket upgrade timed out");
 		return;
 	}
 	if (c->in_len && now >= c->partial_since + SIP_TCP_PARTIAL_MS) {
 		tp->stats.reaped++;
-		conn_close(c, "partial message timed out");
+		sip_conn_close(c, "partial message timed out");
 		return;
 	}
 	if (now >= c->last_ms + tp->idle_ms && now >= c->hold_until) {
 		tp->stats.reaped++;
-		conn_close(c, "idle");
+		sip_conn_close(c, "idle");
 		return;
 	}
-	conn_arm(c);
+	sip_conn_arm(c);
 }
 
 static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg);
@@ -303,7 +269,7 @@ static struct sip_conn *conn_new(struct sip_transport *tp, int fd, const struct 
 	tp->conns[c->bucket] = c;
 	tp->nconns++;
 	loop_timer_init(&c->timer, on_conn_timer, c);
-	conn_arm(c);
+	sip_conn_arm(c);
 	return c;
 }
 
@@ -351,7 +317,7 @@ static ssize_t conn_send(struct sip_conn *c, const char *buf, size_t len)
 	return n;
 }
 
-static int conn_flush(struct sip_conn *c)
+int sip_conn_flush(struct sip_conn *c)
 {
 	while (c->out_len && !c->connecting && !c->handshaking) {
 		ssize_t n = conn_send(c, c->out, c->out_len);
@@ -368,8 +334,6 @@ static int conn_flush(struct sip_conn *c)
 	return 0;
 }
 
-static int conn_http_start(struct sip_conn *c);
-
 /*
  * One step of a TLS handshake; returns false when c was closed. Failures
  * are said once at info: a phone that cannot connect is a question an
@@ -385,7 +349,7 @@ static bool conn_handshake(struct sip_conn *c)
 		tp->stats.tls_failed++;
 		LOG(L_INFO, "[sip] TLS handshake with %s failed: %s",
 		    sip_peer_str(&c->peer, pbuf, sizeof(pbuf)), why);
-		conn_close(c, "TLS handshake failed");
+		sip_conn_close(c, "TLS handshake failed");
 		return false;
 	}
 	if (r == 1) {
@@ -395,15 +359,15 @@ static bool conn_handshake(struct sip_conn *c)
 		c->last_ms = loop_now_ms(tp->loop);
 		LOG(L_DEBUG, "[sip] TLS with %s: %s, %s", sip_peer_str(&c->peer, pbuf, sizeof(pbuf)),
 		    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
-		if (c->upgrading && conn_http_start(c)) {
-			conn_close(c, "WebSocket upgrade not started");
+		if (c->upgrading && sip_conn_http_start(c)) {
+			sip_conn_close(c, "WebSocket upgrade not started");
 			return false;
 		}
 	}
 	return true;
 }
 
-static int conn_write(struct sip_conn *c, const char *buf, size_t len)
+int sip_conn_write(struct sip_conn *c, const char *buf, size_t len)
 {
 	char *out;
 
@@ -415,194 +379,7 @@ static int conn_write(struct sip_conn *c, const char *buf, size_t len)
 	c->out = out;
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
-	return conn_flush(c);
-}
-
-/* ---- WebSocket ---- */
-
-static void on_http(struct loop *loop, int fd, uint32_t events, void *arg);
-
-/* One frame of ours: a final, unmasked one (RFC 6455 §5.1: a server never masks). */
-static int conn_write_ws(struct sip_conn *c, uint8_t opcode, const char *buf, size_t len)
-{
-	uint8_t hdr[WS_HDR_MAX];
-	size_t h = ws_frame_header(hdr, opcode, len);
-	int err;
-
-	if (c->out_len + h + len > SIP_TCP_OUTBUF)
-		return -ENOBUFS;
-	err = conn_write(c, (const char *)hdr, h);
-	return err ? err : conn_write(c, buf, len);
-}
-
-/* The upgrade request goes to libmicrohttpd through a socketpair (ws.h). */
-static int conn_http_start(struct sip_conn *c)
-{
-	struct sip_transport *tp = c->tp;
-	int sv[2], err;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
-		return -errno;
-	if (loop_add_fd(tp->loop, sv[0], EPOLLIN, on_http, c)) {
-		close(sv[0]);
-		close(sv[1]);
-		return -ENOMEM;
-	}
-	c->http_fd = sv[0];
-	c->mhd_fd = sv[1];
-	c->up_next = tp->upgrading;
-	tp->upgrading = c;
-	err = sip_ws_add(&tp->ws, sv[1], (const struct sockaddr *)&c->peer.addr, c->peer.len);
-	return err;
-}
-
-/* Bytes of the upgrade request on to libmicrohttpd; false when c was closed. */
-static bool conn_http_feed(struct sip_conn *c)
-{
-	ssize_t n;
-
-	c->http_in += c->in_len;
-	n = c->http_in > SIP_WS_HTTP_MAX ? -1 : send(c->http_fd, c->in, c->in_len, MSG_NOSIGNAL);
-	if (n != (ssize_t)c->in_len) {
-		c->tp->stats.ws_failed++;
-		conn_close(c, "WebSocket upgrade request too large");
-		return false;
-	}
-	c->in_len = 0;
-	return true;
-}
-
-/* What libmicrohttpd answers goes to the peer as it is. */
-static void on_http(struct loop *loop, int fd, uint32_t events, void *arg)
-{
-	struct sip_conn *c = arg;
-	char buf[4096];
-	ssize_t n;
-
-	(void)loop;
-	(void)events;
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-		if (conn_write(c, buf, (size_t)n)) {
-			conn_close(c, "write failed");
-			return;
-		}
-	}
-	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-		char pbuf[64];
-
-		/* libmicrohttpd closed: it refused the request, or gave up. */
-		c->tp->stats.ws_failed++;
-		LOG(L_INFO, "[sip] WebSocket upgrade of %s refused",
-		    sip_peer_str(&c->peer, pbuf, sizeof(pbuf)));
-		conn_flush(c);
-		conn_close(c, "WebSocket upgrade refused");
-	}
-}
-
-static bool conn_ws_frames(struct sip_conn *c);
-
-/* libmicrohttpd sent its 101: the connection is ours again, speaking frames. */
-static void on_upgraded(void *arg, int fd, const char *extra, size_t len)
-{
-	struct sip_transport *tp = arg;
-	struct sip_conn *c, **pp;
-	char buf[4096], pbuf[64];
-	ssize_t n;
-
-	for (pp = &tp->upgrading; (c = *pp); pp = &c->up_next)
-		if (c->mhd_fd == fd)
-			break;
-	if (!c)
-		return;
-	*pp = c->up_next;
-	c->upgrading = false;
-	c->ws = true;
-	while ((n = recv(c->http_fd, buf, sizeof(buf), 0)) > 0)	/* the 101 itself */
-		conn_write(c, buf, (size_t)n);
-	loop_del_fd(tp->loop, c->http_fd);
-	close(c->http_fd);
-	c->http_fd = -1;
-	/* Frames that came before the 101 went out: libmicrohttpd's, then the pair's. */
-	c->in_len = 0;
-	if (len > CONN_IN) {
-		conn_close(c, "frames before the upgrade");
-		return;
-	}
-	memcpy(c->in, extra, len);
-	c->in_len = len;
-	while (c->in_len < CONN_IN &&
-	       (n = recv(fd, c->in + c->in_len, CONN_IN - c->in_len, MSG_DONTWAIT)) > 0)
-		c->in_len += (size_t)n;
-	LOG(L_DEBUG, "[sip] WebSocket %s upgraded", sip_peer_str(&c->peer, pbuf, sizeof(pbuf)));
-	c->last_ms = loop_now_ms(tp->loop);
-	if (c->in_len && !conn_ws_frames(c))
-		return;
-	if (conn_flush(c)) {
-		conn_close(c, "write failed");
-		return;
-	}
-	conn_arm(c);
-}
-
-/* A frame the peer got wrong: a close with code (RFC 6455 §7.4.1), then the end. */
-static bool conn_ws_fail(struct sip_conn *c, uint16_t code, const char *why)
-{
-	char payload[2] = { (char)(code >> 8), (char)(code & 0xff) };
-
-	c->tp->stats.ws_failed++;
-	conn_write_ws(c, WS_OP_CLOSE, payload, sizeof(payload));
-	conn_close(c, why);
-	return false;
-}
-
-/* A message or control frame from ws_read(); false stops it (c is to close). */
-static bool on_ws_msg(void *arg, uint8_t opcode, char *payload, size_t len)
-{
-	struct sip_conn *c = arg;
-	struct sip_transport *tp = c->tp;
-
-	switch (opcode) {
-	case WS_OP_PING:
-		conn_write_ws(c, WS_OP_PONG, payload, len);
-		return !c->dead;
-	case WS_OP_PONG:
-		return true;
-	case WS_OP_CLOSE:
-		/* Echo the status code (§5.5.1); we have nothing more to say. */
-		conn_write_ws(c, WS_OP_CLOSE, payload, len >= 2 ? 2 : 0);
-		c->ws_closing = true;
-		return false;
-	default:
-		tp->stats.ws_rx++;
-		if (len)
-			tp->rx(tp->rx_arg, &c->peer, payload, len, 0);
-		return !c->dead;
-	}
-}
-
-/* Hands up every whole message in c->in (net/ws_frame.h); false when c was closed. */
-static bool conn_ws_frames(struct sip_conn *c)
-{
-	int r;
-
-	c->busy = true;
-	r = ws_read(&c->wsr, c->in, &c->in_len, SIP_MAX_MSG, true, on_ws_msg, c);
-	c->busy = false;
-	if (r == 0 && c->in_len >= CONN_IN)
-		r = -EMSGSIZE;
-	if (c->ws_closing) {
-		conn_close(c, "WebSocket closed by the peer");
-		return false;
-	}
-	if (c->dead) {
-		conn_close(c, "write failed");
-		return false;
-	}
-	if (r == -EMSGSIZE)
-		return conn_ws_fail(c, 1009, "WebSocket message too large");
-	if (r < 0)
-		return conn_ws_fail(c, 1002, "bad WebSocket frame");
-	return true;
+	return sip_conn_flush(c);
 }
 
 /* Hands up every complete message in c->in; returns false when c was closed. */
@@ -617,7 +394,7 @@ static bool conn_frame(struct sip_conn *c)
 		/* CRLF keepalives: a CRLFCRLF ping gets a CRLF pong (RFC 5626 §4.4.1). */
 		while (skip + 1 < c->in_len && c->in[skip] == '\r' && c->in[skip + 1] == '\n') {
 			if (skip + 3 < c->in_len && c->in[skip + 2] == '\r' && c->in[skip + 3] == '\n') {
-				conn_write(c, "\r\n", 2);
+				sip_conn_write(c, "\r\n", 2);
 				skip += 4;
 			} else {
 				skip += 2;
@@ -650,7 +427,7 @@ static bool conn_frame(struct sip_conn *c)
 				c->busy = false;
 				c->in[hdr_len] = save;
 			}
-			conn_close(c, n == -EMSGSIZE ? "message too large" : "bad Content-Length");
+			sip_conn_close(c, n == -EMSGSIZE ? "message too large" : "bad Content-Length");
 			return false;
 		}
 		{
@@ -664,7 +441,7 @@ static bool conn_frame(struct sip_conn *c)
 			c->busy = false;
 			c->in[n] = save;
 			if (c->dead) {		/* a write in rx failed */
-				conn_close(c, "write failed");
+				sip_conn_close(c, "write failed");
 				return false;
 			}
 		}
@@ -683,7 +460,7 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg)
 	(void)loop;
 	if (c->connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) || err) {
-			conn_close(c, err ? strerror(err) : "connect failed");
+			sip_conn_close(c, err ? strerror(err) : "connect failed");
 			return;
 		}
 		c->connecting = false;
@@ -693,7 +470,7 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg)
 			return;
 		if (c->handshaking) {
 			conn_watch(c);
-			conn_arm(c);
+			sip_conn_arm(c);
 			return;
 		}
 	}
@@ -705,41 +482,41 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg)
 			size_t cap = c->ws ? CONN_IN : SIP_MAX_MSG;
 
 			if (c->in_len >= cap) {
-				if (!(c->ws ? conn_ws_frames(c) : conn_frame(c)))
+				if (!(c->ws ? sip_conn_ws_frames(c) : conn_frame(c)))
 					return;
 				if (c->in_len >= cap)
 					break;
 			}
 			n = conn_recv(c, c->in + c->in_len, cap - c->in_len);
 			if (n == 0) {
-				conn_close(c, "peer closed");
+				sip_conn_close(c, "peer closed");
 				return;
 			}
 			if (n < 0) {
 				if (n == -EAGAIN)
 					break;
-				conn_close(c, c->ssl ? "TLS error" : strerror((int)-n));
+				sip_conn_close(c, c->ssl ? "TLS error" : strerror((int)-n));
 				return;
 			}
 			if (!c->in_len)
 				c->partial_since = loop_now_ms(c->tp->loop);
 			c->in_len += (size_t)n;
 			c->last_ms = loop_now_ms(c->tp->loop);
-			if (!(c->upgrading ? conn_http_feed(c) : c->ws ? conn_ws_frames(c)
+			if (!(c->upgrading ? sip_conn_http_feed(c) : c->ws ? sip_conn_ws_frames(c)
 								      : conn_frame(c)))
 				return;
 		}
 	} else if (events & (EPOLLHUP | EPOLLERR)) {
-		conn_close(c, "connection error");
+		sip_conn_close(c, "connection error");
 		return;
 	}
 	if (c->tp->rx_done)
 		c->tp->rx_done(c->tp->rx_arg);
-	if (conn_flush(c)) {
-		conn_close(c, "write failed");
+	if (sip_conn_flush(c)) {
+		sip_conn_close(c, "write failed");
 		return;
 	}
-	conn_arm(c);
+	sip_conn_arm(c);
 }
 
 static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
@@ -771,12 +548,12 @@ static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
 		struct sip_conn *old = conn_find(tp, &peer.addr, peer.proto);
 
 		if (old)
-			conn_close(old, "replaced by a new connection");
+			sip_conn_close(old, "replaced by a new connection");
 		c = conn_new(tp, cfd, &peer, false);
 		if (!c)
 			close(cfd);
-		else if (peer.proto == SIP_WS && conn_http_start(c))
-			conn_close(c, "WebSocket upgrade not started");
+		else if (peer.proto == SIP_WS && sip_conn_http_start(c))
+			sip_conn_close(c, "WebSocket upgrade not started");
 	}
 }
 
@@ -983,7 +760,7 @@ int sip_transport_open_ws(struct sip_transport *tp, unsigned proto, const struct
 	if (proto == SIP_WSS && !tls)
 		return -EINVAL;
 	if (!tp->ws.mhd) {
-		err = sip_ws_open(&tp->ws, tp->loop, on_upgraded, tp);
+		err = sip_ws_open(&tp->ws, tp->loop, sip_conn_upgraded, tp);
 		if (err)
 			return err;
 	}
@@ -997,7 +774,7 @@ void sip_transport_close(struct sip_transport *tp)
 	if (tp->conns) {
 		for (unsigned b = 0; b < SIP_TCP_BUCKETS; b++)
 			while (tp->conns[b])
-				conn_close(tp->conns[b], "shutting down");
+				sip_conn_close(tp->conns[b], "shutting down");
 	}
 	for (int i = 0; i < tp->nl; i++) {
 		if (tp->l[i].udp_fd >= 0) {
@@ -1051,11 +828,11 @@ int sip_transport_send(struct sip_transport *tp, const struct sip_peer *to,
 		if (!c || !c->ws)
 			return -ENOTCONN;
 		if (len == 4 && !memcmp(buf, "\r\n\r\n", 4))
-			err = conn_write_ws(c, WS_OP_PING, "", 0);
+			err = sip_conn_write_ws(c, WS_OP_PING, "", 0);
 		else
-			err = conn_write_ws(c, WS_OP_TEXT, buf, len);
+			err = sip_conn_write_ws(c, WS_OP_TEXT, buf, len);
 		if (err)
-			conn_close(c, err == -ENOBUFS ? "peer does not read" : "write failed");
+			sip_conn_close(c, err == -ENOBUFS ? "peer does not read" : "write failed");
 		return err;
 	}
 	if (to->proto == SIP_UDP) {
@@ -1092,9 +869,9 @@ int sip_transport_send(struct sip_transport *tp, const struct sip_peer *to,
 			return -ENOMEM;
 		}
 	}
-	err = conn_write(c, buf, len);
+	err = sip_conn_write(c, buf, len);
 	if (err) {
-		conn_close(c, err == -ENOBUFS ? "peer does not read" : "write failed");
+		sip_conn_close(c, err == -ENOBUFS ? "peer does not read" : "write failed");
 		return err;
 	}
 	return 0;
@@ -1107,7 +884,7 @@ void sip_transport_hold(struct sip_transport *tp, const struct sip_peer *peer, u
 	if (!c)
 		return;
 	c->hold_until = loop_now_ms(tp->loop) + ms;
-	conn_arm(c);
+	sip_conn_arm(c);
 }
 
 const struct sockaddr *sip_transport_local(const struct sip_transport *tp, int i,
