@@ -20,8 +20,9 @@
 #   c. bad input: a client that connects and never sends a ClientHello,
 #      open across the first call (closed after the 10 s handshake
 #      timeout, the call undisturbed), an HTTP request instead of a
-#      ClientHello, a client offering only TLS 1.1 (refused with a
-#      protocol_version alert; TLS 1.2 is accepted);
+#      ClientHello, a client offering only TLS 1.0 or 1.1 (refused with a
+#      protocol_version alert; TLS 1.2 is accepted); an OPTIONS to a sips:
+#      Request-URI answered with received and rport;
 #   d. SIGHUP with a new certificate: s_client sees it; a broken one is
 #      refused and the running one stays; a sluiced whose certificate
 #      cannot be loaded starts on UDP and TCP only, saying so.
@@ -64,7 +65,7 @@ SPID=$!
 cleanup_add "kill $SPID 2>/dev/null"
 wait_for $TMP/sluiced.log "running|cannot" 100
 
-plan 32
+plan 34
 
 like "$(cat $TMP/sluiced.log)" "\[sip\] TLS on 0\.0\.0\.0:5061 \(TLS 1\.2 and later\), certificate /CN=ims\.local" \
 	"sluiced listens for TLS on 5061 with the test certificate"
@@ -216,14 +217,23 @@ rc=$?	# 0 at a close, 1 at a reset (what it had sent unread), 124: still open
 ok $((rc == 0 || rc == 1 ? 0 : 1)) "an HTTP request instead of a ClientHello: sluiced closes the connection at once"
 like "$(cat $TMP/sluiced.log)" "TLS handshake with 10\.0\.1\.2:[0-9]+/tls failed: .*(wrong version number|http request)" \
 	"... and says why"
-out=$(in_ns $C timeout 5 openssl s_client -connect 10.0.1.1:5061 -tls1_1 \
-	-cipher 'DEFAULT:@SECLEVEL=0' </dev/null 2>&1)
-like "$out" "alert protocol version" "a client offering only TLS 1.1 gets a protocol_version alert"
-like "$(cat $TMP/sluiced.log)" "TLS handshake with 10\.0\.1\.2:[0-9]+/tls failed: .*unsupported protocol" \
-	"... and sluiced logs it"
+for v in 1.0:tls1 1.1:tls1_1; do
+	out=$(in_ns $C timeout 5 openssl s_client -connect 10.0.1.1:5061 -${v#*:} \
+		-cipher 'DEFAULT:@SECLEVEL=0' </dev/null 2>&1)
+	like "$out" "alert protocol version" "a client offering only TLS ${v%:*} gets a protocol_version alert"
+done
+is "$(grep -c 'TLS handshake with 10\.0\.1\.2:[0-9]*/tls failed: .*unsupported protocol' $TMP/sluiced.log)" 2 \
+	"... and sluiced logs each"
 out=$(in_ns $C timeout 5 openssl s_client -connect 10.0.1.1:5061 -tls1_2 -CAfile $TMP/ca.pem \
 	-verify_return_error </dev/null 2>&1)
 like "$out" "Protocol *: TLSv1\.2" "TLS 1.2 is accepted, the certificate verified against the test CA"
+
+# A sips: Request-URI over TLS is this server's (RFC 3261 §26.2).
+printf 'OPTIONS sips:ims.local SIP/2.0\r\nVia: SIP/2.0/TLS 10.0.1.2:5099;branch=z9hG4bK-sips1;rport\r\nMax-Forwards: 70\r\nFrom: <sips:probe@ims.local>;tag=p1\r\nTo: <sips:ims.local>\r\nCall-ID: sips-probe-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' >$TMP/opt.txt
+out=$( (cat $TMP/opt.txt; sleep 1) | in_ns $C timeout 5 openssl s_client -connect 10.0.1.1:5061 \
+	-CAfile $TMP/ca.pem -quiet 2>/dev/null | tr '\r\n' '  ')
+like "$out" "^SIP/2\.0 200 OK +Via: SIP/2\.0/TLS 10\.0\.1\.2:5099;branch=z9hG4bK-sips1;rport=[0-9]+;received=10\.0\.1\.2 " \
+	"OPTIONS sips:ims.local over TLS: 200, received and rport on the Via"
 
 # d. SIGHUP: a renewed certificate, then a broken one.
 tls_certs $TMP renewed.ims.local "DNS:ims.local,IP:10.0.1.1,IP:10.0.2.1" srv2
