@@ -19,7 +19,6 @@
 #include "core/log.h"
 #include "sip/transport_int.h"
 
-
 static size_t addr_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
