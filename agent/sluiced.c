@@ -189,6 +189,23 @@ static uint16_t sip_port(const struct conf_addr *a)
 	return 0;
 }
 
+/* [sip] listen, listen_tls, listen_ws, listen_wss into spec: each port once. */
+static void nft_sip_ports(const struct conf *c, struct dp_nft_spec *spec)
+{
+	const struct conf_addr *l[] = { &c->sip_listen, &c->sip_listen_tls, &c->sip_listen_ws,
+					&c->sip_listen_wss };
+
+	for (size_t i = 0; i < sizeof(l) / sizeof(l[0]) && spec->n_sip < DP_NFT_MAX_SIP; i++) {
+		uint16_t port = sip_port(l[i]);
+		bool dup = !port;
+
+		for (int j = 0; j < spec->n_sip; j++)
+			dup |= spec->sip_ports[j] == port;
+		if (!dup)
+			spec->sip_ports[spec->n_sip++] = port;
+	}
+}
+
 /*
  * With a kernel data path, table inet sluice (dp/nft.h): the media ports
  * untracked and, with [media] firewall = yes, SIP and media accepted. It
@@ -208,10 +225,7 @@ static void start_nft(struct sluiced *sd)
 
 	if (sd->dp->kind == DP_USER)
 		return;
-	if (sip_port(&c->sip_listen))
-		spec.sip_ports[spec.n_sip++] = sip_port(&c->sip_listen);
-	if (sip_port(&c->sip_listen_tls) && sip_port(&c->sip_listen_tls) != spec.sip_ports[0])
-		spec.sip_ports[spec.n_sip++] = sip_port(&c->sip_listen_tls);
+	nft_sip_ports(c, &spec);
 	dp_nft_describe(&spec, desc, sizeof(desc));
 	if (dp_nft_install(&spec, why, sizeof(why)))
 		LOG(L_WARN, "[dp] nftables: table inet sluice not installed (%s); media stays "
