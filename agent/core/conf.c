@@ -508,6 +508,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("trunk", "username", "", parse_str, trunk_username),
 	KEY("trunk", "password", "", parse_str, trunk_password),
 	KEY("trunk", "domain", "", parse_str, trunk_domain),
+	KEY("trunk", "tls_ca", "", parse_str, trunk_tls_ca),
 	KEY("trunk", "rewrite", "", parse_rewrite, trunk_rewrite),
 	KEY("media", "interface", "eth0", parse_ifaces, media_ifaces),
 	KEY("media", "address", "auto", parse_media_address, media_address),

@@ -85,6 +85,7 @@ struct conf {
 	char		trunk_username[128];
 	char		trunk_password[128];
 	char		trunk_domain[128];	/* host of its Request-URIs, "": the address */
+	char		trunk_tls_ca[CONF_STR_MAX];	/* PEM: CAs its certificate is checked against */
 	char		trunk_rewrite[CONF_STR_MAX];	/* "FROM=TO, ..." prefix rules */
 
 	/* [store] */

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -109,7 +111,56 @@ void tls_ctx_free(struct tls_ctx *ctx)
 {
 	SSL_CTX_free(ctx->server);
 	SSL_CTX_free(ctx->client);
-	ctx->server = ctx->client = NULL;
+	SSL_CTX_free(ctx->verify);
+	ctx->server = ctx->client = ctx->verify = NULL;
+}
+
+int tls_ctx_verify(struct tls_ctx *ctx, const char *ca, const char *host, char *err,
+		   size_t errlen)
+{
+	SSL_CTX *c;
+
+	ERR_clear_error();
+	c = ctx_new(false);
+	if (!c) {
+		ssl_why(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_load_verify_locations(c, ca, NULL) != 1) {
+		ssl_why(err, errlen, "unreadable");
+		snprintf(err + strlen(err), errlen - strlen(err), " (CA file %s)", ca);
+		SSL_CTX_free(c);
+		return -EINVAL;
+	}
+	SSL_CTX_free(ctx->verify);
+	ctx->verify = c;
+	snprintf(ctx->verify_host, sizeof(ctx->verify_host), "%s", host);
+	return 0;
+}
+
+SSL *tls_new_verified(struct tls_ctx *ctx, int fd)
+{
+	unsigned char a[16];
+	bool ip = inet_pton(AF_INET, ctx->verify_host, a) == 1 ||
+		  inet_pton(AF_INET6, ctx->verify_host, a) == 1;
+	SSL *ssl;
+
+	bool named;
+
+	if (!ctx->verify || !(ssl = SSL_new(ctx->verify)))
+		return NULL;
+	if (ip)
+		named = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ctx->verify_host) == 1;
+	else
+		named = SSL_set1_host(ssl, ctx->verify_host) == 1 &&
+			SSL_set_tlsext_host_name(ssl, ctx->verify_host) == 1;
+	if (!named || SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_connect_state(ssl);
+	return ssl;
 }
 
 SSL *tls_new(struct tls_ctx *ctx, int fd, bool server)

@@ -14,7 +14,9 @@
  *
  * Connections we open encrypt but do not authenticate the peer: phones
  * reached again at their registered address present no certificate a CA
- * signed for that address. Peers are authenticated by digest instead.
+ * signed for that address. Peers are authenticated by digest instead. The
+ * one exception is a peer named in advance (the trunk) with CAs to check
+ * it against: tls_ctx_verify(), then tls_new_verified().
  */
 #ifndef SLUICE_NET_TLS_H
 #define SLUICE_NET_TLS_H
@@ -29,6 +31,8 @@ typedef struct ssl_ctx_st SSL_CTX;
 struct tls_ctx {
 	SSL_CTX	*server;	/* NULL: no certificate loaded */
 	SSL_CTX	*client;
+	SSL_CTX	*verify;	/* a client checking its peer; NULL: none */
+	char	verify_host[128];	/* the name or address it must show */
 	char	subject[128];	/* the loaded certificate's, for logs */
 };
 
@@ -40,6 +44,16 @@ struct tls_ctx {
 int tls_ctx_load(struct tls_ctx *ctx, const char *cert, const char *key, char *err,
 		 size_t errlen);
 void tls_ctx_free(struct tls_ctx *ctx);
+
+/*
+ * A client context that checks its peer's certificate against the CAs in
+ * ca (PEM) and its name against host (a DNS name, or an IP address
+ * literal). Returns 0 or -errno with why in err.
+ */
+int tls_ctx_verify(struct tls_ctx *ctx, const char *ca, const char *host, char *err,
+		   size_t errlen);
+/* A connecting session over fd with that check (and host as SNI); NULL: none. */
+SSL *tls_new_verified(struct tls_ctx *ctx, int fd);
 
 /* A TLS session over fd, accepting (server) or connecting; NULL: no memory. */
 SSL *tls_new(struct tls_ctx *ctx, int fd, bool server);

@@ -1313,9 +1313,51 @@ static void listen_stream(struct sip_server *s, unsigned proto, const struct con
 		    proto == SIP_TLS ? "TLS" : "WebSocket over TLS (wss)", addr, s->tls.subject);
 }
 
+/*
+ * [trunk] transport = tls: its certificate checked against [trunk] tls_ca
+ * for [trunk] domain, else its address; without tls_ca, not checked.
+ */
+static void trunk_tls(struct sip_server *s)
+{
+	const struct conf *c = s->conf;
+	char host[128], err[320];
+
+	if (c->trunk_address.ss.ss_family == AF_UNSPEC || c->trunk_transport != SIP_TLS)
+		return;
+	if (!s->tls_on) {
+		LOG(L_ERROR, "[trunk] transport = tls needs [sip] tls_cert and tls_key loaded "
+		    "(with listen_tls): calls to the trunk will fail");
+		return;
+	}
+	if (!c->trunk_tls_ca[0]) {
+		LOG(L_WARN, "[trunk] TLS without tls_ca: the gateway's certificate is not checked");
+		return;
+	}
+	if (c->trunk_domain[0]) {
+		snprintf(host, sizeof(host), "%s", c->trunk_domain);
+	} else {
+		struct sip_peer p = { .addr = c->trunk_address.ss };
+		uint16_t port;
+
+		sip_peer_host(&p, host, sizeof(host), &port);
+	}
+	if (tls_ctx_verify(&s->tls, c->trunk_tls_ca, host, err, sizeof(err))) {
+		/* Fail closed: no connection to the trunk rather than an unchecked one. */
+		LOG(L_ERROR, "[trunk] tls_ca not loaded: %s; calls to the trunk will fail", err);
+		s->tp.tls_verify = true;
+		s->tp.tls_verify_addr = c->trunk_address.ss;
+		return;
+	}
+	s->tp.tls_verify = true;
+	s->tp.tls_verify_addr = c->trunk_address.ss;
+	LOG(L_INFO, "[trunk] TLS: the gateway's certificate is checked against %s for %s",
+	    c->trunk_tls_ca, host);
+}
+
 static void listen_secure(struct sip_server *s)
 {
 	load_tls(s);
+	trunk_tls(s);
 	listen_stream(s, SIP_TLS, &s->conf->sip_listen_tls);
 	listen_stream(s, SIP_WS, &s->conf->sip_listen_ws);
 	listen_stream(s, SIP_WSS, &s->conf->sip_listen_wss);

@@ -245,7 +245,10 @@ static struct sip_conn *conn_new(struct sip_transport *tp, int fd, const struct 
 	if (!c)
 		return NULL;
 	c->in = malloc(CONN_IN + 1);
-	if (tls && tp->tls)
+	if (tls && tp->tls && connecting && tp->tls_verify &&
+	    same_addr(&peer->addr, &tp->tls_verify_addr))
+		c->ssl = tls_new_verified(tp->tls, fd);
+	else if (tls && tp->tls)
 		c->ssl = tls_new(tp->tls, fd, !connecting);
 	if (!c->in || (tls && !c->ssl) ||
 	    loop_add_fd(tp->loop, fd, EPOLLIN | (connecting ? EPOLLOUT : 0), on_conn, c)) {

@@ -143,6 +143,12 @@ struct sip_transport {
 	struct sip_hash_key	key;
 	uint64_t		idle_ms;	/* SIP_TCP_IDLE_MS, tests shorten it */
 	struct tls_ctx		*tls;		/* NULL: no TLS listener */
+	/*
+	 * A connection opened to tls_verify_addr must check its peer's
+	 * certificate (tls->verify); without that context it is not opened.
+	 */
+	bool			tls_verify;
+	struct sockaddr_storage	tls_verify_addr;
 	struct sip_ws		ws;		/* the HTTP upgrade; ws.mhd NULL: none */
 	struct sip_conn		*upgrading;	/* connections in their HTTP upgrade */
 	struct {

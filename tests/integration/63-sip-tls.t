@@ -16,7 +16,8 @@
 #      over UDP calls the TLS baresip 1002 (UDP to TLS, sipp's pcap
 #      counted at baresip), then baresip 1001 dials a number that goes to
 #      the trunk over TLS ([trunk] transport = tls; openssl s_server as the
-#      gateway shows the INVITE);
+#      gateway shows the INVITE), its certificate checked against [trunk]
+#      tls_ca (an impostor's refused, sent nothing);
 #   c. bad input: a client that connects and never sends a ClientHello,
 #      open across the first call (closed after the 10 s handshake
 #      timeout, the call undisturbed), an HTTP request instead of a
@@ -52,7 +53,7 @@ sluice_conf $TMP/sluice.conf sip.listen=0.0.0.0:5060 sip.domain=ims.local \
 	sip.listen_tls=0.0.0.0:5061 sip.tls_cert=$TMP/srv.pem sip.tls_key=$TMP/srv.key \
 	media.interface="r0, r1" media.address=10.0.1.1 media.ports=30000-30099 \
 	media.datapath=user mml.listen=off log.level=debug \
-	trunk.address=10.0.2.3:5081 trunk.transport=tls
+	trunk.address=10.0.2.3:5081 trunk.transport=tls trunk.tls_ca=$TMP/ca.pem
 cat >$TMP/users.json <<JSON
 { "1001": { "username": "1001", "password": "caller-pw" },
   "1002": { "username": "1002", "password": "callee-pw" },
@@ -65,7 +66,7 @@ SPID=$!
 cleanup_add "kill $SPID 2>/dev/null"
 wait_for $TMP/sluiced.log "running|cannot" 100
 
-plan 34
+plan 37
 
 like "$(cat $TMP/sluiced.log)" "\[sip\] TLS on 0\.0\.0\.0:5061 \(TLS 1\.2 and later\), certificate /CN=ims\.local" \
 	"sluiced listens for TLS on 5061 with the test certificate"
@@ -195,12 +196,18 @@ ok $((got >= sent - 2 ? 0 : 1)) "sipp's RTP reached the TLS phone ($got of $sent
 like "$(cat $TMP/bs-1002.log)" "Call with sip:1003@ims.local terminated" "baresip 1002 took sipp's BYE"
 
 # b. Out to a trunk over TLS: openssl s_server stands in for the gateway
-# and shows what it was sent (it never answers).
-(sleep 15 | in_ns $E timeout 20 openssl s_server -accept 10.0.2.3:5081 -cert $TMP/trunk.pem \
-	-key $TMP/trunk.key -quiet -naccept 1 >$TMP/trunk.out 2>&1) &
-TRUNK=$!
-cleanup_add "kill $TRUNK 2>/dev/null"
-sleep 1
+# and shows what it was sent (it never answers). trunk_server NAME OUT:
+# with certificate NAME.pem, its pid in TRUNK.
+trunk_server() {
+	sleep 30 | nsenter --net=/run/netns/$E timeout 25 openssl s_server \
+		-accept 10.0.2.3:5081 -cert $TMP/$1.pem -key $TMP/$1.key -quiet -naccept 1 >$2 2>&1 &
+	TRUNK=$!
+	cleanup_add "kill $TRUNK 2>/dev/null"
+	sleep 1
+}
+like "$(cat $TMP/sluiced.log)" "\[trunk\] TLS: the gateway's certificate is checked against .*/ca\.pem for 10\.0\.2\.3" \
+	"[trunk] tls_ca: the gateway's certificate will be checked"
+trunk_server trunk $TMP/trunk.out
 bs_cmd $C "/dial sip:0301234@ims.local"
 wait_for $TMP/trunk.out "^INVITE " 50
 like "$(tr '\r\n' '  ' <$TMP/trunk.out)" "^INVITE sip:0301234@10\.0\.2\.3:5081;transport=tls SIP/2\.0 +Via: SIP/2\.0/TLS 10\.0\.2\.1:5061;" \
@@ -209,6 +216,19 @@ like "$(cat $TMP/sluiced.log)" "TLS with 10\.0\.2\.3:5081/tls: TLSv1\.[23]" \
 	"... on a connection sluiced opened, its handshake done on the loop"
 # No provisional came, so no CANCEL may go (RFC 3261 §9.1): the caller just leaves.
 bs_cmd $C "/hangup"
+kill $TRUNK
+wait $TRUNK 2>/dev/null
+# An impostor on the trunk's address, with a certificate the CA never signed.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+	-keyout $TMP/impostor.key -out $TMP/impostor.pem -subj "/CN=trunk.example" \
+	-addext "subjectAltName=IP:10.0.2.3" >/dev/null 2>&1
+trunk_server impostor $TMP/impostor.out
+bs_cmd $C "/dial sip:0301234@ims.local"
+wait_for $TMP/sluiced.log "TLS handshake with 10\.0\.2\.3:5081/tls failed: .*certificate verify failed" 50
+ok $? "a gateway whose certificate the CA did not sign: the handshake fails"
+ok $(grep -c '^INVITE ' $TMP/impostor.out) "... and it is sent nothing"
+bs_cmd $C "/hangup"
+kill $TRUNK
 
 # c. Bad input.
 in_ns $C timeout 5 bash -c 'exec 3<>/dev/tcp/10.0.1.1/5061
