@@ -232,12 +232,14 @@ static void test_trunk_and_timers(void **state)
 	assert_int_equal(c.sip_listen_tls.ss.ss_family, AF_UNSPEC);	/* off by default */
 	assert_int_equal(c.sip_listen_ws.ss.ss_family, AF_UNSPEC);
 	assert_int_equal(load_text(&c, "[trunk]\ntransport = tls\n[sip]\nlisten_tls = 5061\n"
-				   "listen_wss = [::]:8443\ntls_cert = /etc/sluice/cert.pem\n",
+				   "listen_wss = [::]:8443\ntls_cert = /etc/sluice/cert.pem\n"
+				   "[trunk]\ntls_ca = /etc/ssl/certs/ca-certificates.crt\n",
 				   err, sizeof(err)), 0);
 	assert_int_equal(c.trunk_transport, 2);		/* tls */
 	assert_int_equal(ntohs(((struct sockaddr_in *)&c.sip_listen_tls.ss)->sin_port), 5061);
 	assert_int_equal(c.sip_listen_wss.ss.ss_family, AF_INET6);
 	assert_string_equal(c.sip_tls_cert, "/etc/sluice/cert.pem");
+	assert_string_equal(c.trunk_tls_ca, "/etc/ssl/certs/ca-certificates.crt");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (!load_text(&c, bad[i], err, sizeof(err)))
 			fail_msg("case %zu accepted", i);
