@@ -37,7 +37,7 @@ endif
 CFLAGS ?= -O2 -g
 SLUICE_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Iinclude -Iagent -Ibpf -MMD -MP $(SANFLAGS)
-LDLIBS = -lbpf -losipparser2 -losip2 -lsqlite3 -lnftnl -lmnl -ljansson -lcrypto \
+LDLIBS = -lbpf -losipparser2 -losip2 -lsqlite3 -lnftnl -lmnl -ljansson -lmicrohttpd -lssl -lcrypto \
 	-lelf -lz -lm
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 	-Iinclude -Ibpf -I$(ARCH_INC) -MMD -MP
@@ -45,7 +45,7 @@ BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 # Debian packages: to build, to test, to benchmark.
 DEPS = make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libosip2-dev libsqlite3-dev libmnl-dev libnftnl-dev \
-	libcmocka-dev libssl-dev libjansson-dev iproute2 nftables conntrack perl sip-tester sipsak sqlite3 kamailio \
+	libcmocka-dev libssl-dev libmicrohttpd-dev libjansson-dev iproute2 nftables conntrack perl sip-tester sipsak sqlite3 kamailio \
 	tcpdump ethtool kmod iputils-ping libclang-rt-14-dev sipvicious baresip-core \
 	linux-headers-amd64 linux-image-amd64 qemu-system-x86 busybox-static cpio
 BENCH_DEPS = rtpengine-daemon kamailio kamailio-sqlite-modules bc
@@ -66,7 +66,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps check check-unit check-integration check-docs bench bench-ng bench-sip bench-kmod clean run \
+.PHONY: all deps node-deps check check-unit check-integration check-docs bench bench-ng bench-sip bench-kmod clean run \
 	demo kmod kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
@@ -104,7 +104,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 # Installs only what is missing, so a second run does nothing.
-deps:
+deps: node-deps
 	@missing=$$(for p in $(DEPS) $(EXTRA_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'ok installed' || echo $$p; done); \
@@ -112,6 +112,18 @@ deps:
 		echo "deps: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# The WebSocket test's peers (tests/node: the npm ws client, JsSIP), with
+# the machine's node and its own npm (never Debian's npm package), into
+# tests/node/node_modules as package-lock.json pins them; skipped without npm.
+node-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "deps: no npm: tests/integration/64-sip-ws.t will skip"; \
+	elif [ ! tests/node/node_modules/.package-lock.json -nt tests/node/package-lock.json ]; then \
+		echo "deps: npm ci in tests/node"; \
+		(cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || \
+			echo "deps: npm ci failed: tests/integration/64-sip-ws.t will skip"; \
 	fi
 
 bench-deps:

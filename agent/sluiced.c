@@ -177,16 +177,33 @@ static int start_media(struct sluiced *sd)
 	return err;
 }
 
-/* [sip] listen's port, host order; 0 when SIP is off. */
-static uint16_t sip_port(const struct conf *c)
+/* The port of a [sip] listen key, host order; 0 when it is off. */
+static uint16_t sip_port(const struct conf_addr *a)
 {
-	const struct sockaddr_storage *ss = &c->sip_listen.ss;
+	const struct sockaddr_storage *ss = &a->ss;
 
 	if (ss->ss_family == AF_INET)
 		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 	if (ss->ss_family == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	return 0;
+}
+
+/* [sip] listen, listen_tls, listen_ws, listen_wss into spec: each port once. */
+static void nft_sip_ports(const struct conf *c, struct dp_nft_spec *spec)
+{
+	const struct conf_addr *l[] = { &c->sip_listen, &c->sip_listen_tls, &c->sip_listen_ws,
+					&c->sip_listen_wss };
+
+	for (size_t i = 0; i < sizeof(l) / sizeof(l[0]) && spec->n_sip < DP_NFT_MAX_SIP; i++) {
+		uint16_t port = sip_port(l[i]);
+		bool dup = !port;
+
+		for (int j = 0; j < spec->n_sip; j++)
+			dup |= spec->sip_ports[j] == port;
+		if (!dup)
+			spec->sip_ports[spec->n_sip++] = port;
+	}
 }
 
 /*
@@ -208,8 +225,7 @@ static void start_nft(struct sluiced *sd)
 
 	if (sd->dp->kind == DP_USER)
 		return;
-	spec.sip_ports[0] = sip_port(c);
-	spec.n_sip = spec.sip_ports[0] ? 1 : 0;
+	nft_sip_ports(c, &spec);
 	dp_nft_describe(&spec, desc, sizeof(desc));
 	if (dp_nft_install(&spec, why, sizeof(why)))
 		LOG(L_WARN, "[dp] nftables: table inet sluice not installed (%s); media stays "
@@ -516,7 +532,8 @@ static void usage(FILE *f)
 		"                    ([media] on_stop = keep: as USR2)\n"
 		"         USR2       stop for a restart: calls' media stays in the kernel\n"
 		"                    and the next sluiced adopts it\n"
-		"         HUP        reload the configuration's log level and the blacklist\n");
+		"         HUP        reload the configuration's log level, the blacklist\n"
+		"                    and the TLS certificate\n");
 }
 
 static int sluiced_run(struct sluiced *sd)

@@ -240,15 +240,20 @@ static int parse_addr(struct conf *c, const char *val, void *dst,
 	return 0;
 }
 
+/* udp, tcp, tls: 0, 1, 2, as enum sip_proto counts them. */
 static int parse_transport(struct conf *c, const char *val, void *dst, const char **want)
 {
+	static const char *const names[] = { "udp", "tcp", "tls" };
+
 	(void)c;
-	if (strcasecmp(val, "udp") && strcasecmp(val, "tcp")) {
-		*want = "udp or tcp";
-		return -EINVAL;
+	for (uint8_t i = 0; i < 3; i++) {
+		if (!strcasecmp(val, names[i])) {
+			*(uint8_t *)dst = i;
+			return 0;
+		}
 	}
-	*(bool *)dst = !strcasecmp(val, "tcp");
-	return 0;
+	*want = "udp, tcp or tls";
+	return -EINVAL;
 }
 
 /* RFC 4028 intervals: off, or 10 s (tests; RFC 4028 itself says 90) to a day. */
@@ -493,11 +498,17 @@ static const struct conf_key conf_keys[] = {
 	KEY("sip", "scanners", "friendly-scanner, sipvicious, sipcli, sip-scan, VaxSIPUserAgent, iWar, sundayddr, SIPScan, pplsip", parse_str, sip_scanners),
 	KEY("sip", "session_expires", "1800", parse_session_expires, sip_session_expires),
 	KEY("sip", "min_se", "90", parse_session_expires, sip_min_se),
+	KEY("sip", "listen_tls", "off", parse_addr, sip_listen_tls),
+	KEY("sip", "tls_cert", "", parse_str, sip_tls_cert),
+	KEY("sip", "tls_key", "", parse_str, sip_tls_key),
+	KEY("sip", "listen_ws", "off", parse_addr, sip_listen_ws),
+	KEY("sip", "listen_wss", "off", parse_addr, sip_listen_wss),
 	KEY("trunk", "address", "off", parse_addr, trunk_address),
-	KEY("trunk", "transport", "udp", parse_transport, trunk_tcp),
+	KEY("trunk", "transport", "udp", parse_transport, trunk_transport),
 	KEY("trunk", "username", "", parse_str, trunk_username),
 	KEY("trunk", "password", "", parse_str, trunk_password),
 	KEY("trunk", "domain", "", parse_str, trunk_domain),
+	KEY("trunk", "tls_ca", "", parse_str, trunk_tls_ca),
 	KEY("trunk", "rewrite", "", parse_rewrite, trunk_rewrite),
 	KEY("media", "interface", "eth0", parse_ifaces, media_ifaces),
 	KEY("media", "address", "auto", parse_media_address, media_address),

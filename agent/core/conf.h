@@ -58,6 +58,11 @@ struct conf {
 	char		sip_scanners[CONF_STR_MAX];	/* User-Agent substrings dropped, "": none */
 	uint32_t	sip_session_expires;	/* RFC 4028 interval asked for, 0: off */
 	uint32_t	sip_min_se;		/* shortest interval accepted (else 422) */
+	struct conf_addr sip_listen_tls;	/* AF_UNSPEC: no TLS */
+	char		sip_tls_cert[CONF_STR_MAX];	/* PEM: certificate (and chain) */
+	char		sip_tls_key[CONF_STR_MAX];	/* PEM: its private key */
+	struct conf_addr sip_listen_ws;		/* SIP over WebSocket; AF_UNSPEC: off */
+	struct conf_addr sip_listen_wss;	/* over secure WebSocket (tls_cert) */
 
 	/* [media] */
 	char		media_ifaces[CONF_MAX_IFACES][32];
@@ -76,10 +81,11 @@ struct conf {
 
 	/* [trunk]: the gateway numbers that are not subscribers go to */
 	struct conf_addr trunk_address;		/* AF_UNSPEC: no trunk */
-	bool		trunk_tcp;
+	uint8_t		trunk_transport;	/* 0 udp, 1 tcp, 2 tls (enum sip_proto) */
 	char		trunk_username[128];
 	char		trunk_password[128];
 	char		trunk_domain[128];	/* host of its Request-URIs, "": the address */
+	char		trunk_tls_ca[CONF_STR_MAX];	/* PEM: CAs its certificate is checked against */
 	char		trunk_rewrite[CONF_STR_MAX];	/* "FROM=TO, ..." prefix rules */
 
 	/* [store] */

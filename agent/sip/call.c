@@ -24,15 +24,21 @@ static unsigned bucket(const struct sip_server *s, const char *id)
 	return (unsigned)sip_hash_buf(&s->tag_key, id, strlen(id)) & (CALL_BUCKETS - 1);
 }
 
-/* <sip:HOST:PORT> of ours towards to. */
+/*
+ * <sip:HOST:PORT> of ours towards to, with ;transport=tcp, tls, ws or wss
+ * on a stream: the listener's port of that transport, so that a phone that
+ * opens a connection anew reaches the same kind of listener.
+ */
 int b2b_our_contact(struct sip_server *s, const struct sip_peer *to, char *out, size_t n)
 {
+	static const char *const param[SIP_NPROTO] = { "", ";transport=tcp", ";transport=tls",
+							";transport=ws", ";transport=wss" };
 	char host[64];
 	uint16_t port;
 
 	if (sip_srv_local_for(s, to, host, sizeof(host), &port))
 		return -EADDRNOTAVAIL;
-	snprintf(out, n, "<sip:%s:%u%s>", host, port, to->proto == SIP_TCP ? ";transport=tcp" : "");
+	snprintf(out, n, "<sip:%s:%u%s>", host, port, to->proto < SIP_NPROTO ? param[to->proto] : "");
 	return 0;
 }
 

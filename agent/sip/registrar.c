@@ -87,7 +87,8 @@ static void peer_of(const struct store_binding *b, struct sip_peer *p)
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&p->addr;
 
 	memset(p, 0, sizeof(*p));
-	p->proto = strcasecmp(b->transport, "TCP") ? SIP_UDP : SIP_TCP;
+	p->proto = sip_proto_parse(b->transport) < 0 ? SIP_UDP
+						     : (uint8_t)sip_proto_parse(b->transport);
 	if (inet_pton(AF_INET, b->received_addr, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(b->received_port);
@@ -269,7 +270,7 @@ static void fill_source(struct store_binding *b, const struct sip_peer *from)
 		inet_ntop(AF_INET6, &sin6->sin6_addr, b->received_addr, sizeof(b->received_addr));
 		b->received_port = ntohs(sin6->sin6_port);
 	}
-	snprintf(b->transport, sizeof(b->transport), "%s", from->proto == SIP_TCP ? "TCP" : "UDP");
+	snprintf(b->transport, sizeof(b->transport), "%s", sip_proto_name(from->proto));
 }
 
 /* The request's fields every binding it sets shares. */

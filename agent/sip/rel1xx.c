@@ -126,7 +126,7 @@ void b2b_to_caller(struct call *c, int code, const char *reason, const char *sdp
 				c->rel_len = len;
 				c->rel_wait = SIP_T1_MS;
 				c->rel_sdp = sdp != NULL;
-				if (r.from->proto != SIP_TCP)
+				if (!sip_proto_reliable(r.from->proto))
 					loop_timer_arm(s->loop, &c->rel_timer, SIP_T1_MS);
 			}
 			osip_free(text);

@@ -480,7 +480,7 @@ static void handle_register(struct sip_server *s, const struct rx *rx)
 	if (res.code == 200) {
 		registrar_contacts(res.aor, now, resp);
 		add_date(resp);
-		if (rx->from->proto == SIP_TCP && s->tp_open)
+		if (sip_proto_reliable(rx->from->proto) && s->tp_open)
 			sip_transport_hold(&s->tp, rx->from, 1000ull * s->reg.max_expires);
 		if (s->reg.batch_open && rx->t) {
 			struct sip_pending *p = malloc(sizeof(*p));
@@ -557,14 +557,8 @@ int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *hos
 	bool any;
 	int fd;
 
-	for (int i = 0; s->tp_open && i < s->tp.nl; i++) {
-		const struct sockaddr *cand = sip_transport_local(&s->tp, i, &len);
-
-		if (cand && cand->sa_family == to->addr.ss_family) {
-			l = cand;
-			break;
-		}
-	}
+	if (s->tp_open)
+		l = sip_transport_local_for(&s->tp, to->proto, to->addr.ss_family, &len);
 	if (l) {
 		memcpy(&ss, l, l->sa_family == AF_INET ? sizeof(struct sockaddr_in)
 						       : sizeof(struct sockaddr_in6));
@@ -631,7 +625,7 @@ int sip_srv_set_top_via(struct sip_server *s, osip_message_t *m, const struct si
 		return err;
 	sip_txn_new_branch(&s->txns, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=%s;rport",
-		 to->proto == SIP_TCP ? "TCP" : "UDP", host, port, branch);
+		 sip_proto_name(to->proto), host, port, branch);
 	return osip_message_set_via(m, via) ? -ENOMEM : 0;
 }
 
@@ -1263,6 +1257,112 @@ static void rx_done(void *arg)
 		sip_server_flush(s);
 }
 
+/*
+ * [sip] tls_cert and tls_key, for listen_tls and listen_wss. A pair that
+ * cannot be loaded leaves both off and the rest running: one line says
+ * which and why.
+ */
+static bool load_tls(struct sip_server *s)
+{
+	const struct conf *c = s->conf;
+	char err[320];
+
+	if (c->sip_listen_tls.ss.ss_family == AF_UNSPEC &&
+	    c->sip_listen_wss.ss.ss_family == AF_UNSPEC)
+		return false;
+	if (!c->sip_tls_cert[0] || !c->sip_tls_key[0]) {
+		LOG(L_ERROR, "[sip] TLS off: listen_tls and listen_wss need tls_cert and tls_key; "
+		    "listening on UDP and TCP only");
+		return false;
+	}
+	if (tls_ctx_load(&s->tls, c->sip_tls_cert, c->sip_tls_key, err, sizeof(err))) {
+		LOG(L_ERROR, "[sip] TLS off: tls_cert and tls_key not loaded: %s; listening on UDP "
+		    "and TCP only", err);
+		return false;
+	}
+	s->tls_on = true;
+	return true;
+}
+
+/* One stream listener of listen_tls, listen_ws, listen_wss; a failure leaves it off. */
+static void listen_stream(struct sip_server *s, unsigned proto, const struct conf_addr *a)
+{
+	char addr[64];
+	int rc;
+
+	if (a->ss.ss_family == AF_UNSPEC)
+		return;
+	sip_addr_str((const struct sockaddr *)&a->ss, addr, sizeof(addr));
+	if ((proto == SIP_TLS || proto == SIP_WSS) && !s->tls_on)
+		return;		/* said in load_tls() */
+	if (proto == SIP_TLS)
+		rc = sip_transport_open_tls(&s->tp, (const struct sockaddr *)&a->ss, a->len,
+					    &s->tls);
+	else
+		rc = sip_transport_open_ws(&s->tp, proto, (const struct sockaddr *)&a->ss, a->len,
+					   proto == SIP_WSS ? &s->tls : NULL);
+	if (rc) {
+		LOG(L_ERROR, "[sip] %s off: cannot listen on %s: %s", sip_proto_name(proto), addr,
+		    strerror(-rc));
+		return;
+	}
+	if (proto == SIP_WS)
+		LOG(L_INFO, "[sip] WebSocket (ws) on %s", addr);
+	else
+		LOG(L_INFO, "[sip] %s on %s (TLS 1.2 and later), certificate %s",
+		    proto == SIP_TLS ? "TLS" : "WebSocket over TLS (wss)", addr, s->tls.subject);
+}
+
+/*
+ * [trunk] transport = tls: its certificate checked against [trunk] tls_ca
+ * for [trunk] domain, else its address; without tls_ca, not checked.
+ */
+static void trunk_tls(struct sip_server *s)
+{
+	const struct conf *c = s->conf;
+	char host[128], err[320];
+
+	if (c->trunk_address.ss.ss_family == AF_UNSPEC || c->trunk_transport != SIP_TLS)
+		return;
+	if (!s->tls_on) {
+		LOG(L_ERROR, "[trunk] transport = tls needs [sip] tls_cert and tls_key loaded "
+		    "(with listen_tls): calls to the trunk will fail");
+		return;
+	}
+	if (!c->trunk_tls_ca[0]) {
+		LOG(L_WARN, "[trunk] TLS without tls_ca: the gateway's certificate is not checked");
+		return;
+	}
+	if (c->trunk_domain[0]) {
+		snprintf(host, sizeof(host), "%s", c->trunk_domain);
+	} else {
+		struct sip_peer p = { .addr = c->trunk_address.ss };
+		uint16_t port;
+
+		sip_peer_host(&p, host, sizeof(host), &port);
+	}
+	if (tls_ctx_verify(&s->tls, c->trunk_tls_ca, host, err, sizeof(err))) {
+		/* Fail closed: no connection to the trunk rather than an unchecked one. */
+		LOG(L_ERROR, "[trunk] tls_ca not loaded: %s; calls to the trunk will fail", err);
+		s->tp.tls_verify = true;
+		s->tp.tls_verify_addr = c->trunk_address.ss;
+		return;
+	}
+	s->tp.tls_verify = true;
+	s->tp.tls_verify_addr = c->trunk_address.ss;
+	LOG(L_INFO, "[trunk] TLS: the gateway's certificate is checked against %s for %s",
+	    c->trunk_tls_ca, host);
+}
+
+static void listen_secure(struct sip_server *s)
+{
+	load_tls(s);
+	trunk_tls(s);
+	listen_stream(s, SIP_TLS, &s->conf->sip_listen_tls);
+	listen_stream(s, SIP_WS, &s->conf->sip_listen_ws);
+	listen_stream(s, SIP_WSS, &s->conf->sip_listen_wss);
+}
+
 int sip_server_listen(struct sip_server *s)
 {
 	const struct conf *c = s->conf;
@@ -1274,6 +1374,7 @@ int sip_server_listen(struct sip_server *s)
 		return err;
 	s->tp_open = true;
 	s->tp.rx_done = rx_done;
+	listen_secure(s);
 	if (c->sip_stun) {
 		err = open_stun(s);
 		if (err) {
@@ -1308,6 +1409,8 @@ void sip_server_fini(struct sip_server *s)
 	if (s->tp_open)
 		sip_transport_close(&s->tp);
 	s->tp_open = false;
+	tls_ctx_free(&s->tls);
+	s->tls_on = false;
 	if (s->stun_fd >= 0) {
 		loop_del_fd(s->loop, s->stun_fd);
 		close(s->stun_fd);
@@ -1351,9 +1454,29 @@ int sip_server_blacklist(struct sip_server *s)
 	return rc;
 }
 
+/*
+ * The TLS certificate and key again, from the files fresh names (a renewed
+ * certificate, perhaps under a new name): new connections get it, those up
+ * keep theirs. A pair that does not load leaves the running one.
+ */
+static void reload_tls(struct sip_server *s, const struct conf *fresh)
+{
+	char err[320];
+	int rc;
+
+	if (!s->tls_on)
+		return;
+	rc = tls_ctx_load(&s->tls, fresh->sip_tls_cert, fresh->sip_tls_key, err, sizeof(err));
+	if (rc)
+		LOG(L_ERROR, "[sip] TLS certificate not reloaded, keeping %s: %s", s->tls.subject,
+		    err);
+	else
+		LOG(L_INFO, "[sip] TLS certificate reloaded: %s", s->tls.subject);
+}
+
 void sip_server_reload(struct sip_server *s, const struct conf *fresh)
 {
-	/* The file named at start is read again; a new name needs a restart. */
-	(void)fresh;
+	/* The blacklist file named at start is read again; a new name needs a restart. */
 	sip_server_blacklist(s);
+	reload_tls(s, fresh);
 }

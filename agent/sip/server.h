@@ -70,6 +70,8 @@ struct sip_server {
 	struct store		*store;
 	struct sip_transport	tp;
 	bool			tp_open;
+	struct tls_ctx		tls;		/* [sip] listen_tls's certificate */
+	bool			tls_on;
 	struct sip_txns		txns;
 	struct digest_ctx	digest;
 	struct sip_host_addrs	host_addrs;	/* what a digest-uri may name behind 0.0.0.0 */
@@ -108,7 +110,10 @@ struct sip_server {
  */
 int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *c,
 		    struct store *st, sip_send_fn send, void *send_arg);
-/* Opens [sip] listen (UDP and TCP) and [sip] stun; arms the timers. */
+/*
+ * Opens [sip] listen (UDP and TCP), listen_tls when its certificate loads
+ * (else TLS stays off, said in one line) and [sip] stun; arms the timers.
+ */
 int sip_server_listen(struct sip_server *s);
 void sip_server_fini(struct sip_server *s);
 
@@ -128,7 +133,7 @@ void sip_server_flush(struct sip_server *s);
 
 /* The blacklist again: [sip] blacklist's file and the database's (ADD BLACKLIST). */
 int sip_server_blacklist(struct sip_server *s);
-/* SIGHUP: the blacklist file again. */
+/* SIGHUP: the blacklist file again, and the TLS certificate and key. */
 void sip_server_reload(struct sip_server *s, const struct conf *fresh);
 
 #endif /* SLUICE_SIP_SERVER_H */

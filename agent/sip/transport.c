@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * SIP over UDP and TCP on the agent's loop (see transport.h).
+ * SIP over UDP, TCP, TLS and WebSocket on the agent's loop (see transport.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,32 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "sip/transport.h"
+#include <openssl/ssl.h>
 
-struct sip_conn {
-	struct sip_conn		*next;		/* bucket chain */
-	struct sip_transport	*tp;
-	int			fd;
-	bool			connecting;
-	bool			busy;		/* inside rx: closing waits */
-	bool			dead;
-	struct sip_peer		peer;
-	unsigned		bucket;
-	char			*in;		/* SIP_MAX_MSG + 1 */
-	size_t			in_len;
-	char			*out;
-	size_t			out_len;
-	uint64_t		last_ms;	/* last byte in or out */
-	uint64_t		hold_until;	/* a registration keeps it */
-	uint64_t		partial_since;	/* a message started arriving */
-	uint64_t		opened;
-	struct loop_timer	timer;
-};
+#include "core/log.h"
+#include "sip/transport_int.h"
 
 static size_t addr_len(const struct sockaddr_storage *ss)
 {
@@ -78,10 +61,26 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 	return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
 }
 
+static const char *const proto_names[SIP_NPROTO] = { "UDP", "TCP", "TLS", "WS", "WSS" };
+static const char *const proto_lower[SIP_NPROTO] = { "udp", "tcp", "tls", "ws", "wss" };
+
+const char *sip_proto_name(unsigned proto)
+{
+	return proto < SIP_NPROTO ? proto_names[proto] : "UDP";
+}
+
+int sip_proto_parse(const char *name)
+{
+	for (unsigned i = 0; i < SIP_NPROTO; i++)
+		if (!strcasecmp(name, proto_names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
 const char *sip_peer_str(const struct sip_peer *p, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
-	const char *proto = p->proto == SIP_TCP ? "tcp" : "udp";
+	const char *proto = p->proto < SIP_NPROTO ? proto_lower[p->proto] : "?";
 
 	if (p->addr.ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)&p->addr;
@@ -116,17 +115,19 @@ void sip_peer_host(const struct sip_peer *p, char *ip, size_t len, uint16_t *por
 
 /* ---- TCP connections ---- */
 
-static struct sip_conn *conn_find(struct sip_transport *tp, const struct sockaddr_storage *ss)
+/* The connection to ss over proto (TCP or TLS: one address may have both). */
+static struct sip_conn *conn_find(struct sip_transport *tp, const struct sockaddr_storage *ss,
+				  unsigned proto)
 {
 	unsigned b = (unsigned)peer_hash(tp, ss) & (SIP_TCP_BUCKETS - 1);
 
 	for (struct sip_conn *c = tp->conns[b]; c; c = c->next)
-		if (same_addr(&c->peer.addr, ss))
+		if (c->peer.proto == proto && same_addr(&c->peer.addr, ss))
 			return c;
 	return NULL;
 }
 
-static void conn_close(struct sip_conn *c, const char *why)
+void sip_conn_close(struct sip_conn *c, const char *why)
 {
 	struct sip_transport *tp = c->tp;
 	struct sip_conn **pp;
@@ -136,7 +137,8 @@ static void conn_close(struct sip_conn *c, const char *why)
 		c->dead = true;
 		return;
 	}
-	LOG(L_DEBUG, "[sip] tcp %s closed: %s", sip_peer_str(&c->peer, pbuf, sizeof(pbuf)), why);
+	LOG(L_DEBUG, "[sip] connection %s closed: %s", sip_peer_str(&c->peer, pbuf, sizeof(pbuf)),
+	    why);
 	for (pp = &tp->conns[c->bucket]; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
@@ -144,8 +146,21 @@ static void conn_close(struct sip_conn *c, const char *why)
 		}
 	}
 	tp->nconns--;
+	if (c->upgrading) {
+		for (pp = &tp->upgrading; *pp; pp = &(*pp)->up_next) {
+			if (*pp == c) {
+				*pp = c->up_next;
+				break;
+			}
+		}
+	}
+	if (c->http_fd >= 0) {
+		loop_del_fd(tp->loop, c->http_fd);
+		close(c->http_fd);
+	}
 	loop_timer_cancel(tp->loop, &c->timer);
 	loop_del_fd(tp->loop, c->fd);
+	tls_free(c->ssl);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -153,7 +168,7 @@ static void conn_close(struct sip_conn *c, const char *why)
 }
 
 /* The earliest of the connection's deadlines. */
-static void conn_arm(struct sip_conn *c)
+void sip_conn_arm(struct sip_conn *c)
 {
 	struct sip_transport *tp = c->tp;
 	uint64_t now = loop_now_ms(tp->loop), due;
@@ -163,6 +178,8 @@ static void conn_arm(struct sip_conn *c)
 		due = c->hold_until;
 	if (c->connecting && c->opened + SIP_TCP_CONNECT_MS < due)
 		due = c->opened + SIP_TCP_CONNECT_MS;
+	if ((c->handshaking || c->upgrading) && c->opened + SIP_TLS_HANDSHAKE_MS < due)
+		due = c->opened + SIP_TLS_HANDSHAKE_MS;
 	if (c->in_len && c->partial_since + SIP_TCP_PARTIAL_MS < due)
 		due = c->partial_since + SIP_TCP_PARTIAL_MS;
 	loop_timer_arm(tp->loop, &c->timer, due > now ? due - now : 0);
@@ -176,20 +193,40 @@ static void on_conn_timer(struct loop *loop, void *arg)
 
 	if (c->connecting && now >= c->opened + SIP_TCP_CONNECT_MS) {
 		tp->stats.reaped++;
-		conn_close(c, "connect timed out");
+		sip_conn_close(c, "connect timed out");
+		return;
+	}
+	if (c->handshaking && now >= c->opened + SIP_TLS_HANDSHAKE_MS) {
+		char pbuf[64];
+
+		tp->stats.reaped++;
+		tp->stats.tls_failed++;
+		LOG(L_INFO, "[sip] TLS handshake with %s timed out after %u ms",
+		    sip_peer_str(&c->peer, pbuf, sizeof(pbuf)), SIP_TLS_HANDSHAKE_MS);
+		sip_conn_close(c, "TLS handshake timed out");
+		return;
+	}
+	if (c->upgrading && now >= c->opened + SIP_TLS_HANDSHAKE_MS) {
+		char pbuf[64];
+
+		tp->stats.reaped++;
+		tp->stats.ws_failed++;
+		LOG(L_INFO, "[sip] WebSocket upgrade of %s timed out after %u ms",
+		    sip_peer_str(&c->peer, pbuf, sizeof(pbuf)), SIP_TLS_HANDSHAKE_MS);
+		sip_conn_close(c, "WebSocket upgrade timed out");
 		return;
 	}
 	if (c->in_len && now >= c->partial_since + SIP_TCP_PARTIAL_MS) {
 		tp->stats.reaped++;
-		conn_close(c, "partial message timed out");
+		sip_conn_close(c, "partial message timed out");
 		return;
 	}
 	if (now >= c->last_ms + tp->idle_ms && now >= c->hold_until) {
 		tp->stats.reaped++;
-		conn_close(c, "idle");
+		sip_conn_close(c, "idle");
 		return;
 	}
-	conn_arm(c);
+	sip_conn_arm(c);
 }
 
 static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg);
@@ -197,6 +234,7 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg);
 static struct sip_conn *conn_new(struct sip_transport *tp, int fd, const struct sip_peer *peer,
 				 bool connecting)
 {
+	bool tls = peer->proto == SIP_TLS || peer->proto == SIP_WSS;
 	struct sip_conn *c;
 
 	if (tp->nconns >= SIP_TCP_MAX_CONNS) {
@@ -206,9 +244,15 @@ static struct sip_conn *conn_new(struct sip_transport *tp, int fd, const struct 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->in = malloc(SIP_MAX_MSG + 1);
-	if (!c->in || loop_add_fd(tp->loop, fd, EPOLLIN | (connecting ? EPOLLOUT : 0), on_conn,
-				  c)) {
+	c->in = malloc(CONN_IN + 1);
+	if (tls && tp->tls && connecting && tp->tls_verify &&
+	    same_addr(&peer->addr, &tp->tls_verify_addr))
+		c->ssl = tls_new_verified(tp->tls, fd);
+	else if (tls && tp->tls)
+		c->ssl = tls_new(tp->tls, fd, !connecting);
+	if (!c->in || (tls && !c->ssl) ||
+	    loop_add_fd(tp->loop, fd, EPOLLIN | (connecting ? EPOLLOUT : 0), on_conn, c)) {
+		tls_free(c->ssl);
 		free(c->in);
 		free(c);
 		return NULL;
@@ -216,15 +260,18 @@ static struct sip_conn *conn_new(struct sip_transport *tp, int fd, const struct 
 	c->tp = tp;
 	c->fd = fd;
 	c->peer = *peer;
-	c->peer.proto = SIP_TCP;
+	c->peer.proto = peer->proto < SIP_NPROTO && peer->proto != SIP_UDP ? peer->proto : SIP_TCP;
 	c->connecting = connecting;
+	c->handshaking = tls;
+	c->upgrading = c->peer.proto == SIP_WS || c->peer.proto == SIP_WSS;
+	c->http_fd = c->mhd_fd = -1;
 	c->opened = c->last_ms = loop_now_ms(tp->loop);
 	c->bucket = (unsigned)peer_hash(tp, &peer->addr) & (SIP_TCP_BUCKETS - 1);
 	c->next = tp->conns[c->bucket];
 	tp->conns[c->bucket] = c;
 	tp->nconns++;
 	loop_timer_init(&c->timer, on_conn_timer, c);
-	conn_arm(c);
+	sip_conn_arm(c);
 	return c;
 }
 
@@ -239,25 +286,90 @@ static void sock_options(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
-static int conn_flush(struct sip_conn *c)
+/* What the connection waits for: input always, output while it has some to give. */
+static void conn_watch(struct sip_conn *c)
 {
-	while (c->out_len) {
-		ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+	bool out = c->connecting || c->want_write || (c->out_len && !c->handshaking);
 
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			return -errno;
-		}
+	loop_mod_fd(c->tp->loop, c->fd, EPOLLIN | (out ? EPOLLOUT : 0));
+}
+
+/* recv() or TLS: bytes, 0 at the peer's end, -EAGAIN, or -errno. */
+static ssize_t conn_recv(struct sip_conn *c, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->ssl)
+		return tls_read(c->ssl, buf, len, &c->want_write);
+	n = recv(c->fd, buf, len, 0);
+	if (n < 0)
+		return errno == EINTR ? -EAGAIN : -errno;
+	return n;
+}
+
+static ssize_t conn_send(struct sip_conn *c, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->ssl)
+		return tls_write(c->ssl, buf, len, &c->want_write);
+	n = send(c->fd, buf, len, MSG_NOSIGNAL);
+	if (n < 0)
+		return errno == EINTR ? -EAGAIN : -errno;
+	return n;
+}
+
+int sip_conn_flush(struct sip_conn *c)
+{
+	while (c->out_len && !c->connecting && !c->handshaking) {
+		ssize_t n = conn_send(c, c->out, c->out_len);
+
+		if (n == -EAGAIN)
+			break;
+		if (n < 0)
+			return (int)n;
 		memmove(c->out, c->out + n, c->out_len - (size_t)n);
 		c->out_len -= (size_t)n;
 		c->last_ms = loop_now_ms(c->tp->loop);
 	}
-	loop_mod_fd(c->tp->loop, c->fd, EPOLLIN | (c->out_len ? EPOLLOUT : 0));
+	conn_watch(c);
 	return 0;
 }
 
-static int conn_write(struct sip_conn *c, const char *buf, size_t len)
+/*
+ * One step of a TLS handshake; returns false when c was closed. Failures
+ * are said once at info: a phone that cannot connect is a question an
+ * operator asks.
+ */
+static bool conn_handshake(struct sip_conn *c)
+{
+	struct sip_transport *tp = c->tp;
+	char why[160] = "", pbuf[64];
+	int r = tls_handshake(c->ssl, &c->want_write, why, sizeof(why));
+
+	if (r < 0) {
+		tp->stats.tls_failed++;
+		LOG(L_INFO, "[sip] TLS handshake with %s failed: %s",
+		    sip_peer_str(&c->peer, pbuf, sizeof(pbuf)), why);
+		sip_conn_close(c, "TLS handshake failed");
+		return false;
+	}
+	if (r == 1) {
+		tp->stats.tls_handshakes++;
+		c->handshaking = false;
+		c->want_write = false;
+		c->last_ms = loop_now_ms(tp->loop);
+		LOG(L_DEBUG, "[sip] TLS with %s: %s, %s", sip_peer_str(&c->peer, pbuf, sizeof(pbuf)),
+		    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+		if (c->upgrading && sip_conn_http_start(c)) {
+			sip_conn_close(c, "WebSocket upgrade not started");
+			return false;
+		}
+	}
+	return true;
+}
+
+int sip_conn_write(struct sip_conn *c, const char *buf, size_t len)
 {
 	char *out;
 
@@ -269,9 +381,7 @@ static int conn_write(struct sip_conn *c, const char *buf, size_t len)
 	c->out = out;
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
-	if (c->connecting)
-		return 0;
-	return conn_flush(c);
+	return sip_conn_flush(c);
 }
 
 /* Hands up every complete message in c->in; returns false when c was closed. */
@@ -286,7 +396,7 @@ static bool conn_frame(struct sip_conn *c)
 		/* CRLF keepalives: a CRLFCRLF ping gets a CRLF pong (RFC 5626 §4.4.1). */
 		while (skip + 1 < c->in_len && c->in[skip] == '\r' && c->in[skip + 1] == '\n') {
 			if (skip + 3 < c->in_len && c->in[skip + 2] == '\r' && c->in[skip + 3] == '\n') {
-				conn_write(c, "\r\n", 2);
+				sip_conn_write(c, "\r\n", 2);
 				skip += 4;
 			} else {
 				skip += 2;
@@ -319,20 +429,21 @@ static bool conn_frame(struct sip_conn *c)
 				c->busy = false;
 				c->in[hdr_len] = save;
 			}
-			conn_close(c, n == -EMSGSIZE ? "message too large" : "bad Content-Length");
+			sip_conn_close(c, n == -EMSGSIZE ? "message too large" : "bad Content-Length");
 			return false;
 		}
 		{
 			char save = c->in[n];
 
 			c->in[n] = '\0';
-			tp->stats.tcp_rx++;
+			tp->stats.tcp_rx += !c->ssl;
+			tp->stats.tls_rx += !!c->ssl;
 			c->busy = true;
 			tp->rx(tp->rx_arg, &c->peer, c->in, (size_t)n, 0);
 			c->busy = false;
 			c->in[n] = save;
 			if (c->dead) {		/* a write in rx failed */
-				conn_close(c, "write failed");
+				sip_conn_close(c, "write failed");
 				return false;
 			}
 		}
@@ -351,56 +462,70 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg)
 	(void)loop;
 	if (c->connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) || err) {
-			conn_close(c, err ? strerror(err) : "connect failed");
+			sip_conn_close(c, err ? strerror(err) : "connect failed");
 			return;
 		}
 		c->connecting = false;
 	}
-	if (events & EPOLLIN) {
+	if (c->handshaking && !c->connecting) {
+		if (!conn_handshake(c))
+			return;
+		if (c->handshaking) {
+			conn_watch(c);
+			sip_conn_arm(c);
+			return;
+		}
+	}
+	/* A TLS session may hold decrypted bytes the socket no longer signals. */
+	if ((events & EPOLLIN) || (c->ssl && !c->connecting)) {
 		for (;;) {
 			ssize_t n;
 
-			if (c->in_len >= SIP_MAX_MSG) {
-				if (!conn_frame(c))
+			size_t cap = c->ws ? CONN_IN : SIP_MAX_MSG;
+
+			if (c->in_len >= cap) {
+				if (!(c->ws ? sip_conn_ws_frames(c) : conn_frame(c)))
 					return;
-				if (c->in_len >= SIP_MAX_MSG)
+				if (c->in_len >= cap)
 					break;
 			}
-			n = recv(fd, c->in + c->in_len, SIP_MAX_MSG - c->in_len, 0);
+			n = conn_recv(c, c->in + c->in_len, cap - c->in_len);
 			if (n == 0) {
-				conn_close(c, "peer closed");
+				sip_conn_close(c, "peer closed");
 				return;
 			}
 			if (n < 0) {
-				if (errno == EAGAIN || errno == EINTR)
+				if (n == -EAGAIN)
 					break;
-				conn_close(c, strerror(errno));
+				sip_conn_close(c, c->ssl ? "TLS error" : strerror((int)-n));
 				return;
 			}
 			if (!c->in_len)
 				c->partial_since = loop_now_ms(c->tp->loop);
 			c->in_len += (size_t)n;
 			c->last_ms = loop_now_ms(c->tp->loop);
-			if (!conn_frame(c))
+			if (!(c->upgrading ? sip_conn_http_feed(c) : c->ws ? sip_conn_ws_frames(c)
+								      : conn_frame(c)))
 				return;
 		}
 	} else if (events & (EPOLLHUP | EPOLLERR)) {
-		conn_close(c, "connection error");
+		sip_conn_close(c, "connection error");
 		return;
 	}
 	if (c->tp->rx_done)
 		c->tp->rx_done(c->tp->rx_arg);
-	if (conn_flush(c)) {
-		conn_close(c, "write failed");
+	if (sip_conn_flush(c)) {
+		sip_conn_close(c, "write failed");
 		return;
 	}
-	conn_arm(c);
+	sip_conn_arm(c);
 }
 
 static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sip_transport *tp = arg;
 	struct sip_peer peer;
+	struct sip_conn *c;
 
 	(void)loop;
 	(void)events;
@@ -414,17 +539,23 @@ static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
 		if (cfd < 0)
 			return;
 		peer.proto = SIP_TCP;
-		for (int i = 0; i < tp->nl; i++)
-			if (tp->l[i].tcp_fd == fd)
+		for (int i = 0; i < tp->nl; i++) {
+			if (tp->l[i].tcp_fd == fd) {
 				peer.lidx = (uint8_t)i;
+				peer.proto = tp->l[i].proto;
+			}
+		}
 		sock_options(cfd);
 		/* A reconnect from the same address replaces the old connection. */
-		struct sip_conn *old = conn_find(tp, &peer.addr);
+		struct sip_conn *old = conn_find(tp, &peer.addr, peer.proto);
 
 		if (old)
-			conn_close(old, "replaced by a new connection");
-		if (!conn_new(tp, cfd, &peer, false))
+			sip_conn_close(old, "replaced by a new connection");
+		c = conn_new(tp, cfd, &peer, false);
+		if (!c)
 			close(cfd);
+		else if (peer.proto == SIP_WS && sip_conn_http_start(c))
+			sip_conn_close(c, "WebSocket upgrade not started");
 	}
 }
 
@@ -491,13 +622,43 @@ static int bind_one(int family, int type, const struct sockaddr *addr, socklen_t
 	return fd;
 }
 
+/* A TLS or WebSocket listener: a stream only, its connections start with a handshake. */
+static int open_stream_listener(struct sip_transport *tp, unsigned proto,
+				const struct sockaddr *addr, socklen_t len)
+{
+	struct sip_listener *l = &tp->l[tp->nl];
+	int fd;
+
+	if (tp->nl >= SIP_MAX_LISTENERS)
+		return -ENOSPC;
+	memcpy(&l->addr, addr, len);
+	l->len = len;
+	l->proto = (uint8_t)proto;
+	l->udp_fd = -1;
+	fd = bind_one(addr->sa_family, SOCK_STREAM, addr, len);
+	if (fd < 0)
+		return fd;
+	l->tcp_fd = fd;
+	l->len = sizeof(l->addr);
+	getsockname(fd, (struct sockaddr *)&l->addr, &l->len);
+	if (loop_add_fd(tp->loop, fd, EPOLLIN, on_accept, tp)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	tp->nl++;
+	return 0;
+}
+
 static int open_listener(struct sip_transport *tp, const struct sockaddr *addr, socklen_t len)
 {
 	struct sip_listener *l = &tp->l[tp->nl];
 	int fd;
 
+	if (tp->nl >= SIP_MAX_LISTENERS)
+		return -ENOSPC;
 	memcpy(&l->addr, addr, len);
 	l->len = len;
+	l->proto = SIP_TCP;
 	l->udp_fd = l->tcp_fd = -1;
 	fd = bind_one(addr->sa_family, SOCK_DGRAM, addr, len);
 	if (fd < 0)
@@ -557,19 +718,76 @@ fail:
 	return err;
 }
 
+/* proto's listeners on addr: "[::]" is both families. */
+static int open_stream(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
+		       socklen_t len)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)addr;
+	int nl = tp->nl, err;
+
+	err = open_stream_listener(tp, proto, addr, len);
+	if (!err && addr->sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr)) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+
+		sin.sin_port = ((struct sockaddr_in6 *)&tp->l[nl].addr)->sin6_port;
+		err = open_stream_listener(tp, proto, (struct sockaddr *)&sin, sizeof(sin));
+	}
+	if (err) {
+		while (tp->nl > nl) {
+			tp->nl--;
+			loop_del_fd(tp->loop, tp->l[tp->nl].tcp_fd);
+			close(tp->l[tp->nl].tcp_fd);
+		}
+	}
+	return err;
+}
+
+int sip_transport_open_tls(struct sip_transport *tp, const struct sockaddr *addr,
+			   socklen_t len, struct tls_ctx *tls)
+{
+	int err;
+
+	tp->tls = tls;
+	err = open_stream(tp, SIP_TLS, addr, len);
+	if (err)
+		tp->tls = NULL;
+	return err;
+}
+
+int sip_transport_open_ws(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
+			  socklen_t len, struct tls_ctx *tls)
+{
+	int err;
+
+	if (proto == SIP_WSS && !tls)
+		return -EINVAL;
+	if (!tp->ws.mhd) {
+		err = sip_ws_open(&tp->ws, tp->loop, sip_conn_upgraded, tp);
+		if (err)
+			return err;
+	}
+	if (tls)
+		tp->tls = tls;
+	return open_stream(tp, proto, addr, len);
+}
+
 void sip_transport_close(struct sip_transport *tp)
 {
 	if (tp->conns) {
 		for (unsigned b = 0; b < SIP_TCP_BUCKETS; b++)
 			while (tp->conns[b])
-				conn_close(tp->conns[b], "shutting down");
+				sip_conn_close(tp->conns[b], "shutting down");
 	}
 	for (int i = 0; i < tp->nl; i++) {
-		loop_del_fd(tp->loop, tp->l[i].udp_fd);
+		if (tp->l[i].udp_fd >= 0) {
+			loop_del_fd(tp->loop, tp->l[i].udp_fd);
+			close(tp->l[i].udp_fd);
+		}
 		loop_del_fd(tp->loop, tp->l[i].tcp_fd);
-		close(tp->l[i].udp_fd);
 		close(tp->l[i].tcp_fd);
 	}
+	sip_ws_close(&tp->ws);
+	tp->tls = NULL;
 	tp->nl = 0;
 	free(tp->conns);
 	free(tp->rxbuf);
@@ -577,12 +795,21 @@ void sip_transport_close(struct sip_transport *tp)
 	tp->rxbuf = NULL;
 }
 
+/* The listener kind a message over proto leaves by: UDP's and TCP's is one. */
+static unsigned listener_kind(unsigned proto)
+{
+	return proto == SIP_UDP ? SIP_TCP : proto;
+}
+
 static int listener_for(const struct sip_transport *tp, const struct sip_peer *to)
 {
-	if (to->lidx < tp->nl && tp->l[to->lidx].addr.ss_family == to->addr.ss_family)
+	unsigned kind = listener_kind(to->proto);
+
+	if (to->lidx < tp->nl && tp->l[to->lidx].addr.ss_family == to->addr.ss_family &&
+	    tp->l[to->lidx].proto == kind)
 		return to->lidx;
 	for (int i = 0; i < tp->nl; i++)
-		if (tp->l[i].addr.ss_family == to->addr.ss_family)
+		if (tp->l[i].addr.ss_family == to->addr.ss_family && tp->l[i].proto == kind)
 			return i;
 	return -1;
 }
@@ -593,15 +820,30 @@ int sip_transport_send(struct sip_transport *tp, const struct sip_peer *to,
 	struct sip_conn *c;
 	int i = listener_for(tp, to), fd, err;
 
-	if (i < 0)
+	if (to->proto == SIP_TLS && !tp->tls)
+		return -EPROTONOSUPPORT;
+	if (i < 0 && to->proto != SIP_TLS)
 		return -EAFNOSUPPORT;
+	if (to->proto == SIP_WS || to->proto == SIP_WSS) {
+		/* Only down the connection the peer opened; a CRLF keepalive is a ping. */
+		c = conn_find(tp, &to->addr, to->proto);
+		if (!c || !c->ws)
+			return -ENOTCONN;
+		if (len == 4 && !memcmp(buf, "\r\n\r\n", 4))
+			err = sip_conn_write_ws(c, WS_OP_PING, "", 0);
+		else
+			err = sip_conn_write_ws(c, WS_OP_TEXT, buf, len);
+		if (err)
+			sip_conn_close(c, err == -ENOBUFS ? "peer does not read" : "write failed");
+		return err;
+	}
 	if (to->proto == SIP_UDP) {
 		if (sendto(tp->l[i].udp_fd, buf, len, 0, (const struct sockaddr *)&to->addr,
 			   (socklen_t)addr_len(&to->addr)) < 0)
 			return -errno;
 		return 0;
 	}
-	c = conn_find(tp, &to->addr);
+	c = conn_find(tp, &to->addr, to->proto);
 	if (!c && to->alt_port) {
 		struct sip_peer alt = *to;
 
@@ -610,7 +852,7 @@ int sip_transport_send(struct sip_transport *tp, const struct sip_peer *to,
 		else
 			((struct sockaddr_in6 *)&alt.addr)->sin6_port = htons(to->alt_port);
 		return sip_transport_send(tp, &(struct sip_peer){ .addr = alt.addr,
-			.len = alt.len, .proto = SIP_TCP, .lidx = alt.lidx }, buf, len);
+			.len = alt.len, .proto = to->proto, .lidx = alt.lidx }, buf, len);
 	}
 	if (!c) {
 		fd = socket(to->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -629,9 +871,9 @@ int sip_transport_send(struct sip_transport *tp, const struct sip_peer *to,
 			return -ENOMEM;
 		}
 	}
-	err = conn_write(c, buf, len);
+	err = sip_conn_write(c, buf, len);
 	if (err) {
-		conn_close(c, err == -ENOBUFS ? "peer does not read" : "write failed");
+		sip_conn_close(c, err == -ENOBUFS ? "peer does not read" : "write failed");
 		return err;
 	}
 	return 0;
@@ -639,12 +881,12 @@ int sip_transport_send(struct sip_transport *tp, const struct sip_peer *to,
 
 void sip_transport_hold(struct sip_transport *tp, const struct sip_peer *peer, uint64_t ms)
 {
-	struct sip_conn *c = conn_find(tp, &peer->addr);
+	struct sip_conn *c = conn_find(tp, &peer->addr, peer->proto);
 
 	if (!c)
 		return;
 	c->hold_until = loop_now_ms(tp->loop) + ms;
-	conn_arm(c);
+	sip_conn_arm(c);
 }
 
 const struct sockaddr *sip_transport_local(const struct sip_transport *tp, int i,
@@ -654,4 +896,16 @@ const struct sockaddr *sip_transport_local(const struct sip_transport *tp, int i
 		return NULL;
 	*len = tp->l[i].len;
 	return (const struct sockaddr *)&tp->l[i].addr;
+}
+
+const struct sockaddr *sip_transport_local_for(const struct sip_transport *tp, unsigned proto,
+					       int family, socklen_t *len)
+{
+	for (int i = 0; i < tp->nl; i++) {
+		if (tp->l[i].proto == listener_kind(proto) && tp->l[i].addr.ss_family == family) {
+			*len = tp->l[i].len;
+			return (const struct sockaddr *)&tp->l[i].addr;
+		}
+	}
+	return NULL;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * SIP transports: UDP and TCP on [sip] listen, IPv4 and IPv6, all
+ * SIP transports: UDP and TCP on [sip] listen, TLS on [sip] listen_tls,
+ * WebSocket on listen_ws and listen_wss (RFC 7118), IPv4 and IPv6, all
  * non-blocking on the agent's one loop. "[::]" listens on both families
  * (two IPv6-only and IPv4 socket pairs, so peers never appear as mapped
  * addresses); a specific address listens on that one.
@@ -21,6 +22,24 @@
  * SIP_TCP_IDLE_MS, still connecting after SIP_TCP_CONNECT_MS, or holding
  * a partial message for SIP_TCP_PARTIAL_MS are closed; TCP keepalives find
  * peers that vanished (half-open connections).
+ *
+ * TLS (net/tls.h) is TCP with a handshake first: the same table (a
+ * connection is keyed by address and transport), the same framing,
+ * limits and timers, and a handshake that has not finished within
+ * SIP_TLS_HANDSHAKE_MS of the connection's start is closed (a client that
+ * connects and never speaks costs a socket for that long, no more). A
+ * request to a binding registered over TLS goes down the connection it
+ * registered on; when that is gone, one is opened (encrypted, the peer not
+ * authenticated: see tls.h).
+ *
+ * WebSocket (ws, and wss: TLS first) is a stream too: after the TLS
+ * handshake, the HTTP upgrade (sip/ws.h, libmicrohttpd), both within
+ * SIP_TLS_HANDSHAKE_MS of the connection's start; then one SIP message
+ * per WebSocket message (text or binary, fragments joined, RFC 7118 §5),
+ * pings answered, a close answered and the connection closed. We send
+ * each message as one text frame, and a CRLF keepalive as a ping. A
+ * binding registered over WebSocket is reachable only down its connection
+ * (a browser cannot be connected to): when that is gone, sending fails.
  */
 #ifndef SLUICE_SIP_TRANSPORT_H
 #define SLUICE_SIP_TRANSPORT_H
@@ -30,6 +49,8 @@
 #include <sys/socket.h>
 
 #include "core/loop.h"
+#include "net/tls.h"
+#include "sip/ws.h"
 #include "sip/msg.h"
 
 #ifndef SIP_TCP_MAX_CONNS
@@ -47,14 +68,34 @@
 #ifndef SIP_TCP_PARTIAL_MS
 #define SIP_TCP_PARTIAL_MS	32000
 #endif
+#ifndef SIP_TLS_HANDSHAKE_MS
+#define SIP_TLS_HANDSHAKE_MS	10000
+#endif
 #define SIP_TCP_BUCKETS		4096	/* power of two */
-#define SIP_MAX_LISTENERS	2
+/* [sip] listen (UDP and TCP), listen_tls, listen_ws, listen_wss; both families with "[::]". */
+#define SIP_MAX_LISTENERS	8
+#define SIP_WS_HTTP_MAX		8192	/* bytes of an HTTP upgrade request */
 #define SIP_UDP_BURST		64	/* datagrams read per wakeup */
 
 enum sip_proto {
 	SIP_UDP = 0,
 	SIP_TCP,
+	SIP_TLS,
+	SIP_WS,
+	SIP_WSS,
+	SIP_NPROTO
 };
+
+/* Whether the transport delivers reliably (no retransmissions, RFC 3261 §17). */
+static inline bool sip_proto_reliable(unsigned proto)
+{
+	return proto != SIP_UDP;
+}
+
+/* "UDP", "TCP", "TLS", "WS", "WSS": the Via's transport, the registrations' column. */
+const char *sip_proto_name(unsigned proto);
+/* The reverse, case-insensitive; -EINVAL for an unknown name. */
+int sip_proto_parse(const char *name);
 
 /* Where a message came from, or where one goes. */
 struct sip_peer {
@@ -83,8 +124,9 @@ struct sip_conn;
 struct sip_listener {
 	struct sockaddr_storage	addr;
 	socklen_t		len;
-	int			udp_fd;
-	int			tcp_fd;
+	uint8_t			proto;	/* SIP_TCP: UDP and TCP; else that stream only */
+	int			udp_fd;	/* -1 but for SIP_TCP */
+	int			tcp_fd;	/* the stream listener */
 };
 
 struct sip_transport {
@@ -100,8 +142,18 @@ struct sip_transport {
 	unsigned		nconns;
 	struct sip_hash_key	key;
 	uint64_t		idle_ms;	/* SIP_TCP_IDLE_MS, tests shorten it */
+	struct tls_ctx		*tls;		/* NULL: no TLS listener */
+	/*
+	 * A connection opened to tls_verify_addr must check its peer's
+	 * certificate (tls->verify); without that context it is not opened.
+	 */
+	bool			tls_verify;
+	struct sockaddr_storage	tls_verify_addr;
+	struct sip_ws		ws;		/* the HTTP upgrade; ws.mhd NULL: none */
+	struct sip_conn		*upgrading;	/* connections in their HTTP upgrade */
 	struct {
-		uint64_t	udp_rx, tcp_rx, oversize, refused, reaped;
+		uint64_t	udp_rx, tcp_rx, tls_rx, ws_rx, oversize, refused, reaped;
+		uint64_t	tls_handshakes, tls_failed, ws_failed;
 	} stats;
 };
 
@@ -112,6 +164,18 @@ struct sip_transport {
 int sip_transport_open(struct sip_transport *tp, struct loop *loop,
 		       const struct sockaddr *addr, socklen_t len, sip_rx_fn rx, void *arg);
 void sip_transport_close(struct sip_transport *tp);
+/*
+ * Adds TLS listeners on addr ("[::]": both families) with tls's server
+ * certificate, which the caller keeps and may reload. Returns 0 or -errno.
+ */
+int sip_transport_open_tls(struct sip_transport *tp, const struct sockaddr *addr,
+			   socklen_t len, struct tls_ctx *tls);
+/*
+ * Adds WebSocket listeners on addr for proto SIP_WS or SIP_WSS (which
+ * needs tls, as above). Returns 0 or -errno.
+ */
+int sip_transport_open_ws(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
+			  socklen_t len, struct tls_ctx *tls);
 
 /*
  * Sends one message. UDP: one datagram from the listener of to's family
@@ -129,8 +193,11 @@ void sip_transport_hold(struct sip_transport *tp, const struct sip_peer *peer, u
 /* The bound address of listener i (port filled in). */
 const struct sockaddr *sip_transport_local(const struct sip_transport *tp, int i,
 					   socklen_t *len);
+/* The listener of proto's kind (UDP and TCP share theirs) in family; NULL: none. */
+const struct sockaddr *sip_transport_local_for(const struct sip_transport *tp, unsigned proto,
+					       int family, socklen_t *len);
 
-/* "1.2.3.4:5060/udp", "[::1]:5060/tcp" for logs. */
+/* "1.2.3.4:5060/udp", "[::1]:5061/tls" for logs. */
 const char *sip_peer_str(const struct sip_peer *p, char *buf, size_t len);
 /* The peer's address without brackets, and its port ("" and 0 when unset). */
 void sip_peer_host(const struct sip_peer *p, char *ip, size_t len, uint16_t *port);

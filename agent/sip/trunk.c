@@ -24,6 +24,10 @@
 #include "sip/registrar.h"
 #include "store/subscriber.h"
 
+/* [trunk] transport, as conf.c numbers it, is enum sip_proto's count. */
+_Static_assert(SIP_UDP == 0 && SIP_TCP == 1 && SIP_TLS == 2, "[trunk] transport's values");
+static const char *const trunk_param[] = { "", ";transport=tcp", ";transport=tls" };
+
 static bool trunk_on(const struct sip_server *s)
 {
 	return s->conf->trunk_address.ss.ss_family != AF_UNSPEC;
@@ -186,7 +190,7 @@ int b2b_route(struct sip_server *s, struct rx *rx, const struct subscriber *call
 		trunk_host(s, host, sizeof(host));
 		tg->trunk = true;
 		snprintf(tg->ruri, sizeof(tg->ruri), "sip:%s@%s%s", number, host,
-			 s->conf->trunk_tcp ? ";transport=tcp" : "");
+			 trunk_param[s->conf->trunk_transport % 3]);
 		snprintf(tg->to, sizeof(tg->to), "<sip:%s@%s>", number, host);
 		snprintf(tg->aor, sizeof(tg->aor), "%.*s", (int)sizeof(tg->aor) - 1, tg->ruri);
 		return 0;
@@ -209,6 +213,6 @@ struct sip_peer b2b_trunk_peer(const struct sip_server *s)
 
 	memcpy(&p.addr, &s->conf->trunk_address.ss, sizeof(p.addr));
 	p.len = s->conf->trunk_address.len;
-	p.proto = s->conf->trunk_tcp ? SIP_TCP : SIP_UDP;
+	p.proto = s->conf->trunk_transport < SIP_NPROTO ? s->conf->trunk_transport : SIP_UDP;
 	return p;
 }

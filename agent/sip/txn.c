@@ -278,7 +278,7 @@ static struct sip_txn *new_txn(struct sip_txns *tx, enum sip_txn_kind kind, char
 	t->kind = kind;
 	t->key = key;
 	t->peer = *peer;
-	t->reliable = peer->proto == SIP_TCP;
+	t->reliable = sip_proto_reliable(peer->proto);
 	t->interval = SIP_T1_MS;
 	t->bucket = bucket_of(tx, key);
 	t->next = tx->buckets[t->bucket];

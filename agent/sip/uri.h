@@ -23,7 +23,7 @@
 
 #include <osipparser2/osip_uri.h>
 
-#define SIP_SELF_MAX	2	/* as many as the transports' listeners */
+#define SIP_SELF_MAX	8	/* as many as the transports' listeners */
 #ifndef SIP_HOST_ADDRS_MAX
 #define SIP_HOST_ADDRS_MAX	64	/* interface addresses kept; more: read each time */
 #endif

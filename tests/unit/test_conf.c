@@ -204,6 +204,8 @@ static void test_trunk_and_timers(void **state)
 		"[trunk]\nrewrite = 0=+49, x=1\n",
 		"[trunk]\nrewrite = 0+49\n",
 		"[trunk]\naddress = gateway\n",
+		"[sip]\nlisten_tls = 5061x\n",
+		"[sip]\nlisten_wss = example.org:443\n",
 	};
 	const char *text =
 		"[sip]\nsession_expires = 600\nmin_se = off\n"
@@ -222,11 +224,22 @@ static void test_trunk_and_timers(void **state)
 	assert_int_equal(c.sip_min_se, 0);
 	assert_int_equal(c.trunk_address.ss.ss_family, AF_INET);
 	assert_int_equal(ntohs(((struct sockaddr_in *)&c.trunk_address.ss)->sin_port), 5080);
-	assert_true(c.trunk_tcp);
+	assert_int_equal(c.trunk_transport, 1);	/* tcp */
 	assert_string_equal(c.trunk_username, "op");
 	assert_string_equal(c.trunk_password, "s3cret");
 	assert_string_equal(c.trunk_domain, "pstn.example");
 	assert_string_equal(c.trunk_rewrite, "0=+49, 00=+");
+	assert_int_equal(c.sip_listen_tls.ss.ss_family, AF_UNSPEC);	/* off by default */
+	assert_int_equal(c.sip_listen_ws.ss.ss_family, AF_UNSPEC);
+	assert_int_equal(load_text(&c, "[trunk]\ntransport = tls\n[sip]\nlisten_tls = 5061\n"
+				   "listen_wss = [::]:8443\ntls_cert = /etc/sluice/cert.pem\n"
+				   "[trunk]\ntls_ca = /etc/ssl/certs/ca-certificates.crt\n",
+				   err, sizeof(err)), 0);
+	assert_int_equal(c.trunk_transport, 2);		/* tls */
+	assert_int_equal(ntohs(((struct sockaddr_in *)&c.sip_listen_tls.ss)->sin_port), 5061);
+	assert_int_equal(c.sip_listen_wss.ss.ss_family, AF_INET6);
+	assert_string_equal(c.sip_tls_cert, "/etc/sluice/cert.pem");
+	assert_string_equal(c.trunk_tls_ca, "/etc/ssl/certs/ca-certificates.crt");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (!load_text(&c, bad[i], err, sizeof(err)))
 			fail_msg("case %zu accepted", i);
