@@ -35,6 +35,7 @@
 #include "sip/server.h"
 #include "store/cdr.h"
 #include "store/operator.h"
+#include "store/queue.h"
 #include "store/store.h"
 #include "version.h"
 
@@ -47,6 +48,7 @@ struct sluiced {
 	struct rtpproxy	rtpp;
 	struct store	store;
 	bool		store_ok;
+	struct store_q	wq;		/* the store's writer thread (store/queue.h) */
 	struct sip_server sip;
 	struct cdr_ctx	cdr;
 	bool		cdr_ok;
@@ -386,6 +388,29 @@ static void on_hup(struct loop *loop, int signo, void *arg)
 }
 
 /*
+ * The writer thread: from here on the loop's connection only reads, and
+ * every change goes through the queue (store/queue.h). Without it (it
+ * could not open the database a second time) the loop writes itself, as
+ * before, and says so.
+ */
+static void start_writer(struct sluiced *sd)
+{
+	int err;
+
+	if (!sd->store_ok)
+		return;
+	err = store_q_open(&sd->wq, sd->conf.store_db, sd->loop, sd->conf.store_queue);
+	if (err) {
+		LOG(L_ERROR, "[store] no writer thread (%s): the event loop writes to %s itself "
+		    "and waits on it", strerror(-err), sd->conf.store_db);
+		return;
+	}
+	sd->store.wq = &sd->wq;
+	LOG(L_INFO, "[store] %s: writes go to a writer thread (group commit, queue of %u)",
+	    sd->conf.store_db, sd->conf.store_queue);
+}
+
+/*
  * The database's parts beyond media: CDRs (rows left open by a crash are
  * closed after adoption) and, on the first run, the MML's admin.
  */
@@ -550,6 +575,7 @@ static int sluiced_run(struct sluiced *sd)
 		LOG(L_WARN, "[dp] cannot watch route and neighbour changes: a flow's egress "
 		    "follows them within a second only");
 	sd->store_ok = !store_open(&sd->store, sd->conf.store_db);
+	start_writer(sd);
 	start_store(sd);
 	err = start_media(sd);
 	if (err)
@@ -581,6 +607,7 @@ out_stop_media:
 out_close_dp:
 	if (sd->cdr_ok)
 		cdr_fini(&sd->cdr);	/* the last records, hung up calls' among them */
+	store_q_close(&sd->wq);		/* everything queued is written first */
 	store_close(&sd->store);
 	stop_nft(sd);
 	if (dp_event_fd(sd->dp) >= 0)
