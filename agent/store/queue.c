@@ -121,6 +121,9 @@ static void write_batch(struct store_q *q, struct store_op *batch, unsigned n)
 
 	while ((err = try_batch(q, batch))) {
 		tries++;
+		pthread_mutex_lock(&q->mu);
+		q->s_retries++;
+		pthread_mutex_unlock(&q->mu);
 		if (!q->waiting) {
 			q->waiting = true;
 			LOG(L_WARN, "[store] %s: cannot write %u change%s (%s): keeping them "
@@ -148,7 +151,6 @@ static void write_batch(struct store_q *q, struct store_op *batch, unsigned n)
 	us = now_us() - t0;
 	pthread_mutex_lock(&q->mu);
 	q->s_transactions++;
-	q->s_retries += tries;
 	q->s_committed += n;
 	if (us > q->s_max_commit_us)
 		q->s_max_commit_us = us;
