@@ -393,12 +393,27 @@ static void on_hup(struct loop *loop, int signo, void *arg)
  * could not open the database a second time) the loop writes itself, as
  * before, and says so.
  */
+/* The writer read the subscribers again (another process changed them). */
+static void on_subs(struct sub_cache *c, void *arg)
+{
+	struct sluiced *sd = arg;
+
+	sub_cache_free(sd->store.subs);
+	sd->store.subs = c;
+	LOG(L_DEBUG, "[store] %u subscribers read again after a change from outside", c->n);
+}
+
 static void start_writer(struct sluiced *sd)
 {
 	int err;
 
 	if (!sd->store_ok)
 		return;
+	/* Digest authentication reads these, never the database. */
+	sd->store.subs = sub_cache_load(&sd->store);
+	if (!sd->store.subs)
+		LOG(L_WARN, "[store] subscribers not kept in memory: each authentication reads "
+		    "%s", sd->conf.store_db);
 	err = store_q_open(&sd->wq, sd->conf.store_db, sd->loop, sd->conf.store_queue);
 	if (err) {
 		LOG(L_ERROR, "[store] no writer thread (%s): the event loop writes to %s itself "
@@ -406,6 +421,8 @@ static void start_writer(struct sluiced *sd)
 		return;
 	}
 	sd->store.wq = &sd->wq;
+	if (sd->store.subs)
+		store_q_watch_subs(&sd->wq, on_subs, sd);
 	LOG(L_INFO, "[store] %s: writes go to a writer thread (group commit, queue of %u)",
 	    sd->conf.store_db, sd->conf.store_queue);
 }
@@ -608,6 +625,8 @@ out_close_dp:
 	if (sd->cdr_ok)
 		cdr_fini(&sd->cdr);	/* the last records, hung up calls' among them */
 	store_q_close(&sd->wq);		/* everything queued is written first */
+	sub_cache_free(sd->store.subs);
+	sd->store.subs = NULL;
 	store_close(&sd->store);
 	stop_nft(sd);
 	if (dp_event_fd(sd->dp) >= 0)

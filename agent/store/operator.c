@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -21,6 +22,7 @@
 
 #include "core/log.h"
 #include "store/operator.h"
+#include "store/queue.h"
 
 #define OP_SALT_LEN	16
 #define OP_HASH_LEN	32
@@ -398,6 +400,41 @@ static int record_login(struct store *st, const char *name, bool good)
 	return exec(st, q, "recording a login");
 }
 
+struct login_rec {
+	char	name[OP_NAME_MAX];
+	bool	good;
+};
+
+static int record_login_op(struct store *st, void *data)
+{
+	struct login_rec *l = data;
+
+	return record_login(st, l->name, l->good);
+}
+
+/* With a writer thread, the login is recorded there: the loop does not wait for it. */
+static int note_login(struct store *st, const char *name, bool good)
+{
+	struct store_op *op;
+	struct login_rec *l;
+
+	if (!st->wq)
+		return record_login(st, name, good);
+	op = store_op_new(STORE_OP_CALL);
+	l = calloc(1, sizeof(*l));
+	if (!op || !l) {
+		free(l);
+		store_op_free(op);
+		return -ENOMEM;
+	}
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->good = good;
+	op->u.call.fn = record_login_op;
+	op->u.call.data = l;
+	store_q_submit(st->wq, op, NULL, NULL);
+	return 0;
+}
+
 /*
  * The hash is computed whether the name exists or not (against the dummy
  * salt with the default rounds), and compared in constant time. What still
@@ -431,7 +468,7 @@ int operator_check(struct store *st, const char *name, const char *password,
 		err = -EACCES;
 		goto out_cleanse;
 	}
-	err = record_login(st, name, match);
+	err = note_login(st, name, match);
 	if (!err && !match)
 		err = -EACCES;
 	if (!err && role)

@@ -43,19 +43,31 @@ void store_op_free(struct store_op *op)
 		free(op->u.media.state);
 	else if (op->kind == STORE_OP_CALL)
 		free(op->u.call.data);
+	else if (op->kind == STORE_OP_SUBS)
+		sub_cache_free(op->u.call.data);
 	free(op);
 }
 
 /* ---- the writer thread ---- */
 
-/* Takes up to STORE_Q_BATCH ops, waiting for one; NULL when stopped and empty. */
-static struct store_op *take_batch(struct store_q *q, unsigned *n)
+/*
+ * Takes up to STORE_Q_BATCH ops, waiting for one up to STORE_Q_POLL_MS;
+ * NULL when there is none (*stop says whether the queue is stopped).
+ */
+static struct store_op *take_batch(struct store_q *q, unsigned *n, bool *stop)
 {
 	struct store_op *first, *last;
+	struct timespec until;
 
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += STORE_Q_POLL_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&q->mu);
 	while (!q->head && !q->stop)
-		pthread_cond_wait(&q->cond, &q->mu);
+		if (pthread_cond_timedwait(&q->cond, &q->mu, &until) == ETIMEDOUT)
+			break;
+	*stop = q->stop;
 	first = q->head;
 	*n = 0;
 	for (last = first; last; last = last->next) {
@@ -176,17 +188,95 @@ static void hand_back(struct store_q *q, struct store_op *batch)
 		LOG(L_ERROR, "[store] waking the loop: %s", strerror(errno));
 }
 
+static int data_version(struct store *st)
+{
+	sqlite3_stmt *q;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* From the writer: a new subscriber cache for the loop. */
+static void subs_arrived(struct store_op *op, void *arg)
+{
+	struct store_q *q = arg;
+	void (*fn)(struct sub_cache *c, void *arg);
+	void *fn_arg;
+
+	pthread_mutex_lock(&q->mu);
+	fn = q->on_subs;
+	fn_arg = q->on_subs_arg;
+	pthread_mutex_unlock(&q->mu);
+	if (fn) {
+		fn(op->u.call.data, fn_arg);
+		op->u.call.data = NULL;		/* fn's now */
+	}
+}
+
+/*
+ * Another connection committed (sluicectl, sqlite3, the loop's own MML
+ * writes): the subscribers are read again for the loop's cache. The
+ * writer's own commits do not move data_version.
+ */
+static void poll_changes(struct store_q *q)
+{
+	struct store_op *op;
+	uint64_t now = now_us();
+	int v;
+
+	if (now - q->polled_us < 1000ull * STORE_Q_POLL_MS)
+		return;
+	q->polled_us = now;
+	v = data_version(&q->wst);
+	if (v < 0 || v == q->data_version)
+		return;
+	pthread_mutex_lock(&q->mu);
+	op = q->on_subs ? store_op_new(STORE_OP_SUBS) : NULL;
+	pthread_mutex_unlock(&q->mu);
+	if (!op)
+		return;
+	op->u.call.data = sub_cache_load(&q->wst);
+	if (!op->u.call.data) {		/* locked meanwhile: the next poll tries again */
+		store_op_free(op);
+		return;
+	}
+	q->data_version = v;
+	op->done = subs_arrived;
+	op->arg = q;
+	hand_back(q, op);
+}
+
 static void *writer_main(void *arg)
 {
 	struct store_q *q = arg;
 	struct store_op *batch;
+	bool stop = false;
 	unsigned n;
 
-	while ((batch = take_batch(q, &n))) {
-		write_batch(q, batch, n);
-		hand_back(q, batch);
+	q->data_version = data_version(&q->wst);
+	while (!stop) {
+		batch = take_batch(q, &n, &stop);
+		if (batch) {
+			write_batch(q, batch, n);
+			hand_back(q, batch);
+			stop = false;	/* what is queued behind goes first */
+		}
+		poll_changes(q);
 	}
 	return NULL;
+}
+
+void store_q_watch_subs(struct store_q *q, void (*fn)(struct sub_cache *c, void *arg),
+			void *arg)
+{
+	pthread_mutex_lock(&q->mu);
+	q->on_subs = fn;
+	q->on_subs_arg = arg;
+	pthread_mutex_unlock(&q->mu);
 }
 
 /* ---- the loop's side ---- */
@@ -320,7 +410,8 @@ void store_q_complete(struct store_q *q)
 	pthread_mutex_unlock(&q->mu);
 	for (; op; op = next) {
 		next = op->next;
-		q->depth--;
+		if (op->kind != STORE_OP_SUBS)	/* the writer's own: never counted */
+			q->depth--;
 		if (op->done)
 			op->done(op, op->arg);
 		store_op_free(op);

@@ -41,6 +41,7 @@
 #include "store/binding.h"
 #include "store/cdr.h"
 #include "store/store.h"
+#include "store/subcache.h"
 
 #ifndef STORE_Q_BATCH
 #define STORE_Q_BATCH		1024	/* ops per transaction at most */
@@ -54,6 +55,9 @@
 #ifndef STORE_Q_STOP_MS
 #define STORE_Q_STOP_MS		10000	/* at a stop, how long a locked database is waited for */
 #endif
+#ifndef STORE_Q_POLL_MS
+#define STORE_Q_POLL_MS		250	/* how often another process's changes are looked for */
+#endif
 #define STORE_Q_DEFAULT_MAX	10000	/* [store] queue */
 
 enum store_op_kind {
@@ -66,6 +70,7 @@ enum store_op_kind {
 	STORE_OP_MEDIA_PUT,	/* u.media */
 	STORE_OP_MEDIA_DEL,	/* u.media.id */
 	STORE_OP_CALL,		/* u.call: a function of the back end's store (sqlite) */
+	STORE_OP_SUBS,		/* from the writer: u.call.data, a new struct sub_cache */
 	STORE_OP_KINDS
 };
 
@@ -130,6 +135,10 @@ struct store_q {
 	void			*be_ctx;
 	struct store		wst;		/* the sqlite back end's connection */
 	bool			waiting;	/* logged "database locked", not yet "wrote" */
+	int			data_version;	/* PRAGMA data_version when last looked */
+	uint64_t		polled_us;
+	void			(*on_subs)(struct sub_cache *c, void *arg);	/* under mu */
+	void			*on_subs_arg;
 	/* The loop's alone. */
 	struct loop		*loop;
 	int			efd;
@@ -158,6 +167,13 @@ void store_q_close(struct store_q *q);
 /* A zeroed op of kind; NULL without memory. */
 struct store_op *store_op_new(enum store_op_kind kind);
 void store_op_free(struct store_op *op);
+
+/*
+ * Subscribers changed by another process (subcache.h): the writer reads
+ * them again and fn takes the new cache, on the loop thread.
+ */
+void store_q_watch_subs(struct store_q *q, void (*fn)(struct sub_cache *c, void *arg),
+			void *arg);
 
 /* Hands op to the writer (it is the writer's now); done(op, arg) follows on the loop. */
 void store_q_submit(struct store_q *q, struct store_op *op, store_done_fn done, void *arg);

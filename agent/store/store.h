@@ -26,6 +26,7 @@ struct store_stmt {
 };
 
 struct store_q;
+struct sub_cache;
 
 struct store {
 	sqlite3			*db;
@@ -34,6 +35,7 @@ struct store {
 	 * there and it only reads. NULL: a tool's or a test's, which writes.
 	 */
 	struct store_q		*wq;
+	struct sub_cache	*subs;	/* subscribers in memory (subcache.h), or NULL */
 	char			path[256];
 	struct store_stmt	stmts[STORE_STMT_MAX];
 	int			n_stmts;
