@@ -421,6 +421,8 @@ static void start_writer(struct sluiced *sd)
 		return;
 	}
 	sd->store.wq = &sd->wq;
+	/* It still writes for MML: never long enough to stall SIP behind a lock. */
+	sqlite3_busy_timeout(sd->store.db, STORE_LOOP_BUSY_MS);
 	if (sd->store.subs)
 		store_q_watch_subs(&sd->wq, on_subs, sd);
 	LOG(L_INFO, "[store] %s: writes go to a writer thread (group commit, queue of %u)",

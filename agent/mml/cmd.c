@@ -1253,6 +1253,11 @@ int mml_run(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
 			      cmd->verb, cmd->obj[0] ? " " : "", cmd->obj);
 	} else if (k->admin && role != OP_ADMIN) {
 		rc = mml_fail(&c, MML_RET_DENIED, "%s %s needs the ADMIN role", k->verb, k->obj);
+	} else if (k->admin && m->env.store && m->env.store->wq &&
+		   store_q_full(m->env.store->wq)) {
+		/* Back-pressure: a change waits for the writer to catch up. */
+		rc = mml_fail(&c, MML_RET_BUSY, "store busy: %u changes wait for the database "
+			      "([store] queue), try again", m->env.store->wq->depth);
 	} else {
 		/* Every parameter given must be one the command knows. */
 		for (int i = 0; i < cmd->nparams; i++) {
