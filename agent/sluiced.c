@@ -49,6 +49,7 @@ struct sluiced {
 	struct store	store;
 	bool		store_ok;
 	struct store_q	wq;		/* the store's writer thread (store/queue.h) */
+	struct store_q	work;		/* a worker thread without a database: MML logins' hashes */
 	struct sip_server sip;
 	struct cdr_ctx	cdr;
 	bool		cdr_ok;
@@ -421,6 +422,8 @@ static void start_writer(struct sluiced *sd)
 		return;
 	}
 	sd->store.wq = &sd->wq;
+	if (store_q_open(&sd->work, NULL, sd->loop, 0))
+		LOG(L_WARN, "[mml] no worker thread: logins hash on the event loop");
 	/* It still writes for MML: never long enough to stall SIP behind a lock. */
 	sqlite3_busy_timeout(sd->store.db, STORE_LOOP_BUSY_MS);
 	if (sd->store.subs)
@@ -504,6 +507,7 @@ static void start_mml(struct sluiced *sd)
 		.media = &sd->media,
 		.dp = sd->dp,
 		.cdr = sd->cdr_ok ? &sd->cdr : NULL,
+		.worker = sd->work.running ? &sd->work : NULL,
 		.blacklist_changed = blacklist_changed,
 		.arg = sd,
 	};
@@ -615,6 +619,7 @@ static int sluiced_run(struct sluiced *sd)
 		LOG(L_ERROR, "[core] event loop failed: %s", strerror(-err));
 
 	mml_close(&sd->mml);
+	store_q_close(&sd->work);	/* logins still hashing find their connection gone */
 	sip_server_fini(&sd->sip);
 out_stop_media:
 	if (sd->keep_media)

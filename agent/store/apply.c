@@ -116,3 +116,39 @@ const struct store_backend store_sqlite_backend = {
 	.apply = be_apply,
 	.transient = be_transient,
 };
+
+/* ---- no database: a worker's queue runs calls only ---- */
+
+static int none_txn(void *be)
+{
+	(void)be;
+	return 0;
+}
+
+static void none_rollback(void *be)
+{
+	(void)be;
+}
+
+static int none_apply(void *be, struct store_op *op)
+{
+	(void)be;
+	if (op->kind == STORE_OP_FENCE)
+		return 0;
+	return op->kind == STORE_OP_CALL ? op->u.call.fn(NULL, op->u.call.data) : -EINVAL;
+}
+
+static bool none_transient(int err)
+{
+	(void)err;
+	return false;
+}
+
+const struct store_backend store_none_backend = {
+	.name = "none",
+	.begin = none_txn,
+	.commit = none_txn,
+	.rollback = none_rollback,
+	.apply = none_apply,
+	.transient = none_transient,
+};

@@ -228,7 +228,7 @@ static void poll_changes(struct store_q *q)
 	uint64_t now = now_us();
 	int v;
 
-	if (now - q->polled_us < 1000ull * STORE_Q_POLL_MS)
+	if (!q->wst.db || now - q->polled_us < 1000ull * STORE_Q_POLL_MS)
 		return;
 	q->polled_us = now;
 	v = data_version(&q->wst);
@@ -257,7 +257,7 @@ static void *writer_main(void *arg)
 	bool stop = false;
 	unsigned n;
 
-	q->data_version = data_version(&q->wst);
+	q->data_version = q->wst.db ? data_version(&q->wst) : 0;
 	while (!stop) {
 		batch = take_batch(q, &n, &stop);
 		if (batch) {
@@ -300,13 +300,17 @@ int store_q_open(struct store_q *q, const char *path, struct loop *loop, unsigne
 	q->efd = -1;
 	q->loop = loop;
 	q->limit = limit ? limit : STORE_Q_DEFAULT_MAX;
-	snprintf(q->path, sizeof(q->path), "%s", path);
-	err = store_open(&q->wst, path);
-	if (err)
-		return err;
-	sqlite3_busy_timeout(q->wst.db, STORE_Q_WRITER_BUSY_MS);
-	q->be = &store_sqlite_backend;
-	q->be_ctx = &q->wst;
+	snprintf(q->path, sizeof(q->path), "%s", path ? path : "(worker)");
+	if (path) {
+		err = store_open(&q->wst, path);
+		if (err)
+			return err;
+		sqlite3_busy_timeout(q->wst.db, STORE_Q_WRITER_BUSY_MS);
+		q->be = &store_sqlite_backend;
+		q->be_ctx = &q->wst;
+	} else {
+		q->be = &store_none_backend;
+	}
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->efd < 0) {
 		err = -errno;

@@ -157,7 +157,10 @@ struct store_q {
 /*
  * Opens the writer's own connection to path (the sqlite back end) and
  * starts its thread; completions are delivered on loop (NULL: only by
- * store_q_drain(), for tests and tools). limit: [store] queue.
+ * store_q_drain(), for tests and tools). limit: [store] queue. With path
+ * NULL, a queue without a database: a worker thread for STORE_OP_CALL ops
+ * (called with st NULL) that would stall the loop, such as the rounds of
+ * an MML login's password hash.
  */
 int store_q_open(struct store_q *q, const char *path, struct loop *loop, unsigned limit);
 /*
@@ -196,7 +199,8 @@ void store_q_drain(struct store_q *q);
 
 void store_q_get_stats(struct store_q *q, struct store_q_stats *out);
 
-/* The sqlite back end (store/apply.c). */
+/* The sqlite back end (store/apply.c), and none (a worker's: calls only). */
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_none_backend;
 
 #endif /* SLUICE_STORE_QUEUE_H */
