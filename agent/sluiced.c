@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -38,6 +39,10 @@
 #include "store/queue.h"
 #include "store/store.h"
 #include "version.h"
+
+#ifndef SLUICE_FD_TABLE
+#define SLUICE_FD_TABLE	65535	/* descriptors the table is grown to before threads start */
+#endif
 
 struct sluiced {
 	struct conf	conf;
@@ -404,12 +409,32 @@ static void on_subs(struct sub_cache *c, void *arg)
 	LOG(L_DEBUG, "[store] %u subscribers read again after a change from outside", c->n);
 }
 
+/*
+ * Grows the descriptor table now, while sluiced has one thread. Once it
+ * has more, each time the kernel grows the table (media sockets crossing
+ * 256, 512, 1024...) it waits for an RCU grace period, ~10 ms, and the
+ * event loop with it.
+ */
+static void grow_fd_table(void)
+{
+	struct rlimit rl;
+	int fd, top = SLUICE_FD_TABLE;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur <= (rlim_t)top)
+		top = (int)rl.rlim_cur - 1;
+	fd = fcntl(0, F_DUPFD_CLOEXEC, top);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void start_writer(struct sluiced *sd)
 {
 	int err;
 
 	if (!sd->store_ok)
 		return;
+	grow_fd_table();
 	/* Digest authentication reads these, never the database. */
 	sd->store.subs = sub_cache_load(&sd->store);
 	if (!sd->store.subs)

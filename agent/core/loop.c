@@ -65,9 +65,23 @@ static uint64_t loop_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static void loop_count_stall(struct loop *loop, uint64_t us)
+/* The loop thread's CPU time in microseconds. */
+static uint64_t loop_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void loop_count_stall(struct loop *loop, uint64_t us, uint64_t cpu)
 {
 	int i = 0;
+
+	if (cpu > loop->stats.max_cpu_us)
+		loop->stats.max_cpu_us = cpu;
+	if (us > cpu && us - cpu > loop->stats.max_wait_us)
+		loop->stats.max_wait_us = us - cpu;
 
 	while (i < LOOP_STALL_BUCKETS - 1 && us > stall_bounds[i])
 		i++;
@@ -441,7 +455,7 @@ int loop_run(struct loop *loop)
 	loop->stop = false;
 	while (!loop->stop) {
 		int n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, -1);
-		uint64_t t0;
+		uint64_t t0, c0;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -449,6 +463,7 @@ int loop_run(struct loop *loop)
 			return -errno;
 		}
 		t0 = loop_us();
+		c0 = loop_cpu_us();
 		loop->now_ms = loop->clock();
 		for (int i = 0; i < n && !loop->stop; i++) {
 			int fd = evs[i].data.fd;
@@ -462,7 +477,7 @@ int loop_run(struct loop *loop)
 					LOG(L_WARN, "DEBUGSTALL fd %d cb %p took %llu us", fd, (void *)loop->fds[fd].cb, (unsigned long long)(loop_us() - t1));
 			}
 		}
-		loop_count_stall(loop, loop_us() - t0);
+		loop_count_stall(loop, loop_us() - t0, loop_cpu_us() - c0);
 	}
 	return 0;
 }

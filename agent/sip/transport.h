@@ -49,7 +49,7 @@
 #endif
 #define SIP_TCP_BUCKETS		4096	/* power of two */
 #define SIP_MAX_LISTENERS	2
-#define SIP_UDP_BURST		16	/* datagrams read per wakeup: bounds one iteration of the loop */
+#define SIP_UDP_BURST		4	/* datagrams read per wakeup: bounds one iteration of the loop */
 
 enum sip_proto {
 	SIP_UDP = 0,

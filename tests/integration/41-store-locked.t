@@ -28,14 +28,11 @@ DB=$TMP/sluice.db
 relay_topology $C $R $E
 B2BUA_CONF=(mml.admin_password=lock-test-pw)
 b2bua_sluiced $R $PIN default 30000-30999
-plan 22
+plan 23
 
 SIPP_DIR=$TOP/tests/integration/sipp
 MMLC=$TOP/tests/tools/mmlc.pl
 mml() { in_ns $R perl $MMLC 127.0.0.1:7777 'LGI: OP="admin", PWD="lock-test-pw";' "$@"; }
-sysinfo() {	# sysinfo NAME: a value of DSP SYSINFO
-	mml 'DSP SYSINFO:;' | sed -n "s/^ *$1  *\([0-9][0-9]*\).*/\1/p" | head -1
-}
 sed "s/@EXPECT@/200/" $SIPP_DIR/register.xml >$TMP/reg.xml
 register() {	# register NS IP PORT USER PASSWORD
 	in_ns $1 sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 30 -timeout_error -key user $4 \
@@ -86,10 +83,23 @@ ok $? "$CALLS calls at 20 per second through the lock: all answered and ended" |
 wait $UAS
 ok $? "... and taken by the callee" || diag "$(head -5 $TMP/uas-err.log)"
 
-stall=$(sysinfo "LOOP STALL MAX")
-ok "$([ -n "$stall" ] && [ "$stall" -lt 10000 ] && echo 0 || echo 1)" \
-	"the event loop's longest iteration stayed under 10 ms (${stall:-?} us)" ||
-	diag "$(mml 'DSP SYSINFO:;' | grep -E 'LOOP|STORE')"
+mml 'DSP SYSINFO:;' >$TMP/sysinfo.out
+sysinfo() { sed -n "s/^ *$1  *\([0-9][0-9]*\).*/\1/p" $TMP/sysinfo.out | head -1; }
+stall=$(sysinfo "LOOP STALL MAX") cpu=$(sysinfo "LOOP CPU MAX") waited=$(sysinfo "LOOP WAIT MAX")
+load=$(cut -d' ' -f1 /proc/loadavg) ncpu=$(nproc)
+ok "$([ -n "$cpu" ] && [ "$cpu" -lt 10000 ] && echo 0 || echo 1)" \
+	"the loop's own work in any iteration stayed under 10 ms (${cpu:-?} us of CPU)"
+# On a host busier than its CPUs (other tests, builds) the wall clock also
+# counts the time the loop was preempted: then only the time it spent off
+# the CPU is judged, far below the lock's 6 s and sqlite's 100 ms waits.
+if awk -v l="$load" -v n="$ncpu" 'BEGIN { exit !(l <= n) }'; then
+	ok "$([ -n "$stall" ] && [ "$stall" -lt 10000 ] && echo 0 || echo 1)" \
+		"the event loop's longest iteration stayed under 10 ms (${stall:-?} us)"
+else
+	ok "$([ -n "$waited" ] && [ "$waited" -lt 50000 ] && echo 0 || echo 1)" \
+		"the event loop was never off the CPU 50 ms in an iteration (${waited:-?} us; load $load on $ncpu CPUs, so the wall clock's ${stall:-?} us is not judged)"
+fi
+[ "${stall:-99999}" -lt 10000 ] || diag "$(grep -E 'LOOP|STORE' $TMP/sysinfo.out)"
 retries=$(sysinfo "STORE RETRIES")
 ok "$([ "${retries:-0}" -gt 0 ] && echo 0 || echo 1)" "the writer retried while locked ($retries)"
 like "$(cat $TMP/sluiced.log)" "cannot write .* keeping them queued and retrying" \
