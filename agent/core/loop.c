@@ -469,13 +469,9 @@ int loop_run(struct loop *loop)
 			int fd = evs[i].data.fd;
 
 			/* An earlier callback may have closed this fd. */
-			if (fd < loop->nfds && loop->fds[fd].cb) {
-				uint64_t t1 = loop_us();
+			if (fd < loop->nfds && loop->fds[fd].cb)
 				loop->fds[fd].cb(loop, fd, evs[i].events,
 						 loop->fds[fd].arg);
-				if (loop_us() - t1 > 3000)
-					LOG(L_WARN, "DEBUGSTALL fd %d cb %p took %llu us", fd, (void *)loop->fds[fd].cb, (unsigned long long)(loop_us() - t1));
-			}
 		}
 		loop_count_stall(loop, loop_us() - t0, loop_cpu_us() - c0);
 	}
