@@ -27,8 +27,9 @@ perl -e 'print "{", join(",", map { "\"u$_\": {\"username\": \"u$_\", \"password
 	skip_all "import-users failed"
 { echo SEQUENTIAL; for i in $(seq $N); do echo "u$i;pw-u$i"; done; } >$TMP/users.csv
 
-start() {
-	nsenter --net=/run/netns/$S "$SLUICED" -c $TMP/sluice.conf >>$TMP/sluiced.log 2>&1 &
+start() {	# a fresh log each time: $TMP/sluiced.log
+	[ -f $TMP/sluiced.log ] && mv $TMP/sluiced.log $TMP/sluiced-killed.log
+	nsenter --net=/run/netns/$S "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
 	SPID=$!
 	wait_for $TMP/sluiced.log "running|cannot" 100
 }
@@ -53,8 +54,8 @@ wait $SIPP 2>/dev/null
 
 # The AORs sipp received a 200 for: the To of each 200 to a REGISTER.
 perl -ne '
-	if (/^-+ .* message received/) { $in = 1; $ok = 0; next }
-	if (/^-+ .* message sent/) { $in = 0; next }
+	if (/^UDP message received/) { $in = 1; $ok = 0; next }
+	if (/^UDP message sent/) { $in = 0; next }
 	next unless $in;
 	$ok = 1 if m{^SIP/2\.0 200 };
 	print "$1\n" if $ok && /^To:\s*<sip:(u\d+)\@/i;
