@@ -657,6 +657,7 @@ out_close_dp:
 	if (sd->cdr_ok)
 		cdr_fini(&sd->cdr);	/* the last records, hung up calls' among them */
 	store_q_close(&sd->wq);		/* everything queued is written first */
+	sd->store.wq = NULL;
 	sub_cache_free(sd->store.subs);
 	sd->store.subs = NULL;
 	store_close(&sd->store);

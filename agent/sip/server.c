@@ -547,12 +547,21 @@ static void handle_register(struct sip_server *s, const struct rx *rx)
 		osip_message_set_header(resp, "Min-Expires", v);
 	}
 	if (res.code == 200) {
+		int parked;
+
 		registrar_contacts(res.aor, now, resp);
 		add_date(resp);
 		if (rx->from->proto == SIP_TCP && s->tp_open)
 			sip_transport_hold(&s->tp, rx->from, 1000ull * s->reg.max_expires);
-		if (!park_register(s, rx, resp))
+		parked = park_register(s, rx, resp);
+		if (!parked)
 			return;
+		if (parked == -ENOMEM) {
+			/* A 200 must not leave before its commit: the phone tries again. */
+			osip_message_free(resp);
+			sip_srv_reply(s, rx, 503, "Out of memory");
+			return;
+		}
 		if (s->reg.batch_open && rx->t) {
 			struct sip_pending *p = malloc(sizeof(*p));
 
