@@ -40,7 +40,7 @@ start
 cleanup_add 'kill $SPID 2>/dev/null'
 grep -q "\[sip\] listening on $SIP" $TMP/sluiced.log ||
 	skip_all "sluiced did not start its SIP server: $(tail -3 $TMP/sluiced.log)"
-plan 9
+plan 10
 
 D=$TOP/tests/integration/sipp
 sed "s/@EXPECT@/200/" $D/register.xml >$TMP/reg1.xml
@@ -110,6 +110,8 @@ rows=$(wc -l <$TMP/rows.txt)
 start
 like "$(cat $TMP/sluiced.log)" "\[reg\] $rows registrations restored" \
 	"the next sluiced restores all $rows bindings"
+is "$(sqlite3 $DB "SELECT count(*) FROM cdr WHERE record_type = 'CALL' AND open = 1")" 0 \
+	"... and closes the rows of calls the kill cut (close reason restart)"
 kill -TERM $SPID
 wait $SPID
 ok $? "and stops cleanly (no sanitizer report)"
