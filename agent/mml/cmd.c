@@ -830,6 +830,15 @@ static int dsp_sysinfo(struct mml_call *c)
 	return 0;
 }
 
+/* CLR SYSINFO: the loop's latency figures start again (to measure one period). */
+static int clr_sysinfo(struct mml_call *c)
+{
+	if (c->m->loop)
+		loop_reset_stats(c->m->loop);
+	mml_ok(c);
+	return 0;
+}
+
 static int dsp_srvstat(struct mml_call *c)
 {
 	const struct mml_env *e = &c->m->env;
@@ -1202,6 +1211,8 @@ static const struct mml_command commands[] = {
 	{ "CLR", "CDR", true, NEEDS_CDR, clr_cdr, "remove old call detail records", {
 		{ "BEFORE", true, "YYYY-MM-DD, at least 7 days ago" } } },
 	{ "DSP", "SYSINFO", false, 0, dsp_sysinfo, "version, uptime, data path, ports, counts", {
+		{ 0 } } },
+	{ "CLR", "SYSINFO", true, 0, clr_sysinfo, "restart the event loop's latency figures", {
 		{ 0 } } },
 	{ "DSP", "SRVSTAT", false, 0, dsp_srvstat, "SIP, registrar, CDR and MML counters", {
 		{ 0 } } },

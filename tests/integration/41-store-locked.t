@@ -4,8 +4,9 @@
 # A locked database does not stop SIP (issue 16). Calls go through the
 # B2BUA at a steady rate while another process (the sqlite3 CLI) holds
 # BEGIN EXCLUSIVE on sluiced's database for 6 s: every call is answered
-# and ends normally, the event loop's longest iteration (DSP SYSINFO's
-# LOOP STALL MAX) stays under 10 ms, a REGISTER sent during the lock is
+# and ends normally, the event loop's longest iteration while the lock is
+# held (DSP SYSINFO's LOOP figures, restarted by CLR SYSINFO when the lock
+# is taken) stays under 10 ms (30 ms for the ASan/UBSan build), a REGISTER sent during the lock is
 # answered 200 only after the lock is gone (its binding committed first),
 # and once the writer gets through, every CDR and both bindings are in the
 # database and no media session row outlives its call.
@@ -68,12 +69,14 @@ UAC=$!
 sleep 2
 lock 6
 ok $? "another process holds the database locked (BEGIN EXCLUSIVE)" || diag "$(cat $TMP/lock.out)"
+mml 'CLR SYSINFO:;' >/dev/null		# the loop's figures from here: the lock's time
 sleep 1
 register $C 10.0.1.2 5063 1001 caller-pw
 reg_rc=$? reg_done=$(date +%s.%N)
 ok $reg_rc "a REGISTER sent during the lock is answered 200" ||
 	diag "$(tail -5 $TMP/reg-1001.out)"
 wait $LOCK
+mml 'DSP SYSINFO:;' >$TMP/sysinfo.out	# the lock's time, and a moment after
 awk -v a="$reg_done" -v b="$(cat $TMP/unlocked)" 'BEGIN { exit !(a > b) }'
 ok $? "... only after the lock was released: its binding was committed first" ||
 	diag "200 at $reg_done, unlocked at $(cat $TMP/unlocked)"
@@ -83,23 +86,26 @@ ok $? "$CALLS calls at 20 per second through the lock: all answered and ended" |
 wait $UAS
 ok $? "... and taken by the callee" || diag "$(head -5 $TMP/uas-err.log)"
 
-mml 'DSP SYSINFO:;' >$TMP/sysinfo.out
 sysinfo() { sed -n "s/^ *$1  *\([0-9][0-9]*\).*/\1/p" $TMP/sysinfo.out | head -1; }
 stall=$(sysinfo "LOOP STALL MAX") cpu=$(sysinfo "LOOP CPU MAX") waited=$(sysinfo "LOOP WAIT MAX")
 load=$(cut -d' ' -f1 /proc/loadavg) ncpu=$(nproc)
-ok "$([ -n "$cpu" ] && [ "$cpu" -lt 10000 ] && echo 0 || echo 1)" \
-	"the loop's own work in any iteration stayed under 10 ms (${cpu:-?} us of CPU)"
+# 10 ms for sluiced as shipped. Built with ASan and UBSan (make check's
+# build/san/agent) the same work takes about three times as long: 30 ms.
+bound=10000 build=plain
+ldd "$SLUICED" 2>/dev/null | grep -q libasan && bound=30000 build="ASan/UBSan"
+ok "$([ -n "$cpu" ] && [ "$cpu" -lt $bound ] && echo 0 || echo 1)" \
+	"during the lock, the loop's own work in any iteration stayed under $((bound / 1000)) ms ($build build: ${cpu:-?} us of CPU)"
 # On a host busier than its CPUs (other tests, builds) the wall clock also
 # counts the time the loop was preempted: then only the time it spent off
 # the CPU is judged, far below the lock's 6 s and sqlite's 100 ms waits.
 if awk -v l="$load" -v n="$ncpu" 'BEGIN { exit !(l <= n) }'; then
-	ok "$([ -n "$stall" ] && [ "$stall" -lt 10000 ] && echo 0 || echo 1)" \
-		"the event loop's longest iteration stayed under 10 ms (${stall:-?} us)"
+	ok "$([ -n "$stall" ] && [ "$stall" -lt $bound ] && echo 0 || echo 1)" \
+		"... and its longest iteration, wall clock, too (${stall:-?} us)"
 else
 	ok "$([ -n "$waited" ] && [ "$waited" -lt 50000 ] && echo 0 || echo 1)" \
-		"the event loop was never off the CPU 50 ms in an iteration (${waited:-?} us; load $load on $ncpu CPUs, so the wall clock's ${stall:-?} us is not judged)"
+		"... and it was never off the CPU 50 ms in an iteration (${waited:-?} us; load $load on $ncpu CPUs, so the wall clock's ${stall:-?} us is not judged)"
 fi
-[ "${stall:-99999}" -lt 10000 ] || diag "$(grep -E 'LOOP|STORE' $TMP/sysinfo.out)"
+[ "${stall:-99999}" -lt $bound ] || diag "$(grep -E 'LOOP|STORE' $TMP/sysinfo.out)"
 retries=$(sysinfo "STORE RETRIES")
 ok "$([ "${retries:-0}" -gt 0 ] && echo 0 || echo 1)" "the writer retried while locked ($retries)"
 like "$(cat $TMP/sluiced.log)" "cannot write .* keeping them queued and retrying" \
