@@ -17,9 +17,9 @@
 #include "core/log.h"
 #include "sip/server.h"
 #include "sip/server_int.h"
-#include "store/queue.h"
 #include "sip/digest_hdr.h"
 #include "store/cdr.h"
+#include "store/queue.h"
 #include "net/stun.h"
 #include "version.h"
 
