@@ -38,7 +38,7 @@ CFLAGS ?= -O2 -g
 SLUICE_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Iinclude -Iagent -Ibpf -MMD -MP $(SANFLAGS)
 LDLIBS = -lbpf -losipparser2 -losip2 -lsqlite3 -lnftnl -lmnl -ljansson -lmicrohttpd -lssl -lcrypto \
-	-lelf -lz -lm
+	-lelf -lz -lm -lpthread
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 	-Iinclude -Ibpf -I$(ARCH_INC) -MMD -MP
 

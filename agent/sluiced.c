@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -35,8 +36,13 @@
 #include "sip/server.h"
 #include "store/cdr.h"
 #include "store/operator.h"
+#include "store/queue.h"
 #include "store/store.h"
 #include "version.h"
+
+#ifndef SLUICE_FD_TABLE
+#define SLUICE_FD_TABLE	65535	/* descriptors the table is grown to before threads start */
+#endif
 
 struct sluiced {
 	struct conf	conf;
@@ -47,6 +53,8 @@ struct sluiced {
 	struct rtpproxy	rtpp;
 	struct store	store;
 	bool		store_ok;
+	struct store_q	wq;		/* the store's writer thread (store/queue.h) */
+	struct store_q	work;		/* a worker thread without a database: MML logins' hashes */
 	struct sip_server sip;
 	struct cdr_ctx	cdr;
 	bool		cdr_ok;
@@ -402,6 +410,70 @@ static void on_hup(struct loop *loop, int signo, void *arg)
 }
 
 /*
+ * The writer thread: from here on the loop's connection only reads, and
+ * every change goes through the queue (store/queue.h). Without it (it
+ * could not open the database a second time) the loop writes itself, as
+ * before, and says so.
+ */
+/* The writer read the subscribers again (another process changed them). */
+static void on_subs(struct sub_cache *c, void *arg)
+{
+	struct sluiced *sd = arg;
+
+	sub_cache_free(sd->store.subs);
+	sd->store.subs = c;
+	LOG(L_DEBUG, "[store] %u subscribers read again after a change from outside", c->n);
+}
+
+/*
+ * Grows the descriptor table now, while sluiced has one thread. Once it
+ * has more, each time the kernel grows the table (media sockets crossing
+ * 256, 512, 1024...) it waits for an RCU grace period, ~10 ms, and the
+ * event loop with it.
+ */
+static void grow_fd_table(void)
+{
+	struct rlimit rl;
+	int fd, top = SLUICE_FD_TABLE;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur <= (rlim_t)top)
+		top = (int)rl.rlim_cur - 1;
+	fd = fcntl(0, F_DUPFD_CLOEXEC, top);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void start_writer(struct sluiced *sd)
+{
+	int err;
+
+	if (!sd->store_ok)
+		return;
+	grow_fd_table();
+	/* Digest authentication reads these, never the database. */
+	sd->store.subs = sub_cache_load(&sd->store);
+	if (!sd->store.subs)
+		LOG(L_WARN, "[store] subscribers not kept in memory: each authentication reads "
+		    "%s", sd->conf.store_db);
+	err = store_q_open(&sd->wq, sd->conf.store_db, sd->loop, sd->conf.store_queue);
+	if (err) {
+		LOG(L_ERROR, "[store] no writer thread (%s): the event loop writes to %s itself "
+		    "and waits on it", strerror(-err), sd->conf.store_db);
+		return;
+	}
+	sd->store.wq = &sd->wq;
+	if (store_q_open(&sd->work, NULL, sd->loop, 0))
+		LOG(L_WARN, "[mml] no worker thread: logins hash on the event loop");
+	/* It still writes for MML: never long enough to stall SIP behind a lock. */
+	sqlite3_busy_timeout(sd->store.db, STORE_LOOP_BUSY_MS);
+	if (sd->store.subs)
+		store_q_watch_subs(&sd->wq, on_subs, sd);
+	LOG(L_INFO, "[store] %s: writes go to a writer thread (group commit, queue of %u)",
+	    sd->conf.store_db, sd->conf.store_queue);
+}
+
+/*
  * The database's parts beyond media: CDRs (rows left open by a crash are
  * closed after adoption) and, on the first run, the MML's admin.
  */
@@ -476,6 +548,7 @@ static void start_mml(struct sluiced *sd)
 		.media = &sd->media,
 		.dp = sd->dp,
 		.cdr = sd->cdr_ok ? &sd->cdr : NULL,
+		.worker = sd->work.running ? &sd->work : NULL,
 		.blacklist_changed = blacklist_changed,
 		.arg = sd,
 	};
@@ -567,6 +640,7 @@ static int sluiced_run(struct sluiced *sd)
 		LOG(L_WARN, "[dp] cannot watch route and neighbour changes: a flow's egress "
 		    "follows them within a second only");
 	sd->store_ok = !store_open(&sd->store, sd->conf.store_db);
+	start_writer(sd);
 	start_store(sd);
 	err = start_media(sd);
 	if (err)
@@ -587,6 +661,7 @@ static int sluiced_run(struct sluiced *sd)
 		LOG(L_ERROR, "[core] event loop failed: %s", strerror(-err));
 
 	mml_close(&sd->mml);
+	store_q_close(&sd->work);	/* logins still hashing find their connection gone */
 	sip_server_fini(&sd->sip);
 out_stop_media:
 	if (sd->keep_media)
@@ -598,6 +673,10 @@ out_stop_media:
 out_close_dp:
 	if (sd->cdr_ok)
 		cdr_fini(&sd->cdr);	/* the last records, hung up calls' among them */
+	store_q_close(&sd->wq);		/* everything queued is written first */
+	sd->store.wq = NULL;
+	sub_cache_free(sd->store.subs);
+	sd->store.subs = NULL;
 	store_close(&sd->store);
 	stop_nft(sd);
 	if (dp_event_fd(sd->dp) >= 0)

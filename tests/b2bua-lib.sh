@@ -8,6 +8,7 @@
 # its log in $TMP/sluiced.log and its pid in SPID; skips without XDP
 # native. DIGEST is [sip] digest, or "default": none written, the shipped
 # setting, which sipp and baresip answer with their own defaults.
+# B2BUA_CONF (an array, may be unset): more SECTION.KEY=VALUE for sluice_conf.
 b2bua_sluiced() {
 	local r=$1 pin=$2 digest=$3 ports=$4
 	shift 4
@@ -16,7 +17,7 @@ b2bua_sluiced() {
 	sluice_conf $TMP/sluice.conf \
 		sip.listen=0.0.0.0:5060 sip.domain=ims.local "${dig[@]}" \
 		media.interface="r0, r1" media.address=10.0.1.1 media.ports=$ports \
-		media.datapath=auto media.timeout=10 media.bpf_pin_dir=$pin
+		media.datapath=auto media.timeout=10 media.bpf_pin_dir=$pin "${B2BUA_CONF[@]}"
 	cat >$TMP/users.json <<JSON
 { "1001": { "username": "1001", "password": "caller-pw", "display_name": "Caller" },
   "1002": { "username": "1002", "password": "callee-pw", "display_name": "Callee" } }

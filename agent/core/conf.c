@@ -522,6 +522,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("media", "on_stop", "bye", parse_on_stop, media_keep_on_stop),
 	KEY("media", "firewall", "no", parse_yes_no, media_firewall),
 	KEY("store", "db", "var/sluice.db", parse_path, store_db),
+	KEY("store", "queue", "10000", parse_count, store_queue),
 	KEY("mml", "listen", "127.0.0.1:7777", parse_addr, mml_listen),
 	KEY("mml", "node", "SLUICE", parse_node, mml_node),
 	KEY("mml", "admin_password", "", parse_str, mml_admin_password),

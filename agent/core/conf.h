@@ -90,6 +90,7 @@ struct conf {
 
 	/* [store] */
 	char		store_db[CONF_STR_MAX];
+	uint32_t	store_queue;	/* changes waiting for the writer before new work gets 503 */
 
 	/* [mml] */
 	struct conf_addr mml_listen;

@@ -50,7 +50,62 @@ struct loop {
 		loop_signal_cb	cb;
 		void		*arg;
 	} sig[LOOP_NSIG];
+
+	struct loop_stats stats;	/* each iteration's work time */
 };
+
+static const uint64_t stall_bounds[LOOP_STALL_BUCKETS - 1] = LOOP_STALL_BOUNDS_US;
+
+/* Microseconds of CLOCK_MONOTONIC, for the stall histogram (not the timers' clock). */
+static uint64_t loop_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The loop thread's CPU time in microseconds. */
+static uint64_t loop_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void loop_count_stall(struct loop *loop, uint64_t us, uint64_t cpu)
+{
+	int i = 0;
+
+	if (cpu > loop->stats.max_cpu_us)
+		loop->stats.max_cpu_us = cpu;
+	if (us > cpu && us - cpu > loop->stats.max_wait_us)
+		loop->stats.max_wait_us = us - cpu;
+
+	while (i < LOOP_STALL_BUCKETS - 1 && us > stall_bounds[i])
+		i++;
+	loop->stats.bucket[i]++;
+	loop->stats.iterations++;
+	loop->stats.total_us += us;
+	if (us > loop->stats.max_us)
+		loop->stats.max_us = us;
+}
+
+void loop_get_stats(const struct loop *loop, struct loop_stats *out)
+{
+	*out = loop->stats;
+}
+
+void loop_reset_stats(struct loop *loop)
+{
+	memset(&loop->stats, 0, sizeof(loop->stats));
+}
+
+uint64_t loop_stall_bound_us(int i)
+{
+	return i >= 0 && i < LOOP_STALL_BUCKETS - 1 ? stall_bounds[i] : 0;
+}
 
 static uint64_t loop_clock_monotonic(void)
 {
@@ -400,12 +455,15 @@ int loop_run(struct loop *loop)
 	loop->stop = false;
 	while (!loop->stop) {
 		int n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, -1);
+		uint64_t t0, c0;
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		t0 = loop_us();
+		c0 = loop_cpu_us();
 		loop->now_ms = loop->clock();
 		for (int i = 0; i < n && !loop->stop; i++) {
 			int fd = evs[i].data.fd;
@@ -415,6 +473,7 @@ int loop_run(struct loop *loop)
 				loop->fds[fd].cb(loop, fd, evs[i].events,
 						 loop->fds[fd].arg);
 		}
+		loop_count_stall(loop, loop_us() - t0, loop_cpu_us() - c0);
 	}
 	return 0;
 }

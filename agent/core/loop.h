@@ -61,6 +61,31 @@ static inline bool loop_timer_armed(const struct loop_timer *t)
 /* Blocks signo for the process and delivers it through the loop. */
 int loop_on_signal(struct loop *loop, int signo, loop_signal_cb cb, void *arg);
 
+/*
+ * How long each iteration's work took (from epoll_wait returning to the
+ * next call): the time the loop could answer nothing, the stall an event
+ * waits behind. A histogram with upper bounds LOOP_STALL_BOUNDS_US (the
+ * last bucket is everything longer), the longest, and how many. Beside
+ * the wall clock, the thread's own CPU time: the longest iteration's work
+ * (max_cpu_us), and the longest time an iteration spent off the CPU
+ * (max_wait_us: blocked in a system call, or preempted on a busy host).
+ */
+#define LOOP_STALL_BUCKETS	10
+#define LOOP_STALL_BOUNDS_US	{ 100, 250, 500, 1000, 2000, 5000, 10000, 50000, 100000 }
+struct loop_stats {
+	uint64_t	iterations;
+	uint64_t	bucket[LOOP_STALL_BUCKETS];
+	uint64_t	max_us;
+	uint64_t	total_us;
+	uint64_t	max_cpu_us;
+	uint64_t	max_wait_us;
+};
+void loop_get_stats(const struct loop *loop, struct loop_stats *out);
+/* Starts the histogram and the longest over (DSP SYSINFO: RESET=YES). */
+void loop_reset_stats(struct loop *loop);
+/* The upper bound of bucket i in microseconds, 0 for the last (unbounded). */
+uint64_t loop_stall_bound_us(int i);
+
 uint64_t loop_now_ms(struct loop *loop);
 void loop_set_clock(struct loop *loop, loop_clock_fn clock);
 /* Fires every timer due at the loop clock's now; returns how many fired. */

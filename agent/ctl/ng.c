@@ -26,6 +26,7 @@
 #include "media/persist.h"
 #include "media/sdp.h"
 #include "store/cdr.h"
+#include "store/queue.h"
 
 #define NG_MAX_DGRAM	65535
 #define NG_NODES	512
@@ -434,6 +435,11 @@ static void cmd_offer_answer(struct ng *ng, const struct benc *req, bool answer,
 	if (!c) {
 		if (ng->max_sessions && ng->ncalls >= ng->max_sessions) {
 			reply_error(b, "load limit", "maximum number of sessions reached");
+			return;
+		}
+		/* A new call is promised writes (its session, its record): "load limit" moves it on. */
+		if (ng->media->store && ng->media->store->wq && store_q_full(ng->media->store->wq)) {
+			reply_error(b, "load limit", "store busy: database writes are behind");
 			return;
 		}
 		c = call_new(ng, call_id);

@@ -37,6 +37,7 @@
 
 #include "core/log.h"
 #include "ctl/rtpproxy.h"
+#include "store/queue.h"
 
 #define RTPP_MAX_ARGS	12
 #define RTPP_REPLY_MAX	1024
@@ -308,6 +309,9 @@ static int cmd_ul(struct rtpproxy *rp, const struct rtpp_cmd *c, bool update, ch
 	if (!r) {
 		if (rp->max_sessions && rp->nsessions >= rp->max_sessions)
 			return rtpp_err(RTPP_E_NO_PORTS);	/* the set's next relay takes it */
+		/* The store's writer is behind (store/queue.h): refused the same way. */
+		if (rp->media->store && rp->media->store->wq && store_q_full(rp->media->store->wq))
+			return rtpp_err(RTPP_E_NO_PORTS);
 		r = sess_new(rp, c->argv[1], tag[0], medianum);
 		if (!r)
 			return rtpp_err(RTPP_E_NOMEM);

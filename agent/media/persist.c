@@ -33,6 +33,7 @@
 #include "core/log.h"
 #include "media/persist.h"
 #include "media/session.h"
+#include "store/queue.h"
 
 static json_t *ep_json(const struct media_endpoint *e)
 {
@@ -173,6 +174,46 @@ static void delete_session(struct store *db, const char *id)
 	store_err(db, rc, "forgetting a media session");
 }
 
+/*
+ * With a writer thread (store/queue.h), the batch goes to it as ops, in
+ * the same order: it commits them, retrying while the database is locked,
+ * so that no delete is lost and no row outlives its session.
+ */
+static void to_writer(struct media_ctx *m, struct store_q *wq)
+{
+	struct store_op *op;
+
+	while (m->gone) {
+		struct media_gone *g = m->gone;
+
+		op = store_op_new(STORE_OP_MEDIA_DEL);
+		if (!op)
+			break;
+		snprintf(op->u.media.id, sizeof(op->u.media.id), "%s", g->id);
+		store_q_submit(wq, op, NULL, NULL);
+		m->gone = g->next;
+		free(g);
+	}
+	while (m->dirty) {
+		struct media_session *s = m->dirty;
+
+		op = store_op_new(STORE_OP_MEDIA_PUT);
+		if (!op || !(op->u.media.state = session_json(s))) {
+			store_op_free(op);
+			break;
+		}
+		snprintf(op->u.media.id, sizeof(op->u.media.id), "%s", s->id);
+		op->u.media.updated = (int64_t)time(NULL);
+		store_q_submit(wq, op, NULL, NULL);
+		m->dirty = s->dirty_next;
+		s->dirty = false;
+	}
+	if (m->gone || m->dirty) {	/* out of memory: the rest waits for the next flush */
+		LOG(L_ERROR, "[media] out of memory saving media sessions: retrying");
+		loop_timer_arm(m->loop, &m->flush_timer, MEDIA_FLUSH_MS);
+	}
+}
+
 void media_flush(struct media_ctx *m)
 {
 	struct store *db = m->store;
@@ -181,6 +222,10 @@ void media_flush(struct media_ctx *m)
 	loop_timer_cancel(m->loop, &m->flush_timer);
 	if (!m->dirty && !m->gone)
 		return;
+	if (have_db && db->wq) {
+		to_writer(m, db->wq);
+		return;
+	}
 	txn = have_db && sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 	/* Deletes first: an id forgotten and used again in one batch is saved. */
 	while (m->gone) {

@@ -71,6 +71,20 @@ void media_ports_fini(struct media_ports *mp)
 	memset(mp, 0, sizeof(*mp));
 }
 
+/*
+ * Media takes every descriptor it can and gives back on EMFILE, but the
+ * rest of sluiced needs a few now and then (SIP's route lookups and TCP
+ * connections, the store's writer, getifaddrs): media stops this short of
+ * the limit, so that those never find the table full.
+ */
+static bool above_headroom(int fd)
+{
+	struct rlimit rl;
+
+	return !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	       (rlim_t)fd + MEDIA_FD_HEADROOM >= rl.rlim_cur;
+}
+
 static int bind_port(struct media_ports *mp, uint16_t port)
 {
 	struct sockaddr_storage ss = mp->addr;
@@ -83,6 +97,10 @@ static int bind_port(struct media_ports *mp, uint16_t port)
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	if (above_headroom(fd)) {
+		close(fd);
+		return -EMFILE;
+	}
 	/*
 	 * An IPv6 socket holds its IPv6 port only: with an IPv4 plane beside
 	 * it on the same range, a wildcard or v4-mapped bind would take the

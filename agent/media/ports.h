@@ -33,6 +33,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#ifndef MEDIA_FD_HEADROOM
+#define MEDIA_FD_HEADROOM	16	/* descriptors media leaves to the rest of sluiced */
+#endif
+
 struct loop;
 
 struct media_pair {

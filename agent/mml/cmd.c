@@ -29,6 +29,7 @@
 #include "sip/server.h"
 #include "store/cdr.h"
 #include "store/operator.h"
+#include "store/queue.h"
 #include "store/subscriber.h"
 #include "version.h"
 
@@ -725,6 +726,49 @@ static int clr_cdr(struct mml_call *c)
 
 /* ---- SYSINFO, SRVSTAT ---- */
 
+/* The loop's work per iteration (core/loop.h): longest, mean, histogram. */
+static void sysinfo_loop(struct kv *kv, struct loop *loop)
+{
+	struct loop_stats ls;
+	char hist[320];
+	size_t off = 0;
+
+	loop_get_stats(loop, &ls);
+	kv_add(kv, "LOOP ITERATIONS", "%" PRIu64, ls.iterations);
+	kv_add(kv, "LOOP STALL MAX", "%" PRIu64 " us", ls.max_us);
+	kv_add(kv, "LOOP STALL MEAN", "%" PRIu64 " us",
+	       ls.iterations ? ls.total_us / ls.iterations : 0);
+	kv_add(kv, "LOOP CPU MAX", "%" PRIu64 " us", ls.max_cpu_us);
+	kv_add(kv, "LOOP WAIT MAX", "%" PRIu64 " us", ls.max_wait_us);
+	for (int i = 0; i < LOOP_STALL_BUCKETS && off < sizeof(hist); i++) {
+		uint64_t b = loop_stall_bound_us(i ? i - 1 : 0);
+
+		if (i < LOOP_STALL_BUCKETS - 1)
+			off += (size_t)snprintf(hist + off, sizeof(hist) - off, "%s<=%" PRIu64
+						"us:%" PRIu64, i ? " " : "", loop_stall_bound_us(i),
+						ls.bucket[i]);
+		else
+			off += (size_t)snprintf(hist + off, sizeof(hist) - off, " >%" PRIu64
+						"us:%" PRIu64, b, ls.bucket[i]);
+	}
+	kv_add(kv, "LOOP STALL HISTOGRAM", "%s", hist);
+}
+
+/* The store's writer thread (store/queue.h). */
+static void sysinfo_store(struct kv *kv, struct store_q *q)
+{
+	struct store_q_stats qs;
+
+	store_q_get_stats(q, &qs);
+	kv_add(kv, "STORE QUEUE", "%u of %u", qs.depth, q->limit);
+	kv_add(kv, "STORE QUEUE MAX", "%u", qs.max_depth);
+	kv_add(kv, "STORE WRITES", "%" PRIu64, qs.committed);
+	kv_add(kv, "STORE TRANSACTIONS", "%" PRIu64, qs.transactions);
+	kv_add(kv, "STORE RETRIES", "%" PRIu64, qs.retries);
+	kv_add(kv, "STORE REFUSED", "%" PRIu64, qs.refused);
+	kv_add(kv, "STORE COMMIT MAX", "%" PRIu64 " us", qs.max_commit_us);
+}
+
 static int dsp_sysinfo(struct mml_call *c)
 {
 	static const char *const vnames[] = SLUICE_VERDICT_NAMES;
@@ -771,6 +815,10 @@ static int dsp_sysinfo(struct mml_call *c)
 	kv_add(&kv, "REGISTRATIONS", "%u", e->sip ? e->sip->reg.nbindings : 0);
 	if (e->store && !subscriber_count(e->store, &subs))
 		kv_add(&kv, "SUBSCRIBERS", "%d", subs);
+	if (c->m->loop)
+		sysinfo_loop(&kv, c->m->loop);
+	if (e->store && e->store->wq)
+		sysinfo_store(&kv, e->store->wq);
 	if (e->dp && e->dp->kind != DP_USER && !dp_verdicts(e->dp, v))
 		for (int i = 0; i < SLUICE_V_MAX; i++) {
 			char name[48];
@@ -779,6 +827,15 @@ static int dsp_sysinfo(struct mml_call *c)
 			kv_add(&kv, name, "%" PRIu64 " packets", (uint64_t)v[i].packets);
 		}
 	kv_end(&kv);
+	return 0;
+}
+
+/* CLR SYSINFO: the loop's latency figures start again (to measure one period). */
+static int clr_sysinfo(struct mml_call *c)
+{
+	if (c->m->loop)
+		loop_reset_stats(c->m->loop);
+	mml_ok(c);
 	return 0;
 }
 
@@ -1155,6 +1212,8 @@ static const struct mml_command commands[] = {
 		{ "BEFORE", true, "YYYY-MM-DD, at least 7 days ago" } } },
 	{ "DSP", "SYSINFO", false, 0, dsp_sysinfo, "version, uptime, data path, ports, counts", {
 		{ 0 } } },
+	{ "CLR", "SYSINFO", true, 0, clr_sysinfo, "restart the event loop's latency figures", {
+		{ 0 } } },
 	{ "DSP", "SRVSTAT", false, 0, dsp_srvstat, "SIP, registrar, CDR and MML counters", {
 		{ 0 } } },
 	{ "ADD", "BLACKLIST", true, NEEDS_STORE, add_blacklist, "drop SIP from an address or prefix", {
@@ -1207,6 +1266,11 @@ int mml_run(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
 			      cmd->verb, cmd->obj[0] ? " " : "", cmd->obj);
 	} else if (k->admin && role != OP_ADMIN) {
 		rc = mml_fail(&c, MML_RET_DENIED, "%s %s needs the ADMIN role", k->verb, k->obj);
+	} else if (k->admin && m->env.store && m->env.store->wq &&
+		   store_q_full(m->env.store->wq)) {
+		/* Back-pressure: a change waits for the writer to catch up. */
+		rc = mml_fail(&c, MML_RET_BUSY, "store busy: %u changes wait for the database "
+			      "([store] queue), try again", m->env.store->wq->depth);
 	} else {
 		/* Every parameter given must be one the command knows. */
 		for (int i = 0; i < cmd->nparams; i++) {

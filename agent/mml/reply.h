@@ -32,6 +32,7 @@
 #define MML_RET_EXISTS		5
 #define MML_RET_DENIED		6	/* not logged in, or role too low */
 #define MML_RET_INTERNAL	7	/* the store or the data path failed */
+#define MML_RET_BUSY		8	/* the store's writer is behind ([store] queue): try again */
 
 #ifndef MML_MAX_COLS
 #define MML_MAX_COLS		24

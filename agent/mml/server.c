@@ -15,8 +15,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "core/log.h"
 #include "mml/server.h"
+#include "store/queue.h"
 #include "sip/server.h"
 
 struct mml_conn {
@@ -39,6 +42,13 @@ struct mml_conn {
 	size_t			delayed_len;
 	struct loop_timer	delay;
 	struct loop_timer	idle;
+	struct login_ticket	*ticket;	/* a login's hash runs on the worker */
+};
+
+/* What a login hashed off the loop comes back to; c NULL once the connection went. */
+struct login_ticket {
+	struct mml_conn		*c;
+	char			text[MML_MAX_LINE + 64];
 };
 
 static const char *const secrets[] = { "PWD", "PASSWORD", NULL };
@@ -51,6 +61,8 @@ static void conn_free(struct mml_conn *c)
 
 	loop_timer_cancel(m->loop, &c->delay);
 	loop_timer_cancel(m->loop, &c->idle);
+	if (c->ticket)
+		c->ticket->c = NULL;
 	loop_del_fd(m->loop, c->fd);
 	close(c->fd);
 	if (c->prev)
@@ -147,18 +159,12 @@ static void on_delay(struct loop *loop, void *arg)
 		conn_events(c);
 }
 
-static void login(struct mml_conn *c, const struct mml_cmd *cmd, const char *text,
-		  struct mml_reply *r)
+/* A login's outcome into r: the session, or a refusal whose answer waits. */
+static void login_result(struct mml_conn *c, int rc, enum op_role role, const char *op,
+			 const char *text, struct mml_reply *r)
 {
 	struct mml_server *m = c->m;
-	const char *op = mml_param(cmd, "OP"), *pwd = mml_param(cmd, "PWD");
-	enum op_role role;
-	int rc = -EACCES;
 
-	if (op && pwd && m->env.store)
-		rc = operator_check(m->env.store, op, pwd, &role);
-	else if (!m->env.store)
-		rc = -ENODEV;
 	if (!rc) {
 		c->authed = true;
 		c->role = role;
@@ -174,13 +180,108 @@ static void login(struct mml_conn *c, const struct mml_cmd *cmd, const char *tex
 	m->stats.login_failures++;
 	c->failures++;
 	LOG(L_WARN, "[mml] %s: login as '%.32s' failed (%u on this connection)", c->peer,
-	    op ? op : "", c->failures);
+	    op, c->failures);
 	reply_error(c, text, MML_RET_DENIED,
 		    rc == -ENODEV ? "No operator database" : "Login failed: wrong operator or password",
 		    r);
 	/* The answer waits: 1 s, 2 s, 4 s, 8 s. */
 	c->paused = true;
 	loop_timer_arm(m->loop, &c->delay, 1000ull << (c->failures > 4 ? 3 : c->failures - 1));
+}
+
+/* On the worker thread: the rounds of the password hash. */
+static int login_hash_job(struct store *st, void *data)
+{
+	(void)st;
+	operator_login_hash(data);
+	return 0;
+}
+
+/* Back on the loop: the hash is done; the reply goes out and input resumes. */
+static void login_hashed(struct store_op *op, void *arg)
+{
+	struct login_ticket *t = arg;
+	struct op_login *l = op->u.call.data;
+	struct mml_conn *c = t->c;
+	char name[OP_NAME_MAX];
+	enum op_role role = OP_OPERATOR;
+	struct mml_reply r;
+	int rc;
+
+	if (!c) {
+		OPENSSL_cleanse(l, sizeof(*l));
+		free(t);
+		return;
+	}
+	c->ticket = NULL;
+	c->paused = false;
+	snprintf(name, sizeof(name), "%s", l->name);
+	rc = operator_login_end(c->m->env.store, l, &role);	/* wipes l */
+	mml_reply_init(&r);
+	login_result(c, rc, role, name, t->text, &r);
+	free(t);
+	if (c->paused) {		/* a failure: its delay holds the reply */
+		c->delayed = r.buf;
+		c->delayed_len = r.len;
+		r.buf = NULL;
+	} else if (conn_send(c, r.buf, r.len)) {
+		c->closing = true;
+	}
+	mml_reply_free(&r);
+	conn_input(c);			/* what came while hashing */
+	if (c->closing && !c->outlen)
+		conn_free(c);
+	else
+		conn_events(c);
+}
+
+/* With a worker: 0 when the login went there (the connection waits for it). */
+static int login_async(struct mml_conn *c, const char *op, const char *pwd, const char *text)
+{
+	struct mml_server *m = c->m;
+	struct login_ticket *t = calloc(1, sizeof(*t));
+	struct store_op *sop = store_op_new(STORE_OP_CALL);
+	struct op_login *l = calloc(1, sizeof(*l));
+	int err = -ENOMEM;
+
+	if (!t || !sop || !l)
+		goto out_free;
+	err = operator_login_begin(m->env.store, op, pwd, l);
+	if (err)
+		goto out_free;
+	sop->u.call.fn = login_hash_job;
+	sop->u.call.data = l;
+	t->c = c;
+	snprintf(t->text, sizeof(t->text), "%s", text);
+	c->ticket = t;
+	c->paused = true;
+	store_q_submit(m->env.worker, sop, login_hashed, t);
+	return 0;
+
+out_free:
+	if (l)
+		OPENSSL_cleanse(l, sizeof(*l));
+	free(l);
+	store_op_free(sop);
+	free(t);
+	return err;
+}
+
+static void login(struct mml_conn *c, const struct mml_cmd *cmd, const char *text,
+		  struct mml_reply *r)
+{
+	struct mml_server *m = c->m;
+	const char *op = mml_param(cmd, "OP"), *pwd = mml_param(cmd, "PWD");
+	enum op_role role = OP_OPERATOR;
+	int rc = -EACCES;
+
+	if (op && pwd && m->env.store && m->env.worker && !login_async(c, op, pwd, text))
+		return;
+	if (op && pwd && m->env.store)
+		rc = operator_check(m->env.store, op, pwd, &role);
+	else if (!m->env.store)
+		rc = -ENODEV;
+	login_result(c, rc, role, op ? op : "", text, r);
 }
 
 /* One command, cut from the input (its ';' included, if any). */
@@ -221,7 +322,9 @@ static void conn_command(struct mml_conn *c, const char *line, size_t len)
 		mml_reply_init(&r);
 		reply_error(c, "", MML_RET_INTERNAL, "Out of memory", &r);
 	}
-	if (c->paused) {
+	if (c->ticket) {
+		/* A login hashing on the worker: login_hashed() answers. */
+	} else if (c->paused) {
 		c->delayed = r.buf;
 		c->delayed_len = r.len;
 		r.buf = NULL;

@@ -41,6 +41,7 @@ struct media_ctx;
 struct dp;
 struct cdr_ctx;
 struct mml_conn;
+struct store_q;
 
 /* What the commands reach; any may be NULL (the command then says so). */
 struct mml_env {
@@ -50,6 +51,8 @@ struct mml_env {
 	struct media_ctx	*media;
 	struct dp		*dp;
 	struct cdr_ctx		*cdr;
+	/* A worker thread (store/queue.h, no database): logins hash there, off the loop. */
+	struct store_q		*worker;
 	/* After ADD/RMV BLACKLIST: the SIP server takes the list again. */
 	void			(*blacklist_changed)(void *arg);
 	void			*arg;

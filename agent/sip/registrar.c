@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "sip/registrar.h"
+#include "store/queue.h"
 
 /* One change a REGISTER asks for, checked before any is made. */
 struct reg_op {
@@ -403,12 +404,35 @@ static bool out_of_order(const struct reg_binding *rb, const struct store_bindin
 	return rb && !strcmp(rb->b.call_id, b->call_id) && b->cseq <= rb->b.cseq;
 }
 
-/* Writes ops to the database in one transaction; then to the index. */
+/*
+ * Queues the changes for the store's writer (store/queue.h), in order; the
+ * index takes them at once. What answers the REGISTER waits for a fence
+ * behind them (sip_server: the 200 follows the commit).
+ */
+static int queue_ops(struct registrar *r, const struct reg_op *ops, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct store_op *op = store_op_new(ops[i].del ? STORE_OP_BINDING_DEL
+							      : STORE_OP_BINDING_PUT);
+
+		if (!op)
+			return -ENOMEM;
+		op->u.binding = ops[i].b;
+		store_q_submit(r->store->wq, op, NULL, NULL);
+	}
+	return 0;
+}
+
+/* Writes ops to the database in one transaction (or queues them); then to the index. */
 static int apply(struct registrar *r, struct reg_aor *a, struct reg_op *ops, int n)
 {
 	int err = 0;
 
-	if (r->store) {
+	if (r->store && r->store->wq) {
+		err = queue_ops(r, ops, n);
+		if (err)
+			return err;
+	} else if (r->store) {
 		/* One change is one statement, atomic by itself: no BEGIN/COMMIT. */
 		bool txn = n > 1 && !r->batch;
 
@@ -477,7 +501,17 @@ static void remove_all(struct registrar *r, const osip_message_t *req, const cha
 			return;
 		}
 	}
-	if (r->store) {
+	if (r->store && r->store->wq) {
+		struct store_op *op = store_op_new(STORE_OP_BINDING_DEL_AOR);
+
+		if (!op) {
+			res->code = 500;
+			res->reason = "Registrations not stored";
+			return;
+		}
+		snprintf(op->u.binding.aor, sizeof(op->u.binding.aor), "%s", aor);
+		store_q_submit(r->store->wq, op, NULL, NULL);
+	} else if (r->store) {
 		err = store_binding_del_aor(r->store, aor, &n);
 		if (err) {
 			res->code = 500;
@@ -634,7 +668,15 @@ int registrar_remove(struct registrar *r, const char *aor, const char *contact)
 
 	if (!a || !find_binding(a, contact))
 		return -ENOENT;
-	if (r->store) {
+	if (r->store && r->store->wq) {
+		struct store_op *op = store_op_new(STORE_OP_BINDING_DEL);
+
+		if (!op)
+			return -ENOMEM;
+		snprintf(op->u.binding.aor, sizeof(op->u.binding.aor), "%s", aor);
+		snprintf(op->u.binding.contact, sizeof(op->u.binding.contact), "%s", contact);
+		store_q_submit(r->store->wq, op, NULL, NULL);
+	} else if (r->store) {
 		err = store_binding_del(r->store, aor, contact);
 		if (err && err != -ENOENT)
 			return err;
@@ -648,7 +690,14 @@ int registrar_purge(struct registrar *r, int64_t now)
 {
 	int n = 0, err;
 
-	if (r->store) {
+	if (r->store && r->store->wq) {
+		struct store_op *op = store_op_new(STORE_OP_BINDING_PURGE);
+
+		if (!op)
+			return -ENOMEM;
+		op->u.now = now;
+		store_q_submit(r->store->wq, op, NULL, NULL);
+	} else if (r->store) {
 		err = store_binding_purge(r->store, now, NULL, NULL, NULL);
 		if (err)
 			return err;

@@ -3,10 +3,13 @@
  * The registrar (RFC 3261 §10.3) and the location service the B2BUA asks.
  * Bindings are rows of the registrations table (store/binding.h), so they
  * survive a restart, and an in-memory index of them keyed by AOR answers
- * lookups without touching sqlite. Every change is written to the database
- * first and to the index once the write committed, so the two never
- * disagree; a write that fails (a full disk) answers 500 and changes
- * nothing.
+ * lookups without touching sqlite. With the store's writer thread
+ * (store/queue.h) a change goes to the index at once and is queued for the
+ * writer, which commits it whatever it takes (a locked or full database is
+ * waited for): the SIP server answers 200 only once it is committed.
+ * Without one (tests, tools) every change is written to the database first
+ * and to the index once the write committed; a write that fails answers
+ * 500 and changes nothing.
  *
  * What a REGISTER may do, in order: list the bindings (no Contact), remove
  * them all (Contact: * with Expires: 0, alone), or add, refresh and remove

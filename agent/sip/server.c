@@ -19,6 +19,7 @@
 #include "sip/server_int.h"
 #include "sip/digest_hdr.h"
 #include "store/cdr.h"
+#include "store/queue.h"
 #include "net/stun.h"
 #include "version.h"
 
@@ -26,7 +27,7 @@
 /* A 200 to a REGISTER, held until its bindings are committed. */
 struct sip_pending {
 	struct sip_pending	*next;
-	struct sip_txn		*t;
+	struct sip_txn		*t;	/* NULL: it ended before the commit */
 	osip_message_t		*resp;
 };
 
@@ -445,6 +446,72 @@ int sip_srv_authenticate(struct sip_server *s, const struct rx *rx, struct subsc
 
 /* ---- handlers ---- */
 
+/* A parked REGISTER's transaction ended (its TU deadline) before the commit. */
+static void parked_txn_end(struct sip_txn *t, int code, void *arg)
+{
+	struct sip_pending *p = arg;
+
+	(void)t;
+	(void)code;
+	p->t = NULL;
+}
+
+/* The writer committed the bindings: the 200 goes out now. */
+static void parked_committed(struct store_op *op, void *arg)
+{
+	struct sip_pending *p = arg;
+
+	(void)op;
+	if (p->t) {
+		sip_txn_set_end(p->t, NULL, NULL);
+		sip_txn_reply(p->t, p->resp);
+	} else {
+		osip_message_free(p->resp);
+	}
+	free(p);
+}
+
+/*
+ * With a writer thread, a 200 to a REGISTER leaves only once the writer
+ * has committed its bindings: it waits on a fence behind them. 0 when
+ * parked (the response is the fence's), -errno to send it now.
+ */
+static int park_register(struct sip_server *s, const struct rx *rx, osip_message_t *resp)
+{
+	struct sip_pending *p;
+
+	if (!s->store || !s->store->wq || !rx->t)
+		return -ENOENT;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->t = rx->t;
+	p->resp = resp;
+	if (store_q_fence(s->store->wq, parked_committed, p)) {
+		free(p);
+		return -ENOMEM;
+	}
+	sip_txn_set_end(rx->t, parked_txn_end, p);
+	event_row(s, rx, resp->status_code, resp->reason_phrase);
+	return 0;
+}
+
+/* Back-pressure: new work is refused with 503 while the store's writer is behind. */
+bool sip_srv_store_full(struct sip_server *s, const struct rx *rx)
+{
+	osip_message_t *resp;
+
+	if (!s->store || !s->store->wq || !store_q_full(s->store->wq))
+		return false;
+	s->stats.store_refused++;
+	resp = sip_srv_response(s, rx, 503, "Store busy");
+	if (resp) {
+		osip_message_set_header(resp, "Retry-After", SIP_STORE_RETRY_AFTER);
+		sip_srv_send(s, rx, resp);
+	}
+	return true;
+}
+
 static void handle_register(struct sip_server *s, const struct rx *rx)
 {
 	struct subscriber sub;
@@ -459,6 +526,8 @@ static void handle_register(struct sip_server *s, const struct rx *rx)
 		sip_srv_reply(s, rx, 400, "Bad To: no address-of-record");
 		return;
 	}
+	if (sip_srv_store_full(s, rx))
+		return;
 	if (sip_srv_authenticate(s, rx, &sub))
 		return;
 	if (strcmp(aor, sub.impu)) {
@@ -478,10 +547,21 @@ static void handle_register(struct sip_server *s, const struct rx *rx)
 		osip_message_set_header(resp, "Min-Expires", v);
 	}
 	if (res.code == 200) {
+		int parked;
+
 		registrar_contacts(res.aor, now, resp);
 		add_date(resp);
 		if (sip_proto_reliable(rx->from->proto) && s->tp_open)
 			sip_transport_hold(&s->tp, rx->from, 1000ull * s->reg.max_expires);
+		parked = park_register(s, rx, resp);
+		if (!parked)
+			return;
+		if (parked == -ENOMEM) {
+			/* A 200 must not leave before its commit: the phone tries again. */
+			osip_message_free(resp);
+			sip_srv_reply(s, rx, 503, "Out of memory");
+			return;
+		}
 		if (s->reg.batch_open && rx->t) {
 			struct sip_pending *p = malloc(sizeof(*p));
 
@@ -833,10 +913,14 @@ static void dispatch(struct sip_server *s, struct rx *rx)
 	if (!strcmp(method, "REGISTER")) {
 		handle_register(s, rx);
 	} else if (!strcmp(method, "MESSAGE")) {
-		handle_message(s, rx);
+		if (!sip_srv_store_full(s, rx))
+			handle_message(s, rx);
 	} else if (!strcmp(method, "INVITE") && s->calls) {
 		struct subscriber caller;
 
+		/* A call is promised CDR writes: none begins while the store is behind. */
+		if (sip_srv_store_full(s, rx))
+			return;
 		/* The trunk is known by its address; everyone else by digest. */
 		if (s->calls->from_trunk(s, rx->from))
 			s->calls->invite(s, rx, NULL);
@@ -1175,7 +1259,8 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 	loop_timer_init(&s->purge_timer, on_purge, s);
 	loop_timer_init(&s->keepalive_timer, on_keepalive, s);
 	loop_timer_init(&s->flush_timer, on_flush_timer, s);
-	s->reg.batch = st != NULL;
+	/* With a writer thread, it group-commits; without, the registrar does. */
+	s->reg.batch = st && !st->wq;
 	err = protect_init(&s->protect, c->sip_auth_fail_limit, c->sip_auth_fail_window,
 			   c->sip_auth_block_time);
 	if (err)
@@ -1394,6 +1479,9 @@ void sip_server_fini(struct sip_server *s)
 	if (!s->loop)
 		return;
 	sip_server_flush(s);
+	/* Parked REGISTERs are answered while their transactions live. */
+	if (s->store && s->store->wq)
+		store_q_drain(s->store->wq);
 	if (s->calls)
 		s->calls->fini(s);
 	loop_timer_cancel(s->loop, &s->purge_timer);

@@ -55,6 +55,7 @@
 #define SIP_ALLOW	"INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, UPDATE, INFO, PRACK"
 #define SIP_ACCEPT	"application/sdp, text/plain, message/cpim"
 #define SIP_PURGE_MS	10000	/* expired bindings are purged this often */
+#define SIP_STORE_RETRY_AFTER	"5"	/* seconds, in a 503 for a store that is behind */
 
 struct sip_pending;
 struct owned;
@@ -100,6 +101,7 @@ struct sip_server {
 		uint64_t	requests, responses, bad, dropped, blocked, scanners;
 		uint64_t	challenges, auth_ok, auth_failed, stale;
 		uint64_t	messages, keepalives, keepalive_dead, stun;
+		uint64_t	store_refused;	/* 503: the store's writer was behind */
 	} stats;
 };
 

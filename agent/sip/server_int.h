@@ -28,6 +28,11 @@ osip_message_t *sip_srv_response(struct sip_server *s, const struct rx *rx, int 
 void sip_srv_send(struct sip_server *s, const struct rx *rx, osip_message_t *resp);
 void sip_srv_reply(struct sip_server *s, const struct rx *rx, int code, const char *reason);
 /*
+ * Back-pressure (store/queue.h): true, and rx answered 503 with
+ * Retry-After, while the store's writer has [store] queue changes waiting.
+ */
+bool sip_srv_store_full(struct sip_server *s, const struct rx *rx);
+/*
  * 0 with *sub set when the request carries valid credentials of an ACTIVE
  * subscriber; otherwise it has been answered (challenge, 400, 403).
  */

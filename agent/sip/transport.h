@@ -75,7 +75,7 @@
 /* [sip] listen (UDP and TCP), listen_tls, listen_ws, listen_wss; both families with "[::]". */
 #define SIP_MAX_LISTENERS	8
 #define SIP_WS_HTTP_MAX		8192	/* bytes of an HTTP upgrade request */
-#define SIP_UDP_BURST		64	/* datagrams read per wakeup */
+#define SIP_UDP_BURST		4	/* datagrams read per wakeup: bounds one iteration of the loop */
 
 enum sip_proto {
 	SIP_UDP = 0,

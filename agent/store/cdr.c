@@ -19,6 +19,7 @@
 
 #include "core/log.h"
 #include "store/cdr.h"
+#include "store/queue.h"
 
 #define MS_PER_DAY	(24 * 60 * 60 * 1000LL)
 
@@ -391,6 +392,54 @@ static void flush_failed(struct cdr_ctx *c, int err, const char *cause)
 	    c->npending, cause, retry);
 }
 
+int cdr_store_row(struct store *st, const struct cdr_rec *r)
+{
+	sqlite3_stmt *q;
+	int err = store_stmt(st, sql_insert, &q), rc;
+
+	if (err)
+		return err;
+	bind_rec(q, r);
+	rc = sqlite3_step(q);
+	store_stmt_done(q);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+/* The queue to the writer thread, one op per row, in order: all of it or none. */
+static int hand_to_writer(struct cdr_ctx *c)
+{
+	struct store_op *ops = NULL, **tail = &ops, *op;
+	struct cdr_pending *p;
+
+	for (p = c->pending; p; p = p->next) {
+		op = store_op_new(STORE_OP_CDR);
+		if (!op)
+			goto out_nomem;
+		op->u.cdr = p->rec;
+		*tail = op;
+		tail = &op->next;
+	}
+	while ((op = ops)) {
+		ops = op->next;
+		store_q_submit(c->st->wq, op, NULL, NULL);
+	}
+	c->written += c->npending;
+	free_queue(c);
+	if (c->failing) {
+		c->failing = false;
+		LOG(L_WARN, "[cdr] memory again: the queued records went to the writer");
+	}
+	return 0;
+
+out_nomem:
+	while ((op = ops)) {
+		ops = op->next;
+		store_op_free(op);
+	}
+	flush_failed(c, -ENOMEM, "out of memory");
+	return -ENOMEM;
+}
+
 int cdr_flush(struct cdr_ctx *c)
 {
 	unsigned n = c->npending;
@@ -401,6 +450,8 @@ int cdr_flush(struct cdr_ctx *c)
 		loop_timer_cancel(c->loop, &c->timer);
 	if (!n)
 		return 0;
+	if (c->st->wq)
+		return hand_to_writer(c);
 	/*
 	 * Inside a caller's transaction (a query from within one), our rows
 	 * would go if it rolled back: they wait for the timer instead.

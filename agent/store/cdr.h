@@ -10,11 +10,13 @@
  *
  * Writes do not touch the disk on the caller's path: cdr_write() queues a
  * copy of the record (a later write of the same id replaces the queued
- * one) and a timer flushes the queue in one transaction CDR_FLUSH_MS
- * later. When the database refuses (disk full, locked), the cause is
- * logged once, the rows stay queued, calls go on, and the flush is retried
- * every CDR_RETRY_MS until the database takes them; then one line says how
- * many were written late.
+ * one) and a timer CDR_FLUSH_MS later hands the queue to the store's
+ * writer thread (store/queue.h), which commits it and retries for as long
+ * as the database refuses (locked, full), never dropping a row. Without a
+ * writer (tools, tests) the flush writes in one transaction itself; when
+ * the database refuses, the cause is logged once, the rows stay queued,
+ * and the flush is retried every CDR_RETRY_MS until the database takes
+ * them; then one line says how many were written late.
  *
  * The CSV export (EXP CDR) writes the previous server's 34 columns first,
  * in its order, then sluice's own (disposition, who released, the data
@@ -158,6 +160,9 @@ int64_t cdr_now_ms(void);
 void cdr_rec_init(struct cdr_rec *r, struct cdr_ctx *c, const char *type, int64_t now_ms);
 /* duration_s, billable_s and setup_ms from the times; open = false. */
 void cdr_finish(struct cdr_rec *r);
+
+/* The row of r inserted or replaced now, on st (the writer's back end). */
+int cdr_store_row(struct store *st, const struct cdr_rec *r);
 
 /* Queues r (copied) for the next flush; -ENOMEM only. */
 int cdr_write(struct cdr_ctx *c, const struct cdr_rec *r);

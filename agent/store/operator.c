@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -21,9 +22,10 @@
 
 #include "core/log.h"
 #include "store/operator.h"
+#include "store/queue.h"
 
-#define OP_SALT_LEN	16
-#define OP_HASH_LEN	32
+#define OP_SALT_LEN	OP_SALT_BYTES
+#define OP_HASH_LEN	OP_HASH_BYTES
 #define OP_RANDOM_LEN	16	/* characters of a bootstrap password */
 /* A corrupt or hostile row must not make one login take minutes. */
 #define OP_ITERATIONS_MAX	10000000
@@ -398,49 +400,111 @@ static int record_login(struct store *st, const char *name, bool good)
 	return exec(st, q, "recording a login");
 }
 
+struct login_rec {
+	char	name[OP_NAME_MAX];
+	bool	good;
+};
+
+static int record_login_op(struct store *st, void *data)
+{
+	struct login_rec *l = data;
+
+	return record_login(st, l->name, l->good);
+}
+
+/* With a writer thread, the login is recorded there: the loop does not wait for it. */
+static int note_login(struct store *st, const char *name, bool good)
+{
+	struct store_op *op;
+	struct login_rec *l;
+
+	if (!st->wq)
+		return record_login(st, name, good);
+	op = store_op_new(STORE_OP_CALL);
+	l = calloc(1, sizeof(*l));
+	if (!op || !l) {
+		free(l);
+		store_op_free(op);
+		return -ENOMEM;
+	}
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->good = good;
+	op->u.call.fn = record_login_op;
+	op->u.call.data = l;
+	store_q_submit(st->wq, op, NULL, NULL);
+	return 0;
+}
+
 /*
  * The hash is computed whether the name exists or not (against the dummy
  * salt with the default rounds), and compared in constant time. What still
  * differs is the one-row UPDATE of a known name's failure count, small next
  * to 10,000 rounds of HMAC.
  */
-int operator_check(struct store *st, const char *name, const char *password,
-		   enum op_role *role)
+int operator_login_begin(struct store *st, const char *name, const char *password,
+			 struct op_login *l)
 {
-	unsigned char got[OP_HASH_LEN];
 	struct op_secret s;
-	bool match;
 	int err;
 
-	if (!name)
-		name = "";
-	if (!password)
-		password = "";
-	err = read_secret(st, name, &s);
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "%s", name ? name : "");
+	if (snprintf(l->password, sizeof(l->password), "%s", password ? password : "") >=
+	    (int)sizeof(l->password))
+		l->password[0] = '\0';		/* too long: cannot match */
+	err = read_secret(st, l->name, &s);
 	if (err)
 		return err;
-	if (!s.found) {
-		memcpy(s.salt, dummy_salt, sizeof(s.salt));
-		s.iterations = OP_ITERATIONS;
-	}
-	err = pbkdf2(password, s.salt, s.iterations, got);
+	l->found = s.found;
+	l->role = s.role;
+	l->iterations = s.found ? s.iterations : OP_ITERATIONS;
+	memcpy(l->salt, s.found ? s.salt : dummy_salt, sizeof(l->salt));
+	memcpy(l->want, s.hash, sizeof(l->want));
+	OPENSSL_cleanse(&s, sizeof(s));
+	return 0;
+}
+
+void operator_login_hash(struct op_login *l)
+{
+	l->hash_err = pbkdf2(l->password, l->salt, l->iterations, l->got);
+	OPENSSL_cleanse(l->password, sizeof(l->password));
+}
+
+int operator_login_end(struct store *st, struct op_login *l, enum op_role *role)
+{
+	bool match;
+	int err = l->hash_err;
+
 	if (err)
 		goto out_cleanse;
-	match = !CRYPTO_memcmp(got, s.hash, sizeof(got)) && s.found;
-	if (!s.found) {
+	match = !CRYPTO_memcmp(l->got, l->want, sizeof(l->got)) && l->found;
+	if (!l->found) {
 		err = -EACCES;
 		goto out_cleanse;
 	}
-	err = record_login(st, name, match);
+	err = note_login(st, l->name, match);
 	if (!err && !match)
 		err = -EACCES;
 	if (!err && role)
-		*role = s.role;
+		*role = l->role;
 
 out_cleanse:
-	OPENSSL_cleanse(got, sizeof(got));
-	OPENSSL_cleanse(&s, sizeof(s));
+	OPENSSL_cleanse(l, sizeof(*l));
 	return err;
+}
+
+int operator_check(struct store *st, const char *name, const char *password,
+		   enum op_role *role)
+{
+	struct op_login l;
+	int err = operator_login_begin(st, name, password, &l);
+
+	if (err) {
+		OPENSSL_cleanse(&l, sizeof(l));
+		return err;
+	}
+	operator_login_hash(&l);
+	return operator_login_end(st, &l, role);
 }
 
 /*

@@ -65,6 +65,30 @@ int operator_check(struct store *st, const char *name, const char *password,
 		   enum op_role *role);
 
 /*
+ * operator_check() in three steps, so that the 10,000 rounds of HMAC run
+ * off the event loop: begin reads the operator's salt and hash (on the
+ * loop's connection), hash computes (any thread: it touches l alone and
+ * wipes the password), end compares, records the login and wipes l.
+ */
+#define OP_SALT_BYTES	16
+#define OP_HASH_BYTES	32
+struct op_login {
+	char		name[OP_NAME_MAX];
+	char		password[OP_PASSWORD_MAX];
+	bool		found;
+	enum op_role	role;
+	int		iterations;
+	unsigned char	salt[OP_SALT_BYTES];
+	unsigned char	want[OP_HASH_BYTES];
+	unsigned char	got[OP_HASH_BYTES];
+	int		hash_err;
+};
+int operator_login_begin(struct store *st, const char *name, const char *password,
+			 struct op_login *l);
+void operator_login_hash(struct op_login *l);
+int operator_login_end(struct store *st, struct op_login *l, enum op_role *role);
+
+/*
  * The first run: with no operator in the database, adds "admin" (ADMIN)
  * with password, or with a random one of 16 characters from [A-Za-z0-9]
  * when password is empty, copied to out. Returns 1 when it added one, 0

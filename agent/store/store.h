@@ -25,8 +25,17 @@ struct store_stmt {
 	sqlite3_stmt	*q;
 };
 
+struct store_q;
+struct sub_cache;
+
 struct store {
 	sqlite3			*db;
+	/*
+	 * The loop's connection has a writer (store/queue.h): its changes go
+	 * there and it only reads. NULL: a tool's or a test's, which writes.
+	 */
+	struct store_q		*wq;
+	struct sub_cache	*subs;	/* subscribers in memory (subcache.h), or NULL */
 	char			path[256];
 	struct store_stmt	stmts[STORE_STMT_MAX];
 	int			n_stmts;
@@ -38,6 +47,8 @@ int store_open(struct store *st, const char *path);
 void store_close(struct store *st);
 /* sqlite's code as -errno, logging what failed once. */
 int store_err(struct store *st, int rc, const char *what);
+/* The same mapping without the log line (the writer logs once, not per retry). */
+int store_errno(int rc);
 int store_schema_version(struct store *st);
 /* The schema this sluiced brings a database to. */
 int store_schema_latest(void);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "store/subcache.h"
 #include "store/subscriber.h"
 
 static const char *const status_names[] = {
@@ -237,6 +238,13 @@ static int exec(struct store *st, sqlite3_stmt *q, const char *what)
 	return rc == SQLITE_DONE ? 0 : store_err(st, rc, what);
 }
 
+/* A change through st: the cached copy goes, the next read takes the row. */
+static void forget(struct store *st, const char *username)
+{
+	if (st->subs)
+		sub_cache_del(st->subs, username);
+}
+
 int subscriber_add(struct store *st, const struct subscriber *s)
 {
 	static const char sql[] = "INSERT INTO subscribers (" SUB_COLS ") VALUES"
@@ -252,7 +260,9 @@ int subscriber_add(struct store *st, const struct subscriber *s)
 		return err;
 	bind(q, s, digest);
 	sqlite3_bind_int64(q, 13, (sqlite3_int64)time(NULL));
-	return exec(st, q, "adding a subscriber");
+	err = exec(st, q, "adding a subscriber");
+	forget(st, s->username);
+	return err;
 }
 
 int subscriber_update(struct store *st, const struct subscriber *s)
@@ -275,6 +285,7 @@ int subscriber_update(struct store *st, const struct subscriber *s)
 	err = exec(st, q, "updating a subscriber");
 	if (!err && !sqlite3_changes(st->db))
 		err = -ENOENT;
+	forget(st, s->username);
 	return err;
 }
 
@@ -330,6 +341,7 @@ int subscriber_set_status(struct store *st, const char *username, enum sub_statu
 	err = exec(st, q, "setting a subscriber's status");
 	if (!err && !sqlite3_changes(st->db))
 		err = -ENOENT;
+	forget(st, username);
 	return err;
 }
 
@@ -361,6 +373,7 @@ int subscriber_delete(struct store *st, const char *username)
 		err = -ENOENT;
 	if (err)
 		goto out_rollback;
+	forget(st, username);
 	return store_commit(st);
 
 out_rollback:
@@ -388,15 +401,27 @@ static int get_one(struct store *st, const char *sql, const char *key, struct su
 int subscriber_get(struct store *st, const char *username, struct subscriber *out)
 {
 	static const char sql[] = "SELECT " SUB_COLS " FROM subscribers WHERE username = ?1";
+	int err;
 
-	return get_one(st, sql, username, out);
+	if (st->subs && !sub_cache_get(st->subs, username, out))
+		return 0;
+	err = get_one(st, sql, username, out);
+	if (!err && st->subs)
+		sub_cache_put(st->subs, out);
+	return err;
 }
 
 int subscriber_get_by_impu(struct store *st, const char *impu, struct subscriber *out)
 {
 	static const char sql[] = "SELECT " SUB_COLS " FROM subscribers WHERE impu = ?1";
+	int err;
 
-	return get_one(st, sql, impu, out);
+	if (st->subs && !sub_cache_get_by_impu(st->subs, impu, out))
+		return 0;
+	err = get_one(st, sql, impu, out);
+	if (!err && st->subs)
+		sub_cache_put(st->subs, out);
+	return err;
 }
 
 struct sub_walk {
