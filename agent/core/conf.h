@@ -90,6 +90,14 @@ struct conf {
 	char		mml_node[32];		/* the name on the +++ line */
 	char		mml_admin_password[128];	/* first run only; "": random */
 
+	/* [http]: the web console, JSON API and /metrics */
+	struct conf_addr http_listen;
+	char		http_tls_cert[CONF_STR_MAX];	/* PEM files; both set: HTTPS */
+	char		http_tls_key[CONF_STR_MAX];
+	char		http_root[CONF_STR_MAX];	/* the console's static files */
+	char		http_token[128];		/* bearer token for scripts, "": none */
+	uint32_t	http_session_timeout;		/* seconds a console session may idle */
+
 	/* [cdr] */
 	unsigned	cdr_events;		/* CDR_EV_* bits: event rows written */
 	char		cdr_export_dir[CONF_STR_MAX];	/* EXP CDR FILE= lands here */

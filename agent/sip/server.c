@@ -73,9 +73,40 @@ static const char *peer_str(const struct sip_peer *p, char *buf, size_t len)
 	return sip_peer_str(p, buf, len);
 }
 
+/* A response's code from its status line; 0 for a request. */
+static int status_code(const char *buf, size_t len)
+{
+	int code;
+
+	if (len < 12 || memcmp(buf, "SIP/2.0 ", 8))
+		return 0;
+	code = (buf[8] - '0') * 100 + (buf[9] - '0') * 10 + (buf[10] - '0');
+	return code >= 100 && code <= 699 ? code : 0;
+}
+
 static int transport_send(void *arg, const struct sip_peer *to, const char *buf, size_t len)
 {
+	struct sip_server *s = (struct sip_server *)((char *)arg - offsetof(struct sip_server, tp));
+	int code = status_code(buf, len);
+
+	if (code)
+		s->stats.out_code[code - 100]++;
 	return sip_transport_send(arg, to, buf, len);
+}
+
+static void count_in(struct sip_server *s, const osip_message_t *m)
+{
+	static const char *const names[] = SIP_STAT_METHOD_NAMES;
+	int i;
+
+	if (!m->sip_method) {
+		if (m->status_code >= 100 && m->status_code <= 699)
+			s->stats.in_code[m->status_code - 100]++;
+		return;
+	}
+	for (i = 0; i < SIP_STAT_METHODS - 1 && strcmp(names[i], m->sip_method); i++)
+		;
+	s->stats.in_method[i]++;
 }
 
 /* ---- responses ---- */
@@ -1006,6 +1037,7 @@ void sip_server_input(struct sip_server *s, const struct sip_peer *from, char *b
 		s->stats.scanners++;
 		goto out;
 	}
+	count_in(s, rx.req);
 	if (!sc.request) {
 		s->stats.responses++;
 		sip_txn_client_match(&s->txns, rx.req);

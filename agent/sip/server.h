@@ -64,6 +64,12 @@ struct media_ctx;
 
 struct cdr_ctx;
 
+/* The methods /metrics counts by name; the last is every other. */
+#define SIP_STAT_METHOD_NAMES { "INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", \
+				"MESSAGE", "UPDATE", "PRACK", "INFO", "REFER", "NOTIFY", \
+				"SUBSCRIBE", "PUBLISH", "other" }
+#define SIP_STAT_METHODS	15
+
 struct sip_server {
 	struct loop		*loop;
 	const struct conf	*conf;
@@ -98,6 +104,9 @@ struct sip_server {
 		uint64_t	requests, responses, bad, dropped, blocked, scanners;
 		uint64_t	challenges, auth_ok, auth_failed, stale;
 		uint64_t	messages, keepalives, keepalive_dead, stun;
+		/* For /metrics: requests in by method, responses by code. */
+		uint64_t	in_method[SIP_STAT_METHODS];
+		uint64_t	in_code[600], out_code[600];	/* [code - 100] */
 	} stats;
 };
 
