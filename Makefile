@@ -45,7 +45,7 @@ BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 # Debian packages: to build, to test, to benchmark.
 DEPS = make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libosip2-dev libsqlite3-dev libmnl-dev libnftnl-dev \
-	libcmocka-dev libssl-dev libjansson-dev libmicrohttpd-dev iproute2 nftables conntrack perl sip-tester sipsak sqlite3 kamailio curl jq \
+	libcmocka-dev libssl-dev libjansson-dev libmicrohttpd-dev iproute2 nftables conntrack perl sip-tester sipsak sqlite3 kamailio curl jq prometheus \
 	tcpdump ethtool kmod iputils-ping libclang-rt-14-dev sipvicious baresip-core \
 	linux-headers-amd64 linux-image-amd64 qemu-system-x86 busybox-static cpio
 BENCH_DEPS = rtpengine-daemon kamailio kamailio-sqlite-modules bc
