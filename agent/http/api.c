@@ -87,7 +87,7 @@ static bool changes(const struct http_req *r)
 
 static int reply_json(struct http_req *r, int status, json_t *doc)
 {
-	char *text = json_dumps(doc, JSON_COMPACT);
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	int rc;
 
 	json_decref(doc);
