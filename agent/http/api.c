@@ -40,7 +40,7 @@ struct who {
 	struct http_session	*session;	/* NULL: the bearer token */
 };
 
-/* A route: method, path (ending in '/': the rest of the path is rest_key). */
+/* A route: method, path (ending in '/': the rest of the path is the field rest_key). */
 struct route {
 	const char	*method, *path;
 	const char	*verb, *obj;
@@ -50,30 +50,30 @@ struct route {
 
 static const struct route routes[] = {
 	{ "GET", "/api/subscribers", "DSP", "USER", NULL, false },
-	{ "GET", "/api/subscribers/", "DSP", "USER", "USERNAME", false },
+	{ "GET", "/api/subscribers/", "DSP", "USER", "username", false },
 	{ "POST", "/api/subscribers", "ADD", "USER", NULL, false },
-	{ "PATCH", "/api/subscribers/", "MOD", "USER", "USERNAME", false },
-	{ "DELETE", "/api/subscribers/", "RMV", "USER", "USERNAME", false },
+	{ "PATCH", "/api/subscribers/", "MOD", "USER", "username", false },
+	{ "DELETE", "/api/subscribers/", "RMV", "USER", "username", false },
 	{ "GET", "/api/registrations", "DSP", "REG", NULL, false },
-	{ "DELETE", "/api/registrations/", "RMV", "REG", "USERNAME", false },
+	{ "DELETE", "/api/registrations/", "RMV", "REG", "username", false },
 	{ "GET", "/api/calls", "DSP", "CALL", NULL, false },
-	{ "GET", "/api/calls/", "DSP", "CALL", "CALLID", false },
-	{ "DELETE", "/api/calls/", "RMV", "CALL", "CALLID", false },
+	{ "GET", "/api/calls/", "DSP", "CALL", "callid", false },
+	{ "DELETE", "/api/calls/", "RMV", "CALL", "callid", false },
 	{ "GET", "/api/streams", "DSP", "STREAM", NULL, false },
 	{ "GET", "/api/cdrs", "DSP", "CDR", NULL, false },
 	{ "GET", "/api/cdrs.csv", "EXP", "CDR", NULL, true },
 	{ "DELETE", "/api/cdrs", "CLR", "CDR", NULL, false },
 	{ "GET", "/api/blacklist", "DSP", "BLACKLIST", NULL, false },
 	{ "POST", "/api/blacklist", "ADD", "BLACKLIST", NULL, false },
-	{ "DELETE", "/api/blacklist/", "RMV", "BLACKLIST", "PREFIX", false },
+	{ "DELETE", "/api/blacklist/", "RMV", "BLACKLIST", "prefix", false },
 	{ "GET", "/api/sysinfo", "DSP", "SYSINFO", NULL, false },
 	{ "GET", "/api/srvstat", "DSP", "SRVSTAT", NULL, false },
 	{ "GET", "/api/config", "DSP", "CFG", NULL, false },
 	{ "PUT", "/api/log", "SET", "LOG", NULL, false },
 	{ "GET", "/api/operators", "DSP", "OP", NULL, false },
 	{ "POST", "/api/operators", "ADD", "OP", NULL, false },
-	{ "PATCH", "/api/operators/", "MOD", "OP", "OP", false },
-	{ "DELETE", "/api/operators/", "RMV", "OP", "OP", false },
+	{ "PATCH", "/api/operators/", "MOD", "OP", "op", false },
+	{ "DELETE", "/api/operators/", "RMV", "OP", "op", false },
 	{ "GET", "/api/help", "HELP", "", NULL, false },
 	{ 0 }
 };
@@ -83,6 +83,12 @@ static const char *const secrets[] = { "PWD", "PASSWORD", NULL };
 static bool changes(const struct http_req *r)
 {
 	return strcmp(r->method, "GET") && strcmp(r->method, "HEAD");
+}
+
+static bool has_body(const struct http_req *r)
+{
+	return !strcmp(r->method, "POST") || !strcmp(r->method, "PATCH") ||
+	       !strcmp(r->method, "PUT");
 }
 
 static int reply_json(struct http_req *r, int status, json_t *doc)
@@ -268,19 +274,26 @@ static void run_command(struct http_api *api, struct http_req *r, const struct r
 
 	snprintf(cmd.verb, sizeof(cmd.verb), "%s", k->verb);
 	snprintf(cmd.obj, sizeof(cmd.obj), "%s", k->obj);
-	if (rest && add_param(r, &cmd, k->rest_key[0] == 'U' ? "username" :
-				       k->rest_key[0] == 'C' ? "callid" :
-				       k->rest_key[0] == 'P' ? "prefix" : "op", rest))
+	if (rest && add_param(r, &cmd, k->rest_key, rest))
 		return;
-	rc = changes(r) && strcmp(r->method, "DELETE") ? body_params(r, &cmd)
-						       : query_params(r, &cmd);
-	if (!rc && !(changes(r) && strcmp(r->method, "DELETE")) && r->body_len) {
-		http_error(r, 400, "%s takes no body", r->method);
-		rc = -EINVAL;
-	}
-	if (!rc && changes(r) && strcmp(r->method, "DELETE") && r->nargs) {
-		http_error(r, 400, "%s takes its fields in the body, not the query", r->method);
-		rc = -EINVAL;
+	/* POST, PATCH and PUT take their fields in a body; GET and DELETE in the query. */
+	if (has_body(r)) {
+		if (r->nargs) {
+			http_error(r, 400, "%s takes its fields in the body, not the query",
+				   r->method);
+			return;
+		}
+		rc = body_params(r, &cmd);
+	} else {
+		if (r->too_big) {
+			http_error(r, 413, "request body larger than %d bytes", HTTP_MAX_BODY);
+			return;
+		}
+		if (r->body_len) {
+			http_error(r, 400, "%s takes no body", r->method);
+			return;
+		}
+		rc = query_params(r, &cmd);
 	}
 	if (rc)
 		return;
