@@ -19,7 +19,7 @@ require_cmd ip nsenter curl jq sipp sqlite3
 WEB_NS=sweb$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS http.session_timeout=5
-plan 132
+plan 140
 
 # ---- who may ask ----
 is "$(api GET /api/sysinfo)" 401 "no login: 401"
@@ -174,7 +174,12 @@ is "$(api GET /api/streams)" 200 "GET /api/streams"
 is "$(jbody '[.tables[0].rows[].leg] | join(",")')" "A,B" "... its stream, both legs"
 is "$(jbody '.tables[0].rows[0].path')" user "... on the userspace path"
 like "$(jbody '.tables[0].rows[0].relayport')" "^3[01][0-9]{3}$" "... its relay port a number"
-is "$(api DELETE "/api/calls/$(jq -rn --arg c "$callid" '$c|@uri')")" 200 "DELETE /api/calls/CALLID"
+ecallid=$(jq -rn --arg c "$callid" '$c|@uri')
+is "$(api GET "/api/calls/$ecallid")" 200 "GET /api/calls/CALLID"
+is "$(jbody '.tables[0].rows | length')" 1 "... that call"
+is "$(api GET "/api/streams?callid=$ecallid")" 200 "GET /api/streams?callid="
+is "$(jbody '.tables[0].rows | length')" 2 "... its legs"
+is "$(api DELETE "/api/calls/$ecallid")" 200 "DELETE /api/calls/CALLID"
 wait $UAC
 ok $? "... the caller got a BYE" || diag "$(tail -5 $TMP/uac.out)"
 wait $UAS
@@ -182,6 +187,9 @@ ok $? "... and so did the callee"
 api GET /api/calls >/dev/null
 is "$(jbody '.tables[0].rows | length')" 0 "... and the call is gone"
 is "$(api DELETE /api/calls/no-such-call)" 404 "an unknown call: 404"
+is "$(api DELETE /api/registrations/2002)" 200 "DELETE /api/registrations/NAME"
+api GET /api/registrations >/dev/null
+is "$(jbody '[.tables[0].rows[].impu] | join(",")')" "sip:2001@ims.local" "... its binding is gone"
 
 # ---- CDRs ----
 sleep 0.3
@@ -217,6 +225,8 @@ is "$(jbody '.tables[0].rows[] | select(.section == "http" and .key == "token") 
 is "$(api PUT /api/log '{"level": "debug"}')" 200 "PUT /api/log"
 is "$(api POST /api/operators '{"op": "viewer", "pwd": "viewer-pw-1", "role": "OPERATOR"}')" 200 \
 	"POST /api/operators"
+is "$(api PATCH /api/operators/viewer '{"pwd": "viewer-pw-2"}')" 200 "PATCH /api/operators/NAME"
+is "$(api PATCH /api/operators/viewer '{"pwd": "short"}')" 400 "... a password too short: 400"
 is "$(api GET /api/operators)" 200 "GET /api/operators"
 is "$(jbody '[.tables[0].rows[].op] | join(",")')" "admin,viewer" "... both"
 ! grep -qiE 'ha1|web-admin-pw|pw-200[123]-x|viewer-pw' $TMP/bodies
@@ -226,7 +236,7 @@ like "$(jbody '.text | join("\n")')" "DSP USER: show subscribers" "... the comma
 
 # An OPERATOR may look, not change.
 admin_jar=$(cat $TMP/jar)
-web_login viewer viewer-pw-1
+web_login viewer viewer-pw-2
 is "$(jbody .role)" OPERATOR "an OPERATOR logs in"
 is "$(api GET /api/subscribers)" 200 "... may look"
 is "$(api DELETE /api/subscribers/2001)" 403 "... may not change: 403"
