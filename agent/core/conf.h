@@ -98,6 +98,10 @@ struct conf {
 	char		http_token[128];		/* bearer token for scripts, "": none */
 	uint32_t	http_session_timeout;		/* seconds a console session may idle */
 
+	/* [hep]: copies of the SIP messages to a Homer collector */
+	struct conf_addr hep_collector;		/* AF_UNSPEC: off */
+	uint32_t	hep_capture_id;
+
 	/* [cdr] */
 	unsigned	cdr_events;		/* CDR_EV_* bits: event rows written */
 	char		cdr_export_dir[CONF_STR_MAX];	/* EXP CDR FILE= lands here */

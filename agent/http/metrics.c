@@ -105,6 +105,12 @@ static void sip_metrics(FILE *f, struct sip_server *s)
 	one(f, "sluice_auth_ok_total", "counter", "Digest answers accepted.", s->stats.auth_ok);
 	one(f, "sluice_auth_failures_total", "counter", "Digest answers refused.",
 	    s->stats.auth_failed);
+	if (s->hep.fd >= 0) {
+		one(f, "sluice_hep_sent_total", "counter", "HEP3 copies sent to [hep] collector.",
+		    s->hep.sent);
+		one(f, "sluice_hep_dropped_total", "counter",
+		    "HEP3 copies the socket did not take.", s->hep.dropped);
+	}
 }
 
 static void stream_metrics(FILE *f, struct media_ctx *m, struct dp *dp)

@@ -84,6 +84,31 @@ static int status_code(const char *buf, size_t len)
 	return code >= 100 && code <= 699 ? code : 0;
 }
 
+/* The listener a message to or from peer goes through, NULL when none. */
+static const struct sockaddr *local_of(const struct sip_server *s, const struct sip_peer *peer)
+{
+	const struct sip_transport *tp = &s->tp;
+
+	if (peer->lidx < tp->nl && tp->l[peer->lidx].addr.ss_family == peer->addr.ss_family)
+		return (const struct sockaddr *)&tp->l[peer->lidx].addr;
+	for (int i = 0; i < tp->nl; i++)
+		if (tp->l[i].addr.ss_family == peer->addr.ss_family)
+			return (const struct sockaddr *)&tp->l[i].addr;
+	return NULL;
+}
+
+/* A copy of a message to the [hep] collector; out: sent, else received. */
+static void hep_copy(struct sip_server *s, const struct sip_peer *peer, bool out,
+		     const char *buf, size_t len)
+{
+	const struct sockaddr *local, *remote = (const struct sockaddr *)&peer->addr;
+	uint8_t proto = peer->proto == SIP_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+
+	if (s->hep.fd < 0 || !(local = local_of(s, peer)))
+		return;
+	hep_sip(&s->hep, out ? local : remote, out ? remote : local, proto, buf, len);
+}
+
 static int transport_send(void *arg, const struct sip_peer *to, const char *buf, size_t len)
 {
 	struct sip_server *s = (struct sip_server *)((char *)arg - offsetof(struct sip_server, tp));
@@ -91,6 +116,7 @@ static int transport_send(void *arg, const struct sip_peer *to, const char *buf,
 
 	if (code)
 		s->stats.out_code[code - 100]++;
+	hep_copy(s, to, true, buf, len);
 	return sip_transport_send(arg, to, buf, len);
 }
 
@@ -992,6 +1018,7 @@ void sip_server_input(struct sip_server *s, const struct sip_peer *from, char *b
 		answer_stun(s, from, buf, len);
 		return;
 	}
+	hep_copy(s, from, false, buf, len);
 	err = sip_msg_scan(buf, len, &sc);
 	if (err) {
 		s->stats.dropped++;
@@ -1181,6 +1208,24 @@ const char *sip_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
+/* [hep] collector: a failure costs the copies, never the service. */
+static void start_hep(struct sip_server *s, const struct conf *c)
+{
+	const struct conf_addr *a = &c->hep_collector;
+	char addr[64];
+	int err;
+
+	if (a->ss.ss_family == AF_UNSPEC)
+		return;
+	sip_addr_str((const struct sockaddr *)&a->ss, addr, sizeof(addr));
+	err = hep_open(&s->hep, (const struct sockaddr *)&a->ss, a->len, c->hep_capture_id);
+	if (err)
+		LOG(L_ERROR, "[sip] HEP collector %s: %s; no copies sent", addr, strerror(-err));
+	else
+		LOG(L_INFO, "[sip] a HEP3 copy of every SIP message goes to %s (capture id %u)",
+		    addr, c->hep_capture_id);
+}
+
 int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *c,
 		    struct store *st, sip_send_fn send, void *send_arg)
 {
@@ -1191,6 +1236,7 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 	s->conf = c;
 	s->store = st;
 	s->stun_fd = -1;
+	s->hep.fd = -1;
 	s->now = wall_now;
 	s->send = send ? send : transport_send;
 	s->send_arg = send ? send_arg : &s->tp;
@@ -1220,6 +1266,7 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 		goto out_reg;
 	protect_set_scanners(&s->protect, c->sip_scanners);
 	sip_server_blacklist(s);
+	start_hep(s, c);
 	return 0;
 
 out_reg:
@@ -1324,6 +1371,7 @@ void sip_server_fini(struct sip_server *s)
 {
 	if (!s->loop)
 		return;
+	hep_close(&s->hep);
 	sip_server_flush(s);
 	if (s->calls)
 		s->calls->fini(s);

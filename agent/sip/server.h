@@ -44,6 +44,7 @@
 #include "core/conf.h"
 #include "core/loop.h"
 #include "net/digest.h"
+#include "net/hep.h"
 #include "sip/msg.h"
 #include "sip/protect.h"
 #include "sip/registrar.h"
@@ -94,6 +95,7 @@ struct sip_server {
 	struct sip_pending	*pending;
 	struct owned		*owned;		/* MESSAGE forks, keepalive probes */
 	struct loop_timer	flush_timer;
+	struct hep		hep;		/* [hep] collector: a copy of each message */
 	/* Where messages go out: the transports, or a test's capture. */
 	sip_send_fn		send;
 	void			*send_arg;
