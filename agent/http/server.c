@@ -33,6 +33,7 @@
 #define HTTP_MAX_PER_IP		16
 #define HTTP_CONN_TIMEOUT	30	/* seconds a silent connection stays */
 #define HTTP_MAX_FILE		(16 * 1024 * 1024)
+#define HTTP_MAX_PEM		(1024 * 1024)
 
 struct http_server {
 	struct loop		*loop;
@@ -437,23 +438,22 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- opening and closing ---- */
 
+/* A PEM file whole, NUL-terminated (libmicrohttpd takes them in memory); NULL with errno. */
 static char *read_pem(const char *path)
 {
-	char *buf = NULL;
-	size_t len = 0;
 	FILE *f = fopen(path, "re");
-	int c;
+	char *buf = NULL;
+	size_t n = 0;
 
-	if (!f)
-		return NULL;
-	FILE *m = open_memstream(&buf, &len);
-
-	while (m && (c = fgetc(f)) != EOF && len < 1024 * 1024)
-		fputc(c, m);
-	fclose(f);
-	if (!m || fclose(m)) {
+	if (f) {
+		buf = calloc(1, HTTP_MAX_PEM + 1);
+		n = buf ? fread(buf, 1, HTTP_MAX_PEM + 1, f) : 0;
+		fclose(f);
+	}
+	if (buf && (!n || n > HTTP_MAX_PEM)) {
 		free(buf);
-		return NULL;
+		buf = NULL;
+		errno = EINVAL;
 	}
 	return buf;
 }
@@ -515,7 +515,7 @@ int http_open(struct http_server **out, struct loop *loop, struct mml_server *mm
 	h->tls = conf->http_tls_cert[0];
 	if (h->tls && (!(h->cert = read_pem(conf->http_tls_cert)) ||
 		       !(h->key = read_pem(conf->http_tls_key)))) {
-		err = -errno ? -errno : -EINVAL;
+		err = errno ? -errno : -EINVAL;
 		LOG(L_ERROR, "[http] cannot read %s or %s: %s", conf->http_tls_cert,
 		    conf->http_tls_key, strerror(-err));
 		goto out_free;
