@@ -45,7 +45,7 @@ BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 # Debian packages: to build, to test, to benchmark.
 DEPS = make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libosip2-dev libsqlite3-dev libmnl-dev libnftnl-dev \
-	libcmocka-dev libssl-dev libmicrohttpd-dev libjansson-dev iproute2 nftables conntrack perl sip-tester sipsak sqlite3 kamailio \
+	libcmocka-dev libssl-dev libmicrohttpd-dev libjansson-dev iproute2 nftables conntrack perl sip-tester sipsak sqlite3 kamailio curl jq prometheus chromium \
 	tcpdump ethtool kmod iputils-ping libclang-rt-14-dev sipvicious baresip-core \
 	linux-headers-amd64 linux-image-amd64 qemu-system-x86 busybox-static cpio
 BENCH_DEPS = rtpengine-daemon kamailio kamailio-sqlite-modules bc
@@ -113,6 +113,14 @@ deps: node-deps
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# The browser test's driver, from npm with the machine's node 20 (never
+	@# Debian's npm package), into tests/web/node_modules at the locked version.
+	@if [ -d tests/web/node_modules/playwright-core ]; then :; \
+	elif command -v npm >/dev/null && node --version 2>/dev/null | grep -q '^v2[0-9]'; then \
+		echo "deps: playwright-core into tests/web/node_modules (npm ci)"; \
+		npm ci --prefix tests/web --no-audit --no-fund --loglevel=error || \
+			echo "deps: npm ci failed: the browser test (53) will skip"; \
+	else echo "deps: no node 20 with npm: the browser test (53) will skip"; fi
 
 # The WebSocket test's peers (tests/node: the npm ws client, JsSIP), with
 # the machine's node and its own npm (never Debian's npm package), into

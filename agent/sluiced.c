@@ -32,6 +32,7 @@
 #include "media/session.h"
 #include "mml/cmd.h"
 #include "mml/server.h"
+#include "http/http.h"
 #include "sip/b2bua.h"
 #include "sip/server.h"
 #include "store/cdr.h"
@@ -59,6 +60,7 @@ struct sluiced {
 	struct cdr_ctx	cdr;
 	bool		cdr_ok;
 	struct mml_server mml;
+	struct http_server *http;
 	bool		keep_media;	/* leave the kernel path to a restart */
 	struct loop_timer dp_watch;
 };
@@ -563,6 +565,21 @@ static void start_mml(struct sluiced *sd)
 		LOG(L_INFO, "[mml] listening on %s (tcp)", addr);
 }
 
+/* The web console and API, on the MML's commands (the MML listener may be off). */
+static void start_http(struct sluiced *sd)
+{
+	char addr[64];
+	int err = http_open(&sd->http, sd->loop, &sd->mml);
+
+	sip_addr_str((const struct sockaddr *)&sd->conf.http_listen.ss, addr, sizeof(addr));
+	if (err)
+		LOG(L_ERROR, "[http] cannot listen on %s: %s; running without the web console",
+		    addr, strerror(-err));
+	else if (sd->http)
+		LOG(L_INFO, "[http] listening on %s (%s)", addr,
+		    sd->conf.http_tls_cert[0] ? "https" : "http");
+}
+
 /* A finding of the start-up checks as one log line (doctor/doctor.h). */
 static void log_finding(const struct doctor_finding *f, void *arg)
 {
@@ -651,6 +668,7 @@ static int sluiced_run(struct sluiced *sd)
 	adopt_sessions(sd);
 	close_stale_cdrs(sd);
 	start_mml(sd);
+	start_http(sd);
 	loop_timer_init(&sd->dp_watch, on_dp_watch, sd);
 	loop_timer_arm(sd->loop, &sd->dp_watch, DP_WATCH_MS);
 	LOG(L_INFO, "[core] sluiced %s running (data path: %s)", SLUICE_VERSION,
@@ -660,6 +678,7 @@ static int sluiced_run(struct sluiced *sd)
 	if (err)
 		LOG(L_ERROR, "[core] event loop failed: %s", strerror(-err));
 
+	http_close(sd->http);
 	mml_close(&sd->mml);
 	store_q_close(&sd->work);	/* logins still hashing find their connection gone */
 	sip_server_fini(&sd->sip);

@@ -47,6 +47,7 @@ fi
 echo "sluice: configuration $VAR/sluice.conf, database $VAR/sluice.db, media on $iface"
 echo "sluice: MML on 127.0.0.1:7777, operator admin, password $admin_pw"
 echo "        (in $VAR/mml.credentials: agent/sluicectl -c $VAR/sluice.conf mml 'DSP SYSINFO:;')"
+echo "sluice: web console on http://127.0.0.1:8080/, the same operator and password"
 while read -r user pw; do
 	echo "sluice: demo subscriber sip:$user@ims.local, password $pw"
 done <$VAR/demo-users.txt

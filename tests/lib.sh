@@ -188,7 +188,8 @@ bridge_topology() {
 # in turn, replacing a default or adding a key; what is not written takes
 # conf/sluice.conf's default. The defaults: the userspace relay on
 # loopback, the pins of this script only, the database in $TMP, no NG or
-# rtpproxy control socket, logging at info.
+# rtpproxy control socket, no web listener ([http] listen = off; the web
+# tests set their own), logging at info.
 #   sluice_conf $TMP/sluice.conf sip.listen=$SIP sip.digest="md5, sha-256" log.level=debug
 sluice_conf() {
 	local file=$1 kv k sec lines
@@ -197,10 +198,10 @@ sluice_conf() {
 	shift
 	for kv in media.interface=lo media.address=127.0.0.1 media.datapath=user \
 		media.bpf_pin_dir=/sys/fs/bpf/sluice-test-$$ store.db=$TMP/sluice.db \
-		control.ng=off control.rtpproxy=off log.level=info "$@"; do
+		control.ng=off control.rtpproxy=off http.listen=off log.level=info "$@"; do
 		case $kv in
 		sip.?*=* | trunk.?*=* | media.?*=* | store.?*=* | mml.?*=* | cdr.?*=* | \
-		control.?*=* | log.?*=*) ;;
+		control.?*=* | http.?*=* | hep.?*=* | log.?*=*) ;;
 		*) echo "Bail out! sluice_conf: '$kv' is not SECTION.KEY=VALUE"; exit 1 ;;
 		esac
 		k=${kv%%=*}
@@ -208,7 +209,7 @@ sluice_conf() {
 		val[$k]=${kv#*=}
 	done
 	# Sections in conf/sluice.conf's order, keys in the order first given.
-	for sec in sip trunk media store mml cdr control log; do
+	for sec in sip trunk media store mml http hep cdr control log; do
 		lines=
 		for k in "${keys[@]}"; do
 			[ "${k%%.*}" = $sec ] && lines+="${k#*.} = ${val[$k]}"$'\n'

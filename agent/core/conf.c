@@ -474,6 +474,21 @@ static int parse_path(struct conf *c, const char *val, void *dst,
 	return parse_str(c, val, dst, want);
 }
 
+/* A bearer token: empty (none), or 16 to 127 printable characters without blanks. */
+static int parse_token(struct conf *c, const char *val, void *dst, const char **want)
+{
+	size_t n = strlen(val);
+
+	for (size_t i = 0; i < n; i++)
+		if (!isgraph((unsigned char)val[i]))
+			n = 0;
+	if (val[0] && (n < 16 || n > 127)) {
+		*want = "empty, or 16 to 127 printable characters without blanks";
+		return -EINVAL;
+	}
+	return parse_str(c, val, dst, want);
+}
+
 /* Each key with its default, which conf_defaults() parses like a value read. */
 #define KEY(sec, name, def, fn, field) \
 	{ sec, name, def, fn, offsetof(struct conf, field), \
@@ -526,6 +541,14 @@ static const struct conf_key conf_keys[] = {
 	KEY("mml", "listen", "127.0.0.1:7777", parse_addr, mml_listen),
 	KEY("mml", "node", "SLUICE", parse_node, mml_node),
 	KEY("mml", "admin_password", "", parse_str, mml_admin_password),
+	KEY("http", "listen", "127.0.0.1:8080", parse_addr, http_listen),
+	KEY("http", "tls_cert", "", parse_str, http_tls_cert),
+	KEY("http", "tls_key", "", parse_str, http_tls_key),
+	KEY("http", "root", "web", parse_path, http_root),
+	KEY("http", "token", "", parse_token, http_token),
+	KEY("http", "session_timeout", "1800", parse_seconds, http_session_timeout),
+	KEY("hep", "collector", "off", parse_addr, hep_collector),
+	KEY("hep", "capture_id", "2001", parse_limit, hep_capture_id),
 	KEY("cdr", "events", "register, message", parse_cdr_events, cdr_events),
 	KEY("cdr", "export_dir", "var/export", parse_path, cdr_export_dir),
 	KEY("control", "ng", "127.0.0.1:2223", parse_addr, ctl_ng),
@@ -614,7 +637,7 @@ void conf_note(struct conf *c, const char *section, const char *key, const char 
 /* Keys whose values DSP CFG does not show. */
 static bool secret_key(const char *key)
 {
-	return strstr(key, "password") != NULL;
+	return strstr(key, "password") != NULL || !strcmp(key, "token");
 }
 
 int conf_dump(const struct conf *c, conf_dump_fn fn, void *arg)

@@ -17,7 +17,7 @@
 #define CONF_MAX_IFACES 8
 #endif
 #define CONF_STR_MAX 256
-#define CONF_MAX_KEYS 64
+#define CONF_MAX_KEYS 96
 
 /* An address and port; family AF_UNSPEC when the key is empty / off. */
 struct conf_addr {
@@ -96,6 +96,18 @@ struct conf {
 	struct conf_addr mml_listen;
 	char		mml_node[32];		/* the name on the +++ line */
 	char		mml_admin_password[128];	/* first run only; "": random */
+
+	/* [http]: the web console, JSON API and /metrics */
+	struct conf_addr http_listen;
+	char		http_tls_cert[CONF_STR_MAX];	/* PEM files; both set: HTTPS */
+	char		http_tls_key[CONF_STR_MAX];
+	char		http_root[CONF_STR_MAX];	/* the console's static files */
+	char		http_token[128];		/* bearer token for scripts, "": none */
+	uint32_t	http_session_timeout;		/* seconds a console session may idle */
+
+	/* [hep]: copies of the SIP messages to a Homer collector */
+	struct conf_addr hep_collector;		/* AF_UNSPEC: off */
+	uint32_t	hep_capture_id;
 
 	/* [cdr] */
 	unsigned	cdr_events;		/* CDR_EV_* bits: event rows written */

@@ -300,8 +300,16 @@ static int count_bindings(struct mml_call *c, const char *impu)
 
 struct user_walk {
 	struct mml_call	*c;
+	const char	*search;	/* SEARCH=, NULL: every one */
 	int		n;
 };
+
+static bool user_matches(const struct subscriber *s, const char *search)
+{
+	return !search || strcasestr(s->username, search) || strcasestr(s->impu, search) ||
+	       strcasestr(s->display_name, search) || strcasestr(s->phone, search) ||
+	       strcasestr(s->email, search);
+}
 
 static int user_row(const struct subscriber *s, void *arg)
 {
@@ -311,6 +319,8 @@ static int user_row(const struct subscriber *s, void *arg)
 			      subscriber_status_name(s->status), s->service_type, s->role, regs,
 			      digest };
 
+	if (!user_matches(s, w->search))
+		return 0;
 	snprintf(regs, sizeof(regs), "%d", count_bindings(w->c, s->impu));
 	if (!s->digest.n || digest_algs_format(&s->digest, digest, sizeof(digest)))
 		snprintf(digest, sizeof(digest), "DEFAULT");
@@ -325,7 +335,7 @@ static int dsp_user(struct mml_call *c)
 					    "STATUS", "SERVICETYPE", "ROLE", "BINDINGS",
 					    "DIGEST" };
 	const char *user = param(c, "USERNAME");
-	struct user_walk w = { c, 0 };
+	struct user_walk w = { c, param(c, "SEARCH"), 0 };
 	struct subscriber s;
 	int rc;
 
@@ -333,6 +343,7 @@ static int dsp_user(struct mml_call *c)
 		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
 	mml_ok(c);
 	mml_reply_table_begin(c->r, "Subscribers", 10, cols);
+	mml_reply_table_types(c->r, "ssssssssns");
 	rc = user ? user_row(&s, &w) : subscriber_list(c->m->env.store, user_row, &w);
 	mml_reply_table_end(c->r);
 	return rc ? MML_RET_INTERNAL : 0;
@@ -400,6 +411,7 @@ static int dsp_reg(struct mml_call *c)
 	w = (struct reg_walk){ c, given ? impu : NULL, c->m->env.sip->now() };
 	mml_ok(c);
 	mml_reply_table_begin(c->r, "Registrations", 8, cols);
+	mml_reply_table_types(c->r, "ssssnnss");
 	registrar_foreach(&c->m->env.sip->reg, reg_row, &w);
 	mml_reply_table_end(c->r);
 	return 0;
@@ -476,6 +488,7 @@ static int dsp_call(struct mml_call *c)
 
 	mml_ok(c);
 	mml_reply_table_begin(c->r, "Calls", 9, cols);
+	mml_reply_table_types(c->r, "sssssnsss");
 	b2bua_list(c->m->env.sip, call_row, &w);
 	mml_reply_table_end(c->r);
 	return 0;
@@ -525,6 +538,7 @@ static int dsp_stream(struct mml_call *c)
 	kernel = m->dp ? m->dp->ops->name : "user";
 	mml_ok(c);
 	mml_reply_table_begin(c->r, "Streams", 11, cols);
+	mml_reply_table_types(c->r, "snsnsnnnnns");
 	for (struct media_session *s = m->sessions; s; s = s->next) {
 		if (id && strcmp(id, s->id))
 			continue;
@@ -625,6 +639,7 @@ static int dsp_cdr(struct mml_call *c)
 		return rc;
 	mml_ok(c);
 	mml_reply_table_begin(c->r, "Call detail records", 13, cols);
+	mml_reply_table_types(c->r, "nsssssnnnsnns");
 	rc = cdr_query(c->m->env.cdr, &f, cdr_row, c);
 	mml_reply_table_end(c->r);
 	return rc ? MML_RET_INTERNAL : 0;
@@ -691,9 +706,7 @@ static int exp_cdr(struct mml_call *c)
 		LOG(L_INFO, "[mml] %s exported %d CDRs to %s", c->op, n, path);
 	} else {
 		/* The CSV as it is, between the head and the count. */
-		mml_reply_printf(c->r, "%s", "");
-		if (buf && len >= 2)
-			mml_reply_printf(c->r, "%.*s", (int)len - 2, buf);	/* its last CRLF is ours */
+		mml_reply_blob(c->r, buf ? buf : "", len);
 		mml_reply_printf(c->r, "(Number of results = %d)", n);
 	}
 	free(buf);
@@ -1185,7 +1198,8 @@ static const struct mml_command commands[] = {
 	{ "RMV", "USER", true, NEEDS_STORE, rmv_user, "remove a subscriber and its registrations", {
 		{ "USERNAME", true, "which one" } } },
 	{ "DSP", "USER", false, NEEDS_STORE, dsp_user, "show subscribers", {
-		{ "USERNAME", false, "only this one" } } },
+		{ "USERNAME", false, "only this one" },
+		{ "SEARCH", false, "only those with this text in a name, IMPU, phone or e-mail" } } },
 	{ "DSP", "REG", false, NEEDS_SIP, dsp_reg, "show registrations", {
 		{ "USERNAME", false, "only this subscriber's" }, { "IMPU", false, "or by IMPU" } } },
 	{ "RMV", "REG", true, NEEDS_SIP, rmv_reg, "remove registrations", {

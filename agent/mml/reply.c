@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mml/reply.h"
+#include "mml/reply_int.h"
 
 void mml_reply_init(struct mml_reply *r)
 {
@@ -28,11 +29,14 @@ static void table_clear(struct mml_reply *r)
 	r->ncells = r->cells_cap = 0;
 	r->ncols = 0;
 	r->title = NULL;
+	r->types = NULL;
 }
 
 void mml_reply_free(struct mml_reply *r)
 {
 	table_clear(r);
+	mml_json_free(r);
+	free(r->blob);
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
 }
@@ -87,9 +91,38 @@ void mml_reply_printf(struct mml_reply *r, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vappend(r, fmt, ap);
+	if (r->json)
+		mml_json_vline(r, fmt, ap);
+	else
+		vappend(r, fmt, ap);
 	va_end(ap);
-	append(r, "\r\n");
+	if (!r->json)
+		append(r, "\r\n");
+}
+
+void mml_reply_blob(struct mml_reply *r, const char *data, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (!copy) {
+		r->err = -ENOMEM;
+		return;
+	}
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	free(r->blob);
+	r->blob = copy;
+	r->blob_len = len;
+	if (r->json)
+		return;
+	append(r, "\r\n%.*s", (int)len, data);
+	if (len < 2 || memcmp(data + len - 2, "\r\n", 2))
+		append(r, "\r\n");
+}
+
+void mml_reply_table_types(struct mml_reply *r, const char *types)
+{
+	r->types = types;
 }
 
 void mml_reply_head(struct mml_reply *r, const char *node, time_t when, unsigned seq,
@@ -98,6 +131,10 @@ void mml_reply_head(struct mml_reply *r, const char *node, time_t when, unsigned
 	char date[32];
 	struct tm tm;
 
+	if (r->json) {
+		mml_json_head(r, retcode, reason);
+		return;
+	}
 	localtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
 	append(r, "+++    %-12s  %s\r\n", node, date);
@@ -159,6 +196,10 @@ void mml_reply_table_end(struct mml_reply *r)
 
 	if (r->err || !r->ncols)
 		goto out_clear;
+	if (r->json) {
+		mml_json_table(r);
+		goto out_clear;
+	}
 	rows = r->ncells / (size_t)r->ncols;
 	for (i = 0; i < r->ncells; i++) {
 		size_t w = strlen(r->cells[i]);
@@ -189,5 +230,7 @@ out_clear:
 
 void mml_reply_end(struct mml_reply *r)
 {
+	if (r->json)
+		return;
 	append(r, "\r\n---    END\r\n");
 }

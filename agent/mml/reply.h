@@ -17,6 +17,18 @@
  *
  * An error reply has a non-zero RETCODE and its reason on the RETCODE line,
  * and no table. Lines end in CRLF, as telnet-era clients expect.
+ *
+ * A command writes its result through these functions only: a head
+ * (RETCODE and reason), tables of cells, free lines and at most one blob
+ * (EXP CDR's CSV). That sequence is the command's structured result, and
+ * the reply renders it one of two ways: as the text above, or, opened with
+ * mml_reply_init_json(), as a JSON document for the web API (reply_json.c):
+ *
+ *	{"retcode": 0, "reason": "Operation succeeded",
+ *	 "tables": [{"title": "Subscribers", "rows": [{"username": "1001", ...}]}],
+ *	 "text": [...]}
+ *
+ * so that MML and the API share each command's one implementation.
  */
 #ifndef SLUICE_MML_REPLY_H
 #define SLUICE_MML_REPLY_H
@@ -51,9 +63,19 @@ struct mml_reply {
 	char	**cells;	/* ncols * nrows, owned */
 	size_t	ncells;
 	size_t	cells_cap;
+	const char *types;	/* per column 's' (text) or 'n' (number), NULL: all text */
+
+	/* JSON rendering (reply_json.c): the document, NULL for text. */
+	void	*json;		/* json_t * */
+	/* A blob the command produced (EXP CDR's CSV), kept for HTTP too. */
+	char	*blob;
+	size_t	blob_len;
 };
 
 void mml_reply_init(struct mml_reply *r);
+/* Renders JSON instead of text; -ENOMEM. mml_reply_take_json() hands it over. */
+int mml_reply_init_json(struct mml_reply *r);
+void *mml_reply_take_json(struct mml_reply *r);	/* json_t *, the caller's */
 void mml_reply_free(struct mml_reply *r);
 
 /* The four head lines; reason NULL means "Operation succeeded". */
@@ -64,6 +86,13 @@ void mml_reply_table_begin(struct mml_reply *r, const char *title, int ncols,
 			   const char *const *cols);
 void mml_reply_row(struct mml_reply *r, const char *const *cells);
 void mml_reply_table_end(struct mml_reply *r);
+/*
+ * After table_begin: which columns are numbers ("ssnn..."), so that JSON
+ * gives them as numbers ("-" and "" as null). types must outlive the table.
+ */
+void mml_reply_table_types(struct mml_reply *r, const char *types);
+/* A document of its own (CSV): in text, its lines as they are. */
+void mml_reply_blob(struct mml_reply *r, const char *data, size_t len);
 /* Free text lines (HELP), each ending in CRLF. */
 void mml_reply_printf(struct mml_reply *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

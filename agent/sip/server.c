@@ -74,9 +74,66 @@ static const char *peer_str(const struct sip_peer *p, char *buf, size_t len)
 	return sip_peer_str(p, buf, len);
 }
 
+/* A response's code from its status line; 0 for a request. */
+static int status_code(const char *buf, size_t len)
+{
+	int code;
+
+	if (len < 12 || memcmp(buf, "SIP/2.0 ", 8))
+		return 0;
+	code = (buf[8] - '0') * 100 + (buf[9] - '0') * 10 + (buf[10] - '0');
+	return code >= 100 && code <= 699 ? code : 0;
+}
+
+/* The listener a message to or from peer goes through, NULL when none. */
+static const struct sockaddr *local_of(const struct sip_server *s, const struct sip_peer *peer)
+{
+	const struct sip_transport *tp = &s->tp;
+
+	if (peer->lidx < tp->nl && tp->l[peer->lidx].addr.ss_family == peer->addr.ss_family)
+		return (const struct sockaddr *)&tp->l[peer->lidx].addr;
+	for (int i = 0; i < tp->nl; i++)
+		if (tp->l[i].addr.ss_family == peer->addr.ss_family)
+			return (const struct sockaddr *)&tp->l[i].addr;
+	return NULL;
+}
+
+/* A copy of a message to the [hep] collector; out: sent, else received. */
+static void hep_copy(struct sip_server *s, const struct sip_peer *peer, bool out,
+		     const char *buf, size_t len)
+{
+	const struct sockaddr *local, *remote = (const struct sockaddr *)&peer->addr;
+	uint8_t proto = peer->proto == SIP_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+
+	if (s->hep.fd < 0 || !(local = local_of(s, peer)))
+		return;
+	hep_sip(&s->hep, out ? local : remote, out ? remote : local, proto, buf, len);
+}
+
 static int transport_send(void *arg, const struct sip_peer *to, const char *buf, size_t len)
 {
+	struct sip_server *s = (struct sip_server *)((char *)arg - offsetof(struct sip_server, tp));
+	int code = status_code(buf, len);
+
+	if (code)
+		s->stats.out_code[code - 100]++;
+	hep_copy(s, to, true, buf, len);
 	return sip_transport_send(arg, to, buf, len);
+}
+
+static void count_in(struct sip_server *s, const osip_message_t *m)
+{
+	static const char *const names[] = SIP_STAT_METHOD_NAMES;
+	int i;
+
+	if (!m->sip_method) {
+		if (m->status_code >= 100 && m->status_code <= 699)
+			s->stats.in_code[m->status_code - 100]++;
+		return;
+	}
+	for (i = 0; i < SIP_STAT_METHODS - 1 && strcmp(names[i], m->sip_method); i++)
+		;
+	s->stats.in_method[i]++;
 }
 
 /* ---- responses ---- */
@@ -1039,6 +1096,7 @@ void sip_server_input(struct sip_server *s, const struct sip_peer *from, char *b
 		answer_stun(s, from, buf, len);
 		return;
 	}
+	hep_copy(s, from, false, buf, len);
 	err = sip_msg_scan(buf, len, &sc);
 	if (err) {
 		s->stats.dropped++;
@@ -1084,6 +1142,7 @@ void sip_server_input(struct sip_server *s, const struct sip_peer *from, char *b
 		s->stats.scanners++;
 		goto out;
 	}
+	count_in(s, rx.req);
 	if (!sc.request) {
 		s->stats.responses++;
 		sip_txn_client_match(&s->txns, rx.req);
@@ -1227,6 +1286,24 @@ const char *sip_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
+/* [hep] collector: a failure costs the copies, never the service. */
+static void start_hep(struct sip_server *s, const struct conf *c)
+{
+	const struct conf_addr *a = &c->hep_collector;
+	char addr[64];
+	int err;
+
+	if (a->ss.ss_family == AF_UNSPEC)
+		return;
+	sip_addr_str((const struct sockaddr *)&a->ss, addr, sizeof(addr));
+	err = hep_open(&s->hep, (const struct sockaddr *)&a->ss, a->len, c->hep_capture_id);
+	if (err)
+		LOG(L_ERROR, "[sip] HEP collector %s: %s; no copies sent", addr, strerror(-err));
+	else
+		LOG(L_INFO, "[sip] a HEP3 copy of every SIP message goes to %s (capture id %u)",
+		    addr, c->hep_capture_id);
+}
+
 int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *c,
 		    struct store *st, sip_send_fn send, void *send_arg)
 {
@@ -1237,6 +1314,7 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 	s->conf = c;
 	s->store = st;
 	s->stun_fd = -1;
+	s->hep.fd = -1;
 	s->now = wall_now;
 	s->send = send ? send : transport_send;
 	s->send_arg = send ? send_arg : &s->tp;
@@ -1267,6 +1345,7 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 		goto out_reg;
 	protect_set_scanners(&s->protect, c->sip_scanners);
 	sip_server_blacklist(s);
+	start_hep(s, c);
 	return 0;
 
 out_reg:
@@ -1478,6 +1557,7 @@ void sip_server_fini(struct sip_server *s)
 {
 	if (!s->loop)
 		return;
+	hep_close(&s->hep);
 	sip_server_flush(s);
 	/* Parked REGISTERs are answered while their transactions live. */
 	if (s->store && s->store->wq)

@@ -44,6 +44,7 @@
 #include "core/conf.h"
 #include "core/loop.h"
 #include "net/digest.h"
+#include "net/hep.h"
 #include "sip/msg.h"
 #include "sip/protect.h"
 #include "sip/registrar.h"
@@ -64,6 +65,12 @@ struct sip_call_ops;
 struct media_ctx;
 
 struct cdr_ctx;
+
+/* The methods /metrics counts by name; the last is every other. */
+#define SIP_STAT_METHOD_NAMES { "INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", \
+				"MESSAGE", "UPDATE", "PRACK", "INFO", "REFER", "NOTIFY", \
+				"SUBSCRIBE", "PUBLISH", "other" }
+#define SIP_STAT_METHODS	15
 
 struct sip_server {
 	struct loop		*loop;
@@ -91,6 +98,7 @@ struct sip_server {
 	struct sip_pending	*pending;
 	struct owned		*owned;		/* MESSAGE forks, keepalive probes */
 	struct loop_timer	flush_timer;
+	struct hep		hep;		/* [hep] collector: a copy of each message */
 	/* Where messages go out: the transports, or a test's capture. */
 	sip_send_fn		send;
 	void			*send_arg;
@@ -102,6 +110,9 @@ struct sip_server {
 		uint64_t	challenges, auth_ok, auth_failed, stale;
 		uint64_t	messages, keepalives, keepalive_dead, stun;
 		uint64_t	store_refused;	/* 503: the store's writer was behind */
+		/* For /metrics: requests in by method, responses by code. */
+		uint64_t	in_method[SIP_STAT_METHODS];
+		uint64_t	in_code[600], out_code[600];	/* [code - 100] */
 	} stats;
 };
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "mml/parse.h"
 #include "mml/reply.h"
@@ -221,6 +222,95 @@ static void test_reply_grows(void **state)
 	mml_reply_free(&r);
 }
 
+/* The same calls rendered as JSON: what the web API answers. */
+static void test_reply_json(void **state)
+{
+	static const char *const cols[] = { "USERNAME", "BINDINGS", "MOS", "PEER" };
+	static const char *const row1[] = { "1001", "2", "4.40", "-" };
+	static const char *const row2[] = { "1002", "-", "x", "caf\xe9" };
+	static const char *const kv_cols[] = { "NAME", "VALUE" };
+	static const char *const kv1[] = { "CALLS", "3" };
+	struct mml_reply r;
+	json_t *doc, *rows;
+	char *text;
+
+	(void)state;
+	assert_int_equal(mml_reply_init_json(&r), 0);
+	mml_reply_head(&r, "SLUICE", 0, 1, "DSP USER:;", 0, NULL);
+	mml_reply_table_begin(&r, "Subscribers", 4, cols);
+	mml_reply_table_types(&r, "snns");
+	mml_reply_row(&r, row1);
+	mml_reply_row(&r, row2);
+	mml_reply_table_end(&r);
+	mml_reply_table_begin(&r, "System information", 2, kv_cols);
+	mml_reply_row(&r, kv1);
+	mml_reply_table_end(&r);
+	mml_reply_printf(&r, "(Number of results = %d)", 2);
+	mml_reply_end(&r);
+	assert_int_equal(r.err, 0);
+	assert_null(r.buf);		/* no text at all */
+	doc = mml_reply_take_json(&r);
+	mml_reply_free(&r);
+	assert_non_null(doc);
+	rows = json_object_get(json_array_get(json_object_get(doc, "tables"), 0), "rows");
+	text = json_dumps(rows, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	assert_string_equal(text,
+		"[{\"username\":\"1001\",\"bindings\":2,\"mos\":4.4,\"peer\":\"-\"},"
+		"{\"username\":\"1002\",\"bindings\":null,\"mos\":\"x\",\"peer\":\"caf?\"}]");
+	free(text);
+	assert_int_equal(json_integer_value(json_object_get(doc, "retcode")), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		json_array_get(json_object_get(doc, "tables"), 1), "values"), "CALLS")), "3");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(doc, "text"), 0)),
+			    "(Number of results = 2)");
+	json_decref(doc);
+}
+
+static void test_reply_json_error(void **state)
+{
+	struct mml_reply r;
+	json_t *doc;
+
+	(void)state;
+	assert_int_equal(mml_reply_init_json(&r), 0);
+	mml_reply_head(&r, "SLUICE", 0, 1, "DSP FOO:;", 2, "unknown command DSP FOO");
+	mml_reply_end(&r);
+	doc = mml_reply_take_json(&r);
+	mml_reply_free(&r);
+	assert_int_equal(json_integer_value(json_object_get(doc, "retcode")), 2);
+	assert_string_equal(json_string_value(json_object_get(doc, "reason")),
+			    "unknown command DSP FOO");
+	json_decref(doc);
+}
+
+/* EXP CDR's CSV: in the text reply as it is, and kept whole for HTTP. */
+static void test_reply_blob(void **state)
+{
+	static const char csv[] = "a,b\r\n1,2\r\n";
+	struct mml_reply r;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	mml_reply_init(&r);
+	mml_reply_head(&r, "SLUICE", 0, 1, "EXP CDR:;", 0, NULL);
+	mml_reply_blob(&r, csv, strlen(csv));
+	mml_reply_printf(&r, "(Number of results = %d)", 1);
+	mml_reply_end(&r);
+	assert_string_equal(r.buf,
+		"+++    SLUICE        1970-01-01 00:00:00\r\n"
+		"O&M    #1\r\n"
+		"%%EXP CDR:;%%\r\n"
+		"RETCODE = 0  Operation succeeded\r\n"
+		"\r\n"
+		"a,b\r\n1,2\r\n"
+		"(Number of results = 1)\r\n"
+		"\r\n"
+		"---    END\r\n");
+	assert_int_equal(r.blob_len, strlen(csv));
+	assert_string_equal(r.blob, csv);
+	mml_reply_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +323,9 @@ int main(void)
 		cmocka_unit_test(test_reply_layout),
 		cmocka_unit_test(test_reply_error),
 		cmocka_unit_test(test_reply_grows),
+		cmocka_unit_test(test_reply_json),
+		cmocka_unit_test(test_reply_json_error),
+		cmocka_unit_test(test_reply_blob),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

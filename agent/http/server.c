@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The web listener (see http.h): libmicrohttpd's thread on one side, the
+ * event loop on the other, and between them a queue under a mutex with an
+ * eventfd to wake the loop. The listener thread reads requests, serves
+ * static files from [http] root and suspends a connection while the loop
+ * holds its request; the loop answers and resumes it. Nothing else is
+ * shared between the two threads.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "http/api.h"
+#include "http/http.h"
+#include "mml/server.h"
+
+#define HTTP_MAX_CONNS		64
+#define HTTP_MAX_PER_IP		16
+#define HTTP_CONN_TIMEOUT	30	/* seconds a silent connection stays */
+#define HTTP_MAX_FILE		(16 * 1024 * 1024)
+#define HTTP_MAX_PEM		(1024 * 1024)
+
+struct http_server {
+	struct loop		*loop;
+	struct MHD_Daemon	*d;
+	int			efd;
+	int			rootfd;		/* [http] root, -1: none */
+	bool			tls;
+	char			*cert, *key;	/* PEM, for the daemon's life */
+	struct http_api		*api;
+
+	pthread_mutex_t		lock;		/* guards what follows */
+	struct http_req		*head, *tail;
+	bool			stopping;
+};
+
+static const char *const sec_headers[][2] = {
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "X-Frame-Options", "DENY" },
+	{ "Referrer-Policy", "no-referrer" },
+	{ "Content-Security-Policy",
+	  "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'" },
+};
+
+/* ---- the loop's side ---- */
+
+int http_reply(struct http_req *r, int status, const char *type, const char *body, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	free(r->out);
+	r->out = NULL;
+	r->out_len = 0;
+	r->status = status;
+	r->out_type = type;
+	if (!copy) {
+		r->status = 500;
+		return -ENOMEM;
+	}
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	r->out = copy;
+	r->out_len = len;
+	return 0;
+}
+
+void http_error(struct http_req *r, int status, const char *fmt, ...)
+{
+	char reason[300], body[700];
+	va_list ap;
+	size_t n = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	/* The reason is ours, but may quote what the client sent. */
+	n = (size_t)snprintf(body, sizeof(body), "{\"error\": \"");
+	for (const char *p = reason; *p && n < sizeof(body) - 8; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"' || c == '\\')
+			n += (size_t)snprintf(body + n, sizeof(body) - n, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			body[n++] = '?';
+		else
+			body[n++] = (char)c;
+	}
+	n += (size_t)snprintf(body + n, sizeof(body) - n, "\"}\n");
+	http_reply(r, status, "application/json", body, n);
+}
+
+void http_answer(struct http_req *r)
+{
+	r->answered = true;
+	if (r->conn)		/* a test's request has no connection */
+		MHD_resume_connection(r->conn);
+}
+
+static void on_queue(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct http_server *h = arg;
+	struct http_req *r, *next;
+	uint64_t n;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0)
+		(void)0;	/* EAGAIN: another wake-up took them */
+	pthread_mutex_lock(&h->lock);
+	r = h->head;
+	h->head = h->tail = NULL;
+	pthread_mutex_unlock(&h->lock);
+	for (; r; r = next) {
+		next = r->next;
+		r->next = NULL;
+		if (http_api_handle(h->api, r))
+			http_answer(r);
+	}
+}
+
+/* ---- the listener thread's side ---- */
+
+static void req_free(struct http_req *r)
+{
+	for (int i = 0; i < r->nargs; i++) {
+		free(r->args[i].key);
+		free(r->args[i].value);
+	}
+	free(r->body);
+	free(r->out);
+	free(r);
+}
+
+static void add_headers(struct MHD_Response *resp)
+{
+	for (size_t i = 0; i < sizeof(sec_headers) / sizeof(sec_headers[0]); i++)
+		MHD_add_response_header(resp, sec_headers[i][0], sec_headers[i][1]);
+}
+
+static enum MHD_Result send_typed(struct MHD_Connection *conn, unsigned status, const char *type,
+				  const char *text)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(strlen(text), (void *)text,
+					       MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	add_headers(resp);
+	MHD_add_response_header(resp, "Content-Type", type);
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+	return send_typed(conn, status, "text/plain; charset=utf-8", text);
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *conn, struct http_req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char retry[16];
+
+	resp = MHD_create_response_from_buffer(r->out_len, r->out ? r->out : (void *)"",
+					       r->out ? MHD_RESPMEM_MUST_FREE
+						      : MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	r->out = NULL;
+	add_headers(resp);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Content-Type",
+				r->out_type ? r->out_type : "application/json");
+	if (r->set_cookie[0])
+		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
+	if (r->disposition[0])
+		MHD_add_response_header(resp, "Content-Disposition", r->disposition);
+	if (r->challenge)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"sluice\"");
+	if (r->retry_after) {
+		snprintf(retry, sizeof(retry), "%u", r->retry_after);
+		MHD_add_response_header(resp, "Retry-After", retry);
+	}
+	ret = MHD_queue_response(conn, r->status ? (unsigned)r->status : 500, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static const char *mime_of(const char *path)
+{
+	static const char *const types[][2] = {
+		{ ".html", "text/html; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" }, { ".svg", "image/svg+xml" },
+		{ ".png", "image/png" }, { ".ico", "image/x-icon" },
+		{ ".json", "application/json" }, { ".txt", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(path, '.');
+
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(dot, types[i][0]))
+			return types[i][1];
+	return "application/octet-stream";
+}
+
+/* A name under root: letters, digits, '-', '_', '.', '/' and no ".." or hidden file. */
+static bool static_path_ok(const char *p)
+{
+	if (strlen(p) > 200 || strstr(p, "..") || strstr(p, "//") || strstr(p, "/."))
+		return false;
+	for (; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("-_./", *p)))
+			return false;
+	return true;
+}
+
+static enum MHD_Result serve_static(struct http_server *h, struct MHD_Connection *conn,
+				    const char *url, const char *method)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	const char *name;
+	struct stat st;
+	int fd;
+
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return send_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+	name = !strcmp(url, "/") ? "index.html" : url + 1;
+	if (h->rootfd < 0 || url[0] != '/' || !static_path_ok(url))
+		return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+	fd = openat(h->rootfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > HTTP_MAX_FILE) {
+		close(fd);
+		return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+	}
+	resp = MHD_create_response_from_fd((size_t)st.st_size, fd);	/* closes fd */
+	if (!resp) {
+		close(fd);
+		return MHD_NO;
+	}
+	add_headers(resp);
+	MHD_add_response_header(resp, "Content-Type", mime_of(name));
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static bool dynamic(const char *url)
+{
+	return !strncmp(url, "/api/", 5) || !strcmp(url, "/api") || !strcmp(url, "/metrics");
+}
+
+static enum MHD_Result take_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	struct http_req *r = cls;
+
+	(void)kind;
+	if (r->nargs == HTTP_MAX_ARGS) {
+		r->bad_args = true;
+		return MHD_NO;
+	}
+	r->args[r->nargs].key = strdup(key);
+	r->args[r->nargs].value = strdup(value ? value : "");
+	if (!r->args[r->nargs].key || !r->args[r->nargs].value) {
+		r->bad_args = true;
+		free(r->args[r->nargs].key);
+		free(r->args[r->nargs].value);
+		return MHD_NO;
+	}
+	r->nargs++;
+	return MHD_YES;
+}
+
+static void copy_header(struct MHD_Connection *conn, enum MHD_ValueKind kind, const char *name,
+			char *out, size_t n)
+{
+	const char *v = MHD_lookup_connection_value(conn, kind, name);
+
+	/* One too long is refused as if it were absent, never cut. */
+	if (v && strlen(v) < n)
+		snprintf(out, n, "%s", v);
+}
+
+static void peer_of(struct MHD_Connection *conn, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci ? ci->client_addr : NULL;
+	snprintf(out, n, "?");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)n);
+}
+
+static struct http_req *req_new(struct http_server *h, struct MHD_Connection *conn,
+				const char *url, const char *method)
+{
+	struct http_req *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->conn = conn;
+	r->h = h;
+	r->tls = h->tls;
+	snprintf(r->method, sizeof(r->method), "%s", method);
+	if (strlen(url) >= sizeof(r->path) || strlen(method) >= sizeof(r->method))
+		r->bad_args = true;
+	else
+		snprintf(r->path, sizeof(r->path), "%s", url);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, take_arg, r);
+	copy_header(conn, MHD_COOKIE_KIND, "sluice_session", r->session, sizeof(r->session));
+	copy_header(conn, MHD_HEADER_KIND, "X-CSRF-Token", r->csrf, sizeof(r->csrf));
+	copy_header(conn, MHD_HEADER_KIND, "Authorization", r->auth, sizeof(r->auth));
+	copy_header(conn, MHD_HEADER_KIND, "Content-Type", r->ctype, sizeof(r->ctype));
+	peer_of(conn, r->peer, sizeof(r->peer));
+	return r;
+}
+
+static bool enqueue(struct http_server *h, struct http_req *r)
+{
+	uint64_t one = 1;
+	bool ok;
+
+	pthread_mutex_lock(&h->lock);
+	ok = !h->stopping;
+	if (ok) {
+		if (h->tail)
+			h->tail->next = r;
+		else
+			h->head = r;
+		h->tail = r;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (ok && write(h->efd, &one, sizeof(one)) < 0)
+		(void)0;	/* the counter is full: the loop is awake anyway */
+	return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct http_server *h = cls;
+	struct http_req *r = *con_cls;
+	const char *len;
+
+	(void)version;
+	if (!r) {
+		if (!dynamic(url))
+			return serve_static(h, conn, url, method);
+		len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		if (len && strtoull(len, NULL, 10) > HTTP_MAX_BODY)
+			return send_typed(conn, MHD_HTTP_CONTENT_TOO_LARGE, "application/json",
+					  "{\"error\": \"request body larger than 65536 bytes\"}\n");
+		r = req_new(h, conn, url, method);
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (r->answered)
+		return send_answer(conn, r);
+	if (*upload_size) {
+		if (r->too_big || r->body_len + *upload_size > HTTP_MAX_BODY) {
+			r->too_big = true;
+		} else {
+			char *grown = realloc(r->body, r->body_len + *upload_size + 1);
+
+			if (!grown)
+				return MHD_NO;
+			memcpy(grown + r->body_len, upload, *upload_size);
+			r->body = grown;
+			r->body_len += *upload_size;
+			r->body[r->body_len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->queued)
+		return MHD_YES;
+	r->queued = true;
+	MHD_suspend_connection(conn);
+	if (!enqueue(h, r)) {
+		MHD_resume_connection(conn);
+		http_error(r, 503, "sluiced is stopping");
+		r->answered = true;
+	}
+	return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)conn;
+	(void)why;
+	if (*con_cls)
+		req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[256];
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\r\n")] = '\0';
+	LOG(L_DEBUG, "[http] %s", line);
+}
+
+/* ---- opening and closing ---- */
+
+/* A PEM file whole, NUL-terminated (libmicrohttpd takes them in memory); NULL with errno. */
+static char *read_pem(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (f) {
+		buf = calloc(1, HTTP_MAX_PEM + 1);
+		n = buf ? fread(buf, 1, HTTP_MAX_PEM + 1, f) : 0;
+		fclose(f);
+	}
+	if (buf && (!n || n > HTTP_MAX_PEM)) {
+		free(buf);
+		buf = NULL;
+		errno = EINVAL;
+	}
+	return buf;
+}
+
+static bool is_loopback(const struct conf_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr) >> 24) == 127;
+	if (a->ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+	return false;
+}
+
+static int start_daemon(struct http_server *h, const struct conf *conf)
+{
+	const struct conf_addr *a = &conf->http_listen;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	uint16_t port = ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+
+	if (a->ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (h->tls)
+		flags |= MHD_USE_TLS;
+	h->d = MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
+				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&a->ss,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNS,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_MAX_PER_IP,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+				h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
+				MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_END);
+	return h->d ? 0 : -EADDRNOTAVAIL;
+}
+
+int http_open(struct http_server **out, struct loop *loop, struct mml_server *mml)
+{
+	const struct conf *conf = mml->env.conf;
+	struct http_server *h;
+	int err = -ENOMEM;
+
+	*out = NULL;
+	if (conf->http_listen.ss.ss_family == AF_UNSPEC)
+		return 0;
+	if (!(h = calloc(1, sizeof(*h))))
+		return -ENOMEM;
+	h->loop = loop;
+	h->rootfd = open(conf->http_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (h->rootfd < 0)
+		LOG(L_WARN, "[http] root %s: %s; the console's pages are not served, the API is",
+		    conf->http_root, strerror(errno));
+	if (!!conf->http_tls_cert[0] != !!conf->http_tls_key[0]) {
+		LOG(L_ERROR, "[http] tls_cert and tls_key go together");
+		err = -EINVAL;
+		goto out_free;
+	}
+	h->tls = conf->http_tls_cert[0];
+	if (h->tls && (!(h->cert = read_pem(conf->http_tls_cert)) ||
+		       !(h->key = read_pem(conf->http_tls_key)))) {
+		err = errno ? -errno : -EINVAL;
+		LOG(L_ERROR, "[http] cannot read %s or %s: %s", conf->http_tls_cert,
+		    conf->http_tls_key, strerror(-err));
+		goto out_free;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->efd < 0) {
+		err = -errno;
+		goto out_free;
+	}
+	err = http_api_new(&h->api, loop, mml, h->tls, is_loopback(&conf->http_listen));
+	if (err)
+		goto out_close_efd;
+	err = loop_add_fd(loop, h->efd, EPOLLIN, on_queue, h);
+	if (err)
+		goto out_free_api;
+	err = start_daemon(h, conf);
+	if (err)
+		goto out_del_fd;
+	*out = h;
+	return 0;
+
+out_del_fd:
+	loop_del_fd(loop, h->efd);
+out_free_api:
+	http_api_free(h->api);
+out_close_efd:
+	close(h->efd);
+out_free:
+	if (h->rootfd >= 0)
+		close(h->rootfd);
+	free(h->cert);
+	free(h->key);
+	free(h);
+	return err;
+}
+
+void http_close(struct http_server *h)
+{
+	struct http_req *r, *next;
+
+	if (!h)
+		return;
+	MHD_quiesce_daemon(h->d);
+	pthread_mutex_lock(&h->lock);
+	h->stopping = true;
+	r = h->head;
+	h->head = h->tail = NULL;
+	pthread_mutex_unlock(&h->lock);
+	for (; r; r = next) {
+		next = r->next;
+		http_error(r, 503, "sluiced is stopping");
+		http_answer(r);
+	}
+	http_api_free(h->api);	/* answers what it held */
+	MHD_stop_daemon(h->d);
+	loop_del_fd(h->loop, h->efd);
+	close(h->efd);
+	pthread_mutex_destroy(&h->lock);
+	if (h->rootfd >= 0)
+		close(h->rootfd);
+	free(h->cert);
+	free(h->key);
+	free(h);
+}

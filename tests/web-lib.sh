@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# What the web tests share (51-59); source after lib.sh.
+
+# web_sluiced NS [SECTION.KEY=VALUE...]: sluiced in NS, userspace relay on
+# loopback, SIP on 127.0.0.1:5060, MML on :7777 and the web listener on
+# 127.0.0.1:8080 with the console from web/, the operator admin with
+# password web-admin-pw, the bearer token $TOKEN; its log in
+# $TMP/sluiced.log, its pid in SPID.
+TOKEN=test-token-0123456789abcdef
+WEB=http://127.0.0.1:8080
+web_sluiced() {
+	local ns=$1
+	shift
+	sluice_conf $TMP/sluice.conf \
+		sip.listen=127.0.0.1:5060 sip.domain=ims.local media.ports=31000-31099 \
+		mml.listen=127.0.0.1:7777 mml.admin_password=web-admin-pw \
+		http.listen=127.0.0.1:8080 http.root=$TOP/web http.token=$TOKEN \
+		cdr.export_dir=$TMP/export "$@"
+	nsenter --net=/run/netns/$ns "$SLUICED" -c $TMP/sluice.conf >$TMP/sluiced.log 2>&1 &
+	SPID=$!
+	cleanup_add "kill $SPID"
+	wait_for $TMP/sluiced.log "running|cannot" 100 || skip_all "sluiced did not start"
+	grep -q "\[http\] listening on 127.0.0.1:8080" $TMP/sluiced.log ||
+		skip_all "no web listener: $(grep http $TMP/sluiced.log | tail -1)"
+}
+
+# api METHOD PATH [JSON] [CURL ARGS...]: in $WEB_NS, with the cookie jar
+# $TMP/jar and the CSRF token $CSRF (when set); the body in $TMP/body, the
+# status printed; every body also appended to $TMP/bodies.
+api() {
+	local method=$1 path=$2 body=${3-}
+	local args=(-s -o $TMP/body -w '%{http_code}' -X "$method" -b $TMP/jar -c $TMP/jar)
+	shift 3 2>/dev/null || shift $#
+	[ -n "${CSRF-}" ] && args+=(-H "X-CSRF-Token: $CSRF")
+	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	in_ns $WEB_NS curl "${args[@]}" "$@" "$WEB$path"
+	{ cat $TMP/body; echo; } >>$TMP/bodies 2>/dev/null
+}
+
+# jbody FILTER: jq over the last body.
+jbody() { jq -r "$1" $TMP/body 2>/dev/null; }
+
+# web_login OP PASSWORD: a session in $TMP/jar, its CSRF token in CSRF.
+web_login() {
+	CSRF=
+	api POST /api/login "{\"op\": \"$1\", \"password\": \"$2\"}" >/dev/null
+	CSRF=$(jbody .csrf)
+}

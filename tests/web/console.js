@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The console in a real browser (tests/integration/53-web-console.t runs
+// it): playwright-core drives Debian's chromium, headless. It logs in,
+// adds the subscribers, waits for the test to register two sipp phones
+// and call, sees the call on the live calls page with its stream
+// counters moving, hangs it up from the page, finds its CDR and exports
+// the CSV. Each check prints "RESULT 0|1 description" for the TAP script;
+// screenshots land in SHOTS.
+//
+//   node console.js URL STEPDIR SHOTS
+//
+// STEPDIR: where this script and the test leave each other files saying
+// how far they are (subs-added, call-up, hung-up).
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const [url, steps, shots] = process.argv.slice(2);
+let failed = 0;
+
+function result(ok, what) {
+	if (!ok) failed++;
+	console.log('RESULT ' + (ok ? 0 : 1) + ' ' + what);
+}
+
+async function waitFile(name, ms) {
+	const f = path.join(steps, name);
+	for (let t = 0; t < ms; t += 100) {
+		if (fs.existsSync(f)) return true;
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	return false;
+}
+
+async function shot(page, name) {
+	await page.screenshot({ path: path.join(shots, 'web-' + name + '.png'), fullPage: true });
+}
+
+async function addSubscriber(page, user, pw, display) {
+	await page.fill('#sub-username', user);
+	await page.fill('#sub-password', pw);
+	await page.fill('#sub-display', display);
+	await page.click('#sub-submit');
+	await page.waitForSelector('#subs-table tr[data-username="' + user + '"]', { timeout: 5000 });
+}
+
+async function main() {
+	const browser = await chromium.launch({
+		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+		headless: true,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+	});
+	const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+	const page = await context.newPage();
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(e.message));
+
+	await page.goto(url + '/');
+	await page.waitForSelector('#page-login:not([hidden])', { timeout: 5000 });
+	result(true, 'the console opens on its login page');
+	await page.fill('#login-op', 'admin');
+	await page.fill('#login-password', 'wrong-password');
+	await page.click('#login-submit');
+	await page.waitForFunction(() => document.querySelector('#message').classList.contains('error'),
+				   null, { timeout: 5000 });
+	result(/login failed/.test(await page.textContent('#message')), 'a wrong password is refused on the page');
+	await shot(page, 'login');
+	await page.fill('#login-password', 'web-admin-pw');
+	await page.click('#login-submit');
+	await page.waitForSelector('#page-dashboard:not([hidden])', { timeout: 10000 });
+	result((await page.textContent('#who')).includes('admin (ADMIN)'), 'admin logs in and sees the dashboard');
+	const cookies = await context.cookies();
+	const c = cookies.find((x) => x.name === 'sluice_session');
+	result(c && c.httpOnly && c.sameSite === 'Strict', 'the session cookie is HttpOnly, SameSite=Strict');
+	result(await page.evaluate(() => !document.cookie.includes('sluice_session')),
+	       '... and the page\'s script cannot read it');
+
+	await page.click('a[href="#subscribers"]');
+	await page.waitForSelector('#page-subscribers:not([hidden])');
+	await addSubscriber(page, '2001', 'pw-2001-x', 'Alice');
+	await addSubscriber(page, '2002', 'pw-2002-x', 'Bob');
+	result((await page.textContent('#subs-table tr[data-username="2002"]')).includes('Bob'),
+	       'two subscribers added from the subscribers page');
+	await page.click('#subs-table tr[data-username="2002"] button.edit');
+	await page.fill('#sub-phone', '+4930222');
+	await page.click('#sub-submit');
+	await page.waitForFunction(() => {
+		const tr = document.querySelector('#subs-table tr[data-username="2002"]');
+		return tr && tr.textContent.includes('+4930222');
+	}, null, { timeout: 5000 });
+	result(true, '... and one changed');
+	await shot(page, 'subscribers');
+	fs.writeFileSync(path.join(steps, 'subs-added'), '');
+
+	result(await waitFile('call-up', 30000), 'the test\'s phones registered and called');
+	await page.click('a[href="#dashboard"]');
+	await page.waitForFunction(() => document.querySelector('#dash-regs').textContent === '2',
+				   null, { timeout: 5000 }).catch(() => {});
+	result((await page.textContent('#dash-regs')) === '2', 'the dashboard shows two registrations');
+	await page.waitForFunction(() => document.querySelector('#dash-calls').textContent === '1',
+				   null, { timeout: 5000 }).catch(() => {});
+	result((await page.textContent('#dash-calls')) === '1', '... and one call');
+	await page.waitForTimeout(1500);
+	await shot(page, 'dashboard');
+
+	await page.click('a[href="#calls"]');
+	await page.waitForSelector('#calls-table tr.call', { timeout: 5000 });
+	const callText = await page.textContent('#calls-table tr.call');
+	result(/sip:2001@ims\.local/.test(callText) && /sip:2002@ims\.local/.test(callText) && /ACTIVE/.test(callText),
+	       'the live calls page shows the call, up');
+	const packets = async () => page.$$eval('#calls-table tr.stream td.packets',
+						(tds) => tds.map((td) => Number(td.textContent)));
+	const p1 = await packets();
+	await page.waitForTimeout(2500);
+	const p2 = await packets();
+	result(p1.length === 2 && p2.length === 2, 'its stream shows both legs (' + p2.length + ' rows)');
+	result(p2.some((v, i) => v > p1[i]), 'the stream counters move (' + p1.join('/') + ' -> ' + p2.join('/') + ')');
+	const paths = await page.$$eval('#calls-table tr.stream td.path', (tds) => tds.map((td) => td.textContent));
+	result(paths.every((p) => p === 'user'), 'each stream names its path (' + paths.join(',') + ')');
+	await shot(page, 'calls');
+	page.on('dialog', (d) => d.accept());
+	await page.click('#calls-table tr.call button.hangup');
+	await page.waitForFunction(() => !document.querySelector('#calls-table tr.call'), null, { timeout: 5000 })
+		.then(() => result(true, 'hung up from the page: the call is gone'))
+		.catch(() => result(false, 'hung up from the page: the call is gone'));
+	fs.writeFileSync(path.join(steps, 'hung-up'), '');
+
+	await page.click('a[href="#cdrs"]');
+	await page.selectOption('#cdr-type', 'CALL');
+	await page.fill('#cdr-caller', '2001');
+	await page.click('#cdr-search');
+	await page.waitForSelector('#cdrs-table tr.cdr', { timeout: 5000 }).catch(() => {});
+	const cdr = await page.$$eval('#cdrs-table tr.cdr', (trs) => trs.map((tr) => tr.textContent));
+	result(cdr.length === 1 && /ANSWERED/.test(cdr[0]) && /admin/.test(cdr[0]),
+	       'the CDRs page finds the call\'s record, closed by the operator (' + cdr.length + ')');
+	await shot(page, 'cdrs');
+	const [download] = await Promise.all([page.waitForEvent('download'), page.click('#cdr-csv')]);
+	const csv = path.join(shots, 'web-cdrs.csv');
+	await download.saveAs(csv);
+	const lines = fs.readFileSync(csv, 'utf8').trim().split(/\r?\n/);
+	result(lines.length === 2 && /^record_id,/.test(lines[0]) && lines[1].includes('2001'),
+	       'Export CSV downloads the header and the call\'s row (' + lines.length + ' lines)');
+
+	await page.click('#logout');
+	await page.waitForSelector('#page-login:not([hidden])', { timeout: 5000 });
+	const after = await page.evaluate(async () => (await fetch('/api/sysinfo')).status);
+	result(after === 401, 'after logging out the API answers 401');
+	result(errors.length === 0, 'no script errors in the page' + (errors.length ? ': ' + errors.join('; ') : ''));
+	await browser.close();
+}
+
+main().then(() => process.exit(failed ? 1 : 0), (e) => {
+	console.log('RESULT 1 the browser run stopped: ' + String(e.message || e).split('\n')[0]);
+	process.exit(1);
+});
