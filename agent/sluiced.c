@@ -530,6 +530,9 @@ static void close_stale_cdrs(struct sluiced *sd)
 	if (n > 0)
 		LOG(L_INFO, "[cdr] %d record%s of calls lost in a restart closed", n,
 		    n == 1 ? "" : "s");
+	else if (n < 0)
+		LOG(L_WARN, "[cdr] closing the records of calls lost in a restart: %s",
+		    strerror(-n));
 	free(keep.ids);
 }
 

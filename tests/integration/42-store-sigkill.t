@@ -48,16 +48,18 @@ in_ns $S sipp -sf $TMP/reg1.xml -m 1 -nostdin -timeout 10 -timeout_error -key us
 	-key aor callee -key domain ims.local -key expires 600 -au callee -ap pw-callee \
 	-p 5080 $SIP >$TMP/reg-callee.out 2>&1
 ok $? "the callee registers" || diag "$(tail -3 $TMP/reg-callee.out)"
-in_ns $S sipp -sf $D/uas_answer.xml -nostdin -p 5080 -mp 7080 $SIP >$TMP/uas.out 2>&1 &
+# nsenter itself, not in_ns: a function in the background is a subshell,
+# whose pid $! names, and killing it would leave sipp running on.
+nsenter --net=/run/netns/$S sipp -sf $D/uas_answer.xml -nostdin -p 5080 -mp 7080 $SIP >$TMP/uas.out 2>&1 &
 UAS=$!
-in_ns $S sipp -sf $D/uac_call.xml -r 20 -m 400 -d 300 -nostdin -key user caller \
+nsenter --net=/run/netns/$S sipp -sf $D/uac_call.xml -r 20 -m 400 -d 300 -nostdin -key user caller \
 	-key target callee -key domain ims.local -au caller -ap pw-caller -p 5081 -mp 7081 \
 	-trace_msg -message_file $TMP/calls.log $SIP >$TMP/uac.out 2>&1 &
 UAC=$!
 
 sed -e 's/\[user\]/[field0]/g; s/\[aor\]/[field0]/g; s/@EXPECT@/200/' \
 	$TOP/tests/integration/sipp/register.xml >$TMP/reg.xml
-in_ns $S sipp -sf $TMP/reg.xml -inf $TMP/users.csv -au '[field0]' -ap '[field1]' \
+nsenter --net=/run/netns/$S sipp -sf $TMP/reg.xml -inf $TMP/users.csv -au '[field0]' -ap '[field1]' \
 	-key domain ims.local -key expires 3600 -m $N -r 300 -nostdin -timeout 20 \
 	-i 127.0.0.1 -p 5070 -trace_msg -message_file $TMP/msgs.log $SIP >$TMP/sipp.out 2>&1 &
 SIPP=$!
