@@ -454,7 +454,7 @@ static void start_writer(struct sluiced *sd)
 		return;
 	grow_fd_table();
 	/* Digest authentication reads these, never the database. */
-	sd->store.subs = sub_cache_load(&sd->store);
+	sd->store.subs = subscriber_cache_load(&sd->store);
 	if (!sd->store.subs)
 		LOG(L_WARN, "[store] subscribers not kept in memory: each authentication reads "
 		    "%s", sd->conf.store_db);

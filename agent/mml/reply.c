@@ -35,7 +35,8 @@ static void table_clear(struct mml_reply *r)
 void mml_reply_free(struct mml_reply *r)
 {
 	table_clear(r);
-	mml_json_free(r);
+	if (r->render)
+		r->render->free(r);
 	free(r->blob);
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
@@ -91,12 +92,12 @@ void mml_reply_printf(struct mml_reply *r, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (r->json)
-		mml_json_vline(r, fmt, ap);
+	if (r->render)
+		r->render->vline(r, fmt, ap);
 	else
 		vappend(r, fmt, ap);
 	va_end(ap);
-	if (!r->json)
+	if (!r->render)
 		append(r, "\r\n");
 }
 
@@ -113,7 +114,7 @@ void mml_reply_blob(struct mml_reply *r, const char *data, size_t len)
 	free(r->blob);
 	r->blob = copy;
 	r->blob_len = len;
-	if (r->json)
+	if (r->render)
 		return;
 	append(r, "\r\n%.*s", (int)len, data);
 	if (len < 2 || memcmp(data + len - 2, "\r\n", 2))
@@ -131,8 +132,8 @@ void mml_reply_head(struct mml_reply *r, const char *node, time_t when, unsigned
 	char date[32];
 	struct tm tm;
 
-	if (r->json) {
-		mml_json_head(r, retcode, reason);
+	if (r->render) {
+		r->render->head(r, retcode, reason);
 		return;
 	}
 	localtime_r(&when, &tm);
@@ -196,8 +197,8 @@ void mml_reply_table_end(struct mml_reply *r)
 
 	if (r->err || !r->ncols)
 		goto out_clear;
-	if (r->json) {
-		mml_json_table(r);
+	if (r->render) {
+		r->render->table(r);
 		goto out_clear;
 	}
 	rows = r->ncells / (size_t)r->ncols;
@@ -230,7 +231,7 @@ out_clear:
 
 void mml_reply_end(struct mml_reply *r)
 {
-	if (r->json)
+	if (r->render)
 		return;
 	append(r, "\r\n---    END\r\n");
 }

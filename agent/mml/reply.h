@@ -50,6 +50,8 @@
 #define MML_MAX_COLS		24
 #endif
 
+struct mml_render;
+
 struct mml_reply {
 	char	*buf;
 	size_t	len;
@@ -65,7 +67,9 @@ struct mml_reply {
 	size_t	cells_cap;
 	const char *types;	/* per column 's' (text) or 'n' (number), NULL: all text */
 
-	/* JSON rendering (reply_json.c): the document, NULL for text. */
+	/* Another rendering than text (reply_int.h), NULL for text; JSON's
+	 * (reply_json.c) keeps its document in json. */
+	const struct mml_render *render;
 	void	*json;		/* json_t * */
 	/* A blob the command produced (EXP CDR's CSV), kept for HTTP too. */
 	char	*blob;

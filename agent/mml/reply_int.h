@@ -10,11 +10,17 @@
 
 #include "mml/reply.h"
 
-void mml_json_head(struct mml_reply *r, int retcode, const char *reason);
-/* The table in r->cells (its first row the column names) into "tables". */
-void mml_json_table(struct mml_reply *r);
-void mml_json_vline(struct mml_reply *r, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
-void mml_json_free(struct mml_reply *r);
+/*
+ * A renderer other than MML's text, set by its init (mml_reply_init_json):
+ * reply.c hands it each part of the result and knows nothing of its format.
+ */
+struct mml_render {
+	void (*head)(struct mml_reply *r, int retcode, const char *reason);
+	/* The table in r->cells (its first row the column names). */
+	void (*table)(struct mml_reply *r);
+	void (*vline)(struct mml_reply *r, const char *fmt, va_list ap)
+		__attribute__((format(printf, 2, 0)));
+	void (*free)(struct mml_reply *r);
+};
 
 #endif /* SLUICE_MML_REPLY_INT_H */

@@ -17,13 +17,6 @@
 
 #include "mml/reply_int.h"
 
-int mml_reply_init_json(struct mml_reply *r)
-{
-	mml_reply_init(r);
-	r->json = json_object();
-	return r->json ? 0 : -ENOMEM;
-}
-
 void *mml_reply_take_json(struct mml_reply *r)
 {
 	void *j = r->json;
@@ -32,7 +25,7 @@ void *mml_reply_take_json(struct mml_reply *r)
 	return j;
 }
 
-void mml_json_free(struct mml_reply *r)
+static void mml_json_free(struct mml_reply *r)
 {
 	json_decref(r->json);
 	r->json = NULL;
@@ -63,7 +56,7 @@ static json_t *text(const char *cell)
 	return j;
 }
 
-void mml_json_head(struct mml_reply *r, int retcode, const char *reason)
+static void mml_json_head(struct mml_reply *r, int retcode, const char *reason)
 {
 	set(r, r->json, "retcode", json_integer(retcode));
 	set(r, r->json, "reason", text(reason ? reason : "Operation succeeded"));
@@ -108,7 +101,7 @@ static void column_key(const char *col, char *out, size_t n)
 	out[i] = '\0';
 }
 
-void mml_json_table(struct mml_reply *r)
+static void mml_json_table(struct mml_reply *r)
 {
 	size_t nrows = r->ncells / (size_t)r->ncols;
 	json_t *tables = array_of(r, "tables"), *t, *rows;
@@ -150,7 +143,7 @@ void mml_json_table(struct mml_reply *r)
 	}
 }
 
-void mml_json_vline(struct mml_reply *r, const char *fmt, va_list ap)
+static void mml_json_vline(struct mml_reply *r, const char *fmt, va_list ap)
 {
 	json_t *lines = array_of(r, "text");
 	char *line = NULL;
@@ -164,4 +157,19 @@ void mml_json_vline(struct mml_reply *r, const char *fmt, va_list ap)
 	if (json_array_append_new(lines, text(line)))
 		r->err = -ENOMEM;
 	free(line);
+}
+
+static const struct mml_render json_render = {
+	.head = mml_json_head,
+	.table = mml_json_table,
+	.vline = mml_json_vline,
+	.free = mml_json_free,
+};
+
+int mml_reply_init_json(struct mml_reply *r)
+{
+	mml_reply_init(r);
+	r->json = json_object();
+	r->render = &json_render;
+	return r->json ? 0 : -ENOMEM;
 }

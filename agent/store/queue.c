@@ -239,7 +239,7 @@ static void poll_changes(struct store_q *q)
 	pthread_mutex_unlock(&q->mu);
 	if (!op)
 		return;
-	op->u.call.data = sub_cache_load(&q->wst);
+	op->u.call.data = subscriber_cache_load(&q->wst);
 	if (!op->u.call.data) {		/* locked meanwhile: the next poll tries again */
 		store_op_free(op);
 		return;

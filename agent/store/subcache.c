@@ -41,20 +41,12 @@ static int sub_cache_init(struct sub_cache *c, unsigned want)
 	return c->by_user && c->by_impu ? 0 : -ENOMEM;
 }
 
-static int load_one(const struct subscriber *s, void *arg)
-{
-	return sub_cache_put(arg, s);
-}
-
-struct sub_cache *sub_cache_load(struct store *st)
+/* An empty cache sized for n subscribers; NULL without memory. */
+struct sub_cache *sub_cache_new(unsigned n)
 {
 	struct sub_cache *c = calloc(1, sizeof(*c));
-	int n = 0;
 
-	if (!c)
-		return NULL;
-	if (store_count(st, "SELECT count(*) FROM subscribers", &n, "counting subscribers") ||
-	    sub_cache_init(c, (unsigned)n) || subscriber_list(st, load_one, c)) {
+	if (c && sub_cache_init(c, n)) {
 		sub_cache_free(c);
 		return NULL;
 	}

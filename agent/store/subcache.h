@@ -28,8 +28,9 @@ struct sub_cache {
 	unsigned		n;
 };
 
-/* Every row of st's subscribers table into a new cache; NULL on failure. */
-struct sub_cache *sub_cache_load(struct store *st);
+/* An empty cache sized for n subscribers; NULL without memory. Filled by
+ * subscriber_cache_load() (subscriber.h), which reads the table. */
+struct sub_cache *sub_cache_new(unsigned n);
 void sub_cache_free(struct sub_cache *c);
 
 int sub_cache_get(const struct sub_cache *c, const char *username, struct subscriber *out);

@@ -450,3 +450,23 @@ int subscriber_count(struct store *st, int *n)
 {
 	return store_count(st, "SELECT count(*) FROM subscribers", n, "counting subscribers");
 }
+
+static int cache_one(const struct subscriber *s, void *arg)
+{
+	return sub_cache_put(arg, s);
+}
+
+struct sub_cache *subscriber_cache_load(struct store *st)
+{
+	struct sub_cache *c;
+	int n = 0;
+
+	if (store_count(st, "SELECT count(*) FROM subscribers", &n, "counting subscribers"))
+		return NULL;
+	c = sub_cache_new((unsigned)n);
+	if (c && subscriber_list(st, cache_one, c)) {
+		sub_cache_free(c);
+		return NULL;
+	}
+	return c;
+}

@@ -99,4 +99,8 @@ int subscriber_get_by_impu(struct store *st, const char *impu, struct subscriber
 int subscriber_list(struct store *st, subscriber_fn fn, void *arg);
 int subscriber_count(struct store *st, int *n);
 
+/* Every row of st's subscribers table into a new cache (subcache.h); NULL
+ * on failure. */
+struct sub_cache *subscriber_cache_load(struct store *st);
+
 #endif /* SLUICE_STORE_SUBSCRIBER_H */
