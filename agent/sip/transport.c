@@ -361,7 +361,7 @@ static bool conn_handshake(struct sip_conn *c)
 		c->last_ms = loop_now_ms(tp->loop);
 		LOG(L_DEBUG, "[sip] TLS with %s: %s, %s", sip_peer_str(&c->peer, pbuf, sizeof(pbuf)),
 		    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
-		if (c->upgrading && sip_conn_http_start(c)) {
+		if (c->upgrading && c->tp->ws_ops->http_start(c)) {
 			sip_conn_close(c, "WebSocket upgrade not started");
 			return false;
 		}
@@ -484,7 +484,7 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg)
 			size_t cap = c->ws ? CONN_IN : SIP_MAX_MSG;
 
 			if (c->in_len >= cap) {
-				if (!(c->ws ? sip_conn_ws_frames(c) : conn_frame(c)))
+				if (!(c->ws ? c->tp->ws_ops->frames(c) : conn_frame(c)))
 					return;
 				if (c->in_len >= cap)
 					break;
@@ -504,7 +504,7 @@ static void on_conn(struct loop *loop, int fd, uint32_t events, void *arg)
 				c->partial_since = loop_now_ms(c->tp->loop);
 			c->in_len += (size_t)n;
 			c->last_ms = loop_now_ms(c->tp->loop);
-			if (!(c->upgrading ? sip_conn_http_feed(c) : c->ws ? sip_conn_ws_frames(c)
+			if (!(c->upgrading ? c->tp->ws_ops->http_feed(c) : c->ws ? c->tp->ws_ops->frames(c)
 								      : conn_frame(c)))
 				return;
 		}
@@ -554,7 +554,7 @@ static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
 		c = conn_new(tp, cfd, &peer, false);
 		if (!c)
 			close(cfd);
-		else if (peer.proto == SIP_WS && sip_conn_http_start(c))
+		else if (peer.proto == SIP_WS && c->tp->ws_ops->http_start(c))
 			sip_conn_close(c, "WebSocket upgrade not started");
 	}
 }
@@ -719,8 +719,8 @@ fail:
 }
 
 /* proto's listeners on addr: "[::]" is both families. */
-static int open_stream(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
-		       socklen_t len)
+int sip_transport_open_stream(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
+			      socklen_t len)
 {
 	const struct sockaddr_in6 *sin6 = (const void *)addr;
 	int nl = tp->nl, err;
@@ -748,27 +748,10 @@ int sip_transport_open_tls(struct sip_transport *tp, const struct sockaddr *addr
 	int err;
 
 	tp->tls = tls;
-	err = open_stream(tp, SIP_TLS, addr, len);
+	err = sip_transport_open_stream(tp, SIP_TLS, addr, len);
 	if (err)
 		tp->tls = NULL;
 	return err;
-}
-
-int sip_transport_open_ws(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
-			  socklen_t len, struct tls_ctx *tls)
-{
-	int err;
-
-	if (proto == SIP_WSS && !tls)
-		return -EINVAL;
-	if (!tp->ws.mhd) {
-		err = sip_ws_open(&tp->ws, tp->loop, sip_conn_upgraded, tp);
-		if (err)
-			return err;
-	}
-	if (tls)
-		tp->tls = tls;
-	return open_stream(tp, proto, addr, len);
 }
 
 void sip_transport_close(struct sip_transport *tp)
@@ -830,9 +813,9 @@ int sip_transport_send(struct sip_transport *tp, const struct sip_peer *to,
 		if (!c || !c->ws)
 			return -ENOTCONN;
 		if (len == 4 && !memcmp(buf, "\r\n\r\n", 4))
-			err = sip_conn_write_ws(c, WS_OP_PING, "", 0);
+			err = c->tp->ws_ops->write(c, WS_OP_PING, "", 0);
 		else
-			err = sip_conn_write_ws(c, WS_OP_TEXT, buf, len);
+			err = c->tp->ws_ops->write(c, WS_OP_TEXT, buf, len);
 		if (err)
 			sip_conn_close(c, err == -ENOBUFS ? "peer does not read" : "write failed");
 		return err;

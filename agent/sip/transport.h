@@ -129,6 +129,8 @@ struct sip_listener {
 	int			tcp_fd;	/* the stream listener */
 };
 
+struct sip_ws_ops;
+
 struct sip_transport {
 	struct loop		*loop;
 	sip_rx_fn		rx;
@@ -150,6 +152,7 @@ struct sip_transport {
 	bool			tls_verify;
 	struct sockaddr_storage	tls_verify_addr;
 	struct sip_ws		ws;		/* the HTTP upgrade; ws.mhd NULL: none */
+	const struct sip_ws_ops	*ws_ops;	/* transport_ws.c's, with ws.mhd */
 	struct sip_conn		*upgrading;	/* connections in their HTTP upgrade */
 	struct {
 		uint64_t	udp_rx, tcp_rx, tls_rx, ws_rx, oversize, refused, reaped;

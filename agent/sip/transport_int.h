@@ -55,14 +55,20 @@ void sip_conn_arm(struct sip_conn *c);
 
 /* transport_ws.c */
 /* One frame of ours (final, unmasked), all of it or nothing: -ENOBUFS. */
-int sip_conn_write_ws(struct sip_conn *c, uint8_t opcode, const char *buf, size_t len);
-/* Hands the connection's HTTP upgrade to libmicrohttpd (sip/ws.h). */
-int sip_conn_http_start(struct sip_conn *c);
-/* The bytes read (c->in) on to libmicrohttpd; false when c was closed. */
-bool sip_conn_http_feed(struct sip_conn *c);
-/* Hands up every whole message in c->in; false when c was closed. */
-bool sip_conn_ws_frames(struct sip_conn *c);
-/* sip_ws_upgraded_fn for the transport (arg): the connection speaks frames now. */
-void sip_conn_upgraded(void *arg, int fd, const char *extra, size_t len);
+/*
+ * A connection's WebSocket side (transport_ws.c), which transport.c reaches
+ * through tp->ws_ops: set when the first ws or wss listener opens, and no
+ * connection is upgrading or upgraded before.
+ */
+struct sip_ws_ops {
+	int (*http_start)(struct sip_conn *c);		/* the upgrade's HTTP begins */
+	bool (*http_feed)(struct sip_conn *c);		/* false: c is gone */
+	bool (*frames)(struct sip_conn *c);		/* false: c is gone */
+	int (*write)(struct sip_conn *c, uint8_t opcode, const char *buf, size_t len);
+};
+
+/* A stream listener (TCP, TLS, WS, WSS) on addr, "[::]" both families. */
+int sip_transport_open_stream(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
+			      socklen_t len);
 
 #endif /* SLUICE_SIP_TRANSPORT_INT_H */

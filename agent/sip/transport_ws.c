@@ -16,9 +16,10 @@
 #include "sip/transport_int.h"
 
 static void on_http(struct loop *loop, int fd, uint32_t events, void *arg);
+static bool sip_conn_ws_frames(struct sip_conn *c);
 
 /* One frame of ours: a final, unmasked one (RFC 6455 §5.1: a server never masks). */
-int sip_conn_write_ws(struct sip_conn *c, uint8_t opcode, const char *buf, size_t len)
+static int sip_conn_write_ws(struct sip_conn *c, uint8_t opcode, const char *buf, size_t len)
 {
 	uint8_t hdr[WS_HDR_MAX];
 	size_t h = ws_frame_header(hdr, opcode, len);
@@ -31,7 +32,7 @@ int sip_conn_write_ws(struct sip_conn *c, uint8_t opcode, const char *buf, size_
 }
 
 /* The upgrade request goes to libmicrohttpd through a socketpair (ws.h). */
-int sip_conn_http_start(struct sip_conn *c)
+static int sip_conn_http_start(struct sip_conn *c)
 {
 	struct sip_transport *tp = c->tp;
 	int sv[2], err;
@@ -52,7 +53,7 @@ int sip_conn_http_start(struct sip_conn *c)
 }
 
 /* Bytes of the upgrade request on to libmicrohttpd; false when c was closed. */
-bool sip_conn_http_feed(struct sip_conn *c)
+static bool sip_conn_http_feed(struct sip_conn *c)
 {
 	ssize_t n;
 
@@ -95,7 +96,7 @@ static void on_http(struct loop *loop, int fd, uint32_t events, void *arg)
 }
 
 /* libmicrohttpd sent its 101: the connection is ours again, speaking frames. */
-void sip_conn_upgraded(void *arg, int fd, const char *extra, size_t len)
+static void sip_conn_upgraded(void *arg, int fd, const char *extra, size_t len)
 {
 	struct sip_transport *tp = arg;
 	struct sip_conn *c, **pp;
@@ -174,7 +175,7 @@ static bool on_ws_msg(void *arg, uint8_t opcode, char *payload, size_t len)
 }
 
 /* Hands up every whole message in c->in (net/ws_frame.h); false when c was closed. */
-bool sip_conn_ws_frames(struct sip_conn *c)
+static bool sip_conn_ws_frames(struct sip_conn *c)
 {
 	int r;
 
@@ -198,3 +199,27 @@ bool sip_conn_ws_frames(struct sip_conn *c)
 	return true;
 }
 
+static const struct sip_ws_ops ws_ops = {
+	.http_start = sip_conn_http_start,
+	.http_feed = sip_conn_http_feed,
+	.frames = sip_conn_ws_frames,
+	.write = sip_conn_write_ws,
+};
+
+int sip_transport_open_ws(struct sip_transport *tp, unsigned proto, const struct sockaddr *addr,
+			  socklen_t len, struct tls_ctx *tls)
+{
+	int err;
+
+	if (proto == SIP_WSS && !tls)
+		return -EINVAL;
+	if (!tp->ws.mhd) {
+		err = sip_ws_open(&tp->ws, tp->loop, sip_conn_upgraded, tp);
+		if (err)
+			return err;
+	}
+	tp->ws_ops = &ws_ops;
+	if (tls)
+		tp->tls = tls;
+	return sip_transport_open_stream(tp, proto, addr, len);
+}
