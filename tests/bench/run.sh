@@ -203,7 +203,7 @@ refns=${NS[$RTPE_KEY]:-0}
 			awk -v m=$mode -v n=$n -v s=$s -v r=$r -v sc=${NS[xdp-$mode/$n]:-0} \
 			    -v rc=${NS[ref-$mode/$n]:-0} 'BEGIN {
 				printf "| %s | %d | %d | %d | %.2fx | %d | %d |\n", m, n, s, r,
-					r > 0 ? s / r : 0, sc, rc }'
+					(r > 0 ? s / r : 0), sc, rc }'
 		done
 	done
 	echo
