@@ -308,39 +308,11 @@ int cdr_write(struct cdr_ctx *c, const struct cdr_rec *r)
 }
 
 /*
- * store_err()'s mapping without its log line. A flush that fails is
- * retried every CDR_RETRY_MS for as long as the disk stays full, and
- * store_err() would log every attempt: the flush logs once itself.
- */
-static int quiet_err(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_CONSTRAINT:
-		return -EEXIST;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-	case SQLITE_CANTOPEN:
-	case SQLITE_AUTH:
-		return -EACCES;
-	default:
-		return -EIO;
-	}
-}
-
-/*
  * The whole queue in one transaction, all or nothing. Not through
- * store_begin()/store_commit(), which log each failure (see quiet_err()).
+ * store_begin()/store_commit(), which log each failure: a flush that
+ * fails is retried every CDR_RETRY_MS while the disk stays full, and
+ * logs once itself, so errors map through store_errno(), which logs
+ * nothing.
  */
 static int write_queue(struct cdr_ctx *c, const char **cause)
 {
@@ -372,7 +344,7 @@ static int write_queue(struct cdr_ctx *c, const char **cause)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 out_err:
 	*cause = sqlite3_errstr(rc);
-	return quiet_err(rc);
+	return store_errno(rc);
 }
 
 static void flush_failed(struct cdr_ctx *c, int err, const char *cause)
