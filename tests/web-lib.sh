@@ -47,3 +47,35 @@ web_login() {
 	api POST /api/login "{\"op\": \"$1\", \"password\": \"$2\"}" >/dev/null
 	CSRF=$(jbody .csrf)
 }
+
+# web_phones_register WHAT: phones 2001 (port 5064) and 2002 (5065), with
+# the passwords pw-2001-x and pw-2002-x, register from $WEB_NS; one test
+# each, described as "USER WHAT".
+web_phones_register() {
+	local u
+	sed "s/@EXPECT@/200/" $TOP/tests/integration/sipp/register.xml >$TMP/reg.xml
+	for u in 2001:5064 2002:5065; do
+		in_ns $WEB_NS sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error \
+			-key user ${u%:*} -key aor ${u%:*} -key domain ims.local -key expires 600 \
+			-au ${u%:*} -ap pw-${u%:*}-x -i 127.0.0.1 -p ${u#*:} 127.0.0.1:5060 \
+			>$TMP/reg-${u%:*}.out 2>&1
+		ok $? "${u%:*} $1" || diag "$(tail -3 $TMP/reg-${u%:*}.out)"
+	done
+}
+
+# web_phones_call TIMEOUT: 2002 answers and 2001 calls it, both in the
+# background (pids in UAS and UAC), the caller waiting for a BYE for at
+# most TIMEOUT seconds; returns once sluiced logs the answer (5 s at most).
+web_phones_call() {
+	in_ns $WEB_NS sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin \
+		-timeout $1 -timeout_error -i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 \
+		>$TMP/uas.out 2>&1 &
+	UAS=$!
+	sed "s/@EXPECT@/200/; s/@REASON@/true/" $TOP/tests/integration/sipp/uac_wait_bye.xml \
+		>$TMP/uac.xml
+	in_ns $WEB_NS sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout $1 -timeout_error \
+		-key user 2001 -key target 2002 -key domain ims.local -au 2001 -ap pw-2001-x \
+		-i 127.0.0.1 -p 5064 -mp 7064 127.0.0.1:5060 >$TMP/uac.out 2>&1 &
+	UAC=$!
+	wait_for $TMP/sluiced.log "2002@ims.local answered" 50
+}

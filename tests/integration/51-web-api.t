@@ -142,14 +142,7 @@ is "$(sqlite3 $TMP/sluice.db "SELECT * FROM subscribers ORDER BY username" | md5
 	"... and none of it changed a subscriber"
 
 # ---- registrations, a call, its streams, hung up from the API ----
-REG=$TMP/reg.xml
-sed "s/@EXPECT@/200/" $TOP/tests/integration/sipp/register.xml >$REG
-for u in 2001:5064 2002:5065; do
-	in_ns $WEB_NS sipp -sf $REG -m 1 -nostdin -timeout 10 -timeout_error -key user ${u%:*} \
-		-key aor ${u%:*} -key domain ims.local -key expires 600 -au ${u%:*} \
-		-ap pw-${u%:*}-x -i 127.0.0.1 -p ${u#*:} 127.0.0.1:5060 >$TMP/reg-${u%:*}.out 2>&1
-	ok $? "${u%:*} registers (sipp)" || diag "$(tail -3 $TMP/reg-${u%:*}.out)"
-done
+web_phones_register "registers (sipp)"
 is "$(api GET /api/registrations)" 200 "GET /api/registrations"
 is "$(jbody '[.tables[0].rows[].impu] | sort | join(",")')" "sip:2001@ims.local,sip:2002@ims.local" \
 	"... both bindings"
@@ -157,15 +150,7 @@ like "$(jbody '.tables[0].rows[0].expires')" "^[0-9]+$" "... seconds left as a n
 is "$(api GET '/api/registrations?username=2002')" 200 "... one subscriber's"
 is "$(jbody '.tables[0].rows | length')" 1 "... only its binding"
 
-in_ns $WEB_NS sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin -timeout 20 \
-	-timeout_error -i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 >$TMP/uas.out 2>&1 &
-UAS=$!
-sed "s/@EXPECT@/200/; s/@REASON@/true/" $TOP/tests/integration/sipp/uac_wait_bye.xml >$TMP/uac.xml
-in_ns $WEB_NS sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout 20 -timeout_error -key user 2001 \
-	-key target 2002 -key domain ims.local -au 2001 -ap pw-2001-x \
-	-i 127.0.0.1 -p 5064 -mp 7064 127.0.0.1:5060 >$TMP/uac.out 2>&1 &
-UAC=$!
-wait_for $TMP/sluiced.log "2002@ims.local answered" 50
+web_phones_call 20
 is "$(api GET /api/calls)" 200 "GET /api/calls"
 is "$(jbody '.tables[0].rows[0] | [.caller, .callee, .state] | join(",")')" \
 	"sip:2001@ims.local,sip:2002@ims.local,ACTIVE" "... the call, up"

@@ -26,23 +26,8 @@ for u in 2001 2002; do
 	bearer -H 'Content-Type: application/json' \
 		-d "{\"username\": \"$u\", \"password\": \"pw-$u-x\"}" $WEB/api/subscribers >/dev/null
 done
-REG=$TMP/reg.xml
-sed "s/@EXPECT@/200/" $TOP/tests/integration/sipp/register.xml >$REG
-for u in 2001:5064 2002:5065; do
-	in_ns $WEB_NS sipp -sf $REG -m 1 -nostdin -timeout 10 -timeout_error -key user ${u%:*} \
-		-key aor ${u%:*} -key domain ims.local -key expires 600 -au ${u%:*} \
-		-ap pw-${u%:*}-x -i 127.0.0.1 -p ${u#*:} 127.0.0.1:5060 >$TMP/reg-${u%:*}.out 2>&1
-	ok $? "${u%:*} registers" || diag "$(tail -3 $TMP/reg-${u%:*}.out)"
-done
-in_ns $WEB_NS sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin -timeout 30 \
-	-timeout_error -i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 >$TMP/uas.out 2>&1 &
-UAS=$!
-sed "s/@EXPECT@/200/; s/@REASON@/true/" $TOP/tests/integration/sipp/uac_wait_bye.xml >$TMP/uac.xml
-in_ns $WEB_NS sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout 30 -timeout_error -key user 2001 \
-	-key target 2002 -key domain ims.local -au 2001 -ap pw-2001-x \
-	-i 127.0.0.1 -p 5064 -mp 7064 127.0.0.1:5060 >$TMP/uac.out 2>&1 &
-UAC=$!
-wait_for $TMP/sluiced.log "2002@ims.local answered" 50
+web_phones_register "registers"
+web_phones_call 30
 ok $? "the call is up"
 
 # RTP into both legs of the relay, from where the phones' SDP said.

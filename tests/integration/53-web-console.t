@@ -36,23 +36,8 @@ cleanup_add "kill $BROWSER"
 wait_for_file() { local i; for ((i = 0; i < $2; i++)); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
 wait_for_file $TMP/steps/subs-added 600
 ok $? "the browser added the subscribers" || diag "$(tail -5 $TMP/browser.out)"
-REG=$TMP/reg.xml
-sed "s/@EXPECT@/200/" $TOP/tests/integration/sipp/register.xml >$REG
-for u in 2001:5064 2002:5065; do
-	in_ns $WEB_NS sipp -sf $REG -m 1 -nostdin -timeout 10 -timeout_error -key user ${u%:*} \
-		-key aor ${u%:*} -key domain ims.local -key expires 600 -au ${u%:*} \
-		-ap pw-${u%:*}-x -i 127.0.0.1 -p ${u#*:} 127.0.0.1:5060 >$TMP/reg-${u%:*}.out 2>&1
-	ok $? "${u%:*} registers with the password the browser set" || diag "$(tail -3 $TMP/reg-${u%:*}.out)"
-done
-in_ns $WEB_NS sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin -timeout 60 \
-	-timeout_error -i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 >$TMP/uas.out 2>&1 &
-UAS=$!
-sed "s/@EXPECT@/200/; s/@REASON@/true/" $TOP/tests/integration/sipp/uac_wait_bye.xml >$TMP/uac.xml
-in_ns $WEB_NS sipp -sf $TMP/uac.xml -m 1 -nostdin -timeout 60 -timeout_error -key user 2001 \
-	-key target 2002 -key domain ims.local -au 2001 -ap pw-2001-x \
-	-i 127.0.0.1 -p 5064 -mp 7064 127.0.0.1:5060 >$TMP/uac.out 2>&1 &
-UAC=$!
-wait_for $TMP/sluiced.log "2002@ims.local answered" 50
+web_phones_register "registers with the password the browser set"
+web_phones_call 60
 ok $? "2001 calls 2002"
 pa=$(in_ns $WEB_NS curl -s -H "Authorization: Bearer $TOKEN" $WEB/api/streams |
 	jq -r '.tables[0].rows[] | select(.leg == "A") | .relayport')
