@@ -354,6 +354,21 @@ static __always_inline void sluice_rewrite_ip6(struct sluice_pkt *p,
 	p->udp->check = sluice_udp_check(p, pseudo, diff, port_diff);
 }
 
+/*
+ * A MAC address in three 16-bit words: both ends lie on even offsets (the
+ * frame's header and the egress in the map value), and clang copies a
+ * __u8[6] it cannot prove aligned one byte at a time.
+ */
+static __always_inline void sluice_copy_mac(__u8 *to, const __u8 *from)
+{
+	__u16 *t = (__u16 *)to;
+	const __u16 *f = (const __u16 *)from;
+
+	t[0] = f[0];
+	t[1] = f[1];
+	t[2] = f[2];
+}
+
 static __always_inline void sluice_rewrite(struct sluice_pkt *p, const struct sluice_xdp_flow *f,
 					   const bool v6)
 {
@@ -363,8 +378,8 @@ static __always_inline void sluice_rewrite(struct sluice_pkt *p, const struct sl
 		sluice_rewrite_ip6(p, &f->action);
 	p->udp->source = bpf_htons(f->action.new_src_port);
 	p->udp->dest = bpf_htons(f->action.new_dst_port);
-	__builtin_memcpy(p->eth->h_dest, f->egress.dmac, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_source, f->egress.smac, ETH_ALEN);
+	sluice_copy_mac(p->eth->h_dest, f->egress.dmac);
+	sluice_copy_mac(p->eth->h_source, f->egress.smac);
 }
 
 static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,

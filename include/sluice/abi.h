@@ -226,6 +226,8 @@ _Static_assert(__builtin_offsetof(struct sluice_flow_action, clock_rate) == 60,
 	       "action clock");
 _Static_assert(sizeof(struct sluice_flow_egress) == 40, "flow egress size");
 _Static_assert(__builtin_offsetof(struct sluice_xdp_flow, egress) == 72, "xdp flow egress");
+_Static_assert(__builtin_offsetof(struct sluice_flow_egress, smac) % 2 == 0 &&
+	       __builtin_offsetof(struct sluice_flow_egress, dmac) % 2 == 0, "egress MACs: 16-bit words");
 _Static_assert(__builtin_offsetof(struct sluice_xdp_flow, stats) == 112, "xdp flow stats");
 _Static_assert(sizeof(struct sluice_xdp_flow) == 184, "xdp flow size");
 _Static_assert(sizeof(struct sluice_flow_stats) == 72, "flow stats size");

@@ -158,11 +158,18 @@ static int hold_in_dispatcher(int prog, unsigned i)
 	return bpf_xdp_attach(ifx, prog, XDP_FLAGS_DRV_MODE, NULL) ? -errno : 0;
 }
 
+/* The program's size after the verifier (BPF instructions) and the JIT (bytes). */
 static void report(struct variant *v)
 {
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(v->prog, &info, &len))
+		info.xlated_prog_len = info.jited_prog_len = 0;
 	qsort(v->d, v->n, sizeof(*v->d), cmp_u32);
-	printf("%-28s ns %4u p10 %4u p90 %4u%s\n", v->name, v->d[v->n / 2], v->d[v->n / 10],
-	       v->d[v->n - v->n / 10 - 1], v->wrong ? "  (some frames took another path!)" : "");
+	printf("%-28s ns %4u p10 %4u p90 %4u  insns %4u jited %5u%s\n", v->name, v->d[v->n / 2],
+	       v->d[v->n / 10], v->d[v->n - v->n / 10 - 1], info.xlated_prog_len / 8,
+	       info.jited_prog_len, v->wrong ? "  (some frames took another path!)" : "");
 }
 
 /* One way of a pair, for the reference: its 4-tuple and where it goes. */
