@@ -312,6 +312,25 @@ static void flag_proto(struct ng_flags *fl, const char *v, size_t len)
 	snprintf(fl->opts.proto, sizeof(fl->opts.proto), "%.*s", (int)len, v);
 }
 
+/*
+ * SDES-off (no a=crypto offered: only for DTLS, which sluice does not
+ * do, so an SRTP offer with it fails) and SDES-no-SUITE, also SDES=off
+ * and SDES=no-SUITE; the other SDES-* words (lifetime, pad, ...) change
+ * nothing.
+ */
+static void flag_sdes(struct ng_flags *fl, const char *v, size_t len)
+{
+	int suite;
+
+	if (word_is(v, len, "off")) {
+		fl->opts.sdes_no = ~0u;
+	} else if (len > 3 && !strncasecmp(v, "no-", 3)) {
+		suite = sdes_suite_by_name(v + 3, len - 3);
+		if (suite >= 0)
+			fl->opts.sdes_no |= 1u << suite;
+	}
+}
+
 /* One KEY=VALUE (or a KEY alone: vlen 0) of either form. */
 static void flag_kv(struct ng_flags *fl, const char *k, size_t klen, const char *v, size_t vlen)
 {
@@ -337,6 +356,10 @@ static void flag_kv(struct ng_flags *fl, const char *k, size_t klen, const char 
 		flag_mux(fl, k + 9, klen - 9);
 	else if (!vlen && (!strncasecmp(k, "RTP/", 4) || !strncasecmp(k, "UDP/TLS/RTP/", 12)))
 		flag_proto(fl, k, klen);
+	else if (word_is(k, klen, "SDES") && vlen)
+		flag_sdes(fl, v, vlen);
+	else if (klen > 5 && !strncasecmp(k, "SDES-", 5) && !vlen)
+		flag_sdes(fl, k + 5, klen - 5);
 }
 
 static void flag_word(struct ng_flags *fl, const char *w, size_t len)

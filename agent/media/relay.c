@@ -185,7 +185,8 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 	memset(in, 0, sizeof(in));
 	for (i = 0; i < RELAY_BATCH; i++) {
 		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = RELAY_MTU;
+		/* Room for what SRTP adds on the way out. */
+		iov[i].iov_len = RELAY_MTU - MEDIA_SRTP_TRAILER;
 		in[i].msg_hdr.msg_iov = &iov[i];
 		in[i].msg_hdr.msg_iovlen = 1;
 		in[i].msg_hdr.msg_name = &src[i];
@@ -206,6 +207,11 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 				   in[i].msg_hdr.msg_namelen, bufs[i], len);
 			continue;
 		}
+		if (leg->srtp && media_srtp_unprotect(leg->srtp, comp == MEDIA_RTCP ||
+						      media_muxed_rtcp(bufs[i], len), bufs[i], &len)) {
+			leg->stats.dropped_crypto++;
+			continue;
+		}
 		v = media_latch(leg, comp, st->relatch, (struct sockaddr *)&src[i],
 				in[i].msg_hdr.msg_namelen, bufs[i], len);
 		if (v == MEDIA_DROP_SOURCE)
@@ -218,6 +224,10 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 		dest = media_leg_dest(other, what);
 		if (!other->wants_media || !dest) {
 			leg->stats.dropped_direction++;
+			continue;
+		}
+		if (other->srtp && media_srtp_protect(other->srtp, what == MEDIA_RTCP, bufs[i], &len)) {
+			leg->stats.dropped_crypto++;
 			continue;
 		}
 		leg->stats.packets++;

@@ -36,6 +36,13 @@
  * on the relay's RTP socket and is told apart by its payload type, and
  * RTCP for it leaves from that socket to its RTP peer. So RTCP crosses
  * between a muxing peer and one with RTCP on a port of its own.
+ *
+ * A leg with SRTP terminated (media_leg.srtp, srtp.h): what its peer sends
+ * is authenticated and decrypted before anything else, latching included,
+ * so that a packet without the key neither latches nor reaches the other
+ * side (dropped, counted in dropped_crypto); what goes to it is encrypted
+ * with the relay's key for it last. RTCP (on its own port, or muxed and
+ * told by its payload type) is SRTCP.
  */
 #ifndef SLUICE_MEDIA_RELAY_H
 #define SLUICE_MEDIA_RELAY_H
@@ -44,6 +51,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+#include "media/srtp.h"
 
 enum media_relatch {
 	MEDIA_RELATCH_OFF = 0,
@@ -68,6 +77,7 @@ struct media_leg_stats {
 	uint64_t	dropped_direction; /* the other side does not want media */
 	uint64_t	relatched;
 	uint64_t	stun;		/* STUN received: answered or dropped, never relayed */
+	uint64_t	dropped_crypto;	/* SRTP that failed authentication (or protection) */
 };
 
 struct media_leg {
@@ -80,6 +90,8 @@ struct media_leg {
 	/* Media to this peer goes to its SDP's address, not to where its own comes from. */
 	bool			asymmetric;
 	bool			mux;		/* the peer multiplexes RTCP (RFC 5761) */
+	/* NULL: as it comes; else the relay terminates this peer's SRTP (srtp.h). */
+	struct media_srtp	*srtp;
 	struct media_leg_stats	stats;
 	uint64_t		last_rx_ms;
 };

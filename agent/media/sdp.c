@@ -162,6 +162,15 @@ static void parse_rtpmap(const char *v, struct sdp_stream *st)
 		st->clock_rate = (uint32_t)strtoul(slash + 1, NULL, 10);
 }
 
+/* a=crypto (RFC 4568): the usable ones kept, every one counted. */
+static void parse_crypto(const char *v, struct sdp_stream *st)
+{
+	if (st->ncrypto_seen < 255)
+		st->ncrypto_seen++;
+	if (st->ncrypto < SDES_MAX_LINES && !sdes_parse(v, &st->crypto[st->ncrypto]))
+		st->ncrypto++;
+}
+
 static int parse_attrs(const osip_list_t *attrs, struct sdp_stream *st, bool media_level,
 		       int *rtcp_family, char *err, size_t errlen)
 {
@@ -183,6 +192,8 @@ static int parse_attrs(const osip_list_t *attrs, struct sdp_stream *st, bool med
 			st->rtcp_mux = true;
 		} else if (media_level && !strcmp(a->a_att_field, "rtpmap")) {
 			parse_rtpmap(a->a_att_value, st);
+		} else if (media_level && !strcmp(a->a_att_field, "crypto")) {
+			parse_crypto(a->a_att_value, st);
 		}
 	}
 	return 0;
@@ -490,12 +501,17 @@ int sdp_proto_convert(const char *from, const char *to, char *err, size_t errlen
 		return 0;
 	if (t == PROTO_OTHER)
 		return fail(err, errlen, "transport-protocol %s: not an RTP profile", to);
-	if (f != t) {
-		snprintf(err, errlen, "transport-protocol %s: sluice relays %s media as it is "
-			 "and does not encrypt or decrypt it", to, from);
+	if (f != t && (f == PROTO_DTLS || t == PROTO_DTLS || f == PROTO_OTHER)) {
+		snprintf(err, errlen, "transport-protocol %s: sluice does not speak DTLS-SRTP "
+			 "and relays %s media as it is", to, from);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+bool sdp_proto_is_srtp(const char *proto)
+{
+	return proto_class(proto) == PROTO_SRTP;
 }
 
 /* A profile with RTCP feedback (RFC 4585): its name ends in F. */
@@ -526,14 +542,46 @@ static int rewrite_proto(sdp_media_t *m, const char *proto)
 	return 0;
 }
 
+/* The a=crypto lines replaced by the relay's own (sdp.h), or kept (NULL). */
+static int rewrite_crypto(sdp_media_t *m, const char *crypto)
+{
+	const char *p, *nl;
+	int i;
+
+	if (!crypto)
+		return 0;
+	for (i = 0; i < osip_list_size(&m->a_attributes); i++) {
+		sdp_attribute_t *a = osip_list_get(&m->a_attributes, i);
+
+		if (a->a_att_field && !strcmp(a->a_att_field, "crypto"))
+			drop_attr(&m->a_attributes, i--);
+	}
+	for (p = crypto; (nl = strchr(p, '\n')); p = nl + 1) {
+		sdp_attribute_t *a;
+
+		if (sdp_attribute_init(&a))
+			return -ENOMEM;
+		a->a_att_field = osip_strdup("crypto");
+		a->a_att_value = osip_malloc((size_t)(nl - p) + 1);
+		if (a->a_att_value)
+			osip_strncpy(a->a_att_value, p, (size_t)(nl - p));
+		if (!a->a_att_field || !a->a_att_value ||
+		    osip_list_add(&m->a_attributes, a, -1) < 0) {
+			sdp_attribute_free(a);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 /*
  * One m= section: its relay port, every c= and its attributes. A rejected
  * stream stays rejected, but its c= too points at the relay (topology
  * hiding) and it loses ICE like the others.
  */
 static int rewrite_media(sdp_media_t *m, const struct sdp_rewrite *rw, const char *addrtype,
-			 uint16_t relay_port, const char *proto, enum sdp_mux_out mux, char *err,
-			 size_t errlen)
+			 uint16_t relay_port, const char *proto, const char *crypto,
+			 enum sdp_mux_out mux, char *err, size_t errlen)
 {
 	uint16_t old = 0;
 	char port[8];
@@ -550,7 +598,7 @@ static int rewrite_media(sdp_media_t *m, const struct sdp_rewrite *rw, const cha
 	for (c = 0; c < osip_list_size(&m->c_connections); c++)
 		if (rewrite_conn(osip_list_get(&m->c_connections, c), rw->addr, addrtype))
 			return -ENOMEM;
-	if (rewrite_proto(m, proto))
+	if (rewrite_proto(m, proto) || rewrite_crypto(m, crypto))
 		return -ENOMEM;
 	return rewrite_attrs(&m->a_attributes, rw, addrtype, true, old, old ? relay_port : 0, mux);
 }
@@ -639,7 +687,8 @@ static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		rc = rewrite_media(osip_list_get(&sdp->m_medias, i), rw, addrtype, rw->ports[i],
-				   rw->proto[i], (enum sdp_mux_out)rw->mux[i], err, errlen);
+				   rw->proto[i], rw->crypto[i], (enum sdp_mux_out)rw->mux[i], err,
+				   errlen);
 		if (rc)
 			return rc;
 	}

@@ -4,8 +4,9 @@
  * wants media, RTCP, direction, clock rate) and a rewrite that points the
  * session at the relay. Parsing and printing are libosip2's; this module
  * checks what libosip2 lets through and keeps everything it does not need
- * to touch (a=crypto among it: SRTP by SDES then works end to end, since
- * the relay never looks inside a payload).
+ * to touch. a=crypto (SDES) is read (sdes.h) so that the session can
+ * terminate SRTP where asked; where it is not, it passes untouched and
+ * SRTP works end to end, since the relay never looks inside a payload.
  */
 #ifndef SLUICE_MEDIA_SDP_H
 #define SLUICE_MEDIA_SDP_H
@@ -13,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "media/sdes.h"
 
 #ifndef SDP_MAX_STREAMS
 #define SDP_MAX_STREAMS 8
@@ -39,6 +42,10 @@ struct sdp_stream {
 	enum sdp_dir	dir;			/* media a=, else session a=, else sendrecv */
 	int		pt;			/* first payload type, -1: not RTP (t38) */
 	uint32_t	clock_rate;		/* its rtpmap clock (static types known), 0: unknown */
+	/* SDES (sdes.h): the usable a=crypto lines in order, and how many there were in all. */
+	struct sdes_crypto crypto[SDES_MAX_LINES];
+	uint8_t		ncrypto;
+	uint8_t		ncrypto_seen;
 };
 
 struct sdp_info {
@@ -71,6 +78,12 @@ struct sdp_rewrite {
 	/* Per m= line, the transport protocol to write (NULL: as it is). */
 	const char	*proto[SDP_MAX_STREAMS];
 	/*
+	 * Per m= line, NULL: its a=crypto lines as they are; else they all go
+	 * and these take their place: a=crypto values, each ended by '\n'
+	 * ("" for none).
+	 */
+	const char	*crypto[SDP_MAX_STREAMS];
+	/*
 	 * The relay's own ICE-lite agent (ice.h), NULL: none. The peer's ICE
 	 * goes (keep_ice or not) and the relay's comes in: a=ice-lite,
 	 * a=ice-ufrag and a=ice-pwd at session level, and per live m= the
@@ -83,12 +96,16 @@ struct sdp_rewrite {
 
 /*
  * Whether a stream described with transport protocol `from` can go out as
- * `to`: between RTP/AVP and RTP/AVPF, and between RTP/SAVP and RTP/SAVPF
- * (SDES keys pass end to end, the relay never looks inside), since only
- * the RTCP feedback differs; never into or out of SRTP or DTLS, which
- * would mean encrypting. 0, or -EINVAL with the reason in err.
+ * `to`: between RTP/AVP and RTP/AVPF, between RTP/SAVP and RTP/SAVPF
+ * (only the RTCP feedback differs), and between those and each other
+ * (the relay terminates SDES-keyed SRTP: session.c); never into or out of
+ * DTLS (UDP/TLS/RTP/SAVP[F]), which sluice does not speak. 0, or -EINVAL
+ * with the reason in err.
  */
 int sdp_proto_convert(const char *from, const char *to, char *err, size_t errlen);
+
+/* RTP/SAVP or RTP/SAVPF: SRTP keyed by SDES. */
+bool sdp_proto_is_srtp(const char *proto);
 
 /*
  * Rewrites body for the other leg: o= and every c= carry the relay's

@@ -14,6 +14,8 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "core/log.h"
 #include "media/quality.h"
 #include "media/session.h"
@@ -123,6 +125,8 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 
 	if (comp == MEDIA_RTCP && in->mux && out->mux)
 		want = false;	/* muxed both ways: the RTP flow carries it */
+	if (in->srtp || out->srtp)
+		want = false;	/* SRTP terminated: userspace decrypts or encrypts each packet */
 	flow_key(&m->plane[st->plane[from]], relay_port(st, from, comp), &key);
 	if (comp == MEDIA_RTCP && demux)
 		key.comp = SLUICE_KEY_MUXED_RTCP;
@@ -367,6 +371,7 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 	/* The allocator takes the sockets back, watched still (ports.h). */
 	for (leg = 0; leg < 2; leg++)
 		media_ports_free(&m->plane[st->plane[leg]].ports, st->port[leg]);
+	media_keying_clear(&st->keying, &st->relay);
 	st->active = false;
 }
 
@@ -506,7 +511,10 @@ struct negotiation {
 	int			from;
 	int			nstreams;
 	bool			answer;
+	bool			own;	/* sluice's own call (no opts): [media] srtp applies */
 	const struct media_opts	*opts;	/* never NULL */
+	/* The a=crypto lines going out per stream (rw->crypto): keys, wiped after. */
+	char			crypto[SDP_MAX_STREAMS][SDES_MAX_LINES * (SDES_LINE_MAX + 1) + 1];
 };
 
 /*
@@ -530,9 +538,63 @@ static int out_proto(struct negotiation *n, int i, const struct sdp_stream *sdp,
 					 errlen);
 	if (st->has_sdp[to])
 		want = st->sdp[to].proto;
+	/* Into or out of SRTP only where the relay terminates it (keying.h). */
+	if (want && sdp_proto_is_srtp(want) != sdp_proto_is_srtp(sdp->proto) &&
+	    !(n->answer && st->keying.terminate))
+		want = NULL;
 	if (want && !sdp_proto_convert(sdp->proto, want, err, errlen))
 		n->rw->proto[i] = want;
 	return 0;
+}
+
+/*
+ * What an offer asks of SDES: NG's transport-protocol across RTP/AVP and
+ * RTP/SAVP, or for sluice's own calls [media] srtp (keying.h).
+ */
+static void keying_want(const struct negotiation *n, const struct sdp_stream *sdp,
+			struct media_keying_want *w)
+{
+	const struct media_opts *o = n->opts;
+	enum media_srtp_mode mode = n->s->m->srtp;
+
+	memset(w, 0, sizeof(*w));
+	w->no_suites = o->sdes_no;
+	if (o->proto[0]) {
+		bool to_srtp = sdp_proto_is_srtp(o->proto);
+
+		w->terminate = sdp_proto_is_srtp(sdp->proto) != to_srtp;
+		w->offer_keys = to_srtp;
+		w->proto = o->proto;
+		return;
+	}
+	if (!n->own || mode == MEDIA_SRTP_OFF)
+		return;
+	w->terminate = w->offer_keys = true;
+	w->require = mode == MEDIA_SRTP_REQUIRE;
+	if (w->require)
+		w->proto = media_keying_proto(sdp->proto, true);
+}
+
+/* SDES for stream i (keying.h): the sender's leg keyed, the lines going out. */
+static int negotiate_keying(struct negotiation *n, int i, const struct sdp_stream *sdp,
+			    char *err, size_t errlen)
+{
+	struct media_sstream *st = &n->s->st[i];
+	struct media_keying_want w;
+	const char *proto = NULL;
+	int rc;
+
+	if (!st->active || sdp->pt < 0)
+		return 0;
+	if (n->answer)
+		return media_keying_answer(&st->keying, &st->relay, n->from, sdp, n->crypto[i],
+					   sizeof(n->crypto[i]), &n->rw->crypto[i], err, errlen);
+	keying_want(n, sdp, &w);
+	rc = media_keying_offer(&st->keying, &st->relay, n->from, sdp, &w, n->crypto[i],
+				sizeof(n->crypto[i]), &n->rw->crypto[i], &proto, err, errlen);
+	if (proto)
+		n->rw->proto[i] = proto;
+	return rc;
 }
 
 /* sdp_negotiate()'s callback: one stream as side `from` describes it. */
@@ -559,6 +621,8 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 	rc = out_proto(n, i, sdp, err, errlen);
 	if (!rc)
 		rc = apply_sdp(s, n->from, i, sdp, err, errlen);
+	if (!rc)
+		rc = negotiate_keying(n, i, sdp, err, errlen);
 	if (rc)
 		return rc;
 	s->st[i].relay.leg[n->from].asymmetric = n->opts->asymmetric;
@@ -637,16 +701,22 @@ static int negotiate(struct media_session *s, int from, bool answer, const struc
 {
 	static const struct media_opts none;
 	struct sdp_rewrite rw = { .keep_ice = s->m->keep_ice };
-	struct negotiation n = { .s = s, .rw = &rw, .from = from, .answer = answer,
-				 .opts = opts ? opts : &none };
+	struct negotiation *n = calloc(1, sizeof(*n));
 	struct media_ice_agent ice = s->ice[!from];	/* kept if the SDP fails */
 	int i, rc;
 
-	rc = take_direction(s, from, n.opts, answer, err, errlen);
+	if (!n)
+		return -ENOMEM;
+	*n = (struct negotiation){ .s = s, .rw = &rw, .from = from, .answer = answer,
+				   .own = !opts, .opts = opts ? opts : &none };
+
+	rc = take_direction(s, from, n->opts, answer, err, errlen);
 	if (!rc)
-		rc = negotiate_ice(s, !from, n.opts->ice, &rw, err, errlen);
+		rc = negotiate_ice(s, !from, n->opts->ice, &rw, err, errlen);
 	if (!rc)
-		rc = sdp_negotiate(body, len, &rw, negotiate_stream, &n, out, err, errlen);
+		rc = sdp_negotiate(body, len, &rw, negotiate_stream, n, out, err, errlen);
+	OPENSSL_cleanse(n, sizeof(*n));
+	free(n);
 	if (rc) {
 		s->ice[!from] = ice;
 		return rc;

@@ -265,10 +265,10 @@ static void test_media_flags(void **state)
 	ng(f, "g4 d7:call-id3:g-27:command6:deletee");
 
 	snprintf(req, sizeof(req), "g5 {\"command\":\"offer\",\"call-id\":\"g-3\",\"from-tag\":"
-		 "\"a\",\"transport-protocol\":\"RTP/SAVPF\",\"sdp\":\"%s\"}", sdp);
+		 "\"a\",\"transport-protocol\":\"UDP/TLS/RTP/SAVPF\",\"sdp\":\"%s\"}", sdp);
 	r = ng(f, req);
 	assert_non_null(strstr(r, "\"result\":\"error\""));
-	assert_non_null(strstr(r, "does not encrypt or decrypt"));
+	assert_non_null(strstr(r, "does not speak DTLS-SRTP"));
 	assert_null(f->media.sessions);		/* never a call */
 
 	/* direction: a list, or rtpp-flags words; each name must be an interface. */

@@ -306,16 +306,81 @@ static void test_transport_protocol(void **state)
 	media_session_destroy(s);
 
 	s = media_session_new(&f->m, "tp2", NULL, NULL);
-	snprintf(opts.proto, sizeof(opts.proto), "RTP/SAVP");
+	snprintf(opts.proto, sizeof(opts.proto), "UDP/TLS/RTP/SAVPF");
 	assert_int_equal(media_offer_opts(s, 0, &opts, offer, strlen(offer), &out, err,
 					  sizeof(err)), -EINVAL);
-	assert_string_equal(err, "transport-protocol RTP/SAVP: sluice relays RTP/AVP media as it "
-			    "is and does not encrypt or decrypt it");
+	assert_string_equal(err, "transport-protocol UDP/TLS/RTP/SAVPF: sluice does not speak "
+			    "DTLS-SRTP and relays RTP/AVP media as it is");
 	assert_int_equal(s->nstreams, 0);
 	snprintf(opts.proto, sizeof(opts.proto), "TCP/MSRP");
 	assert_int_equal(media_offer_opts(s, 0, &opts, offer, strlen(offer), &out, err,
 					  sizeof(err)), -EINVAL);
 	assert_string_equal(err, "transport-protocol TCP/MSRP: not an RTP profile");
+	media_session_destroy(s);
+}
+
+/*
+ * SDES termination (keying.h): an SRTP caller bridged to a plain callee
+ * with transport-protocol RTP/AVP, then a plain caller to an SRTP callee
+ * with RTP/SAVP; keys never cross from one leg to the other, streams with
+ * a terminated leg never go to the kernel, and pass-through without flags.
+ */
+static void test_sdes(void **state)
+{
+	static const char key[] = "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz";
+	static const char savp[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n"
+		"a=crypto:7 AES_CM_128_HMAC_SHA1_32 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+		"a=crypto:8 FOO_BAR inline:abcd\r\n";
+	static const char avp[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+	struct media_opts opts = { .proto = "RTP/AVP" };
+	struct fx *f = *state;
+	struct media_session *s = media_session_new(&f->m, "sdes", NULL, NULL);
+	char err[128] = "", *out = NULL, *offer;
+
+	assert_int_equal(media_offer_opts(s, 0, &opts, savp, strlen(savp), &out, err,
+					  sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/AVP 0\r\n"));
+	assert_null(strstr(out, "a=crypto"));
+	assert_non_null(s->st[0].relay.leg[0].srtp);
+	free(out);
+	assert_int_equal(media_answer_opts(s, 1, &opts, avp, strlen(avp), &out, err,
+					   sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/SAVP 0\r\n"));
+	assert_non_null(strstr(out, "a=crypto:7 AES_CM_128_HMAC_SHA1_32 inline:"));
+	assert_null(strstr(out, key));		/* the relay's own key, not the caller's */
+	assert_null(strstr(out, "FOO_BAR"));
+	assert_null(s->st[0].relay.leg[1].srtp);
+	free(out);
+	media_stream_offload(s, &s->st[0]);
+	assert_false(s->st[0].offloaded[0][MEDIA_RTP] || s->st[0].offloaded[1][MEDIA_RTP]);
+	media_session_destroy(s);
+
+	/* The other way: the callee is offered a key per suite, its answer picks one. */
+	s = media_session_new(&f->m, "sdes2", NULL, NULL);
+	snprintf(opts.proto, sizeof(opts.proto), "RTP/SAVP");
+	opts.sdes_no = 1u << SDES_AEAD_AES_256_GCM;
+	assert_int_equal(media_offer_opts(s, 0, &opts, avp, strlen(avp), &out, err,
+					  sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/SAVP 0\r\n"));
+	assert_non_null(strstr(out, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	assert_non_null(strstr(out, "a=crypto:3 AEAD_AES_128_GCM inline:"));
+	assert_null(strstr(out, "AEAD_AES_256_GCM"));
+	offer = out;
+	/* An answer whose tag matches no offered one is refused. */
+	assert_int_equal(media_answer_opts(s, 1, &opts, savp, strlen(savp), &out, err,
+					   sizeof(err)), -EINVAL);
+	assert_string_equal(err, "m=audio: no a=crypto in the answer matches the offer's");
+	free(offer);
+	media_session_destroy(s);
+
+	/* No flags: a=crypto passes untouched, nothing terminated. */
+	s = media_session_new(&f->m, "sdes3", NULL, NULL);
+	assert_int_equal(media_offer(s, 0, savp, strlen(savp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, key));
+	assert_null(s->st[0].relay.leg[0].srtp);
+	free(out);
 	media_session_destroy(s);
 }
 
@@ -1111,6 +1176,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_media_flows_and_offloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_closes_a_direction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_asymmetric, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sdes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_hold, setup, teardown),

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * srtpio: an SRTP phone for the integration tests, on libsrtp2.
+ *
+ *   srtpio send FROM TO COUNT SUITE KEY [SSRC [rtcp]]
+ *	sends COUNT RTP packets (PCMU, 160-byte payload whose bytes are the
+ *	sequence number's low byte), or with "rtcp" receiver reports, from
+ *	the UDP socket bound to FROM to TO, protected with SUITE and KEY (the
+ *	base64 of an a=crypto line's inline key); KEY "-" sends them plain.
+ *   srtpio recv LOCAL COUNT TIMEOUT_MS SUITE KEY
+ *	binds LOCAL and reads until COUNT packets or TIMEOUT_MS of silence;
+ *	each is unprotected (KEY "-": taken plain) and an RTP payload checked
+ *	against the pattern above; prints one line:
+ *	  packets N ok N bad_auth N bad_payload N rtcp N from ADDR:PORT
+ *
+ * Independent of the project's code: it checks what the relay encrypts
+ * and decrypts with a libsrtp2 context of its own.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <srtp2/srtp.h>
+
+static int parse_ep(const char *s, struct sockaddr_in *a)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)atoi(colon + 1));
+	return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -1;
+}
+
+static srtp_t context(const char *suite, const char *b64, bool inbound)
+{
+	unsigned char key[64];
+	srtp_policy_t p;
+	srtp_t ctx;
+	size_t len = strlen(b64);
+	int n;
+
+	memset(&p, 0, sizeof(p));
+	if (!strcmp(suite, "AES_CM_128_HMAC_SHA1_80")) {
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p.rtp);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p.rtcp);
+	} else if (!strcmp(suite, "AES_CM_128_HMAC_SHA1_32")) {
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&p.rtp);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p.rtcp);
+	} else if (!strcmp(suite, "AEAD_AES_128_GCM")) {
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p.rtp);
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p.rtcp);
+	} else if (!strcmp(suite, "AEAD_AES_256_GCM")) {
+		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p.rtp);
+		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p.rtcp);
+	} else {
+		fprintf(stderr, "srtpio: unknown suite %s\n", suite);
+		exit(2);
+	}
+	n = len <= 88 ? EVP_DecodeBlock(key, (const unsigned char *)b64, (int)len) : -1;
+	if (n < 0) {
+		fprintf(stderr, "srtpio: bad key\n");
+		exit(2);
+	}
+	p.key = key;
+	p.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
+	p.window_size = 1024;
+	if (srtp_create(&ctx, &p) != srtp_err_status_ok) {
+		fprintf(stderr, "srtpio: no context\n");
+		exit(2);
+	}
+	return ctx;
+}
+
+static int bound(const char *local)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0 || parse_ep(local, &a) || bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+		perror("srtpio: bind");
+		exit(2);
+	}
+	return fd;
+}
+
+static int do_send(char **argv, int argc)
+{
+	struct sockaddr_in to;
+	int fd = bound(argv[2]), count = atoi(argv[4]);
+	uint32_t ssrc = argc > 7 ? (uint32_t)strtoul(argv[7], NULL, 0) : 0x5e1f;
+	bool rtcp = argc > 8 && !strcmp(argv[8], "rtcp");
+	srtp_t ctx = strcmp(argv[6], "-") ? context(argv[5], argv[6], false) : NULL;
+	uint8_t pkt[512];
+
+	if (parse_ep(argv[3], &to))
+		return 2;
+	for (int i = 0; i < count; i++) {
+		uint16_t seq = (uint16_t)(1000 + i);
+		uint32_t ts = (uint32_t)i * 160, nssrc = htonl(ssrc);
+		int len;
+
+		memset(pkt, 0, sizeof(pkt));
+		if (rtcp) {	/* RR with one report block */
+			pkt[0] = 0x81;
+			pkt[1] = 201;
+			pkt[3] = 7;
+			memcpy(pkt + 4, &nssrc, 4);
+			len = 32;
+		} else {
+			pkt[0] = 0x80;
+			pkt[1] = 0;
+			pkt[2] = (uint8_t)(seq >> 8);
+			pkt[3] = (uint8_t)seq;
+			pkt[4] = (uint8_t)(ts >> 24);
+			pkt[5] = (uint8_t)(ts >> 16);
+			pkt[6] = (uint8_t)(ts >> 8);
+			pkt[7] = (uint8_t)ts;
+			memcpy(pkt + 8, &nssrc, 4);
+			memset(pkt + 12, seq & 0xff, 160);
+			len = 172;
+		}
+		if (ctx && (rtcp ? srtp_protect_rtcp(ctx, pkt, &len) : srtp_protect(ctx, pkt, &len))) {
+			fprintf(stderr, "srtpio: protect failed\n");
+			return 1;
+		}
+		sendto(fd, pkt, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to));
+		usleep(2000);
+	}
+	return 0;
+}
+
+static int do_recv(char **argv)
+{
+	int fd = bound(argv[2]), count = atoi(argv[3]), timeout = atoi(argv[4]);
+	srtp_t ctx = strcmp(argv[6], "-") ? context(argv[5], argv[6], true) : NULL;
+	unsigned packets = 0, ok = 0, bad_auth = 0, bad_payload = 0, rtcp = 0;
+	char from[64] = "-";
+	uint8_t pkt[2048];
+
+	while (packets < (unsigned)count) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct sockaddr_in src;
+		socklen_t sl = sizeof(src);
+		ssize_t n;
+		int len;
+		bool is_rtcp, good = true;
+
+		if (poll(&pfd, 1, timeout) <= 0)
+			break;
+		n = recvfrom(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&src, &sl);
+		if (n < 2)
+			continue;
+		packets++;
+		snprintf(from, sizeof(from), "%s:%u", inet_ntoa(src.sin_addr), ntohs(src.sin_port));
+		len = (int)n;
+		is_rtcp = (pkt[1] & 0x7f) >= 72 && (pkt[1] & 0x7f) <= 76;
+		rtcp += is_rtcp;
+		if (ctx && (is_rtcp ? srtp_unprotect_rtcp(ctx, pkt, &len) :
+			    srtp_unprotect(ctx, pkt, &len))) {
+			bad_auth++;
+			continue;
+		}
+		if (!is_rtcp) {
+			uint8_t want = pkt[3];
+
+			if (len != 172)
+				good = false;
+			for (int k = 12; good && k < len; k++)
+				good = pkt[k] == want;
+		}
+		if (good)
+			ok++;
+		else
+			bad_payload++;
+	}
+	printf("packets %u ok %u bad_auth %u bad_payload %u rtcp %u from %s\n", packets, ok,
+	       bad_auth, bad_payload, rtcp, from);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	srtp_init();
+	if (argc >= 7 && !strcmp(argv[1], "send"))
+		return do_send(argv, argc);
+	if (argc >= 7 && !strcmp(argv[1], "recv"))
+		return do_recv(argv);
+	fprintf(stderr, "usage: srtpio send FROM TO COUNT SUITE KEY [SSRC [rtcp]]\n"
+		"       srtpio recv LOCAL COUNT TIMEOUT_MS SUITE KEY\n");
+	return 2;
+}
