@@ -530,14 +530,14 @@ static void cmd_delete(struct ng *ng, const struct benc *req, struct benc_buf *b
 	reply_ok(b, NULL, NULL);
 }
 
-/* Totals per component, as Kamailio's $rtpstat reads them. */
-static void put_totals(struct benc_buf *b, uint64_t packets, uint64_t bytes)
+/* Totals per component, as Kamailio's $rtpstat reads them; errors: SRTP that failed. */
+static void put_totals(struct benc_buf *b, uint64_t packets, uint64_t bytes, uint64_t errors)
 {
 	benc_put_dict(b);
 	benc_put_str(b, "bytes");
 	benc_put_int(b, (int64_t)bytes);
 	benc_put_str(b, "errors");
-	benc_put_int(b, 0);
+	benc_put_int(b, (int64_t)errors);
 	benc_put_str(b, "packets");
 	benc_put_int(b, (int64_t)packets);
 	benc_put_end(b);
@@ -545,7 +545,7 @@ static void put_totals(struct benc_buf *b, uint64_t packets, uint64_t bytes)
 
 static void cmd_query(struct ng *ng, const struct benc *req, struct benc_buf *b)
 {
-	uint64_t packets = 0, bytes = 0;
+	uint64_t packets = 0, bytes = 0, errors = 0;
 	char call_id[256];
 	struct ng_call *c;
 	int i, leg;
@@ -561,7 +561,7 @@ static void cmd_query(struct ng *ng, const struct benc *req, struct benc_buf *b)
 	benc_put_str(b, "tags");
 	benc_put_dict(b);
 	for (leg = 0; leg < 2; leg++) {
-		uint64_t lp = 0, lb = 0;
+		uint64_t lp = 0, lb = 0, le = 0;
 
 		for (i = 0; i < c->s->nstreams; i++) {
 			struct media_leg_report r;
@@ -570,7 +570,9 @@ static void cmd_query(struct ng *ng, const struct benc *req, struct benc_buf *b)
 				continue;
 			lp += r.packets;
 			lb += r.bytes;
+			le += r.crypto_errors;
 		}
+		errors += le;
 		packets += lp;
 		bytes += lb;
 		benc_put_str(b, c->tag[leg]);
@@ -578,16 +580,16 @@ static void cmd_query(struct ng *ng, const struct benc *req, struct benc_buf *b)
 		benc_put_str(b, "tag");
 		benc_put_str(b, c->tag[leg]);
 		benc_put_str(b, "totals");
-		put_totals(b, lp, lb);
+		put_totals(b, lp, lb, le);
 		benc_put_end(b);
 	}
 	benc_put_end(b);
 	benc_put_str(b, "totals");
 	benc_put_dict(b);
 	benc_put_str(b, "RTCP");
-	put_totals(b, 0, 0);
+	put_totals(b, 0, 0, 0);
 	benc_put_str(b, "RTP");
-	put_totals(b, packets, bytes);
+	put_totals(b, packets, bytes, errors);
 	benc_put_end(b);
 	benc_put_end(b);
 }

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -781,6 +782,7 @@ int media_leg_report(struct media_session *s, int stream, int leg, struct media_
 	out->packets = st->relay.leg[leg].stats.packets + k.packets;
 	out->bytes = st->relay.leg[leg].stats.bytes + k.bytes;
 	out->offloaded = st->offloaded[leg][MEDIA_RTP];
+	out->crypto_errors = st->relay.leg[leg].stats.dropped_crypto;
 	expected = k.received ? k.ext_max_seq - k.base_seq + 1 : 0;
 	out->lost = (int64_t)expected - k.received;
 	if (st->clock_rate)
@@ -852,6 +854,29 @@ static bool on_hold(const struct media_session *s)
 	return s->nstreams > 0;
 }
 
+/*
+ * SRTP that failed authentication, once a second at most per leg: a wrong
+ * key, or a stranger's packets (both dropped by the relay).
+ */
+static void log_crypto_errors(struct media_session *s)
+{
+	for (int i = 0; i < s->nstreams; i++) {
+		struct media_sstream *st = &s->st[i];
+
+		for (int leg = 0; st->active && leg < 2; leg++) {
+			uint64_t n = st->relay.leg[leg].stats.dropped_crypto;
+
+			if (n == st->crypto_logged[leg])
+				continue;
+			LOG(L_WARN, "[media] %s: stream %d: %" PRIu64 " SRTP packet%s from the %s "
+			    "failed authentication (a wrong key, or not from the peer): dropped",
+			    s->id, i, n - st->crypto_logged[leg], n - st->crypto_logged[leg] == 1 ?
+			    "" : "s", leg ? "callee" : "caller");
+			st->crypto_logged[leg] = n;
+		}
+	}
+}
+
 static void tick(struct loop *loop, void *arg)
 {
 	struct media_ctx *m = arg;
@@ -862,6 +887,7 @@ static void tick(struct loop *loop, void *arg)
 		uint32_t limit = on_hold(s) ? m->hold_timeout_ms : m->timeout_ms;
 
 		next = s->next;	/* the owner may destroy s */
+		log_crypto_errors(s);
 		if (s->dead_reported || now - last_activity(s, now) < limit)
 			continue;
 		s->dead_reported = true;

@@ -99,6 +99,7 @@ struct media_sstream {
 	unsigned		mux_flags;	/* MEDIA_MUX_* */
 	bool			mux_offered;	/* a=rtcp-mux went to the answerer */
 	struct media_keying	keying;		/* SDES: pass-through or terminated (keying.h) */
+	uint64_t		crypto_logged[2];	/* per leg: dropped_crypto last logged */
 };
 
 struct media_gone {
@@ -132,6 +133,7 @@ struct media_leg_report {
 	double		r;
 	double		mos;
 	bool		offloaded;
+	uint64_t	crypto_errors;	/* SRTP that failed authentication, dropped */
 };
 
 /*

@@ -8,7 +8,7 @@
  *	the UDP socket bound to FROM to TO, protected with SUITE and KEY (the
  *	base64 of an a=crypto line's inline key); KEY "-" sends them plain.
  *   srtpio recv LOCAL COUNT TIMEOUT_MS SUITE KEY
- *	binds LOCAL and reads until COUNT packets or TIMEOUT_MS of silence;
+ *	binds LOCAL, prints "ready", and reads until COUNT packets or TIMEOUT_MS of silence;
  *	each is unprotected (KEY "-": taken plain) and an RTP payload checked
  *	against the pattern above; prints one line:
  *	  packets N ok N bad_auth N bad_payload N rtcp N from ADDR:PORT
@@ -151,6 +151,9 @@ static int do_recv(char **argv)
 	unsigned packets = 0, ok = 0, bad_auth = 0, bad_payload = 0, rtcp = 0;
 	char from[64] = "-";
 	uint8_t pkt[2048];
+
+	printf("ready\n");	/* bound: the test may send */
+	fflush(stdout);
 
 	while (packets < (unsigned)count) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
