@@ -23,25 +23,79 @@ const char *media_keying_proto(const char *proto, bool srtp)
 
 void media_keying_clear(struct media_keying *k, struct media_stream *rs)
 {
-	media_srtp_free(&rs->leg[0].srtp);
-	media_srtp_free(&rs->leg[1].srtp);
+	for (int l = 0; l < 2; l++) {
+		media_srtp_free(&rs->leg[l].srtp);
+		media_dtls_free(&rs->leg[l].dtls);
+	}
 	OPENSSL_cleanse(k, sizeof(*k));
 }
 
 static void leg_plain(struct media_keying_leg *l, struct media_leg *rl)
 {
 	media_srtp_free(&rl->srtp);
+	media_dtls_free(&rl->dtls);
 	OPENSSL_cleanse(l, sizeof(*l));
 }
 
-/* lines += "VALUE\n" for c. */
+/* lines += "crypto:VALUE\n" for c. */
 static int add_line(char *lines, size_t n, const struct sdes_crypto *c)
 {
 	size_t used = strlen(lines);
 
-	if (n - used < SDES_LINE_MAX + 1 || sdes_format(c, lines + used, n - used - 1))
+	if (n - used < SDES_LINE_MAX + 8)
+		return -ENOSPC;
+	strcpy(lines + used, "crypto:");
+	used += 7;
+	if (sdes_format(c, lines + used, n - used - 1))
 		return -ENOSPC;
 	strcat(lines, "\n");
+	return 0;
+}
+
+/* lines += the relay's a=fingerprint and a=setup. */
+static int add_dtls_lines(char *lines, size_t n, const struct media_keying_env *env,
+			  const char *setup)
+{
+	size_t used = strlen(lines);
+	int len = snprintf(lines + used, n - used, "fingerprint:sha-256 %s\nsetup:%s\n",
+			   env->cert->fingerprint, setup);
+
+	return len < 0 || (size_t)len >= n - used ? -ENOSPC : 0;
+}
+
+/*
+ * A leg keyed by DTLS-SRTP from its SDP: the association kept where the
+ * peer's fingerprint and the roles are the same, else a new one.
+ */
+static int key_dtls(struct media_keying_leg *l, struct media_leg *rl,
+		    const struct sdp_stream *sdp, const struct media_keying_env *env, char *err,
+		    size_t errlen)
+{
+	bool server = sdp->setup != SDP_SETUP_PASSIVE;
+	int rc;
+
+	if (!sdp->fingerprint[0]) {
+		snprintf(err, errlen, "m=%s: DTLS-SRTP without an a=fingerprint sluice can check "
+			 "(sha-256)", sdp->media);
+		return -EINVAL;
+	}
+	if (!env->cert || !env->cert->ctx) {
+		snprintf(err, errlen, "m=%s: DTLS-SRTP is not available (no certificate)",
+			 sdp->media);
+		return -EINVAL;
+	}
+	if (rl->dtls && l->dtls && !strcmp(l->peer_fp, sdp->fingerprint) &&
+	    rl->dtls->server == server)
+		return 0;
+	media_srtp_free(&rl->srtp);
+	rc = media_dtls_start(&rl->dtls, env->cert, server, sdp->fingerprint, 0);
+	if (rc) {
+		snprintf(err, errlen, "m=%s: no DTLS: %s", sdp->media, strerror(-rc));
+		return rc;
+	}
+	l->on = l->dtls = true;
+	l->nours = 0;
+	snprintf(l->peer_fp, sizeof(l->peer_fp), "%s", sdp->fingerprint);
 	return 0;
 }
 
@@ -53,6 +107,8 @@ static int key_sender(struct media_keying *k, struct media_leg *rl, int from,
 	const struct sdes_crypto *theirs = &sdp->crypto[0];
 	int rc;
 
+	media_dtls_free(&rl->dtls);
+	l->dtls = false;
 	if (!sdp->ncrypto) {
 		if (sdp->ncrypto_seen || sdp_proto_is_srtp(sdp->proto)) {
 			snprintf(err, errlen, "m=%s: no a=crypto that sluice can use (%s)",
@@ -122,8 +178,8 @@ static int offer_keys(struct media_keying_leg *l, unsigned no_suites, char *line
 
 int media_keying_offer(struct media_keying *k, struct media_stream *rs, int from,
 		       const struct sdp_stream *sdp, const struct media_keying_want *w,
-		       char *lines, size_t n, const char **lines_out, const char **proto,
-		       char *err, size_t errlen)
+		       const struct media_keying_env *env, char *lines, size_t n,
+		       const char **lines_out, const char **proto, char *err, size_t errlen)
 {
 	int rc;
 
@@ -137,22 +193,46 @@ int media_keying_offer(struct media_keying *k, struct media_stream *rs, int from
 	}
 	k->terminate = true;
 	k->require = w->require;
-	rc = key_sender(k, &rs->leg[from], from, sdp, err, errlen);
+	if (sdp_proto_kind(sdp->proto) == SDP_PROTO_DTLS)
+		rc = key_dtls(&k->leg[from], &rs->leg[from], sdp, env, err, errlen);
+	else
+		rc = key_sender(k, &rs->leg[from], from, sdp, err, errlen);
 	if (rc)
 		return rc;
 	if (w->proto && w->proto[0])
 		*proto = w->proto;
 	*lines_out = lines;
-	if (!w->offer_keys) {
+	k->leg[!from].dtls_offered = w->offer == MEDIA_KEYS_DTLS;
+	if (w->offer == MEDIA_KEYS_DTLS) {
+		k->leg[!from].nours = 0;
+		if (!env->cert || !env->cert->ctx) {
+			snprintf(err, errlen, "DTLS-SRTP is not available (no certificate)");
+			return -EINVAL;
+		}
+		return add_dtls_lines(lines, n, env, "actpass");
+	}
+	if (w->offer != MEDIA_KEYS_SDES) {
 		k->leg[!from].nours = 0;
 		return 0;
 	}
 	return offer_keys(&k->leg[!from], w->no_suites, lines, n, err, errlen);
 }
 
+/* The offerer's keying in the answer to it: the relay's key or certificate. */
+static int answer_lines(const struct media_keying_leg *o, const struct media_stream *rs, int leg,
+			const struct media_keying_env *env, char *lines, size_t n)
+{
+	if (!o->on)
+		return 0;
+	if (o->dtls)
+		return add_dtls_lines(lines, n, env, rs->leg[leg].dtls && !rs->leg[leg].dtls->server ?
+					       "active" : "passive");
+	return add_line(lines, n, &o->ours[0]);
+}
+
 int media_keying_answer(struct media_keying *k, struct media_stream *rs, int from,
-			const struct sdp_stream *sdp, char *lines, size_t n,
-			const char **lines_out, char *err, size_t errlen)
+			const struct sdp_stream *sdp, const struct media_keying_env *env,
+			char *lines, size_t n, const char **lines_out, char *err, size_t errlen)
 {
 	struct media_keying_leg *l = &k->leg[from], *o = &k->leg[!from];
 	int c, j, rc;
@@ -161,6 +241,18 @@ int media_keying_answer(struct media_keying *k, struct media_stream *rs, int fro
 	lines[0] = '\0';
 	if (!k->terminate)
 		return 0;
+	if (l->dtls_offered && sdp_proto_kind(sdp->proto) == SDP_PROTO_DTLS) {
+		rc = key_dtls(l, &rs->leg[from], sdp, env, err, errlen);
+		if (rc)
+			return rc;
+		*lines_out = lines;
+		return answer_lines(o, rs, !from, env, lines, n);
+	}
+	if (l->dtls_offered && k->require) {
+		snprintf(err, errlen, "m=%s: SRTP is required and the answer is not DTLS-SRTP",
+			 sdp->media);
+		return -EINVAL;
+	}
 	for (c = 0; c < sdp->ncrypto; c++) {
 		for (j = 0; j < l->nours; j++)
 			if (l->ours[j].tag == sdp->crypto[c].tag &&
@@ -188,5 +280,5 @@ int media_keying_answer(struct media_keying *k, struct media_stream *rs, int fro
 		leg_plain(l, &rs->leg[from]);
 	}
 	*lines_out = lines;
-	return o->on ? add_line(lines, n, &o->ours[0]) : 0;
+	return answer_lines(o, rs, !from, env, lines, n);
 }

@@ -22,6 +22,13 @@
  * In the answer from T: the a=crypto whose tag and suite match one the
  * relay offered keys T; an answer without one leaves T plain (refused
  * when SRTP is required).
+ *
+ * DTLS-SRTP (dtls.h) takes the place of SDES on a leg whose profile is
+ * UDP/TLS/RTP/SAVP[F]: the peer's a=fingerprint (SHA-256) is what its
+ * certificate must hash to, and the relay's own a=fingerprint and a=setup
+ * go to it. The relay is the DTLS server (a=setup:passive) unless the peer
+ * insists on being one (passive), and offers actpass. A re-offer with the
+ * same fingerprint keeps the association.
  */
 #ifndef SLUICE_MEDIA_KEYING_H
 #define SLUICE_MEDIA_KEYING_H
@@ -29,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "media/dtls.h"
 #include "media/relay.h"
 #include "media/sdes.h"
 #include "media/sdp.h"
@@ -40,21 +48,36 @@ enum media_srtp_mode {
 	MEDIA_SRTP_REQUIRE,	/* terminate; plain offers and answers are refused */
 };
 
+enum media_keys {
+	MEDIA_KEYS_NONE = 0,	/* plain */
+	MEDIA_KEYS_SDES,	/* a=crypto, the relay's keys */
+	MEDIA_KEYS_DTLS,	/* a=fingerprint and a=setup: DTLS-SRTP with the relay */
+};
+
 /* What an offer asks of stream keying (from the NG flags or [media] srtp). */
 struct media_keying_want {
 	bool		terminate;	/* false: pass-through, the rest unread */
 	/* To the answerer: "" as the offerer's profile, else this one (RTP/SAVP, RTP/AVP, ...). */
 	const char	*proto;
-	bool		offer_keys;	/* the answerer gets the relay's a=crypto */
+	enum media_keys	offer;		/* what the answerer is offered */
 	bool		require;	/* plain offer or answer: refused */
 	unsigned	no_suites;	/* bit per enum sdes_suite: not offered (SDES-no-NAME) */
 };
 
+/* Where DTLS needs them: the relay's certificate and the time. */
+struct media_keying_env {
+	struct media_dtls_cert	*cert;
+	uint64_t		now_ms;
+};
+
 struct media_keying_leg {
 	bool			on;		/* the peer's SRTP is terminated */
+	bool			dtls;		/* keyed by DTLS-SRTP (rs->leg[].dtls) */
+	bool			dtls_offered;	/* the relay offered it DTLS-SRTP */
 	uint8_t			nours;
 	struct sdes_crypto	ours[SDES_MAX_LINES];	/* offered; ours[0] once settled */
 	struct sdes_crypto	theirs;
+	char			peer_fp[104];	/* DTLS: the peer's a=fingerprint */
 };
 
 struct media_keying {
@@ -71,13 +94,13 @@ struct media_keying {
  */
 int media_keying_offer(struct media_keying *k, struct media_stream *rs, int from,
 		       const struct sdp_stream *sdp, const struct media_keying_want *w,
-		       char *lines, size_t n, const char **lines_out, const char **proto,
-		       char *err, size_t errlen);
+		       const struct media_keying_env *env, char *lines, size_t n,
+		       const char **lines_out, const char **proto, char *err, size_t errlen);
 
 /* The answer from leg `from`: keys it, gives the lines for the offerer. */
 int media_keying_answer(struct media_keying *k, struct media_stream *rs, int from,
-			const struct sdp_stream *sdp, char *lines, size_t n,
-			const char **lines_out, char *err, size_t errlen);
+			const struct sdp_stream *sdp, const struct media_keying_env *env,
+			char *lines, size_t n, const char **lines_out, char *err, size_t errlen);
 
 /* Contexts freed, keys wiped: the stream is gone. */
 void media_keying_clear(struct media_keying *k, struct media_stream *rs);

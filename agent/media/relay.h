@@ -43,6 +43,14 @@
  * side (dropped, counted in dropped_crypto); what goes to it is encrypted
  * with the relay's key for it last. RTCP (on its own port, or muxed and
  * told by its payload type) is SRTCP.
+ *
+ * DTLS (RFC 7983: first byte 20..63) goes to the leg's DTLS-SRTP
+ * handshake (media_leg.dtls), never relayed, and only from the leg's
+ * latched peer, from the source of a check its ICE-lite agent
+ * authenticated, or, before anything latched, from the address its SDP
+ * gave; the first such record latches the leg. DTLS from anyone else, or
+ * to a leg without DTLS, is dropped and counted (dropped_dtls). Until the
+ * handshake is done, media from and to that leg is dropped.
  */
 #ifndef SLUICE_MEDIA_RELAY_H
 #define SLUICE_MEDIA_RELAY_H
@@ -52,6 +60,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "media/dtls.h"
 #include "media/srtp.h"
 
 enum media_relatch {
@@ -78,6 +87,7 @@ struct media_leg_stats {
 	uint64_t	relatched;
 	uint64_t	stun;		/* STUN received: answered or dropped, never relayed */
 	uint64_t	dropped_crypto;	/* SRTP that failed authentication (or protection) */
+	uint64_t	dropped_dtls;	/* DTLS from a stranger or to a leg without it, or failed */
 };
 
 struct media_leg {
@@ -92,6 +102,10 @@ struct media_leg {
 	bool			mux;		/* the peer multiplexes RTCP (RFC 5761) */
 	/* NULL: as it comes; else the relay terminates this peer's SRTP (srtp.h). */
 	struct media_srtp	*srtp;
+	/* DTLS-SRTP with the peer (dtls.h); its keys go into srtp when the handshake is done. */
+	struct media_dtls	*dtls;
+	/* The source of the last check the ICE-lite agent authenticated (DTLS may come from it). */
+	struct media_endpoint	verified;
 	struct media_leg_stats	stats;
 	uint64_t		last_rx_ms;
 };
@@ -108,12 +122,18 @@ typedef void (*media_latch_fn)(struct media_stream *st, int leg, enum media_comp
 typedef bool (*media_stun_fn)(struct media_stream *st, int leg, enum media_comp comp,
 			      const struct sockaddr *src, socklen_t srclen, const uint8_t *pkt,
 			      size_t len, void *arg);
+/* The owner sets media_leg.verified when its agent authenticated a check. */
+
+/* A leg's DTLS handshake is done: its SRTP keys, peer's (rx) and relay's (tx). */
+typedef void (*media_dtls_fn)(struct media_stream *st, int leg, const struct sdes_crypto *rx,
+			      const struct sdes_crypto *tx, void *arg);
 
 struct media_stream {
 	struct media_leg	leg[2];
 	enum media_relatch	relatch;
 	media_latch_fn		on_latch;
 	media_stun_fn		on_stun;	/* NULL: STUN is dropped */
+	media_dtls_fn		on_dtls;
 	void			*arg;
 };
 

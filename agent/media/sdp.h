@@ -29,6 +29,24 @@ enum sdp_dir {
 	SDP_INACTIVE,
 };
 
+enum sdp_setup {
+	SDP_SETUP_NONE = 0,
+	SDP_SETUP_ACTPASS,
+	SDP_SETUP_ACTIVE,
+	SDP_SETUP_PASSIVE,
+	SDP_SETUP_HOLDCONN,
+};
+
+/* Transport protocols by what going between them takes. */
+enum sdp_proto_kind {
+	SDP_PROTO_OTHER = 0,
+	SDP_PROTO_RTP,		/* RTP/AVP, RTP/AVPF */
+	SDP_PROTO_SRTP,		/* RTP/SAVP, RTP/SAVPF: SDES keys */
+	SDP_PROTO_DTLS,		/* UDP/TLS/RTP/SAVP, UDP/TLS/RTP/SAVPF */
+};
+
+enum sdp_proto_kind sdp_proto_kind(const char *proto);
+
 struct sdp_stream {
 	char		media[16];		/* audio, video, ... */
 	char		proto[24];		/* RTP/AVP, RTP/SAVP, ... */
@@ -46,6 +64,10 @@ struct sdp_stream {
 	struct sdes_crypto crypto[SDES_MAX_LINES];
 	uint8_t		ncrypto;
 	uint8_t		ncrypto_seen;
+	/* DTLS-SRTP (RFC 8122, 4145): a=fingerprint's SHA-256 ("" for none or another hash), a=setup. */
+	char		fingerprint[104];
+	enum sdp_setup	setup;
+	char		mid[32];		/* a=mid (RFC 8843), "" for none */
 };
 
 struct sdp_info {
@@ -78,11 +100,13 @@ struct sdp_rewrite {
 	/* Per m= line, the transport protocol to write (NULL: as it is). */
 	const char	*proto[SDP_MAX_STREAMS];
 	/*
-	 * Per m= line, NULL: its a=crypto lines as they are; else they all go
-	 * and these take their place: a=crypto values, each ended by '\n'
-	 * ("" for none).
+	 * Per m= line, NULL: its keying (a=crypto, a=fingerprint, a=setup) as
+	 * it is; else all of it goes and these take its place: "FIELD:VALUE"
+	 * attributes, each ended by '\n' ("" for none).
 	 */
 	const char	*crypto[SDP_MAX_STREAMS];
+	/* Per m= line, an a=mid to add where it has none (NULL: none). */
+	const char	*mid[SDP_MAX_STREAMS];
 	/*
 	 * The relay's own ICE-lite agent (ice.h), NULL: none. The peer's ICE
 	 * goes (keep_ice or not) and the relay's comes in: a=ice-lite,
@@ -98,9 +122,8 @@ struct sdp_rewrite {
  * Whether a stream described with transport protocol `from` can go out as
  * `to`: between RTP/AVP and RTP/AVPF, between RTP/SAVP and RTP/SAVPF
  * (only the RTCP feedback differs), and between those and each other
- * (the relay terminates SDES-keyed SRTP: session.c); never into or out of
- * DTLS (UDP/TLS/RTP/SAVP[F]), which sluice does not speak. 0, or -EINVAL
- * with the reason in err.
+ * and DTLS-SRTP (the relay terminates SRTP: keying.h). 0, or -EINVAL with
+ * the reason in err (not an RTP profile).
  */
 int sdp_proto_convert(const char *from, const char *to, char *err, size_t errlen);
 

@@ -126,7 +126,7 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 
 	if (comp == MEDIA_RTCP && in->mux && out->mux)
 		want = false;	/* muxed both ways: the RTP flow carries it */
-	if (in->srtp || out->srtp)
+	if (in->srtp || out->srtp || in->dtls || out->dtls)
 		want = false;	/* SRTP terminated: userspace decrypts or encrypts each packet */
 	flow_key(&m->plane[st->plane[from]], relay_port(st, from, comp), &key);
 	if (comp == MEDIA_RTCP && demux)
@@ -197,9 +197,19 @@ static bool on_stun(struct media_stream *rs, int leg, enum media_comp comp,
 		    void *arg)
 {
 	struct media_session *s = arg;
+	bool authenticated = false, nominated;
 
-	return media_ice_input(&s->ice[leg], rs->leg[leg].fd[comp], src, srclen, pkt, len);
+	nominated = media_ice_input(&s->ice[leg], rs->leg[leg].fd[comp], src, srclen, pkt, len,
+				    &authenticated);
+	if (authenticated && srclen <= sizeof(rs->leg[leg].verified.ss)) {
+		memcpy(&rs->leg[leg].verified.ss, src, srclen);
+		rs->leg[leg].verified.len = srclen;
+	}
+	return nominated;
 }
+
+static void on_dtls(struct media_stream *rs, int leg, const struct sdes_crypto *rx,
+		    const struct sdes_crypto *tx, void *arg);
 
 /* ---- sockets ---- */
 
@@ -349,6 +359,7 @@ int media_stream_open(struct media_session *s, int i, const uint16_t *ports)
 	st->relay.relatch = m->relatch;
 	st->relay.on_latch = on_latch;
 	st->relay.on_stun = on_stun;
+	st->relay.on_dtls = on_dtls;
 	st->relay.arg = s;
 	watch_stream(s, i);
 	st->released = false;
@@ -374,6 +385,53 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 		media_ports_free(&m->plane[st->plane[leg]].ports, st->port[leg]);
 	media_keying_clear(&st->keying, &st->relay);
 	st->active = false;
+}
+
+/* ---- DTLS-SRTP ---- */
+
+/* A leg's handshake is done: its keys into libsrtp2 (relay.h). */
+static void on_dtls(struct media_stream *rs, int leg, const struct sdes_crypto *rx,
+		    const struct sdes_crypto *tx, void *arg)
+{
+	struct media_session *s = arg;
+	int rc = media_srtp_set(&rs->leg[leg].srtp, rx, tx);
+
+	if (rc)
+		LOG(L_WARN, "[media] %s: DTLS-SRTP with the %s: no SRTP context: %s", s->id,
+		    leg ? "callee" : "caller", strerror(-rc));
+	else
+		LOG(L_INFO, "[media] %s: DTLS-SRTP with the %s: %s", s->id,
+		    leg ? "callee" : "caller", sdes_suites[rx->suite].name);
+}
+
+/*
+ * Once a second and after each offer or answer: a client's first flight
+ * and OpenSSL's retransmissions go out; a handshake not done in time, or
+ * failed, is given up (its SSL freed; the leg carries no media).
+ */
+static void dtls_tick(struct media_session *s, struct media_sstream *st, uint64_t now)
+{
+	for (int leg = 0; leg < 2; leg++) {
+		struct media_leg *l = &st->relay.leg[leg];
+		struct media_dtls *d = l->dtls;
+		const struct media_endpoint *to = media_leg_dest(l, MEDIA_RTP);
+
+		if (!d || !d->ssl || d->done)
+			continue;
+		if (!d->server && !d->started_ms && to)
+			d->started_ms = now ? now : 1;
+		if (d->failed || (d->started_ms && now - d->started_ms > MEDIA_DTLS_TIMEOUT_MS)) {
+			LOG(L_WARN, "[media] %s: DTLS-SRTP handshake with the %s %s: given up",
+			    s->id, leg ? "callee" : "caller",
+			    d->failed ? "failed (a wrong fingerprint, no SRTP profile or an alert)" :
+			    "not done in time");
+			s->m->dtls_refused++;
+			media_dtls_abort(d);
+			continue;
+		}
+		if (to)
+			media_dtls_flush(d, l->fd[MEDIA_RTP], (const struct sockaddr *)&to->ss, to->len);
+	}
 }
 
 /* ---- offer / answer ---- */
@@ -561,19 +619,23 @@ static void keying_want(const struct negotiation *n, const struct sdp_stream *sd
 	memset(w, 0, sizeof(*w));
 	w->no_suites = o->sdes_no;
 	if (o->proto[0]) {
-		bool to_srtp = sdp_proto_is_srtp(o->proto);
+		enum sdp_proto_kind to = sdp_proto_kind(o->proto);
 
-		w->terminate = sdp_proto_is_srtp(sdp->proto) != to_srtp;
-		w->offer_keys = to_srtp;
+		w->terminate = sdp_proto_kind(sdp->proto) != to;
+		w->offer = to == SDP_PROTO_SRTP ? MEDIA_KEYS_SDES :
+			   to == SDP_PROTO_DTLS ? MEDIA_KEYS_DTLS : MEDIA_KEYS_NONE;
 		w->proto = o->proto;
 		return;
 	}
 	if (!n->own || mode == MEDIA_SRTP_OFF)
 		return;
-	w->terminate = w->offer_keys = true;
+	w->terminate = true;
+	w->offer = MEDIA_KEYS_SDES;
 	w->require = mode == MEDIA_SRTP_REQUIRE;
 	if (w->require)
 		w->proto = media_keying_proto(sdp->proto, true);
+	else if (sdp_proto_kind(sdp->proto) == SDP_PROTO_DTLS)
+		w->proto = "RTP/AVP";	/* a WebRTC caller: SDES best effort to a SIP phone */
 }
 
 /* SDES for stream i (keying.h): the sender's leg keyed, the lines going out. */
@@ -581,21 +643,43 @@ static int negotiate_keying(struct negotiation *n, int i, const struct sdp_strea
 			    char *err, size_t errlen)
 {
 	struct media_sstream *st = &n->s->st[i];
+	struct media_keying_env env = { &n->s->m->dtls, loop_now_ms(n->s->m->loop) };
 	struct media_keying_want w;
 	const char *proto = NULL;
 	int rc;
 
 	if (!st->active || sdp->pt < 0)
 		return 0;
+	/* The offerer's a=mid back in the answer (a WebRTC offerer needs it). */
+	if (n->answer && st->has_sdp[!n->from] && st->sdp[!n->from].mid[0])
+		n->rw->mid[i] = st->sdp[!n->from].mid;
 	if (n->answer)
-		return media_keying_answer(&st->keying, &st->relay, n->from, sdp, n->crypto[i],
-					   sizeof(n->crypto[i]), &n->rw->crypto[i], err, errlen);
+		return media_keying_answer(&st->keying, &st->relay, n->from, sdp, &env,
+					   n->crypto[i], sizeof(n->crypto[i]), &n->rw->crypto[i],
+					   err, errlen);
 	keying_want(n, sdp, &w);
-	rc = media_keying_offer(&st->keying, &st->relay, n->from, sdp, &w, n->crypto[i],
+	rc = media_keying_offer(&st->keying, &st->relay, n->from, sdp, &w, &env, n->crypto[i],
 				sizeof(n->crypto[i]), &n->rw->crypto[i], &proto, err, errlen);
 	if (proto)
 		n->rw->proto[i] = proto;
 	return rc;
+}
+
+/*
+ * RTCP multiplexing as asked, and as DTLS-SRTP needs it (WebRTC requires
+ * it, RFC 8834): a DTLS offerer's rtcp-mux accepted, a DTLS answerer
+ * offered it.
+ */
+static unsigned mux_flags(const struct negotiation *n, int i)
+{
+	const struct media_keying *k = &n->s->st[i].keying;
+	unsigned flags = n->opts->rtcp_mux;
+
+	if (!n->answer && k->terminate && k->leg[n->from].dtls)
+		flags |= MEDIA_MUX_ACCEPT;
+	if (!n->answer && k->terminate && k->leg[!n->from].dtls_offered)
+		flags |= MEDIA_MUX_OFFER;
+	return flags;
 }
 
 /* sdp_negotiate()'s callback: one stream as side `from` describes it. */
@@ -635,7 +719,7 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 			return -EINVAL;
 		}
 		n->rw->addr = addr;
-		n->rw->mux[i] = negotiate_mux(&s->st[i], n->from, n->answer, n->opts->rtcp_mux);
+		n->rw->mux[i] = negotiate_mux(&s->st[i], n->from, n->answer, mux_flags(n, i));
 	}
 	*relay_port = s->st[i].port[!n->from];
 	n->nstreams = i + 1;
@@ -697,6 +781,15 @@ static int negotiate_ice(struct media_session *s, int to, enum media_ice ice,
 	return 0;
 }
 
+/* A WebRTC peer (DTLS-SRTP terminated on its leg) gets the relay's ICE-lite agent. */
+static enum media_ice dtls_ice(const struct media_session *s, int to, bool answer,
+			       enum media_ice ice)
+{
+	if (ice != MEDIA_ICE_DEFAULT || !answer || !s->nstreams)
+		return ice;
+	return s->st[0].keying.terminate && s->st[0].keying.leg[to].dtls ? MEDIA_ICE_FORCE : ice;
+}
+
 static int negotiate(struct media_session *s, int from, bool answer, const struct media_opts *opts,
 		     const char *body, size_t len, char **out, char *err, size_t errlen)
 {
@@ -713,7 +806,8 @@ static int negotiate(struct media_session *s, int from, bool answer, const struc
 
 	rc = take_direction(s, from, n->opts, answer, err, errlen);
 	if (!rc)
-		rc = negotiate_ice(s, !from, n->opts->ice, &rw, err, errlen);
+		rc = negotiate_ice(s, !from, dtls_ice(s, !from, answer, n->opts->ice), &rw, err,
+				   errlen);
 	if (!rc)
 		rc = sdp_negotiate(body, len, &rw, negotiate_stream, n, out, err, errlen);
 	OPENSSL_cleanse(n, sizeof(*n));
@@ -723,8 +817,10 @@ static int negotiate(struct media_session *s, int from, bool answer, const struc
 		return rc;
 	}
 	for (i = 0; i < s->nstreams; i++)
-		if (s->st[i].active)
+		if (s->st[i].active) {
 			media_stream_offload(s, &s->st[i]);	/* directions may have changed */
+			dtls_tick(s, &s->st[i], loop_now_ms(s->m->loop));
+		}
 	if (s->m->keeper)
 		s->m->keeper->changed(s);
 	return 0;
@@ -865,7 +961,16 @@ static void log_crypto_errors(struct media_session *s)
 
 		for (int leg = 0; st->active && leg < 2; leg++) {
 			uint64_t n = st->relay.leg[leg].stats.dropped_crypto;
+			uint64_t d = st->relay.leg[leg].stats.dropped_dtls;
 
+			if (d != st->dtls_logged[leg]) {
+				LOG(L_WARN, "[media] %s: stream %d: %" PRIu64 " DTLS record%s to the "
+				    "%s's port refused (not from its peer, or no DTLS there)", s->id, i,
+				    d - st->dtls_logged[leg], d - st->dtls_logged[leg] == 1 ? "" : "s",
+				    leg ? "callee" : "caller");
+				s->m->dtls_refused += d - st->dtls_logged[leg];
+				st->dtls_logged[leg] = d;
+			}
 			if (n == st->crypto_logged[leg])
 				continue;
 			LOG(L_WARN, "[media] %s: stream %d: %" PRIu64 " SRTP packet%s from the %s "
@@ -888,6 +993,9 @@ static void tick(struct loop *loop, void *arg)
 
 		next = s->next;	/* the owner may destroy s */
 		log_crypto_errors(s);
+		for (int i = 0; i < s->nstreams; i++)
+			if (s->st[i].active)
+				dtls_tick(s, &s->st[i], now);
 		if (s->dead_reported || now - last_activity(s, now) < limit)
 			continue;
 		s->dead_reported = true;
@@ -969,6 +1077,8 @@ int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char
 	m->hold_timeout_ms = hold_timeout_s * 1000;
 	loop_timer_init(&m->tick, tick, m);
 	loop_timer_arm(loop, &m->tick, TICK_MS);
+	if (!media_dtls_cert_init(&m->dtls))
+		LOG(L_INFO, "[media] DTLS-SRTP certificate sha-256 %s", m->dtls.fingerprint);
 	return 0;
 
 out_fini:
@@ -983,6 +1093,7 @@ void media_fini(struct media_ctx *m)
 	if (m->keeper)
 		m->keeper->flush(m);	/* their rows go (kept when handed over: no store) */
 	loop_timer_cancel(m->loop, &m->tick);
+	media_dtls_cert_fini(&m->dtls);
 	planes_fini(m);
 }
 

@@ -63,6 +63,8 @@ struct media_ctx {
 	uint32_t		hold_timeout_ms;
 	bool			keep_ice;
 	enum media_srtp_mode	srtp;		/* [media] srtp: sluice's own calls (keying.h) */
+	struct media_dtls_cert	dtls;		/* the relay's DTLS certificate (dtls.h) */
+	uint64_t		dtls_refused;	/* DTLS from strangers and failed handshakes */
 	struct loop_timer	tick;			/* timeouts, once a second */
 	struct media_session	*sessions;
 	unsigned		nsessions;
@@ -100,6 +102,7 @@ struct media_sstream {
 	bool			mux_offered;	/* a=rtcp-mux went to the answerer */
 	struct media_keying	keying;		/* SDES: pass-through or terminated (keying.h) */
 	uint64_t		crypto_logged[2];	/* per leg: dropped_crypto last logged */
+	uint64_t		dtls_logged[2];		/* per leg: dropped_dtls last logged */
 };
 
 struct media_gone {
