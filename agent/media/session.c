@@ -394,14 +394,16 @@ static void on_dtls(struct media_stream *rs, int leg, const struct sdes_crypto *
 		    const struct sdes_crypto *tx, void *arg)
 {
 	struct media_session *s = arg;
+	struct media_sstream *st = (struct media_sstream *)((char *)rs -
+							     offsetof(struct media_sstream, relay));
 	int rc = media_srtp_set(&rs->leg[leg].srtp, rx, tx);
 
 	if (rc)
 		LOG(L_WARN, "[media] %s: DTLS-SRTP with the %s: no SRTP context: %s", s->id,
 		    leg ? "callee" : "caller", strerror(-rc));
 	else
-		LOG(L_INFO, "[media] %s: DTLS-SRTP with the %s: %s", s->id,
-		    leg ? "callee" : "caller", sdes_suites[rx->suite].name);
+		LOG(L_INFO, "[media] %s: DTLS-SRTP with the %s on port %u: %s", s->id,
+		    leg ? "callee" : "caller", st->port[leg], sdes_suites[rx->suite].name);
 }
 
 /*
