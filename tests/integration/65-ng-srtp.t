@@ -17,7 +17,7 @@ SRTPIO=$TOOLS/srtpio
 [ -x "$SRTPIO" ] || skip_all "build the test tools first (make unit-bins)"
 require_cmd openssl
 ng_setup sr 10.65 10.65.1.1 32100-32199 xdp 30
-plan 30
+plan 27
 
 sdp() {	# sdp FILE ADDR PORT PROTO [CRYPTO-LINE...]
 	local f=$1 a=$2 p=$3 proto=$4 l
