@@ -94,7 +94,7 @@ $(BIN)/%: $(BUILD)/agent/%.o $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/tools/srtpio: TOOL_LIBS = -lsrtp2 -lcrypto
+$(BUILD)/tests/tools/srtpio: TOOL_LIBS = -lsrtp2 -lssl -lcrypto
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

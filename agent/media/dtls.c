@@ -256,12 +256,13 @@ int media_dtls_input(struct media_dtls *d, const uint8_t *pkt, size_t len, int f
 	r = SSL_do_handshake(d->ssl);
 	send_out(d, fd, to, tolen);
 	if (r == 1) {
-		d->done = true;
 		if (peer_matches(d) && !export_keys(d, rx, tx)) {
+			d->done = true;
 			ERR_clear_error();
 			return 1;
 		}
-		d->failed = true;
+		d->failed = true;	/* the session's tick reports and frees it */
+		ERR_clear_error();
 		return -EACCES;
 	}
 	r = SSL_get_error(d->ssl, r);

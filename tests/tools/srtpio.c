@@ -13,12 +13,23 @@
  *	against the pattern above; prints one line:
  *	  packets N ok N bad_auth N bad_payload N rtcp N from ADDR:PORT
  *
+ *   srtpio dtls client|server|stall LOCAL REMOTE CERT KEY PEER_FP COUNT
+ *	a DTLS-SRTP peer on the UDP socket bound to LOCAL and connected to
+ *	REMOTE, with the PEM certificate and key given, offering
+ *	SRTP_AES128_CM_SHA1_80: the handshake in that role (stall: a client
+ *	that sends its ClientHello and then nothing, and exits after 1 s), the peer's
+ *	certificate checked against PEER_FP (SHA-256, hex with colons), then
+ *	"keyed PROFILE" printed, COUNT SRTP packets sent and up to COUNT
+ *	received (3 s of silence ends it) with the exported keys; last a
+ *	line as recv prints. A failed handshake prints "handshake failed".
+ *
  * Independent of the project's code: it checks what the relay encrypts
  * and decrypts with a libsrtp2 context of its own.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <strings.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <srtp2/srtp.h>
 
 static int parse_ep(const char *s, struct sockaddr_in *a)
@@ -196,14 +210,148 @@ static int do_recv(char **argv)
 	return 0;
 }
 
+static int accept_any(int ok, X509_STORE_CTX *store)
+{
+	(void)ok;
+	(void)store;
+	return 1;
+}
+
+static void fp_of(X509 *x, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	out[0] = '\0';
+	X509_digest(x, EVP_sha256(), md, &len);
+	for (unsigned i = 0; i < len; i++)
+		sprintf(out + strlen(out), "%s%02X", i ? ":" : "", md[i]);
+}
+
+static srtp_t key_context(const uint8_t *key, const uint8_t *salt, bool inbound)
+{
+	srtp_policy_t p;
+	uint8_t k[30];
+	srtp_t ctx;
+
+	memcpy(k, key, 16);
+	memcpy(k + 16, salt, 14);
+	memset(&p, 0, sizeof(p));
+	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p.rtp);
+	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p.rtcp);
+	p.key = k;
+	p.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
+	p.window_size = 1024;
+	if (srtp_create(&ctx, &p) != srtp_err_status_ok)
+		exit(2);
+	return ctx;
+}
+
+static int do_dtls(char **argv)
+{
+	const char *role = argv[2];
+	struct sockaddr_in remote;
+	int fd = bound(argv[3]), count = atoi(argv[8]);
+	SSL_CTX *ctx = SSL_CTX_new(DTLS_method());
+	uint8_t m[60], pkt[2048];
+	char fp[128];
+	srtp_t tx, rx;
+	unsigned packets = 0, ok = 0, bad_auth = 0;
+	X509 *peer;
+	BIO *bio;
+	SSL *ssl;
+	bool client = strcmp(role, "server") != 0;
+
+	if (parse_ep(argv[4], &remote) || connect(fd, (struct sockaddr *)&remote, sizeof(remote)) ||
+	    SSL_CTX_use_certificate_file(ctx, argv[5], SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, argv[6], SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AES128_CM_SHA1_80")) {
+		fprintf(stderr, "srtpio: dtls set-up failed\n");
+		return 2;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
+	ssl = SSL_new(ctx);
+	bio = BIO_new_dgram(fd, BIO_NOCLOSE);
+	BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_CONNECTED, 0, &remote);
+	SSL_set_bio(ssl, bio, bio);
+	if (!strcmp(role, "stall")) {
+		/* The ClientHello made over memory BIOs, sent, and nothing read. */
+		SSL *mem = SSL_new(ctx);
+		BIO *w = BIO_new(BIO_s_mem());
+		int n;
+
+		SSL_set_bio(mem, BIO_new(BIO_s_mem()), w);
+		SSL_connect(mem);
+		n = BIO_read(w, pkt, sizeof(pkt));
+		if (n > 0)
+			send(fd, pkt, (size_t)n, 0);
+		sleep(1);
+		printf("stalled\n");
+		return 0;
+	}
+	if ((client ? SSL_connect(ssl) : SSL_accept(ssl)) != 1) {
+		printf("handshake failed\n");
+		ERR_print_errors_fp(stderr);
+		return 1;
+	}
+	peer = SSL_get1_peer_certificate(ssl);
+	fp_of(peer, fp);
+	if (strcasecmp(fp, argv[7])) {
+		printf("fingerprint mismatch %s\n", fp);
+		return 1;
+	}
+	SSL_export_keying_material(ssl, m, 60, "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0);
+	/* client key, server key, client salt, server salt */
+	tx = key_context(client ? m : m + 16, client ? m + 32 : m + 46, false);
+	rx = key_context(client ? m + 16 : m, client ? m + 46 : m + 32, true);
+	printf("keyed %s\n", SSL_get_selected_srtp_profile(ssl)->name);
+	fflush(stdout);
+	for (int i = 0; i < count; i++) {
+		int len = 172;
+
+		memset(pkt, 0, sizeof(pkt));
+		pkt[0] = 0x80;
+		pkt[2] = (uint8_t)((1000 + i) >> 8);
+		pkt[3] = (uint8_t)(1000 + i);
+		pkt[11] = 0x77;
+		memset(pkt + 12, (1000 + i) & 0xff, 160);
+		srtp_protect(tx, pkt, &len);
+		send(fd, pkt, (size_t)len, 0);
+		usleep(2000);
+	}
+	while (packets < (unsigned)count) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int len;
+
+		if (poll(&pfd, 1, 3000) <= 0)
+			break;
+		n = recv(fd, pkt, sizeof(pkt), 0);
+		if (n < 12 || pkt[0] < 128)
+			continue;	/* DTLS retransmissions and the like */
+		packets++;
+		len = (int)n;
+		if (srtp_unprotect(rx, pkt, &len))
+			bad_auth++;
+		else if (len == 172 && pkt[12] == pkt[3])
+			ok++;
+	}
+	printf("packets %u ok %u bad_auth %u bad_payload %u rtcp 0 from %s\n", packets, ok,
+	       bad_auth, packets - ok - bad_auth, argv[4]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	srtp_init();
+	if (argc >= 9 && !strcmp(argv[1], "dtls"))
+		return do_dtls(argv);
 	if (argc >= 7 && !strcmp(argv[1], "send"))
 		return do_send(argv, argc);
 	if (argc >= 7 && !strcmp(argv[1], "recv"))
 		return do_recv(argv);
 	fprintf(stderr, "usage: srtpio send FROM TO COUNT SUITE KEY [SSRC [rtcp]]\n"
-		"       srtpio recv LOCAL COUNT TIMEOUT_MS SUITE KEY\n");
+		"       srtpio recv LOCAL COUNT TIMEOUT_MS SUITE KEY\n"
+		"       srtpio dtls client|server|stall LOCAL REMOTE CERT KEY PEER_FP COUNT\n");
 	return 2;
 }
