@@ -101,7 +101,7 @@ static json_t *leg_json(const struct media_sstream *st, int i)
 			 "ssrc", (json_int_t)l->ssrc[0], (json_int_t)l->ssrc[1],
 			 "wants", l->wants_media, "mux", st->sdp[i].rtcp_mux, "muxed", l->mux,
 			 "hold", st->sdp[i].hold, "addr", st->sdp[i].addr,
-			 "asym", l->asymmetric, "srtp", l->srtp != NULL);
+			 "asym", l->asymmetric, "srtp", l->srtp || l->dtls);
 }
 
 static json_t *ice_json(const struct media_ice_agent *ice)
