@@ -388,6 +388,44 @@ static void test_sdes(void **state)
 	media_session_destroy(s);
 }
 
+/* [media] srtp for sluice's own calls (no opts): offer and require. */
+static void test_srtp_mode(void **state)
+{
+	static const char savp[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n"
+		"a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+	static const char avp[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+	struct fx *f = *state;
+	struct media_session *s;
+	char err[128] = "", *out = NULL;
+
+	f->m.srtp = MEDIA_SRTP_REQUIRE;
+	s = media_session_new(&f->m, "req", NULL, NULL);
+	assert_int_equal(media_offer(s, 0, avp, strlen(avp), &out, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "m=audio: SRTP is required and the offer has no a=crypto");
+	assert_int_equal(media_offer(s, 0, savp, strlen(savp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/SAVP 0\r\n"));
+	assert_non_null(strstr(out, "a=crypto:4 AEAD_AES_256_GCM inline:"));
+	free(out);
+	assert_int_equal(media_answer(s, 1, avp, strlen(avp), &out, err, sizeof(err)), -EINVAL);
+	media_session_destroy(s);
+
+	f->m.srtp = MEDIA_SRTP_OFFER;
+	s = media_session_new(&f->m, "offer", NULL, NULL);
+	assert_int_equal(media_offer(s, 0, avp, strlen(avp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/AVP 0\r\n"));	/* best effort: the profile stays */
+	assert_non_null(strstr(out, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	free(out);
+	assert_int_equal(media_answer(s, 1, avp, strlen(avp), &out, err, sizeof(err)), 0);
+	assert_null(strstr(out, "a=crypto"));
+	assert_null(s->st[0].relay.leg[0].srtp);
+	assert_null(s->st[0].relay.leg[1].srtp);
+	free(out);
+	media_session_destroy(s);
+	f->m.srtp = MEDIA_SRTP_OFF;
+}
+
 /*
  * A re-offer that rejects the only stream (port 0): the answer still
  * names the relay in o= and c=, the stream's flows and ports are given
@@ -1181,6 +1219,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_closes_a_direction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_asymmetric, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sdes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_srtp_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_hold, setup, teardown),
