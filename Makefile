@@ -67,7 +67,7 @@ TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps node-deps check check-unit check-integration check-docs bench bench-ng bench-sip bench-kmod clean run \
-	demo kmod kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
+	demo kmod kmod-clean kmod-dkms bench-deps bench-srtp fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJ) $(SKEL) $(PROGS)
@@ -250,6 +250,12 @@ bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/register.sh
 	@tests/bench/calls.sh
 	@tests/bench/calls-xdp.sh
+	@tests/bench/srtp.sh
+
+# SRTP <-> RTP through the userspace crypto path, beside rtpengine's
+# (tests/bench/srtp.sh, about 30 seconds).
+bench-srtp: bench-deps all unit-bins
+	@tests/bench/srtp.sh
 
 # The NG protocol (tests/bench/ng.sh, about 3 minutes): offer/answer/delete
 # cycles per second, and the media of calls set up by Kamailio over NG, each

@@ -7,12 +7,18 @@
  *	sequence number's low byte), or with "rtcp" receiver reports, from
  *	the UDP socket bound to FROM to TO, protected with SUITE and KEY (the
  *	base64 of an a=crypto line's inline key); KEY "-" sends them plain.
+ *	2 ms apart, or SRTPIO_PPS per second (roughly: usleep) when set.
  *   srtpio recv LOCAL COUNT TIMEOUT_MS SUITE KEY
  *	binds LOCAL, prints "ready", and reads until COUNT packets or TIMEOUT_MS of silence;
  *	each is unprotected (KEY "-": taken plain) and an RTP payload checked
  *	against the pattern above; prints one line:
  *	  packets N ok N bad_auth N bad_payload N rtcp N from ADDR:PORT
  *
+ *   srtpio talk LOCAL REMOTE COUNT SUITE TX_KEY RX_KEY SSRC
+ *	a symmetric phone: sends COUNT packets to REMOTE from LOCAL (TX_KEY,
+ *	"-" plain), at SRTPIO_PPS per second (default 500), and receives on
+ *	the same socket (RX_KEY, "-" plain) until COUNT or 3 s of silence
+ *	after its last; prints a line as recv does.
  *   srtpio dtls client|server|stall LOCAL REMOTE CERT KEY PEER_FP COUNT
  *	a DTLS-SRTP peer on the UDP socket bound to LOCAL and connected to
  *	REMOTE, with the PEM certificate and key given, offering
@@ -119,6 +125,8 @@ static int do_send(char **argv, int argc)
 	uint32_t ssrc = argc > 7 ? (uint32_t)strtoul(argv[7], NULL, 0) : 0x5e1f;
 	bool rtcp = argc > 8 && !strcmp(argv[8], "rtcp");
 	srtp_t ctx = strcmp(argv[6], "-") ? context(argv[5], argv[6], false) : NULL;
+	const char *pps = getenv("SRTPIO_PPS");
+	useconds_t gap = pps && atoi(pps) > 0 ? (useconds_t)(1000000 / atoi(pps)) : 2000;
 	uint8_t pkt[512];
 
 	if (parse_ep(argv[3], &to))
@@ -153,7 +161,8 @@ static int do_send(char **argv, int argc)
 			return 1;
 		}
 		sendto(fd, pkt, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to));
-		usleep(2000);
+		if (gap)
+			usleep(gap);
 	}
 	return 0;
 }
@@ -207,6 +216,78 @@ static int do_recv(char **argv)
 	}
 	printf("packets %u ok %u bad_auth %u bad_payload %u rtcp %u from %s\n", packets, ok,
 	       bad_auth, bad_payload, rtcp, from);
+	return 0;
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* talk: send and receive on one socket (a symmetric phone), paced by SRTPIO_PPS. */
+static int do_talk(char **argv)
+{
+	int fd = bound(argv[2]), count = atoi(argv[4]);
+	const char *pps = getenv("SRTPIO_PPS");
+	uint64_t gap = 1000000 / (uint64_t)(pps && atoi(pps) > 0 ? atoi(pps) : 500), next = mono_us();
+	srtp_t tx = strcmp(argv[6], "-") ? context(argv[5], argv[6], false) : NULL;
+	srtp_t rx = strcmp(argv[7], "-") ? context(argv[5], argv[7], true) : NULL;
+	uint32_t nssrc = htonl((uint32_t)strtoul(argv[8], NULL, 0));
+	unsigned sent = 0, packets = 0, ok = 0, bad_auth = 0;
+	uint64_t quiet_until = 0;
+	struct sockaddr_in to;
+	uint8_t pkt[2048];
+
+	if (parse_ep(argv[3], &to))
+		return 2;
+	while (packets < (unsigned)count) {
+		uint64_t now = mono_us();
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int wait_ms, len;
+		ssize_t n;
+
+		if (sent == (unsigned)count && now > quiet_until)
+			break;
+		wait_ms = sent < (unsigned)count ? (next > now ? (int)((next - now) / 1000) : 0) : 100;
+		/* Everything that arrived first, so that a late sender never overflows its own socket. */
+		if (poll(&pfd, 1, wait_ms) > 0) {
+			while ((n = recv(fd, pkt, sizeof(pkt), MSG_DONTWAIT)) > 0) {
+				if (n < 12)
+					continue;
+				packets++;
+				len = (int)n;
+				if (rx && srtp_unprotect(rx, pkt, &len))
+					bad_auth++;
+				else if (len == 172 && pkt[12] == pkt[3])
+					ok++;
+				if (sent == (unsigned)count)
+					quiet_until = mono_us() + 3000000;
+			}
+		}
+		now = mono_us();
+		if (sent < (unsigned)count && now >= next) {
+			uint16_t seq = (uint16_t)(1000 + sent);
+
+			memset(pkt, 0, 12);
+			pkt[0] = 0x80;
+			pkt[2] = (uint8_t)(seq >> 8);
+			pkt[3] = (uint8_t)seq;
+			memcpy(pkt + 8, &nssrc, 4);
+			memset(pkt + 12, seq & 0xff, 160);
+			len = 172;
+			if (tx)
+				srtp_protect(tx, pkt, &len);
+			sendto(fd, pkt, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to));
+			next += gap;
+			if (++sent == (unsigned)count)
+				quiet_until = now + 3000000;
+		}
+	}
+	printf("packets %u ok %u bad_auth %u bad_payload %u rtcp 0 from %s\n", packets, ok,
+	       bad_auth, packets - ok - bad_auth, argv[3]);
 	return 0;
 }
 
@@ -346,12 +427,15 @@ int main(int argc, char **argv)
 	srtp_init();
 	if (argc >= 9 && !strcmp(argv[1], "dtls"))
 		return do_dtls(argv);
+	if (argc >= 9 && !strcmp(argv[1], "talk"))
+		return do_talk(argv);
 	if (argc >= 7 && !strcmp(argv[1], "send"))
 		return do_send(argv, argc);
 	if (argc >= 7 && !strcmp(argv[1], "recv"))
 		return do_recv(argv);
 	fprintf(stderr, "usage: srtpio send FROM TO COUNT SUITE KEY [SSRC [rtcp]]\n"
 		"       srtpio recv LOCAL COUNT TIMEOUT_MS SUITE KEY\n"
+		"       srtpio talk LOCAL REMOTE COUNT SUITE TX_KEY RX_KEY SSRC\n"
 		"       srtpio dtls client|server|stall LOCAL REMOTE CERT KEY PEER_FP COUNT\n");
 	return 2;
 }
