@@ -139,7 +139,9 @@ static void dtls_input(struct media_stream *st, int from, enum media_comp comp,
 	bool known;
 	int rc;
 
-	if (leg->latched[comp])
+	if (comp != MEDIA_RTP)
+		known = false;	/* one association per leg, on its RTP port (rtcp-mux) */
+	else if (leg->latched[comp])
 		known = same_endpoint(&leg->peer[comp], src, srclen);
 	else
 		known = same_endpoint(&leg->verified, src, srclen) ||
@@ -259,7 +261,8 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 			leg->stats.dropped_crypto++;
 			continue;
 		}
-		v = media_latch(leg, comp, st->relatch, (struct sockaddr *)&src[i],
+		/* What authenticated as SRTP comes from the key's holder: it may re-latch. */
+		v = media_latch(leg, comp, leg->srtp ? MEDIA_RELATCH_ANY : st->relatch, (struct sockaddr *)&src[i],
 				in[i].msg_hdr.msg_namelen, bufs[i], len);
 		if (v == MEDIA_DROP_SOURCE)
 			continue;

@@ -42,10 +42,14 @@
  * so that a packet without the key neither latches nor reaches the other
  * side (dropped, counted in dropped_crypto); what goes to it is encrypted
  * with the relay's key for it last. RTCP (on its own port, or muxed and
- * told by its payload type) is SRTCP.
+ * told by its payload type) is SRTCP. Since only the key's holder can
+ * send what authenticates (and replays are refused), a terminated leg
+ * re-latches to a new source of authenticated packets whatever the
+ * re-latch policy: a phone whose NAT rebound, not a stranger.
  *
  * DTLS (RFC 7983: first byte 20..63) goes to the leg's DTLS-SRTP
- * handshake (media_leg.dtls), never relayed, and only from the leg's
+ * handshake (media_leg.dtls), never relayed, on its RTP port only (one
+ * association per leg: DTLS-SRTP legs multiplex RTCP), and only from the leg's
  * latched peer, from the source of a check its ICE-lite agent
  * authenticated, or, before anything latched, from the address its SDP
  * gave; the first such record latches the leg. DTLS from anyone else, or
