@@ -736,6 +736,15 @@ static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *
 	    rewrite_conn(sdp->c_connection, rw->addr, addrtype) ||
 	    rewrite_attrs(&sdp->a_attributes, rw, addrtype, false, 0, 0, SDP_MUX_KEEP))
 		return -ENOMEM;
+	/* The relay keys a stream itself: the sender's session-level DTLS keying goes too. */
+	for (i = 0; i < n && !rw->crypto[i]; i++)
+		;
+	for (int k = 0; i < n && k < osip_list_size(&sdp->a_attributes); k++) {
+		sdp_attribute_t *a = osip_list_get(&sdp->a_attributes, k);
+
+		if (a->a_att_field && is_keying(a->a_att_field))
+			drop_attr(&sdp->a_attributes, k--);
+	}
 	for (i = 0; i < n; i++) {
 		rc = rewrite_media(osip_list_get(&sdp->m_medias, i), rw, addrtype, rw->ports[i],
 				   rw->proto[i], rw->crypto[i], rw->mid[i],

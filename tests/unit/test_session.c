@@ -388,6 +388,48 @@ static void test_sdes(void **state)
 	media_session_destroy(s);
 }
 
+/*
+ * A WebRTC offer (DTLS-SRTP, Firefox's session-level fingerprint) bridged
+ * to a plain callee with transport-protocol RTP/AVP: the callee sees none
+ * of the browser's keying; the browser's answer carries the relay's
+ * fingerprint, a=setup:passive, its a=mid, rtcp-mux and ICE-lite.
+ */
+static void test_dtls_offer(void **state)
+{
+	static const char webrtc[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"a=fingerprint:sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+		"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\r\na=group:BUNDLE 0\r\n"
+		"m=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=setup:actpass\r\na=mid:0\r\na=rtcp-mux\r\n";
+	static const char avp[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+	struct media_opts opts = { .proto = "RTP/AVP" };
+	struct fx *f = *state;
+	struct media_session *s = media_session_new(&f->m, "webrtc", NULL, NULL);
+	char err[128] = "", *out = NULL;
+
+	int rc = media_offer_opts(s, 0, &opts, webrtc, strlen(webrtc), &out, err, sizeof(err));
+
+	if (rc)
+		print_message("offer: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, " RTP/AVP 0\r\n"));
+	assert_null(strstr(out, "a=fingerprint"));
+	assert_null(strstr(out, "a=setup"));
+	assert_non_null(s->st[0].relay.leg[0].dtls);
+	free(out);
+	assert_int_equal(media_answer_opts(s, 1, NULL, avp, strlen(avp), &out, err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out, " UDP/TLS/RTP/SAVPF 0\r\n"));
+	assert_non_null(strstr(out, f->m.dtls.fingerprint));
+	assert_non_null(strstr(out, "a=setup:passive"));
+	assert_non_null(strstr(out, "a=mid:0"));
+	assert_non_null(strstr(out, "a=rtcp-mux"));
+	assert_non_null(strstr(out, "a=ice-lite"));
+	free(out);
+	media_session_destroy(s);
+}
+
 /* [media] srtp for sluice's own calls (no opts): offer and require. */
 static void test_srtp_mode(void **state)
 {
@@ -1220,6 +1262,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_asymmetric, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sdes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_srtp_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dtls_offer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_hold, setup, teardown),
