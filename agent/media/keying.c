@@ -209,7 +209,9 @@ int media_keying_offer(struct media_keying *k, struct media_stream *rs, int from
 			snprintf(err, errlen, "DTLS-SRTP is not available (no certificate)");
 			return -EINVAL;
 		}
-		return add_dtls_lines(lines, n, env, "actpass");
+		/* A live association keeps its roles; a new one is offered both. */
+		return add_dtls_lines(lines, n, env, !rs->leg[!from].dtls ? "actpass" :
+					rs->leg[!from].dtls->server ? "passive" : "active");
 	}
 	if (w->offer != MEDIA_KEYS_SDES) {
 		k->leg[!from].nours = 0;

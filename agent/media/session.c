@@ -599,9 +599,8 @@ static int out_proto(struct negotiation *n, int i, const struct sdp_stream *sdp,
 					 errlen);
 	if (st->has_sdp[to])
 		want = st->sdp[to].proto;
-	/* Into or out of SRTP only where the relay terminates it (keying.h). */
-	if (want && sdp_proto_is_srtp(want) != sdp_proto_is_srtp(sdp->proto) &&
-	    !(n->answer && st->keying.terminate))
+	/* Into or out of SRTP or DTLS only where the relay terminates it (keying.h). */
+	if (want && sdp_proto_kind(want) != sdp_proto_kind(sdp->proto) && !st->keying.terminate)
 		want = NULL;
 	if (want && !sdp_proto_convert(sdp->proto, want, err, errlen))
 		n->rw->proto[i] = want;
@@ -612,14 +611,30 @@ static int out_proto(struct negotiation *n, int i, const struct sdp_stream *sdp,
  * What an offer asks of SDES: NG's transport-protocol across RTP/AVP and
  * RTP/SAVP, or for sluice's own calls [media] srtp (keying.h).
  */
-static void keying_want(const struct negotiation *n, const struct sdp_stream *sdp,
+static void keying_want_flags(const struct negotiation *n, const struct sdp_stream *sdp,
+			      struct media_keying_want *w);
+
+static void keying_want(const struct negotiation *n, int i, const struct sdp_stream *sdp,
 			struct media_keying_want *w)
+{
+	const struct media_keying *k = &n->s->st[i].keying;
+
+	memset(w, 0, sizeof(*w));
+	w->no_suites = n->opts->sdes_no;
+	keying_want_flags(n, sdp, w);
+	/* A leg keyed by DTLS keeps it in a re-offer (its association stays). */
+	if (w->terminate && k->leg[!n->from].dtls) {
+		w->offer = MEDIA_KEYS_DTLS;
+		w->proto = NULL;
+	}
+}
+
+static void keying_want_flags(const struct negotiation *n, const struct sdp_stream *sdp,
+			      struct media_keying_want *w)
 {
 	const struct media_opts *o = n->opts;
 	enum media_srtp_mode mode = n->s->m->srtp;
 
-	memset(w, 0, sizeof(*w));
-	w->no_suites = o->sdes_no;
 	if (o->proto[0]) {
 		enum sdp_proto_kind to = sdp_proto_kind(o->proto);
 
@@ -659,7 +674,7 @@ static int negotiate_keying(struct negotiation *n, int i, const struct sdp_strea
 		return media_keying_answer(&st->keying, &st->relay, n->from, sdp, &env,
 					   n->crypto[i], sizeof(n->crypto[i]), &n->rw->crypto[i],
 					   err, errlen);
-	keying_want(n, sdp, &w);
+	keying_want(n, i, sdp, &w);
 	rc = media_keying_offer(&st->keying, &st->relay, n->from, sdp, &w, &env, n->crypto[i],
 				sizeof(n->crypto[i]), &n->rw->crypto[i], &proto, err, errlen);
 	if (proto)

@@ -427,6 +427,20 @@ static void test_dtls_offer(void **state)
 	assert_non_null(strstr(out, "a=rtcp-mux"));
 	assert_non_null(strstr(out, "a=ice-lite"));
 	free(out);
+	/* The callee's re-offer (B2BUA: no opts) keeps the browser's DTLS association. */
+	{
+		struct media_dtls *d = s->st[0].relay.leg[0].dtls;
+
+		f->m.srtp = MEDIA_SRTP_OFFER;
+		assert_int_equal(media_offer(s, 1, avp, strlen(avp), &out, err, sizeof(err)), 0);
+		f->m.srtp = MEDIA_SRTP_OFF;
+		assert_non_null(strstr(out, " UDP/TLS/RTP/SAVPF 0\r\n"));
+		assert_non_null(strstr(out, f->m.dtls.fingerprint));
+		assert_non_null(strstr(out, "a=setup:passive"));
+		assert_null(strstr(out, "a=crypto"));
+		assert_ptr_equal(s->st[0].relay.leg[0].dtls, d);
+		free(out);
+	}
 	media_session_destroy(s);
 }
 
