@@ -994,6 +994,7 @@ static void log_crypto_errors(struct media_session *s)
 			    "failed authentication (a wrong key, or not from the peer): dropped",
 			    s->id, i, n - st->crypto_logged[leg], n - st->crypto_logged[leg] == 1 ?
 			    "" : "s", leg ? "callee" : "caller");
+			s->m->srtp_failed += n - st->crypto_logged[leg];
 			st->crypto_logged[leg] = n;
 		}
 	}

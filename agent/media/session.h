@@ -65,6 +65,7 @@ struct media_ctx {
 	enum media_srtp_mode	srtp;		/* [media] srtp: sluice's own calls (keying.h) */
 	struct media_dtls_cert	dtls;		/* the relay's DTLS certificate (dtls.h) */
 	uint64_t		dtls_refused;	/* DTLS from strangers and failed handshakes */
+	uint64_t		srtp_failed;	/* SRTP that failed authentication, all sessions */
 	struct loop_timer	tick;			/* timeouts, once a second */
 	struct media_session	*sessions;
 	unsigned		nsessions;

@@ -16,8 +16,10 @@
 SRTPIO=$TOOLS/srtpio
 [ -x "$SRTPIO" ] || skip_all "build the test tools first (make unit-bins)"
 require_cmd openssl
-ng_setup sr 10.65 10.65.1.1 32100-32199 xdp 30
-plan 27
+require_cmd curl
+HTTP=127.0.0.1:$((8100 + RANDOM % 800))
+ng_setup sr 10.65 10.65.1.1 32100-32199 xdp 30 http.listen=$HTTP
+plan 28
 
 sdp() {	# sdp FILE ADDR PORT PROTO [CRYPTO-LINE...]
 	local f=$1 a=$2 p=$3 proto=$4 l
@@ -104,6 +106,10 @@ like "$r" "^packets 50 ok 50 bad_auth 0 bad_payload 0 " "plain RTP from the call
 r=$(srtp $GCM "$EK" $E 10.65.2.2:50002 $PB 50 0x7777 $C 10.65.1.2:40002 $GCM -)
 like "$r" "^packets 50 ok 50 bad_auth 0 bad_payload 0 " "the callee's AES-GCM SRTP reaches the caller decrypted"
 ng delete call-id=s-2 from-tag=caller >/dev/null
+
+sleep 1.2	# counted by the once-a-second tick
+like "$(in_ns $R curl -s http://$HTTP/metrics)" "sluice_srtp_auth_failures_total 30" \
+	"/metrics counts the 30 that failed authentication (a wrong key's 20, the stranger's 10)"
 
 # 3. SRTP both sides, no flags: the keys pass end to end, the kernel forwards.
 CK=$(openssl rand -base64 30) EK=$(openssl rand -base64 30)
