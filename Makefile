@@ -37,7 +37,7 @@ endif
 CFLAGS ?= -O2 -g
 SLUICE_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Iinclude -Iagent -Ibpf -MMD -MP $(SANFLAGS)
-LDLIBS = -lbpf -losipparser2 -losip2 -lsqlite3 -lnftnl -lmnl -ljansson -lmicrohttpd -lssl -lcrypto \
+LDLIBS = -lbpf -losipparser2 -losip2 -lsqlite3 -lnftnl -lmnl -ljansson -lmicrohttpd -lsrtp2 -lssl -lcrypto \
 	-lelf -lz -lm -lpthread
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 	-Iinclude -Ibpf -I$(ARCH_INC) -MMD -MP
@@ -45,7 +45,7 @@ BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 # Debian packages: to build, to test, to benchmark.
 DEPS = make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libosip2-dev libsqlite3-dev libmnl-dev libnftnl-dev \
-	libcmocka-dev libssl-dev libmicrohttpd-dev libjansson-dev iproute2 nftables conntrack perl sip-tester sipsak sqlite3 kamailio curl jq prometheus chromium \
+	libcmocka-dev libssl-dev libsrtp2-dev libmicrohttpd-dev libjansson-dev iproute2 nftables conntrack perl sip-tester sipsak sqlite3 kamailio curl jq prometheus chromium \
 	tcpdump ethtool kmod iputils-ping libclang-rt-14-dev sipvicious baresip-core \
 	linux-headers-amd64 linux-image-amd64 qemu-system-x86 busybox-static cpio
 BENCH_DEPS = rtpengine-daemon kamailio kamailio-sqlite-modules bc
@@ -67,7 +67,7 @@ TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps node-deps check check-unit check-integration check-docs bench bench-ng bench-sip bench-kmod clean run \
-	demo kmod kmod-clean kmod-dkms bench-deps fuzz fuzz-bins unit-bins
+	demo kmod kmod-clean kmod-dkms bench-deps bench-srtp fuzz fuzz-bins unit-bins
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJ) $(SKEL) $(PROGS)
@@ -94,10 +94,11 @@ $(BIN)/%: $(BUILD)/agent/%.o $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
+$(BUILD)/tests/tools/srtpio: TOOL_LIBS = -lsrtp2 -lssl -lcrypto
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) $< -o $@ $(TOOL_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
 	$(call msg,LD,$@)
@@ -249,6 +250,12 @@ bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/register.sh
 	@tests/bench/calls.sh
 	@tests/bench/calls-xdp.sh
+	@tests/bench/srtp.sh
+
+# SRTP <-> RTP through the userspace crypto path, beside rtpengine's
+# (tests/bench/srtp.sh, about 30 seconds).
+bench-srtp: bench-deps all unit-bins
+	@tests/bench/srtp.sh
 
 # The NG protocol (tests/bench/ng.sh, about 3 minutes): offer/answer/delete
 # cycles per second, and the media of calls set up by Kamailio over NG, each

@@ -159,6 +159,7 @@ static int start_media(struct sluiced *sd)
 		return err;
 	}
 	sd->media.keep_ice = c->media_keep_ice;
+	sd->media.srtp = (enum media_srtp_mode)c->media_srtp;
 	LOG(L_INFO, "[media] relaying on %s, ports %u-%u", addr, c->media_port_min,
 	    c->media_port_max);
 	if (sd->store_ok)

@@ -47,8 +47,10 @@ kamailio_register() {
 #   rtpproxy: rtpproxy_sock SOCKETS, rtpproxy_offer("co") on an INVITE
 #     with SDP, rtpproxy_answer("co") on a reply with SDP,
 #     unforce_rtp_proxy() on the BYE and on a failure.
-# KAMAILIO_WRAP (e.g. "taskset -c 0") goes before the command. The
-# configuration is the same whatever SOCKETS point at.
+# KAMAILIO_WRAP (e.g. "taskset -c 0") goes before the command.
+# KAMAILIO_NG_FLAGS replaces rtpengine_manage()'s flags ("replace-origin
+# replace-session-connection"). The configuration is the same whatever
+# SOCKETS point at.
 kamailio_start() {
 	local relay=${KAMAILIO_RELAY:-rtpengine}
 	{
@@ -160,6 +162,8 @@ failure_route[FAILED] {
 CFG
 		fi
 	} >$TMP/$1.cfg
+	[ -z "${KAMAILIO_NG_FLAGS:-}" ] ||
+		sed -i "s|\"replace-origin replace-session-connection\"|\"$KAMAILIO_NG_FLAGS\"|" $TMP/$1.cfg
 	nsenter --net=/run/netns/$2 ${KAMAILIO_WRAP:-} kamailio -f $TMP/$1.cfg -DD -E -m 64 -M 8 \
 		-P $TMP/$1.pid >$TMP/$1.log 2>&1 &
 	KPID=$!

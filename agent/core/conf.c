@@ -356,6 +356,21 @@ static int parse_relatch(struct conf *c, const char *val, void *dst,
 	return -EINVAL;
 }
 
+static int parse_srtp(struct conf *c, const char *val, void *dst, const char **want)
+{
+	static const char *const names[] = { "off", "offer", "require" };
+
+	(void)c;
+	for (int i = 0; i < 3; i++) {
+		if (!strcasecmp(val, names[i])) {
+			*(int *)dst = i;
+			return 0;
+		}
+	}
+	*want = "off, offer or require";
+	return -EINVAL;
+}
+
 static int parse_ice(struct conf *c, const char *val, void *dst, const char **want)
 {
 	(void)c;
@@ -534,6 +549,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("media", "bpf_pin_dir", "/sys/fs/bpf/sluice", parse_path, media_pin_dir),
 	KEY("media", "relatch", "ssrc", parse_relatch, media_relatch),
 	KEY("media", "ice", "remove", parse_ice, media_keep_ice),
+	KEY("media", "srtp", "off", parse_srtp, media_srtp),
 	KEY("media", "on_stop", "bye", parse_on_stop, media_keep_on_stop),
 	KEY("media", "firewall", "no", parse_yes_no, media_firewall),
 	KEY("store", "db", "var/sluice.db", parse_path, store_db),

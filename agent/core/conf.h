@@ -76,6 +76,7 @@ struct conf {
 	char		media_pin_dir[CONF_STR_MAX];
 	int		media_relatch;		/* enum media_relatch: off, ssrc, any */
 	bool		media_keep_ice;		/* ice = keep: candidates pass through */
+	int		media_srtp;		/* enum media_srtp_mode: off, offer, require */
 	bool		media_keep_on_stop;	/* on_stop = keep: SIGTERM leaves calls up */
 	bool		media_firewall;		/* accepts for SIP and media in table inet sluice */
 

@@ -312,6 +312,25 @@ static void flag_proto(struct ng_flags *fl, const char *v, size_t len)
 	snprintf(fl->opts.proto, sizeof(fl->opts.proto), "%.*s", (int)len, v);
 }
 
+/*
+ * SDES-off (no a=crypto offered: only for DTLS, which sluice does not
+ * do, so an SRTP offer with it fails) and SDES-no-SUITE, also SDES=off
+ * and SDES=no-SUITE; the other SDES-* words (lifetime, pad, ...) change
+ * nothing.
+ */
+static void flag_sdes(struct ng_flags *fl, const char *v, size_t len)
+{
+	int suite;
+
+	if (word_is(v, len, "off")) {
+		fl->opts.sdes_no = ~0u;
+	} else if (len > 3 && !strncasecmp(v, "no-", 3)) {
+		suite = sdes_suite_by_name(v + 3, len - 3);
+		if (suite >= 0)
+			fl->opts.sdes_no |= 1u << suite;
+	}
+}
+
 /* One KEY=VALUE (or a KEY alone: vlen 0) of either form. */
 static void flag_kv(struct ng_flags *fl, const char *k, size_t klen, const char *v, size_t vlen)
 {
@@ -337,6 +356,10 @@ static void flag_kv(struct ng_flags *fl, const char *k, size_t klen, const char 
 		flag_mux(fl, k + 9, klen - 9);
 	else if (!vlen && (!strncasecmp(k, "RTP/", 4) || !strncasecmp(k, "UDP/TLS/RTP/", 12)))
 		flag_proto(fl, k, klen);
+	else if (word_is(k, klen, "SDES") && vlen)
+		flag_sdes(fl, v, vlen);
+	else if (klen > 5 && !strncasecmp(k, "SDES-", 5) && !vlen)
+		flag_sdes(fl, k + 5, klen - 5);
 }
 
 static void flag_word(struct ng_flags *fl, const char *w, size_t len)
@@ -507,14 +530,14 @@ static void cmd_delete(struct ng *ng, const struct benc *req, struct benc_buf *b
 	reply_ok(b, NULL, NULL);
 }
 
-/* Totals per component, as Kamailio's $rtpstat reads them. */
-static void put_totals(struct benc_buf *b, uint64_t packets, uint64_t bytes)
+/* Totals per component, as Kamailio's $rtpstat reads them; errors: SRTP that failed. */
+static void put_totals(struct benc_buf *b, uint64_t packets, uint64_t bytes, uint64_t errors)
 {
 	benc_put_dict(b);
 	benc_put_str(b, "bytes");
 	benc_put_int(b, (int64_t)bytes);
 	benc_put_str(b, "errors");
-	benc_put_int(b, 0);
+	benc_put_int(b, (int64_t)errors);
 	benc_put_str(b, "packets");
 	benc_put_int(b, (int64_t)packets);
 	benc_put_end(b);
@@ -522,7 +545,7 @@ static void put_totals(struct benc_buf *b, uint64_t packets, uint64_t bytes)
 
 static void cmd_query(struct ng *ng, const struct benc *req, struct benc_buf *b)
 {
-	uint64_t packets = 0, bytes = 0;
+	uint64_t packets = 0, bytes = 0, errors = 0;
 	char call_id[256];
 	struct ng_call *c;
 	int i, leg;
@@ -538,7 +561,7 @@ static void cmd_query(struct ng *ng, const struct benc *req, struct benc_buf *b)
 	benc_put_str(b, "tags");
 	benc_put_dict(b);
 	for (leg = 0; leg < 2; leg++) {
-		uint64_t lp = 0, lb = 0;
+		uint64_t lp = 0, lb = 0, le = 0;
 
 		for (i = 0; i < c->s->nstreams; i++) {
 			struct media_leg_report r;
@@ -547,7 +570,9 @@ static void cmd_query(struct ng *ng, const struct benc *req, struct benc_buf *b)
 				continue;
 			lp += r.packets;
 			lb += r.bytes;
+			le += r.crypto_errors;
 		}
+		errors += le;
 		packets += lp;
 		bytes += lb;
 		benc_put_str(b, c->tag[leg]);
@@ -555,16 +580,16 @@ static void cmd_query(struct ng *ng, const struct benc *req, struct benc_buf *b)
 		benc_put_str(b, "tag");
 		benc_put_str(b, c->tag[leg]);
 		benc_put_str(b, "totals");
-		put_totals(b, lp, lb);
+		put_totals(b, lp, lb, le);
 		benc_put_end(b);
 	}
 	benc_put_end(b);
 	benc_put_str(b, "totals");
 	benc_put_dict(b);
 	benc_put_str(b, "RTCP");
-	put_totals(b, 0, 0);
+	put_totals(b, 0, 0, 0);
 	benc_put_str(b, "RTP");
-	put_totals(b, packets, bytes);
+	put_totals(b, packets, bytes, errors);
 	benc_put_end(b);
 	benc_put_end(b);
 }

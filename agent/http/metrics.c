@@ -142,6 +142,10 @@ static void stream_metrics(FILE *f, struct media_ctx *m, struct dp *dp)
 	}
 	one(f, "sluice_media_sessions", "gauge", "Media sessions (calls and NG/rtpproxy offers).",
 	    m->nsessions);
+	one(f, "sluice_srtp_auth_failures_total", "counter",
+	    "SRTP packets that failed authentication on terminated legs, dropped.", m->srtp_failed);
+	one(f, "sluice_dtls_refused_total", "counter",
+	    "DTLS records refused (strangers) and DTLS-SRTP handshakes given up.", m->dtls_refused);
 	head(f, "sluice_streams", "gauge", "Stream directions by the path that relays them.");
 	fprintf(f, "sluice_streams{path=\"user\"} %" PRIu64 "\n", n[PATH_USER]);
 	if (!same)

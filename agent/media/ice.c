@@ -63,7 +63,7 @@ bool media_ice_cred_ok(const char *ufrag, const char *pwd)
 }
 
 bool media_ice_input(const struct media_ice_agent *ice, int fd, const struct sockaddr *src,
-		     socklen_t srclen, const uint8_t *pkt, size_t len)
+		     socklen_t srclen, const uint8_t *pkt, size_t len, bool *authenticated)
 {
 	const struct stun_ice_cred cred = { ice->ufrag, ice->pwd };
 	uint8_t out[STUN_MAX_RESPONSE];
@@ -75,6 +75,7 @@ bool media_ice_input(const struct media_ice_agent *ice, int fd, const struct soc
 	n = stun_ice_answer(pkt, len, src, &cred, out, sizeof(out), &flags);
 	if (n <= 0)
 		return false;
+	*authenticated = true;
 	if (sendto(fd, out, (size_t)n, MSG_DONTWAIT, src, srclen) < 0)
 		LOG(L_DEBUG, "[media] ICE answer: %s", strerror(errno));
 	return (flags & STUN_ICE_USE_CANDIDATE) != 0;

@@ -39,9 +39,10 @@ bool media_ice_cred_ok(const char *ufrag, const char *pwd);
 /*
  * A STUN message that arrived from src on the relay's socket fd: answered
  * on fd when it is a check (stun_ice_answer()). Returns true when it is an
- * authenticated check that nominates src (USE-CANDIDATE).
+ * authenticated check that nominates src (USE-CANDIDATE); *authenticated
+ * when it was an authenticated check at all.
  */
 bool media_ice_input(const struct media_ice_agent *ice, int fd, const struct sockaddr *src,
-		     socklen_t srclen, const uint8_t *pkt, size_t len);
+		     socklen_t srclen, const uint8_t *pkt, size_t len, bool *authenticated);
 
 #endif /* SLUICE_MEDIA_ICE_H */

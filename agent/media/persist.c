@@ -9,13 +9,15 @@
  *     "legs": [ { "sdp": ["10.0.0.2:4000", "10.0.0.2:4001"],
  *                 "peer": ["10.0.0.9:51000", null], "ssrc": [51966, 0],
  *                 "wants": true, "mux": false, "muxed": false, "hold": false,
- *                 "addr": "10.0.0.2", "asym": false }, { ... } ] }, ... ],
+ *                 "addr": "10.0.0.2", "asym": false, "srtp": false }, { ... } ] }, ... ],
  *     "ice": [ { "force": true, "ufrag": "...", "pwd": "..." }, null ] }
  *
  * "mux" is what the peer's SDP said, "muxed" what was negotiated (a row
  * from before "muxed" existed takes "mux" for it, as sluiced then did).
  * "ice" (per leg, the relay's ICE-lite agent: ice.h) is there only when a
- * leg has credentials; rows written before it load without ICE.
+ * leg has credentials; rows written before it load without ICE. "srtp"
+ * says the relay terminated the leg's SRTP: the keys are not written, so
+ * such a session is dropped at restart rather than relayed without them.
  * JSON rather than a binary image, so that a newer sluiced can read an
  * older one's rows. Written on every offer, answer and latch; deleted with
  * the session.
@@ -92,14 +94,14 @@ static json_t *leg_json(const struct media_sstream *st, int i)
 {
 	const struct media_leg *l = &st->relay.leg[i];
 
-	return json_pack("{s:[o,o],s:[o,o],s:[I,I],s:b,s:b,s:b,s:b,s:s,s:b}",
+	return json_pack("{s:[o,o],s:[o,o],s:[I,I],s:b,s:b,s:b,s:b,s:s,s:b,s:b}",
 			 "sdp", ep_json(&l->sdp[0]), ep_json(&l->sdp[1]),
 			 "peer", l->latched[0] ? ep_json(&l->peer[0]) : json_null(),
 			 l->latched[1] ? ep_json(&l->peer[1]) : json_null(),
 			 "ssrc", (json_int_t)l->ssrc[0], (json_int_t)l->ssrc[1],
 			 "wants", l->wants_media, "mux", st->sdp[i].rtcp_mux, "muxed", l->mux,
 			 "hold", st->sdp[i].hold, "addr", st->sdp[i].addr,
-			 "asym", l->asymmetric);
+			 "asym", l->asymmetric, "srtp", l->srtp || l->dtls);
 }
 
 static json_t *ice_json(const struct media_ice_agent *ice)
@@ -316,6 +318,9 @@ static int restore_leg(struct media_sstream *st, int i, json_t *j)
 	const char *addr = json_string_value(json_object_get(j, "addr"));
 	int c;
 
+	/* SRTP keys never go to disk: a terminated stream cannot come back. */
+	if (json_is_true(json_object_get(j, "srtp")))
+		return -ENOKEY;
 	for (c = 0; c < 2; c++) {
 		if (ep_parse(json_array_get(sdp, (size_t)c), &l->sdp[c]) ||
 		    ep_parse(json_array_get(peer, (size_t)c), &l->peer[c]))

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
+
 #include "core/log.h"
 #include "media/relay.h"
 #include "net/stun.h"
@@ -127,6 +129,44 @@ static void stun_input(struct media_stream *st, int from, enum media_comp comp,
 		st->on_latch(st, from, comp, st->arg);
 }
 
+/* DTLS on a media socket: the leg's handshake, from its peer only (relay.h). */
+static void dtls_input(struct media_stream *st, int from, enum media_comp comp,
+		       const struct sockaddr *src, socklen_t srclen, const uint8_t *pkt,
+		       size_t len, uint64_t now_ms)
+{
+	struct media_leg *leg = &st->leg[from];
+	struct sdes_crypto rx, tx;
+	bool known;
+	int rc;
+
+	if (comp != MEDIA_RTP)
+		known = false;	/* one association per leg, on its RTP port (rtcp-mux) */
+	else if (leg->latched[comp])
+		known = same_endpoint(&leg->peer[comp], src, srclen);
+	else
+		known = same_endpoint(&leg->verified, src, srclen) ||
+			same_endpoint(&leg->sdp[MEDIA_RTP], src, srclen);
+	if (!leg->dtls || !known) {
+		leg->stats.dropped_dtls++;
+		return;
+	}
+	if (!leg->dtls->started_ms)
+		leg->dtls->started_ms = now_ms ? now_ms : 1;
+	if (!leg->latched[comp]) {
+		set_peer(leg, comp, src, srclen, false, 0);
+		if (st->on_latch)
+			st->on_latch(st, from, comp, st->arg);
+	}
+	leg->last_rx_ms = now_ms;
+	rc = media_dtls_input(leg->dtls, pkt, len, leg->fd[comp], src, srclen, &rx, &tx);
+	if (rc == 1 && st->on_dtls)
+		st->on_dtls(st, from, &rx, &tx, st->arg);
+	else if (rc < 0)
+		leg->stats.dropped_dtls++;
+	OPENSSL_cleanse(&rx, sizeof(rx));
+	OPENSSL_cleanse(&tx, sizeof(tx));
+}
+
 /*
  * A batch to send out of one of the other leg's sockets: RTP and RTCP part
  * ways where one peer muxes and the other does not.
@@ -185,7 +225,8 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 	memset(in, 0, sizeof(in));
 	for (i = 0; i < RELAY_BATCH; i++) {
 		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = RELAY_MTU;
+		/* Room for what SRTP adds on the way out. */
+		iov[i].iov_len = RELAY_MTU - MEDIA_SRTP_TRAILER;
 		in[i].msg_hdr.msg_iov = &iov[i];
 		in[i].msg_hdr.msg_iovlen = 1;
 		in[i].msg_hdr.msg_name = &src[i];
@@ -206,7 +247,22 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 				   in[i].msg_hdr.msg_namelen, bufs[i], len);
 			continue;
 		}
-		v = media_latch(leg, comp, st->relatch, (struct sockaddr *)&src[i],
+		if (media_dtls_is_packet(bufs[i], len)) {
+			dtls_input(st, from, comp, (struct sockaddr *)&src[i],
+				   in[i].msg_hdr.msg_namelen, bufs[i], len, now_ms);
+			continue;
+		}
+		if (leg->dtls && !leg->srtp) {
+			leg->stats.dropped_crypto++;	/* no keys yet */
+			continue;
+		}
+		if (leg->srtp && media_srtp_unprotect(leg->srtp, comp == MEDIA_RTCP ||
+						      media_muxed_rtcp(bufs[i], len), bufs[i], &len)) {
+			leg->stats.dropped_crypto++;
+			continue;
+		}
+		/* What authenticated as SRTP comes from the key's holder: it may re-latch. */
+		v = media_latch(leg, comp, leg->srtp ? MEDIA_RELATCH_ANY : st->relatch, (struct sockaddr *)&src[i],
 				in[i].msg_hdr.msg_namelen, bufs[i], len);
 		if (v == MEDIA_DROP_SOURCE)
 			continue;
@@ -218,6 +274,14 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 		dest = media_leg_dest(other, what);
 		if (!other->wants_media || !dest) {
 			leg->stats.dropped_direction++;
+			continue;
+		}
+		if (other->dtls && !other->srtp) {
+			leg->stats.dropped_direction++;	/* the other side has no keys yet */
+			continue;
+		}
+		if (other->srtp && media_srtp_protect(other->srtp, what == MEDIA_RTCP, bufs[i], &len)) {
+			leg->stats.dropped_crypto++;
 			continue;
 		}
 		leg->stats.packets++;

@@ -36,6 +36,25 @@
  * on the relay's RTP socket and is told apart by its payload type, and
  * RTCP for it leaves from that socket to its RTP peer. So RTCP crosses
  * between a muxing peer and one with RTCP on a port of its own.
+ *
+ * A leg with SRTP terminated (media_leg.srtp, srtp.h): what its peer sends
+ * is authenticated and decrypted before anything else, latching included,
+ * so that a packet without the key neither latches nor reaches the other
+ * side (dropped, counted in dropped_crypto); what goes to it is encrypted
+ * with the relay's key for it last. RTCP (on its own port, or muxed and
+ * told by its payload type) is SRTCP. Since only the key's holder can
+ * send what authenticates (and replays are refused), a terminated leg
+ * re-latches to a new source of authenticated packets whatever the
+ * re-latch policy: a phone whose NAT rebound, not a stranger.
+ *
+ * DTLS (RFC 7983: first byte 20..63) goes to the leg's DTLS-SRTP
+ * handshake (media_leg.dtls), never relayed, on its RTP port only (one
+ * association per leg: DTLS-SRTP legs multiplex RTCP), and only from the leg's
+ * latched peer, from the source of a check its ICE-lite agent
+ * authenticated, or, before anything latched, from the address its SDP
+ * gave; the first such record latches the leg. DTLS from anyone else, or
+ * to a leg without DTLS, is dropped and counted (dropped_dtls). Until the
+ * handshake is done, media from and to that leg is dropped.
  */
 #ifndef SLUICE_MEDIA_RELAY_H
 #define SLUICE_MEDIA_RELAY_H
@@ -44,6 +63,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+#include "media/dtls.h"
+#include "media/srtp.h"
 
 enum media_relatch {
 	MEDIA_RELATCH_OFF = 0,
@@ -68,6 +90,8 @@ struct media_leg_stats {
 	uint64_t	dropped_direction; /* the other side does not want media */
 	uint64_t	relatched;
 	uint64_t	stun;		/* STUN received: answered or dropped, never relayed */
+	uint64_t	dropped_crypto;	/* SRTP that failed authentication (or protection) */
+	uint64_t	dropped_dtls;	/* DTLS from a stranger or to a leg without it, or failed */
 };
 
 struct media_leg {
@@ -80,6 +104,12 @@ struct media_leg {
 	/* Media to this peer goes to its SDP's address, not to where its own comes from. */
 	bool			asymmetric;
 	bool			mux;		/* the peer multiplexes RTCP (RFC 5761) */
+	/* NULL: as it comes; else the relay terminates this peer's SRTP (srtp.h). */
+	struct media_srtp	*srtp;
+	/* DTLS-SRTP with the peer (dtls.h); its keys go into srtp when the handshake is done. */
+	struct media_dtls	*dtls;
+	/* The source of the last check the ICE-lite agent authenticated (DTLS may come from it). */
+	struct media_endpoint	verified;
 	struct media_leg_stats	stats;
 	uint64_t		last_rx_ms;
 };
@@ -96,12 +126,18 @@ typedef void (*media_latch_fn)(struct media_stream *st, int leg, enum media_comp
 typedef bool (*media_stun_fn)(struct media_stream *st, int leg, enum media_comp comp,
 			      const struct sockaddr *src, socklen_t srclen, const uint8_t *pkt,
 			      size_t len, void *arg);
+/* The owner sets media_leg.verified when its agent authenticated a check. */
+
+/* A leg's DTLS handshake is done: its SRTP keys, peer's (rx) and relay's (tx). */
+typedef void (*media_dtls_fn)(struct media_stream *st, int leg, const struct sdes_crypto *rx,
+			      const struct sdes_crypto *tx, void *arg);
 
 struct media_stream {
 	struct media_leg	leg[2];
 	enum media_relatch	relatch;
 	media_latch_fn		on_latch;
 	media_stun_fn		on_stun;	/* NULL: STUN is dropped */
+	media_dtls_fn		on_dtls;
 	void			*arg;
 };
 

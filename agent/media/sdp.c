@@ -162,6 +162,39 @@ static void parse_rtpmap(const char *v, struct sdp_stream *st)
 		st->clock_rate = (uint32_t)strtoul(slash + 1, NULL, 10);
 }
 
+/* a=crypto (RFC 4568): the usable ones kept, every one counted. */
+static void parse_crypto(const char *v, struct sdp_stream *st)
+{
+	if (st->ncrypto_seen < 255)
+		st->ncrypto_seen++;
+	if (st->ncrypto < SDES_MAX_LINES && !sdes_parse(v, &st->crypto[st->ncrypto]))
+		st->ncrypto++;
+}
+
+/* a=fingerprint:sha-256 AB:CD:... (RFC 8122); another hash is not usable. */
+static void parse_fingerprint(const char *v, struct sdp_stream *st)
+{
+	size_t n;
+
+	if (!v || strncasecmp(v, "sha-256 ", 8))
+		return;
+	v += 8;
+	n = strlen(v);
+	/* 32 bytes: 95 characters of hex and colons. */
+	if (n != 95 || strspn(v, "0123456789abcdefABCDEF:") != n)
+		return;
+	strcpy(st->fingerprint, v);
+}
+
+static void parse_setup(const char *v, struct sdp_stream *st)
+{
+	static const char *const names[] = { "", "actpass", "active", "passive", "holdconn" };
+
+	for (int i = 1; v && i < 5; i++)
+		if (!strcmp(v, names[i]))
+			st->setup = (enum sdp_setup)i;
+}
+
 static int parse_attrs(const osip_list_t *attrs, struct sdp_stream *st, bool media_level,
 		       int *rtcp_family, char *err, size_t errlen)
 {
@@ -183,6 +216,15 @@ static int parse_attrs(const osip_list_t *attrs, struct sdp_stream *st, bool med
 			st->rtcp_mux = true;
 		} else if (media_level && !strcmp(a->a_att_field, "rtpmap")) {
 			parse_rtpmap(a->a_att_value, st);
+		} else if (media_level && !strcmp(a->a_att_field, "crypto")) {
+			parse_crypto(a->a_att_value, st);
+		} else if (!strcmp(a->a_att_field, "fingerprint")) {
+			parse_fingerprint(a->a_att_value, st);
+		} else if (!strcmp(a->a_att_field, "setup")) {
+			parse_setup(a->a_att_value, st);
+		} else if (media_level && !strcmp(a->a_att_field, "mid") && a->a_att_value &&
+			   strlen(a->a_att_value) < sizeof(st->mid)) {
+			strcpy(st->mid, a->a_att_value);
 		}
 	}
 	return 0;
@@ -468,34 +510,35 @@ static int rewrite_attrs(osip_list_t *attrs, const struct sdp_rewrite *rw, const
 	return 0;
 }
 
-/* RTP profiles by what converting between them would take. */
-enum proto_class { PROTO_OTHER, PROTO_RTP, PROTO_SRTP, PROTO_DTLS };
-
-static enum proto_class proto_class(const char *p)
+enum sdp_proto_kind sdp_proto_kind(const char *p)
 {
 	if (!strcasecmp(p, "RTP/AVP") || !strcasecmp(p, "RTP/AVPF"))
-		return PROTO_RTP;
+		return SDP_PROTO_RTP;
 	if (!strcasecmp(p, "RTP/SAVP") || !strcasecmp(p, "RTP/SAVPF"))
-		return PROTO_SRTP;
+		return SDP_PROTO_SRTP;
 	if (!strcasecmp(p, "UDP/TLS/RTP/SAVP") || !strcasecmp(p, "UDP/TLS/RTP/SAVPF"))
-		return PROTO_DTLS;
-	return PROTO_OTHER;
+		return SDP_PROTO_DTLS;
+	return SDP_PROTO_OTHER;
 }
 
 int sdp_proto_convert(const char *from, const char *to, char *err, size_t errlen)
 {
-	enum proto_class f = proto_class(from), t = proto_class(to);
+	enum sdp_proto_kind f = sdp_proto_kind(from), t = sdp_proto_kind(to);
 
 	if (!strcasecmp(from, to))
 		return 0;
-	if (t == PROTO_OTHER)
+	if (t == SDP_PROTO_OTHER)
 		return fail(err, errlen, "transport-protocol %s: not an RTP profile", to);
-	if (f != t) {
-		snprintf(err, errlen, "transport-protocol %s: sluice relays %s media as it is "
-			 "and does not encrypt or decrypt it", to, from);
+	if (f == SDP_PROTO_OTHER) {
+		snprintf(err, errlen, "transport-protocol %s: %s is not an RTP profile", to, from);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+bool sdp_proto_is_srtp(const char *proto)
+{
+	return sdp_proto_kind(proto) == SDP_PROTO_SRTP;
 }
 
 /* A profile with RTCP feedback (RFC 4585): its name ends in F. */
@@ -526,14 +569,70 @@ static int rewrite_proto(sdp_media_t *m, const char *proto)
 	return 0;
 }
 
+static bool has_attr(const osip_list_t *attrs, const char *field);
+
+static bool is_keying(const char *field)
+{
+	return !strcmp(field, "crypto") || !strcmp(field, "fingerprint") || !strcmp(field, "setup");
+}
+
+/* The keying replaced by the relay's own (sdp.h), or kept (NULL); a=mid added. */
+static int rewrite_crypto(sdp_media_t *m, const char *crypto, const char *mid)
+{
+	const char *p, *nl, *colon;
+	int i;
+
+	if (mid && !has_attr(&m->a_attributes, "mid")) {
+		sdp_attribute_t *a;
+
+		if (sdp_attribute_init(&a))
+			return -ENOMEM;
+		a->a_att_field = osip_strdup("mid");
+		a->a_att_value = osip_strdup(mid);
+		if (!a->a_att_field || !a->a_att_value || osip_list_add(&m->a_attributes, a, -1) < 0) {
+			sdp_attribute_free(a);
+			return -ENOMEM;
+		}
+	}
+	if (!crypto)
+		return 0;
+	for (i = 0; i < osip_list_size(&m->a_attributes); i++) {
+		sdp_attribute_t *a = osip_list_get(&m->a_attributes, i);
+
+		if (a->a_att_field && is_keying(a->a_att_field))
+			drop_attr(&m->a_attributes, i--);
+	}
+	for (p = crypto; (nl = strchr(p, '\n')); p = nl + 1) {
+		sdp_attribute_t *a;
+
+		colon = memchr(p, ':', (size_t)(nl - p));
+		if (!colon)
+			continue;
+		if (sdp_attribute_init(&a))
+			return -ENOMEM;
+		a->a_att_field = osip_malloc((size_t)(colon - p) + 1);
+		if (a->a_att_field)
+			osip_strncpy(a->a_att_field, p, (size_t)(colon - p));
+		a->a_att_value = osip_malloc((size_t)(nl - colon));
+		if (a->a_att_value)
+			osip_strncpy(a->a_att_value, colon + 1, (size_t)(nl - colon - 1));
+		if (!a->a_att_field || !a->a_att_value ||
+		    osip_list_add(&m->a_attributes, a, -1) < 0) {
+			sdp_attribute_free(a);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 /*
  * One m= section: its relay port, every c= and its attributes. A rejected
  * stream stays rejected, but its c= too points at the relay (topology
  * hiding) and it loses ICE like the others.
  */
 static int rewrite_media(sdp_media_t *m, const struct sdp_rewrite *rw, const char *addrtype,
-			 uint16_t relay_port, const char *proto, enum sdp_mux_out mux, char *err,
-			 size_t errlen)
+			 uint16_t relay_port, const char *proto, const char *crypto,
+			 const char *mid, enum sdp_mux_out mux, char *err, size_t errlen)
 {
 	uint16_t old = 0;
 	char port[8];
@@ -550,7 +649,7 @@ static int rewrite_media(sdp_media_t *m, const struct sdp_rewrite *rw, const cha
 	for (c = 0; c < osip_list_size(&m->c_connections); c++)
 		if (rewrite_conn(osip_list_get(&m->c_connections, c), rw->addr, addrtype))
 			return -ENOMEM;
-	if (rewrite_proto(m, proto))
+	if (rewrite_proto(m, proto) || rewrite_crypto(m, crypto, mid))
 		return -ENOMEM;
 	return rewrite_attrs(&m->a_attributes, rw, addrtype, true, old, old ? relay_port : 0, mux);
 }
@@ -637,9 +736,19 @@ static int rewrite_tree(sdp_message_t *sdp, const struct sdp_rewrite *rw, char *
 	    rewrite_conn(sdp->c_connection, rw->addr, addrtype) ||
 	    rewrite_attrs(&sdp->a_attributes, rw, addrtype, false, 0, 0, SDP_MUX_KEEP))
 		return -ENOMEM;
+	/* The relay keys a stream itself: the sender's session-level DTLS keying goes too. */
+	for (i = 0; i < n && !rw->crypto[i]; i++)
+		;
+	for (int k = 0; i < n && k < osip_list_size(&sdp->a_attributes); k++) {
+		sdp_attribute_t *a = osip_list_get(&sdp->a_attributes, k);
+
+		if (a->a_att_field && is_keying(a->a_att_field))
+			drop_attr(&sdp->a_attributes, k--);
+	}
 	for (i = 0; i < n; i++) {
 		rc = rewrite_media(osip_list_get(&sdp->m_medias, i), rw, addrtype, rw->ports[i],
-				   rw->proto[i], (enum sdp_mux_out)rw->mux[i], err, errlen);
+				   rw->proto[i], rw->crypto[i], rw->mid[i],
+				   (enum sdp_mux_out)rw->mux[i], err, errlen);
 		if (rc)
 			return rc;
 	}

@@ -4,8 +4,9 @@
  * wants media, RTCP, direction, clock rate) and a rewrite that points the
  * session at the relay. Parsing and printing are libosip2's; this module
  * checks what libosip2 lets through and keeps everything it does not need
- * to touch (a=crypto among it: SRTP by SDES then works end to end, since
- * the relay never looks inside a payload).
+ * to touch. a=crypto (SDES) is read (sdes.h) so that the session can
+ * terminate SRTP where asked; where it is not, it passes untouched and
+ * SRTP works end to end, since the relay never looks inside a payload.
  */
 #ifndef SLUICE_MEDIA_SDP_H
 #define SLUICE_MEDIA_SDP_H
@@ -13,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "media/sdes.h"
 
 #ifndef SDP_MAX_STREAMS
 #define SDP_MAX_STREAMS 8
@@ -25,6 +28,24 @@ enum sdp_dir {
 	SDP_RECVONLY,
 	SDP_INACTIVE,
 };
+
+enum sdp_setup {
+	SDP_SETUP_NONE = 0,
+	SDP_SETUP_ACTPASS,
+	SDP_SETUP_ACTIVE,
+	SDP_SETUP_PASSIVE,
+	SDP_SETUP_HOLDCONN,
+};
+
+/* Transport protocols by what going between them takes. */
+enum sdp_proto_kind {
+	SDP_PROTO_OTHER = 0,
+	SDP_PROTO_RTP,		/* RTP/AVP, RTP/AVPF */
+	SDP_PROTO_SRTP,		/* RTP/SAVP, RTP/SAVPF: SDES keys */
+	SDP_PROTO_DTLS,		/* UDP/TLS/RTP/SAVP, UDP/TLS/RTP/SAVPF */
+};
+
+enum sdp_proto_kind sdp_proto_kind(const char *proto);
 
 struct sdp_stream {
 	char		media[16];		/* audio, video, ... */
@@ -39,6 +60,14 @@ struct sdp_stream {
 	enum sdp_dir	dir;			/* media a=, else session a=, else sendrecv */
 	int		pt;			/* first payload type, -1: not RTP (t38) */
 	uint32_t	clock_rate;		/* its rtpmap clock (static types known), 0: unknown */
+	/* SDES (sdes.h): the usable a=crypto lines in order, and how many there were in all. */
+	struct sdes_crypto crypto[SDES_MAX_LINES];
+	uint8_t		ncrypto;
+	uint8_t		ncrypto_seen;
+	/* DTLS-SRTP (RFC 8122, 4145): a=fingerprint's SHA-256 ("" for none or another hash), a=setup. */
+	char		fingerprint[104];
+	enum sdp_setup	setup;
+	char		mid[32];		/* a=mid (RFC 8843), "" for none */
 };
 
 struct sdp_info {
@@ -71,6 +100,14 @@ struct sdp_rewrite {
 	/* Per m= line, the transport protocol to write (NULL: as it is). */
 	const char	*proto[SDP_MAX_STREAMS];
 	/*
+	 * Per m= line, NULL: its keying (a=crypto, a=fingerprint, a=setup) as
+	 * it is; else all of it goes and these take its place: "FIELD:VALUE"
+	 * attributes, each ended by '\n' ("" for none).
+	 */
+	const char	*crypto[SDP_MAX_STREAMS];
+	/* Per m= line, an a=mid to add where it has none (NULL: none). */
+	const char	*mid[SDP_MAX_STREAMS];
+	/*
 	 * The relay's own ICE-lite agent (ice.h), NULL: none. The peer's ICE
 	 * goes (keep_ice or not) and the relay's comes in: a=ice-lite,
 	 * a=ice-ufrag and a=ice-pwd at session level, and per live m= the
@@ -83,12 +120,15 @@ struct sdp_rewrite {
 
 /*
  * Whether a stream described with transport protocol `from` can go out as
- * `to`: between RTP/AVP and RTP/AVPF, and between RTP/SAVP and RTP/SAVPF
- * (SDES keys pass end to end, the relay never looks inside), since only
- * the RTCP feedback differs; never into or out of SRTP or DTLS, which
- * would mean encrypting. 0, or -EINVAL with the reason in err.
+ * `to`: between RTP/AVP and RTP/AVPF, between RTP/SAVP and RTP/SAVPF
+ * (only the RTCP feedback differs), and between those and each other
+ * and DTLS-SRTP (the relay terminates SRTP: keying.h). 0, or -EINVAL with
+ * the reason in err (not an RTP profile).
  */
 int sdp_proto_convert(const char *from, const char *to, char *err, size_t errlen);
+
+/* RTP/SAVP or RTP/SAVPF: SRTP keyed by SDES. */
+bool sdp_proto_is_srtp(const char *proto);
 
 /*
  * Rewrites body for the other leg: o= and every c= carry the relay's

@@ -7,12 +7,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
 
 #include "core/log.h"
 #include "media/quality.h"
@@ -123,6 +126,8 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 
 	if (comp == MEDIA_RTCP && in->mux && out->mux)
 		want = false;	/* muxed both ways: the RTP flow carries it */
+	if (in->srtp || out->srtp || in->dtls || out->dtls)
+		want = false;	/* SRTP terminated: userspace decrypts or encrypts each packet */
 	flow_key(&m->plane[st->plane[from]], relay_port(st, from, comp), &key);
 	if (comp == MEDIA_RTCP && demux)
 		key.comp = SLUICE_KEY_MUXED_RTCP;
@@ -192,9 +197,19 @@ static bool on_stun(struct media_stream *rs, int leg, enum media_comp comp,
 		    void *arg)
 {
 	struct media_session *s = arg;
+	bool authenticated = false, nominated;
 
-	return media_ice_input(&s->ice[leg], rs->leg[leg].fd[comp], src, srclen, pkt, len);
+	nominated = media_ice_input(&s->ice[leg], rs->leg[leg].fd[comp], src, srclen, pkt, len,
+				    &authenticated);
+	if (authenticated && srclen <= sizeof(rs->leg[leg].verified.ss)) {
+		memcpy(&rs->leg[leg].verified.ss, src, srclen);
+		rs->leg[leg].verified.len = srclen;
+	}
+	return nominated;
 }
+
+static void on_dtls(struct media_stream *rs, int leg, const struct sdes_crypto *rx,
+		    const struct sdes_crypto *tx, void *arg);
 
 /* ---- sockets ---- */
 
@@ -344,6 +359,7 @@ int media_stream_open(struct media_session *s, int i, const uint16_t *ports)
 	st->relay.relatch = m->relatch;
 	st->relay.on_latch = on_latch;
 	st->relay.on_stun = on_stun;
+	st->relay.on_dtls = on_dtls;
 	st->relay.arg = s;
 	watch_stream(s, i);
 	st->released = false;
@@ -367,7 +383,57 @@ static void close_stream(struct media_session *s, struct media_sstream *st)
 	/* The allocator takes the sockets back, watched still (ports.h). */
 	for (leg = 0; leg < 2; leg++)
 		media_ports_free(&m->plane[st->plane[leg]].ports, st->port[leg]);
+	media_keying_clear(&st->keying, &st->relay);
 	st->active = false;
+}
+
+/* ---- DTLS-SRTP ---- */
+
+/* A leg's handshake is done: its keys into libsrtp2 (relay.h). */
+static void on_dtls(struct media_stream *rs, int leg, const struct sdes_crypto *rx,
+		    const struct sdes_crypto *tx, void *arg)
+{
+	struct media_session *s = arg;
+	struct media_sstream *st = (struct media_sstream *)((char *)rs -
+							     offsetof(struct media_sstream, relay));
+	int rc = media_srtp_set(&rs->leg[leg].srtp, rx, tx);
+
+	if (rc)
+		LOG(L_WARN, "[media] %s: DTLS-SRTP with the %s: no SRTP context: %s", s->id,
+		    leg ? "callee" : "caller", strerror(-rc));
+	else
+		LOG(L_INFO, "[media] %s: DTLS-SRTP with the %s on port %u: %s", s->id,
+		    leg ? "callee" : "caller", st->port[leg], sdes_suites[rx->suite].name);
+}
+
+/*
+ * Once a second and after each offer or answer: a client's first flight
+ * and OpenSSL's retransmissions go out; a handshake not done in time, or
+ * failed, is given up (its SSL freed; the leg carries no media).
+ */
+static void dtls_tick(struct media_session *s, struct media_sstream *st, uint64_t now)
+{
+	for (int leg = 0; leg < 2; leg++) {
+		struct media_leg *l = &st->relay.leg[leg];
+		struct media_dtls *d = l->dtls;
+		const struct media_endpoint *to = media_leg_dest(l, MEDIA_RTP);
+
+		if (!d || !d->ssl || d->done)
+			continue;
+		if (!d->server && !d->started_ms && to)
+			d->started_ms = now ? now : 1;
+		if (d->failed || (d->started_ms && now - d->started_ms > MEDIA_DTLS_TIMEOUT_MS)) {
+			LOG(L_WARN, "[media] %s: DTLS-SRTP handshake with the %s %s: given up",
+			    s->id, leg ? "callee" : "caller",
+			    d->failed ? "failed (a wrong fingerprint, no SRTP profile or an alert)" :
+			    "not done in time");
+			s->m->dtls_refused++;
+			media_dtls_abort(d);
+			continue;
+		}
+		if (to)
+			media_dtls_flush(d, l->fd[MEDIA_RTP], (const struct sockaddr *)&to->ss, to->len);
+	}
 }
 
 /* ---- offer / answer ---- */
@@ -506,7 +572,10 @@ struct negotiation {
 	int			from;
 	int			nstreams;
 	bool			answer;
+	bool			own;	/* sluice's own call (no opts): [media] srtp applies */
 	const struct media_opts	*opts;	/* never NULL */
+	/* The a=crypto lines going out per stream (rw->crypto): keys, wiped after. */
+	char			crypto[SDP_MAX_STREAMS][SDES_MAX_LINES * (SDES_LINE_MAX + 1) + 1];
 };
 
 /*
@@ -530,9 +599,104 @@ static int out_proto(struct negotiation *n, int i, const struct sdp_stream *sdp,
 					 errlen);
 	if (st->has_sdp[to])
 		want = st->sdp[to].proto;
+	/* Into or out of SRTP or DTLS only where the relay terminates it (keying.h). */
+	if (want && sdp_proto_kind(want) != sdp_proto_kind(sdp->proto) && !st->keying.terminate)
+		want = NULL;
 	if (want && !sdp_proto_convert(sdp->proto, want, err, errlen))
 		n->rw->proto[i] = want;
 	return 0;
+}
+
+/*
+ * What an offer asks of SDES: NG's transport-protocol across RTP/AVP and
+ * RTP/SAVP, or for sluice's own calls [media] srtp (keying.h).
+ */
+static void keying_want_flags(const struct negotiation *n, const struct sdp_stream *sdp,
+			      struct media_keying_want *w);
+
+static void keying_want(const struct negotiation *n, int i, const struct sdp_stream *sdp,
+			struct media_keying_want *w)
+{
+	const struct media_keying *k = &n->s->st[i].keying;
+
+	memset(w, 0, sizeof(*w));
+	w->no_suites = n->opts->sdes_no;
+	keying_want_flags(n, sdp, w);
+	/* A leg keyed by DTLS keeps it in a re-offer (its association stays). */
+	if (w->terminate && k->leg[!n->from].dtls) {
+		w->offer = MEDIA_KEYS_DTLS;
+		w->proto = NULL;
+	}
+}
+
+static void keying_want_flags(const struct negotiation *n, const struct sdp_stream *sdp,
+			      struct media_keying_want *w)
+{
+	const struct media_opts *o = n->opts;
+	enum media_srtp_mode mode = n->s->m->srtp;
+
+	if (o->proto[0]) {
+		enum sdp_proto_kind to = sdp_proto_kind(o->proto);
+
+		w->terminate = sdp_proto_kind(sdp->proto) != to;
+		w->offer = to == SDP_PROTO_SRTP ? MEDIA_KEYS_SDES :
+			   to == SDP_PROTO_DTLS ? MEDIA_KEYS_DTLS : MEDIA_KEYS_NONE;
+		w->proto = o->proto;
+		return;
+	}
+	if (!n->own || mode == MEDIA_SRTP_OFF)
+		return;
+	w->terminate = true;
+	w->offer = MEDIA_KEYS_SDES;
+	w->require = mode == MEDIA_SRTP_REQUIRE;
+	if (w->require)
+		w->proto = media_keying_proto(sdp->proto, true);
+	else if (sdp_proto_kind(sdp->proto) == SDP_PROTO_DTLS)
+		w->proto = "RTP/AVP";	/* a WebRTC caller: SDES best effort to a SIP phone */
+}
+
+/* SDES for stream i (keying.h): the sender's leg keyed, the lines going out. */
+static int negotiate_keying(struct negotiation *n, int i, const struct sdp_stream *sdp,
+			    char *err, size_t errlen)
+{
+	struct media_sstream *st = &n->s->st[i];
+	struct media_keying_env env = { &n->s->m->dtls, loop_now_ms(n->s->m->loop) };
+	struct media_keying_want w;
+	const char *proto = NULL;
+	int rc;
+
+	if (!st->active || sdp->pt < 0)
+		return 0;
+	/* The offerer's a=mid back in the answer (a WebRTC offerer needs it). */
+	if (n->answer && st->has_sdp[!n->from] && st->sdp[!n->from].mid[0])
+		n->rw->mid[i] = st->sdp[!n->from].mid;
+	if (n->answer)
+		return media_keying_answer(&st->keying, &st->relay, n->from, sdp, &env,
+					   n->crypto[i], sizeof(n->crypto[i]), &n->rw->crypto[i],
+					   err, errlen);
+	keying_want(n, i, sdp, &w);
+	rc = media_keying_offer(&st->keying, &st->relay, n->from, sdp, &w, &env, n->crypto[i],
+				sizeof(n->crypto[i]), &n->rw->crypto[i], &proto, err, errlen);
+	if (proto)
+		n->rw->proto[i] = proto;
+	return rc;
+}
+
+/*
+ * RTCP multiplexing as asked, and as DTLS-SRTP needs it (WebRTC requires
+ * it, RFC 8834): a DTLS offerer's rtcp-mux accepted, a DTLS answerer
+ * offered it.
+ */
+static unsigned mux_flags(const struct negotiation *n, int i)
+{
+	const struct media_keying *k = &n->s->st[i].keying;
+	unsigned flags = n->opts->rtcp_mux;
+
+	if (!n->answer && k->terminate && k->leg[n->from].dtls)
+		flags |= MEDIA_MUX_ACCEPT;
+	if (!n->answer && k->terminate && k->leg[!n->from].dtls_offered)
+		flags |= MEDIA_MUX_OFFER;
+	return flags;
 }
 
 /* sdp_negotiate()'s callback: one stream as side `from` describes it. */
@@ -559,6 +723,8 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 	rc = out_proto(n, i, sdp, err, errlen);
 	if (!rc)
 		rc = apply_sdp(s, n->from, i, sdp, err, errlen);
+	if (!rc)
+		rc = negotiate_keying(n, i, sdp, err, errlen);
 	if (rc)
 		return rc;
 	s->st[i].relay.leg[n->from].asymmetric = n->opts->asymmetric;
@@ -570,7 +736,7 @@ static int negotiate_stream(int i, const struct sdp_stream *sdp, uint16_t *relay
 			return -EINVAL;
 		}
 		n->rw->addr = addr;
-		n->rw->mux[i] = negotiate_mux(&s->st[i], n->from, n->answer, n->opts->rtcp_mux);
+		n->rw->mux[i] = negotiate_mux(&s->st[i], n->from, n->answer, mux_flags(n, i));
 	}
 	*relay_port = s->st[i].port[!n->from];
 	n->nstreams = i + 1;
@@ -632,28 +798,46 @@ static int negotiate_ice(struct media_session *s, int to, enum media_ice ice,
 	return 0;
 }
 
+/* A WebRTC peer (DTLS-SRTP terminated on its leg) gets the relay's ICE-lite agent. */
+static enum media_ice dtls_ice(const struct media_session *s, int to, bool answer,
+			       enum media_ice ice)
+{
+	if (ice != MEDIA_ICE_DEFAULT || !answer || !s->nstreams)
+		return ice;
+	return s->st[0].keying.terminate && s->st[0].keying.leg[to].dtls ? MEDIA_ICE_FORCE : ice;
+}
+
 static int negotiate(struct media_session *s, int from, bool answer, const struct media_opts *opts,
 		     const char *body, size_t len, char **out, char *err, size_t errlen)
 {
 	static const struct media_opts none;
 	struct sdp_rewrite rw = { .keep_ice = s->m->keep_ice };
-	struct negotiation n = { .s = s, .rw = &rw, .from = from, .answer = answer,
-				 .opts = opts ? opts : &none };
+	struct negotiation *n = calloc(1, sizeof(*n));
 	struct media_ice_agent ice = s->ice[!from];	/* kept if the SDP fails */
 	int i, rc;
 
-	rc = take_direction(s, from, n.opts, answer, err, errlen);
+	if (!n)
+		return -ENOMEM;
+	*n = (struct negotiation){ .s = s, .rw = &rw, .from = from, .answer = answer,
+				   .own = !opts, .opts = opts ? opts : &none };
+
+	rc = take_direction(s, from, n->opts, answer, err, errlen);
 	if (!rc)
-		rc = negotiate_ice(s, !from, n.opts->ice, &rw, err, errlen);
+		rc = negotiate_ice(s, !from, dtls_ice(s, !from, answer, n->opts->ice), &rw, err,
+				   errlen);
 	if (!rc)
-		rc = sdp_negotiate(body, len, &rw, negotiate_stream, &n, out, err, errlen);
+		rc = sdp_negotiate(body, len, &rw, negotiate_stream, n, out, err, errlen);
+	OPENSSL_cleanse(n, sizeof(*n));
+	free(n);
 	if (rc) {
 		s->ice[!from] = ice;
 		return rc;
 	}
 	for (i = 0; i < s->nstreams; i++)
-		if (s->st[i].active)
+		if (s->st[i].active) {
 			media_stream_offload(s, &s->st[i]);	/* directions may have changed */
+			dtls_tick(s, &s->st[i], loop_now_ms(s->m->loop));
+		}
 	if (s->m->keeper)
 		s->m->keeper->changed(s);
 	return 0;
@@ -711,6 +895,7 @@ int media_leg_report(struct media_session *s, int stream, int leg, struct media_
 	out->packets = st->relay.leg[leg].stats.packets + k.packets;
 	out->bytes = st->relay.leg[leg].stats.bytes + k.bytes;
 	out->offloaded = st->offloaded[leg][MEDIA_RTP];
+	out->crypto_errors = st->relay.leg[leg].stats.dropped_crypto;
 	expected = k.received ? k.ext_max_seq - k.base_seq + 1 : 0;
 	out->lost = (int64_t)expected - k.received;
 	if (st->clock_rate)
@@ -782,6 +967,39 @@ static bool on_hold(const struct media_session *s)
 	return s->nstreams > 0;
 }
 
+/*
+ * SRTP that failed authentication, once a second at most per leg: a wrong
+ * key, or a stranger's packets (both dropped by the relay).
+ */
+static void log_crypto_errors(struct media_session *s)
+{
+	for (int i = 0; i < s->nstreams; i++) {
+		struct media_sstream *st = &s->st[i];
+
+		for (int leg = 0; st->active && leg < 2; leg++) {
+			uint64_t n = st->relay.leg[leg].stats.dropped_crypto;
+			uint64_t d = st->relay.leg[leg].stats.dropped_dtls;
+
+			if (d != st->dtls_logged[leg]) {
+				LOG(L_WARN, "[media] %s: stream %d: %" PRIu64 " DTLS record%s to the "
+				    "%s's port refused (not from its peer, or no DTLS there)", s->id, i,
+				    d - st->dtls_logged[leg], d - st->dtls_logged[leg] == 1 ? "" : "s",
+				    leg ? "callee" : "caller");
+				s->m->dtls_refused += d - st->dtls_logged[leg];
+				st->dtls_logged[leg] = d;
+			}
+			if (n == st->crypto_logged[leg])
+				continue;
+			LOG(L_WARN, "[media] %s: stream %d: %" PRIu64 " SRTP packet%s from the %s "
+			    "failed authentication (a wrong key, or not from the peer): dropped",
+			    s->id, i, n - st->crypto_logged[leg], n - st->crypto_logged[leg] == 1 ?
+			    "" : "s", leg ? "callee" : "caller");
+			s->m->srtp_failed += n - st->crypto_logged[leg];
+			st->crypto_logged[leg] = n;
+		}
+	}
+}
+
 static void tick(struct loop *loop, void *arg)
 {
 	struct media_ctx *m = arg;
@@ -792,6 +1010,10 @@ static void tick(struct loop *loop, void *arg)
 		uint32_t limit = on_hold(s) ? m->hold_timeout_ms : m->timeout_ms;
 
 		next = s->next;	/* the owner may destroy s */
+		log_crypto_errors(s);
+		for (int i = 0; i < s->nstreams; i++)
+			if (s->st[i].active)
+				dtls_tick(s, &s->st[i], now);
 		if (s->dead_reported || now - last_activity(s, now) < limit)
 			continue;
 		s->dead_reported = true;
@@ -873,6 +1095,8 @@ int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char
 	m->hold_timeout_ms = hold_timeout_s * 1000;
 	loop_timer_init(&m->tick, tick, m);
 	loop_timer_arm(loop, &m->tick, TICK_MS);
+	if (!media_dtls_cert_init(&m->dtls))
+		LOG(L_INFO, "[media] DTLS-SRTP certificate sha-256 %s", m->dtls.fingerprint);
 	return 0;
 
 out_fini:
@@ -887,6 +1111,7 @@ void media_fini(struct media_ctx *m)
 	if (m->keeper)
 		m->keeper->flush(m);	/* their rows go (kept when handed over: no store) */
 	loop_timer_cancel(m->loop, &m->tick);
+	media_dtls_cert_fini(&m->dtls);
 	planes_fini(m);
 }
 

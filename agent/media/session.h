@@ -23,6 +23,7 @@
 #include "core/loop.h"
 #include "dp/dp.h"
 #include "media/ice.h"
+#include "media/keying.h"
 #include "media/ports.h"
 #include "media/relay.h"
 #include "media/sdp.h"
@@ -61,6 +62,10 @@ struct media_ctx {
 	uint32_t		timeout_ms;
 	uint32_t		hold_timeout_ms;
 	bool			keep_ice;
+	enum media_srtp_mode	srtp;		/* [media] srtp: sluice's own calls (keying.h) */
+	struct media_dtls_cert	dtls;		/* the relay's DTLS certificate (dtls.h) */
+	uint64_t		dtls_refused;	/* DTLS from strangers and failed handshakes */
+	uint64_t		srtp_failed;	/* SRTP that failed authentication, all sessions */
 	struct loop_timer	tick;			/* timeouts, once a second */
 	struct media_session	*sessions;
 	unsigned		nsessions;
@@ -96,6 +101,9 @@ struct media_sstream {
 	/* RTCP multiplexing (relay.leg[].mux): the last offer's flags and what it offered. */
 	unsigned		mux_flags;	/* MEDIA_MUX_* */
 	bool			mux_offered;	/* a=rtcp-mux went to the answerer */
+	struct media_keying	keying;		/* SDES: pass-through or terminated (keying.h) */
+	uint64_t		crypto_logged[2];	/* per leg: dropped_crypto last logged */
+	uint64_t		dtls_logged[2];		/* per leg: dropped_dtls last logged */
 };
 
 struct media_gone {
@@ -129,6 +137,7 @@ struct media_leg_report {
 	double		r;
 	double		mos;
 	bool		offloaded;
+	uint64_t	crypto_errors;	/* SRTP that failed authentication, dropped */
 };
 
 /*
@@ -182,6 +191,8 @@ struct media_opts {
 	/* The sender's media goes to its SDP's address, not to where its packets come from. */
 	bool		asymmetric;
 	char		proto[24];		/* transport-protocol of what goes out; "": the sender's */
+	/* SDES-off, SDES-no-SUITE: suites the relay does not offer (bit per enum sdes_suite). */
+	unsigned	sdes_no;
 	/* direction: the interface of the sender's leg, then the other leg's; "": the default. */
 	char		iface[2][MEDIA_IFACE_MAX];
 };

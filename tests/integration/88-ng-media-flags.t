@@ -75,9 +75,9 @@ sdp $TMP/answer 10.78.2.2 50004 RTP/AVPF
 out=$(ng answer call-id=tp-1 from-tag=caller to-tag=callee sdp=@$TMP/answer)
 like "$out" "m=audio [0-9]+ RTP/AVP 0" "the answer comes back as RTP/AVP"
 ng delete call-id=tp-1 from-tag=caller >/dev/null
-out=$(ng offer call-id=tp-2 from-tag=caller rtpp-flags=RTP/SAVP sdp=@$TMP/offer)
-like "$out" "error-reason=transport-protocol RTP/SAVP: sluice relays RTP/AVP media as it is" \
-	"SRTP asked of plain RTP is refused with the reason"
+out=$(ng offer call-id=tp-2 from-tag=caller transport-protocol=TCP/MSRP sdp=@$TMP/offer)
+like "$out" "error-reason=transport-protocol TCP/MSRP: not an RTP profile" \
+	"a profile that is not RTP is refused with the reason"
 
 kill -TERM $SPID
 wait $SPID

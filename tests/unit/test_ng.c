@@ -265,11 +265,11 @@ static void test_media_flags(void **state)
 	ng(f, "g4 d7:call-id3:g-27:command6:deletee");
 
 	snprintf(req, sizeof(req), "g5 {\"command\":\"offer\",\"call-id\":\"g-3\",\"from-tag\":"
-		 "\"a\",\"transport-protocol\":\"RTP/SAVPF\",\"sdp\":\"%s\"}", sdp);
+		 "\"a\",\"transport-protocol\":\"UDP/TLS/RTP/SAVPF\",\"sdp\":\"%s\"}", sdp);
 	r = ng(f, req);
-	assert_non_null(strstr(r, "\"result\":\"error\""));
-	assert_non_null(strstr(r, "does not encrypt or decrypt"));
-	assert_null(f->media.sessions);		/* never a call */
+	assert_non_null(strstr(r, " UDP/TLS/RTP/SAVPF 8"));
+	assert_non_null(strstr(r, "a=fingerprint:sha-256 "));
+	ng(f, "g5d d7:call-id3:g-37:command6:deletee");
 
 	/* direction: a list, or rtpp-flags words; each name must be an interface. */
 	snprintf(req, sizeof(req), "g6 {\"command\":\"offer\",\"call-id\":\"g-4\",\"from-tag\":"

@@ -306,17 +306,180 @@ static void test_transport_protocol(void **state)
 	media_session_destroy(s);
 
 	s = media_session_new(&f->m, "tp2", NULL, NULL);
-	snprintf(opts.proto, sizeof(opts.proto), "RTP/SAVP");
+	snprintf(opts.proto, sizeof(opts.proto), "UDP/TLS/RTP/SAVPF");
 	assert_int_equal(media_offer_opts(s, 0, &opts, offer, strlen(offer), &out, err,
-					  sizeof(err)), -EINVAL);
-	assert_string_equal(err, "transport-protocol RTP/SAVP: sluice relays RTP/AVP media as it "
-			    "is and does not encrypt or decrypt it");
-	assert_int_equal(s->nstreams, 0);
+					  sizeof(err)), 0);
+	assert_non_null(strstr(out, " UDP/TLS/RTP/SAVPF 0\r\n"));
+	assert_non_null(strstr(out, "a=fingerprint:sha-256 "));
+	assert_non_null(strstr(out, "a=setup:actpass"));
+	assert_non_null(strstr(out, "a=rtcp-mux"));	/* WebRTC requires it */
+	free(out);
+	media_session_destroy(s);
+	s = media_session_new(&f->m, "tp3", NULL, NULL);
 	snprintf(opts.proto, sizeof(opts.proto), "TCP/MSRP");
 	assert_int_equal(media_offer_opts(s, 0, &opts, offer, strlen(offer), &out, err,
 					  sizeof(err)), -EINVAL);
 	assert_string_equal(err, "transport-protocol TCP/MSRP: not an RTP profile");
 	media_session_destroy(s);
+}
+
+/*
+ * SDES termination (keying.h): an SRTP caller bridged to a plain callee
+ * with transport-protocol RTP/AVP, then a plain caller to an SRTP callee
+ * with RTP/SAVP; keys never cross from one leg to the other, streams with
+ * a terminated leg never go to the kernel, and pass-through without flags.
+ */
+static void test_sdes(void **state)
+{
+	static const char key[] = "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz";
+	static const char savp[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n"
+		"a=crypto:7 AES_CM_128_HMAC_SHA1_32 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+		"a=crypto:8 FOO_BAR inline:abcd\r\n";
+	static const char avp[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+	struct media_opts opts = { .proto = "RTP/AVP" };
+	struct fx *f = *state;
+	struct media_session *s = media_session_new(&f->m, "sdes", NULL, NULL);
+	char err[128] = "", *out = NULL, *offer;
+
+	assert_int_equal(media_offer_opts(s, 0, &opts, savp, strlen(savp), &out, err,
+					  sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/AVP 0\r\n"));
+	assert_null(strstr(out, "a=crypto"));
+	assert_non_null(s->st[0].relay.leg[0].srtp);
+	free(out);
+	assert_int_equal(media_answer_opts(s, 1, &opts, avp, strlen(avp), &out, err,
+					   sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/SAVP 0\r\n"));
+	assert_non_null(strstr(out, "a=crypto:7 AES_CM_128_HMAC_SHA1_32 inline:"));
+	assert_null(strstr(out, key));		/* the relay's own key, not the caller's */
+	assert_null(strstr(out, "FOO_BAR"));
+	assert_null(s->st[0].relay.leg[1].srtp);
+	free(out);
+	media_stream_offload(s, &s->st[0]);
+	assert_false(s->st[0].offloaded[0][MEDIA_RTP] || s->st[0].offloaded[1][MEDIA_RTP]);
+	media_session_destroy(s);
+
+	/* The other way: the callee is offered a key per suite, its answer picks one. */
+	s = media_session_new(&f->m, "sdes2", NULL, NULL);
+	snprintf(opts.proto, sizeof(opts.proto), "RTP/SAVP");
+	opts.sdes_no = 1u << SDES_AEAD_AES_256_GCM;
+	assert_int_equal(media_offer_opts(s, 0, &opts, avp, strlen(avp), &out, err,
+					  sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/SAVP 0\r\n"));
+	assert_non_null(strstr(out, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	assert_non_null(strstr(out, "a=crypto:3 AEAD_AES_128_GCM inline:"));
+	assert_null(strstr(out, "AEAD_AES_256_GCM"));
+	offer = out;
+	/* An answer whose tag matches no offered one is refused. */
+	assert_int_equal(media_answer_opts(s, 1, &opts, savp, strlen(savp), &out, err,
+					   sizeof(err)), -EINVAL);
+	assert_string_equal(err, "m=audio: no a=crypto in the answer matches the offer's");
+	free(offer);
+	media_session_destroy(s);
+
+	/* No flags: a=crypto passes untouched, nothing terminated. */
+	s = media_session_new(&f->m, "sdes3", NULL, NULL);
+	assert_int_equal(media_offer(s, 0, savp, strlen(savp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, key));
+	assert_null(s->st[0].relay.leg[0].srtp);
+	free(out);
+	media_session_destroy(s);
+}
+
+/*
+ * A WebRTC offer (DTLS-SRTP, Firefox's session-level fingerprint) bridged
+ * to a plain callee with transport-protocol RTP/AVP: the callee sees none
+ * of the browser's keying; the browser's answer carries the relay's
+ * fingerprint, a=setup:passive, its a=mid, rtcp-mux and ICE-lite.
+ */
+static void test_dtls_offer(void **state)
+{
+	static const char webrtc[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"a=fingerprint:sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+		"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\r\na=group:BUNDLE 0\r\n"
+		"m=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=setup:actpass\r\na=mid:0\r\na=rtcp-mux\r\n";
+	static const char avp[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+	struct media_opts opts = { .proto = "RTP/AVP" };
+	struct fx *f = *state;
+	struct media_session *s = media_session_new(&f->m, "webrtc", NULL, NULL);
+	char err[128] = "", *out = NULL;
+
+	int rc = media_offer_opts(s, 0, &opts, webrtc, strlen(webrtc), &out, err, sizeof(err));
+
+	if (rc)
+		print_message("offer: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, " RTP/AVP 0\r\n"));
+	assert_null(strstr(out, "a=fingerprint"));
+	assert_null(strstr(out, "a=setup"));
+	assert_non_null(s->st[0].relay.leg[0].dtls);
+	free(out);
+	assert_int_equal(media_answer_opts(s, 1, NULL, avp, strlen(avp), &out, err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out, " UDP/TLS/RTP/SAVPF 0\r\n"));
+	assert_non_null(strstr(out, f->m.dtls.fingerprint));
+	assert_non_null(strstr(out, "a=setup:passive"));
+	assert_non_null(strstr(out, "a=mid:0"));
+	assert_non_null(strstr(out, "a=rtcp-mux"));
+	assert_non_null(strstr(out, "a=ice-lite"));
+	free(out);
+	/* The callee's re-offer (B2BUA: no opts) keeps the browser's DTLS association. */
+	{
+		struct media_dtls *d = s->st[0].relay.leg[0].dtls;
+
+		f->m.srtp = MEDIA_SRTP_OFFER;
+		assert_int_equal(media_offer(s, 1, avp, strlen(avp), &out, err, sizeof(err)), 0);
+		f->m.srtp = MEDIA_SRTP_OFF;
+		assert_non_null(strstr(out, " UDP/TLS/RTP/SAVPF 0\r\n"));
+		assert_non_null(strstr(out, f->m.dtls.fingerprint));
+		assert_non_null(strstr(out, "a=setup:passive"));
+		assert_null(strstr(out, "a=crypto"));
+		assert_ptr_equal(s->st[0].relay.leg[0].dtls, d);
+		free(out);
+	}
+	media_session_destroy(s);
+}
+
+/* [media] srtp for sluice's own calls (no opts): offer and require. */
+static void test_srtp_mode(void **state)
+{
+	static const char savp[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n"
+		"a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+	static const char avp[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+	struct fx *f = *state;
+	struct media_session *s;
+	char err[128] = "", *out = NULL;
+
+	f->m.srtp = MEDIA_SRTP_REQUIRE;
+	s = media_session_new(&f->m, "req", NULL, NULL);
+	assert_int_equal(media_offer(s, 0, avp, strlen(avp), &out, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "m=audio: SRTP is required and the offer has no a=crypto");
+	assert_int_equal(media_offer(s, 0, savp, strlen(savp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/SAVP 0\r\n"));
+	assert_non_null(strstr(out, "a=crypto:4 AEAD_AES_256_GCM inline:"));
+	free(out);
+	assert_int_equal(media_answer(s, 1, avp, strlen(avp), &out, err, sizeof(err)), -EINVAL);
+	media_session_destroy(s);
+
+	f->m.srtp = MEDIA_SRTP_OFFER;
+	s = media_session_new(&f->m, "offer", NULL, NULL);
+	assert_int_equal(media_offer(s, 0, avp, strlen(avp), &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, " RTP/AVP 0\r\n"));	/* best effort: the profile stays */
+	assert_non_null(strstr(out, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	free(out);
+	assert_int_equal(media_answer(s, 1, avp, strlen(avp), &out, err, sizeof(err)), 0);
+	assert_null(strstr(out, "a=crypto"));
+	assert_null(s->st[0].relay.leg[0].srtp);
+	assert_null(s->st[0].relay.leg[1].srtp);
+	free(out);
+	media_session_destroy(s);
+	f->m.srtp = MEDIA_SRTP_OFF;
 }
 
 /*
@@ -1111,6 +1274,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_media_flows_and_offloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_closes_a_direction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_asymmetric, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sdes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_srtp_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dtls_offer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_hold, setup, teardown),

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# SRTP <-> RTP relaying per core (make bench-srtp): sluiced (userspace
+# crypto path, libsrtp2) and Debian's rtpengine (userspace only,
+# --table=-1) in turn as the relay between a caller (C, 10.91.1.2) and a
+# callee (E, 10.91.2.2), each relay pinned to core 1, the phones to core
+# 0. STREAMS calls are set up over NG as Kamailio would bridge an SRTP
+# phone to a plain one (offer RTP/SAVP with an SDES key and
+# transport-protocol=RTP/AVP, answer RTP/AVP); each call's caller sends
+# COUNT SRTP packets (AES_CM_128_HMAC_SHA1_80) and its callee COUNT plain
+# ones at about RATE per second each, so the relay decrypts one way and
+# encrypts the other. Measured: packets delivered (checked at each end by
+# srtpio: authenticated and intact at the caller, intact at the callee)
+# and the relay's CPU time (utime + stime from /proc) over the run: ns per
+# packet, and packets per core-second (1e9 / ns).
+#
+#   tests/bench/srtp.sh [OUT.md]      (root; rtpengine from make bench-deps)
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+
+require_root
+require_cmd ip nsenter taskset perl openssl
+SRTPIO=$TOP/build/tests/tools/srtpio
+[ -x "$SRTPIO" ] && [ -x "$TOP/agent/sluiced" ] || skip_all "build first (make all unit-bins)"
+OUT=${1:-$TOP/build/bench/srtp.md}
+STREAMS=${BENCH_SRTP_STREAMS:-4}
+COUNT=${BENCH_SRTP_COUNT:-20000}
+RATE=${BENCH_SRTP_RATE:-5000}
+NG=127.0.0.1:22291
+mkdir -p "$(dirname "$OUT")"
+
+C=bsc$$ R=bsr$$ E=bse$$
+relay_topology $C $R $E 10.91
+CK=$(openssl rand -base64 30)
+SUITE=AES_CM_128_HMAC_SHA1_80
+
+relay_start() {	# relay_start sluice|rtpengine: pid in RPID
+	if [ $1 = sluice ]; then
+		sluice_conf $TMP/sluice.conf sip.listen=off media.interface="r0, r1" \
+			media.address=10.91.1.1 media.ports=34000-34999 media.datapath=user \
+			media.timeout=600 control.ng=$NG control.rtpproxy=off mml.listen=off \
+			store.db=$TMP/sluice.db log.level=info
+		nsenter --net=/run/netns/$R taskset -c 1 "$TOP/agent/sluiced" -c $TMP/sluice.conf \
+			>$TMP/relay.log 2>&1 &
+	else
+		command -v rtpengine >/dev/null || return 1
+		nsenter --net=/run/netns/$R taskset -c 1 rtpengine --config-file=none --foreground \
+			--log-stderr --log-level=4 --interface=10.91.1.1 --listen-ng=$NG \
+			--port-min=34000 --port-max=34999 --table=-1 --timeout=600 >$TMP/relay.log 2>&1 &
+	fi
+	RPID=$!
+	sleep 1.5
+}
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/$1/stat; }
+sdp() {	# sdp ADDR PORT PROTO [CRYPTO]
+	printf "v=0\r\no=- 1 1 IN IP4 $1\r\ns=-\r\nc=IN IP4 $1\r\nt=0 0\r\nm=audio $2 $3 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	[ -z "${4:-}" ] || printf "a=crypto:1 $SUITE inline:$4\r\n"
+}
+ng() { in_ns $R perl "$TOP/tests/tools/ng.pl" $NG "$@"; }
+
+# run NAME: STREAMS calls, traffic, one result row
+run() {
+	local name=$1 i pa pb rk t0 t1 sent=$((2 * STREAMS * COUNT)) got=0 line
+	relay_start $name || { echo "| $name | not installed | | | |" >>$TMP/rows; return; }
+	for ((i = 0; i < STREAMS; i++)); do
+		sdp 10.91.1.2 $((40000 + 2 * i)) RTP/SAVP "$CK" >$TMP/offer
+		pb=$(ng offer call-id=b$i from-tag=caller transport-protocol=RTP/AVP \
+			sdp=@$TMP/offer | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | tr -d '\r')
+		sdp 10.91.2.2 $((50000 + 2 * i)) RTP/AVP >$TMP/answer
+		ng answer call-id=b$i from-tag=caller to-tag=callee sdp=@$TMP/answer >$TMP/ans
+		pa=$(sed -n 's/^m=audio \([0-9]*\) .*/\1/p' $TMP/ans | tr -d '\r')
+		rk=$(sed -n "s/^a=crypto:1 $SUITE inline:\([A-Za-z0-9+\/=]*\).*/\1/p" $TMP/ans | tr -d '\r')
+		echo "$pa $pb $rk" >$TMP/call$i
+	done
+	t0=$(cpu_ticks $RPID)
+	for ((i = 0; i < STREAMS; i++)); do
+		read -r pa pb rk <$TMP/call$i
+		in_ns $C env SRTPIO_PPS=$RATE taskset -c 0 "$SRTPIO" talk 10.91.1.2:$((40000 + 2 * i)) \
+			10.91.1.1:$pa $COUNT $SUITE "$CK" "${rk:-x}" $((0x100 + i)) >$TMP/rxc$i &
+		in_ns $E env SRTPIO_PPS=$RATE taskset -c 0 "$SRTPIO" talk 10.91.2.2:$((50000 + 2 * i)) \
+			10.91.1.1:$pb $COUNT $SUITE - - $((0x200 + i)) >$TMP/rxe$i &
+	done
+	wait $(jobs -p | grep -v "^$RPID$") 2>/dev/null
+	t1=$(cpu_ticks $RPID)
+	for f in $TMP/rxe* $TMP/rxc*; do
+		line=$(tail -1 $f)
+		got=$((got + $(printf '%s' "$line" | sed -n 's/.* ok \([0-9]*\) .*/\1/p')))
+	done
+	kill $RPID
+	wait $RPID 2>/dev/null
+	[ -z "${BENCH_VERBOSE:-}" ] || tail -n1 $TMP/rxe* $TMP/rxc* $TMP/ans >&2
+	rm -f $TMP/rxe* $TMP/rxc*
+	local ns=$(( got ? (t1 - t0) * 10000000 / got : 0 ))
+	printf '| %s | %d of %d | %d | %s |\n' "$name" $got $sent $ns \
+		"$([ $ns -gt 0 ] && echo $((1000000000 / ns)) || echo -)" >>$TMP/rows
+}
+: >$TMP/rows
+run sluice
+run rtpengine
+{
+	echo "SRTP <-> RTP: $STREAMS calls, $COUNT packets each way each at about $RATE/s; relay on one core."
+	echo
+	echo "| relay | packets delivered intact | relay CPU ns / packet | packets per core-second |"
+	echo "|---|---|---|---|"
+	cat $TMP/rows
+} | tee "$OUT"
