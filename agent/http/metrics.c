@@ -18,6 +18,7 @@
 #include "sip/b2bua.h"
 #include "sip/server.h"
 #include "store/cdr.h"
+#include "store/queue.h"
 #include "store/subscriber.h"
 #include "version.h"
 
@@ -66,6 +67,23 @@ static int count_call(const struct b2bua_call_info *ci, void *arg)
 	return 0;
 }
 
+/* The ended calls' MOS per stream direction, a Prometheus histogram. */
+static void mos_metrics(FILE *f, const struct cdr_ctx *c)
+{
+	static const double bounds[] = CDR_MOS_BOUNDS;
+	uint64_t n = 0;
+
+	head(f, "sluice_call_mos", "histogram",
+	     "MOS (E-model) of each measured stream direction of ended calls.");
+	for (int i = 0; i < CDR_MOS_NBOUNDS; i++) {
+		n += c->mos_le[i];
+		fprintf(f, "sluice_call_mos_bucket{le=\"%.1f\"} %" PRIu64 "\n", bounds[i], n);
+	}
+	n += c->mos_le[CDR_MOS_NBOUNDS];
+	fprintf(f, "sluice_call_mos_bucket{le=\"+Inf\"} %" PRIu64 "\n", n);
+	fprintf(f, "sluice_call_mos_sum %.2f\nsluice_call_mos_count %" PRIu64 "\n", c->mos_sum, n);
+}
+
 static void sip_metrics(FILE *f, struct sip_server *s)
 {
 	static const char *const methods[] = SIP_STAT_METHOD_NAMES;
@@ -75,6 +93,14 @@ static void sip_metrics(FILE *f, struct sip_server *s)
 	    s->reg.nbindings);
 	one(f, "sluice_registered_aors", "gauge", "Subscribers with a registration.",
 	    s->reg.naors);
+	one(f, "sluice_calls_started_total", "counter",
+	    "Calls the B2BUA took (rate() of it: calls per second).", s->stats.calls);
+	if (sip_trace_on(&s->trace)) {
+		one(f, "sluice_sip_trace_messages", "gauge", "SIP messages the tracker holds.",
+		    s->trace.n);
+		one(f, "sluice_sip_trace_evicted_total", "counter",
+		    "SIP messages the tracker let go for newer ones.", s->trace.evicted);
+	}
 	b2bua_list(s, count_call, &calls);
 	head(f, "sluice_calls", "gauge", "Calls in progress by state.");
 	fprintf(f, "sluice_calls{state=\"trying\"} %u\nsluice_calls{state=\"ringing\"} %u\n"
@@ -210,6 +236,11 @@ int http_metrics(struct mml_server *m, char **out, size_t *len)
 	if (e->store && !subscriber_count(e->store, &subs))
 		one(f, "sluice_subscribers", "gauge", "Subscribers in the database.",
 		    (uint64_t)subs);
+	if (e->store && e->store->wq)
+		one(f, "sluice_store_queue", "gauge",
+		    "Changes waiting for the database writer ([store] queue).", e->store->wq->depth);
+	if (e->cdr)
+		mos_metrics(f, e->cdr);
 	if (e->cdr) {
 		one(f, "sluice_cdr_queue", "gauge", "CDRs waiting to be written.", e->cdr->npending);
 		one(f, "sluice_cdr_written_total", "counter", "CDRs written.", e->cdr->written);

@@ -1236,6 +1236,10 @@ static const struct mml_command commands[] = {
 		{ "PREFIX", true, "as added" } } },
 	{ "DSP", "BLACKLIST", false, NEEDS_STORE, dsp_blacklist, "show the blacklist (MML and [sip] blacklist)",
 	  { { 0 } } },
+	{ "DSP", "SIPTRACE", false, NEEDS_SIP, mml_dsp_siptrace, "show the SIP tracker's calls, or a call's messages (both legs)", {
+		{ "CALLID", false, "this call's messages (either leg's Call-ID)" },
+		{ "NUMBER", false, "the newest calls and registrations of this number" },
+		{ "SEQ", false, "one message whole, by its SEQ" } } },
 	{ "SET", "LOG", true, 0, set_log, "set the log level", {
 		{ "LEVEL", true, "error, warn, info or debug" } } },
 	{ "DSP", "CFG", false, 0, dsp_cfg, "show the configuration in force", { { 0 } } },

@@ -274,9 +274,30 @@ void cdr_finish(struct cdr_rec *r)
 	r->open = false;
 }
 
+/* An ended call's measured streams into the MOS histogram. */
+static void count_mos(struct cdr_ctx *c, const struct cdr_rec *r)
+{
+	static const double bounds[] = CDR_MOS_BOUNDS;
+
+	if (r->open || strcmp(r->type, CDR_TYPE_CALL))
+		return;
+	for (int i = 0; i < 2; i++) {
+		int k = 0;
+
+		if (r->q[i].mos <= 0)
+			continue;
+		while (k < CDR_MOS_NBOUNDS && r->q[i].mos > bounds[k])
+			k++;
+		c->mos_le[k]++;
+		c->mos_sum += r->q[i].mos;
+	}
+}
+
 int cdr_write(struct cdr_ctx *c, const struct cdr_rec *r)
 {
 	struct cdr_pending *p;
+
+	count_mos(c, r);
 
 	/* A call's second write replaces its first in place, keeping its turn. */
 	p = pending_find(c, r->id);
