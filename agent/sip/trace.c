@@ -241,10 +241,15 @@ int sip_trace_ids(const struct sip_trace *t, const char *call_id, const char *nu
 	for (unsigned i = t->n; i-- > 0 && n < max;) {
 		const struct sip_trace_msg *m = sip_trace_at(t, i);
 
+		const char *a;
+		int side;
+
 		if (!m->call_id[0] || (number && !has_number(m, number)) ||
 		    listed(t, ids, n, m->call_id))
 			continue;
-		snprintf(ids[n++], SIP_TRACE_CALLID_MAX, "%s", m->call_id);
+		/* A call goes by its caller's Call-ID. */
+		a = sip_trace_linked(t, m->call_id, &side);
+		snprintf(ids[n++], SIP_TRACE_CALLID_MAX, "%s", a && side ? a : m->call_id);
 	}
 	return n;
 }

@@ -79,7 +79,7 @@ const struct sip_trace_msg *sip_trace_at(const struct sip_trace *t, unsigned i);
  * The calls of a search into ids (at most max), one Call-ID per call:
  * call_id itself, or the newest Call-IDs whose request line, From or To
  * carry number as a user part (sip:NUMBER@, tel:NUMBER), or (both NULL)
- * the newest of all; the second leg of a call already listed left out.
+ * the newest of all; a call by its caller's leg's Call-ID, once.
  * Returns how many.
  */
 int sip_trace_ids(const struct sip_trace *t, const char *call_id, const char *number,

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The console's live figures (see live.h): a ring of samples taken by a
+ * timer, and the dashboard's event built from the same MML commands the
+ * API runs (DSP SYSINFO, DSP STREAM), so that the pushed figures are the
+ * ones a page or an operator would read.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/loop.h"
+#include "http/live.h"
+#include "media/session.h"
+#include "mml/cmd.h"
+#include "mml/server.h"
+#include "sip/b2bua.h"
+#include "sip/server.h"
+#include "store/cdr.h"
+
+struct sample {
+	int64_t		ts_ms;		/* 0: none */
+	double		cps;
+	unsigned	calls, regs;
+	double		mos;		/* < 0: no stream measured */
+};
+
+struct http_live {
+	struct loop		*loop;
+	struct mml_server	*mml;
+	struct loop_timer	timer;
+	struct sample		ring[HTTP_HISTORY_N];
+	unsigned		next;
+	uint64_t		calls_then;	/* the SIP server's count at the last sample */
+	uint64_t		event_calls;	/* ... at the last event */
+	int64_t			event_ms;
+};
+
+/* The live streams' mean MOS; -1 when none is measured. */
+static double mean_mos(struct media_ctx *m)
+{
+	double sum = 0;
+	unsigned n = 0;
+
+	for (struct media_session *s = m ? m->sessions : NULL; s; s = s->next)
+		for (int i = 0; i < s->nstreams; i++)
+			for (int leg = 0; leg < 2; leg++) {
+				struct media_leg_report q;
+
+				if (!media_leg_report(s, i, leg, &q) && q.mos > 0) {
+					sum += q.mos;
+					n++;
+				}
+			}
+	return n ? sum / n : -1;
+}
+
+static void on_sample(struct loop *loop, void *arg)
+{
+	struct http_live *l = arg;
+	struct sip_server *sip = l->mml->env.sip;
+	struct sample *s = &l->ring[l->next];
+	uint64_t calls = sip ? sip->stats.calls : 0;
+
+	s->ts_ms = cdr_now_ms();
+	s->cps = (double)(calls - l->calls_then) / HTTP_HISTORY_STEP_S;
+	l->calls_then = calls;
+	s->calls = sip ? b2bua_calls(sip) : 0;
+	s->regs = sip ? sip->reg.nbindings : 0;
+	s->mos = mean_mos(l->mml->env.media);
+	l->next = (l->next + 1) % HTTP_HISTORY_N;
+	loop_timer_arm(loop, &l->timer, HTTP_HISTORY_STEP_S * 1000);
+}
+
+int http_live_new(struct http_live **out, struct loop *loop, struct mml_server *mml)
+{
+	struct http_live *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->loop = loop;
+	l->mml = mml;
+	l->calls_then = l->event_calls = mml->env.sip ? mml->env.sip->stats.calls : 0;
+	loop_timer_init(&l->timer, on_sample, l);
+	loop_timer_arm(loop, &l->timer, HTTP_HISTORY_STEP_S * 1000);
+	*out = l;
+	return 0;
+}
+
+void http_live_free(struct http_live *l)
+{
+	if (!l)
+		return;
+	loop_timer_cancel(l->loop, &l->timer);
+	free(l);
+}
+
+static char *dump(json_t *doc, size_t *len)
+{
+	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+	json_decref(doc);
+	*len = text ? strlen(text) : 0;
+	return text;
+}
+
+char *http_live_history(struct http_live *l, size_t *len)
+{
+	json_t *doc = json_pack("{s:i, s:I, s:[]}", "step", HTTP_HISTORY_STEP_S, "now",
+				(json_int_t)cdr_now_ms(), "samples");
+	json_t *list = doc ? json_object_get(doc, "samples") : NULL;
+
+	for (unsigned i = 0; list && i < HTTP_HISTORY_N; i++) {
+		const struct sample *s = &l->ring[(l->next + i) % HTTP_HISTORY_N];
+
+		if (!s->ts_ms)
+			continue;
+		json_array_append_new(list, json_pack("{s:I, s:f, s:i, s:i, s:o}", "t",
+						      (json_int_t)s->ts_ms, "cps", s->cps,
+						      "calls", (int)s->calls, "regs", (int)s->regs,
+						      "mos", s->mos < 0 ? json_null()
+									: json_real(s->mos)));
+	}
+	return dump(doc, len);
+}
+
+/* A command's JSON result, as the API would give it; NULL when it fails. */
+static json_t *run(struct http_live *l, const char *verb, const char *obj)
+{
+	struct mml_cmd cmd = { .nparams = 0 };
+	struct mml_reply reply;
+	json_t *doc = NULL;
+
+	snprintf(cmd.verb, sizeof(cmd.verb), "%s", verb);
+	snprintf(cmd.obj, sizeof(cmd.obj), "%s", obj);
+	if (mml_reply_init_json(&reply))
+		return NULL;
+	if (mml_run(l->mml, &cmd, "", "console", OP_OPERATOR, &reply) == MML_RET_OK)
+		doc = mml_reply_take_json(&reply);
+	mml_reply_free(&reply);
+	return doc;
+}
+
+/* DSP STREAM's rows summed by path: {"user": {"streams", "packets", "bytes", "lost"}}. */
+static json_t *by_path(json_t *streams)
+{
+	json_t *rows = json_object_get(json_array_get(json_object_get(streams, "tables"), 0),
+				       "rows");
+	json_t *out = json_object(), *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		const char *path = json_string_value(json_object_get(row, "path"));
+		json_t *p;
+
+		if (!path || !out)
+			continue;
+		p = json_object_get(out, path);
+		if (!p) {
+			p = json_pack("{s:I, s:I, s:I, s:I}", "streams", (json_int_t)0, "packets",
+				      (json_int_t)0, "bytes", (json_int_t)0, "lost", (json_int_t)0);
+			json_object_set_new(out, path, p);
+		}
+		for (const char *const *k = (const char *const[]){ "packets", "bytes", "lost", NULL };
+		     *k; k++)
+			json_object_set_new(p, *k, json_integer(
+				json_integer_value(json_object_get(p, *k)) +
+				json_integer_value(json_object_get(row, *k))));
+		json_object_set_new(p, "streams",
+				    json_integer(json_integer_value(json_object_get(p, "streams")) + 1));
+	}
+	return out;
+}
+
+/* /proc/net/dev: {"eth0": [rx_packets, tx_packets, rx_bytes, tx_bytes]}. */
+static json_t *interfaces(void)
+{
+	FILE *f = fopen("/proc/net/dev", "re");
+	json_t *out = json_object();
+	char line[512];
+
+	while (f && out && fgets(line, sizeof(line), f)) {
+		unsigned long long rb, rp, tb, tp, x;
+		char *colon = strchr(line, ':'), *name = line;
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		while (*name == ' ')
+			name++;
+		if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &rb, &rp,
+			   &x, &x, &x, &x, &x, &x, &tb, &tp) != 10)
+			continue;
+		json_object_set_new(out, name, json_pack("[I, I, I, I]", (json_int_t)rp,
+							 (json_int_t)tp, (json_int_t)rb,
+							 (json_int_t)tb));
+	}
+	if (f)
+		fclose(f);
+	return out;
+}
+
+char *http_live_event(struct http_live *l, size_t *len)
+{
+	struct sip_server *sip = l->mml->env.sip;
+	uint64_t calls = sip ? sip->stats.calls : 0;
+	int64_t now = cdr_now_ms();
+	json_t *streams = run(l, "DSP", "STREAM"), *paths = by_path(streams);
+	double cps = 0;
+
+	if (l->event_ms && now > l->event_ms)
+		cps = (double)(calls - l->event_calls) * 1000.0 / (double)(now - l->event_ms);
+	l->event_calls = calls;
+	l->event_ms = now;
+	json_decref(streams);
+	return dump(json_pack("{s:I, s:o*, s:o, s:f, s:o}", "t", (json_int_t)now, "sysinfo",
+			      run(l, "DSP", "SYSINFO"), "paths", paths, "cps", cps,
+			      "interfaces", interfaces()),
+		    len);
+}
