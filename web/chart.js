@@ -33,6 +33,10 @@ function drawChart(container, points, opt) {
 		pen = true;
 	}
 	if (d) svg.appendChild(svgEl('path', { d, class: 'line' }));
+	if (points.length < 40)
+		for (const [ts, v] of points)
+			if (v !== null && v !== undefined)
+				svg.appendChild(svgEl('circle', { cx: X(ts), cy: Y(v), r: 2.5, class: 'dot' }));
 	const last = vals.length ? vals[vals.length - 1] : null;
 	svg.appendChild(svgEl('text', { x: w - r, y: t + 12, 'text-anchor': 'end', class: 'last' },
 			      opt.title + ': ' + (last === null ? '-' : last.toFixed(opt.digits || 0))));

@@ -19,7 +19,7 @@ function svgEl(name, attrs, text) {
 // "INVITE sip:2002@ims.local SIP/2.0" -> "INVITE"; "SIP/2.0 200 OK" -> "200 OK".
 function ladderLabel(summary) {
 	const s = String(summary || '');
-	if (s.startsWith('SIP/2.0 ')) return s.slice(8, 40);
+	if (s.startsWith('SIP/2.0 ')) return s.slice(8, 48);
 	return s.split(' ')[0].slice(0, 24);
 }
 

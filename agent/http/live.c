@@ -37,6 +37,7 @@ struct http_live {
 	uint64_t		calls_then;	/* the SIP server's count at the last sample */
 	uint64_t		event_calls;	/* ... at the last event */
 	int64_t			event_ms;
+	int64_t			then_ms;	/* of the last sample, or the start */
 };
 
 /* The live streams' mean MOS; -1 when none is measured. */
@@ -68,6 +69,7 @@ static void on_sample(struct loop *loop, void *arg)
 	s->ts_ms = cdr_now_ms();
 	s->cps = (double)(calls - l->calls_then) / HTTP_HISTORY_STEP_S;
 	l->calls_then = calls;
+	l->then_ms = s->ts_ms;
 	s->calls = sip ? b2bua_calls(sip) : 0;
 	s->regs = sip ? sip->reg.nbindings : 0;
 	s->mos = mean_mos(l->mml->env.media);
@@ -84,6 +86,7 @@ int http_live_new(struct http_live **out, struct loop *loop, struct mml_server *
 	l->loop = loop;
 	l->mml = mml;
 	l->calls_then = l->event_calls = mml->env.sip ? mml->env.sip->stats.calls : 0;
+	l->then_ms = cdr_now_ms();
 	loop_timer_init(&l->timer, on_sample, l);
 	loop_timer_arm(loop, &l->timer, HTTP_HISTORY_STEP_S * 1000);
 	*out = l;
@@ -107,23 +110,36 @@ static char *dump(json_t *doc, size_t *len)
 	return text;
 }
 
+static json_t *sample_json(const struct sample *s)
+{
+	return json_pack("{s:I, s:f, s:i, s:i, s:o}", "t", (json_int_t)s->ts_ms, "cps", s->cps,
+			 "calls", (int)s->calls, "regs", (int)s->regs, "mos",
+			 s->mos < 0 ? json_null() : json_real(s->mos));
+}
+
 char *http_live_history(struct http_live *l, size_t *len)
 {
+	struct sip_server *sip = l->mml->env.sip;
+	int64_t now = cdr_now_ms();
 	json_t *doc = json_pack("{s:i, s:I, s:[]}", "step", HTTP_HISTORY_STEP_S, "now",
-				(json_int_t)cdr_now_ms(), "samples");
+				(json_int_t)now, "samples");
 	json_t *list = doc ? json_object_get(doc, "samples") : NULL;
+	struct sample cur = { .ts_ms = now };
 
 	for (unsigned i = 0; list && i < HTTP_HISTORY_N; i++) {
 		const struct sample *s = &l->ring[(l->next + i) % HTTP_HISTORY_N];
 
-		if (!s->ts_ms)
-			continue;
-		json_array_append_new(list, json_pack("{s:I, s:f, s:i, s:i, s:o}", "t",
-						      (json_int_t)s->ts_ms, "cps", s->cps,
-						      "calls", (int)s->calls, "regs", (int)s->regs,
-						      "mos", s->mos < 0 ? json_null()
-									: json_real(s->mos)));
+		if (s->ts_ms)
+			json_array_append_new(list, sample_json(s));
 	}
+	/* The samples end with now's figures, the period so far. */
+	if (sip && now > l->then_ms)
+		cur.cps = (double)(sip->stats.calls - l->calls_then) * 1000.0 / (double)(now - l->then_ms);
+	cur.calls = sip ? b2bua_calls(sip) : 0;
+	cur.regs = sip ? sip->reg.nbindings : 0;
+	cur.mos = mean_mos(l->mml->env.media);
+	if (list)
+		json_array_append_new(list, sample_json(&cur));
 	return dump(doc, len);
 }
 

@@ -23,7 +23,7 @@ struct http_live;
 
 int http_live_new(struct http_live **out, struct loop *loop, struct mml_server *mml);
 void http_live_free(struct http_live *l);
-/* The history as JSON text (malloc'ed); NULL: no memory. */
+/* The history as JSON text (malloc'ed), ending with now's figures; NULL: no memory. */
 char *http_live_history(struct http_live *l, size_t *len);
 /* The dashboard's event as JSON text, one line (malloc'ed); NULL: no memory. */
 char *http_live_event(struct http_live *l, size_t *len);
