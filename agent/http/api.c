@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "http/api.h"
+#include "http/import.h"
 #include "http/live.h"
 #include "http/metrics.h"
 #include "http/session.h"
@@ -634,6 +635,10 @@ bool http_api_handle(struct http_api *api, struct http_req *r)
 		return session_info(api, r, &who);
 	if (!strcmp(r->path, "/api/history") || !strcmp(r->path, "/api/events"))
 		return live_route(api, r);
+	if (!strcmp(r->path, HTTP_IMPORT_PATH)) {
+		http_import_users(api->mml, r, who.op, who.role);
+		return true;
+	}
 	k = route_of(r, &rest, &other);
 	if (!k) {
 		if (other)

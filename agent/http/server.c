@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "http/api.h"
 #include "http/http.h"
+#include "http/import.h"
 #include "mml/server.h"
 
 #define HTTP_MAX_CONNS		64
@@ -373,6 +374,12 @@ static enum MHD_Result serve_static(struct http_server *h, struct MHD_Connection
 	return ret;
 }
 
+/* A request body's bound: a users.json may be larger than the rest. */
+static size_t max_body(const char *url)
+{
+	return strcmp(url, HTTP_IMPORT_PATH) ? HTTP_MAX_BODY : HTTP_MAX_IMPORT;
+}
+
 static bool dynamic(const char *url)
 {
 	return !strncmp(url, "/api/", 5) || !strcmp(url, "/api") || !strcmp(url, "/metrics");
@@ -482,9 +489,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!dynamic(url))
 			return serve_static(h, conn, url, method);
 		len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (len && strtoull(len, NULL, 10) > HTTP_MAX_BODY)
+		if (len && strtoull(len, NULL, 10) > max_body(url))
 			return send_typed(conn, MHD_HTTP_CONTENT_TOO_LARGE, "application/json",
-					  "{\"error\": \"request body larger than 65536 bytes\"}\n");
+					  strcmp(url, HTTP_IMPORT_PATH)
+					  ? "{\"error\": \"request body larger than 65536 bytes\"}\n"
+					  : "{\"error\": \"a users.json larger than 4 MiB\"}\n");
 		r = req_new(h, conn, url, method);
 		if (!r)
 			return MHD_NO;
@@ -494,7 +503,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->answered)
 		return send_answer(conn, r);
 	if (*upload_size) {
-		if (r->too_big || r->body_len + *upload_size > HTTP_MAX_BODY) {
+		if (r->too_big || r->body_len + *upload_size > max_body(r->path)) {
 			r->too_big = true;
 		} else {
 			char *grown = realloc(r->body, r->body_len + *upload_size + 1);

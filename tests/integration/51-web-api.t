@@ -6,6 +6,7 @@
 # address), sessions (cookie flags, expiry, logout), CSRF, the bearer
 # token; every route's success path (subscribers, registrations, a call
 # and its streams hung up from the API, CDRs and their CSV, blacklist,
+# a users.json imported,
 # SYSINFO, SRVSTAT, configuration, log level, operators, HELP); bad input
 # refused with a 4xx and a reason, changing nothing; no password or HA1 in
 # any answer; the static console files, and nothing outside them.
@@ -19,7 +20,7 @@ require_cmd ip nsenter curl jq sipp sqlite3
 WEB_NS=sweb$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS http.session_timeout=5
-plan 140
+plan 159
 
 # ---- who may ask ----
 is "$(api GET /api/sysinfo)" 401 "no login: 401"
@@ -232,6 +233,35 @@ CSRF=$good
 is "$(api DELETE /api/operators/viewer)" 200 "DELETE /api/operators/viewer"
 is "$(api DELETE /api/subscribers/2002)" 200 "DELETE /api/subscribers/2002"
 is "$(sqlite3 $TMP/sluice.db "SELECT username FROM subscribers")" 2001 "... gone from the database"
+
+# ---- users.json through the API (sluicectl import-users' code) ----
+count() { sqlite3 $TMP/sluice.db "SELECT count(*) FROM subscribers"; }
+is "$(api POST /api/subscribers/import '' --data-binary @$TOP/tests/testdata/users.json -H 'Content-Type: application/json')" \
+	200 "POST /api/subscribers/import takes a users.json"
+is "$(jbody '[.added, .updated, .unchanged, .skipped] | join(",")')" "5,0,0,2" "... 5 added, 2 skipped"
+like "$(jbody '.errors | join(" / ")')" "user 'bad user' skipped: user name" "... each skipped entry with its reason"
+is "$(count)" 6 "... into the database"
+is "$(grep -c 'Alice#2019' $TMP/body)" 0 "... and no password in the answer"
+api POST /api/subscribers/import '' --data-binary @$TOP/tests/testdata/users.json -H 'Content-Type: application/json' >/dev/null
+is "$(jbody '[.added, .unchanged] | join(",")')" "0,5" "importing again changes nothing"
+is "$(api POST /api/subscribers/import '{"1005": {"password": ')" 400 "a malformed users.json: 400"
+like "$(jbody .error)" "malformed JSON at line 1" "... says where"
+is "$(api POST /api/subscribers/import '["1005"]')" 400 "an array: 400"
+is "$(api POST /api/subscribers/import '{}')" 400 "an empty object: 400"
+is "$(api POST /api/subscribers/import '' --data-binary @$TOP/tests/testdata/users.json -H 'Content-Type: text/plain')" \
+	415 "not application/json: 415"
+is "$(api POST '/api/subscribers/import?x=1' '{"1005": {"password": "pw-1005-x"}}')" 400 "a query: 400"
+is "$(api GET /api/subscribers/import)" 405 "GET: 405"
+is "$(CSRF= api POST /api/subscribers/import '{"1005": {"password": "pw-1005-x"}}')" 403 "no CSRF token: 403"
+{ printf '{"1005": {"password": "pw-1005-x", "display_name": "'; head -c 4200000 /dev/zero | tr '\0' x; printf '"}}'; } >$TMP/huge.json
+is "$(api POST /api/subscribers/import '' --data-binary @$TMP/huge.json -H 'Content-Type: application/json')" 413 \
+	"a users.json over 4 MiB: 413"
+is "$(count)" 6 "... none of these changed anything"
+is "$(api POST /api/subscribers/import '' --data-binary '{"1005": {"password": "pw-1005-x"}}' -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN")" \
+	200 "the bearer token may import"
+is "$(jbody .added)" 1 "... one added"
+for u in 1001 1002 1003 1004 1005 reception; do api DELETE /api/subscribers/$u >/dev/null; done
+is "$(count)" 1 "the imported ones removed again"
 
 # ---- an expired session ----
 sleep 6
