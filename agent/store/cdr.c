@@ -476,7 +476,10 @@ int cdr_flush(struct cdr_ctx *c)
 		  " AND (?3 = '' OR caller_number = ?3 OR caller_uri = ?3)"		\
 		  " AND (?4 = '' OR callee_number = ?4 OR callee_uri = ?4)"		\
 		  " AND (?5 = '' OR disposition = ?5 COLLATE NOCASE)"			\
-		  " AND (?6 = '' OR record_type = ?6)"
+		  " AND (?6 = '' OR record_type = ?6)"					\
+		  " AND (?8 = 0 OR status_code = ?8)"					\
+		  " AND (?9 = '' OR caller_number = ?9 OR caller_uri = ?9"		\
+		  "      OR callee_number = ?9 OR callee_uri = ?9)"
 
 int cdr_query(struct cdr_ctx *c, const struct cdr_filter *f, cdr_fn fn, void *arg)
 {
@@ -504,6 +507,8 @@ int cdr_query(struct cdr_ctx *c, const struct cdr_filter *f, cdr_fn fn, void *ar
 	sqlite3_bind_text(q, 6, f->type, -1, SQLITE_STATIC);
 	if (f->limit > 0)
 		sqlite3_bind_int(q, 7, f->limit);
+	sqlite3_bind_int(q, 8, f->code);
+	sqlite3_bind_text(q, 9, f->number, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		read_rec(q, &r);
 		ret = fn(&r, arg);

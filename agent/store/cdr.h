@@ -194,6 +194,8 @@ struct cdr_filter {
 	char		disposition[CDR_WORD_MAX];	/* case-insensitive */
 	char		type[CDR_WORD_MAX];
 	int		limit;		/* newest first when set; 0: all, oldest first */
+	int		code;		/* the final SIP status (the cause), 0: any */
+	char		number[CDR_ID_MAX];	/* caller or callee, exact */
 };
 
 typedef int (*cdr_fn)(const struct cdr_rec *r, void *arg);
