@@ -20,7 +20,7 @@ require_cmd ip nsenter curl jq sipp sqlite3
 WEB_NS=sweb$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS http.session_timeout=5
-plan 159
+plan 167
 
 # ---- who may ask ----
 is "$(api GET /api/sysinfo)" 401 "no login: 401"
@@ -189,6 +189,16 @@ is "$(api GET "/api/cdrs?from=$(date +%F)&type=CALL")" 200 "searched by time"
 is "$(jbody '.tables[0].rows | length')" 1 "... today's call"
 is "$(api GET "/api/cdrs?disposition=BUSY")" 200 "searched by disposition"
 is "$(jbody '.tables[0].rows | length')" 0 "... none busy"
+is "$(api GET "/api/cdrs?number=2002&type=CALL")" 200 "searched by either party's number"
+is "$(jbody '.tables[0].rows | length')" 1 "... 2002's call"
+is "$(api GET "/api/cdrs?code=200&type=CALL")" 200 "searched by cause (the final status)"
+is "$(jbody '.tables[0].rows | length')" 1 "... the answered call"
+api GET "/api/cdrs?code=486" >/dev/null
+is "$(jbody '.tables[0].rows | length')" 0 "... none 486"
+is "$(api GET '/api/cdrs?code=busy')" 400 "a cause that is not a status: 400"
+like "$(jbody .error)" "CODE: a SIP status" "... with a reason"
+is "$(($(api GET '/api/cdrs.csv?code=200&number=2001&type=CALL' >/dev/null; wc -l <$TMP/body) - 1))" 1 \
+	"the CSV export takes the same filters"
 is "$(api GET '/api/cdrs.csv?type=CALL' '' -D $TMP/headers)" 200 "GET /api/cdrs.csv"
 like "$(tr -d '\r' <$TMP/headers | grep -i '^Content-Type')" "text/csv" "... is CSV"
 like "$(tr -d '\r' <$TMP/headers | grep -i '^Content-Disposition')" 'attachment; filename="cdrs.csv"' \
