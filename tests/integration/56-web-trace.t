@@ -22,7 +22,7 @@ require_cmd ip nsenter curl jq sipp
 WEB_NS=strc$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS
-plan 63
+plan 64
 
 bearer=(-H "Authorization: Bearer $TOKEN")
 for u in 2001 2002; do
@@ -142,9 +142,17 @@ else
 fi
 
 # ---- a small ring, and none ----
+in_ns $WEB_NS curl -s -N --max-time 20 "${bearer[@]}" $WEB/api/events >$TMP/open-stream &
+STREAM=$!
+sleep 1.5
+t0=$(date +%s)
 kill -TERM $SPID
 wait $SPID
-ok $? "sluiced stops cleanly (no sanitizer report)" || diag "$(tail -20 $TMP/sluiced.log)"
+ok $? "sluiced stops cleanly with a dashboard's stream open (no sanitizer report)" ||
+	diag "$(tail -20 $TMP/sluiced.log)"
+wait $STREAM
+[ $(($(date +%s) - t0)) -le 5 ]
+ok $? "... at once, ending the stream ($(($(date +%s) - t0)) s)"
 web_sluiced $WEB_NS http.trace_size=6
 web_phones_register "registers again"
 is "$(in_ns $WEB_NS curl -s $WEB/metrics | grep '^sluice_sip_trace_messages ')" "sluice_sip_trace_messages 6" \
