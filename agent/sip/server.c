@@ -18,6 +18,7 @@
 #include "sip/server.h"
 #include "sip/server_int.h"
 #include "sip/digest_hdr.h"
+#include "sip/hep_qos.h"
 #include "store/cdr.h"
 #include "store/queue.h"
 #include "net/stun.h"
@@ -1568,6 +1569,7 @@ int sip_server_listen(struct sip_server *s)
 		LOG(L_INFO, "[sip] STUN Binding server on udp port %u", c->sip_stun);
 	}
 	loop_timer_arm(s->loop, &s->purge_timer, SIP_PURGE_MS);
+	sip_hep_qos_start(s);
 	if (c->sip_keepalive)
 		loop_timer_arm(s->loop, &s->keepalive_timer, 1000ull * c->sip_keepalive);
 	return 0;
@@ -1577,6 +1579,7 @@ void sip_server_fini(struct sip_server *s)
 {
 	if (!s->loop)
 		return;
+	sip_hep_qos_stop(s);
 	hep_close(&s->hep);
 	sip_trace_fini(&s->trace);
 	sip_server_flush(s);

@@ -101,6 +101,7 @@ struct sip_server {
 	struct loop_timer	flush_timer;
 	struct hep		hep;		/* [hep] collector: a copy of each message */
 	struct sip_trace	trace;		/* [http] trace: the recent messages */
+	struct loop_timer	qos_timer;	/* quality reports to the collector (hep_qos.h) */
 	/* Where messages go out: the transports, or a test's capture. */
 	sip_send_fn		send;
 	void			*send_arg;
