@@ -30,6 +30,9 @@ ROUNDS=${ROUNDS:-3}
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+# What "with" turns on, to find which part costs what: any of these.
+PARTS=${PARTS:-"browser scrape trace"}
+has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 [ "$(id -u)" -eq 0 ] || { echo "console.sh: needs root" >&2; exit 1; }
 for c in sipp curl node; do
@@ -79,7 +82,7 @@ admin_password = bench-admin-pw
 [http]
 listen = $([ $1 = 1 ] && echo 127.0.0.1:8080 || echo off)
 root = $TOP/web
-trace = $([ $1 = 1 ] && echo on || echo off)
+trace = $([ $1 = 1 ] && has trace && echo on || echo off)
 [log]
 level = warn
 CONF
@@ -102,12 +105,14 @@ round() {
 		-key domain ims.local -key expires 3600 -au 1002 -ap pw1002 -auth_uri ims.local \
 		-p 5062 127.0.0.1:5060 >/dev/null 2>&1 ||
 		{ echo "console.sh: callee did not register: $(tail -3 $TMP/sluiced.log)" >&2; exit 1; }
-	if [ $1 = 1 ]; then
+	if [ $1 = 1 ] && has browser; then
 		CHROMIUM=$CHROMIUM nsenter --net=/run/netns/$NS taskset -c $CLIENT_CPU node $TOP/tests/bench/console-watch.js \
 			$WEB admin bench-admin-pw >$TMP/watch.out 2>&1 &
 		watch=$!
 		for i in $(seq 150); do grep -q watching $TMP/watch.out && break; sleep 0.1; done
 		grep -q watching $TMP/watch.out || { echo "console.sh: the browser did not start: $(cat $TMP/watch.out)" >&2; exit 1; }
+	fi
+	if [ $1 = 1 ] && has scrape; then
 		nsenter --net=/run/netns/$NS taskset -c $CLIENT_CPU bash -c "while :; do curl -s -o /dev/null $WEB/metrics; sleep 1; done" &
 		scrape=$!
 	fi
@@ -132,6 +137,8 @@ round() {
 	echo "${okc:-0} ${fail:-?} $(echo "($c1 - $c0) / 100" | bc -l)"
 }
 
+# rounds FILE: each round's CPU per 1000 calls, as run.
+rounds() { awk -v n=$n '{ printf "%s%.3f", NR > 1 ? " " : "", 1000 * $1 / n }' $TMP/$1; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 : >$TMP/without
 : >$TMP/with
@@ -152,11 +159,13 @@ with=$(median <$TMP/with)
 ratio=$(echo "100 * ($with - $without) / $without" | bc -l)
 mkdir -p "$(dirname "$OUT")"
 {
+	[ "$PARTS" = "browser scrape trace" ] || echo "(with: $PARTS only)"
 	echo "| the console's cost: $n calls at $RATE per second, held $((HOLD_MS / 1000)) s, sluiced on one core (median of $ROUNDS) | sluiced CPU per 1000 calls | |"
 	echo "|---|---|---|"
-	printf '| without (`[http] listen = off`, `trace = off`) | %.3f s | |\n' "$(echo "1000 * $without / $n" | bc -l)"
-	printf '| with a browser on the live calls page, /metrics scraped every second, the SIP tracker on | %.3f s | %+.1f%% |\n' \
-		"$(echo "1000 * $with / $n" | bc -l)" "$ratio"
+	printf '| without (`[http] listen = off`, `trace = off`) | %.3f s (rounds: %s) | |\n' \
+		"$(echo "1000 * $without / $n" | bc -l)" "$(rounds without)"
+	printf '| with a browser on the live calls page, /metrics scraped every second, the SIP tracker on | %.3f s (rounds: %s) | %+.1f%% |\n' \
+		"$(echo "1000 * $with / $n" | bc -l)" "$(rounds with)" "$ratio"
 } | tee "$OUT"
 [ $bad = 0 ] || { echo "console.sh: calls failed (see above)" >&2; exit 1; }
 awk -v r="$ratio" 'BEGIN { exit !(r <= 5) }' || { echo "console.sh: more than 5% dearer" >&2; exit 1; }
