@@ -138,7 +138,7 @@ round() {
 }
 
 # rounds FILE: each round's CPU per 1000 calls, as run.
-rounds() { awk -v n=$n '{ printf "%s%.3f", NR > 1 ? " " : "", 1000 * $1 / n }' $TMP/$1; }
+rounds() { awk -v n=$n '{ printf "%s%.3f", (NR > 1 ? " " : ""), 1000 * $1 / n }' $TMP/$1; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 : >$TMP/without
 : >$TMP/with
