@@ -405,7 +405,7 @@ $('sub-form').addEventListener('submit', async (ev) => {
 
 function cdrQuery() {
 	const p = new URLSearchParams();
-	for (const k of ['from', 'to', 'caller', 'callee', 'disposition', 'type']) {
+	for (const k of ['from', 'to', 'caller', 'callee', 'number', 'code', 'disposition', 'type']) {
 		const v = $('cdr-' + k).value.trim();
 		if (v) p.set(k, v);
 	}
@@ -429,7 +429,7 @@ async function cdrs() {
 }
 
 $('cdr-form').addEventListener('submit', (ev) => { ev.preventDefault(); cdrs(); });
-for (const k of ['from', 'to', 'caller', 'callee', 'disposition', 'type'])
+for (const k of ['from', 'to', 'caller', 'callee', 'number', 'code', 'disposition', 'type'])
 	$('cdr-' + k).addEventListener('change', () => {
 		const q = cdrQuery();
 		$('cdr-csv').href = '/api/cdrs.csv' + (q ? '?' + q : '');

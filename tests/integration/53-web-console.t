@@ -23,7 +23,7 @@ command -v node >/dev/null || skip_all "no node (the machine's node 20)"
 WEB_NS=scon$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS
-plan 36
+plan 37
 
 SHOTS=$TOP/build
 mkdir -p $SHOTS $TMP/steps

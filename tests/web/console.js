@@ -169,6 +169,13 @@ async function main() {
 
 	await page.click('a[href="#cdrs"]');
 	await page.selectOption('#cdr-type', 'CALL');
+	await page.fill('#cdr-number', '2002');
+	await page.fill('#cdr-code', '200');
+	await page.click('#cdr-search');
+	await page.waitForSelector('#cdrs-table tr.cdr', { timeout: 5000 }).catch(() => {});
+	result((await page.$$('#cdrs-table tr.cdr')).length === 1, 'the CDRs page finds the call by either number and cause');
+	await page.fill('#cdr-number', '');
+	await page.fill('#cdr-code', '');
 	await page.fill('#cdr-caller', '2001');
 	await page.click('#cdr-search');
 	await page.waitForSelector('#cdrs-table tr.cdr', { timeout: 5000 }).catch(() => {});
