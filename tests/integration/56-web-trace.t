@@ -22,7 +22,7 @@ require_cmd ip nsenter curl jq sipp
 WEB_NS=strc$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS
-plan 64
+plan 67
 
 bearer=(-H "Authorization: Bearer $TOKEN")
 for u in 2001 2002; do
@@ -130,6 +130,9 @@ is "$(jbody .step)" 10 "... a sample every 10 s"
 like "$(jbody '.samples | length')" "^[2-9][0-9]*$" "... its samples so far and now's ($(jbody '.samples | length'))"
 is "$(jbody '[.samples[:-1][] | .cps * 10] | add | round')" 1 "... the call counted in calls per second"
 is "$(jbody '.samples[-1].regs')" 2 "... now's registrations"
+is "$(api GET '/api/history?from=1' '' "${bearer[@]}")" 400 "GET /api/history with an argument: 400"
+like "$(jbody .error)" "takes no arguments" "... with a reason"
+is "$(api DELETE /api/history '' "${bearer[@]}")" 405 "DELETE /api/history: 405"
 in_ns $WEB_NS curl -s $WEB/metrics >$TMP/metrics
 like "$(cat $TMP/metrics)" "sluice_calls_started_total 1" "/metrics: calls started"
 like "$(cat $TMP/metrics)" "sluice_sip_trace_messages [1-9]" "... the tracker's messages"
