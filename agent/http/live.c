@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The console's live figures (see live.h): a ring of samples taken by a
- * timer, and the dashboard's event built from the same MML commands the
- * API runs (DSP SYSINFO, DSP STREAM), so that the pushed figures are the
- * ones a page or an operator would read.
+ * timer, and the dashboard's event built from what the API and /metrics
+ * read (DSP SYSINFO, the streams by path as /metrics sums them), so that
+ * the pushed figures are the ones a page, a scrape or an operator would
+ * read. The streams are summed in one walk, not listed: the event's cost
+ * grows with the calls up, not its size.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #include "core/loop.h"
 #include "http/live.h"
+#include "http/metrics.h"
 #include "media/session.h"
 #include "mml/cmd.h"
 #include "mml/server.h"
@@ -160,34 +163,26 @@ static json_t *run(struct http_live *l, const char *verb, const char *obj)
 	return doc;
 }
 
-/* DSP STREAM's rows summed by path: {"user": {"streams", "packets", "bytes", "lost"}}. */
-static json_t *by_path(json_t *streams)
+static json_t *path_json(const struct http_path_sums *p, int i)
 {
-	json_t *rows = json_object_get(json_array_get(json_object_get(streams, "tables"), 0),
-				       "rows");
-	json_t *out = json_object(), *row;
-	size_t i;
+	return json_pack("{s:I, s:I, s:I, s:I}", "streams", (json_int_t)p->streams[i], "packets",
+			 (json_int_t)p->packets[i], "bytes", (json_int_t)p->bytes[i], "lost",
+			 (json_int_t)p->lost[i]);
+}
 
-	json_array_foreach(rows, i, row) {
-		const char *path = json_string_value(json_object_get(row, "path"));
-		json_t *p;
+/* The live streams summed by path, as /metrics sums them: {"user": {...}, "xdp": {...}}. */
+static json_t *by_path(struct http_live *l)
+{
+	struct http_path_sums p;
+	json_t *out = json_object();
 
-		if (!path || !out)
-			continue;
-		p = json_object_get(out, path);
-		if (!p) {
-			p = json_pack("{s:I, s:I, s:I, s:I}", "streams", (json_int_t)0, "packets",
-				      (json_int_t)0, "bytes", (json_int_t)0, "lost", (json_int_t)0);
-			json_object_set_new(out, path, p);
-		}
-		for (const char *const *k = (const char *const[]){ "packets", "bytes", "lost", NULL };
-		     *k; k++)
-			json_object_set_new(p, *k, json_integer(
-				json_integer_value(json_object_get(p, *k)) +
-				json_integer_value(json_object_get(row, *k))));
-		json_object_set_new(p, "streams",
-				    json_integer(json_integer_value(json_object_get(p, "streams")) + 1));
-	}
+	if (!l->mml->env.media || !out)
+		return out;
+	http_streams_by_path(l->mml->env.media, l->mml->env.dp, &p);
+	if (p.streams[0] || !p.streams[1])
+		json_object_set_new(out, "user", path_json(&p, 0));
+	if (p.streams[1])
+		json_object_set_new(out, p.kernel, path_json(&p, 1));
 	return out;
 }
 
@@ -224,14 +219,13 @@ char *http_live_event(struct http_live *l, size_t *len)
 	struct sip_server *sip = l->mml->env.sip;
 	uint64_t calls = sip ? sip->stats.calls : 0;
 	int64_t now = cdr_now_ms();
-	json_t *streams = run(l, "DSP", "STREAM"), *paths = by_path(streams);
+	json_t *paths = by_path(l);
 	double cps = 0;
 
 	if (l->event_ms && now > l->event_ms)
 		cps = (double)(calls - l->event_calls) * 1000.0 / (double)(now - l->event_ms);
 	l->event_calls = calls;
 	l->event_ms = now;
-	json_decref(streams);
 	return dump(json_pack("{s:I, s:o*, s:o, s:f, s:o}", "t", (json_int_t)now, "sysinfo",
 			      run(l, "DSP", "SYSINFO"), "paths", paths, "cps", cps,
 			      "interfaces", interfaces()),

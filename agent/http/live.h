@@ -5,7 +5,7 @@
  * registrations, the live streams' mean MOS) for its charts
  * (GET /api/history), and the dashboard's event each second
  * (GET /api/events, Server-Sent Events, server.c): DSP SYSINFO, the
- * streams by path with their kernel counters, calls per second, and each
+ * streams summed by path with their kernel counters, calls per second, and each
  * interface's packet counters from /proc/net/dev. The event is built only
  * while a browser listens.
  */

@@ -139,13 +139,10 @@ static void sip_metrics(FILE *f, struct sip_server *s)
 	}
 }
 
-static void stream_metrics(FILE *f, struct media_ctx *m, struct dp *dp)
+void http_streams_by_path(struct media_ctx *m, struct dp *dp, struct http_path_sums *out)
 {
-	const char *kernel = dp ? dp->ops->name : "user";
-	uint64_t n[NPATHS] = { 0 }, pk[NPATHS] = { 0 }, by[NPATHS] = { 0 };
-	int64_t lost[NPATHS] = { 0 };
-	bool same = !strcmp(kernel, "user");
-
+	memset(out, 0, sizeof(*out));
+	out->kernel = dp ? dp->ops->name : "user";
 	for (struct media_session *s = m->sessions; s; s = s->next)
 		for (int i = 0; i < s->nstreams; i++)
 			for (int leg = 0; leg < 2; leg++) {
@@ -154,18 +151,25 @@ static void stream_metrics(FILE *f, struct media_ctx *m, struct dp *dp)
 
 				if (media_leg_report(s, i, leg, &q))
 					continue;
-				p = q.offloaded ? PATH_KERNEL : PATH_USER;
-				n[p]++;
-				pk[p] += q.packets;
-				by[p] += q.bytes;
-				lost[p] += q.lost;
+				p = q.offloaded && strcmp(out->kernel, "user") ? PATH_KERNEL : PATH_USER;
+				out->streams[p]++;
+				out->packets[p] += q.packets;
+				out->bytes[p] += q.bytes;
+				out->lost[p] += q.lost;
 			}
-	if (same) {	/* no kernel path: one label, not two */
-		n[PATH_USER] += n[PATH_KERNEL];
-		pk[PATH_USER] += pk[PATH_KERNEL];
-		by[PATH_USER] += by[PATH_KERNEL];
-		lost[PATH_USER] += lost[PATH_KERNEL];
-	}
+}
+
+static void stream_metrics(FILE *f, struct media_ctx *m, struct dp *dp)
+{
+	struct http_path_sums sums;
+	const char *kernel;
+	uint64_t *n = sums.streams, *pk = sums.packets, *by = sums.bytes;
+	int64_t *lost = sums.lost;
+	bool same;
+
+	http_streams_by_path(m, dp, &sums);
+	kernel = sums.kernel;
+	same = !strcmp(kernel, "user");	/* no kernel path: one label, not two */
 	one(f, "sluice_media_sessions", "gauge", "Media sessions (calls and NG/rtpproxy offers).",
 	    m->nsessions);
 	head(f, "sluice_streams", "gauge", "Stream directions by the path that relays them.");
