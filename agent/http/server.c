@@ -105,13 +105,27 @@ static void on_queue(struct loop *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
+/* Under the lock: the streams waiting for an event, marked awake, into wake. */
+static unsigned take_suspended(struct http_server *h, struct MHD_Connection **wake)
+{
+	unsigned k = 0;
+
+	for (struct sse *c = h->streams; c && k < HTTP_MAX_STREAMS; c = c->next)
+		if (c->suspended) {
+			c->suspended = false;
+			wake[k++] = c->conn;
+		}
+	return k;
+}
+
 /* Each second while a dashboard listens: a new event, and the streams waiting for it woken. */
 static void on_push(struct loop *loop, void *arg)
 {
 	struct http_server *h = arg;
 	char *text = NULL, *ev = NULL;
 	size_t len = 0;
-	unsigned n;
+	unsigned n, k = 0;
+	struct MHD_Connection *wake[HTTP_MAX_STREAMS];
 
 	pthread_mutex_lock(&h->lock);
 	n = h->nstreams;
@@ -125,13 +139,17 @@ static void on_push(struct loop *loop, void *arg)
 		h->event = ev;
 		h->event_len = len + 8;
 		h->event_seq++;
-		for (struct sse *c = h->streams; c; c = c->next)
-			if (c->suspended) {
-				c->suspended = false;
-				MHD_resume_connection(c->conn);
-			}
+		k = take_suspended(h, wake);
 		pthread_mutex_unlock(&h->lock);
 	}
+	/*
+	 * Woken outside the lock, so that this thread never holds it while
+	 * libmicrohttpd's own locks are taken. Safe: a suspended connection
+	 * is not processed, so not freed, until it is resumed, and only this
+	 * thread resumes them.
+	 */
+	while (k)
+		MHD_resume_connection(wake[--k]);
 	free(text);
 	loop_timer_arm(loop, &h->push, HTTP_PUSH_MS);
 }
@@ -672,7 +690,9 @@ out_free:
 
 void http_close(struct http_server *h)
 {
+	struct MHD_Connection *wake[HTTP_MAX_STREAMS];
 	struct http_req *r, *next;
+	unsigned k;
 
 	if (!h)
 		return;
@@ -683,12 +703,10 @@ void http_close(struct http_server *h)
 	r = h->head;
 	h->head = h->tail = NULL;
 	/* Streams end: libmicrohttpd stops only with no connection suspended. */
-	for (struct sse *c = h->streams; c; c = c->next)
-		if (c->suspended) {
-			c->suspended = false;
-			MHD_resume_connection(c->conn);
-		}
+	k = take_suspended(h, wake);
 	pthread_mutex_unlock(&h->lock);
+	while (k)
+		MHD_resume_connection(wake[--k]);
 	for (; r; r = next) {
 		next = r->next;
 		http_error(r, 503, "sluiced is stopping");

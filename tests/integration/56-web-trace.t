@@ -22,7 +22,7 @@ require_cmd ip nsenter curl jq sipp
 WEB_NS=strc$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS
-plan 67
+plan 68
 
 bearer=(-H "Authorization: Bearer $TOKEN")
 for u in 2001 2002; do
@@ -49,12 +49,20 @@ like "$(jq -r '.interfaces | keys | join(",")' $TMP/event)" "." "... the interfa
 like "$(jq -r '.cps' $TMP/event)" "^[0-9.]+(e-?[0-9]+)?$" "... and calls per second"
 is "$(in_ns $WEB_NS curl -s -o /dev/null -w '%{http_code}' --max-time 2 $WEB/api/events)" 401 \
 	"no login: no events (401)"
+# A stream whose browser went away holds its place until a write fails
+# (a second or two): let the first one go.
+sleep 3
 pids=()
 for i in 1 2 3 4 5 6 7 8; do
-	in_ns $WEB_NS curl -s -N --max-time 4 "${bearer[@]}" $WEB/api/events >/dev/null &
+	in_ns $WEB_NS curl -s -N --max-time 6 "${bearer[@]}" $WEB/api/events >$TMP/stream-$i &
 	pids+=($!)
 done
-sleep 1
+# Each stream's first line (retry:) comes once it counts among the open ones.
+for t in $(seq 50); do
+	[ "$(cat $TMP/stream-? 2>/dev/null | grep -c '^retry:')" = 8 ] && break
+	sleep 0.1
+done
+is "$(cat $TMP/stream-? | grep -c '^retry:')" 8 "eight streams open at once"
 is "$(in_ns $WEB_NS curl -s -o $TMP/body -w '%{http_code}' --max-time 2 "${bearer[@]}" $WEB/api/events)" 503 \
 	"a ninth stream at once: 503"
 like "$(jbody .error)" "too many event streams" "... with a reason"
