@@ -7,7 +7,8 @@
 // ever lands in the page as text (textContent), never as markup.
 'use strict';
 
-const state = { csrf: '', op: '', role: '', timer: null, lastPackets: null };
+const state = { csrf: '', op: '', role: '', timer: null, lastPackets: null,
+		events: null, chartTimer: null, lastEvent: null, traceCallid: '' };
 
 const $ = (id) => document.getElementById(id);
 
@@ -111,6 +112,10 @@ $('logout').addEventListener('click', async () => {
 function stopTimer() {
 	if (state.timer) clearInterval(state.timer);
 	state.timer = null;
+	if (state.chartTimer) clearInterval(state.chartTimer);
+	state.chartTimer = null;
+	if (state.events) state.events.close();
+	state.events = null;
 }
 
 function every(ms, fn) {
@@ -121,8 +126,9 @@ function every(ms, fn) {
 
 const views = {
 	login: () => {},
-	dashboard: () => every(1000, dashboard),
+	dashboard: () => dashboardLive(),
 	calls: () => every(1000, calls),
+	trace: () => traceView(),
 	subscribers: () => subscribers(),
 	cdrs: () => cdrs(),
 };
@@ -140,35 +146,71 @@ function route() {
 }
 window.addEventListener('hashchange', route);
 
-async function dashboard() {
-	try {
-		const [sys, streams] = await Promise.all([api('GET', '/api/sysinfo'),
-							   api('GET', '/api/streams')]);
-		const v = sys.tables[0].values;
-		$('dash-regs').textContent = v.REGISTRATIONS;
-		$('dash-calls').textContent = v.CALLS;
-		$('dash-sessions').textContent = v['MEDIA SESSIONS'];
-		$('dash-subs').textContent = v.SUBSCRIBERS || '-';
-		$('dash-path').textContent = v.DATAPATH;
-		const paths = {};
-		for (const s of rows(streams)) {
-			const p = paths[s.path] || (paths[s.path] = { n: 0, packets: 0, bytes: 0 });
-			p.n++;
-			p.packets += s.packets || 0;
-			p.bytes += s.bytes || 0;
+// The dashboard: one event a second pushed by sluiced (Server-Sent Events,
+// GET /api/events), and the charts of the last hour every 10 s.
+function dashboardLive() {
+	$('dash-live').textContent = '(connecting)';
+	const es = new EventSource('/api/events');
+	state.events = es;
+	state.lastEvent = null;
+	es.onmessage = (ev) => {
+		try {
+			dashboardEvent(JSON.parse(ev.data));
+			$('dash-live').textContent = '(live)';
+		} catch (e) {
+			show('dashboard: ' + e.message, true);
 		}
-		const last = state.lastPackets || {};
-		state.lastPackets = {};
-		fill('dash-paths', Object.keys(paths).sort(), (tr, name) => {
-			const p = paths[name];
-			state.lastPackets[name] = p.packets;
-			cell(tr, name);
-			cell(tr, p.n, 'num');
-			cell(tr, p.packets, 'num');
-			cell(tr, p.bytes, 'num');
-			cell(tr, last[name] === undefined ? '-' : Math.max(0, p.packets - last[name]), 'num');
-		});
-		fill('dash-sysinfo', rows(sys), (tr, r) => { cell(tr, r.name); cell(tr, r.value); });
+	};
+	es.onerror = () => {
+		$('dash-live').textContent = '(reconnecting)';
+		// A dead session: the API says so, and the page goes to the login.
+		api('GET', '/api/session').catch(() => {});
+	};
+	charts();
+	state.chartTimer = setInterval(charts, 10000);
+}
+
+function dashboardEvent(doc) {
+	const v = doc.sysinfo.tables[0].values;
+	$('dash-regs').textContent = v.REGISTRATIONS;
+	$('dash-calls').textContent = v.CALLS;
+	$('dash-sessions').textContent = v['MEDIA SESSIONS'];
+	$('dash-subs').textContent = v.SUBSCRIBERS || '-';
+	$('dash-path').textContent = v.DATAPATH;
+	$('dash-cps').textContent = Number(doc.cps || 0).toFixed(2);
+	const last = state.lastEvent;
+	const secs = last ? Math.max(0.001, (doc.t - last.t) / 1000) : 1;
+	fill('dash-paths', Object.keys(doc.paths).sort(), (tr, name) => {
+		const p = doc.paths[name];
+		const before = last && last.paths[name];
+		cell(tr, name);
+		cell(tr, p.streams, 'num');
+		cell(tr, p.packets, 'num packets');
+		cell(tr, p.bytes, 'num');
+		cell(tr, before ? Math.max(0, Math.round((p.packets - before.packets) / secs)) : '-', 'num');
+	});
+	fill('dash-ifaces', Object.keys(doc.interfaces).sort(), (tr, name) => {
+		const i = doc.interfaces[name];
+		const before = last && last.interfaces[name];
+		cell(tr, name);
+		cell(tr, before ? Math.max(0, Math.round((i[0] - before[0]) / secs)) : '-', 'num');
+		cell(tr, before ? Math.max(0, Math.round((i[1] - before[1]) / secs)) : '-', 'num');
+		cell(tr, i[0], 'num');
+		cell(tr, i[1], 'num');
+	});
+	fill('dash-sysinfo', rows(doc.sysinfo), (tr, r) => { cell(tr, r.name); cell(tr, r.value); });
+	state.lastEvent = doc;
+	document.body.dataset.events = String(Number(document.body.dataset.events || 0) + 1);
+}
+
+async function charts() {
+	try {
+		const h = await api('GET', '/api/history');
+		const span = 3600 * 1000;
+		drawChart($('chart-cps'), h.samples.map((x) => [x.t, x.cps]),
+			  { now: h.now, span, title: 'Calls per second', digits: 2 });
+		drawChart($('chart-mos'), h.samples.map((x) => [x.t, x.mos]),
+			  { now: h.now, span, title: 'Mean MOS', digits: 1, min: 1, max: 5 });
 	} catch (e) {
 		show(e.message, true);
 	}
@@ -216,7 +258,10 @@ async function calls() {
 			const td = cell(tr, '');
 			td.replaceChildren(streamTable(rows(s).filter((x) => x.session === call.callid)));
 			const act = cell(tr, '');
-			act.replaceChildren(button('Hang up', 'danger hangup', async () => {
+			act.replaceChildren(button('Ladder', 'plain ladder', () => {
+				state.traceCallid = call.callid;
+				location.hash = '#trace';
+			}), button('Hang up', 'danger hangup', async () => {
 				try {
 					await api('DELETE', '/api/calls/' + encodeURIComponent(call.callid));
 					show('Call hung up.');
@@ -228,6 +273,72 @@ async function calls() {
 		show(e.message, true);
 	}
 }
+
+// ---- the SIP trace: calls found, a call's ladder, a message whole ----
+
+async function traceView() {
+	const id = state.traceCallid;
+	state.traceCallid = '';
+	if (id) {
+		$('trace-by').value = 'callid';
+		$('trace-q').value = id;
+	}
+	await traceSearch();
+}
+
+async function traceSearch() {
+	const q = $('trace-q').value.trim();
+	const by = $('trace-by').value;
+	try {
+		if (by === 'callid' && q) {
+			fill('trace-calls', [], () => {});
+			await traceCall(q);
+			return;
+		}
+		const doc = await api('GET', '/api/siptrace' + (q ? '?number=' + encodeURIComponent(q) : ''));
+		fill('trace-calls', rows(doc), (tr, c) => {
+			tr.className = 'tcall';
+			tr.dataset.callid = c.callid;
+			for (const k of ['callid', 'otherleg', 'start', 'messages', 'first']) cell(tr, c[k]);
+			tr.addEventListener('click', () => {
+				for (const x of document.querySelectorAll('tr.tcall')) x.classList.remove('active');
+				tr.classList.add('active');
+				traceCall(c.callid);
+			});
+		});
+		if (!rows(doc).length) show('No traced call' + (q ? ' of ' + q : '') + '.');
+	} catch (e) {
+		show(e.message, true);
+	}
+}
+
+async function traceCall(id) {
+	try {
+		const doc = await api('GET', '/api/siptrace?callid=' + encodeURIComponent(id));
+		const msgs = rows(doc);
+		$('trace-title').textContent = 'Call ' + id + ' (' + msgs.length + ' messages)';
+		$('trace-msg').hidden = true;
+		drawLadder($('trace-ladder'), msgs, traceMessage);
+		if (!msgs.length) show('No message of ' + id + ' in the trace.');
+	} catch (e) {
+		show(e.message, true);
+	}
+}
+
+async function traceMessage(seq) {
+	try {
+		const doc = await api('GET', '/api/siptrace?seq=' + encodeURIComponent(seq));
+		const m = rows(doc)[0];
+		$('trace-msg').textContent = m.time + '  ' + m.dir + ' ' + m.proto + '  ' + m.src + ' -> ' +
+			m.dst + (m.cut === 'YES' ? '  (cut)' : '') + '\n\n' + (doc.text || []).join('\n');
+		$('trace-msg').hidden = false;
+		$('trace-msg').dataset.seq = String(seq);
+	} catch (e) {
+		show(e.message, true);
+	}
+}
+
+$('trace-form').addEventListener('submit', (ev) => { ev.preventDefault(); traceSearch(); });
 
 function subForm(sub) {
 	$('sub-editing').value = sub ? sub.username : '';
@@ -294,7 +405,7 @@ $('sub-form').addEventListener('submit', async (ev) => {
 
 function cdrQuery() {
 	const p = new URLSearchParams();
-	for (const k of ['from', 'to', 'caller', 'callee', 'disposition', 'type']) {
+	for (const k of ['from', 'to', 'caller', 'callee', 'number', 'code', 'disposition', 'type']) {
 		const v = $('cdr-' + k).value.trim();
 		if (v) p.set(k, v);
 	}
@@ -318,7 +429,7 @@ async function cdrs() {
 }
 
 $('cdr-form').addEventListener('submit', (ev) => { ev.preventDefault(); cdrs(); });
-for (const k of ['from', 'to', 'caller', 'callee', 'disposition', 'type'])
+for (const k of ['from', 'to', 'caller', 'callee', 'number', 'code', 'disposition', 'type'])
 	$('cdr-' + k).addEventListener('change', () => {
 		const q = cdrQuery();
 		$('cdr-csv').href = '/api/cdrs.csv' + (q ? '?' + q : '');

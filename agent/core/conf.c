@@ -131,6 +131,27 @@ static int parse_yes_no(struct conf *c, const char *val, void *dst, const char *
 	return 0;
 }
 
+static int parse_trace_size(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (parse_u32(val, dst, 100000, want) || *(uint32_t *)dst == 0) {
+		*want = "a number of messages from 1 to 100000";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_on_off(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (strcasecmp(val, "on") && strcasecmp(val, "off")) {
+		*want = "on or off";
+		return -EINVAL;
+	}
+	*(bool *)dst = !strcasecmp(val, "on");
+	return 0;
+}
+
 static int parse_on_stop(struct conf *c, const char *val, void *dst, const char **want)
 {
 	(void)c;
@@ -563,6 +584,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("http", "root", "web", parse_path, http_root),
 	KEY("http", "token", "", parse_token, http_token),
 	KEY("http", "session_timeout", "1800", parse_seconds, http_session_timeout),
+	KEY("http", "trace", "on", parse_on_off, http_trace),
+	KEY("http", "trace_size", "4000", parse_trace_size, http_trace_size),
 	KEY("hep", "collector", "off", parse_addr, hep_collector),
 	KEY("hep", "capture_id", "2001", parse_limit, hep_capture_id),
 	KEY("cdr", "events", "register, message", parse_cdr_events, cdr_events),

@@ -105,6 +105,8 @@ struct conf {
 	char		http_root[CONF_STR_MAX];	/* the console's static files */
 	char		http_token[128];		/* bearer token for scripts, "": none */
 	uint32_t	http_session_timeout;		/* seconds a console session may idle */
+	bool		http_trace;			/* the SIP tracker keeps messages */
+	uint32_t	http_trace_size;		/* messages it keeps */
 
 	/* [hep]: copies of the SIP messages to a Homer collector */
 	struct conf_addr hep_collector;		/* AF_UNSPEC: off */

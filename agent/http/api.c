@@ -19,6 +19,8 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "http/api.h"
+#include "http/import.h"
+#include "http/live.h"
 #include "http/metrics.h"
 #include "http/session.h"
 #include "mml/cmd.h"
@@ -31,6 +33,7 @@ struct http_api {
 	bool			tls, loopback;
 	struct http_sessions	sessions;
 	struct http_req		*held;		/* answers a failed login's delay holds */
+	struct http_live	*live;		/* history and the dashboard's events */
 };
 
 /* Who a request acts as. */
@@ -66,6 +69,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/blacklist", "DSP", "BLACKLIST", NULL, false },
 	{ "POST", "/api/blacklist", "ADD", "BLACKLIST", NULL, false },
 	{ "DELETE", "/api/blacklist/", "RMV", "BLACKLIST", "prefix", false },
+	{ "GET", "/api/siptrace", "DSP", "SIPTRACE", NULL, false },
 	{ "GET", "/api/sysinfo", "DSP", "SYSINFO", NULL, false },
 	{ "GET", "/api/srvstat", "DSP", "SRVSTAT", NULL, false },
 	{ "GET", "/api/config", "DSP", "CFG", NULL, false },
@@ -550,6 +554,40 @@ static void metrics(struct http_api *api, struct http_req *r)
 	free(text);
 }
 
+/* GET /api/history and GET /api/events (the stream itself is server.c's). */
+static bool live_route(struct http_api *api, struct http_req *r)
+{
+	char *text;
+	size_t len;
+
+	if (strcmp(r->method, "GET")) {
+		http_error(r, 405, "GET only");
+		return true;
+	}
+	if (r->nargs || r->body_len || r->too_big) {
+		http_error(r, 400, "%s takes no arguments and no body", r->path);
+		return true;
+	}
+	if (!strcmp(r->path, "/api/events")) {
+		r->status = 200;
+		r->stream = true;
+		return true;
+	}
+	text = http_live_history(api->live, &len);
+	if (!text) {
+		http_error(r, 500, "out of memory");
+		return true;
+	}
+	http_reply(r, 200, "application/json", text, len);
+	free(text);
+	return true;
+}
+
+char *http_api_event(struct http_api *api, size_t *len)
+{
+	return http_live_event(api->live, len);
+}
+
 static bool session_info(struct http_api *api, struct http_req *r, const struct who *who)
 {
 	(void)api;
@@ -595,6 +633,12 @@ bool http_api_handle(struct http_api *api, struct http_req *r)
 	}
 	if (!strcmp(r->path, "/api/session"))
 		return session_info(api, r, &who);
+	if (!strcmp(r->path, "/api/history") || !strcmp(r->path, "/api/events"))
+		return live_route(api, r);
+	if (!strcmp(r->path, HTTP_IMPORT_PATH)) {
+		http_import_users(api->mml, r, who.op, who.role);
+		return true;
+	}
 	k = route_of(r, &rest, &other);
 	if (!k) {
 		if (other)
@@ -619,6 +663,10 @@ int http_api_new(struct http_api **out, struct loop *loop, struct mml_server *mm
 	api->tls = tls;
 	api->loopback = loopback;
 	api->sessions.timeout_ms = (uint64_t)mml->env.conf->http_session_timeout * 1000;
+	if (http_live_new(&api->live, loop, mml)) {
+		free(api);
+		return -ENOMEM;
+	}
 	*out = api;
 	return 0;
 }
@@ -634,5 +682,6 @@ void http_api_free(struct http_api *api)
 		unhold(api, r);
 		http_answer(r);
 	}
+	http_live_free(api->live);
 	free(api);
 }

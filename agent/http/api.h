@@ -22,6 +22,8 @@ int http_api_new(struct http_api **out, struct loop *loop, struct mml_server *mm
 		 bool tls, bool loopback);
 /* Answers r now (and returns true), or holds it and answers it later. */
 bool http_api_handle(struct http_api *api, struct http_req *r);
+/* The dashboard's event (live.h) as JSON text, malloc'ed; NULL: no memory. */
+char *http_api_event(struct http_api *api, size_t *len);
 /* Answers what it holds with 503, and frees itself. */
 void http_api_free(struct http_api *api);
 

@@ -18,6 +18,7 @@
 #include "sip/b2bua.h"
 #include "sip/server.h"
 #include "store/cdr.h"
+#include "store/queue.h"
 #include "store/subscriber.h"
 #include "version.h"
 
@@ -66,6 +67,23 @@ static int count_call(const struct b2bua_call_info *ci, void *arg)
 	return 0;
 }
 
+/* The ended calls' MOS per stream direction, a Prometheus histogram. */
+static void mos_metrics(FILE *f, const struct cdr_ctx *c)
+{
+	static const double bounds[] = CDR_MOS_BOUNDS;
+	uint64_t n = 0;
+
+	head(f, "sluice_call_mos", "histogram",
+	     "MOS (E-model) of each measured stream direction of ended calls.");
+	for (int i = 0; i < CDR_MOS_NBOUNDS; i++) {
+		n += c->mos_le[i];
+		fprintf(f, "sluice_call_mos_bucket{le=\"%.1f\"} %" PRIu64 "\n", bounds[i], n);
+	}
+	n += c->mos_le[CDR_MOS_NBOUNDS];
+	fprintf(f, "sluice_call_mos_bucket{le=\"+Inf\"} %" PRIu64 "\n", n);
+	fprintf(f, "sluice_call_mos_sum %.2f\nsluice_call_mos_count %" PRIu64 "\n", c->mos_sum, n);
+}
+
 static void sip_metrics(FILE *f, struct sip_server *s)
 {
 	static const char *const methods[] = SIP_STAT_METHOD_NAMES;
@@ -75,6 +93,14 @@ static void sip_metrics(FILE *f, struct sip_server *s)
 	    s->reg.nbindings);
 	one(f, "sluice_registered_aors", "gauge", "Subscribers with a registration.",
 	    s->reg.naors);
+	one(f, "sluice_calls_started_total", "counter",
+	    "Calls the B2BUA took (rate() of it: calls per second).", s->stats.calls);
+	if (sip_trace_on(&s->trace)) {
+		one(f, "sluice_sip_trace_messages", "gauge", "SIP messages the tracker holds.",
+		    s->trace.n);
+		one(f, "sluice_sip_trace_evicted_total", "counter",
+		    "SIP messages the tracker let go for newer ones.", s->trace.evicted);
+	}
 	b2bua_list(s, count_call, &calls);
 	head(f, "sluice_calls", "gauge", "Calls in progress by state.");
 	fprintf(f, "sluice_calls{state=\"trying\"} %u\nsluice_calls{state=\"ringing\"} %u\n"
@@ -113,13 +139,10 @@ static void sip_metrics(FILE *f, struct sip_server *s)
 	}
 }
 
-static void stream_metrics(FILE *f, struct media_ctx *m, struct dp *dp)
+void http_streams_by_path(struct media_ctx *m, struct dp *dp, struct http_path_sums *out)
 {
-	const char *kernel = dp ? dp->ops->name : "user";
-	uint64_t n[NPATHS] = { 0 }, pk[NPATHS] = { 0 }, by[NPATHS] = { 0 };
-	int64_t lost[NPATHS] = { 0 };
-	bool same = !strcmp(kernel, "user");
-
+	memset(out, 0, sizeof(*out));
+	out->kernel = dp ? dp->ops->name : "user";
 	for (struct media_session *s = m->sessions; s; s = s->next)
 		for (int i = 0; i < s->nstreams; i++)
 			for (int leg = 0; leg < 2; leg++) {
@@ -128,18 +151,25 @@ static void stream_metrics(FILE *f, struct media_ctx *m, struct dp *dp)
 
 				if (media_leg_report(s, i, leg, &q))
 					continue;
-				p = q.offloaded ? PATH_KERNEL : PATH_USER;
-				n[p]++;
-				pk[p] += q.packets;
-				by[p] += q.bytes;
-				lost[p] += q.lost;
+				p = q.offloaded && strcmp(out->kernel, "user") ? PATH_KERNEL : PATH_USER;
+				out->streams[p]++;
+				out->packets[p] += q.packets;
+				out->bytes[p] += q.bytes;
+				out->lost[p] += q.lost;
 			}
-	if (same) {	/* no kernel path: one label, not two */
-		n[PATH_USER] += n[PATH_KERNEL];
-		pk[PATH_USER] += pk[PATH_KERNEL];
-		by[PATH_USER] += by[PATH_KERNEL];
-		lost[PATH_USER] += lost[PATH_KERNEL];
-	}
+}
+
+static void stream_metrics(FILE *f, struct media_ctx *m, struct dp *dp)
+{
+	struct http_path_sums sums;
+	const char *kernel;
+	uint64_t *n = sums.streams, *pk = sums.packets, *by = sums.bytes;
+	int64_t *lost = sums.lost;
+	bool same;
+
+	http_streams_by_path(m, dp, &sums);
+	kernel = sums.kernel;
+	same = !strcmp(kernel, "user");	/* no kernel path: one label, not two */
 	one(f, "sluice_media_sessions", "gauge", "Media sessions (calls and NG/rtpproxy offers).",
 	    m->nsessions);
 	one(f, "sluice_srtp_auth_failures_total", "counter",
@@ -214,6 +244,11 @@ int http_metrics(struct mml_server *m, char **out, size_t *len)
 	if (e->store && !subscriber_count(e->store, &subs))
 		one(f, "sluice_subscribers", "gauge", "Subscribers in the database.",
 		    (uint64_t)subs);
+	if (e->store && e->store->wq)
+		one(f, "sluice_store_queue", "gauge",
+		    "Changes waiting for the database writer ([store] queue).", e->store->wq->depth);
+	if (e->cdr)
+		mos_metrics(f, e->cdr);
 	if (e->cdr) {
 		one(f, "sluice_cdr_queue", "gauge", "CDRs waiting to be written.", e->cdr->npending);
 		one(f, "sluice_cdr_written_total", "counter", "CDRs written.", e->cdr->written);

@@ -53,6 +53,7 @@ struct http_req {
 	char			disposition[128];
 	unsigned		retry_after;	/* seconds, 0: no header */
 	bool			challenge;	/* WWW-Authenticate: Bearer */
+	bool			stream;		/* 200: the dashboard's event stream follows */
 
 	/* The listener's bookkeeping. */
 	bool			queued, answered;

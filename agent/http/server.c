@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -27,6 +28,7 @@
 #include "core/log.h"
 #include "http/api.h"
 #include "http/http.h"
+#include "http/import.h"
 #include "mml/server.h"
 
 #define HTTP_MAX_CONNS		64
@@ -34,6 +36,21 @@
 #define HTTP_CONN_TIMEOUT	30	/* seconds a silent connection stays */
 #define HTTP_MAX_FILE		(16 * 1024 * 1024)
 #define HTTP_MAX_PEM		(1024 * 1024)
+#define HTTP_MAX_STREAMS	8	/* dashboards open at once */
+#define HTTP_STREAM_MAX_S	600	/* a stream ends; the browser reconnects, logged in again */
+#define HTTP_PUSH_MS		1000
+
+/* An open event stream (GET /api/events), the listener thread's. */
+struct sse {
+	struct sse		*next;
+	struct http_server	*h;
+	struct MHD_Connection	*conn;
+	char			*buf;		/* being sent */
+	size_t			off, len;
+	uint64_t		seq;		/* of the last event taken */
+	time_t			started;
+	bool			suspended;	/* waits for the next event */
+};
 
 struct http_server {
 	struct loop		*loop;
@@ -44,9 +61,16 @@ struct http_server {
 	char			*cert, *key;	/* PEM, for the daemon's life */
 	struct http_api		*api;
 
+	struct loop_timer	push;		/* the loop's: builds an event each second */
+
 	pthread_mutex_t		lock;		/* guards what follows */
 	struct http_req		*head, *tail;
 	bool			stopping;
+	struct sse		*streams;
+	unsigned		nstreams;
+	char			*event;		/* the newest event, "data: ...\n\n" */
+	size_t			event_len;
+	uint64_t		event_seq;
 };
 
 static const char *const sec_headers[][2] = {
@@ -81,7 +105,112 @@ static void on_queue(struct loop *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
+/* Under the lock: the streams waiting for an event, marked awake, into wake. */
+static unsigned take_suspended(struct http_server *h, struct MHD_Connection **wake)
+{
+	unsigned k = 0;
+
+	for (struct sse *c = h->streams; c && k < HTTP_MAX_STREAMS; c = c->next)
+		if (c->suspended) {
+			c->suspended = false;
+			wake[k++] = c->conn;
+		}
+	return k;
+}
+
+/* Each second while a dashboard listens: a new event, and the streams waiting for it woken. */
+static void on_push(struct loop *loop, void *arg)
+{
+	struct http_server *h = arg;
+	char *text = NULL, *ev = NULL;
+	size_t len = 0;
+	unsigned n, k = 0;
+	struct MHD_Connection *wake[HTTP_MAX_STREAMS];
+
+	pthread_mutex_lock(&h->lock);
+	n = h->nstreams;
+	pthread_mutex_unlock(&h->lock);
+	if (n && (text = http_api_event(h->api, &len)) && (ev = malloc(len + 9))) {
+		memcpy(ev, "data: ", 6);
+		memcpy(ev + 6, text, len);
+		memcpy(ev + 6 + len, "\n\n", 3);
+		pthread_mutex_lock(&h->lock);
+		free(h->event);
+		h->event = ev;
+		h->event_len = len + 8;
+		h->event_seq++;
+		k = take_suspended(h, wake);
+		pthread_mutex_unlock(&h->lock);
+	}
+	/*
+	 * Woken outside the lock, so that this thread never holds it while
+	 * libmicrohttpd's own locks are taken. Safe: a suspended connection
+	 * is not processed, so not freed, until it is resumed, and only this
+	 * thread resumes them.
+	 */
+	while (k)
+		MHD_resume_connection(wake[--k]);
+	free(text);
+	loop_timer_arm(loop, &h->push, HTTP_PUSH_MS);
+}
+
 /* ---- the listener thread's side ---- */
+
+/* The next bytes of a stream: the rest of an event, the next event, or a pause. */
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct sse *c = cls;
+	struct http_server *h = c->h;
+	size_t n;
+
+	(void)pos;
+	if (c->off == c->len) {
+		free(c->buf);
+		c->buf = NULL;
+		c->off = c->len = 0;
+		pthread_mutex_lock(&h->lock);
+		if (h->stopping || time(NULL) - c->started > HTTP_STREAM_MAX_S) {
+			pthread_mutex_unlock(&h->lock);
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		}
+		if (!h->event || c->seq == h->event_seq) {
+			/* Nothing new: sleep until on_push() wakes the connection. */
+			c->suspended = true;
+			MHD_suspend_connection(c->conn);
+			pthread_mutex_unlock(&h->lock);
+			return 0;
+		}
+		c->buf = malloc(h->event_len);
+		if (c->buf) {
+			memcpy(c->buf, h->event, h->event_len);
+			c->len = h->event_len;
+			c->seq = h->event_seq;
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (!c->buf)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	n = c->len - c->off < max ? c->len - c->off : max;
+	memcpy(buf, c->buf + c->off, n);
+	c->off += n;
+	return (ssize_t)n;
+}
+
+static void sse_free(void *cls)
+{
+	struct sse *c = cls, **pp;
+
+	pthread_mutex_lock(&c->h->lock);
+	for (pp = &c->h->streams; *pp && *pp != c; pp = &(*pp)->next)
+		;
+	if (*pp) {
+		*pp = c->next;
+		c->h->nstreams--;
+	}
+	pthread_mutex_unlock(&c->h->lock);
+	free(c->buf);
+	free(c);
+}
 
 static void req_free(struct http_req *r)
 {
@@ -122,11 +251,59 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, c
 	return send_typed(conn, status, "text/plain; charset=utf-8", text);
 }
 
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text);
+
+/* The loop said yes to GET /api/events: the stream, if there is room for one. */
+static enum MHD_Result send_stream(struct MHD_Connection *conn, struct http_req *r)
+{
+	static const char hello[] = "retry: 2000\n\n";
+	struct http_server *h = r->h;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	struct sse *c = calloc(1, sizeof(*c));
+
+	if (!c || !(c->buf = strdup(hello))) {
+		free(c);
+		return MHD_NO;
+	}
+	c->h = h;
+	c->conn = conn;
+	c->len = sizeof(hello) - 1;
+	c->started = time(NULL);
+	pthread_mutex_lock(&h->lock);
+	if (h->nstreams >= HTTP_MAX_STREAMS || h->stopping) {
+		pthread_mutex_unlock(&h->lock);
+		free(c->buf);
+		free(c);
+		return send_typed(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json",
+				  "{\"error\": \"too many event streams open\"}\n");
+	}
+	c->next = h->streams;
+	h->streams = c;
+	h->nstreams++;
+	pthread_mutex_unlock(&h->lock);
+	/* From here sse_free() owns c, whatever happens to the response. */
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, c, sse_free);
+	if (!resp) {
+		sse_free(c);
+		return MHD_NO;
+	}
+	add_headers(resp);
+	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result send_answer(struct MHD_Connection *conn, struct http_req *r)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	char retry[16];
+
+	if (r->stream && r->status == 200)
+		return send_stream(conn, r);
 
 	resp = MHD_create_response_from_buffer(r->out_len, r->out ? r->out : (void *)"",
 					       r->out ? MHD_RESPMEM_MUST_FREE
@@ -213,6 +390,12 @@ static enum MHD_Result serve_static(struct http_server *h, struct MHD_Connection
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* A request body's bound: a users.json may be larger than the rest. */
+static size_t max_body(const char *url)
+{
+	return strcmp(url, HTTP_IMPORT_PATH) ? HTTP_MAX_BODY : HTTP_MAX_IMPORT;
 }
 
 static bool dynamic(const char *url)
@@ -324,9 +507,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!dynamic(url))
 			return serve_static(h, conn, url, method);
 		len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (len && strtoull(len, NULL, 10) > HTTP_MAX_BODY)
+		if (len && strtoull(len, NULL, 10) > max_body(url))
 			return send_typed(conn, MHD_HTTP_CONTENT_TOO_LARGE, "application/json",
-					  "{\"error\": \"request body larger than 65536 bytes\"}\n");
+					  strcmp(url, HTTP_IMPORT_PATH)
+					  ? "{\"error\": \"request body larger than 65536 bytes\"}\n"
+					  : "{\"error\": \"a users.json larger than 4 MiB\"}\n");
 		r = req_new(h, conn, url, method);
 		if (!r)
 			return MHD_NO;
@@ -336,7 +521,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->answered)
 		return send_answer(conn, r);
 	if (*upload_size) {
-		if (r->too_big || r->body_len + *upload_size > HTTP_MAX_BODY) {
+		if (r->too_big || r->body_len + *upload_size > max_body(r->path)) {
 			r->too_big = true;
 		} else {
 			char *grown = realloc(r->body, r->body_len + *upload_size + 1);
@@ -483,6 +668,8 @@ int http_open(struct http_server **out, struct loop *loop, struct mml_server *mm
 	err = start_daemon(h, conf);
 	if (err)
 		goto out_del_fd;
+	loop_timer_init(&h->push, on_push, h);
+	loop_timer_arm(loop, &h->push, HTTP_PUSH_MS);
 	*out = h;
 	return 0;
 
@@ -503,16 +690,23 @@ out_free:
 
 void http_close(struct http_server *h)
 {
+	struct MHD_Connection *wake[HTTP_MAX_STREAMS];
 	struct http_req *r, *next;
+	unsigned k;
 
 	if (!h)
 		return;
 	MHD_quiesce_daemon(h->d);
+	loop_timer_cancel(h->loop, &h->push);
 	pthread_mutex_lock(&h->lock);
 	h->stopping = true;
 	r = h->head;
 	h->head = h->tail = NULL;
+	/* Streams end: libmicrohttpd stops only with no connection suspended. */
+	k = take_suspended(h, wake);
 	pthread_mutex_unlock(&h->lock);
+	while (k)
+		MHD_resume_connection(wake[--k]);
 	for (; r; r = next) {
 		next = r->next;
 		http_error(r, 503, "sluiced is stopping");
@@ -525,6 +719,7 @@ void http_close(struct http_server *h)
 	pthread_mutex_destroy(&h->lock);
 	if (h->rootfd >= 0)
 		close(h->rootfd);
+	free(h->event);
 	free(h->cert);
 	free(h->key);
 	free(h);

@@ -50,7 +50,7 @@ struct mml_command {
 	unsigned	needs;		/* NEEDS_* */
 	int		(*run)(struct mml_call *c);
 	const char	*what;
-	struct mml_param_help params[10];
+	struct mml_param_help params[12];	/* ending in { 0 } */
 };
 
 static const struct mml_command commands[];
@@ -592,6 +592,16 @@ static int cdr_filter_of(struct mml_call *c, struct cdr_filter *f, int default_l
 		snprintf(f->disposition, sizeof(f->disposition), "%s", v);
 	if ((v = param(c, "TYPE")))
 		snprintf(f->type, sizeof(f->type), "%s", v);
+	if ((v = param(c, "NUMBER")))
+		snprintf(f->number, sizeof(f->number), "%s", v);
+	if ((v = param(c, "CODE"))) {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (*end || n < 100 || n > 699)
+			return mml_fail(c, MML_RET_PARAM, "CODE: a SIP status, 100 to 699");
+		f->code = (int)n;
+	}
 	if ((v = param(c, "LIMIT"))) {
 		char *end;
 		long n = strtol(v, &end, 10);
@@ -1216,12 +1226,14 @@ static const struct mml_command commands[] = {
 		{ "CALLER", false, "number or URI" }, { "CALLEE", false, "number or URI" },
 		{ "DISPOSITION", false, "ANSWERED, NO ANSWER, BUSY, FAILED, CANCELLED" },
 		{ "TYPE", false, "CALL, REGISTER, MESSAGE, OPTIONS" },
+		{ "NUMBER", false, "caller or callee, number or URI" },
+		{ "CODE", false, "the final SIP status, the cause (486, 603, ...)" },
 		{ "LIMIT", false, "how many (default 50, 0: all)" } } },
 	{ "EXP", "CDR", false, NEEDS_CDR, exp_cdr, "export call detail records as CSV", {
 		{ "FILE", false, "write to this file in [cdr] export_dir (default: in the reply)" },
 		{ "FROM", false, "" }, { "TO", false, "" }, { "CALLER", false, "" },
 		{ "CALLEE", false, "" }, { "DISPOSITION", false, "" }, { "TYPE", false, "" },
-		{ "LIMIT", false, "default: all" } } },
+		{ "NUMBER", false, "" }, { "CODE", false, "" }, { "LIMIT", false, "default: all" } } },
 	{ "CLR", "CDR", true, NEEDS_CDR, clr_cdr, "remove old call detail records", {
 		{ "BEFORE", true, "YYYY-MM-DD, at least 7 days ago" } } },
 	{ "DSP", "SYSINFO", false, 0, dsp_sysinfo, "version, uptime, data path, ports, counts", {
@@ -1236,6 +1248,10 @@ static const struct mml_command commands[] = {
 		{ "PREFIX", true, "as added" } } },
 	{ "DSP", "BLACKLIST", false, NEEDS_STORE, dsp_blacklist, "show the blacklist (MML and [sip] blacklist)",
 	  { { 0 } } },
+	{ "DSP", "SIPTRACE", false, NEEDS_SIP, mml_dsp_siptrace, "show the SIP tracker's calls, or a call's messages (both legs)", {
+		{ "CALLID", false, "this call's messages (either leg's Call-ID)" },
+		{ "NUMBER", false, "the newest calls and registrations of this number" },
+		{ "SEQ", false, "one message whole, by its SEQ" } } },
 	{ "SET", "LOG", true, 0, set_log, "set the log level", {
 		{ "LEVEL", true, "error, warn, info or debug" } } },
 	{ "DSP", "CFG", false, 0, dsp_cfg, "show the configuration in force", { { 0 } } },

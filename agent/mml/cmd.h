@@ -40,4 +40,7 @@ void mml_ok(struct mml_call *c);
 int mml_fail(struct mml_call *c, int retcode, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Commands in files of their own, listed in cmd.c's table. */
+int mml_dsp_siptrace(struct mml_call *c);	/* cmd_trace.c */
+
 #endif /* SLUICE_MML_CMD_H */

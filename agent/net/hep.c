@@ -3,8 +3,9 @@
  * HEP3 (see hep.h): a "HEP3" header with the packet's length, then chunks
  * of vendor 0 (generic), each a type, a length and a value, all in
  * network byte order: IP family, IP protocol, source and destination
- * addresses and ports, seconds and microseconds, protocol type 1 (SIP),
- * the capture agent's id and the message itself.
+ * addresses and ports, seconds and microseconds, protocol type (1 SIP, 5
+ * RTCP as JSON), the capture agent's id, the correlation id (a report's
+ * Call-ID) and the message itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,9 +20,8 @@
 enum {
 	HEP_IP_FAMILY = 1, HEP_IP_PROTO, HEP_SRC_IP4, HEP_DST_IP4, HEP_SRC_IP6, HEP_DST_IP6,
 	HEP_SRC_PORT, HEP_DST_PORT, HEP_TS_SEC, HEP_TS_USEC, HEP_PROTO_TYPE, HEP_CAPTURE_ID,
-	HEP_PAYLOAD = 15,
+	HEP_PAYLOAD = 15, HEP_CORRELATION = 17,
 };
-#define HEP_PROTO_SIP	1
 
 struct hep_buf {
 	uint8_t	*p;
@@ -89,8 +89,10 @@ size_t hep_encode(const struct hep_msg *m, uint32_t capture_id, uint8_t *out, si
 	}
 	chunk32(&b, HEP_TS_SEC, (uint32_t)(m->ts_us / 1000000));
 	chunk32(&b, HEP_TS_USEC, (uint32_t)(m->ts_us % 1000000));
-	chunk8(&b, HEP_PROTO_TYPE, HEP_PROTO_SIP);
+	chunk8(&b, HEP_PROTO_TYPE, m->type ? m->type : HEP_PROTO_SIP);
 	chunk32(&b, HEP_CAPTURE_ID, capture_id);
+	if (m->cid)
+		chunk(&b, HEP_CORRELATION, m->cid, strlen(m->cid));
 	chunk(&b, HEP_PAYLOAD, m->payload, m->len);
 	if (b.full)
 		return 0;
@@ -128,21 +130,35 @@ void hep_close(struct hep *h)
 	h->fd = -1;
 }
 
-void hep_sip(struct hep *h, const struct sockaddr *src, const struct sockaddr *dst,
-	     uint8_t ipproto, const char *buf, size_t len)
+static void hep_send(struct hep *h, struct hep_msg *m)
 {
 	static uint8_t out[HEP_MAX];	/* the loop's thread only */
-	struct hep_msg m = { src, dst, ipproto, 0, buf, len };
 	struct timeval tv;
 	size_t n;
 
 	if (h->fd < 0)
 		return;
 	gettimeofday(&tv, NULL);
-	m.ts_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
-	n = hep_encode(&m, h->capture_id, out, sizeof(out));
+	m->ts_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+	n = hep_encode(m, h->capture_id, out, sizeof(out));
 	if (n && send(h->fd, out, n, MSG_DONTWAIT) == (ssize_t)n)
 		h->sent++;
 	else
 		h->dropped++;
+}
+
+void hep_sip(struct hep *h, const struct sockaddr *src, const struct sockaddr *dst,
+	     uint8_t ipproto, const char *buf, size_t len)
+{
+	struct hep_msg m = { src, dst, ipproto, 0, buf, len, HEP_PROTO_SIP, NULL };
+
+	hep_send(h, &m);
+}
+
+void hep_rtcp_json(struct hep *h, const struct sockaddr *src, const struct sockaddr *dst,
+		   const char *call_id, const char *json, size_t len)
+{
+	struct hep_msg m = { src, dst, IPPROTO_UDP, 0, json, len, HEP_PROTO_RTCP, call_id };
+
+	hep_send(h, &m);
 }

@@ -121,6 +121,8 @@ static void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subsc
 	/* Leg B: our own dialog towards the callee, the caller's identity kept. */
 	random_token(s, bb, c->leg[SIDE_B].call_id, CALLID_MAX);
 	strcat(c->leg[SIDE_B].call_id, "@sluice");
+	sip_trace_link(&s->trace, c->leg[SIDE_A].call_id, c->leg[SIDE_B].call_id);
+	s->stats.calls++;
 	random_token(s, bb, c->leg[SIDE_B].local_tag, TAG_MAX);
 	snprintf(c->leg[SIDE_B].local_uri, NAME_ADDR_MAX, "%s", c->leg[SIDE_A].remote_uri);
 	snprintf(c->leg[SIDE_B].remote_uri, NAME_ADDR_MAX, "%s",

@@ -18,6 +18,7 @@
 #include "sip/server.h"
 #include "sip/server_int.h"
 #include "sip/digest_hdr.h"
+#include "sip/hep_qos.h"
 #include "store/cdr.h"
 #include "store/queue.h"
 #include "net/stun.h"
@@ -98,16 +99,27 @@ static const struct sockaddr *local_of(const struct sip_server *s, const struct 
 	return NULL;
 }
 
-/* A copy of a message to the [hep] collector; out: sent, else received. */
+/*
+ * A copy of a message to the [hep] collector and the tracker ([http]
+ * trace); out: sent, else received.
+ */
 static void hep_copy(struct sip_server *s, const struct sip_peer *peer, bool out,
 		     const char *buf, size_t len)
 {
 	const struct sockaddr *local, *remote = (const struct sockaddr *)&peer->addr;
 	uint8_t proto = peer->proto == SIP_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+	struct timespec ts;
 
-	if (s->hep.fd < 0 || !(local = local_of(s, peer)))
+	if ((s->hep.fd < 0 && !sip_trace_on(&s->trace)) || !(local = local_of(s, peer)))
 		return;
-	hep_sip(&s->hep, out ? local : remote, out ? remote : local, proto, buf, len);
+	if (s->hep.fd >= 0)
+		hep_sip(&s->hep, out ? local : remote, out ? remote : local, proto, buf, len);
+	if (sip_trace_on(&s->trace)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		sip_trace_add(&s->trace, (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000,
+			      out, peer->proto, local, sizeof(struct sockaddr_storage), remote,
+			      peer->len, buf, len);
+	}
 }
 
 static int transport_send(void *arg, const struct sip_peer *to, const char *buf, size_t len)
@@ -1304,6 +1316,14 @@ static void start_hep(struct sip_server *s, const struct conf *c)
 		    addr, c->hep_capture_id);
 }
 
+/* [http] trace: without memory for it, the tracker stays off. */
+static void start_trace(struct sip_server *s, const struct conf *c)
+{
+	if (c->http_trace && sip_trace_init(&s->trace, c->http_trace_size))
+		LOG(L_ERROR, "[sip] no memory for %u traced messages; the SIP tracker is off",
+		    c->http_trace_size);
+}
+
 int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *c,
 		    struct store *st, sip_send_fn send, void *send_arg)
 {
@@ -1346,6 +1366,7 @@ int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *
 	protect_set_scanners(&s->protect, c->sip_scanners);
 	sip_server_blacklist(s);
 	start_hep(s, c);
+	start_trace(s, c);
 	return 0;
 
 out_reg:
@@ -1548,6 +1569,7 @@ int sip_server_listen(struct sip_server *s)
 		LOG(L_INFO, "[sip] STUN Binding server on udp port %u", c->sip_stun);
 	}
 	loop_timer_arm(s->loop, &s->purge_timer, SIP_PURGE_MS);
+	sip_hep_qos_start(s);
 	if (c->sip_keepalive)
 		loop_timer_arm(s->loop, &s->keepalive_timer, 1000ull * c->sip_keepalive);
 	return 0;
@@ -1557,7 +1579,9 @@ void sip_server_fini(struct sip_server *s)
 {
 	if (!s->loop)
 		return;
+	sip_hep_qos_stop(s);
 	hep_close(&s->hep);
+	sip_trace_fini(&s->trace);
 	sip_server_flush(s);
 	/* Parked REGISTERs are answered while their transactions live. */
 	if (s->store && s->store->wq)

@@ -48,6 +48,7 @@
 #include "sip/msg.h"
 #include "sip/protect.h"
 #include "sip/registrar.h"
+#include "sip/trace.h"
 #include "sip/transport.h"
 #include "sip/txn.h"
 #include "sip/uri.h"
@@ -99,6 +100,8 @@ struct sip_server {
 	struct owned		*owned;		/* MESSAGE forks, keepalive probes */
 	struct loop_timer	flush_timer;
 	struct hep		hep;		/* [hep] collector: a copy of each message */
+	struct sip_trace	trace;		/* [http] trace: the recent messages */
+	struct loop_timer	qos_timer;	/* quality reports to the collector (hep_qos.h) */
 	/* Where messages go out: the transports, or a test's capture. */
 	sip_send_fn		send;
 	void			*send_arg;
@@ -110,6 +113,7 @@ struct sip_server {
 		uint64_t	challenges, auth_ok, auth_failed, stale;
 		uint64_t	messages, keepalives, keepalive_dead, stun;
 		uint64_t	store_refused;	/* 503: the store's writer was behind */
+		uint64_t	calls;		/* calls the B2BUA took */
 		/* For /metrics: requests in by method, responses by code. */
 		uint64_t	in_method[SIP_STAT_METHODS];
 		uint64_t	in_code[600], out_code[600];	/* [code - 100] */

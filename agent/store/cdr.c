@@ -274,9 +274,30 @@ void cdr_finish(struct cdr_rec *r)
 	r->open = false;
 }
 
+/* An ended call's measured streams into the MOS histogram. */
+static void count_mos(struct cdr_ctx *c, const struct cdr_rec *r)
+{
+	static const double bounds[] = CDR_MOS_BOUNDS;
+
+	if (r->open || strcmp(r->type, CDR_TYPE_CALL))
+		return;
+	for (int i = 0; i < 2; i++) {
+		int k = 0;
+
+		if (r->q[i].mos <= 0)
+			continue;
+		while (k < CDR_MOS_NBOUNDS && r->q[i].mos > bounds[k])
+			k++;
+		c->mos_le[k]++;
+		c->mos_sum += r->q[i].mos;
+	}
+}
+
 int cdr_write(struct cdr_ctx *c, const struct cdr_rec *r)
 {
 	struct cdr_pending *p;
+
+	count_mos(c, r);
 
 	/* A call's second write replaces its first in place, keeping its turn. */
 	p = pending_find(c, r->id);
@@ -455,7 +476,10 @@ int cdr_flush(struct cdr_ctx *c)
 		  " AND (?3 = '' OR caller_number = ?3 OR caller_uri = ?3)"		\
 		  " AND (?4 = '' OR callee_number = ?4 OR callee_uri = ?4)"		\
 		  " AND (?5 = '' OR disposition = ?5 COLLATE NOCASE)"			\
-		  " AND (?6 = '' OR record_type = ?6)"
+		  " AND (?6 = '' OR record_type = ?6)"					\
+		  " AND (?8 = 0 OR status_code = ?8)"					\
+		  " AND (?9 = '' OR caller_number = ?9 OR caller_uri = ?9"		\
+		  "      OR callee_number = ?9 OR callee_uri = ?9)"
 
 int cdr_query(struct cdr_ctx *c, const struct cdr_filter *f, cdr_fn fn, void *arg)
 {
@@ -483,6 +507,8 @@ int cdr_query(struct cdr_ctx *c, const struct cdr_filter *f, cdr_fn fn, void *ar
 	sqlite3_bind_text(q, 6, f->type, -1, SQLITE_STATIC);
 	if (f->limit > 0)
 		sqlite3_bind_int(q, 7, f->limit);
+	sqlite3_bind_int(q, 8, f->code);
+	sqlite3_bind_text(q, 9, f->number, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		read_rec(q, &r);
 		ret = fn(&r, arg);

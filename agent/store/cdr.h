@@ -131,6 +131,9 @@ struct cdr_pending;
 #define CDR_PENDING_BUCKETS	4096	/* a power of two */
 #endif
 
+#define CDR_MOS_BOUNDS	{ 1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4 }
+#define CDR_MOS_NBOUNDS	9
+
 struct cdr_ctx {
 	struct store		*st;
 	struct loop		*loop;
@@ -145,6 +148,9 @@ struct cdr_ctx {
 	unsigned		late;		/* rows written after a failed flush, since start */
 	uint64_t		written;	/* rows flushed since start */
 	uint64_t		flush_failures;
+	/* Ended calls' stream MOS, by CDR_MOS_BOUNDS (<=), the last: above (/metrics). */
+	uint64_t		mos_le[CDR_MOS_NBOUNDS + 1];
+	double			mos_sum;
 };
 
 /* Reads the highest id so far; loop may be NULL (writes then need cdr_flush()). */
@@ -188,6 +194,8 @@ struct cdr_filter {
 	char		disposition[CDR_WORD_MAX];	/* case-insensitive */
 	char		type[CDR_WORD_MAX];
 	int		limit;		/* newest first when set; 0: all, oldest first */
+	int		code;		/* the final SIP status (the cause), 0: any */
+	char		number[CDR_ID_MAX];	/* caller or callee, exact */
 };
 
 typedef int (*cdr_fn)(const struct cdr_rec *r, void *arg);

@@ -111,8 +111,7 @@ int users_import(struct store *st, const char *realm, const char *path,
 		 struct import_report *r, FILE *errs)
 {
 	json_error_t jerr;
-	const char *key;
-	json_t *root, *o;
+	json_t *root;
 	int err;
 
 	memset(r, 0, sizeof(*r));
@@ -121,16 +120,26 @@ int users_import(struct store *st, const char *realm, const char *path,
 		fprintf(errs, "%s:%d: %s\n", path, jerr.line, jerr.text);
 		return -EINVAL;
 	}
+	err = users_import_doc(st, realm, root, path, r, errs);
+	json_decref(root);
+	return err;
+}
+
+int users_import_doc(struct store *st, const char *realm, json_t *root, const char *path,
+		     struct import_report *r, FILE *errs)
+{
+	const char *key;
+	json_t *o;
+	int err;
+
+	memset(r, 0, sizeof(*r));
 	if (!json_is_object(root)) {
 		fprintf(errs, "%s: not a JSON object keyed by user name\n", path);
-		json_decref(root);
 		return -EINVAL;
 	}
 	err = store_begin(st);
-	if (err) {
-		json_decref(root);
+	if (err)
 		return err;
-	}
 	json_object_foreach(root, key, o) {
 		struct subscriber s, old;
 		const char *why = "invalid";
@@ -160,7 +169,6 @@ int users_import(struct store *st, const char *realm, const char *path,
 		else
 			r->unchanged++;
 	}
-	json_decref(root);
 	if (err) {
 		store_rollback(st);
 		memset(r, 0, sizeof(*r));

@@ -15,6 +15,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "store/store.h"
 
 struct import_report {
@@ -31,5 +33,9 @@ struct import_report {
  */
 int users_import(struct store *st, const char *realm, const char *path,
 		 struct import_report *r, FILE *errs);
+
+/* The same from a document already parsed (the web API's body); path names it in errs. */
+int users_import_doc(struct store *st, const char *realm, json_t *root, const char *path,
+		     struct import_report *r, FILE *errs);
 
 #endif /* SLUICE_STORE_IMPORT_H */

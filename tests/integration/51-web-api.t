@@ -6,6 +6,7 @@
 # address), sessions (cookie flags, expiry, logout), CSRF, the bearer
 # token; every route's success path (subscribers, registrations, a call
 # and its streams hung up from the API, CDRs and their CSV, blacklist,
+# a users.json imported,
 # SYSINFO, SRVSTAT, configuration, log level, operators, HELP); bad input
 # refused with a 4xx and a reason, changing nothing; no password or HA1 in
 # any answer; the static console files, and nothing outside them.
@@ -19,7 +20,7 @@ require_cmd ip nsenter curl jq sipp sqlite3
 WEB_NS=sweb$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS http.session_timeout=5
-plan 140
+plan 167
 
 # ---- who may ask ----
 is "$(api GET /api/sysinfo)" 401 "no login: 401"
@@ -188,6 +189,16 @@ is "$(api GET "/api/cdrs?from=$(date +%F)&type=CALL")" 200 "searched by time"
 is "$(jbody '.tables[0].rows | length')" 1 "... today's call"
 is "$(api GET "/api/cdrs?disposition=BUSY")" 200 "searched by disposition"
 is "$(jbody '.tables[0].rows | length')" 0 "... none busy"
+is "$(api GET "/api/cdrs?number=2002&type=CALL")" 200 "searched by either party's number"
+is "$(jbody '.tables[0].rows | length')" 1 "... 2002's call"
+is "$(api GET "/api/cdrs?code=200&type=CALL")" 200 "searched by cause (the final status)"
+is "$(jbody '.tables[0].rows | length')" 1 "... the answered call"
+api GET "/api/cdrs?code=486" >/dev/null
+is "$(jbody '.tables[0].rows | length')" 0 "... none 486"
+is "$(api GET '/api/cdrs?code=busy')" 400 "a cause that is not a status: 400"
+like "$(jbody .error)" "CODE: a SIP status" "... with a reason"
+is "$(($(api GET '/api/cdrs.csv?code=200&number=2001&type=CALL' >/dev/null; wc -l <$TMP/body) - 1))" 1 \
+	"the CSV export takes the same filters"
 is "$(api GET '/api/cdrs.csv?type=CALL' '' -D $TMP/headers)" 200 "GET /api/cdrs.csv"
 like "$(tr -d '\r' <$TMP/headers | grep -i '^Content-Type')" "text/csv" "... is CSV"
 like "$(tr -d '\r' <$TMP/headers | grep -i '^Content-Disposition')" 'attachment; filename="cdrs.csv"' \
@@ -232,6 +243,35 @@ CSRF=$good
 is "$(api DELETE /api/operators/viewer)" 200 "DELETE /api/operators/viewer"
 is "$(api DELETE /api/subscribers/2002)" 200 "DELETE /api/subscribers/2002"
 is "$(sqlite3 $TMP/sluice.db "SELECT username FROM subscribers")" 2001 "... gone from the database"
+
+# ---- users.json through the API (sluicectl import-users' code) ----
+count() { sqlite3 $TMP/sluice.db "SELECT count(*) FROM subscribers"; }
+is "$(api POST /api/subscribers/import '' --data-binary @$TOP/tests/testdata/users.json -H 'Content-Type: application/json')" \
+	200 "POST /api/subscribers/import takes a users.json"
+is "$(jbody '[.added, .updated, .unchanged, .skipped] | join(",")')" "5,0,0,2" "... 5 added, 2 skipped"
+like "$(jbody '.errors | join(" / ")')" "user 'bad user' skipped: user name" "... each skipped entry with its reason"
+is "$(count)" 6 "... into the database"
+is "$(grep -c 'Alice#2019' $TMP/body)" 0 "... and no password in the answer"
+api POST /api/subscribers/import '' --data-binary @$TOP/tests/testdata/users.json -H 'Content-Type: application/json' >/dev/null
+is "$(jbody '[.added, .unchanged] | join(",")')" "0,5" "importing again changes nothing"
+is "$(api POST /api/subscribers/import '{"1005": {"password": ')" 400 "a malformed users.json: 400"
+like "$(jbody .error)" "malformed JSON at line 1" "... says where"
+is "$(api POST /api/subscribers/import '["1005"]')" 400 "an array: 400"
+is "$(api POST /api/subscribers/import '{}')" 400 "an empty object: 400"
+is "$(api POST /api/subscribers/import '' --data-binary @$TOP/tests/testdata/users.json -H 'Content-Type: text/plain')" \
+	415 "not application/json: 415"
+is "$(api POST '/api/subscribers/import?x=1' '{"1005": {"password": "pw-1005-x"}}')" 400 "a query: 400"
+is "$(api GET /api/subscribers/import)" 405 "GET: 405"
+is "$(CSRF= api POST /api/subscribers/import '{"1005": {"password": "pw-1005-x"}}')" 403 "no CSRF token: 403"
+{ printf '{"1005": {"password": "pw-1005-x", "display_name": "'; head -c 4200000 /dev/zero | tr '\0' x; printf '"}}'; } >$TMP/huge.json
+is "$(api POST /api/subscribers/import '' --data-binary @$TMP/huge.json -H 'Content-Type: application/json')" 413 \
+	"a users.json over 4 MiB: 413"
+is "$(count)" 6 "... none of these changed anything"
+is "$(api POST /api/subscribers/import '' --data-binary '{"1005": {"password": "pw-1005-x"}}' -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN")" \
+	200 "the bearer token may import"
+is "$(jbody .added)" 1 "... one added"
+for u in 1001 1002 1003 1004 1005 reception; do api DELETE /api/subscribers/$u >/dev/null; done
+is "$(count)" 1 "the imported ones removed again"
 
 # ---- an expired session ----
 sleep 6

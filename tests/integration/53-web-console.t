@@ -5,7 +5,8 @@
 # Debian's chromium, headless) against a running sluiced (userspace relay,
 # in a namespace of its own), while this script plays the phones: two
 # sipp phones register and call once the browser has added them, RTP
-# flows both ways, and the browser hangs the call up. Screenshots and the
+# flows both ways, and the browser hangs the call up and reads its ladder
+# diagram in the SIP trace. Screenshots and the
 # exported CSV land in build/web-*.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/web-lib.sh"
@@ -22,7 +23,7 @@ command -v node >/dev/null || skip_all "no node (the machine's node 20)"
 WEB_NS=scon$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS
-plan 28
+plan 37
 
 SHOTS=$TOP/build
 mkdir -p $SHOTS $TMP/steps
@@ -63,7 +64,7 @@ wait $UAS
 ok $? "... and the callee"
 kill $RA $RB 2>/dev/null
 ls $SHOTS/web-login.png $SHOTS/web-dashboard.png $SHOTS/web-calls.png $SHOTS/web-subscribers.png \
-	$SHOTS/web-cdrs.png >/dev/null
+	$SHOTS/web-cdrs.png $SHOTS/web-trace.png >/dev/null
 ok $? "screenshots of every page in build/"
 
 kill -TERM $SPID

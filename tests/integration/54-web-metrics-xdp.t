@@ -37,7 +37,7 @@ cleanup_add "'$SLUICECTL' -p $PIN unload"
 wait_for $TMP/sluiced.log "running|cannot" 100
 grep -q "XDP native on r0,r1" $TMP/sluiced.log ||
 	skip_all "XDP native not available: $(tail -2 $TMP/sluiced.log)"
-plan 11
+plan 13
 
 WEB_NS=$R
 bearer() { in_ns $R curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
@@ -88,6 +88,11 @@ ok $? "bytes: DSP STREAM's sum ($by) between them"
 [ "$(metric 'sluice_kernel_verdict_packets_total{verdict="redirect"}')" -gt 0 ]
 ok $? "the XDP program's redirect verdicts are counted"
 like "$(metric 'sluice_datapath_info{path="xdp",desc="XDP native on r0,r1"}')" "^1$" "the data path"
+bearer -N --max-time 2.5 $WEB/api/events | grep '^data: ' | tail -1 | sed 's/^data: //' >$TMP/event
+is "$(jq -r '[.paths.xdp.streams, (.paths.user.streams // 0)] | join(" ")' $TMP/event)" "2 0" \
+	"the dashboard's pushed event: both directions on the XDP path"
+[ "$(jq -r '.paths.xdp.packets' $TMP/event)" -ge "$pk" ]
+ok $? "... with their packets from the kernel's counters ($(jq -r '.paths.xdp.packets' $TMP/event))"
 wait $UAC
 ok $? "the call ends with the caller's BYE" || diag "$(tail -5 $TMP/uac.out)"
 wait $UAS

@@ -9,12 +9,19 @@
 # (CODE empty for a request; ERROR empty when the packet is well formed:
 # "HEP3", a length equal to the datagram's, whole chunks of vendor 0,
 # family, protocol, addresses, ports, time, protocol type 1 and payload
-# all present). Runs until killed. Its own reading of the format (Homer's
+# all present). A quality report (protocol type 5, heplify's RTCP JSON)
+# prints instead
+#
+#	R|CAPTURE_ID|CORRELATION-ID|SSRC LOST FRACTION JITTER MOS|PACKETS|SRC:PORT|DST:PORT|PROTO|ERROR
+#
+# its ERROR empty when the payload is a JSON object with one report block
+# holding heplify's fields. Runs until killed. Its own reading of the format (Homer's
 # HEP3 description), sharing nothing with sluiced's encoder: Debian 12's
 # tshark (4.0) has no HEP dissector.
 use strict;
 use warnings;
 use IO::Socket::INET;
+use JSON::PP;
 use Socket qw(inet_ntop AF_INET AF_INET6);
 
 $| = 1;
@@ -54,9 +61,21 @@ while (1) {
 			$src = inet_ntop($af, $c{$s4}) . ':' . unpack('n', $c{7});
 			$dst = inet_ntop($af, $c{$d4}) . ':' . unpack('n', $c{8});
 		}
-		$err ||= 'not SIP' if unpack('C', $c{11}) != 1;
+		$err ||= 'not SIP or RTCP' if unpack('C', $c{11}) != 1 && unpack('C', $c{11}) != 5;
 	}
 	my $p = $c{15} // '';
+	if (!$err && unpack('C', $c{11}) == 5) {
+		my $j = eval { decode_json($p) };
+		my $b = ref $j eq 'HASH' && ref $j->{report_blocks} eq 'ARRAY' ? $j->{report_blocks}[0] : undef;
+		my $bad = !$b ? 'not an RTCP report' : !exists $c{17} ? 'no correlation id' : '';
+		for my $k (qw(source_ssrc fraction_lost packets_lost ia_jitter)) {
+			$bad ||= "no $k" unless $b && defined $b->{$k};
+		}
+		printf "R|%u|%s|%s|%s|%s|%s|%s|%s\n", unpack('N', $c{12}), $c{17} // '',
+			$bad ? '' : join(' ', @$b{qw(source_ssrc packets_lost fraction_lost ia_jitter)}, $j->{mos} // '-'),
+			$j->{packets} // '', $src, $dst, unpack('C', $c{2}), $bad;
+		next;
+	}
 	my ($cid) = $p =~ /^(?:Call-ID|i)[ \t]*:[ \t]*(\S+)/mi;
 	my ($cseq) = $p =~ /^CSeq[ \t]*:[ \t]*(\d+[ \t]+\S+)/mi;
 	my ($code) = $p =~ /^SIP\/2\.0 (\d{3}) /;

@@ -23,7 +23,7 @@ static void test_hep_ipv4(void **state)
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(5062) };
 	static const char sip[] = "OPTIONS sip:x SIP/2.0\r\n\r\n";
 	struct hep_msg m = { (struct sockaddr *)&src, (struct sockaddr *)&dst, IPPROTO_UDP,
-			     1700000000123456ull, sip, sizeof(sip) - 1 };
+			     1700000000123456ull, sip, sizeof(sip) - 1, 0, NULL };
 	static const uint8_t want_head[] = {
 		'H', 'E', 'P', '3', 0, 0,			/* length, below */
 		0, 0, 0, 1, 0, 7, AF_INET,			/* family */
@@ -58,7 +58,7 @@ static void test_hep_ipv6_and_limits(void **state)
 	struct sockaddr_in6 dst = { .sin6_family = AF_INET6, .sin6_port = htons(5060) };
 	struct sockaddr_in v4 = { .sin_family = AF_INET };
 	struct hep_msg m = { (struct sockaddr *)&src, (struct sockaddr *)&dst, IPPROTO_TCP, 0,
-			     "x", 1 };
+			     "x", 1, 0, NULL };
 	uint8_t *big = malloc(HEP_MAX + 16), out[256];
 	size_t n;
 

@@ -5,7 +5,8 @@
 // adds the subscribers, waits for the test to register two sipp phones
 // and call, sees the call on the live calls page with its stream
 // counters moving, hangs it up from the page, finds its CDR and exports
-// the CSV. Each check prints "RESULT 0|1 description" for the TAP script;
+// the CSV; on the way it checks the dashboard's live push and charts and
+// the call's ladder diagram in the SIP trace. Each check prints "RESULT 0|1 description" for the TAP script;
 // screenshots land in SHOTS.
 //
 //   node console.js URL STEPDIR SHOTS
@@ -103,7 +104,16 @@ async function main() {
 	await page.waitForFunction(() => document.querySelector('#dash-calls').textContent === '1',
 				   null, { timeout: 5000 }).catch(() => {});
 	result((await page.textContent('#dash-calls')) === '1', '... and one call');
-	await page.waitForTimeout(1500);
+	const ev1 = await page.evaluate(() => Number(document.body.dataset.events || 0));
+	await page.waitForTimeout(2200);
+	const ev2 = await page.evaluate(() => Number(document.body.dataset.events || 0));
+	result(ev2 >= ev1 + 1 && (await page.textContent('#dash-live')) === '(live)',
+	       'the dashboard is pushed live (' + ev1 + ' -> ' + ev2 + ' events)');
+	result(/^[0-9]+\.[0-9]{2}$/.test(await page.textContent('#dash-cps')), '... with calls per second');
+	result((await page.$$('#dash-ifaces tbody tr')).length >= 1, '... and the interfaces\' packet rates');
+	await page.waitForSelector('#chart-mos svg.chart', { timeout: 5000 }).catch(() => {});
+	result((await page.$$('.chartbox svg.chart path, .chartbox svg.chart text.last')).length >= 2,
+	       'the hour\'s charts of calls per second and MOS are drawn');
 	await shot(page, 'dashboard');
 
 	await page.click('a[href="#calls"]');
@@ -121,6 +131,13 @@ async function main() {
 	const paths = await page.$$eval('#calls-table tr.stream td.path', (tds) => tds.map((td) => td.textContent));
 	result(paths.every((p) => p === 'user'), 'each stream names its path (' + paths.join(',') + ')');
 	await shot(page, 'calls');
+	await page.click('#calls-table tr.call button.ladder');
+	await page.waitForSelector('#page-trace:not([hidden]) svg.ladder g.msg', { timeout: 5000 }).catch(() => {});
+	const live = await page.$$eval('svg.ladder g.msg text.label', (ts) => ts.map((t) => t.textContent));
+	result(live.includes('INVITE') && live.includes('200 OK') && live.includes('ACK'),
+	       'the call\'s Ladder button draws its ladder (' + live.join(',') + ')');
+	await page.click('a[href="#calls"]');
+	await page.waitForSelector('#calls-table tr.call', { timeout: 5000 });
 	page.on('dialog', (d) => d.accept());
 	await page.click('#calls-table tr.call button.hangup');
 	await page.waitForFunction(() => !document.querySelector('#calls-table tr.call'), null, { timeout: 5000 })
@@ -128,8 +145,37 @@ async function main() {
 		.catch(() => result(false, 'hung up from the page: the call is gone'));
 	fs.writeFileSync(path.join(steps, 'hung-up'), '');
 
+	await page.click('a[href="#trace"]');
+	await page.selectOption('#trace-by', 'number');
+	await page.fill('#trace-q', '2001');
+	await page.click('#trace-search');
+	await page.waitForSelector('#trace-calls tr.tcall', { timeout: 5000 }).catch(() => {});
+	const found = await page.$$eval('#trace-calls tr.tcall', (trs) => trs.map((tr) => tr.textContent));
+	const inv = found.findIndex((t) => /INVITE/.test(t));
+	result(inv >= 0, 'the SIP trace finds 2001\'s call by number (' + found.length + ' found)');
+	await page.click('#trace-calls tr.tcall >> nth=' + Math.max(0, inv));
+	await page.waitForFunction(() => [...document.querySelectorAll('svg.ladder text.label')]
+		.some((t) => t.textContent === 'BYE'), null, { timeout: 5000 }).catch(() => {});
+	const labels = await page.$$eval('svg.ladder text.label', (ts) => ts.map((t) => t.textContent));
+	const parties = await page.$$eval('svg.ladder text.party', (ts) => ts.map((t) => t.textContent));
+	result(['INVITE', '200 OK', 'ACK', 'BYE'].every((x) => labels.includes(x)) && parties.length === 3,
+	       'its ladder: INVITE, 200, ACK and BYE between caller, sluiced and callee (' + labels.length +
+	       ' arrows, ' + parties.join(' | ') + ')');
+	await page.click('svg.ladder g.msg >> nth=0');
+	await page.waitForSelector('#trace-msg:not([hidden])', { timeout: 5000 }).catch(() => {});
+	result(/INVITE sip:2002@ims\.local SIP\/2\.0[\s\S]*Call-ID:/.test(await page.textContent('#trace-msg')),
+	       'a click on an arrow opens the message whole');
+	await shot(page, 'trace');
+
 	await page.click('a[href="#cdrs"]');
 	await page.selectOption('#cdr-type', 'CALL');
+	await page.fill('#cdr-number', '2002');
+	await page.fill('#cdr-code', '200');
+	await page.click('#cdr-search');
+	await page.waitForSelector('#cdrs-table tr.cdr', { timeout: 5000 }).catch(() => {});
+	result((await page.$$('#cdrs-table tr.cdr')).length === 1, 'the CDRs page finds the call by either number and cause');
+	await page.fill('#cdr-number', '');
+	await page.fill('#cdr-code', '');
 	await page.fill('#cdr-caller', '2001');
 	await page.click('#cdr-search');
 	await page.waitForSelector('#cdrs-table tr.cdr', { timeout: 5000 }).catch(() => {});
