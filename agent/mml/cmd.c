@@ -217,6 +217,19 @@ static int user_fields(struct mml_call *c, struct subscriber *s)
 	return 0;
 }
 
+/*
+ * A row this command changed on the loop's connection, for a shared store
+ * (PostgreSQL) to take: the reply waits until it is in (server.c parks
+ * the connection behind a fence). Nothing with sqlite alone.
+ */
+static void shared(struct mml_call *c, const char *table, const char *key)
+{
+	struct store *st = c->m->env.store;
+
+	if (st && st->wq && store_q_sync(st->wq, table, key))
+		c->m->synced++;
+}
+
 static int add_user(struct mml_call *c)
 {
 	const char *user = param(c, "USERNAME"), *pwd = param(c, "PASSWORD"), *why = NULL;
@@ -235,6 +248,7 @@ static int add_user(struct mml_call *c)
 		return mml_fail(c, MML_RET_EXISTS, "subscriber %s exists", user);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "subscribers", user);
 	LOG(L_INFO, "[mml] %s added subscriber %s", c->op, user);
 	mml_ok(c);
 	return 0;
@@ -258,6 +272,7 @@ static int mod_user(struct mml_call *c)
 	rc = subscriber_update(c->m->env.store, &s);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "subscribers", user);
 	LOG(L_INFO, "[mml] %s changed subscriber %s", c->op, user);
 	mml_ok(c);
 	return 0;
@@ -276,6 +291,7 @@ static int rmv_user(struct mml_call *c)
 	rc = subscriber_delete(c->m->env.store, user);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "subscribers", user);
 	/* Its bindings go from the registrar's index too. */
 	if (c->m->env.sip) {
 		const struct reg_aor *a;
@@ -929,6 +945,7 @@ static int add_blacklist(struct mml_call *c)
 	if (rc != SQLITE_DONE)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s",
 				strerror(-store_err(c->m->env.store, rc, "blacklist")));
+	shared(c, "blacklist", prefix);
 	LOG(L_INFO, "[mml] %s blacklisted %s", c->op, prefix);
 	blacklist_changed(c);
 	mml_ok(c);
@@ -955,6 +972,7 @@ static int rmv_blacklist(struct mml_call *c)
 				strerror(-store_err(c->m->env.store, rc, "blacklist")));
 	if (!n)
 		return mml_fail(c, MML_RET_NOT_FOUND, "%s is not blacklisted", prefix);
+	shared(c, "blacklist", prefix);
 	LOG(L_INFO, "[mml] %s took %s off the blacklist", c->op, prefix);
 	blacklist_changed(c);
 	mml_ok(c);
@@ -1064,6 +1082,7 @@ static int add_op(struct mml_call *c)
 				"characters", OP_PASSWORD_MIN);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "operators", name);
 	LOG(L_INFO, "[mml] %s added operator %s (%s)", c->op, name, operator_role_name(role));
 	mml_ok(c);
 	return 0;
@@ -1083,6 +1102,7 @@ static int rmv_op(struct mml_call *c)
 		return mml_fail(c, MML_RET_NOT_FOUND, "no operator %s", name);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "operators", name);
 	LOG(L_INFO, "[mml] %s removed operator %s", c->op, name);
 	mml_ok(c);
 	return 0;
@@ -1111,6 +1131,7 @@ static int mod_op(struct mml_call *c)
 		return mml_fail(c, MML_RET_PARAM, "PWD: at least %d characters", OP_PASSWORD_MIN);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "operators", name);
 	LOG(L_INFO, "[mml] %s changed operator %s", c->op, name);
 	mml_ok(c);
 	return 0;
