@@ -538,6 +538,8 @@ static void start_store(struct sluiced *sd)
 		    "this once)", pw);
 	else if (rc < 0)
 		LOG(L_ERROR, "[mml] cannot create the first operator: %s", strerror(-rc));
+	if (rc == 1 && sd->store.wq)	/* a shared store's first node: the others log in too */
+		store_q_sync(sd->store.wq, "operators", "admin");
 }
 
 static int collect_cdr(const struct b2bua_call_info *ci, void *arg)

@@ -223,6 +223,27 @@ static void column(struct out *o, enum schema_dialect d, const struct schema_tab
 		put(o, " CHECK (%s)", c->check);
 }
 
+/* The version by which every column of t's pg_key exists (0: no pg_key). */
+static int pg_key_since(const struct schema_table *t)
+{
+	char name[32];
+	int v = 0;
+
+	for (const char *k = t->pg_key ? strchr(t->pg_key, '(') : NULL; k && *k != ')';) {
+		size_t w;
+
+		k += strspn(k, "(, ");
+		w = strcspn(k, ", )");
+		snprintf(name, sizeof(name), "%.*s", (int)w, k);
+		k += w;
+		const struct schema_col *c = schema_col(t, name);
+
+		if (c && c->since > v)
+			v = c->since;
+	}
+	return v;
+}
+
 static void create_table(struct out *o, enum schema_dialect d, const struct schema_table *t,
 			 int v)
 {
@@ -238,7 +259,7 @@ static void create_table(struct out *o, enum schema_dialect d, const struct sche
 	}
 	if (t->constraint)
 		put(o, ", %s", t->constraint);
-	if (d == DIALECT_PG && t->pg_key)
+	if (d == DIALECT_PG && t->pg_key && pg_key_since(t) <= v)
 		put(o, ", %s", t->pg_key);
 	put(o, ");");
 }
@@ -266,6 +287,9 @@ int schema_render(enum schema_dialect d, int v, char *buf, size_t n)
 			column(&o, d, t, c);
 			put(&o, ";");
 		}
+		/* PostgreSQL's own key, once its columns are all there. */
+		if (d == DIALECT_PG && t->pg_key && pg_key_since(t) == v)
+			put(&o, "ALTER TABLE %s ADD %s;", t->name, t->pg_key);
 	}
 	for (const struct schema_index *i = schema_indexes; i->name; i++) {
 		const struct schema_table *t = schema_table(i->table);
