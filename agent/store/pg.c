@@ -687,6 +687,13 @@ static int announce(struct store_pg *p)
 	return err;
 }
 
+/* The server's NOTICEs (a CREATE ... IF NOT EXISTS that skipped): for the debug log only. */
+static void on_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	LOG(L_DEBUG, "[store] PostgreSQL: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
 static int connect_now(struct store_pg *p)
 {
 	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
@@ -705,6 +712,7 @@ static int connect_now(struct store_pg *p)
 		drop(p, why);
 		return -ENOTCONN;
 	}
+	PQsetNoticeProcessor(p->c, on_notice, NULL);
 	err = migrate(p);
 	if (!err)
 		err = prepare_all(p);
