@@ -62,10 +62,11 @@ node_mml() {
 		-a $TMP/admin.cred "$@"
 }
 
-# phone_register NS IP PORT USER PASSWORD NODE-IP: a sipp REGISTER with digest.
+# phone_register NS IP PORT USER PASSWORD NODE-IP: a sipp REGISTER with digest
+# (PHONE_SIPP_ARGS, an array, may add options).
 phone_register() {
 	sed "s/@EXPECT@/200/" $TOP/tests/integration/sipp/register.xml >$TMP/reg.xml
 	in_ns $1 sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user $4 \
 		-key aor $4 -key domain ims.local -key expires 600 -au $4 -ap $5 \
-		-i $2 -p $3 $6:5060 >$TMP/reg-$4.out 2>&1
+		-i $2 -p $3 ${PHONE_SIPP_ARGS[@]} $6:5060 >$TMP/reg-$4.out 2>&1
 }
