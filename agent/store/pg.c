@@ -102,7 +102,7 @@ bool store_is_pg(const char *db)
 }
 
 /* The conninfo without its password, for logs: user:secret@ and password=... go. */
-static void redact(const char *in, char *out, size_t n)
+void store_pg_redact(const char *in, char *out, size_t n)
 {
 	const char *at, *colon, *scheme = strstr(in, "://");
 
@@ -929,7 +929,7 @@ int store_q_open_pg(struct store_q *q, const struct store_pg_conf *pc, struct lo
 
 	memset(q, 0, sizeof(*q));
 	q->efd = -1;
-	redact(pc->conninfo, q->path, sizeof(q->path));
+	store_pg_redact(pc->conninfo, q->path, sizeof(q->path));
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;

@@ -249,6 +249,8 @@ struct store_pg_conf {
 };
 int store_q_open_pg(struct store_q *q, const struct store_pg_conf *pc, struct loop *loop,
 		    unsigned limit);
+/* conninfo as the logs show it: without a password (user:secret@, password=...). */
+void store_pg_redact(const char *conninfo, char *out, size_t n);
 extern const struct store_backend store_none_backend;
 
 #endif /* SLUICE_STORE_QUEUE_H */
