@@ -455,11 +455,16 @@ static void grow_fd_table(void)
 }
 
 /* The writer read another node's bindings or addresses (store/cluster.h). */
+static void blacklist_changed(void *arg);
+
 static void on_cluster(void *update, void *arg)
 {
 	struct sluiced *sd = arg;
+	const struct cluster_update *u = update;
 
-	cluster_apply(&sd->cluster, update);
+	cluster_apply(&sd->cluster, u);
+	if (u->blacklist)
+		blacklist_changed(sd);
 }
 
 /* A PostgreSQL store: its writer, and this node's name and address in it. */

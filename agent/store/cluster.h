@@ -35,6 +35,7 @@ struct cluster_entry {
 struct cluster_update {
 	bool			full;		/* replaces every entry */
 	bool			has_peers;
+	bool			blacklist;	/* another node changed the blacklist: reload it */
 	int			npeers;
 	char			peers[CLUSTER_PEERS_MAX][CLUSTER_ADDR_MAX];
 	int			n;

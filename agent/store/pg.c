@@ -850,6 +850,17 @@ static int be_apply(void *be, struct store_op *op)
 	return -EAGAIN;
 }
 
+/* The loop's blacklist in memory, read again from the copy the NOTIFY changed. */
+static void post_blacklist(struct store_pg *p)
+{
+	struct cluster_update *u = cluster_update_new(0);
+
+	if (!u)
+		return;
+	u->blacklist = true;
+	store_q_post_cluster(p->q, u);
+}
+
 /* What another node changed, from its NOTIFY: "table\tnode\tkey". */
 static void on_notify(struct store_pg *p, const char *payload)
 {
@@ -872,6 +883,8 @@ static void on_notify(struct store_pg *p, const char *payload)
 			p->pull_due = true;	/* read everything again at the next poll */
 		else if (!strcmp(table_name, "subscribers") && store_q_post_subs(p->q))
 			p->pull_due = true;
+		else if (!strcmp(table_name, "blacklist"))
+			post_blacklist(p);
 	}
 }
 

@@ -23,7 +23,7 @@ cluster_node a
 grep -q "connected as node node-a" $TMP/a.log ||
 	skip_all "node A did not reach PostgreSQL: $(tail -3 $TMP/a.log)"
 cluster_node b
-plan 14
+plan 16
 
 like "$(grep 'connected as node' $TMP/b.log)" "node-b \($NET.0.2:5060\)" \
 	"node B joins the same store"
@@ -103,6 +103,15 @@ sleep 0.5
 is "$(psql_q "SELECT node || ' ' || count(*) FROM cdr WHERE record_type = 'CALL' GROUP BY node ORDER BY node")" \
 	"node-a 2
 node-b 2" "each node's CDRs of the two calls (caller's leg and callee's) in the one table"
+
+# The blacklist: added on A, in force on B (its copy and its memory).
+node_mml a "ADD BLACKLIST: PREFIX=\"$NET.0.11/32\", REASON=\"test\";" >/dev/null 2>&1
+wait_for $TMP/b.log "\[sip\] blacklist: 1 entry added over MML" 20
+ok $? "node B reloads its blacklist when node A adds to it"
+in_ns $P1 sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 3 -timeout_error -key user 1001 \
+	-key aor 1001 -key domain ims.local -key expires 600 -au 1001 -ap pw-1001-a \
+	-i $NET.0.11 -p 5061 $NET.0.2:5060 >$TMP/reg-blocked.out 2>&1
+ok $(($? ? 0 : 1)) "... and no longer answers phone 1"
 
 kill -TERM $PID_a $PID_b
 wait $PID_a
