@@ -13,7 +13,7 @@
 . "$(dirname "$0")/../pg-lib.sh"
 
 require_root
-require_cmd ip nsenter sipp sqlite3
+require_cmd ip nsenter sipp sqlite3 curl
 [ -x "$SLUICED" ] && [ -x "$SLUICECTL" ] || skip_all "build first (make)"
 pg_start
 S=sb$$
@@ -21,13 +21,15 @@ netns_add $S
 SIP=127.0.0.1:5060
 D=$TOP/tests/integration/sipp
 (umask 077 && printf 'user=admin\npassword=admin-pw-1\n' >$TMP/admin.cred)
+TOKEN=test-token-0123456789abcdef
 
 # scenario NAME DB: sluiced on [store] db = DB, the scenario, then stopped.
 scenario() {
 	local name=$1 db=$2 pid uas
 	sluice_conf $TMP/$name.conf sip.listen=$SIP sip.domain=ims.local \
 		mml.listen=127.0.0.1:7777 mml.admin_password=admin-pw-1 "store.db=$db" \
-		store.local=$TMP/$name-local.db store.node=n1
+		store.local=$TMP/$name-local.db store.node=n1 http.listen=127.0.0.1:8080 \
+		http.token=$TOKEN
 	nsenter --net=/run/netns/$S "$SLUICED" -c $TMP/$name.conf >$TMP/$name.log 2>&1 &
 	pid=$!
 	cleanup_add "kill $pid 2>/dev/null"
@@ -40,6 +42,11 @@ scenario() {
 		'RMV USER: USERNAME="gone";' \
 		'ADD OP: OP="ops1", PWD="ops1-password";' \
 		'ADD BLACKLIST: PREFIX="192.0.2.0/24", REASON="test";' >$TMP/$name-mml.out 2>&1
+	# The web API's twin of ADD USER: with PostgreSQL, answered once it is in.
+	API_CODE=$(in_ns $S curl -s -o $TMP/$name-api.out -w '%{http_code}' \
+		-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+		-d '{"username": "web1", "password": "pw-web-1"}' http://127.0.0.1:8080/api/subscribers)
+	[ $name = pg ] && API_ROW=$(psql_q "SELECT count(*) FROM subscribers WHERE username = 'web1'")
 	sed "s/@EXPECT@/200/" $D/register.xml >$TMP/reg.xml
 	in_ns $S sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -timeout_error -key user callee \
 		-key aor callee -key domain ims.local -key expires 600 -au callee -ap pw-callee \
@@ -68,7 +75,7 @@ Q_ROWS="SELECT 'sub ' || username || ' ' || realm || ' ' || ha1_md5 || ' ' || di
 
 scenario lite $TMP/lite.db
 [ "$CALLS" = 0 ] || skip_all "the scenario fails on sqlite: $(tail -3 $TMP/lite-uac.out)"
-plan 9
+plan 10
 sqlite3 $TMP/lite.db "$Q_ROWS" >$TMP/lite.rows
 like "$(cat $TMP/lite.rows)" "^cdr CALL .*caller.*callee" "the scenario on sqlite leaves rows"
 
@@ -77,6 +84,7 @@ is "$CALLS" 0 "the same scenario on PostgreSQL: the calls connect"
 is "$(grep -c 'RETCODE = 0' $TMP/pg-mml.out)" 7 "every MML change is answered OK" ||
 	diag "$(grep RETCODE $TMP/pg-mml.out)"
 is "$STOPPED" 0 "sluiced on PostgreSQL stops cleanly (no sanitizer report)"
+is "$API_CODE $API_ROW" "200 1" "the web API's ADD USER is answered once the row is in PostgreSQL"
 psql_q "$Q_ROWS" >$TMP/pg.rows
 ok $(cmp -s $TMP/lite.rows $TMP/pg.rows && echo 0 || echo 1) \
 	"PostgreSQL holds the rows sqlite does ($(wc -l <$TMP/pg.rows) rows)" ||
