@@ -789,6 +789,7 @@ static void sysinfo_store(struct kv *kv, struct store_q *q)
 	struct store_q_stats qs;
 
 	store_q_get_stats(q, &qs);
+	kv_add(kv, "STORE BACKEND", "%s", q->be ? q->be->name : "none");
 	kv_add(kv, "STORE QUEUE", "%u of %u", qs.depth, q->limit);
 	kv_add(kv, "STORE QUEUE MAX", "%u", qs.max_depth);
 	kv_add(kv, "STORE WRITES", "%" PRIu64, qs.committed);
