@@ -672,9 +672,18 @@ static int announce(struct store_pg *p)
 {
 	char started[24];
 	const char *v[3] = { p->node, p->addr, started };
+	PGresult *r = NULL;
 	int err;
 
 	snprintf(started, sizeof(started), "%lld", (long long)time(NULL));
+	/* Two nodes of one name would overwrite each other's CDRs: say so. */
+	if (!run(p, "sel_nodes", 1, v, &r)) {
+		if (PQntuples(r) && strcmp(PQgetvalue(r, 0, 1), p->addr))
+			LOG(L_WARN, "[store] %s: node %s was last at %s, now at %s: two nodes with "
+			    "one [store] node would overwrite each other's CDRs", p->q->path, p->node,
+			    PQgetvalue(r, 0, 1), p->addr[0] ? p->addr : "no address");
+		PQclear(r);
+	}
 	err = exec(p, "BEGIN", "announcing");
 	if (!err)
 		err = run(p, "up_nodes", 3, v, NULL);
