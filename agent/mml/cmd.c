@@ -292,6 +292,15 @@ static int rmv_user(struct mml_call *c)
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
 	shared(c, "subscribers", user);
+	/* A shared store: its bindings on the other nodes too (they stop routing to them). */
+	if (c->m->env.store->wq && c->m->env.store->wq->be == &store_pg_backend) {
+		struct store_op *op = store_op_new(STORE_OP_BINDING_DEL_AOR);
+
+		if (op) {
+			snprintf(op->u.binding.aor, sizeof(op->u.binding.aor), "%s", s.impu);
+			store_q_submit(c->m->env.store->wq, op, NULL, NULL);
+		}
+	}
 	/* Its bindings go from the registrar's index too. */
 	if (c->m->env.sip) {
 		const struct reg_aor *a;

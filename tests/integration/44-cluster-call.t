@@ -23,7 +23,7 @@ cluster_node a
 grep -q "connected as node node-a" $TMP/a.log ||
 	skip_all "node A did not reach PostgreSQL: $(tail -3 $TMP/a.log)"
 cluster_node b
-plan 16
+plan 17
 
 like "$(grep 'connected as node' $TMP/b.log)" "node-b \($NET.0.2:5060\)" \
 	"node B joins the same store"
@@ -112,6 +112,11 @@ in_ns $P1 sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 3 -timeout_error -key use
 	-key aor 1001 -key domain ims.local -key expires 600 -au 1001 -ap pw-1001-a \
 	-i $NET.0.11 -p 5061 $NET.0.2:5060 >$TMP/reg-blocked.out 2>&1
 ok $(($? ? 0 : 1)) "... and no longer answers phone 1"
+
+# 1002 removed on A, the node that does not hold its binding: gone from the shared table.
+node_mml a 'RMV USER: USERNAME="1002";' >/dev/null 2>&1
+is "$(psql_q "SELECT count(*) FROM registrations WHERE aor = 'sip:1002@ims.local'")" 0 \
+	"a subscriber removed on node A loses its binding on node B in PostgreSQL"
 
 kill -TERM $PID_a $PID_b
 wait $PID_a
