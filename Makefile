@@ -36,8 +36,8 @@ endif
 
 CFLAGS ?= -O2 -g
 SLUICE_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-Iinclude -Iagent -Ibpf -MMD -MP $(SANFLAGS)
-LDLIBS = -lbpf -losipparser2 -losip2 -lsqlite3 -lnftnl -lmnl -ljansson -lmicrohttpd -lsrtp2 -lssl -lcrypto \
+	-Iinclude -Iagent -Ibpf -I/usr/include/postgresql -MMD -MP $(SANFLAGS)
+LDLIBS = -lbpf -losipparser2 -losip2 -lsqlite3 -lnftnl -lmnl -ljansson -lmicrohttpd -lsrtp2 -lpq -lssl -lcrypto \
 	-lelf -lz -lm -lpthread
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 	-Iinclude -Ibpf -I$(ARCH_INC) -MMD -MP
@@ -45,7 +45,7 @@ BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Werror \
 # Debian packages: to build, to test, to benchmark.
 DEPS = make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libosip2-dev libsqlite3-dev libmnl-dev libnftnl-dev \
-	libcmocka-dev libssl-dev libsrtp2-dev libmicrohttpd-dev libjansson-dev iproute2 nftables conntrack perl sip-tester sipsak sqlite3 kamailio curl jq prometheus chromium \
+	libcmocka-dev libssl-dev libsrtp2-dev libmicrohttpd-dev libjansson-dev libpq-dev postgresql iproute2 nftables conntrack perl sip-tester sipsak sqlite3 kamailio curl jq prometheus chromium \
 	tcpdump ethtool kmod iputils-ping libclang-rt-14-dev sipvicious baresip-core \
 	linux-headers-amd64 linux-image-amd64 qemu-system-x86 busybox-static cpio
 BENCH_DEPS = rtpengine-daemon kamailio kamailio-sqlite-modules bc

@@ -386,6 +386,12 @@ static int cmd_import_users(const char *file)
 		fprintf(stderr, "sluicectl: %s\n", err);
 		return 1;
 	}
+	if (store_is_pg(c.store_db)) {
+		/* The node's own copy; the shared store is fed through MML (docs/store.md). */
+		fprintf(stderr, "sluicectl: [store] db is PostgreSQL: import through one "
+			"node's MML (ADD USER), which every node sees\n");
+		return 1;
+	}
 	if (store_open(&st, c.store_db)) {
 		fprintf(stderr, "sluicectl: cannot open the database %s\n", c.store_db);
 		return 1;

@@ -36,6 +36,7 @@
 #include "sip/b2bua.h"
 #include "sip/server.h"
 #include "store/cdr.h"
+#include "store/cluster.h"
 #include "store/operator.h"
 #include "store/queue.h"
 #include "store/store.h"
@@ -56,6 +57,7 @@ struct sluiced {
 	bool		store_ok;
 	struct store_q	wq;		/* the store's writer thread (store/queue.h) */
 	struct store_q	work;		/* a worker thread without a database: MML logins' hashes */
+	struct cluster	cluster;	/* the other nodes of a PostgreSQL store */
 	struct sip_server sip;
 	struct cdr_ctx	cdr;
 	bool		cdr_ok;
@@ -64,6 +66,12 @@ struct sluiced {
 	bool		keep_media;	/* leave the kernel path to a restart */
 	struct loop_timer dp_watch;
 };
+
+/* The sqlite file this node opens: [store] db, or [store] local beside PostgreSQL. */
+static const char *lite_path(const struct conf *c)
+{
+	return store_is_pg(c->store_db) ? c->store_local : c->store_db;
+}
 
 /*
  * The relay's media addresses: [media] address (one, or an IPv4 and an
@@ -166,7 +174,7 @@ static int start_media(struct sluiced *sd)
 		media_persist_init(&sd->media, &sd->store);
 	else
 		LOG(L_WARN, "[store] %s unusable: calls will not survive a restart",
-		    c->store_db);
+		    lite_path(c));
 	sd->ng.fd = -1;
 	if (c->ctl_ng.ss.ss_family != AF_UNSPEC) {
 		err = ng_open(&sd->ng, sd->loop, &sd->media, (const struct sockaddr *)&c->ctl_ng.ss,
@@ -284,7 +292,7 @@ static void adopt_sessions(struct sluiced *sd)
 
 	if (n > 0)
 		LOG(L_INFO, "[media] adopted %d media session%s from %s", n, n == 1 ? "" : "s",
-		    sd->conf.store_db);
+		    lite_path(&sd->conf));
 }
 
 /* The SIP server on [sip] listen; off leaves sluiced a media relay only. */
@@ -384,7 +392,7 @@ static void hand_over_media(struct sluiced *sd)
 	media_flush(&sd->media);	/* what waited for the next batch */
 	sd->media.store = NULL;		/* their rows stay in the database */
 	LOG(L_INFO, "[media] %u media session%s left in %s for the next sluiced; %s", n,
-	    n == 1 ? "" : "s", sd->conf.store_db,
+	    n == 1 ? "" : "s", lite_path(&sd->conf),
 	    kernel ? "the kernel keeps forwarding" : "userspace media pauses until it starts");
 }
 
@@ -447,6 +455,39 @@ static void grow_fd_table(void)
 		close(fd);
 }
 
+/* The writer read another node's bindings or addresses (store/cluster.h). */
+static void blacklist_changed(void *arg);
+
+static void on_cluster(void *update, void *arg)
+{
+	struct sluiced *sd = arg;
+	const struct cluster_update *u = update;
+
+	cluster_apply(&sd->cluster, u);
+	if (u->blacklist)
+		blacklist_changed(sd);
+}
+
+/* A PostgreSQL store: its writer, and this node's name and address in it. */
+static int open_pg_writer(struct sluiced *sd)
+{
+	struct store_pg_conf pc = { sd->conf.store_db, sd->conf.store_local,
+				    sd->conf.store_node, sd->conf.store_node_address };
+	char host[64] = "";
+	int err;
+
+	if (!pc.node[0]) {
+		gethostname(host, sizeof(host) - 1);
+		pc.node = host;
+	}
+	err = store_q_open_pg(&sd->wq, &pc, sd->loop, sd->conf.store_queue);
+	if (!err) {
+		sd->store.cluster = &sd->cluster;
+		store_q_watch_cluster(&sd->wq, on_cluster, sd);
+	}
+	return err;
+}
+
 static void start_writer(struct sluiced *sd)
 {
 	int err;
@@ -458,11 +499,14 @@ static void start_writer(struct sluiced *sd)
 	sd->store.subs = subscriber_cache_load(&sd->store);
 	if (!sd->store.subs)
 		LOG(L_WARN, "[store] subscribers not kept in memory: each authentication reads "
-		    "%s", sd->conf.store_db);
-	err = store_q_open(&sd->wq, sd->conf.store_db, sd->loop, sd->conf.store_queue);
+		    "%s", lite_path(&sd->conf));
+	if (store_is_pg(sd->conf.store_db))
+		err = open_pg_writer(sd);
+	else
+		err = store_q_open(&sd->wq, lite_path(&sd->conf), sd->loop, sd->conf.store_queue);
 	if (err) {
 		LOG(L_ERROR, "[store] no writer thread (%s): the event loop writes to %s itself "
-		    "and waits on it", strerror(-err), sd->conf.store_db);
+		    "and waits on it", strerror(-err), lite_path(&sd->conf));
 		return;
 	}
 	sd->store.wq = &sd->wq;
@@ -473,7 +517,7 @@ static void start_writer(struct sluiced *sd)
 	if (sd->store.subs)
 		store_q_watch_subs(&sd->wq, on_subs, sd);
 	LOG(L_INFO, "[store] %s: writes go to a writer thread (group commit, queue of %u)",
-	    sd->conf.store_db, sd->conf.store_queue);
+	    sd->wq.path, sd->conf.store_queue);
 }
 
 /*
@@ -486,12 +530,12 @@ static void start_store(struct sluiced *sd)
 	int rc;
 
 	if (!sd->store_ok) {
-		LOG(L_WARN, "[cdr] %s unusable: no CDRs and no MML logins", sd->conf.store_db);
+		LOG(L_WARN, "[cdr] %s unusable: no CDRs and no MML logins", lite_path(&sd->conf));
 		return;
 	}
 	sd->cdr_ok = !cdr_init(&sd->cdr, &sd->store, sd->loop);
 	if (!sd->cdr_ok)
-		LOG(L_ERROR, "[cdr] cannot use the cdr table of %s: no CDRs", sd->conf.store_db);
+		LOG(L_ERROR, "[cdr] cannot use the cdr table of %s: no CDRs", lite_path(&sd->conf));
 	rc = operator_bootstrap(&sd->store, sd->conf.mml_admin_password, pw, sizeof(pw));
 	if (rc == 1 && sd->conf.mml_admin_password[0])
 		LOG(L_INFO, "[mml] first run: operator admin created with [mml] admin_password");
@@ -500,6 +544,8 @@ static void start_store(struct sluiced *sd)
 		    "this once)", pw);
 	else if (rc < 0)
 		LOG(L_ERROR, "[mml] cannot create the first operator: %s", strerror(-rc));
+	if (rc == 1 && sd->store.wq)	/* a shared store's first node: the others log in too */
+		store_q_sync(sd->store.wq, "operators", "admin");
 }
 
 static int collect_cdr(const struct b2bua_call_info *ci, void *arg)
@@ -660,7 +706,7 @@ static int sluiced_run(struct sluiced *sd)
 	    loop_add_fd(sd->loop, dp_event_fd(sd->dp), EPOLLIN, on_dp_event, sd))
 		LOG(L_WARN, "[dp] cannot watch route and neighbour changes: a flow's egress "
 		    "follows them within a second only");
-	sd->store_ok = !store_open(&sd->store, sd->conf.store_db);
+	sd->store_ok = !store_open(&sd->store, lite_path(&sd->conf));
 	start_writer(sd);
 	start_store(sd);
 	err = start_media(sd);
@@ -701,6 +747,7 @@ out_close_dp:
 	sub_cache_free(sd->store.subs);
 	sd->store.subs = NULL;
 	store_close(&sd->store);
+	cluster_free(&sd->cluster);
 	stop_nft(sd);
 	if (dp_event_fd(sd->dp) >= 0)
 		loop_del_fd(sd->loop, dp_event_fd(sd->dp));

@@ -92,6 +92,9 @@ struct conf {
 	/* [store] */
 	char		store_db[CONF_STR_MAX];
 	uint32_t	store_queue;	/* changes waiting for the writer before new work gets 503 */
+	char		store_local[CONF_STR_MAX];	/* the node's sqlite beside PostgreSQL */
+	char		store_node[64];		/* this node's name in a shared store, "": hostname */
+	char		store_node_address[64];	/* IP:port the other nodes send SIP to */
 
 	/* [mml] */
 	struct conf_addr mml_listen;

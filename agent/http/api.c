@@ -26,6 +26,7 @@
 #include "mml/cmd.h"
 #include "mml/parse.h"
 #include "mml/server.h"
+#include "store/queue.h"
 
 struct http_api {
 	struct loop		*loop;
@@ -34,7 +35,20 @@ struct http_api {
 	struct http_sessions	sessions;
 	struct http_req		*held;		/* answers a failed login's delay holds */
 	struct http_live	*live;		/* history and the dashboard's events */
+	struct api_sync		*syncs;		/* answers waiting for a shared store's commit */
 };
+
+/*
+ * A change for a shared store (PostgreSQL): the answer waits, held, for the
+ * fence behind it; api and r go NULL when the API or the hold ends first.
+ */
+struct api_sync {
+	struct http_api		*api;
+	struct http_req		*r;
+	struct api_sync		*next;
+};
+
+#define API_SYNC_MAX_MS	60000	/* then the answer goes, the change still queued */
 
 /* Who a request acts as. */
 struct who {
@@ -267,12 +281,15 @@ static const struct route *route_of(const struct http_req *r, const char **rest,
 	return NULL;
 }
 
+static void hold_for_store(struct http_api *api, struct http_req *r);
+
 static void run_command(struct http_api *api, struct http_req *r, const struct route *k,
 			const char *rest, const struct who *who)
 {
 	struct mml_cmd cmd = { .nparams = 0 };
 	char text[MML_MAX_LINE + 64];
 	struct mml_reply reply;
+	unsigned long synced;
 	json_t *doc;
 	int rc;
 
@@ -310,6 +327,7 @@ static void run_command(struct http_api *api, struct http_req *r, const struct r
 		return;
 	}
 	mml_format(&cmd, secrets, text, sizeof(text));
+	synced = api->mml->synced;
 	rc = mml_run(api->mml, &cmd, text, who->op, who->role, &reply);
 	doc = mml_reply_take_json(&reply);
 	if (reply.err || !doc) {
@@ -326,6 +344,8 @@ static void run_command(struct http_api *api, struct http_req *r, const struct r
 	}
 	json_decref(doc);
 	mml_reply_free(&reply);
+	if (api->mml->synced != synced)
+		hold_for_store(api, r);
 }
 
 /* ---- who is asking ---- */
@@ -353,17 +373,68 @@ static bool held_now(const struct http_api *api, struct http_req *r)
 	return r->owner == api && loop_timer_armed(&r->delay);
 }
 
+static void sync_forget(struct http_api *api, struct api_sync *t)
+{
+	struct api_sync **pp;
+
+	for (pp = &api->syncs; *pp && *pp != t; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = t->next;
+}
+
 static void on_delay(struct loop *loop, void *arg)
 {
 	struct http_req *r = arg;
+	struct api_sync *t = r->sync;
 
 	(void)loop;
+	if (t) {
+		sync_forget(r->owner, t);
+		t->r = NULL;
+		t->api = NULL;
+		r->sync = NULL;
+	}
 	unhold(r->owner, r);
 	http_answer(r);
 }
 
+/* Back on the loop: the shared store has the change; the held answer goes. */
+static void api_synced(struct store_op *op, void *arg)
+{
+	struct api_sync *t = arg;
+
+	(void)op;
+	if (t->api && t->r) {
+		sync_forget(t->api, t);
+		t->r->sync = NULL;
+		loop_timer_cancel(t->api->loop, &t->r->delay);
+		unhold(t->api, t->r);
+		http_answer(t->r);
+	}
+	free(t);
+}
+
 /* Holds a failed login's answer for delay_ms, as MML does. */
 static void hold(struct http_api *api, struct http_req *r, uint64_t delay_ms);
+
+/* After a command that queued a row for the shared store: its answer waits for the commit. */
+static void hold_for_store(struct http_api *api, struct http_req *r)
+{
+	struct store *st = api->mml->env.store;
+	struct api_sync *t = calloc(1, sizeof(*t));
+
+	if (!t || !st || !st->wq || store_q_fence(st->wq, api_synced, t)) {
+		free(t);
+		return;		/* answered now: the change is queued all the same */
+	}
+	t->api = api;
+	t->r = r;
+	t->next = api->syncs;
+	api->syncs = t;
+	r->sync = t;
+	hold(api, r, API_SYNC_MAX_MS);
+}
 
 static bool login_refused(struct http_api *api, struct http_req *r, const char *what)
 {
@@ -648,7 +719,7 @@ bool http_api_handle(struct http_api *api, struct http_req *r)
 		return true;
 	}
 	run_command(api, r, k, rest, &who);
-	return true;
+	return !held_now(api, r);
 }
 
 int http_api_new(struct http_api **out, struct loop *loop, struct mml_server *mml,
@@ -675,6 +746,12 @@ void http_api_free(struct http_api *api)
 {
 	if (!api)
 		return;
+	for (struct api_sync *t = api->syncs; t; t = t->next) {
+		t->r->sync = NULL;
+		t->r = NULL;
+		t->api = NULL;
+	}
+	api->syncs = NULL;
 	while (api->held) {
 		struct http_req *r = api->held;
 

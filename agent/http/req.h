@@ -61,6 +61,7 @@ struct http_req {
 	struct loop_timer	delay;
 	struct http_req		*held_next;
 	void			*owner;		/* struct http_api */
+	void			*sync;		/* api.c's: a shared store's commit it waits for */
 };
 
 /* In the loop: hands an answered request back to the listener. */

@@ -217,6 +217,19 @@ static int user_fields(struct mml_call *c, struct subscriber *s)
 	return 0;
 }
 
+/*
+ * A row this command changed on the loop's connection, for a shared store
+ * (PostgreSQL) to take: the reply waits until it is in (server.c parks
+ * the connection behind a fence). Nothing with sqlite alone.
+ */
+static void shared(struct mml_call *c, const char *table, const char *key)
+{
+	struct store *st = c->m->env.store;
+
+	if (st && st->wq && store_q_sync(st->wq, table, key))
+		c->m->synced++;
+}
+
 static int add_user(struct mml_call *c)
 {
 	const char *user = param(c, "USERNAME"), *pwd = param(c, "PASSWORD"), *why = NULL;
@@ -235,6 +248,7 @@ static int add_user(struct mml_call *c)
 		return mml_fail(c, MML_RET_EXISTS, "subscriber %s exists", user);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "subscribers", user);
 	LOG(L_INFO, "[mml] %s added subscriber %s", c->op, user);
 	mml_ok(c);
 	return 0;
@@ -258,6 +272,7 @@ static int mod_user(struct mml_call *c)
 	rc = subscriber_update(c->m->env.store, &s);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "subscribers", user);
 	LOG(L_INFO, "[mml] %s changed subscriber %s", c->op, user);
 	mml_ok(c);
 	return 0;
@@ -276,6 +291,16 @@ static int rmv_user(struct mml_call *c)
 	rc = subscriber_delete(c->m->env.store, user);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "subscribers", user);
+	/* A shared store: its bindings on the other nodes too (they stop routing to them). */
+	if (c->m->env.store->wq && c->m->env.store->wq->be == &store_pg_backend) {
+		struct store_op *op = store_op_new(STORE_OP_BINDING_DEL_AOR);
+
+		if (op) {
+			snprintf(op->u.binding.aor, sizeof(op->u.binding.aor), "%s", s.impu);
+			store_q_submit(c->m->env.store->wq, op, NULL, NULL);
+		}
+	}
 	/* Its bindings go from the registrar's index too. */
 	if (c->m->env.sip) {
 		const struct reg_aor *a;
@@ -783,6 +808,7 @@ static void sysinfo_store(struct kv *kv, struct store_q *q)
 	struct store_q_stats qs;
 
 	store_q_get_stats(q, &qs);
+	kv_add(kv, "STORE BACKEND", "%s", q->be ? q->be->name : "none");
 	kv_add(kv, "STORE QUEUE", "%u of %u", qs.depth, q->limit);
 	kv_add(kv, "STORE QUEUE MAX", "%u", qs.max_depth);
 	kv_add(kv, "STORE WRITES", "%" PRIu64, qs.committed);
@@ -939,6 +965,7 @@ static int add_blacklist(struct mml_call *c)
 	if (rc != SQLITE_DONE)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s",
 				strerror(-store_err(c->m->env.store, rc, "blacklist")));
+	shared(c, "blacklist", prefix);
 	LOG(L_INFO, "[mml] %s blacklisted %s", c->op, prefix);
 	blacklist_changed(c);
 	mml_ok(c);
@@ -965,6 +992,7 @@ static int rmv_blacklist(struct mml_call *c)
 				strerror(-store_err(c->m->env.store, rc, "blacklist")));
 	if (!n)
 		return mml_fail(c, MML_RET_NOT_FOUND, "%s is not blacklisted", prefix);
+	shared(c, "blacklist", prefix);
 	LOG(L_INFO, "[mml] %s took %s off the blacklist", c->op, prefix);
 	blacklist_changed(c);
 	mml_ok(c);
@@ -1074,6 +1102,7 @@ static int add_op(struct mml_call *c)
 				"characters", OP_PASSWORD_MIN);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "operators", name);
 	LOG(L_INFO, "[mml] %s added operator %s (%s)", c->op, name, operator_role_name(role));
 	mml_ok(c);
 	return 0;
@@ -1093,6 +1122,7 @@ static int rmv_op(struct mml_call *c)
 		return mml_fail(c, MML_RET_NOT_FOUND, "no operator %s", name);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "operators", name);
 	LOG(L_INFO, "[mml] %s removed operator %s", c->op, name);
 	mml_ok(c);
 	return 0;
@@ -1121,6 +1151,7 @@ static int mod_op(struct mml_call *c)
 		return mml_fail(c, MML_RET_PARAM, "PWD: at least %d characters", OP_PASSWORD_MIN);
 	if (rc)
 		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+	shared(c, "operators", name);
 	LOG(L_INFO, "[mml] %s changed operator %s", c->op, name);
 	mml_ok(c);
 	return 0;

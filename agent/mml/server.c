@@ -284,6 +284,41 @@ static void login(struct mml_conn *c, const struct mml_cmd *cmd, const char *tex
 	login_result(c, rc, role, op ? op : "", text, r);
 }
 
+/* Back on the loop: the shared store has the change; the held reply goes out. */
+static void synced(struct store_op *op, void *arg)
+{
+	struct login_ticket *t = arg;
+	struct mml_conn *c = t->c;
+
+	(void)op;
+	free(t);
+	if (!c)
+		return;
+	c->ticket = NULL;
+	on_delay(c->m->loop, c);
+}
+
+/*
+ * A command's change went to the writer for the shared store: its reply
+ * waits behind a fence, and the connection's next commands with it, so
+ * that an OK means every node can see it. 0 when parked.
+ */
+static int wait_for_store(struct mml_conn *c)
+{
+	struct mml_server *m = c->m;
+	struct login_ticket *t = calloc(1, sizeof(*t));
+
+	if (!t || !m->env.store || !m->env.store->wq ||
+	    store_q_fence(m->env.store->wq, synced, t)) {
+		free(t);
+		return -ENOMEM;
+	}
+	t->c = c;
+	c->ticket = t;
+	c->paused = true;
+	return 0;
+}
+
 /* One command, cut from the input (its ';' included, if any). */
 static void conn_command(struct mml_conn *c, const char *line, size_t len)
 {
@@ -291,7 +326,7 @@ static void conn_command(struct mml_conn *c, const char *line, size_t len)
 	char err[128], text[MML_MAX_LINE + 64];
 	struct mml_reply r;
 	struct mml_cmd cmd;
-	bool bye = false;
+	bool bye = false, park = false;
 
 	mml_reply_init(&r);
 	m->stats.commands++;
@@ -314,7 +349,10 @@ static void conn_command(struct mml_conn *c, const char *line, size_t len)
 		} else if (!c->authed) {
 			reply_error(c, text, MML_RET_DENIED, "Not logged in: LGI first", &r);
 		} else {
+			unsigned long synced = m->synced;
+
 			m->run(m, &cmd, text, c->op, c->role, &r);
+			park = m->synced != synced;
 		}
 	}
 	if (r.err) {
@@ -324,6 +362,11 @@ static void conn_command(struct mml_conn *c, const char *line, size_t len)
 	}
 	if (c->ticket) {
 		/* A login hashing on the worker: login_hashed() answers. */
+	} else if (park && !wait_for_store(c)) {
+		/* The shared store takes the change: synced() answers. */
+		c->delayed = r.buf;
+		c->delayed_len = r.len;
+		r.buf = NULL;
 	} else if (c->paused) {
 		c->delayed = r.buf;
 		c->delayed_len = r.len;

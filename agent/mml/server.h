@@ -74,6 +74,7 @@ struct mml_server {
 	mml_run_fn		run;		/* what a command does */
 	time_t			started;
 	unsigned		seq;		/* O&M #n of the next reply */
+	unsigned long		synced;		/* rows handed to a shared store (cmd.c) */
 	struct mml_conn		*conns;
 	unsigned		nconns;
 	struct {

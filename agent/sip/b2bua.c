@@ -159,6 +159,8 @@ static void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subsc
 		struct sip_peer tp = b2b_trunk_peer(s);
 
 		b2b_start_branch(c, tg.ruri, &tp, maxf);
+	} else if (tg.via_node) {
+		b2b_start_branch(c, tg.ruri, &tg.hop, maxf);
 	}
 	for (const struct reg_binding *rb = tg.a ? tg.a->bindings : NULL;
 	     rb && c->nbr < REG_MAX_CONTACTS; rb = rb->next)
@@ -171,7 +173,7 @@ static void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subsc
 		return;
 	}
 	LOG(L_INFO, "[call] %s -> %s: %d branch%s%s%s", c->caller, c->callee, c->nbr,
-	    c->nbr == 1 ? "" : "es", tg.trunk ? " to the trunk" : "",
+	    c->nbr == 1 ? "" : "es", tg.trunk ? " to the trunk" : tg.via_node ? " via its node" : "",
 	    c->late ? ", offer awaited in the answer" : "");
 	b2b_to_caller(c, 100, NULL, NULL);
 	loop_timer_arm(s->loop, &c->ring, 1000ull * s->conf->sip_ring_timeout);

@@ -167,6 +167,8 @@ struct b2bua {
 /* Where a call goes (b2b_route()): the callee's bindings, or the trunk. */
 struct target {
 	bool			trunk;
+	bool			via_node;	/* registered on another node: hop is that node */
+	struct sip_peer		hop;
 	char			aor[SUB_IMPU_MAX];
 	char			ruri[URI_MAX];		/* the trunk's */
 	char			to[NAME_ADDR_MAX];

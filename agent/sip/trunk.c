@@ -22,6 +22,7 @@
 #include "net/digest.h"
 #include "sip/hdr.h"
 #include "sip/registrar.h"
+#include "store/cluster.h"
 #include "store/subscriber.h"
 
 /* [trunk] transport, as conf.c numbers it, is enum sip_proto's count. */
@@ -37,6 +38,9 @@ bool b2bua_from_trunk(const struct sip_server *s, const struct sip_peer *from)
 {
 	const struct sockaddr_storage *t = &s->conf->trunk_address.ss;
 
+	/* Another node of the shared store: trusted by address as the trunk is. */
+	if (s->store && cluster_is_peer(s->store->cluster, &from->addr))
+		return true;
 	if (!trunk_on(s) || t->ss_family != from->addr.ss_family)
 		return false;
 	if (t->ss_family == AF_INET)
@@ -167,7 +171,25 @@ int b2b_trunk_credentials(struct sip_server *s, const osip_message_t *resp,
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
-/* Where the call goes (tg): the callee's bindings, or the trunk. 0, or answered. */
+/*
+ * A callee registered on another node (store/cluster.h): the call goes to
+ * that node, which owns the phone's flow, as a trunk hop; never from one
+ * node's hop to a third (a binding moved meanwhile gets 480, not a loop).
+ */
+static bool via_node(struct sip_server *s, struct rx *rx, struct target *tg)
+{
+	struct cluster *cl = s->store ? s->store->cluster : NULL;
+
+	if (!cl || cluster_is_peer(cl, &rx->from->addr) ||
+	    !cluster_lookup(cl, tg->aor, s->now(), &tg->hop.addr, &tg->hop.len))
+		return false;
+	tg->hop.proto = SIP_UDP;
+	tg->via_node = true;
+	snprintf(tg->ruri, sizeof(tg->ruri), "%s", tg->aor);
+	return true;
+}
+
+/* Where the call goes (tg): the callee's bindings, another node, or the trunk. 0, or answered. */
 int b2b_route(struct sip_server *s, struct rx *rx, const struct subscriber *caller,
 	      struct target *tg)
 {
@@ -200,6 +222,8 @@ int b2b_route(struct sip_server *s, struct rx *rx, const struct subscriber *call
 		return -EAGAIN;
 	}
 	tg->a = registrar_lookup(&s->reg, tg->aor, s->now());
+	if (!tg->a && via_node(s, rx, tg))
+		return 0;
 	if (!tg->a) {
 		b2b_reject(s, rx, 480, NULL);
 		return -EAGAIN;

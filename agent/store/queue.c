@@ -45,6 +45,8 @@ void store_op_free(struct store_op *op)
 		free(op->u.call.data);
 	else if (op->kind == STORE_OP_SUBS)
 		sub_cache_free(op->u.call.data);
+	else if (op->kind == STORE_OP_CLUSTER)
+		free(op->u.call.data);
 	free(op);
 }
 
@@ -169,7 +171,7 @@ static void write_batch(struct store_q *q, struct store_op *batch, unsigned n)
 	pthread_mutex_unlock(&q->mu);
 }
 
-static void hand_back(struct store_q *q, struct store_op *batch)
+void store_q_hand_back(struct store_q *q, struct store_op *batch)
 {
 	struct store_op *last = batch;
 	uint64_t one = 1;
@@ -184,6 +186,8 @@ static void hand_back(struct store_q *q, struct store_op *batch)
 	q->done_tail = last;
 	pthread_cond_broadcast(&q->cond);	/* store_q_drain() may wait */
 	pthread_mutex_unlock(&q->mu);
+	if (q->efd < 0)		/* before the thread starts: store_q_start() wakes the loop */
+		return;
 	if (write(q->efd, &one, sizeof(one)) != sizeof(one) && errno != EAGAIN)
 		LOG(L_ERROR, "[store] waking the loop: %s", strerror(errno));
 }
@@ -224,7 +228,6 @@ static void subs_arrived(struct store_op *op, void *arg)
  */
 static void poll_changes(struct store_q *q)
 {
-	struct store_op *op;
 	uint64_t now = now_us();
 	int v;
 
@@ -234,20 +237,28 @@ static void poll_changes(struct store_q *q)
 	v = data_version(&q->wst);
 	if (v < 0 || v == q->data_version)
 		return;
+	if (!store_q_post_subs(q))
+		q->data_version = v;
+}
+
+int store_q_post_subs(struct store_q *q)
+{
+	struct store_op *op;
+
 	pthread_mutex_lock(&q->mu);
 	op = q->on_subs ? store_op_new(STORE_OP_SUBS) : NULL;
 	pthread_mutex_unlock(&q->mu);
 	if (!op)
-		return;
+		return 0;
 	op->u.call.data = subscriber_cache_load(&q->wst);
-	if (!op->u.call.data) {		/* locked meanwhile: the next poll tries again */
+	if (!op->u.call.data) {		/* locked meanwhile: the caller tries again */
 		store_op_free(op);
-		return;
+		return -EBUSY;
 	}
-	q->data_version = v;
 	op->done = subs_arrived;
 	op->arg = q;
-	hand_back(q, op);
+	store_q_hand_back(q, op);
+	return 0;
 }
 
 static void *writer_main(void *arg)
@@ -262,10 +273,12 @@ static void *writer_main(void *arg)
 		batch = take_batch(q, &n, &stop);
 		if (batch) {
 			write_batch(q, batch, n);
-			hand_back(q, batch);
+			store_q_hand_back(q, batch);
 			stop = false;	/* what is queued behind goes first */
 		}
 		poll_changes(q);
+		if (q->be->poll)
+			q->be->poll(q->be_ctx);
 	}
 	return NULL;
 }
@@ -277,6 +290,43 @@ void store_q_watch_subs(struct store_q *q, void (*fn)(struct sub_cache *c, void 
 	q->on_subs = fn;
 	q->on_subs_arg = arg;
 	pthread_mutex_unlock(&q->mu);
+}
+
+void store_q_watch_cluster(struct store_q *q, void (*fn)(void *update, void *arg), void *arg)
+{
+	pthread_mutex_lock(&q->mu);
+	q->on_cluster = fn;
+	q->on_cluster_arg = arg;
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* From the writer: another node's bindings or addresses. */
+static void cluster_arrived(struct store_op *op, void *arg)
+{
+	struct store_q *q = arg;
+	void (*fn)(void *update, void *arg);
+	void *fn_arg;
+
+	pthread_mutex_lock(&q->mu);
+	fn = q->on_cluster;
+	fn_arg = q->on_cluster_arg;
+	pthread_mutex_unlock(&q->mu);
+	if (fn)
+		fn(op->u.call.data, fn_arg);
+}
+
+void store_q_post_cluster(struct store_q *q, void *update)
+{
+	struct store_op *op = store_op_new(STORE_OP_CLUSTER);
+
+	if (!op) {
+		free(update);
+		return;
+	}
+	op->u.call.data = update;
+	op->done = cluster_arrived;
+	op->arg = q;
+	store_q_hand_back(q, op);
 }
 
 /* ---- the loop's side ---- */
@@ -298,8 +348,6 @@ int store_q_open(struct store_q *q, const char *path, struct loop *loop, unsigne
 
 	memset(q, 0, sizeof(*q));
 	q->efd = -1;
-	q->loop = loop;
-	q->limit = limit ? limit : STORE_Q_DEFAULT_MAX;
 	snprintf(q->path, sizeof(q->path), "%s", path ? path : "(worker)");
 	if (path) {
 		err = store_open(&q->wst, path);
@@ -311,6 +359,15 @@ int store_q_open(struct store_q *q, const char *path, struct loop *loop, unsigne
 	} else {
 		q->be = &store_none_backend;
 	}
+	return store_q_start(q, loop, limit);
+}
+
+int store_q_start(struct store_q *q, struct loop *loop, unsigned limit)
+{
+	int err;
+
+	q->loop = loop;
+	q->limit = limit ? limit : STORE_Q_DEFAULT_MAX;
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->efd < 0) {
 		err = -errno;
@@ -327,6 +384,12 @@ int store_q_open(struct store_q *q, const char *path, struct loop *loop, unsigne
 	if (err)
 		goto out_destroy;
 	q->running = true;
+	if (q->done) {		/* handed back while opening (pg.c's first connect) */
+		uint64_t one = 1;
+
+		if (write(q->efd, &one, sizeof(one)) != sizeof(one))
+			LOG(L_WARN, "[store] waking the loop: %s", strerror(errno));
+	}
 	return 0;
 
 out_destroy:
@@ -338,6 +401,8 @@ out_close_efd:
 	close(q->efd);
 	q->efd = -1;
 out_close_db:
+	if (q->be && q->be->close)
+		q->be->close(q->be_ctx);
 	store_close(&q->wst);
 	return err;
 }
@@ -359,7 +424,24 @@ void store_q_close(struct store_q *q)
 	q->efd = -1;
 	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->mu);
+	if (q->be->close)
+		q->be->close(q->be_ctx);
 	store_close(&q->wst);
+}
+
+bool store_q_sync(struct store_q *q, const char *table, const char *key)
+{
+	struct store_op *op;
+
+	if (!q || q->be != &store_pg_backend)
+		return false;
+	op = store_op_new(STORE_OP_SYNC);
+	if (!op)
+		return false;
+	op->u.sync.table = table;
+	snprintf(op->u.sync.key, sizeof(op->u.sync.key), "%s", key);
+	store_q_submit(q, op, NULL, NULL);
+	return true;
 }
 
 void store_q_submit(struct store_q *q, struct store_op *op, store_done_fn done, void *arg)
@@ -414,7 +496,8 @@ void store_q_complete(struct store_q *q)
 	pthread_mutex_unlock(&q->mu);
 	for (; op; op = next) {
 		next = op->next;
-		if (op->kind != STORE_OP_SUBS)	/* the writer's own: never counted */
+		/* The writer's own: never counted. */
+		if (op->kind != STORE_OP_SUBS && op->kind != STORE_OP_CLUSTER)
 			q->depth--;
 		if (op->done)
 			op->done(op, op->arg);

@@ -74,6 +74,8 @@ enum store_op_kind {
 	STORE_OP_MEDIA_DEL,	/* u.media.id */
 	STORE_OP_CALL,		/* u.call: a function of the back end's store (sqlite) */
 	STORE_OP_SUBS,		/* from the writer: u.call.data, a new struct sub_cache */
+	STORE_OP_SYNC,		/* u.sync: a row the loop changed, for the shared store */
+	STORE_OP_CLUSTER,	/* from the writer: u.call.data, a struct cluster_update */
 	STORE_OP_KINDS
 };
 
@@ -100,6 +102,10 @@ struct store_op {
 			store_call_fn	fn;
 			void		*data;	/* owned: freed with the op */
 		} call;
+		struct {
+			const char	*table;	/* a schema_tables[] name */
+			char		key[SUB_IMPU_MAX];	/* its key's value (one column) */
+		} sync;
 	} u;
 };
 
@@ -112,6 +118,9 @@ struct store_backend {
 	int	(*apply)(void *be, struct store_op *op);
 	/* Transient failures (locked, full, I/O) are retried; others are the op's answer. */
 	bool	(*transient)(int err);
+	/* Between batches, on the writer (may be NULL): notifications, reconnects. */
+	void	(*poll)(void *be);
+	void	(*close)(void *be);	/* may be NULL */
 };
 
 struct store_q_stats {
@@ -142,6 +151,8 @@ struct store_q {
 	uint64_t		polled_us;
 	void			(*on_subs)(struct sub_cache *c, void *arg);	/* under mu */
 	void			*on_subs_arg;
+	void			(*on_cluster)(void *update, void *arg);	/* under mu */
+	void			*on_cluster_arg;
 	/* The loop's alone. */
 	struct loop		*loop;
 	int			efd;
@@ -181,6 +192,25 @@ void store_op_free(struct store_op *op);
 void store_q_watch_subs(struct store_q *q, void (*fn)(struct sub_cache *c, void *arg),
 			void *arg);
 
+/* Another node's bindings and addresses (cluster.h): fn takes each update, on the loop. */
+void store_q_watch_cluster(struct store_q *q, void (*fn)(void *update, void *arg), void *arg);
+
+/*
+ * A row the loop changed on its own connection (an MML write), for a
+ * shared store to copy (PostgreSQL); nothing with sqlite alone. true when
+ * an op was queued: a fence after it answers once it is in.
+ */
+bool store_q_sync(struct store_q *q, const char *table, const char *key);
+
+/* For a back end, on the writer: hands op (a SUBS, a CLUSTER) to the loop. */
+void store_q_hand_back(struct store_q *q, struct store_op *op);
+/* For a back end, on the writer: the subscribers read again for the loop; -EBUSY: locked. */
+int store_q_post_subs(struct store_q *q);
+/* For a back end, on the writer: a struct cluster_update (owned) for the loop. */
+void store_q_post_cluster(struct store_q *q, void *update);
+/* For a back end's opener: the thread and the eventfd, once be and be_ctx are set. */
+int store_q_start(struct store_q *q, struct loop *loop, unsigned limit);
+
 /* Hands op to the writer (it is the writer's now); done(op, arg) follows on the loop. */
 void store_q_submit(struct store_q *q, struct store_op *op, store_done_fn done, void *arg);
 /* A fence: done(arg) once every op submitted before has been committed. -ENOMEM only. */
@@ -201,6 +231,26 @@ void store_q_get_stats(struct store_q *q, struct store_q_stats *out);
 
 /* The sqlite back end (store/apply.c), and none (a worker's: calls only). */
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;
+
+
+/*
+ * The PostgreSQL back end (store/pg.c): conninfo the shared store, local
+ * the node's own sqlite (media sessions, and the copy its event loop
+ * reads), node and addr its name and SIP address in the cluster. A server
+ * that cannot be reached is no error: the queue holds the changes and the
+ * writer connects again, backing off.
+ */
+struct store_pg_conf {
+	const char	*conninfo;
+	const char	*local;
+	const char	*node;
+	const char	*addr;
+};
+int store_q_open_pg(struct store_q *q, const struct store_pg_conf *pc, struct loop *loop,
+		    unsigned limit);
+/* conninfo as the logs show it: without a password (user:secret@, password=...). */
+void store_pg_redact(const char *conninfo, char *out, size_t n);
 extern const struct store_backend store_none_backend;
 
 #endif /* SLUICE_STORE_QUEUE_H */

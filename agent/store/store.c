@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/log.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 static const char *const migrations[] = {
@@ -128,11 +129,21 @@ static const char *const migrations[] = {
 	"  CHECK (digest IN ('', 'MD5', 'SHA-256', 'SHA-256, MD5', 'MD5, SHA-256'));",
 };
 
-#define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
+/* The literal ones; the rest are rendered from the description (schema.h). */
+#define NLITERAL (int)(sizeof(migrations) / sizeof(migrations[0]))
+#define NMIGRATIONS schema_latest()
 
 int store_schema_latest(void)
 {
 	return NMIGRATIONS;
+}
+
+/* Migration v + 1's SQL into buf (NULL: none). */
+static const char *migration(int v, char *buf, size_t n)
+{
+	if (v < NLITERAL)
+		return migrations[v];
+	return schema_render(DIALECT_SQLITE, v + 1, buf, n) ? NULL : buf;
 }
 
 int store_err(struct store *st, int rc, const char *what)
@@ -210,7 +221,8 @@ int store_schema_version(struct store *st)
 static int migrate(struct store *st)
 {
 	int v = store_schema_version(st), rc;
-	char sql[64];
+	char sql[64], buf[4096];
+	const char *m;
 
 	if (v < 0)
 		return store_err(st, SQLITE_ERROR, "reading the schema version");
@@ -220,9 +232,12 @@ static int migrate(struct store *st)
 		return -EPROTO;
 	}
 	for (; v < NMIGRATIONS; v++) {
+		m = migration(v, buf, sizeof(buf));
+		if (!m)
+			return store_err(st, SQLITE_INTERNAL, "rendering a migration");
 		rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL);
+			rc = sqlite3_exec(st->db, m, NULL, NULL, NULL);
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);

@@ -13,6 +13,8 @@
 #ifndef SLUICE_STORE_H
 #define SLUICE_STORE_H
 
+#include <stdbool.h>
+
 #include <sqlite3.h>
 
 #ifndef STORE_BUSY_MS
@@ -27,6 +29,7 @@ struct store_stmt {
 
 struct store_q;
 struct sub_cache;
+struct cluster;
 
 struct store {
 	sqlite3			*db;
@@ -36,11 +39,15 @@ struct store {
 	 */
 	struct store_q		*wq;
 	struct sub_cache	*subs;	/* subscribers in memory (subcache.h), or NULL */
+	struct cluster		*cluster;	/* other nodes (cluster.h), or NULL: alone */
 	char			path[256];
 	struct store_stmt	stmts[STORE_STMT_MAX];
 	int			n_stmts;
 	int			txn_depth;
 };
+
+/* [store] db names a PostgreSQL server (postgresql://, postgres://, or "key=value ..."). */
+bool store_is_pg(const char *db);
 
 /* Opens (creating the file and its directories) and migrates. */
 int store_open(struct store *st, const char *path);

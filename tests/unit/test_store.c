@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "store/binding.h"
+#include "store/schema.h"
 #include "store/subscriber.h"
 
 #include "fixtures.h"
@@ -173,6 +174,38 @@ static int collect(const struct store_binding *b, void *arg)
 	return 0;
 }
 
+/*
+ * sqlite's released migrations (literal SQL) and the schema description
+ * (schema.c) that PostgreSQL's are rendered from make the same tables:
+ * each column, in order, with its type.
+ */
+static void test_schema_description(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(store_open(&f->st, f->db.path), 0);
+	assert_int_equal(store_schema_latest(), schema_latest());
+	for (const struct schema_table *t = schema_tables; t->name; t++) {
+		char sql[128];
+		sqlite3_stmt *q;
+		const struct schema_col *c = t->cols;
+
+		snprintf(sql, sizeof(sql), "SELECT name, type FROM pragma_table_info('%s')", t->name);
+		assert_int_equal(sqlite3_prepare_v2(f->st.db, sql, -1, &q, NULL), SQLITE_OK);
+		for (; sqlite3_step(q) == SQLITE_ROW; c++) {
+			const char *want = c->type == COL_REAL ? "REAL" :
+					   c->type == COL_TEXT ? "TEXT" : "INTEGER";
+
+			assert_non_null(c->name);
+			assert_string_equal((const char *)sqlite3_column_text(q, 0), c->name);
+			assert_string_equal((const char *)sqlite3_column_text(q, 1), want);
+		}
+		assert_null(c->name);	/* no column described that sqlite lacks */
+		sqlite3_finalize(q);
+	}
+	store_close(&f->st);
+}
+
 static void exec_ok(struct store *st, const char *sql)
 {
 	char *err = NULL;
@@ -193,7 +226,10 @@ static void test_subscriber_digest(void **state)
 	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	assert_int_equal(subscriber_init(&s, "1001", "ims.local", "secret", NULL), 0);
 	assert_int_equal(subscriber_add(&f->st, &s), 0);
-	exec_ok(&f->st, "ALTER TABLE subscribers DROP COLUMN digest; PRAGMA user_version = 3");
+	exec_ok(&f->st, "DROP INDEX registrations_node; ALTER TABLE registrations DROP COLUMN node;"
+		"ALTER TABLE registrations DROP COLUMN node_addr; ALTER TABLE cdr DROP COLUMN node;"
+		"DROP TABLE nodes; ALTER TABLE subscribers DROP COLUMN digest;"
+		"PRAGMA user_version = 3");
 	store_close(&f->st);
 	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	assert_int_equal(store_schema_version(&f->st), store_schema_latest());
@@ -292,6 +328,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_description, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscriber_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
