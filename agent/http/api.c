@@ -74,6 +74,8 @@ static const struct route routes[] = {
 	{ "POST", "/api/operators", "ADD", "OP", NULL, false },
 	{ "PATCH", "/api/operators/", "MOD", "OP", "op", false },
 	{ "DELETE", "/api/operators/", "RMV", "OP", "op", false },
+	{ "POST", "/api/listen", "STR", "LISTEN", NULL, false },
+	{ "DELETE", "/api/listen/", "STP", "LISTEN", "callid", false },
 	{ "GET", "/api/help", "HELP", "", NULL, false },
 	{ 0 }
 };

@@ -43,6 +43,8 @@ struct http_req {
 	bool			too_big;
 	char			peer[64];	/* the client's address, no port */
 	bool			tls;
+	bool			ws;		/* a WebSocket handshake (RFC 6455 4.1) */
+	char			ws_key[32];	/* Sec-WebSocket-Key */
 
 	/* The answer: filled by the loop. */
 	int			status;
@@ -53,6 +55,9 @@ struct http_req {
 	char			disposition[128];
 	unsigned		retry_after;	/* seconds, 0: no header */
 	bool			challenge;	/* WWW-Authenticate: Bearer */
+	bool			upgrade;	/* 101: the listen-in WebSocket (http/listen.h) */
+	char			ws_accept[32];	/* its Sec-WebSocket-Accept */
+	char			ticket[40];	/* its ticket */
 
 	/* The listener's bookkeeping. */
 	bool			queued, answered;

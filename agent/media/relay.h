@@ -97,12 +97,17 @@ typedef bool (*media_stun_fn)(struct media_stream *st, int leg, enum media_comp 
 			      const struct sockaddr *src, socklen_t srclen, const uint8_t *pkt,
 			      size_t len, void *arg);
 
+/* A copy of each RTP datagram relayed from leg `from` (listening in, listen.h). */
+typedef void (*media_tap_fn)(void *arg, int from, const uint8_t *pkt, size_t len);
+
 struct media_stream {
 	struct media_leg	leg[2];
 	enum media_relatch	relatch;
 	media_latch_fn		on_latch;
 	media_stun_fn		on_stun;	/* NULL: STUN is dropped */
 	void			*arg;
+	media_tap_fn		tap;		/* NULL: none */
+	void			*tap_arg;
 };
 
 enum media_verdict {

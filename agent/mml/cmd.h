@@ -40,4 +40,8 @@ void mml_ok(struct mml_call *c);
 int mml_fail(struct mml_call *c, int retcode, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* STR LISTEN, STP LISTEN (mml/listen.c) */
+int mml_str_listen(struct mml_call *c);
+int mml_stp_listen(struct mml_call *c);
+
 #endif /* SLUICE_MML_CMD_H */

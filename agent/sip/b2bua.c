@@ -360,3 +360,31 @@ int b2bua_remove(struct sip_server *s, const char *call_id)
 	b2b_end_call(c, "removed by the operator");
 	return 0;
 }
+
+static struct call *live_call(struct sip_server *s, const char *call_id)
+{
+	struct call *c = s->b2b ? b2b_find_a(s, call_id) : NULL;
+
+	if (!c && s->b2b)
+		c = b2b_find_b(s, call_id);
+	return c && c->state != CALL_ENDED ? c : NULL;
+}
+
+struct media_session *b2bua_find_media(struct sip_server *s, const char *call_id)
+{
+	struct call *c = s ? live_call(s, call_id) : NULL;
+
+	return c ? c->media : NULL;
+}
+
+void b2bua_listened(struct sip_server *s, const char *call_id, const char *op)
+{
+	struct call *c = live_call(s, call_id);
+	size_t n;
+
+	if (!c || !c->cdr || strstr(c->cdr->listened_by, op))
+		return;
+	n = strlen(c->cdr->listened_by);
+	snprintf(c->cdr->listened_by + n, sizeof(c->cdr->listened_by) - n, "%s%s", n ? ", " : "",
+		 op);
+}

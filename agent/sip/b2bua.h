@@ -90,4 +90,9 @@ int b2bua_list(struct sip_server *s, b2bua_call_fn fn, void *arg);
  */
 int b2bua_remove(struct sip_server *s, const char *call_id);
 
+/* The media session of the live call whose A or B Call-ID is call_id; NULL: none. */
+struct media_session *b2bua_find_media(struct sip_server *s, const char *call_id);
+/* STR LISTEN: op goes into the call's CDR (listened_by), once. */
+void b2bua_listened(struct sip_server *s, const char *call_id, const char *op);
+
 #endif /* SLUICE_SIP_B2BUA_H */

@@ -126,6 +126,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE subscribers"
 	"  ADD COLUMN digest TEXT NOT NULL DEFAULT ''"
 	"  CHECK (digest IN ('', 'MD5', 'SHA-256', 'SHA-256, MD5', 'MD5, SHA-256'));",
+
+	/* 5: who listened in on a call (STR LISTEN), and test calls (ORG TESTCALL) */
+	"ALTER TABLE cdr ADD COLUMN listened_by TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE cdr ADD COLUMN test_call INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
