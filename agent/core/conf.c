@@ -547,6 +547,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("http", "root", "web", parse_path, http_root),
 	KEY("http", "token", "", parse_token, http_token),
 	KEY("http", "session_timeout", "1800", parse_seconds, http_session_timeout),
+	KEY("testcall", "prompts", "share/prompts", parse_path, testcall_prompts),
+	KEY("testcall", "rate", "6", parse_limit, testcall_rate),
 	KEY("hep", "collector", "off", parse_addr, hep_collector),
 	KEY("hep", "capture_id", "2001", parse_limit, hep_capture_id),
 	KEY("cdr", "events", "register, message", parse_cdr_events, cdr_events),

@@ -1214,6 +1214,9 @@ static const struct mml_command commands[] = {
 		{ "CALLID", true, "either leg's Call-ID" } } },
 	{ "STP", "LISTEN", true, NEEDS_SIP, mml_stp_listen, "stop listening in: the call's media back to the kernel", {
 		{ "CALLID", true, "the caller's Call-ID (or the callee's)" } } },
+	{ "ORG", "TESTCALL", true, NEEDS_SIP, mml_org_testcall, "a test call: sluiced calls a subscriber, plays a prompt and hangs up", {
+		{ "CALLEE", true, "the subscriber's user name (registered)" },
+		{ "PROMPT", false, "a WAV file in [testcall] prompts (default tone.wav)" } } },
 	{ "DSP", "STREAM", false, 0, dsp_stream, "show media streams with their counters and quality", {
 		{ "CALLID", false, "only this call's (its caller's Call-ID)" } } },
 	{ "DSP", "CDR", false, NEEDS_CDR, dsp_cdr, "show call detail records, newest first", {

@@ -43,5 +43,7 @@ int mml_fail(struct mml_call *c, int retcode, const char *fmt, ...)
 /* STR LISTEN, STP LISTEN (mml/listen.c) */
 int mml_str_listen(struct mml_call *c);
 int mml_stp_listen(struct mml_call *c);
+/* ORG TESTCALL (mml/testcall.c) */
+int mml_org_testcall(struct mml_call *c);
 
 #endif /* SLUICE_MML_CMD_H */

@@ -48,7 +48,7 @@ static void caller_gone(struct sip_txn *t, int code, void *arg)
 }
 
 /* A call with its timers ready, not yet in the tables. */
-static struct call *new_call(struct sip_server *s)
+struct call *b2b_new_call(struct sip_server *s)
 {
 	struct call *c = calloc(1, sizeof(*c));
 
@@ -83,7 +83,7 @@ static void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subsc
 		sip_srv_reply(s, rx, 503, "No media relay");
 		return;
 	}
-	c = new_call(s);
+	c = b2b_new_call(s);
 	if (!c) {
 		sip_srv_reply(s, rx, 500, NULL);
 		return;
@@ -212,7 +212,7 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 		return -EINVAL;
 	root = json_loads(owner_data + strlen(OWNER_TAG), 0, NULL);
 	legs = json_object_get(root, "legs");
-	c = new_call(s);
+	c = b2b_new_call(s);
 	if (c)
 		cdr_id = json_integer_value(json_object_get(root, "cdr"));
 	if (!c || json_array_size(legs) != 2 ||

@@ -67,10 +67,11 @@ N=1800
 in_ns $C "$RTPIO" send 10.0.1.2:7000 10.0.1.1:$pa 1 1111 50 >/dev/null 2>&1
 in_ns $E "$RTPIO" send 10.0.2.2:7002 10.0.1.1:$pb 1 2222 50 >/dev/null 2>&1
 sleep 0.3
-in_ns $C tcpdump -i c0 -n -w $TMP/caller.pcap udp dst port 7000 2>/dev/null &
-cleanup_add "kill $! 2>/dev/null"
-in_ns $E tcpdump -i e0 -n -w $TMP/callee.pcap udp dst port 7002 2>/dev/null &
-cleanup_add "kill $! 2>/dev/null"
+nsenter --net=/run/netns/$C tcpdump -U -i c0 -n -w $TMP/caller.pcap udp dst port 7000 2>/dev/null &
+TA=$!
+nsenter --net=/run/netns/$E tcpdump -U -i e0 -n -w $TMP/callee.pcap udp dst port 7002 2>/dev/null &
+TB=$!
+cleanup_add "kill $TA $TB 2>/dev/null"
 sleep 1
 in_ns $C "$RTPIO" send 10.0.1.2:7000 10.0.1.1:$pa $N 1111 50 1 >/dev/null 2>&1 &
 RA=$!
@@ -136,8 +137,8 @@ done <$TMP/browser.out
 wait $RA $RB
 sleep 1.5
 got() { "$RTPIO" pcap $1 $2 | sed -n 's/.*frames \([0-9]*\) .*first_seq \([0-9]*\) last_seq \([0-9]*\).*/\1 \2 \3/p'; }
-pkill -f "tcpdump -i [ce]0 -n -w $TMP" 2>/dev/null
-sleep 0.5
+kill $TA $TB
+wait $TA $TB 2>/dev/null
 is "$(got $TMP/caller.pcap 7000)" "$N 1001 $((1000 + N))" "the caller received every packet of the callee, in sequence"
 is "$(got $TMP/callee.pcap 7002)" "$N 1001 $((1000 + N))" "the callee received every packet of the caller, in sequence"
 pk=$(streams | awk '{print $4}' | tr '\n' ' ')

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Test calls: sluiced calls a registered sipp phone and plays it the
+# shipped prompt (share/prompts/tone.wav, 2 s of A-law: 100 packets of
+# 20 ms), then hangs up with BYE. Originated from MML (ORG TESTCALL) and
+# from the API (POST /api/testcalls); the phone's side counts the RTP in
+# a capture; the CDR is marked as a test call; [testcall] rate refuses
+# the third call of the minute; an OPERATOR may not originate one.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/web-lib.sh"
+
+require_root
+require_cmd ip nsenter sipp tcpdump curl jq perl
+[ -x "$SLUICED" ] && [ -x "$RTPIO" ] || skip_all "build first (make, make unit-bins)"
+
+WEB_NS=stc$$
+netns_add $WEB_NS
+web_sluiced $WEB_NS testcall.rate=2 testcall.prompts=$TOP/share/prompts
+plan 22
+
+auth=(-H "Authorization: Bearer $TOKEN")
+for u in 2001 2002; do
+	api POST /api/subscribers "{\"username\": \"$u\", \"password\": \"pw-$u-x\"}" "${auth[@]}" \
+		>/dev/null
+done
+web_phones_register "registers"
+mml() { in_ns $WEB_NS perl $TOP/tests/tools/mmlc.pl 127.0.0.1:7777 \
+	'LGI: OP="admin", PWD="web-admin-pw";' "$@"; }
+
+# answer N: the phone 2002 answers one call (media port 7065, captured).
+answer() {
+	nsenter --net=/run/netns/$WEB_NS tcpdump -U -i lo -n -w $TMP/rtp$1.pcap \
+		udp dst port 7065 2>/dev/null &
+	TCPDUMP=$!
+	sleep 0.5
+	in_ns $WEB_NS sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin \
+		-timeout 20 -timeout_error -i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 \
+		>$TMP/uas$1.out 2>&1 &
+	UAS=$!
+	cleanup_add "kill $UAS $TCPDUMP 2>/dev/null"
+	sleep 0.3
+}
+# heard N: the capture's summary (frames, first and last sequence number).
+heard() {
+	sleep 0.3
+	kill $TCPDUMP 2>/dev/null
+	wait $TCPDUMP 2>/dev/null
+	"$RTPIO" pcap $TMP/rtp$1.pcap 7065 |
+		sed -n 's/.*frames \([0-9]*\) .*first_seq \([0-9]*\) last_seq \([0-9]*\).*/\1 \2 \3/p' |
+		awk '{print $1, $3 - $2 + 1}'
+}
+
+# Refusals first: they do not count towards the rate.
+like "$(mml 'ORG TESTCALL: CALLEE="2009";')" "RETCODE = 4 .*not registered" \
+	"MML: a subscriber that is not registered: RETCODE 4"
+like "$(mml 'ORG TESTCALL: CALLEE="2002", PROMPT="../etc/passwd";')" "RETCODE = [34] " \
+	"MML: a prompt that is not a plain file name is refused"
+api POST /api/operators '{"op": "viewer", "pwd": "viewer-pw-1", "role": "OPERATOR"}' "${auth[@]}" >/dev/null
+web_login viewer viewer-pw-1
+is "$(api POST /api/testcalls '{"callee": "2002"}')" 403 "API: an OPERATOR may not originate a test call"
+CSRF=
+
+# MML.
+answer 1
+out=$(mml 'ORG TESTCALL: CALLEE="2002";')
+like "$out" "RETCODE = 0 " "MML: ORG TESTCALL to 2002" || diag "$out"
+like "$out" "[0-9a-f]{16}@testcall +2002 +tone.wav" "... names the call and its prompt"
+wait $UAS
+ok $? "the phone answered, and sluiced hung up with BYE" || diag "$(tail -5 $TMP/uas1.out)"
+is "$(heard 1)" "100 100" "the phone received the prompt: 100 RTP packets (2 s / 20 ms), in sequence"
+like "$(cat $TMP/sluiced.log)" "the prompt is over \(100 packets\), hanging up" "sluiced's log says why it hung up"
+sleep 0.3
+api GET '/api/cdrs?type=CALL&limit=1' '' "${auth[@]}" >/dev/null
+is "$(jbody '.tables[0].rows[0] | "\(.caller) \(.callee) \(.disposition) \(.testcall)"')" \
+	"testcall 2002 ANSWERED YES" "the CDR: answered, marked as a test call"
+like "$(jbody '.tables[0].rows[0].reason')" "normal by system" "... hung up by the system"
+
+# The API twin.
+answer 2
+is "$(api POST /api/testcalls '{"callee": "2002", "prompt": "tone.wav"}' "${auth[@]}")" 200 \
+	"API: POST /api/testcalls with the token"
+like "$(jbody '.tables[0].rows[0].callid')" "@testcall$" "... answers the call's id"
+wait $UAS
+ok $? "the phone answered, and sluiced hung up with BYE" || diag "$(tail -5 $TMP/uas2.out)"
+is "$(heard 2)" "100 100" "the phone received the whole prompt again"
+
+# [testcall] rate = 2: a third within the minute is refused.
+is "$(api POST /api/testcalls '{"callee": "2002"}' "${auth[@]}")" 503 "API: the third test call of the minute: 503"
+like "$(jbody .error)" "more than 2 test calls a minute" "... and says why"
+like "$(mml 'ORG TESTCALL: CALLEE="2002";')" "RETCODE = 8 " "MML: refused as well (RETCODE 8)"
+api GET /api/calls '' "${auth[@]}" >/dev/null
+is "$(jbody '.tables[0].rows | length')" 0 "no call is left"
+grep -q "ORG TESTCALL\|testcall" $TOP/web/testcall.js 2>/dev/null
+ok $? "the console has a Test call form (web/testcall.js)"
+
+kill -TERM $SPID
+wait $SPID
+ok $? "sluiced stops cleanly (no sanitizer report)" || diag "$(tail -20 $TMP/sluiced.log)"
+done_testing
