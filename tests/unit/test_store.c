@@ -193,7 +193,9 @@ static void test_subscriber_digest(void **state)
 	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	assert_int_equal(subscriber_init(&s, "1001", "ims.local", "secret", NULL), 0);
 	assert_int_equal(subscriber_add(&f->st, &s), 0);
-	exec_ok(&f->st, "ALTER TABLE subscribers DROP COLUMN digest; PRAGMA user_version = 3");
+	exec_ok(&f->st, "ALTER TABLE subscribers DROP COLUMN digest;"
+		"ALTER TABLE cdr DROP COLUMN listened_by; ALTER TABLE cdr DROP COLUMN test_call;"
+		"PRAGMA user_version = 3");
 	store_close(&f->st);
 	assert_int_equal(store_open(&f->st, f->db.path), 0);
 	assert_int_equal(store_schema_version(&f->st), store_schema_latest());
