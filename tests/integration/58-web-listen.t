@@ -67,9 +67,9 @@ N=1800
 in_ns $C "$RTPIO" send 10.0.1.2:7000 10.0.1.1:$pa 1 1111 50 >/dev/null 2>&1
 in_ns $E "$RTPIO" send 10.0.2.2:7002 10.0.1.1:$pb 1 2222 50 >/dev/null 2>&1
 sleep 0.3
-nsenter --net=/run/netns/$C tcpdump -U -i c0 -n -w $TMP/caller.pcap udp dst port 7000 2>/dev/null &
+nsenter --net=/run/netns/$C tcpdump -U --immediate-mode -i c0 -n -w $TMP/caller.pcap udp dst port 7000 2>/dev/null &
 TA=$!
-nsenter --net=/run/netns/$E tcpdump -U -i e0 -n -w $TMP/callee.pcap udp dst port 7002 2>/dev/null &
+nsenter --net=/run/netns/$E tcpdump -U --immediate-mode -i e0 -n -w $TMP/callee.pcap udp dst port 7002 2>/dev/null &
 TB=$!
 cleanup_add "kill $TA $TB 2>/dev/null"
 sleep 1
