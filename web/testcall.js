@@ -2,8 +2,10 @@
 //
 // Test calls from the live calls page (an ADMIN's): sluiced calls a
 // registered subscriber, plays a prompt from [testcall] prompts and hangs
-// up (POST /api/testcalls, MML's ORG TESTCALL). The call then shows in
-// the table like any other; its CDR is marked as a test call.
+// up, or, given a second subscriber, connects the two once the first
+// answers (click-to-dial) (POST /api/testcalls, MML's ORG TESTCALL). The
+// call then shows in the table like any other; its CDR is marked as a
+// test call.
 'use strict';
 
 function testcallForm() {
@@ -22,6 +24,7 @@ function testcallForm() {
 	};
 	field('Test call to (user name)', 'testcall-callee', '');
 	field('Prompt', 'testcall-prompt', 'tone.wav');
+	field('or connect to (click-to-dial)', 'testcall-bridge', '');
 	const go = document.createElement('button');
 	go.id = 'testcall-submit';
 	go.textContent = 'Test call';
@@ -29,8 +32,10 @@ function testcallForm() {
 	f.addEventListener('submit', async (ev) => {
 		ev.preventDefault();
 		try {
-			const doc = await api('POST', '/api/testcalls', {
-				callee: $('testcall-callee').value, prompt: $('testcall-prompt').value });
+			const body = { callee: $('testcall-callee').value };
+			if ($('testcall-bridge').value) body.bridge = $('testcall-bridge').value;
+			else body.prompt = $('testcall-prompt').value;
+			const doc = await api('POST', '/api/testcalls', body);
 			show('Test call ' + rows(doc)[0].callid + ' started.');
 		} catch (e) { show(e.message, true); }
 	});

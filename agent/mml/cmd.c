@@ -1216,7 +1216,8 @@ static const struct mml_command commands[] = {
 		{ "CALLID", true, "the caller's Call-ID (or the callee's)" } } },
 	{ "ORG", "TESTCALL", true, NEEDS_SIP, mml_org_testcall, "a test call: sluiced calls a subscriber, plays a prompt and hangs up", {
 		{ "CALLEE", true, "the subscriber's user name (registered)" },
-		{ "PROMPT", false, "a WAV file in [testcall] prompts (default tone.wav)" } } },
+		{ "PROMPT", false, "a WAV file in [testcall] prompts (default tone.wav)" },
+		{ "BRIDGE", false, "click-to-dial: once CALLEE answers, call this subscriber and connect them" } } },
 	{ "DSP", "STREAM", false, 0, dsp_stream, "show media streams with their counters and quality", {
 		{ "CALLID", false, "only this call's (its caller's Call-ID)" } } },
 	{ "DSP", "CDR", false, NEEDS_CDR, dsp_cdr, "show call detail records, newest first", {

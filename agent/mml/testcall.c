@@ -24,8 +24,8 @@ int mml_org_testcall(struct mml_call *c)
 		return mml_fail(c, MML_RET_PARAM, "CALLEE (a subscriber's user name) is required");
 	if (!prompt)
 		prompt = "tone.wav";
-	rc = b2bua_testcall(c->m->env.sip, callee, prompt, c->op, id, sizeof(id), err,
-			    sizeof(err));
+	rc = b2bua_testcall(c->m->env.sip, callee, mml_param(c->cmd, "BRIDGE"), prompt, c->op, id,
+			    sizeof(id), err, sizeof(err));
 	if (rc == -EBUSY)
 		return mml_fail(c, MML_RET_BUSY, "%s", err);
 	if (rc == -ENOENT || rc == -EHOSTUNREACH)

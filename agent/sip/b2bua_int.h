@@ -270,7 +270,7 @@ int b2b_start_branch(struct call *c, const char *ruri, const struct sip_peer *pe
 struct call *b2b_new_call(struct sip_server *s);
 
 /* testcall.c */
-void b2b_testcall_answered(struct call *c);
+void b2b_testcall_answered(struct call *c, const char *sdp);
 void b2b_testcall_end(struct call *c);
 
 /* dialog.c */

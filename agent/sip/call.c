@@ -279,8 +279,8 @@ int b2b_leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq
 	size_t blen = sdp ? strlen(sdp) : body ? strlen(body) : 0;
 	int n, err;
 
-	if (c->tc && L == SIDE_A)
-		return -ENOTCONN;	/* a test call's side A is sluiced's player */
+	if (c->tc && L == SIDE_A && !c->leg[SIDE_A].remote_tag[0])
+		return -ENOTCONN;	/* sluiced's player, or the second party not there yet */
 	if (b2b_our_contact(s, &l->peer, contact, sizeof(contact)))
 		return -EADDRNOTAVAIL;
 	if (!ack)

@@ -28,6 +28,7 @@
 #include "media/wav.h"
 #include "sip/b2bua.h"
 #include "sip/b2bua_int.h"
+#include "sip/hdr.h"
 #include "store/cdr.h"
 
 #define TC_PACKET	160	/* bytes of G.711: 20 ms */
@@ -41,6 +42,10 @@ struct testcall {
 	uint16_t		seq;
 	uint32_t		ts, ssrc;
 	char			op[33];
+	/* Click-to-dial: the second party, called once the first answers. */
+	char			bridge[SUB_IMPU_MAX];	/* its AoR, "": a prompt instead */
+	struct sip_peer		bridge_peer;
+	char			bridge_ruri[URI_MAX];
 };
 
 static bool rate_ok(const struct sip_server *s, uint64_t now)
@@ -116,10 +121,88 @@ static void on_tick(struct loop *loop, void *arg)
 	b2b_end_call(c, "the test call's prompt is over");
 }
 
-void b2b_testcall_answered(struct call *c)
+/* The second party's answer: bridged, or (a failure) the first party let go. */
+static void bridge_response(struct sip_txn *t, const osip_message_t *resp, int code, void *arg)
+{
+	struct call *c = arg;
+	struct leg *l = &c->leg[SIDE_A];
+	const char *body;
+	char *out = NULL, err[128];
+	size_t blen;
+
+	if (code < 200)
+		return;
+	if (code < 300 && resp) {
+		const char *totag = sip_msg_to_tag(resp);
+
+		snprintf(l->remote_tag, TAG_MAX, "%s", totag ? totag : "");
+		if (sip_hdr_contact(resp, l->target, URI_MAX))
+			snprintf(l->target, URI_MAX, "%s", c->tc ? c->tc->bridge_ruri : "");
+		b2b_leg_request(c, SIDE_A, "ACK", l->invite_cseq, NULL, NULL, NULL, NULL, NULL,
+				NULL, t);
+		if (c->state == CALL_ENDED) {
+			b2b_leg_request(c, SIDE_A, "BYE", 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+		} else if (!sip_hdr_has_sdp(resp, &body, &blen) ||
+			   media_offer(c->media, SIDE_A, body, blen, &out, err, sizeof(err))) {
+			LOG(L_WARN, "[testcall] %s: no usable SDP in the answer", c->caller);
+			b2b_cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
+			b2b_hangup(c, "SIP;cause=488;text=\"Not Acceptable Here\"",
+				   "the second party's SDP was refused");
+		} else {
+			LOG(L_INFO, "[testcall] %s and %s bridged", c->callee, c->caller);
+		}
+		free(out);
+	} else if (c->state == CALL_UP) {
+		LOG(L_INFO, "[testcall] %s did not answer (%d): letting %s go", c->caller, code,
+		    c->callee);
+		b2b_cdr_why(c, CDR_CLOSE_NORMAL, "system", NULL);
+		b2b_send_bye(c, SIDE_B, NULL);
+		b2b_end_call(c, "the second party did not answer");
+	}
+	b2b_put(c);
+}
+
+/* Click-to-dial: the first party answered; the second is called with its media. */
+static void call_bridge(struct call *c, const char *sdp)
+{
+	struct testcall *tc = c->tc;
+	struct leg *l = &c->leg[SIDE_A];
+	char text[8192], contact[128];
+	osip_message_t *m;
+	int n;
+
+	if (!sdp || b2b_our_contact(c->s, &tc->bridge_peer, contact, sizeof(contact)))
+		goto out_fail;
+	l->peer = tc->bridge_peer;
+	n = snprintf(text, sizeof(text),
+		     "INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 0.0.0.0;branch=z9hG4bK0\r\n"
+		     "Max-Forwards: 70\r\nFrom: %s;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\n"
+		     "CSeq: %u INVITE\r\nContact: %s\r\nAllow: " SIP_ALLOW "\r\n"
+		     "Content-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n%s",
+		     tc->bridge_ruri, l->local_uri, l->local_tag, l->remote_uri, l->call_id,
+		     l->invite_cseq, contact, strlen(sdp), sdp);
+	if (n >= (int)sizeof(text) || b2b_parse_request(c->s, text, n, sizeof(text), &l->peer, &m))
+		goto out_fail;
+	if (sip_txn_client_new(&c->s->txns, m, &l->peer, bridge_response, c, NULL))
+		goto out_fail;
+	c->refs++;
+	LOG(L_INFO, "[testcall] %s answered: calling %s", c->callee, c->caller);
+	return;
+
+out_fail:
+	b2b_cdr_why(c, CDR_CLOSE_NORMAL, "system", CDR_FAILED);
+	b2b_send_bye(c, SIDE_B, NULL);
+	b2b_end_call(c, "the second party could not be called");
+}
+
+void b2b_testcall_answered(struct call *c, const char *sdp)
 {
 	struct testcall *tc = c->tc;
 
+	if (tc->bridge[0]) {
+		call_bridge(c, sdp);
+		return;
+	}
 	tc->start_ms = loop_now_ms(c->s->loop);
 	loop_timer_arm(c->s->loop, &tc->tick, 0);
 }
@@ -144,23 +227,33 @@ static void on_media_dead(struct media_session *ms, void *owner)
 	if (c->state != CALL_UP)
 		return;
 	b2b_cdr_why(c, CDR_CLOSE_MEDIA, "system", NULL);
-	b2b_send_bye(c, SIDE_B, "SIP;cause=408;text=\"Media timeout\"");
-	b2b_end_call(c, "media timeout");
+	b2b_hangup(c, "SIP;cause=408;text=\"Media timeout\"", "media timeout");
 }
 
-/* The player's offer: sendonly, in the prompt's law, from the relay's address. */
+/*
+ * The player's offer: sendonly, in the prompt's law, from the relay's
+ * address. Click-to-dial's: G.711 either law, from nowhere yet (c=0.0.0.0,
+ * on hold as the relay sees it: nothing of the first party's goes out
+ * until the second party's answer says where).
+ */
 static int player_offer(struct call *c, struct testcall *tc, char *err, size_t errlen)
 {
 	const struct media_plane *pl = &c->s->media->plane[0];
-	char sdp[512], *out = NULL;
+	char fam = pl->family == AF_INET6 ? '6' : '4', sdp[512], *out = NULL;
 	int n, rc;
 
-	n = snprintf(sdp, sizeof(sdp),
-		     "v=0\r\no=sluice 1 1 IN IP%c %s\r\ns=test call\r\nc=IN IP%c %s\r\nt=0 0\r\n"
-		     "m=audio 9 RTP/AVP %d\r\na=rtpmap:%d %s/8000\r\na=sendonly\r\n",
-		     pl->family == AF_INET6 ? '6' : '4', pl->addr,
-		     pl->family == AF_INET6 ? '6' : '4', pl->addr, tc->prompt.pt, tc->prompt.pt,
-		     tc->prompt.pt ? "PCMA" : "PCMU");
+	if (tc->bridge[0])
+		n = snprintf(sdp, sizeof(sdp),
+			     "v=0\r\no=sluice 1 1 IN IP%c %s\r\ns=click to dial\r\n"
+			     "c=IN IP%c %s\r\nt=0 0\r\nm=audio 9 RTP/AVP 8 0\r\n"
+			     "a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n", fam, pl->addr,
+			     fam, fam == '6' ? "::" : "0.0.0.0");
+	else
+		n = snprintf(sdp, sizeof(sdp),
+			     "v=0\r\no=sluice 1 1 IN IP%c %s\r\ns=test call\r\n"
+			     "c=IN IP%c %s\r\nt=0 0\r\nm=audio 9 RTP/AVP %d\r\n"
+			     "a=rtpmap:%d %s/8000\r\na=sendonly\r\n", fam, pl->addr, fam, pl->addr,
+			     tc->prompt.pt, tc->prompt.pt, tc->prompt.pt ? "PCMA" : "PCMU");
 	rc = media_offer(c->media, SIDE_A, sdp, (size_t)n, &out, err, errlen);
 	if (!rc)
 		c->leg[SIDE_B].sdp = out;
@@ -170,6 +263,7 @@ static int player_offer(struct call *c, struct testcall *tc, char *err, size_t e
 static struct cdr_rec *testcall_cdr(struct call *c, const char *user)
 {
 	struct sip_server *s = c->s;
+	const char *bridge = c->tc->bridge;
 	struct cdr_rec *r;
 
 	if (!s->cdr || !(r = calloc(1, sizeof(*r))))
@@ -178,8 +272,14 @@ static struct cdr_rec *testcall_cdr(struct call *c, const char *user)
 	r->test_call = true;
 	snprintf(r->a_call_id, sizeof(r->a_call_id), "%s", c->leg[SIDE_A].call_id);
 	snprintf(r->b_call_id, sizeof(r->b_call_id), "%s", c->leg[SIDE_B].call_id);
-	snprintf(r->caller_uri, sizeof(r->caller_uri), "sip:testcall@%.200s", s->conf->sip_domain);
-	snprintf(r->caller_number, sizeof(r->caller_number), "testcall");
+	/* Click-to-dial: the first party is the callee here, the second the caller. */
+	if (bridge[0])
+		snprintf(r->caller_uri, sizeof(r->caller_uri), "%s", bridge);
+	else
+		snprintf(r->caller_uri, sizeof(r->caller_uri), "sip:testcall@%.200s",
+			 s->conf->sip_domain);
+	snprintf(r->caller_number, sizeof(r->caller_number), "%.*s",
+		 bridge[0] ? (int)strcspn(bridge + 4, "@") : 8, bridge[0] ? bridge + 4 : "testcall");
 	snprintf(r->callee_uri, sizeof(r->callee_uri), "%s", c->callee);
 	snprintf(r->callee_number, sizeof(r->callee_number), "%s", user);
 	snprintf(r->datapath, sizeof(r->datapath), "user");
@@ -202,12 +302,40 @@ static void testcall_legs(struct call *c, const char *aor)
 		 s->conf->sip_domain);
 	snprintf(c->leg[SIDE_B].remote_uri, NAME_ADDR_MAX, "<%s>", aor);
 	c->leg[SIDE_B].invite_cseq = c->leg[SIDE_B].cseq = 1;
-	snprintf(c->caller, sizeof(c->caller), "testcall");
+	snprintf(c->leg[SIDE_A].local_uri, NAME_ADDR_MAX, "%s", c->leg[SIDE_B].local_uri);
+	snprintf(c->leg[SIDE_A].remote_uri, NAME_ADDR_MAX, "<%s>",
+		 c->tc->bridge[0] ? c->tc->bridge : aor);
+	c->leg[SIDE_A].invite_cseq = c->leg[SIDE_A].cseq = 1;
+	snprintf(c->caller, sizeof(c->caller), "%s", c->tc->bridge[0] ? c->tc->bridge : "testcall");
 	snprintf(c->callee, sizeof(c->callee), "%s", aor);
 }
 
-int b2bua_testcall(struct sip_server *s, const char *user, const char *prompt, const char *op,
-		   char *call_id, size_t n, char *err, size_t errlen)
+/* The first live binding of user's AoR into aor, ruri and peer; -ENOENT. */
+static int bound(struct sip_server *s, const char *user, char *aor, size_t n, char *ruri,
+		 struct sip_peer *peer, const struct reg_aor **out, char *err, size_t errlen)
+{
+	const struct reg_aor *a;
+
+	if (strlen(user) > 64 || (size_t)snprintf(aor, n, "sip:%.64s@%.120s", user,
+						  s->conf->sip_domain) >= n)
+		return snprintf(err, errlen, "too long a user name"), -EINVAL;
+	a = registrar_lookup(&s->reg, aor, s->now());
+	for (const struct reg_binding *rb = a ? a->bindings : NULL; rb; rb = rb->next) {
+		if (rb->b.expires <= s->now())
+			continue;
+		if (ruri)
+			snprintf(ruri, URI_MAX, "%s", rb->b.contact);
+		if (peer)
+			*peer = rb->peer;
+		*out = a;
+		return 0;
+	}
+	return snprintf(err, errlen, "%s is not registered", aor), -ENOENT;
+}
+
+int b2bua_testcall(struct sip_server *s, const char *user, const char *bridge,
+		   const char *prompt, const char *op, char *call_id, size_t n, char *err,
+		   size_t errlen)
 {
 	uint64_t now = loop_now_ms(s->loop);
 	const struct reg_aor *a;
@@ -221,16 +349,20 @@ int b2bua_testcall(struct sip_server *s, const char *user, const char *prompt, c
 	if (!rate_ok(s, now))
 		return snprintf(err, errlen, "more than %u test calls a minute ([testcall] rate)",
 				s->conf->testcall_rate), -EBUSY;
-	if ((size_t)snprintf(aor, sizeof(aor), "sip:%.64s@%.120s", user, s->conf->sip_domain) >=
-	    sizeof(aor) || strlen(user) > 64)
-		return snprintf(err, errlen, "too long a user name"), -EINVAL;
-	a = registrar_lookup(&s->reg, aor, s->now());
-	if (!a || !a->bindings)
-		return snprintf(err, errlen, "%s is not registered", aor), -ENOENT;
+	rc = bound(s, user, aor, sizeof(aor), NULL, NULL, &a, err, errlen);
+	if (rc)
+		return rc;
 	tc = calloc(1, sizeof(*tc));
 	if (!tc)
 		return -ENOMEM;
-	rc = wav_load(s->conf->testcall_prompts, prompt, &tc->prompt, err, errlen);
+	if (bridge && bridge[0]) {
+		const struct reg_aor *b;
+
+		rc = bound(s, bridge, tc->bridge, sizeof(tc->bridge), tc->bridge_ruri,
+			   &tc->bridge_peer, &b, err, errlen);
+	} else {
+		rc = wav_load(s->conf->testcall_prompts, prompt, &tc->prompt, err, errlen);
+	}
 	if (rc || !(c = b2b_new_call(s))) {
 		free(tc);
 		return rc ? rc : -ENOMEM;
@@ -266,8 +398,11 @@ int b2bua_testcall(struct sip_server *s, const char *user, const char *prompt, c
 	}
 	s->b2b->tc_starts[s->b2b->tc_nstarts++ % B2B_TESTCALL_STARTS] = now;
 	snprintf(call_id, n, "%s", c->leg[SIDE_A].call_id);
-	LOG(L_INFO, "[testcall] %s calls %s with %s (%zu ms)", op, aor, prompt,
-	    tc->prompt.len / 8);
+	if (tc->bridge[0])
+		LOG(L_INFO, "[testcall] %s connects %s to %s (click-to-dial)", op, aor, tc->bridge);
+	else
+		LOG(L_INFO, "[testcall] %s calls %s with %s (%zu ms)", op, aor, prompt,
+		    tc->prompt.len / 8);
 	loop_timer_arm(s->loop, &c->ring, 1000ull * s->conf->sip_ring_timeout);
 	return 0;
 }
