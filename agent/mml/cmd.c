@@ -1215,7 +1215,7 @@ static const struct mml_command commands[] = {
 	{ "STP", "LISTEN", true, NEEDS_SIP, mml_stp_listen, "stop listening in: the call's media back to the kernel", {
 		{ "CALLID", true, "the caller's Call-ID (or the callee's)" } } },
 	{ "ORG", "TESTCALL", true, NEEDS_SIP, mml_org_testcall, "a test call: sluiced calls a subscriber, plays a prompt and hangs up", {
-		{ "CALLEE", true, "the subscriber's user name (registered)" },
+		{ "CALLEE", true, "a registered subscriber's user name, or a number for the trunk" },
 		{ "PROMPT", false, "a WAV file in [testcall] prompts (default tone.wav)" },
 		{ "BRIDGE", false, "click-to-dial: once CALLEE answers, call this subscriber and connect them" } } },
 	{ "DSP", "STREAM", false, 0, dsp_stream, "show media streams with their counters and quality", {

@@ -207,6 +207,8 @@ int b2b_trunk_credentials(struct sip_server *s, const osip_message_t *resp,
 int b2b_route(struct sip_server *s, struct rx *rx, const struct subscriber *caller,
 	      struct target *tg);
 struct sip_peer b2b_trunk_peer(const struct sip_server *s);
+/* A number for the trunk ([trunk] rewrite applied) as tg; -ENOENT: no trunk, or not dialable. */
+int b2b_trunk_target(struct sip_server *s, const char *number, struct target *tg);
 
 /* call_persist.c */
 void b2b_persist_call(struct call *c);

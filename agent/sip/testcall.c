@@ -30,6 +30,7 @@
 #include "sip/b2bua_int.h"
 #include "sip/hdr.h"
 #include "store/cdr.h"
+#include "store/subscriber.h"
 
 #define TC_PACKET	160	/* bytes of G.711: 20 ms */
 
@@ -310,6 +311,13 @@ static void testcall_legs(struct call *c, const char *aor)
 	snprintf(c->callee, sizeof(c->callee), "%s", aor);
 }
 
+static bool is_subscriber(struct sip_server *s, const char *aor)
+{
+	struct subscriber sub;
+
+	return !s->store || !subscriber_get_by_impu(s->store, aor, &sub);
+}
+
 /* The first live binding of user's AoR into aor, ruri and peer; -ENOENT. */
 static int bound(struct sip_server *s, const char *user, char *aor, size_t n, char *ruri,
 		 struct sip_peer *peer, const struct reg_aor **out, char *err, size_t errlen)
@@ -338,7 +346,8 @@ int b2bua_testcall(struct sip_server *s, const char *user, const char *bridge,
 		   size_t errlen)
 {
 	uint64_t now = loop_now_ms(s->loop);
-	const struct reg_aor *a;
+	const struct reg_aor *a = NULL;
+	struct target trunk;
 	struct testcall *tc;
 	char aor[SUB_IMPU_MAX];
 	struct call *c;
@@ -349,7 +358,12 @@ int b2bua_testcall(struct sip_server *s, const char *user, const char *bridge,
 	if (!rate_ok(s, now))
 		return snprintf(err, errlen, "more than %u test calls a minute ([testcall] rate)",
 				s->conf->testcall_rate), -EBUSY;
+	memset(&trunk, 0, sizeof(trunk));
 	rc = bound(s, user, aor, sizeof(aor), NULL, NULL, &a, err, errlen);
+	if (rc == -ENOENT && !is_subscriber(s, aor) && !b2b_trunk_target(s, user, &trunk)) {
+		snprintf(aor, sizeof(aor), "%s", trunk.aor);	/* a number: the trunk's */
+		rc = 0;
+	}
 	if (rc)
 		return rc;
 	tc = calloc(1, sizeof(*tc));
@@ -386,7 +400,14 @@ int b2bua_testcall(struct sip_server *s, const char *user, const char *bridge,
 	}
 	b2b_link_call(s->b2b, c);
 	c->cdr = testcall_cdr(c, user);
-	for (const struct reg_binding *rb = a->bindings; rb && c->nbr < REG_MAX_CONTACTS;
+	if (trunk.trunk) {
+		struct sip_peer tp = b2b_trunk_peer(s);
+
+		c->leg[SIDE_B].trunk = true;
+		snprintf(c->leg[SIDE_B].remote_uri, NAME_ADDR_MAX, "%s", trunk.to);
+		b2b_start_branch(c, trunk.ruri, &tp, 70);
+	}
+	for (const struct reg_binding *rb = a ? a->bindings : NULL; rb && c->nbr < REG_MAX_CONTACTS;
 	     rb = rb->next)
 		if (rb->b.expires > s->now())
 			b2b_start_branch(c, rb->b.contact, &rb->peer, 70);

@@ -6,7 +6,8 @@
 # 20 ms), then hangs up with BYE. Originated from MML (ORG TESTCALL) and
 # from the API (POST /api/testcalls); the phone's side counts the RTP in
 # a capture; the CDR is marked as a test call; [testcall] rate refuses
-# the fourth call of the minute; the console's Test call form starts
+# the fifth call of the minute; a number that is no subscriber goes to
+# the trunk; the console's Test call form starts
 # one (headless Chromium, when there); an OPERATOR may not originate one.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/web-lib.sh"
@@ -17,8 +18,9 @@ require_cmd ip nsenter sipp tcpdump curl jq perl
 
 WEB_NS=stc$$
 netns_add $WEB_NS
-web_sluiced $WEB_NS testcall.rate=3 testcall.prompts=$TOP/share/prompts
-plan 24
+web_sluiced $WEB_NS testcall.rate=4 testcall.prompts=$TOP/share/prompts \
+	trunk.address=127.0.0.2:5090 trunk.username=trunkuser trunk.password=trunk-secret
+plan 28
 
 auth=(-H "Authorization: Bearer $TOKEN")
 for u in 2001 2002; do
@@ -29,15 +31,17 @@ web_phones_register "registers"
 mml() { in_ns $WEB_NS perl $TOP/tests/tools/mmlc.pl 127.0.0.1:7777 \
 	'LGI: OP="admin", PWD="web-admin-pw";' "$@"; }
 
-# answer N: the phone 2002 answers one call (media port 7065, captured).
+# answer N [SCENARIO ADDR PORT MEDIAPORT]: the phone 2002 (or another)
+# answers one call, what reaches its media port captured.
 answer() {
+	local sf=${2:-$TOP/tests/integration/sipp/uas_answer.xml} mp=${5:-7065}
+	MP=$mp
 	nsenter --net=/run/netns/$WEB_NS tcpdump -U --immediate-mode -i lo -n -w $TMP/rtp$1.pcap \
-		udp dst port 7065 2>/dev/null &
+		udp dst port $mp 2>/dev/null &
 	TCPDUMP=$!
 	sleep 0.5
-	in_ns $WEB_NS sipp -sf $TOP/tests/integration/sipp/uas_answer.xml -m 1 -nostdin \
-		-timeout 20 -timeout_error -i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 \
-		>$TMP/uas$1.out 2>&1 &
+	in_ns $WEB_NS sipp -sf $sf -m 1 -nostdin -timeout 20 -timeout_error -trace_err -error_file $TMP/uas$1.err \
+		-i ${3:-127.0.0.1} -p ${4:-5065} -mp $mp 127.0.0.1:5060 >$TMP/uas$1.out 2>&1 &
 	UAS=$!
 	cleanup_add "kill $UAS $TCPDUMP 2>/dev/null"
 	sleep 0.3
@@ -47,14 +51,17 @@ heard() {
 	sleep 0.3
 	kill $TCPDUMP 2>/dev/null
 	wait $TCPDUMP 2>/dev/null
-	"$RTPIO" pcap $TMP/rtp$1.pcap 7065 |
+	"$RTPIO" pcap $TMP/rtp$1.pcap $MP |
 		sed -n 's/.*frames \([0-9]*\) .*first_seq \([0-9]*\) last_seq \([0-9]*\).*/\1 \2 \3/p' |
 		awk '{print $1, $3 - $2 + 1}'
 }
 
 # Refusals first: they do not count towards the rate.
-like "$(mml 'ORG TESTCALL: CALLEE="2009";')" "RETCODE = 4 .*not registered" \
+api POST /api/subscribers '{"username": "2003", "password": "pw-2003-x"}' "${auth[@]}" >/dev/null
+like "$(mml 'ORG TESTCALL: CALLEE="2003";')" "RETCODE = 4 .*not registered" \
 	"MML: a subscriber that is not registered: RETCODE 4"
+like "$(mml 'ORG TESTCALL: CALLEE="nobody";')" "RETCODE = 4 .*not registered" \
+	"MML: neither a subscriber nor a number for the trunk: RETCODE 4"
 like "$(mml 'ORG TESTCALL: CALLEE="2002", PROMPT="../etc/passwd";')" "RETCODE = [34] " \
 	"MML: a prompt that is not a plain file name is refused"
 api POST /api/operators '{"op": "viewer", "pwd": "viewer-pw-1", "role": "OPERATOR"}' "${auth[@]}" >/dev/null
@@ -104,9 +111,20 @@ else
 	skip "(the same)"
 fi
 
-# [testcall] rate = 3: a fourth within the minute is refused.
-is "$(api POST /api/testcalls '{"callee": "2002"}' "${auth[@]}")" 503 "API: the fourth test call of the minute: 503"
-like "$(jbody .error)" "more than 3 test calls a minute" "... and says why"
+# A number that is no subscriber goes to the trunk ([trunk] rewrite, its
+# challenge answered with the trunk's credentials).
+sed "s|@RURI@|sip:0301234@127[.]0[.]0[.]2:5090[^ ]*|; s|@USER@|trunkuser|; s|@PASS@|trunk-secret|" \
+	$TOP/tests/integration/sipp/uas_trunk.xml >$TMP/uas_trunk.xml
+answer 4 $TMP/uas_trunk.xml 127.0.0.2 5090 8090
+like "$(mml 'ORG TESTCALL: CALLEE="0301234";')" "RETCODE = 0 " "MML: a test call to a trunk number"
+wait $UAS
+ok $? "the trunk is called (challenge answered), answers, and gets the BYE" ||
+	diag "$(tail -5 $TMP/uas4.out; tail -20 $TMP/uas4.err)"
+is "$(heard 4)" "100 100" "... after the whole prompt"
+
+# [testcall] rate = 4: a fifth within the minute is refused.
+is "$(api POST /api/testcalls '{"callee": "2002"}' "${auth[@]}")" 503 "API: the fifth test call of the minute: 503"
+like "$(jbody .error)" "more than 4 test calls a minute" "... and says why"
 like "$(mml 'ORG TESTCALL: CALLEE="2002";')" "RETCODE = 8 " "MML: refused as well (RETCODE 8)"
 api GET /api/calls '' "${auth[@]}" >/dev/null
 is "$(jbody '.tables[0].rows | length')" 0 "no call is left"
