@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Test calls (the previous server's autodialer; ORG TESTCALL, POST
- * /api/testcalls): sluiced itself calls a registered subscriber and plays
- * it a WAV prompt, then hangs up. The call is an ordinary B2BUA call
+ * /api/testcalls): sluiced itself calls a registered subscriber (or a
+ * number, through the trunk) and plays it a WAV prompt, then hangs up;
+ * or, click-to-dial, connects it to a second subscriber once it answers:
+ * sluiced then calls the second party on side A (an INVITE of its own,
+ * with the SDP the relay wrote from the first party's answer), and the
+ * second party's answer, taken as a new offer from side A, tells the
+ * relay where side A's media goes; from then on it is a B2BUA call like
+ * any other. The call is an ordinary B2BUA call
  * whose side A is sluiced's own player instead of a caller's dialog:
  * side A has no peer (nothing is ever sent on it: b2b_leg_request()
  * refuses), the fork, ring timeout, answer, CDR and the callee's BYE are
@@ -16,6 +22,7 @@
  * At most [testcall] rate test calls in any 60 seconds.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,7 +290,8 @@ static struct cdr_rec *testcall_cdr(struct call *c, const char *user)
 		 bridge[0] ? (int)strcspn(bridge + 4, "@") : 8, bridge[0] ? bridge + 4 : "testcall");
 	snprintf(r->callee_uri, sizeof(r->callee_uri), "%s", c->callee);
 	snprintf(r->callee_number, sizeof(r->callee_number), "%s", user);
-	snprintf(r->datapath, sizeof(r->datapath), "user");
+	snprintf(r->datapath, sizeof(r->datapath), "%s",
+		 s->media->dp ? s->media->dp->ops->name : "user");	/* "user" at the end if never offloaded */
 	return r;
 }
 
@@ -311,6 +319,19 @@ static void testcall_legs(struct call *c, const char *aor)
 	snprintf(c->callee, sizeof(c->callee), "%s", aor);
 }
 
+/* rc, with why in err. */
+static int fail(char *err, size_t n, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t n, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 static bool is_subscriber(struct sip_server *s, const char *aor)
 {
 	struct subscriber sub;
@@ -326,7 +347,7 @@ static int bound(struct sip_server *s, const char *user, char *aor, size_t n, ch
 
 	if (strlen(user) > 64 || (size_t)snprintf(aor, n, "sip:%.64s@%.120s", user,
 						  s->conf->sip_domain) >= n)
-		return snprintf(err, errlen, "too long a user name"), -EINVAL;
+		return fail(err, errlen, -EINVAL, "too long a user name");
 	a = registrar_lookup(&s->reg, aor, s->now());
 	for (const struct reg_binding *rb = a ? a->bindings : NULL; rb; rb = rb->next) {
 		if (rb->b.expires <= s->now())
@@ -338,7 +359,7 @@ static int bound(struct sip_server *s, const char *user, char *aor, size_t n, ch
 		*out = a;
 		return 0;
 	}
-	return snprintf(err, errlen, "%s is not registered", aor), -ENOENT;
+	return fail(err, errlen, -ENOENT, "%s is not registered", aor);
 }
 
 int b2bua_testcall(struct sip_server *s, const char *user, const char *bridge,
@@ -354,10 +375,10 @@ int b2bua_testcall(struct sip_server *s, const char *user, const char *bridge,
 	int rc;
 
 	if (!s->b2b || !s->media)
-		return snprintf(err, errlen, "no B2BUA or no media relay"), -ENOTSUP;
+		return fail(err, errlen, -ENOTSUP, "no B2BUA or no media relay");
 	if (!rate_ok(s, now))
-		return snprintf(err, errlen, "more than %u test calls a minute ([testcall] rate)",
-				s->conf->testcall_rate), -EBUSY;
+		return fail(err, errlen, -EBUSY, "more than %u test calls a minute ([testcall] rate)",
+			    s->conf->testcall_rate);
 	memset(&trunk, 0, sizeof(trunk));
 	rc = bound(s, user, aor, sizeof(aor), NULL, NULL, &a, err, errlen);
 	if (rc == -ENOENT && !is_subscriber(s, aor) && !b2b_trunk_target(s, user, &trunk)) {

@@ -31,7 +31,7 @@ B2BUA_CONF=(mml.listen=127.0.0.1:7777 mml.admin_password=web-admin-pw
 	http.listen=127.0.0.1:8080 http.root=$TOP/web http.token=$TOKEN)
 b2bua_sluiced $R $PIN default 30000-30099
 WEB_NS=$R
-plan 34
+plan 37
 
 SIPP_DIR=$TOP/tests/integration/sipp
 sed "s/@EXPECT@/200/" $SIPP_DIR/register.xml >$TMP/reg.xml
@@ -112,6 +112,16 @@ like "$frames" "^00:[0-9]+ 01:[0-9]+ $" "RTP payloads of both directions arrive 
 is "$(ws 2 /dev/null "$url")" 403 "the ticket is used up: 403"
 wait_paths xdp
 is "$(paths)" xdp "the client gone, both directions are back in XDP"
+
+# STP LISTEN's API twin ends a listen before anyone took up its ticket.
+api POST /api/listen "{\"callid\": \"$callid\"}" -H "Authorization: Bearer $TOKEN" >/dev/null
+url2=$(jbody '.tables[0].rows[0].url')
+wait_paths user
+is "$(api DELETE /api/listen/$callid '' -H "Authorization: Bearer $TOKEN")" 200 \
+	"DELETE /api/listen/CALLID (STP LISTEN)"
+wait_paths xdp
+is "$(paths)" xdp "... puts the flows back at once"
+is "$(ws 2 /dev/null "$url2")" 403 "... and its ticket is void"
 
 # The browser.
 mkdir -p $TMP/steps $TOP/build
