@@ -625,7 +625,7 @@ static const char csv_header[] =
 	/* sluice's own */
 	"disposition,released_by,close_reason,billable,datapath,b_call_id,callee_user_agent,"
 	"a_packets,a_bytes,a_lost,a_jitter_ms,a_r,a_mos,"
-	"b_packets,b_bytes,b_lost,b_jitter_ms,b_r,b_mos\r\n";
+	"b_packets,b_bytes,b_lost,b_jitter_ms,b_r,b_mos,listened_by,test_call\r\n";
 
 struct csv {
 	FILE	*out;
@@ -784,6 +784,8 @@ static void csv_own(struct csv *w, const struct cdr_rec *r)
 		csv_fmt(w, "%.1f", q->r);
 		csv_fmt(w, "%.2f", q->mos);
 	}
+	csv_put(w, r->listened_by);
+	csv_put(w, r->test_call ? "1" : "0");
 }
 
 int cdr_csv_header(FILE *out)

@@ -20,7 +20,7 @@ WEB_NS=stc$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS testcall.rate=4 testcall.prompts=$TOP/share/prompts \
 	trunk.address=127.0.0.2:5090 trunk.username=trunkuser trunk.password=trunk-secret
-plan 28
+plan 29
 
 auth=(-H "Authorization: Bearer $TOKEN")
 for u in 2001 2002; do
@@ -83,6 +83,9 @@ api GET '/api/cdrs?type=CALL&limit=1' '' "${auth[@]}" >/dev/null
 is "$(jbody '.tables[0].rows[0] | "\(.caller) \(.callee) \(.disposition) \(.testcall)"')" \
 	"testcall 2002 ANSWERED YES" "the CDR: answered, marked as a test call"
 like "$(jbody '.tables[0].rows[0].reason')" "normal by system" "... hung up by the system"
+api GET '/api/cdrs.csv?type=CALL' '' "${auth[@]}" >/dev/null
+is "$(head -1 $TMP/body | tr -d '\r' | awk -F, '{print $NF}') $(tail -1 $TMP/body | tr -d '\r' | awk -F, '{print $NF}')" \
+	"test_call 1" "the CSV export's last column marks it too"
 
 # The API twin.
 answer 2
