@@ -80,8 +80,10 @@ int wav_parse(const uint8_t *buf, size_t len, struct wav *out, char *err, size_t
 	if (!dlen || dlen > WAV_MAX_BYTES)
 		return fail(err, errlen, "no audio, or more than five minutes of it");
 	out->data = malloc(dlen);
-	if (!out->data)
+	if (!out->data) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
 	out->len = dlen;
 	out->pt = tag == 7 ? 0 : 8;
 	if (tag != 1)

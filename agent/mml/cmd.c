@@ -1210,9 +1210,9 @@ static const struct mml_command commands[] = {
 		{ "CALLID", false, "only this one (either leg's Call-ID)" } } },
 	{ "RMV", "CALL", true, NEEDS_SIP, rmv_call, "hang up a call (BYE to both legs, CDR closed as admin)", {
 		{ "CALLID", true, "either leg's Call-ID" } } },
-	{ "STR", "LISTEN", true, NEEDS_SIP, mml_str_listen, "listen in on a call: its media through userspace, a one-use ticket for /api/listen/ws", {
-		{ "CALLID", true, "either leg's Call-ID" } } },
-	{ "STP", "LISTEN", true, NEEDS_SIP, mml_stp_listen, "stop listening in: the call's media back to the kernel", {
+	{ "STR", "LISTEN", true, 0, mml_str_listen, "listen in on a call: its media through userspace, a one-use ticket for /api/listen/ws", {
+		{ "CALLID", true, "either leg's Call-ID, or an NG session's id" } } },
+	{ "STP", "LISTEN", true, 0, mml_stp_listen, "stop listening in: the call's media back to the kernel", {
 		{ "CALLID", true, "the caller's Call-ID (or the callee's)" } } },
 	{ "ORG", "TESTCALL", true, NEEDS_SIP, mml_org_testcall, "a test call: sluiced calls a subscriber, plays a prompt and hangs up", {
 		{ "CALLEE", true, "a registered subscriber's user name, or a number for the trunk" },

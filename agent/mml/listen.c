@@ -4,8 +4,10 @@
  * live call. STR LISTEN withdraws the call's kernel flows and answers a
  * one-use ticket, which a WebSocket to /api/listen/ws?ticket=... (the
  * console's Listen button, http/listen.c) claims within 15 s to receive
- * the call's RTP; the call's CDR names the operator in listened_by. The
- * ticket is the reply's alone: it is never logged.
+ * the call's RTP; the call's CDR names the operator in listened_by. A
+ * media session relayed for Kamailio or OpenSIPS (NG, rtpproxy) can be
+ * listened to as well, by its session id (DSP STREAM's SESSION), without
+ * a CDR of ours to mark. The ticket is the reply's alone: never logged.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,6 +45,11 @@ int mml_str_listen(struct mml_call *c)
 	if (!id)
 		return mml_fail(c, MML_RET_PARAM, "CALLID is required");
 	s = b2bua_find_media(c->m->env.sip, id);
+	/* A session relayed for Kamailio or OpenSIPS (NG, rtpproxy): by its id. */
+	for (struct media_session *ms = c->m->env.media && !s ? c->m->env.media->sessions : NULL;
+	     ms && !s; ms = ms->next)
+		if (!strcmp(ms->id, id))
+			s = ms;
 	if (!s)
 		return mml_fail(c, MML_RET_NOT_FOUND, "no call %s", id);
 	err = media_listen_start(s, c->op, &l);
@@ -51,7 +58,8 @@ int mml_str_listen(struct mml_call *c)
 				s->listen->op, id);
 	if (err)
 		return mml_fail(c, MML_RET_INTERNAL, "cannot listen: %s", strerror(-err));
-	b2bua_listened(c->m->env.sip, id, c->op);
+	if (c->m->env.sip)
+		b2bua_listened(c->m->env.sip, id, c->op);
 	LOG(L_INFO, "[mml] %s listens in on call %s", c->op, id);
 	snprintf(url, sizeof(url), "/api/listen/ws?ticket=%s", l->ticket);
 	row[0] = id;

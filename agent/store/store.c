@@ -128,8 +128,8 @@ static const char *const migrations[] = {
 	"  CHECK (digest IN ('', 'MD5', 'SHA-256', 'SHA-256, MD5', 'MD5, SHA-256'));",
 
 	/* 5: who listened in on a call (STR LISTEN), and test calls (ORG TESTCALL) */
-	"ALTER TABLE cdr ADD COLUMN listened_by TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE cdr ADD COLUMN test_call INTEGER NOT NULL DEFAULT 0;",
+	("ALTER TABLE cdr ADD COLUMN listened_by TEXT NOT NULL DEFAULT '';"
+	 "ALTER TABLE cdr ADD COLUMN test_call INTEGER NOT NULL DEFAULT 0;"),
 };
 
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

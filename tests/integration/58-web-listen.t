@@ -27,11 +27,11 @@ command -v node >/dev/null || skip_all "no node (the machine's node 20)"
 C=slc$$ R=slr$$ E=sle$$
 PIN=/sys/fs/bpf/sluice-test-l$$
 relay_topology $C $R $E
-B2BUA_CONF=(mml.listen=127.0.0.1:7777 mml.admin_password=web-admin-pw
+B2BUA_CONF=(mml.listen=127.0.0.1:7777 mml.admin_password=web-admin-pw control.ng=127.0.0.1:2223
 	http.listen=127.0.0.1:8080 http.root=$TOP/web http.token=$TOKEN)
 b2bua_sluiced $R $PIN default 30000-30099
 WEB_NS=$R
-plan 37
+plan 40
 
 SIPP_DIR=$TOP/tests/integration/sipp
 sed "s/@EXPECT@/200/" $SIPP_DIR/register.xml >$TMP/reg.xml
@@ -122,6 +122,18 @@ is "$(api DELETE /api/listen/$callid '' -H "Authorization: Bearer $TOKEN")" 200 
 wait_paths xdp
 is "$(paths)" xdp "... puts the flows back at once"
 is "$(ws 2 /dev/null "$url2")" 403 "... and its ticket is void"
+
+# A session relayed for Kamailio (NG) is listened to by its id.
+printf 'v=0\r\no=- 1 1 IN IP4 10.0.1.2\r\ns=-\r\nc=IN IP4 10.0.1.2\r\nt=0 0\r\nm=audio 41000 RTP/AVP 8\r\n' \
+	>$TMP/ng-offer
+in_ns $R perl $TOP/tests/tools/ng.pl 127.0.0.1:2223 offer call-id=ng-listen-1 from-tag=caller \
+	sdp=@$TMP/ng-offer >/dev/null
+ok $? "an NG offer makes a session"
+is "$(api POST /api/listen '{"callid": "ng-listen-1"}' -H "Authorization: Bearer $TOKEN")" 200 \
+	"STR LISTEN by an NG session's id" || diag "$(cat $TMP/body)"
+is "$(api DELETE /api/listen/ng-listen-1 '' -H "Authorization: Bearer $TOKEN")" 200 "... and STP LISTEN"
+in_ns $R perl $TOP/tests/tools/ng.pl 127.0.0.1:2223 delete call-id=ng-listen-1 from-tag=caller \
+	>/dev/null
 
 # The browser.
 mkdir -p $TMP/steps $TOP/build
