@@ -201,7 +201,7 @@ sluice_conf() {
 		control.ng=off control.rtpproxy=off http.listen=off log.level=info "$@"; do
 		case $kv in
 		sip.?*=* | trunk.?*=* | media.?*=* | store.?*=* | mml.?*=* | cdr.?*=* | \
-		control.?*=* | http.?*=* | hep.?*=* | log.?*=*) ;;
+		control.?*=* | http.?*=* | testcall.?*=* | hep.?*=* | log.?*=*) ;;
 		*) echo "Bail out! sluice_conf: '$kv' is not SECTION.KEY=VALUE"; exit 1 ;;
 		esac
 		k=${kv%%=*}
@@ -209,7 +209,7 @@ sluice_conf() {
 		val[$k]=${kv#*=}
 	done
 	# Sections in conf/sluice.conf's order, keys in the order first given.
-	for sec in sip trunk media store mml http hep cdr control log; do
+	for sec in sip trunk media store mml http testcall hep cdr control log; do
 		lines=
 		for k in "${keys[@]}"; do
 			[ "${k%%.*}" = $sec ] && lines+="${k#*.} = ${val[$k]}"$'\n'

@@ -268,6 +268,7 @@ async function calls() {
 					calls();
 				} catch (e) { show(e.message, true); }
 			}));
+			if (state.role === 'ADMIN') act.append(listenButton(call));
 		});
 	} catch (e) {
 		show(e.message, true);

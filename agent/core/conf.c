@@ -589,6 +589,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("http", "session_timeout", "1800", parse_seconds, http_session_timeout),
 	KEY("http", "trace", "on", parse_on_off, http_trace),
 	KEY("http", "trace_size", "4000", parse_trace_size, http_trace_size),
+	KEY("testcall", "prompts", "share/prompts", parse_path, testcall_prompts),
+	KEY("testcall", "rate", "6", parse_limit, testcall_rate),
 	KEY("hep", "collector", "off", parse_addr, hep_collector),
 	KEY("hep", "capture_id", "2001", parse_limit, hep_capture_id),
 	KEY("cdr", "events", "register, message", parse_cdr_events, cdr_events),

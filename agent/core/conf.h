@@ -107,6 +107,8 @@ struct conf {
 	char		http_tls_key[CONF_STR_MAX];
 	char		http_root[CONF_STR_MAX];	/* the console's static files */
 	char		http_token[128];		/* bearer token for scripts, "": none */
+	char		testcall_prompts[CONF_STR_MAX];	/* the test calls' WAV prompts */
+	uint32_t	testcall_rate;			/* test calls a minute, 0: no limit */
 	uint32_t	http_session_timeout;		/* seconds a console session may idle */
 	bool		http_trace;			/* the SIP tracker keeps messages */
 	uint32_t	http_trace_size;		/* messages it keeps */

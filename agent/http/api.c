@@ -92,6 +92,9 @@ static const struct route routes[] = {
 	{ "POST", "/api/operators", "ADD", "OP", NULL, false },
 	{ "PATCH", "/api/operators/", "MOD", "OP", "op", false },
 	{ "DELETE", "/api/operators/", "RMV", "OP", "op", false },
+	{ "POST", "/api/listen", "STR", "LISTEN", NULL, false },
+	{ "POST", "/api/testcalls", "ORG", "TESTCALL", NULL, false },
+	{ "DELETE", "/api/listen/", "STP", "LISTEN", "callid", false },
 	{ "GET", "/api/help", "HELP", "", NULL, false },
 	{ 0 }
 };
@@ -256,6 +259,8 @@ static int status_of(int retcode)
 		return 409;
 	case MML_RET_DENIED:
 		return 403;
+	case MML_RET_BUSY:
+		return 503;	/* the store behind, or [testcall] rate: try again */
 	default:
 		return 500;
 	}

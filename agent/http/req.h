@@ -43,6 +43,8 @@ struct http_req {
 	bool			too_big;
 	char			peer[64];	/* the client's address, no port */
 	bool			tls;
+	bool			ws;		/* a WebSocket handshake (RFC 6455 4.1) */
+	char			ws_key[32];	/* Sec-WebSocket-Key */
 
 	/* The answer: filled by the loop. */
 	int			status;
@@ -54,6 +56,9 @@ struct http_req {
 	unsigned		retry_after;	/* seconds, 0: no header */
 	bool			challenge;	/* WWW-Authenticate: Bearer */
 	bool			stream;		/* 200: the dashboard's event stream follows */
+	bool			upgrade;	/* 101: the listen-in WebSocket (http/listen.h) */
+	char			ws_accept[32];	/* its Sec-WebSocket-Accept */
+	char			ticket[40];	/* its ticket */
 
 	/* The listener's bookkeeping. */
 	bool			queued, answered;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@
 #include "http/api.h"
 #include "http/http.h"
 #include "http/import.h"
+#include "http/listen.h"
 #include "mml/server.h"
 
 #define HTTP_MAX_CONNS		64
@@ -60,17 +62,29 @@ struct http_server {
 	bool			tls;
 	char			*cert, *key;	/* PEM, for the daemon's life */
 	struct http_api		*api;
+	struct http_listens	*listens;	/* the listen-in WebSockets (listen.h) */
 
 	struct loop_timer	push;		/* the loop's: builds an event each second */
 
 	pthread_mutex_t		lock;		/* guards what follows */
 	struct http_req		*head, *tail;
+	struct http_upgraded	*ups;		/* connections upgraded, for the loop */
 	bool			stopping;
 	struct sse		*streams;
 	unsigned		nstreams;
 	char			*event;		/* the newest event, "data: ...\n\n" */
 	size_t			event_len;
 	uint64_t		event_seq;
+};
+
+/* A listen-in WebSocket after its 101, on its way to the loop. */
+struct http_upgraded {
+	struct http_upgraded		*next;
+	int				fd;
+	struct MHD_UpgradeResponseHandle *urh;
+	char				ticket[40];
+	size_t				extra_len;
+	char				extra[];
 };
 
 static const char *const sec_headers[][2] = {
@@ -86,6 +100,7 @@ static const char *const sec_headers[][2] = {
 static void on_queue(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct http_server *h = arg;
+	struct http_upgraded *u, *unext;
 	struct http_req *r, *next;
 	uint64_t n;
 
@@ -96,12 +111,19 @@ static void on_queue(struct loop *loop, int fd, uint32_t events, void *arg)
 	pthread_mutex_lock(&h->lock);
 	r = h->head;
 	h->head = h->tail = NULL;
+	u = h->ups;
+	h->ups = NULL;
 	pthread_mutex_unlock(&h->lock);
 	for (; r; r = next) {
 		next = r->next;
 		r->next = NULL;
-		if (http_api_handle(h->api, r))
+		if (http_listen_request(h->listens, r) || http_api_handle(h->api, r))
 			http_answer(r);
+	}
+	for (; u; u = unext) {
+		unext = u->next;
+		http_listen_upgraded(h->listens, u->fd, u->urh, u->ticket, u->extra, u->extra_len);
+		free(u);
 	}
 }
 
@@ -296,6 +318,47 @@ static enum MHD_Result send_stream(struct MHD_Connection *conn, struct http_req 
 	return ret;
 }
 
+static bool enqueue_upgraded(struct http_server *h, struct http_upgraded *u);
+
+/* In the listener's thread, after the 101: the connection goes to the loop. */
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra,
+			size_t len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct http_server *h = cls;
+	struct http_req *r = req_cls;
+	struct http_upgraded *u = calloc(1, sizeof(*u) + len);
+
+	(void)conn;
+	if (!u) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		return;
+	}
+	u->fd = sock;
+	u->urh = urh;
+	snprintf(u->ticket, sizeof(u->ticket), "%s", r ? r->ticket : "");
+	memcpy(u->extra, extra, len);
+	u->extra_len = len;
+	if (!enqueue_upgraded(h, u)) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		free(u);
+	}
+}
+
+static enum MHD_Result send_upgrade(struct MHD_Connection *conn, struct http_req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_for_upgrade(on_upgraded, r->h);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Upgrade", "websocket");
+	MHD_add_response_header(resp, "Sec-WebSocket-Accept", r->ws_accept);
+	ret = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result send_answer(struct MHD_Connection *conn, struct http_req *r)
 {
 	struct MHD_Response *resp;
@@ -304,6 +367,9 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct http_req 
 
 	if (r->stream && r->status == 200)
 		return send_stream(conn, r);
+
+	if (r->upgrade)
+		return send_upgrade(conn, r);
 
 	resp = MHD_create_response_from_buffer(r->out_len, r->out ? r->out : (void *)"",
 					       r->out ? MHD_RESPMEM_MUST_FREE
@@ -450,6 +516,38 @@ static void peer_of(struct MHD_Connection *conn, char *out, size_t n)
 			  (socklen_t)n);
 }
 
+/* Whether the comma-separated list holds token (case-insensitive). */
+static bool has_token(const char *list, const char *token)
+{
+	size_t tl = strlen(token);
+
+	while (list && *list) {
+		size_t n;
+
+		list += strspn(list, " \t,");
+		n = strcspn(list, " \t,");
+		if (n == tl && !strncasecmp(list, token, tl))
+			return true;
+		list += n;
+	}
+	return false;
+}
+
+/* RFC 6455 4.1's opening handshake, version 13, with its key copied to key. */
+static bool ws_handshake(struct MHD_Connection *conn, char *key, size_t n)
+{
+	const char *up = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Upgrade");
+	const char *co = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Connection");
+	const char *ver = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Version");
+	const char *k = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+
+	if (!up || !has_token(up, "websocket") || !co || !has_token(co, "upgrade") || !ver ||
+	    strcmp(ver, "13") || !k || strlen(k) != 24 || strlen(k) >= n)
+		return false;
+	snprintf(key, n, "%s", k);
+	return true;
+}
+
 static struct http_req *req_new(struct http_server *h, struct MHD_Connection *conn,
 				const char *url, const char *method)
 {
@@ -471,6 +569,7 @@ static struct http_req *req_new(struct http_server *h, struct MHD_Connection *co
 	copy_header(conn, MHD_HEADER_KIND, "Authorization", r->auth, sizeof(r->auth));
 	copy_header(conn, MHD_HEADER_KIND, "Content-Type", r->ctype, sizeof(r->ctype));
 	peer_of(conn, r->peer, sizeof(r->peer));
+	r->ws = ws_handshake(conn, r->ws_key, sizeof(r->ws_key));
 	return r;
 }
 
@@ -491,6 +590,23 @@ static bool enqueue(struct http_server *h, struct http_req *r)
 	pthread_mutex_unlock(&h->lock);
 	if (ok && write(h->efd, &one, sizeof(one)) < 0)
 		(void)0;	/* the counter is full: the loop is awake anyway */
+	return ok;
+}
+
+static bool enqueue_upgraded(struct http_server *h, struct http_upgraded *u)
+{
+	uint64_t one = 1;
+	bool ok;
+
+	pthread_mutex_lock(&h->lock);
+	ok = !h->stopping;
+	if (ok) {
+		u->next = h->ups;
+		h->ups = u;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (ok && write(h->efd, &one, sizeof(one)) < 0)
+		(void)0;
 	return ok;
 }
 
@@ -604,7 +720,7 @@ static int start_daemon(struct http_server *h, const struct conf *conf)
 {
 	const struct conf_addr *a = &conf->http_listen;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
 	uint16_t port = ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
 
 	if (a->ss.ss_family == AF_INET6)
@@ -662,6 +778,9 @@ int http_open(struct http_server **out, struct loop *loop, struct mml_server *mm
 	err = http_api_new(&h->api, loop, mml, h->tls, is_loopback(&conf->http_listen));
 	if (err)
 		goto out_close_efd;
+	err = http_listens_new(&h->listens, loop, mml);
+	if (err)
+		goto out_free_api;
 	err = loop_add_fd(loop, h->efd, EPOLLIN, on_queue, h);
 	if (err)
 		goto out_free_api;
@@ -676,6 +795,7 @@ int http_open(struct http_server **out, struct loop *loop, struct mml_server *mm
 out_del_fd:
 	loop_del_fd(loop, h->efd);
 out_free_api:
+	http_listens_free(h->listens);
 	http_api_free(h->api);
 out_close_efd:
 	close(h->efd);
@@ -713,6 +833,14 @@ void http_close(struct http_server *h)
 		http_answer(r);
 	}
 	http_api_free(h->api);	/* answers what it held */
+	http_listens_free(h->listens);	/* their connections closed */
+	while (h->ups) {
+		struct http_upgraded *u = h->ups;
+
+		h->ups = u->next;
+		MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+		free(u);
+	}
 	MHD_stop_daemon(h->d);
 	loop_del_fd(h->loop, h->efd);
 	close(h->efd);

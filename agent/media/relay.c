@@ -286,6 +286,8 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 		}
 		leg->stats.packets++;
 		leg->stats.bytes += len;
+		if (st->tap && what == MEDIA_RTP)
+			st->tap(st->tap_arg, from, bufs[i], len);
 		out_add(&out[other->mux ? MEDIA_RTP : what], bufs[i], len, dest);
 	}
 	sent = out_send(other->fd[MEDIA_RTP], &out[MEDIA_RTP]);

@@ -132,6 +132,9 @@ typedef bool (*media_stun_fn)(struct media_stream *st, int leg, enum media_comp 
 typedef void (*media_dtls_fn)(struct media_stream *st, int leg, const struct sdes_crypto *rx,
 			      const struct sdes_crypto *tx, void *arg);
 
+/* A copy of each RTP datagram relayed from leg `from` (listening in, listen.h). */
+typedef void (*media_tap_fn)(void *arg, int from, const uint8_t *pkt, size_t len);
+
 struct media_stream {
 	struct media_leg	leg[2];
 	enum media_relatch	relatch;
@@ -139,6 +142,8 @@ struct media_stream {
 	media_stun_fn		on_stun;	/* NULL: STUN is dropped */
 	media_dtls_fn		on_dtls;
 	void			*arg;
+	media_tap_fn		tap;		/* NULL: none */
+	void			*tap_arg;
 };
 
 enum media_verdict {

@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "core/log.h"
+#include "media/listen.h"
 #include "media/quality.h"
 #include "media/session.h"
 #include "store/cdr.h"
@@ -102,6 +103,23 @@ static uint16_t relay_port(const struct media_sstream *st, int leg, enum media_c
 }
 
 /*
+ * A flow about to go: what the kernel counted goes to userspace's count,
+ * so that the stream's packets and bytes run on (a listener came, a
+ * re-INVITE moved it); a flow put back starts from zero.
+ */
+static void carry_stats(struct media_ctx *m, struct media_sstream *st, int from,
+			enum media_comp comp)
+{
+	struct sluice_flow_stats k;
+
+	if (comp != MEDIA_RTP || st->flow[from][comp].comp ||
+	    dp_stats_read(m->dp, &st->flow[from][comp], &k, 1))
+		return;
+	st->relay.leg[from].stats.packets += k.packets;
+	st->relay.leg[from].stats.bytes += k.bytes;
+}
+
+/*
  * The flow for packets from leg `from` to the other leg, installed when
  * both legs have latched and the receiver wants media, removed otherwise.
  * Where both peers mux, the RTP flow carries RTCP; where only the sender
@@ -128,12 +146,15 @@ static void offload_dir(struct media_session *s, struct media_sstream *st, int f
 		want = false;	/* muxed both ways: the RTP flow carries it */
 	if (in->srtp || out->srtp || in->dtls || out->dtls)
 		want = false;	/* SRTP terminated: userspace decrypts or encrypts each packet */
+	if (s->listen)
+		want = false;	/* someone listens in: userspace relays and copies it */
 	flow_key(&m->plane[st->plane[from]], relay_port(st, from, comp), &key);
 	if (comp == MEDIA_RTCP && demux)
 		key.comp = SLUICE_KEY_MUXED_RTCP;
 	/* Gone, or under another key now that the multiplexing changed. */
 	if (st->offloaded[from][comp] &&
 	    (!want || memcmp(&key, &st->flow[from][comp], sizeof(key)))) {
+		carry_stats(m, st, from, comp);
 		dp_flow_del(m->dp, &st->flow[from][comp]);
 		st->offloaded[from][comp] = false;
 	}
@@ -169,6 +190,8 @@ void media_stream_offload(struct media_session *s, struct media_sstream *st)
 {
 	int from, comp;
 
+	st->relay.tap = s->listen ? media_listen_copy : NULL;
+	st->relay.tap_arg = s->listen;
 	for (from = 0; from < 2; from++)
 		for (comp = 0; comp < 2; comp++)
 			offload_dir(s, st, from, (enum media_comp)comp);
@@ -1139,6 +1162,8 @@ void media_session_destroy(struct media_session *s)
 {
 	int i;
 
+	if (s->listen)
+		media_listen_stop(s->listen, "the call ended");
 	if (s->m->keeper)
 		s->m->keeper->gone(s);
 	for (i = 0; i < SDP_MAX_STREAMS; i++)

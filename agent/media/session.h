@@ -31,6 +31,7 @@
 
 struct media_session;
 struct media_keeper;
+struct media_listen;
 
 /* The session is dead (media timeout); the owner hangs up and destroys it. */
 typedef void (*media_dead_fn)(struct media_session *s, void *owner);
@@ -125,6 +126,7 @@ struct media_session {
 	bool			dead_reported;
 	uint64_t		created_ms;
 	char			iface[2][MEDIA_IFACE_MAX];	/* per leg, "": the first listed */
+	struct media_listen	*listen;	/* someone listens in (listen.h): no kernel flows */
 	char			owner_data[4096];/* persisted for the owner (NG: call-id, tags; b2bua: dialogs) */
 };
 

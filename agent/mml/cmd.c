@@ -646,7 +646,8 @@ static int cdr_row(const struct cdr_rec *r, void *arg)
 								      : r->caller_uri,
 			      r->callee_number[0] ? r->callee_number : r->callee_uri,
 			      r->open ? "ACTIVE" : r->disposition, code, dur, bill, reason,
-			      mos_a, mos_b, r->datapath };
+			      mos_a, mos_b, r->datapath, r->listened_by[0] ? r->listened_by : "-",
+			      r->test_call ? "YES" : "NO" };
 
 	snprintf(id, sizeof(id), "%" PRId64, r->id);
 	fmt_time(r->invite_ms, start, sizeof(start));
@@ -665,7 +666,7 @@ static int dsp_cdr(struct mml_call *c)
 {
 	static const char *const cols[] = { "ID", "TYPE", "START", "CALLER", "CALLEE",
 					    "DISPOSITION", "CODE", "DURATION", "BILLABLE", "REASON",
-					    "MOS_A", "MOS_B", "PATH" };
+					    "MOS_A", "MOS_B", "PATH", "LISTENEDBY", "TESTCALL" };
 	struct cdr_filter f;
 	int rc;
 
@@ -673,8 +674,8 @@ static int dsp_cdr(struct mml_call *c)
 	if (rc)
 		return rc;
 	mml_ok(c);
-	mml_reply_table_begin(c->r, "Call detail records", 13, cols);
-	mml_reply_table_types(c->r, "nsssssnnnsnns");
+	mml_reply_table_begin(c->r, "Call detail records", 15, cols);
+	mml_reply_table_types(c->r, "nsssssnnnsnnsss");
 	rc = cdr_query(c->m->env.cdr, &f, cdr_row, c);
 	mml_reply_table_end(c->r);
 	return rc ? MML_RET_INTERNAL : 0;
@@ -1250,6 +1251,14 @@ static const struct mml_command commands[] = {
 		{ "CALLID", false, "only this one (either leg's Call-ID)" } } },
 	{ "RMV", "CALL", true, NEEDS_SIP, rmv_call, "hang up a call (BYE to both legs, CDR closed as admin)", {
 		{ "CALLID", true, "either leg's Call-ID" } } },
+	{ "STR", "LISTEN", true, 0, mml_str_listen, "listen in on a call: its media through userspace, a one-use ticket for /api/listen/ws", {
+		{ "CALLID", true, "either leg's Call-ID, or an NG session's id" } } },
+	{ "STP", "LISTEN", true, 0, mml_stp_listen, "stop listening in: the call's media back to the kernel", {
+		{ "CALLID", true, "the caller's Call-ID (or the callee's)" } } },
+	{ "ORG", "TESTCALL", true, NEEDS_SIP, mml_org_testcall, "a test call: sluiced calls a subscriber, plays a prompt and hangs up", {
+		{ "CALLEE", true, "a registered subscriber's user name, or a number for the trunk" },
+		{ "PROMPT", false, "a WAV file in [testcall] prompts (default tone.wav)" },
+		{ "BRIDGE", false, "click-to-dial: once CALLEE answers, call this subscriber and connect them" } } },
 	{ "DSP", "STREAM", false, 0, dsp_stream, "show media streams with their counters and quality", {
 		{ "CALLID", false, "only this call's (its caller's Call-ID)" } } },
 	{ "DSP", "CDR", false, NEEDS_CDR, dsp_cdr, "show call detail records, newest first", {

@@ -42,5 +42,10 @@ int mml_fail(struct mml_call *c, int retcode, const char *fmt, ...)
 
 /* Commands in files of their own, listed in cmd.c's table. */
 int mml_dsp_siptrace(struct mml_call *c);	/* cmd_trace.c */
+/* STR LISTEN, STP LISTEN (mml/listen.c) */
+int mml_str_listen(struct mml_call *c);
+int mml_stp_listen(struct mml_call *c);
+/* ORG TESTCALL (mml/testcall.c) */
+int mml_org_testcall(struct mml_call *c);
 
 #endif /* SLUICE_MML_CMD_H */

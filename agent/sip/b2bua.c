@@ -48,7 +48,7 @@ static void caller_gone(struct sip_txn *t, int code, void *arg)
 }
 
 /* A call with its timers ready, not yet in the tables. */
-static struct call *new_call(struct sip_server *s)
+struct call *b2b_new_call(struct sip_server *s)
 {
 	struct call *c = calloc(1, sizeof(*c));
 
@@ -83,7 +83,7 @@ static void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subsc
 		sip_srv_reply(s, rx, 503, "No media relay");
 		return;
 	}
-	c = new_call(s);
+	c = b2b_new_call(s);
 	if (!c) {
 		sip_srv_reply(s, rx, 500, NULL);
 		return;
@@ -216,7 +216,7 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 		return -EINVAL;
 	root = json_loads(owner_data + strlen(OWNER_TAG), 0, NULL);
 	legs = json_object_get(root, "legs");
-	c = new_call(s);
+	c = b2b_new_call(s);
 	if (c)
 		cdr_id = json_integer_value(json_object_get(root, "cdr"));
 	if (!c || json_array_size(legs) != 2 ||
@@ -363,4 +363,32 @@ int b2bua_remove(struct sip_server *s, const char *call_id)
 	b2b_to_caller(c, 480, "Removed by the operator", NULL);
 	b2b_end_call(c, "removed by the operator");
 	return 0;
+}
+
+static struct call *live_call(struct sip_server *s, const char *call_id)
+{
+	struct call *c = s->b2b ? b2b_find_a(s, call_id) : NULL;
+
+	if (!c && s->b2b)
+		c = b2b_find_b(s, call_id);
+	return c && c->state != CALL_ENDED ? c : NULL;
+}
+
+struct media_session *b2bua_find_media(struct sip_server *s, const char *call_id)
+{
+	struct call *c = s ? live_call(s, call_id) : NULL;
+
+	return c ? c->media : NULL;
+}
+
+void b2bua_listened(struct sip_server *s, const char *call_id, const char *op)
+{
+	struct call *c = live_call(s, call_id);
+	size_t n;
+
+	if (!c || !c->cdr || strstr(c->cdr->listened_by, op))
+		return;
+	n = strlen(c->cdr->listened_by);
+	snprintf(c->cdr->listened_by + n, sizeof(c->cdr->listened_by) - n, "%s%s", n ? ", " : "",
+		 op);
 }

@@ -90,4 +90,23 @@ int b2bua_list(struct sip_server *s, b2bua_call_fn fn, void *arg);
  */
 int b2bua_remove(struct sip_server *s, const char *call_id);
 
+/* The media session of the live call whose A or B Call-ID is call_id; NULL: none. */
+struct media_session *b2bua_find_media(struct sip_server *s, const char *call_id);
+/* STR LISTEN: op goes into the call's CDR (listened_by), once. */
+void b2bua_listened(struct sip_server *s, const char *call_id, const char *op);
+
+/*
+ * ORG TESTCALL: sluiced calls the registered subscriber user (every
+ * binding, as a call would) and plays it prompt, a WAV file in [testcall]
+ * prompts, then hangs up; or, with bridge (a subscriber too), calls
+ * bridge's first binding once user answers and connects the two
+ * (click-to-dial). Its CDR is marked test_call. The call's id (its
+ * side A Call-ID, for DSP CALL and RMV CALL) goes to call_id. -EBUSY over
+ * [testcall] rate, -ENOENT not registered or no such prompt, -EINVAL a
+ * bad prompt, with why in err.
+ */
+int b2bua_testcall(struct sip_server *s, const char *user, const char *bridge,
+		   const char *prompt, const char *op, char *call_id, size_t n, char *err,
+		   size_t errlen);
+
 #endif /* SLUICE_SIP_B2BUA_H */

@@ -14,6 +14,7 @@
  *	fork.c		the INVITE's branches, one per binding of the callee
  *	dialog.c	requests in a call's dialogs, relayed to the other leg
  *	b2bua.c		a new call, an adopted one, MML's view, start and stop
+ *	testcall.c	a call sluiced originates, playing a prompt (ORG TESTCALL)
  *
  * Side A is the caller's dialog (the INVITE it made with us), side B ours
  * towards the callee (our own Call-ID, tags, Via and Contact).
@@ -44,6 +45,7 @@
 #define SIDE_B		1
 #define B2B_SUPPORTED	"100rel, timer"
 #define ACK_WAIT_MS	(30 * 1000)	/* an ACK with the answer: less than Timer M */
+#define B2B_TESTCALL_STARTS	64	/* the most [testcall] rate can count */
 
 /*
  * The call rides in its media session's row (media/persist.c), as the
@@ -60,6 +62,7 @@ enum call_state {
 
 struct call;
 struct relay;
+struct testcall;
 struct media_session;
 struct cdr_rec;
 
@@ -152,6 +155,7 @@ struct call {
 	char			callee[SUB_IMPU_MAX];
 	struct cdr_rec		*cdr;		/* its record, NULL without [store] */
 	bool			kept;		/* left up for the next sluiced: record open */
+	struct testcall		*tc;		/* a test call: side A is sluiced's player */
 };
 
 /* The calls of a SIP server (sip_server.b2b). */
@@ -162,6 +166,9 @@ struct b2bua {
 	struct call	*held;		/* ended calls that transactions still hold */
 	unsigned	ncalls;
 	uint64_t	seq;
+	/* When the last test calls started (loop ms), for [testcall] rate. */
+	uint64_t	tc_starts[B2B_TESTCALL_STARTS];
+	unsigned	tc_nstarts;
 };
 
 /* Where a call goes (b2b_route()): the callee's bindings, or the trunk. */
@@ -202,6 +209,8 @@ int b2b_trunk_credentials(struct sip_server *s, const osip_message_t *resp,
 int b2b_route(struct sip_server *s, struct rx *rx, const struct subscriber *caller,
 	      struct target *tg);
 struct sip_peer b2b_trunk_peer(const struct sip_server *s);
+/* A number for the trunk ([trunk] rewrite applied) as tg; -ENOENT: no trunk, or not dialable. */
+int b2b_trunk_target(struct sip_server *s, const char *number, struct target *tg);
 
 /* call_persist.c */
 void b2b_persist_call(struct call *c);
@@ -260,6 +269,13 @@ void b2b_cancel_branch(struct call *c, struct branch *b);
 void b2b_on_ring_timeout(struct loop *loop, void *arg);
 int b2b_start_branch(struct call *c, const char *ruri, const struct sip_peer *peer,
 		     int max_forwards);
+
+/* b2bua.c */
+struct call *b2b_new_call(struct sip_server *s);
+
+/* testcall.c */
+void b2b_testcall_answered(struct call *c, const char *sdp);
+void b2b_testcall_end(struct call *c);
 
 /* dialog.c */
 bool b2bua_in_dialog(struct sip_server *s, struct rx *rx);

@@ -163,6 +163,7 @@ void b2b_free_call(struct call *c)
 {
 	while (c->aux)
 		b2b_aux_free(c->aux);
+	b2b_testcall_end(c);
 	free(c->leg[SIDE_A].sdp);
 	free(c->leg[SIDE_B].sdp);
 	free(c->rel_text);
@@ -278,6 +279,8 @@ int b2b_leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq
 	size_t blen = sdp ? strlen(sdp) : body ? strlen(body) : 0;
 	int n, err;
 
+	if (c->tc && L == SIDE_A && !c->leg[SIDE_A].remote_tag[0])
+		return -ENOTCONN;	/* sluiced's player, or the second party not there yet */
 	if (b2b_our_contact(s, &l->peer, contact, sizeof(contact)))
 		return -EADDRNOTAVAIL;
 	if (!ack)
@@ -411,6 +414,7 @@ void b2b_end_call(struct call *c, const char *why)
 	loop_timer_cancel(c->s->loop, &c->rel_timer);
 	loop_timer_cancel(c->s->loop, &c->leg[SIDE_A].se_timer);
 	loop_timer_cancel(c->s->loop, &c->leg[SIDE_B].se_timer);
+	b2b_testcall_end(c);
 	if (c->media)
 		media_session_destroy(c->media);
 	c->media = NULL;

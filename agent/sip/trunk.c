@@ -189,13 +189,28 @@ static bool via_node(struct sip_server *s, struct rx *rx, struct target *tg)
 	return true;
 }
 
+int b2b_trunk_target(struct sip_server *s, const char *number, struct target *tg)
+{
+	char rewritten[128], host[128];
+
+	if (!trunk_on(s) || !number || !dialable(number))
+		return -ENOENT;
+	rewrite_number(s->conf->trunk_rewrite, number, rewritten, sizeof(rewritten));
+	trunk_host(s, host, sizeof(host));
+	tg->trunk = true;
+	snprintf(tg->ruri, sizeof(tg->ruri), "sip:%s@%s%s", rewritten, host,
+		 trunk_param[s->conf->trunk_transport % 3]);
+	snprintf(tg->to, sizeof(tg->to), "<sip:%s@%s>", rewritten, host);
+	snprintf(tg->aor, sizeof(tg->aor), "%.*s", (int)sizeof(tg->aor) - 1, tg->ruri);
+	return 0;
+}
+
 /* Where the call goes (tg): the callee's bindings, another node, or the trunk. 0, or answered. */
 int b2b_route(struct sip_server *s, struct rx *rx, const struct subscriber *caller,
 	      struct target *tg)
 {
 	const osip_uri_t *ru = rx->req->req_uri;
 	struct subscriber callee;
-	char number[128], host[128];
 
 	memset(tg, 0, sizeof(*tg));
 	if (registrar_aor(ru, s->conf->sip_domain, tg->aor, sizeof(tg->aor))) {
@@ -204,17 +219,10 @@ int b2b_route(struct sip_server *s, struct rx *rx, const struct subscriber *call
 	}
 	if (!s->store || subscriber_get_by_impu(s->store, tg->aor, &callee)) {
 		/* Not a subscriber: a number, for the trunk, when the caller is ours. */
-		if (!caller || !trunk_on(s) || !dialable(ru->username)) {
+		if (!caller || b2b_trunk_target(s, ru->username, tg)) {
 			b2b_reject(s, rx, 404, NULL);
 			return -ENOENT;
 		}
-		rewrite_number(s->conf->trunk_rewrite, ru->username, number, sizeof(number));
-		trunk_host(s, host, sizeof(host));
-		tg->trunk = true;
-		snprintf(tg->ruri, sizeof(tg->ruri), "sip:%s@%s%s", number, host,
-			 trunk_param[s->conf->trunk_transport % 3]);
-		snprintf(tg->to, sizeof(tg->to), "<sip:%s@%s>", number, host);
-		snprintf(tg->aor, sizeof(tg->aor), "%.*s", (int)sizeof(tg->aor) - 1, tg->ruri);
 		return 0;
 	}
 	if (callee.status != SUB_ACTIVE) {

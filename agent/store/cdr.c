@@ -44,7 +44,7 @@ static struct cdr_pending *pending_find(struct cdr_ctx *c, int64_t id)
 	return p;
 }
 
-/* The cdr table's columns, in migration 3's order. */
+/* The cdr table's columns, in migration 3's order, then migration 6's. */
 #define CDR_COLS "id, record_type, open, a_call_id, b_call_id, caller_uri, caller_number," \
 	" caller_ip, caller_port, callee_uri, callee_number, callee_ip, callee_port,"	\
 	" invite_ms, ring_ms, answer_ms, end_ms, duration_s, billable_s, setup_ms,"	\
@@ -52,13 +52,14 @@ static struct cdr_pending *pending_find(struct cdr_ctx *c, int64_t id)
 	" caller_ua, callee_ua, datapath, contact, expires, message_body, server_ip,"	\
 	" server_port, cseq, extra_info,"						\
 	" a_packets, a_bytes, a_lost, a_jitter_ms, a_r, a_mos,"				\
-	" b_packets, b_bytes, b_lost, b_jitter_ms, b_r, b_mos"
+	" b_packets, b_bytes, b_lost, b_jitter_ms, b_r, b_mos,"			\
+	" listened_by, test_call"
 #define P8 "?, ?, ?, ?, ?, ?, ?, ?"
-#define NCOLS 48	/* in CDR_COLS, cols[] and the six P8 below */
+#define NCOLS 50	/* in CDR_COLS, cols[] and the placeholders below */
 
 static const char sql_insert[] =
 	"INSERT OR REPLACE INTO cdr (" CDR_COLS ") VALUES ("
-	P8 ", " P8 ", " P8 ", " P8 ", " P8 ", " P8 ")";
+	P8 ", " P8 ", " P8 ", " P8 ", " P8 ", " P8 ", ?, ?)";
 
 enum col_kind { COL_TEXT, COL_BOOL, COL_INT, COL_U16, COL_U32, COL_I64, COL_U64, COL_REAL };
 
@@ -86,6 +87,7 @@ static const struct col cols[] = {
 	TEXT(caller_ua), TEXT(callee_ua), TEXT(datapath), TEXT(contact),
 	NUM(COL_U32, expires), TEXT(message_body), TEXT(server_ip), NUM(COL_U16, server_port),
 	NUM(COL_U32, cseq), TEXT(extra_info), QUALITY(0), QUALITY(1),
+	TEXT(listened_by), NUM(COL_BOOL, test_call),
 };
 
 _Static_assert(sizeof(cols) / sizeof(cols[0]) == NCOLS, "cols[] and CDR_COLS differ");
@@ -649,7 +651,7 @@ static const char csv_header[] =
 	/* sluice's own */
 	"disposition,released_by,close_reason,billable,datapath,b_call_id,callee_user_agent,"
 	"a_packets,a_bytes,a_lost,a_jitter_ms,a_r,a_mos,"
-	"b_packets,b_bytes,b_lost,b_jitter_ms,b_r,b_mos\r\n";
+	"b_packets,b_bytes,b_lost,b_jitter_ms,b_r,b_mos,listened_by,test_call\r\n";
 
 struct csv {
 	FILE	*out;
@@ -808,6 +810,8 @@ static void csv_own(struct csv *w, const struct cdr_rec *r)
 		csv_fmt(w, "%.1f", q->r);
 		csv_fmt(w, "%.2f", q->mos);
 	}
+	csv_put(w, r->listened_by);
+	csv_put(w, r->test_call ? "1" : "0");
 }
 
 int cdr_csv_header(FILE *out)

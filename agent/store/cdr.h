@@ -123,6 +123,9 @@ struct cdr_rec {
 	uint32_t	cseq;
 	char		extra_info[CDR_ID_MAX];
 	struct cdr_quality q[2];	/* [0]: caller to callee, [1]: back */
+	/* sluice's own, after the rest (migration 6) */
+	char		listened_by[CDR_TEXT_MAX];	/* operators who listened in, "a, b" */
+	bool		test_call;	/* a test call sluiced originated (ORG TESTCALL) */
 };
 
 struct cdr_pending;

@@ -87,6 +87,9 @@ static const struct schema_col cdr_cols[] = {
 	CDR_INT("b_packets"), CDR_INT("b_bytes"), CDR_INT("b_lost"), CDR_REAL("b_jitter_ms"),
 	CDR_REAL("b_r"), CDR_REAL("b_mos"),
 	{ "node", COL_TEXT, E, NULL, false, false, 5 },	/* [store] node that wrote it */
+	/* 6: who listened in on the call (STR LISTEN); a test call (ORG TESTCALL) */
+	{ "listened_by", COL_TEXT, E, NULL, false, false, 6 },
+	{ "test_call", COL_INT, Z, NULL, false, false, 6 },
 	{ 0 }
 };
 

@@ -426,7 +426,7 @@ static void test_csv_header(void **state)
 	static const char own[] =
 		"disposition,released_by,close_reason,billable,datapath,b_call_id,"
 		"callee_user_agent,a_packets,a_bytes,a_lost,a_jitter_ms,a_r,a_mos,"
-		"b_packets,b_bytes,b_lost,b_jitter_ms,b_r,b_mos";
+		"b_packets,b_bytes,b_lost,b_jitter_ms,b_r,b_mos,listened_by,test_call";
 	char want[1024];
 	char *got;
 	int ret, commas = 0;
@@ -465,7 +465,7 @@ static void test_csv_row(void **state)
 		"\"x\ny\",192.0.2.10,5060,,\"a,b\","
 		"ANSWERED,caller,normal,62,xdp,b-leg@sluice,Bob,"
 		"3100,533200,2,1.23,93.3,4.40,"
-		"1099511627776,1125899906842624,-1,0.50,80.5,3.90\r\n");
+		"1099511627776,1125899906842624,-1,0.50,80.5,3.90,,0\r\n");
 	free(got);
 
 	/* Still up: ACTIVE, no end yet. */

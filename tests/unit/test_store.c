@@ -229,6 +229,7 @@ static void test_subscriber_digest(void **state)
 	exec_ok(&f->st, "DROP INDEX registrations_node; ALTER TABLE registrations DROP COLUMN node;"
 		"ALTER TABLE registrations DROP COLUMN node_addr; ALTER TABLE cdr DROP COLUMN node;"
 		"DROP TABLE nodes; ALTER TABLE subscribers DROP COLUMN digest;"
+		"ALTER TABLE cdr DROP COLUMN listened_by; ALTER TABLE cdr DROP COLUMN test_call;"
 		"PRAGMA user_version = 3");
 	store_close(&f->st);
 	assert_int_equal(store_open(&f->st, f->db.path), 0);
