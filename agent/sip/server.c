@@ -684,15 +684,18 @@ static void handle_options(struct sip_server *s, const struct rx *rx)
 	sip_srv_send(s, rx, resp);
 }
 
-/* The address part of a sockaddr, port zero, the rest cleared: a cache key. */
+/* The address part of a sockaddr, port zero, the rest cleared: a cache key (in may be out). */
 static void addr_only(const struct sockaddr_storage *in, struct sockaddr_storage *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->ss_family = in->ss_family;
+	struct sockaddr_storage a;
+
+	memset(&a, 0, sizeof(a));
+	a.ss_family = in->ss_family;
 	if (in->ss_family == AF_INET)
-		((struct sockaddr_in *)out)->sin_addr = ((const struct sockaddr_in *)in)->sin_addr;
+		((struct sockaddr_in *)&a)->sin_addr = ((const struct sockaddr_in *)in)->sin_addr;
 	else if (in->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)out)->sin6_addr = ((const struct sockaddr_in6 *)in)->sin6_addr;
+		((struct sockaddr_in6 *)&a)->sin6_addr = ((const struct sockaddr_in6 *)in)->sin6_addr;
+	*out = a;
 }
 
 /*
