@@ -251,9 +251,7 @@ $(BENCH_DIR)/sessions: tests/bench/sessions.c $(LIB)
 bench: bench-deps all $(BENCH_BINS) unit-bins
 	@tests/bench/run.sh
 	@tests/bench/ng.sh
-	@tests/bench/register.sh
-	@tests/bench/calls.sh
-	@tests/bench/calls-xdp.sh
+	@tests/bench/sip.sh
 
 # The NG protocol (tests/bench/ng.sh, about 3 minutes): offer/answer/delete
 # cycles per second, and the media of calls set up by Kamailio over NG, each

@@ -44,7 +44,7 @@ SLUICECTL=${SLUICE_BIN:-$TOP/agent}/sluicectl
 TLSREG=${TLSREG:-$TOP/build/bench/tlsreg}
 OUT=${1:-$TOP/build/bench/sip.md}
 PHASES=${PHASES:-"calls reg tls conc"}
-RATES=${RATES:-"1000 1500 2000 2500 3000 3500 4000"}
+RATES=${RATES:-"500 750 1000 1250 1500 2000 2500 3000"}
 SECS=${SECS:-10}
 SWEEPS=${SWEEPS:-3}
 REG_SUBS=${REG_SUBS:-10000}
@@ -105,6 +105,8 @@ note() { echo "$*" | tee -a "$LOG" >&2; }
 ns() { local n=$1; shift; nsenter --net=/run/netns/$n "$@"; }
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
+# the event loop's thread (the main one): ns on a CPU and ns runnable but waiting for one
+schedstat() { awk '{print $1, $2}' /proc/$1/task/$1/schedstat; }
 # context switches of all the process's threads
 ctxsw() { cat /proc/$1/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
 rss_kb() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
@@ -253,10 +255,11 @@ phase_calls() {
 		best=0
 		for r in $RATES; do
 			callees 4 $((SECS + 120))
-			local c0 t0 c1 t1 d0 d1 v0 v1 x0 x1 okc fail s prev now
+			local c0 t0 c1 t1 d0 d1 v0 v1 x0 x1 on0 on1 wait0 wait1 okc fail s prev now
 			v0=$(redirected) d0=$(udp_drops)
 			mml $R 'CLR SYSINFO:;' >/dev/null
 			c0=$(ticks $SPID) t0=$(date +%s.%N) x0=$(ctxsw $SPID)
+			read -r on0 wait0 < <(schedstat $SPID)
 			callers 4 $r $((r * SECS)) 1000 $((r * 6))
 			# The busiest second of the step, from /proc/PID/stat each second.
 			peak=0 prev=$c0
@@ -268,15 +271,18 @@ phase_calls() {
 			done
 			wait $UAC_PIDS
 			c1=$(ticks $SPID) t1=$(date +%s.%N) x1=$(ctxsw $SPID)
+			read -r on1 wait1 < <(schedstat $SPID)
 			d1=$(udp_drops) v1=$(redirected)
 			mml $R 'DSP SYSINFO:;' >$TMP/sysinfo.out
 			kill $UAS_PIDS 2>/dev/null
 			wait $UAS_PIDS 2>/dev/null
 			okc=$(sipp_count $TMP/uac-1002.out Successful)
 			fail=$(sipp_count $TMP/uac-1002.out Failed)
-			cpu=$(echo "($c1 - $c0) / ($t1 - $t0)" | bc -l)
-			s=$(printf 'sweep %d rate %d: %s ok, %s failed; sluiced %.0f%% CPU (busiest second %d%%), %.0f µs CPU and %.1f context switches per call, %s UDP drops, loop longest %s, %.2f kernel-forwarded packets per call' \
+			cpu=$(echo "($c1 - $c0) / ($t1 - $t0)" | bc -l)	# ticks of 10 ms: percent
+			s=$(printf 'sweep %d rate %d: %s ok, %s failed; sluiced %.0f%% CPU (busiest second %d%%; its loop thread on the CPU %.0f%% and runnable but waiting for it %.0f%% of the time), %.0f µs CPU and %.1f context switches per call, %s UDP drops, loop longest %s, %.2f kernel-forwarded packets per call' \
 				$sweep $r "${okc:-0}" "${fail:-?}" $cpu $peak \
+				"$(echo "($on1 - $on0) / 10000000 / ($t1 - $t0)" | bc -l)" \
+				"$(echo "($wait1 - $wait0) / 10000000 / ($t1 - $t0)" | bc -l)" \
 				"$(echo "($c1 - $c0) * 10000 / $((r * SECS))" | bc -l)" "$(echo "($x1 - $x0) / $((r * SECS))" | bc -l)" $((d1 - d0)) \
 				"$(awk '/LOOP STALL MAX/ {print $4, $5}' $TMP/sysinfo.out | tr -d '\r')" \
 				"$(echo "(${v1:-0} - ${v0:-0}) / $((r * SECS))" | bc -l)")
@@ -325,7 +331,7 @@ kam_db() {	# kam_db FILE: Kamailio's sqlite database with the subscribers
 		/usr/share/kamailio/db_sqlite/usrloc-create.sql | sqlite3 $1
 	{ echo "PRAGMA journal_mode = WAL;"; echo "BEGIN;"; cat $TMP/kam-subs.sql; echo "COMMIT;"; } | sqlite3 $1 >/dev/null
 }
-KAM=$(command -v kamailio)
+KAM=${KAM-$(command -v kamailio)}	# KAM= runs without the Kamailio rows
 KMOD=$(dirname "$(find /usr/lib -name auth_db.so -path '*kamailio*' 2>/dev/null | head -1)")
 have_kam() { [ -n "$KAM" ] && [ -f "$KMOD/db_sqlite.so" ]; }
 # start_kamailio DB_MODE [tls]: Kamailio pinned to SERVER_CPU in L, UDP on 5090
