@@ -15,8 +15,11 @@
 #          steps up through RATES, SECS seconds each, until a step fails;
 #          SWEEPS sweeps. At the failing step: sluiced's CPU share (from
 #          /proc/PID/stat, over the step and its busiest second), the
-#          relay's UDP receive-buffer drops and the loop's longest stall
-#          (DSP SYSINFO), so that the cause of the failure is on record.
+#          relay's UDP receive-buffer drops, the loop's longest stall
+#          (DSP SYSINFO) and how long the loop's thread was on the CPU and
+#          runnable but waiting for it (schedstat: on a shared machine
+#          other processes take the core), so that the cause of the
+#          failure is on record.
 #   reg    REGISTER per second with digest: REG_SUBS subscribers, REG_CONC
 #          in flight, REG_COUNT per run, REPEAT runs 33 s apart (RFC 3261's
 #          Timer J); sluiced (a 200 only once the binding is committed),
