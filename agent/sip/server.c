@@ -696,6 +696,60 @@ static void handle_options(struct sip_server *s, const struct rx *rx)
 	sip_srv_send(s, rx, resp);
 }
 
+/* The address part of a sockaddr, port zero, the rest cleared: a cache key (in may be out). */
+static void addr_only(const struct sockaddr_storage *in, struct sockaddr_storage *out)
+{
+	struct sockaddr_storage a;
+
+	memset(&a, 0, sizeof(a));
+	a.ss_family = in->ss_family;
+	if (in->ss_family == AF_INET)
+		((struct sockaddr_in *)&a)->sin_addr = ((const struct sockaddr_in *)in)->sin_addr;
+	else if (in->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a)->sin6_addr = ((const struct sockaddr_in6 *)in)->sin6_addr;
+	*out = a;
+}
+
+/*
+ * Which source address the kernel would pick towards the peer (port
+ * zero): a UDP socket connected to it tells, remembered for
+ * SIP_SRC_CACHE_MS in a slot chosen by the peer's address.
+ */
+static int source_for(struct sip_server *s, const struct sip_peer *to,
+		      struct sockaddr_storage *src)
+{
+	struct sockaddr_storage key;
+	struct sip_src_cache *e;
+	socklen_t len = sizeof(*src);
+	uint64_t now = loop_now_ms(s->loop);
+	uint32_t h = 2166136261u;
+	int fd;
+
+	addr_only(&to->addr, &key);
+	for (size_t i = 0; i < sizeof(key); i++)
+		h = (h ^ ((const uint8_t *)&key)[i]) * 16777619u;
+	e = &s->src_cache[h % SIP_SRC_CACHE];
+	if (e->until_ms > now && !memcmp(&e->to, &key, sizeof(key))) {
+		*src = e->src;
+		return 0;
+	}
+	fd = socket(to->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&to->addr, to->len) ||
+	    getsockname(fd, (struct sockaddr *)src, &len)) {
+		int err = -errno;
+
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	close(fd);
+	addr_only(src, src);
+	e->to = key;
+	e->src = *src;
+	e->until_ms = now + SIP_SRC_CACHE_MS;
+	return 0;
+}
+
 /* Our address towards peer, for a Via: the listener's, or the route's when it is a wildcard. */
 int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *host, size_t hlen,
 		     uint16_t *port)
@@ -704,7 +758,7 @@ int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *hos
 	socklen_t len = sizeof(ss);
 	const struct sockaddr *l = NULL;
 	bool any;
-	int fd;
+	int err;
 
 	if (s->tp_open)
 		l = sip_transport_local_for(&s->tp, to->proto, to->addr.ss_family, &len);
@@ -721,16 +775,9 @@ int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *hos
 		? ((struct sockaddr_in *)&ss)->sin_addr.s_addr == INADDR_ANY
 		: IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
 	if (any) {
-		/* Which source address the kernel would pick towards the peer. */
-		fd = socket(to->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		len = sizeof(ss);
-		if (fd < 0 || connect(fd, (const struct sockaddr *)&to->addr, to->len) ||
-		    getsockname(fd, (struct sockaddr *)&ss, &len)) {
-			if (fd >= 0)
-				close(fd);
-			return -errno;
-		}
-		close(fd);
+		err = source_for(s, to, &ss);
+		if (err)
+			return err;
 	}
 	if (ss.ss_family == AF_INET) {
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, (socklen_t)hlen);

@@ -73,6 +73,10 @@ struct cdr_ctx;
 				"SUBSCRIBE", "PUBLISH", "other" }
 #define SIP_STAT_METHODS	15
 
+/* Slots of sip_server's source-address cache, and how long one holds (ms). */
+#define SIP_SRC_CACHE		64
+#define SIP_SRC_CACHE_MS	1000
+
 struct sip_server {
 	struct loop		*loop;
 	const struct conf	*conf;
@@ -102,6 +106,15 @@ struct sip_server {
 	struct hep		hep;		/* [hep] collector: a copy of each message */
 	struct sip_trace	trace;		/* [http] trace: the recent messages */
 	struct loop_timer	qos_timer;	/* quality reports to the collector (hep_qos.h) */
+	/*
+	 * Behind 0.0.0.0 or [::]: the source address the kernel picks
+	 * towards a peer's address, asked (a socket connected and closed) at
+	 * most once a second per slot rather than for every Via and Contact.
+	 */
+	struct sip_src_cache {
+		struct sockaddr_storage	to, src;	/* port-less */
+		uint64_t		until_ms;
+	} src_cache[SIP_SRC_CACHE];
 	/* Where messages go out: the transports, or a test's capture. */
 	sip_send_fn		send;
 	void			*send_arg;

@@ -25,6 +25,7 @@
 #include "core/loop.h"
 #include "net/digest.h"
 #include "sip/server.h"
+#include "sip/server_int.h"
 #include "store/subscriber.h"
 
 static char last[8192];		/* the last message sluiced sent */
@@ -303,12 +304,37 @@ static void test_digest_uri(void **state)
 			       "SIP/2.0 400 Digest URI does not match the Request-URI"));
 }
 
+/*
+ * Behind 0.0.0.0 (no listener open here): our address towards a peer is
+ * the one the routes pick, asked once and then remembered for a second.
+ */
+static void test_local_address(void **state)
+{
+	struct sip_peer to = { .proto = SIP_UDP, .len = sizeof(struct sockaddr_in) };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&to.addr;
+	char host[64];
+	uint16_t port;
+
+	(void)state;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(5099);
+	inet_pton(AF_INET, "127.0.0.1", &sin->sin_addr);
+	for (int i = 0; i < 3; i++) {	/* asked, then remembered */
+		assert_int_equal(sip_srv_local_for(&fx->s, &to, host, sizeof(host), &port), 0);
+		assert_string_equal(host, "127.0.0.1");
+	}
+	sin->sin_port = htons(5098);	/* another port of the same address */
+	assert_int_equal(sip_srv_local_for(&fx->s, &to, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_challenge_per_subscriber, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest_uri, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_address, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
