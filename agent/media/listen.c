@@ -14,6 +14,13 @@
 #include "media/listen.h"
 #include "media/session.h"
 
+static void listen_copy(void *arg, int from, const uint8_t *pkt, size_t len);
+
+static const struct media_listen_ops listen_ops = {
+	.tap = listen_copy,
+	.stop = media_listen_stop,
+};
+
 static void offload_all(struct media_session *s)
 {
 	for (int i = 0; i < s->nstreams; i++)
@@ -43,6 +50,7 @@ int media_listen_start(struct media_session *s, const char *op, struct media_lis
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
+	l->ops = &listen_ops;
 	l->s = s;
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(l->ticket + 2 * i, 3, "%02x", rnd[i]);
@@ -99,7 +107,8 @@ void media_listen_stop(struct media_listen *l, const char *why)
 	free(l);
 }
 
-void media_listen_copy(void *arg, int from, const uint8_t *pkt, size_t len)
+/* The relay's tap (relay.h) of a listened-to stream; arg is the listen. */
+static void listen_copy(void *arg, int from, const uint8_t *pkt, size_t len)
 {
 	struct media_listen *l = arg;
 

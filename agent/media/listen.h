@@ -29,13 +29,25 @@
 #define MEDIA_LISTEN_TICKET	33	/* 32 hex digits and the NUL */
 
 struct media_session;
+struct media_listen;
 
 /* A copy of one RTP datagram from leg `from`'s peer (0: the caller's). */
 typedef void (*media_listen_rtp_fn)(void *arg, int from, const uint8_t *pkt, size_t len);
 /* The listen ended without the sink asking (the call ended, STP LISTEN). */
 typedef void (*media_listen_gone_fn)(void *arg, const char *why);
 
+/*
+ * What the session does with its listen, through the listen itself, so that
+ * session.c needs nothing of listen.c: the relay's tap for each stream, and
+ * the end when the call ends.
+ */
+struct media_listen_ops {
+	void (*tap)(void *arg, int from, const uint8_t *pkt, size_t len);	/* arg: the listen */
+	void (*stop)(struct media_listen *l, const char *why);
+};
+
 struct media_listen {
+	const struct media_listen_ops *ops;
 	struct media_session	*s;
 	char			ticket[MEDIA_LISTEN_TICKET];	/* "": claimed */
 	char			op[33];		/* who listens */
@@ -60,7 +72,5 @@ struct media_listen *media_listen_claim(struct loop *loop, struct media_session 
 /* Ends it: the kernel flows come back. The sink is told (why) unless it asked (why NULL). */
 void media_listen_stop(struct media_listen *l, const char *why);
 
-/* The relay's tap (relay.h) of a listened-to stream; arg is the listen. */
-void media_listen_copy(void *arg, int from, const uint8_t *pkt, size_t len);
 
 #endif /* SLUICE_MEDIA_LISTEN_H */

@@ -190,7 +190,7 @@ void media_stream_offload(struct media_session *s, struct media_sstream *st)
 {
 	int from, comp;
 
-	st->relay.tap = s->listen ? media_listen_copy : NULL;
+	st->relay.tap = s->listen ? s->listen->ops->tap : NULL;
 	st->relay.tap_arg = s->listen;
 	for (from = 0; from < 2; from++)
 		for (comp = 0; comp < 2; comp++)
@@ -1163,7 +1163,7 @@ void media_session_destroy(struct media_session *s)
 	int i;
 
 	if (s->listen)
-		media_listen_stop(s->listen, "the call ended");
+		s->listen->ops->stop(s->listen, "the call ended");
 	if (s->m->keeper)
 		s->m->keeper->gone(s);
 	for (i = 0; i < SDP_MAX_STREAMS; i++)

@@ -63,6 +63,17 @@ enum call_state {
 struct call;
 struct relay;
 struct testcall;
+struct call;
+
+/*
+ * A call sluiced originated (testcall.c): what its answer and its end do,
+ * reached through the call so that call.c and fork.c need nothing of
+ * testcall.c.
+ */
+struct b2b_origin_ops {
+	void (*answered)(struct call *c, const char *sdp);
+	void (*end)(struct call *c);	/* frees c->tc; again: nothing */
+};
 struct media_session;
 struct cdr_rec;
 
@@ -156,6 +167,7 @@ struct call {
 	struct cdr_rec		*cdr;		/* its record, NULL without [store] */
 	bool			kept;		/* left up for the next sluiced: record open */
 	struct testcall		*tc;		/* a test call: side A is sluiced's player */
+	const struct b2b_origin_ops *origin;	/* with tc */
 };
 
 /* The calls of a SIP server (sip_server.b2b). */
@@ -273,9 +285,6 @@ int b2b_start_branch(struct call *c, const char *ruri, const struct sip_peer *pe
 /* b2bua.c */
 struct call *b2b_new_call(struct sip_server *s);
 
-/* testcall.c */
-void b2b_testcall_answered(struct call *c, const char *sdp);
-void b2b_testcall_end(struct call *c);
 
 /* dialog.c */
 bool b2bua_in_dialog(struct sip_server *s, struct rx *rx);

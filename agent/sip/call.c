@@ -163,7 +163,8 @@ void b2b_free_call(struct call *c)
 {
 	while (c->aux)
 		b2b_aux_free(c->aux);
-	b2b_testcall_end(c);
+	if (c->origin)
+		c->origin->end(c);
 	free(c->leg[SIDE_A].sdp);
 	free(c->leg[SIDE_B].sdp);
 	free(c->rel_text);
@@ -414,7 +415,8 @@ void b2b_end_call(struct call *c, const char *why)
 	loop_timer_cancel(c->s->loop, &c->rel_timer);
 	loop_timer_cancel(c->s->loop, &c->leg[SIDE_A].se_timer);
 	loop_timer_cancel(c->s->loop, &c->leg[SIDE_B].se_timer);
-	b2b_testcall_end(c);
+	if (c->origin)
+		c->origin->end(c);
 	if (c->media)
 		media_session_destroy(c->media);
 	c->media = NULL;

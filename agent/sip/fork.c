@@ -78,7 +78,7 @@ static void answered(struct call *c, int me, int code, const osip_message_t *res
 	b2b_arm_se(c, SIDE_B);
 	b2b_persist_call(c);
 	if (c->tc)
-		b2b_testcall_answered(c, sdp);
+		c->origin->answered(c, sdp);
 }
 
 static int send_branch_invite(struct call *c, struct branch *b, const char *auth);

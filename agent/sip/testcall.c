@@ -203,7 +203,7 @@ out_fail:
 	b2b_end_call(c, "the second party could not be called");
 }
 
-void b2b_testcall_answered(struct call *c, const char *sdp)
+static void testcall_answered(struct call *c, const char *sdp)
 {
 	struct testcall *tc = c->tc;
 
@@ -215,7 +215,7 @@ void b2b_testcall_answered(struct call *c, const char *sdp)
 	loop_timer_arm(c->s->loop, &tc->tick, 0);
 }
 
-void b2b_testcall_end(struct call *c)
+static void testcall_end(struct call *c)
 {
 	struct testcall *tc = c->tc;
 
@@ -226,6 +226,11 @@ void b2b_testcall_end(struct call *c)
 	free(tc);
 	c->tc = NULL;
 }
+
+static const struct b2b_origin_ops testcall_origin = {
+	.answered = testcall_answered,
+	.end = testcall_end,
+};
 
 static void on_media_dead(struct media_session *ms, void *owner)
 {
@@ -404,6 +409,7 @@ int b2bua_testcall(struct sip_server *s, const char *user, const char *bridge,
 	}
 	tc->c = c;
 	c->tc = tc;
+	c->origin = &testcall_origin;
 	c->winner = -1;
 	c->best = 699;
 	snprintf(tc->op, sizeof(tc->op), "%s", op);
@@ -415,7 +421,7 @@ int b2bua_testcall(struct sip_server *s, const char *user, const char *bridge,
 	if (!c->media || player_offer(c, tc, err, errlen)) {
 		if (c->media)
 			media_session_destroy(c->media);
-		b2b_testcall_end(c);
+		testcall_end(c);
 		free(c);
 		return -EADDRNOTAVAIL;
 	}
