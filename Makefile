@@ -166,7 +166,7 @@ check-docs:
 # the agent's sources built again with clang and the sanitizers. `make fuzz`
 # runs each for FUZZ_TIME seconds; `make check` for FUZZ_CHECK_TIME.
 FUZZ_TIME ?= 300
-FUZZ_CHECK_TIME ?= 15
+FUZZ_CHECK_TIME ?= 10
 FUZZ_DIR := build/fuzz
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
