@@ -32,6 +32,7 @@
 #include "http/import.h"
 #include "http/listen.h"
 #include "mml/server.h"
+#include "net/ws_frame.h"
 
 #define HTTP_MAX_CONNS		64
 #define HTTP_MAX_PER_IP		16
@@ -516,23 +517,6 @@ static void peer_of(struct MHD_Connection *conn, char *out, size_t n)
 			  (socklen_t)n);
 }
 
-/* Whether the comma-separated list holds token (case-insensitive). */
-static bool has_token(const char *list, const char *token)
-{
-	size_t tl = strlen(token);
-
-	while (list && *list) {
-		size_t n;
-
-		list += strspn(list, " \t,");
-		n = strcspn(list, " \t,");
-		if (n == tl && !strncasecmp(list, token, tl))
-			return true;
-		list += n;
-	}
-	return false;
-}
-
 /* RFC 6455 4.1's opening handshake, version 13, with its key copied to key. */
 static bool ws_handshake(struct MHD_Connection *conn, char *key, size_t n)
 {
@@ -541,7 +525,7 @@ static bool ws_handshake(struct MHD_Connection *conn, char *key, size_t n)
 	const char *ver = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Version");
 	const char *k = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
 
-	if (!up || !has_token(up, "websocket") || !co || !has_token(co, "upgrade") || !ver ||
+	if (!up || !ws_has_token(up, "websocket") || !co || !ws_has_token(co, "upgrade") || !ver ||
 	    strcmp(ver, "13") || !k || strlen(k) != 24 || strlen(k) >= n)
 		return false;
 	snprintf(key, n, "%s", k);

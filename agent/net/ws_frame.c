@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -145,6 +146,22 @@ size_t ws_frame_header(uint8_t out[WS_HDR_MAX], uint8_t opcode, uint64_t len)
 	for (int i = 0; i < 8; i++)
 		out[2 + i] = (uint8_t)(len >> (56 - 8 * i));
 	return 10;
+}
+
+bool ws_has_token(const char *list, const char *token)
+{
+	size_t tl = strlen(token);
+
+	while (list && *list) {
+		size_t n;
+
+		list += strspn(list, " \t,");
+		n = strcspn(list, " \t,");
+		if (n == tl && !strncasecmp(list, token, tl))
+			return true;
+		list += n;
+	}
+	return false;
 }
 
 int ws_accept(const char *key, char out[WS_ACCEPT_LEN + 1])

@@ -70,6 +70,8 @@ int ws_read(struct ws_reader *r, char *buf, size_t *len, uint64_t max, bool need
 void ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4]);
 /* The header of an unmasked, final frame of len bytes (ours: a server's); its size. */
 size_t ws_frame_header(uint8_t out[WS_HDR_MAX], uint8_t opcode, uint64_t len);
+/* Whether a header's comma-separated list holds token (case-insensitive: Upgrade, Connection). */
+bool ws_has_token(const char *list, const char *token);
 /* Sec-WebSocket-Accept for key: base64(SHA-1(key GUID)), NUL-terminated. */
 int ws_accept(const char *key, char out[WS_ACCEPT_LEN + 1]);
 

@@ -16,23 +16,6 @@
 
 static void ws_schedule(struct sip_ws *ws);
 
-/* Whether the comma-separated list holds token (case-insensitive). */
-static bool has_token(const char *list, const char *token)
-{
-	size_t tl = strlen(token);
-
-	while (list && *list) {
-		size_t n;
-
-		list += strspn(list, " \t,");
-		n = strcspn(list, " \t,");
-		if (n == tl && !strncasecmp(list, token, tl))
-			return true;
-		list += n;
-	}
-	return false;
-}
-
 static enum MHD_Result refuse(struct sip_ws *ws, struct MHD_Connection *conn, unsigned code,
 			      const char *why)
 {
@@ -93,14 +76,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	ver = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Version");
 	key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
 	proto = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Protocol");
-	if (strcmp(method, "GET") || !up || !has_token(up, "websocket") || !co ||
-	    !has_token(co, "upgrade"))
+	if (strcmp(method, "GET") || !up || !ws_has_token(up, "websocket") || !co ||
+	    !ws_has_token(co, "upgrade"))
 		return refuse(ws, conn, 426, "SIP over WebSocket here (RFC 7118)\n");
 	if (!ver || strcmp(ver, "13"))
 		return refuse(ws, conn, 426, "WebSocket version 13 only\n");
 	if (!key || strlen(key) != 24 || ws_accept(key, accept))
 		return refuse(ws, conn, 400, "bad Sec-WebSocket-Key\n");
-	if (!proto || !has_token(proto, "sip"))
+	if (!proto || !ws_has_token(proto, "sip"))
 		return refuse(ws, conn, 400, "Sec-WebSocket-Protocol must offer sip\n");
 	r = MHD_create_response_for_upgrade(on_upgraded, ws);
 	if (!r)

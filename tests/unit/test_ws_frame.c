@@ -112,6 +112,19 @@ static bool on_msg(void *arg, uint8_t opcode, char *payload, size_t len)
 	return true;
 }
 
+/* Upgrade and Connection lists, as browsers and proxies send them. */
+static void test_has_token(void **state)
+{
+	(void)state;
+	assert_true(ws_has_token("websocket", "websocket"));
+	assert_true(ws_has_token("keep-alive, Upgrade", "upgrade"));
+	assert_true(ws_has_token(" ,Upgrade,", "upgrade"));
+	assert_false(ws_has_token("upgrades", "upgrade"));
+	assert_false(ws_has_token("keep-alive", "upgrade"));
+	assert_false(ws_has_token("", "upgrade"));
+	assert_false(ws_has_token(NULL, "upgrade"));
+}
+
 static void test_read_fragments(void **state)
 {
 	uint8_t in[256];
@@ -168,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_rfc_examples),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_forbidden),
+		cmocka_unit_test(test_has_token),
 		cmocka_unit_test(test_read_fragments),
 		cmocka_unit_test(test_read_out_of_order),
 	};
