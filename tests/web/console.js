@@ -17,24 +17,11 @@
 
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const web = require('./lib.js');
 
+const { result, launch, login } = web;
 const [url, steps, shots] = process.argv.slice(2);
-let failed = 0;
-
-function result(ok, what) {
-	if (!ok) failed++;
-	console.log('RESULT ' + (ok ? 0 : 1) + ' ' + what);
-}
-
-async function waitFile(name, ms) {
-	const f = path.join(steps, name);
-	for (let t = 0; t < ms; t += 100) {
-		if (fs.existsSync(f)) return true;
-		await new Promise((r) => setTimeout(r, 100));
-	}
-	return false;
-}
+const waitFile = (name, ms) => web.waitFile(steps, name, ms);
 
 async function shot(page, name) {
 	await page.screenshot({ path: path.join(shots, 'web-' + name + '.png'), fullPage: true });
@@ -49,11 +36,7 @@ async function addSubscriber(page, user, pw, display) {
 }
 
 async function main() {
-	const browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-	});
+	const browser = await launch();
 	const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
 	const page = await context.newPage();
 	const errors = [];
@@ -69,9 +52,7 @@ async function main() {
 				   null, { timeout: 5000 });
 	result(/login failed/.test(await page.textContent('#message')), 'a wrong password is refused on the page');
 	await shot(page, 'login');
-	await page.fill('#login-password', 'web-admin-pw');
-	await page.click('#login-submit');
-	await page.waitForSelector('#page-dashboard:not([hidden])', { timeout: 10000 });
+	await login(page, 'admin', 'web-admin-pw');
 	result((await page.textContent('#who')).includes('admin (ADMIN)'), 'admin logs in and sees the dashboard');
 	const cookies = await context.cookies();
 	const c = cookies.find((x) => x.name === 'sluice_session');
@@ -198,7 +179,4 @@ async function main() {
 	await browser.close();
 }
 
-main().then(() => process.exit(failed ? 1 : 0), (e) => {
-	console.log('RESULT 1 the browser run stopped: ' + String(e.message || e).split('\n')[0]);
-	process.exit(1);
-});
+web.run(main);

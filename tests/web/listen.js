@@ -14,44 +14,23 @@
 
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const web = require('./lib.js');
 
+const { result, launch, login } = web;
 const [url, steps, shots] = process.argv.slice(2);
-let failed = 0;
-
-function result(ok, what) {
-	if (!ok) failed++;
-	console.log('RESULT ' + (ok ? 0 : 1) + ' ' + what);
-}
-
-async function waitFile(name, ms) {
-	const f = path.join(steps, name);
-	for (let t = 0; t < ms; t += 100) {
-		if (fs.existsSync(f)) return true;
-		await new Promise((r) => setTimeout(r, 100));
-	}
-	return false;
-}
+const waitFile = (name, ms) => web.waitFile(steps, name, ms);
 
 const samples = (page, dir) => page.textContent('#listen-samples-' + dir).then((t) => Number(t) || 0);
 
 async function main() {
-	const browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-		       '--autoplay-policy=no-user-gesture-required'],
-	});
+	const browser = await launch(['--autoplay-policy=no-user-gesture-required']);
 	const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
 	const errors = [];
 	page.on('pageerror', (e) => errors.push(e.message));
 
 	await page.goto(url + '/');
 	await page.waitForSelector('#page-login:not([hidden])', { timeout: 5000 });
-	await page.fill('#login-op', 'admin');
-	await page.fill('#login-password', 'web-admin-pw');
-	await page.click('#login-submit');
-	await page.waitForSelector('#page-dashboard:not([hidden])', { timeout: 10000 });
+	await login(page, 'admin', 'web-admin-pw');
 
 	// The decoders against G.711's own table values.
 	const g711 = await page.evaluate(() => [ulawSample(0xff), ulawSample(0x00), ulawSample(0x80),
@@ -89,7 +68,4 @@ async function main() {
 	await browser.close();
 }
 
-main().catch((e) => {
-	console.log('RESULT 1 the browser run: ' + e.message);
-	failed++;
-}).finally(() => process.exit(failed ? 1 : 0));
+web.run(main);

@@ -8,29 +8,17 @@
 //   node testcall.js URL CALLEE
 'use strict';
 
-const { chromium } = require('playwright-core');
+const web = require('./lib.js');
 
+const { result, launch, login } = web;
 const [url, callee] = process.argv.slice(2);
-let failed = 0;
-
-function result(ok, what) {
-	if (!ok) failed++;
-	console.log('RESULT ' + (ok ? 0 : 1) + ' ' + what);
-}
 
 async function main() {
-	const browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-	});
+	const browser = await launch();
 	const page = await browser.newPage();
 	await page.goto(url + '/');
 	await page.waitForSelector('#page-login:not([hidden])', { timeout: 5000 });
-	await page.fill('#login-op', 'admin');
-	await page.fill('#login-password', 'web-admin-pw');
-	await page.click('#login-submit');
-	await page.waitForSelector('#page-dashboard:not([hidden])', { timeout: 10000 });
+	await login(page, 'admin', 'web-admin-pw');
 	await page.click('a[href="#calls"]');
 	await page.waitForSelector('#testcall-form', { timeout: 5000 });
 	result(true, 'the live calls page has the Test call form');
@@ -43,7 +31,4 @@ async function main() {
 	await browser.close();
 }
 
-main().catch((e) => {
-	console.log('RESULT 1 the browser run: ' + e.message);
-	failed++;
-}).finally(() => process.exit(failed ? 1 : 0));
+web.run(main);
