@@ -51,6 +51,16 @@ cluster_node() {
 	wait_for $TMP/$x.log "running|cannot" 100
 }
 
+# cluster_stop: SIGTERM to both nodes; a check that both exit 0 (no sanitizer report).
+cluster_stop() {
+	local rc_a
+	kill -TERM $PID_a $PID_b
+	wait $PID_a
+	rc_a=$?
+	wait $PID_b
+	ok $((rc_a | $?)) "both nodes stop cleanly (no sanitizer report)"
+}
+
 # node_mml X CMD...: MML commands on node X (as admin), the reply on stdout.
 node_mml() {
 	local x=$1 ns

@@ -48,6 +48,16 @@ web_login() {
 	CSRF=$(jbody .csrf)
 }
 
+# web_phones_add: subscribers 2001 and 2002 (pw-2001-x, pw-2002-x) added
+# through the API with the bearer token, for web_phones_register.
+web_phones_add() {
+	local u
+	for u in 2001 2002; do
+		api POST /api/subscribers "{\"username\": \"$u\", \"password\": \"pw-$u-x\"}" \
+			-H "Authorization: Bearer $TOKEN" >/dev/null
+	done
+}
+
 # web_phones_register WHAT: phones 2001 (port 5064) and 2002 (5065), with
 # the passwords pw-2001-x and pw-2002-x, register from $WEB_NS; one test
 # each, described as "USER WHAT".

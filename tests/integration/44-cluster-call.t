@@ -118,9 +118,5 @@ node_mml a 'RMV USER: USERNAME="1002";' >/dev/null 2>&1
 is "$(psql_q "SELECT count(*) FROM registrations WHERE aor = 'sip:1002@ims.local'")" 0 \
 	"a subscriber removed on node A loses its binding on node B in PostgreSQL"
 
-kill -TERM $PID_a $PID_b
-wait $PID_a
-rc_a=$?
-wait $PID_b
-ok $((rc_a | $?)) "both nodes stop cleanly (no sanitizer report)"
+cluster_stop
 done_testing

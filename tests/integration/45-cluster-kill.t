@@ -89,9 +89,5 @@ ok $(cmp -s $TMP/shared-b.txt $TMP/local-b.txt && echo 0 || echo 1) \
 is "$(psql_q "SELECT count(*) FROM registrations WHERE node = 'node-b'")" 1 \
 	"node B's binding is in PostgreSQL once, under its name"
 
-kill -TERM $PID_a $PID_b
-wait $PID_a
-rc_a=$?
-wait $PID_b
-ok $((rc_a | $?)) "both nodes stop cleanly (no sanitizer report)"
+cluster_stop
 done_testing

@@ -102,9 +102,5 @@ sleep 0.5
 is "$(psql_q "SELECT count(*) FROM cdr WHERE record_type = 'CALL' AND caller_ip = '$NET.0.5'
 	AND disposition = 'ANSWERED'")" 12 "each call's CDR, from the node that took it, in the one table"
 
-kill -TERM $PID_a $PID_b
-wait $PID_a
-rc_a=$?
-wait $PID_b
-ok $((rc_a | $?)) "both nodes stop cleanly (no sanitizer report)"
+cluster_stop
 done_testing

@@ -25,9 +25,7 @@ web_sluiced $WEB_NS
 plan 68
 
 bearer=(-H "Authorization: Bearer $TOKEN")
-for u in 2001 2002; do
-	api POST /api/subscribers "{\"username\": \"$u\", \"password\": \"pw-$u-x\"}" "${bearer[@]}" >/dev/null
-done
+web_phones_add
 web_phones_register "registers"
 web_phones_call 30
 ok $? "2001 calls 2002"

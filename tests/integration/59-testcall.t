@@ -23,10 +23,7 @@ web_sluiced $WEB_NS testcall.rate=4 testcall.prompts=$TOP/share/prompts \
 plan 29
 
 auth=(-H "Authorization: Bearer $TOKEN")
-for u in 2001 2002; do
-	api POST /api/subscribers "{\"username\": \"$u\", \"password\": \"pw-$u-x\"}" "${auth[@]}" \
-		>/dev/null
-done
+web_phones_add
 web_phones_register "registers"
 mml() { in_ns $WEB_NS perl $TOP/tests/tools/mmlc.pl 127.0.0.1:7777 \
 	'LGI: OP="admin", PWD="web-admin-pw";' "$@"; }

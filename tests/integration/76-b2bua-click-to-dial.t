@@ -19,10 +19,7 @@ web_sluiced $WEB_NS
 plan 13
 
 auth=(-H "Authorization: Bearer $TOKEN")
-for u in 2001 2002; do
-	api POST /api/subscribers "{\"username\": \"$u\", \"password\": \"pw-$u-x\"}" "${auth[@]}" \
-		>/dev/null
-done
+web_phones_add
 web_phones_register "registers"
 
 # Both phones answer one call each and wait for a BYE.
