@@ -79,7 +79,9 @@ static __always_inline bool sluice_fwd_demux(const struct sluice_flow_action *ac
 
 /*
  * Accounts the RTP header of a forwarded packet of an RTP flow, received at
- * now_ns (CLOCK_MONOTONIC). RTCP multiplexed on the port is skipped.
+ * now_ns (CLOCK_MONOTONIC), every packet's arrival taken (A.8 exactly: the
+ * kernel module's clock is cheap beside its own path). RTCP multiplexed on
+ * the port is skipped.
  * Returns false for a packet that is not RTP version 2, which the caller
  * counts in rtp_errors (as it does a payload shorter than the header).
  */
@@ -99,7 +101,8 @@ static __always_inline bool sluice_fwd_account_rtp(struct sluice_flow_stats *st,
 	ts = sluice_ntohl(rtp->ts);
 	/* Arrival in timestamp units; µs first so the product cannot overflow. */
 	arrival = act->clock_rate ? (__u32)((now_ns / 1000) * act->clock_rate / 1000000) : ts;
-	sluice_rtp_update(st, sluice_ntohs(rtp->seq), ts, sluice_ntohl(rtp->ssrc), arrival);
+	sluice_rtp_update(st, sluice_ntohs(rtp->seq), ts, sluice_ntohl(rtp->ssrc), arrival,
+			  SLUICE_RTP_CLOCK_PAIR);
 	return true;
 }
 

@@ -40,7 +40,7 @@
 #define SLUICE_PROF_NO_STATS	(1u << 1)	/* no counters */
 #define SLUICE_PROF_NO_RTP	(1u << 2)	/* counters without the RTP part */
 #define SLUICE_PROF_NO_VERDICTS	(1u << 3)
-#define SLUICE_PROF_NO_CLOCK	(1u << 4)	/* the time of day: 0 */
+#define SLUICE_PROF_NO_CLOCK	(1u << 4)	/* no clock read: times 0, no jitter */
 const volatile __u32 sluice_prof_skip;
 
 /* RFC 7983 demultiplexing by the first payload byte. */
@@ -382,11 +382,21 @@ static __always_inline void sluice_rewrite(struct sluice_pkt *p, const struct sl
 	sluice_copy_mac(p->eth->h_source, f->egress.smac);
 }
 
+/*
+ * Jitter's sampling, set by the loader ([media] jitter_sampling): the
+ * precise clock is read for one pair of consecutive RTP packets in every
+ * mask + 1 (rtp_stats.h); 0 reads it for every packet, RFC 3550 A.8
+ * exactly. Read-only data: the verifier prunes the branch not taken.
+ */
+const volatile __u32 sluice_jitter_mask;
+
 static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
-					       const struct sluice_pkt *p, __u32 ts_mult, __u64 now)
+					       const struct sluice_pkt *p, __u32 ts_mult)
 {
 	struct sluice_rtp_hdr *rtp = (void *)p->payload;
-	__u32 ts, arrival;
+	enum sluice_rtp_clock clock;
+	__u32 ts, ssrc, arrival;
+	__u16 seq;
 	__u8 pt;
 
 	if ((void *)(rtp + 1) > p->end || (rtp->vpxcc >> 6) != 2) {
@@ -397,8 +407,13 @@ static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
 	if (pt >= RTCP_MUX_PT_MIN && pt <= RTCP_MUX_PT_MAX)
 		return;
 	ts = bpf_ntohl(rtp->ts);
-	arrival = ts_mult ? sluice_rtp_arrival(now, ts_mult) : ts;
-	sluice_rtp_update(st, bpf_ntohs(rtp->seq), ts, bpf_ntohl(rtp->ssrc), arrival);
+	seq = bpf_ntohs(rtp->seq);
+	ssrc = bpf_ntohl(rtp->ssrc);
+	clock = sluice_rtp_clock(st, seq, ssrc, sluice_jitter_mask);
+	arrival = ts;
+	if (ts_mult && clock != SLUICE_RTP_CLOCK_NONE && !(sluice_prof_skip & SLUICE_PROF_NO_CLOCK))
+		arrival = sluice_rtp_arrival(bpf_ktime_get_ns(), ts_mult);
+	sluice_rtp_update(st, seq, ts, ssrc, arrival, clock);
 }
 
 /*
@@ -419,7 +434,7 @@ static __always_inline void sluice_account(const struct sluice_pkt *p, struct sl
 	st->bytes += udp_len - sizeof(struct udphdr);	/* parse.h: udp_len >= 8 */
 	st->last_seen_ns = now;
 	if ((f->action.flags & SLUICE_F_RTP) && !(sluice_prof_skip & SLUICE_PROF_NO_RTP))
-		sluice_account_rtp(st, p, f->egress.ts_mult, now);
+		sluice_account_rtp(st, p, f->egress.ts_mult);
 }
 
 /*
@@ -460,7 +475,12 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 	ttl = v6 ? p->ip6->hop_limit : p->ip4->ttl;
 	if (ttl <= 1)
 		return SLUICE_V_PASS_TTL;
-	now = sluice_prof_skip & SLUICE_PROF_NO_CLOCK ? 0 : bpf_ktime_get_ns();
+	/*
+	 * The coarse clock (a tick, 4 ms at HZ=250) for what needs no more:
+	 * the stream's first and last packet, the egress cache's age. The
+	 * precise one, which costs several times more, only for jitter.
+	 */
+	now = sluice_prof_skip & SLUICE_PROF_NO_CLOCK ? 0 : bpf_ktime_get_coarse_ns();
 	if (!sluice_egress_good(&f->egress, p, in_if, now, v6)) {
 		why = sluice_resolve(ctx, p, f, in_if, now, v6);
 		if (why)

@@ -98,6 +98,20 @@ static int parse_limit(struct conf *c, const char *val, void *dst, const char **
 	return 0;
 }
 
+/* [media] jitter_sampling: 1 (every packet) or a power of two up to 64. */
+static int parse_jitter_sampling(struct conf *c, const char *val, void *dst, const char **want)
+{
+	uint32_t n;
+
+	(void)c;
+	if (parse_u32(val, &n, 64, want) || !n || (n & (n - 1))) {
+		*want = "1 (every packet), 2, 4, 8, 16, 32 or 64";
+		return -EINVAL;
+	}
+	*(uint32_t *)dst = n;
+	return 0;
+}
+
 static int parse_count(struct conf *c, const char *val, void *dst, const char **want)
 {
 	(void)c;
@@ -567,6 +581,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("media", "datapath", "auto", parse_datapath, media_datapath),
 	KEY("media", "timeout", "60", parse_seconds, media_timeout),
 	KEY("media", "hold_timeout", "3600", parse_seconds, media_hold_timeout),
+	KEY("media", "jitter_sampling", "8", parse_jitter_sampling, media_jitter_sampling),
 	KEY("media", "bpf_pin_dir", "/sys/fs/bpf/sluice", parse_path, media_pin_dir),
 	KEY("media", "relatch", "ssrc", parse_relatch, media_relatch),
 	KEY("media", "ice", "remove", parse_ice, media_keep_ice),

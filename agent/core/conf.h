@@ -73,6 +73,7 @@ struct conf {
 	enum conf_datapath media_datapath;
 	uint32_t	media_timeout;		/* seconds */
 	uint32_t	media_hold_timeout;	/* seconds */
+	uint32_t	media_jitter_sampling;	/* the XDP program's jitter: 1 pair in N */
 	char		media_pin_dir[CONF_STR_MAX];
 	int		media_relatch;		/* enum media_relatch: off, ssrc, any */
 	bool		media_keep_ice;		/* ice = keep: candidates pass through */

@@ -268,6 +268,7 @@ static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 		return err;
 	set_veths(x);
 	x->skel->rodata->sluice_prof_skip = prof_skip;
+	x->skel->rodata->sluice_jitter_mask = x->jitter_mask;
 	/*
 	 * A generation no cached egress of a previous program can carry by
 	 * chance: the actions it resolved are kept across an adoption.
@@ -329,6 +330,7 @@ int dp_xdp_open(const struct conf *conf, enum dp_xdp_mode mode, struct dp **out,
 	if (!x)
 		return -ENOMEM;
 	x->want = conf->media_datapath;
+	x->jitter_mask = conf->media_jitter_sampling ? conf->media_jitter_sampling - 1 : 0;
 	err = find_ifs(x, conf, why, whylen);
 	if (err)
 		goto out_free;

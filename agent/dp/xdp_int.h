@@ -44,6 +44,7 @@ struct dp_xdp {
 	struct dp_xdp_if	ifs[CONF_MAX_IFACES];
 	int			n_ifs;
 	enum conf_datapath	want;	/* what [media] datapath asked for */
+	__u32			jitter_mask;	/* [media] jitter_sampling - 1 */
 	unsigned		good_checks;	/* in a row, on generic, that native would deliver */
 	bool			native_pending;	/* on generic only until native delivers */
 	__u64			verdicts_seen;	/* the program's TX and REDIRECT, last read */

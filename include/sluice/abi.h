@@ -116,7 +116,7 @@ struct sluice_flow_action {
  * a new or replaced action resolves again.
  */
 struct sluice_flow_egress {
-	__u64	at_ns;			/* CLOCK_MONOTONIC of the resolution */
+	__u64	at_ns;			/* CLOCK_MONOTONIC (coarse) of the resolution */
 	__u32	gen;			/* 0: never resolved */
 	__u32	ifindex;		/* where packets leave */
 	__u32	in_ifindex;		/* for packets that came in here */
@@ -137,15 +137,18 @@ struct sluice_flow_egress {
 /*
  * Per-flow statistics. packets and bytes are updated atomically; the RTP
  * state is updated by the CPU that received the packet (a flow's packets
- * share one 5-tuple and so one receive queue). Times are CLOCK_MONOTONIC ns
- * (bpf_ktime_get_ns / ktime_get_ns). A fresh flow's are all zeroes:
- * first_seen_ns is set by the first packet.
+ * share one 5-tuple and so one receive queue). Times are CLOCK_MONOTONIC ns:
+ * the XDP program's from the coarse clock (bpf_ktime_get_coarse_ns, up to
+ * a tick behind), the kernel module's from ktime_get_ns. A fresh flow's are
+ * all zeroes: first_seen_ns is set by the first packet.
  *
  * RTP state follows RFC 3550 A.1 (sequence), A.3 (loss) and A.8 (jitter):
  *   expected = ext_max_seq - base_seq + 1
  *   lost     = expected - received   (may go negative with duplicates)
  *   jitter   = J * 16, in timestamp units (as A.8 keeps it); ms is
- *              jitter / 16 * 1000 / clock_rate.
+ *              jitter / 16 * 1000 / clock_rate. The XDP program takes D
+ *              from one pair of consecutive packets in [media]
+ *              jitter_sampling (bpf/rtp_stats.h), the module from every one.
  */
 struct sluice_flow_stats {
 	__u64	packets;		/* forwarded by this kernel path */

@@ -11,8 +11,10 @@
  *	frames round-robin over ACTIVE pairs, and prints one line per
  *	variant, the median and spread of the time per packet:
  *	  NAME ns MEDIAN p10 P10 p90 P90
- *	for the reference, sluice_xdp whole, and sluice_xdp leaving out one
- *	step at a time (SLUICE_PROF_* in bpf/sluice.bpf.c).
+ *	for the reference, sluice_xdp whole (jitter sampled as shipped, and
+ *	from every packet), and sluice_xdp leaving out one step at a time
+ *	(SLUICE_PROF_* in bpf/sluice.bpf.c). XDPCOST_JITTER_SAMPLE=N in the
+ *	environment measures [media] jitter_sampling = N (default 8).
  *
  * A test run repeats the program REPEAT times on the frame it leaves
  * behind, so each call forwards it back and forth over a pair of flows
@@ -103,13 +105,26 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * sluice_xdp reads the precise clock for two packets in JITTER_SAMPLE (one
+ * pair of consecutive sequence numbers: [media] jitter_sampling, 8 by
+ * default), and a test run repeats one frame, one sequence number: the
+ * runs whose frame starts a pair (seq % JITTER_SAMPLE == 0) read the clock
+ * every time, the others never. Their durations are kept apart, and a
+ * variant's figure is the two medians weighted as traffic has them: 2 in
+ * JITTER_SAMPLE with the clock. With JITTER_SAMPLE 1 (every packet) all
+ * runs read it.
+ */
+static unsigned jitter_sample = 8;
+
 struct variant {
 	const char	*name;
 	__u32		skip;		/* SLUICE_PROF_*, for sluice_xdp */
+	__u32		jitter_mask;	/* 0: every packet; ~0: jitter_sample's */
 	int		prog;
 	int		want;		/* the XDP action every frame must get */
-	__u32		*d;		/* run durations */
-	unsigned	n, wrong;
+	__u32		*d, *dc;	/* run durations, without and with the clock */
+	unsigned	n, nc, wrong;
 };
 
 /* Runs v's program over count frames of active flows, from frame first on. */
@@ -129,7 +144,10 @@ static int run_some(struct variant *v, unsigned active, unsigned first, unsigned
 		if (bpf_prog_test_run_opts(v->prog, &o))
 			return -errno;
 		v->wrong += o.retval != (__u32)v->want;
-		v->d[v->n++] = o.duration;
+		if (v->jitter_mask && (i / active) % jitter_sample)
+			v->d[v->n++] = o.duration;
+		else
+			v->dc[v->nc++] = o.duration;
 	}
 	return 0;
 }
@@ -167,8 +185,17 @@ static void report(struct variant *v)
 	if (bpf_obj_get_info_by_fd(v->prog, &info, &len))
 		info.xlated_prog_len = info.jited_prog_len = 0;
 	qsort(v->d, v->n, sizeof(*v->d), cmp_u32);
-	printf("%-28s ns %4u p10 %4u p90 %4u  insns %4u jited %5u%s\n", v->name, v->d[v->n / 2],
-	       v->d[v->n / 10], v->d[v->n - v->n / 10 - 1], info.xlated_prog_len / 8,
+	qsort(v->dc, v->nc, sizeof(*v->dc), cmp_u32);
+	if (!v->n) {
+		printf("%-34s ns %4u p10 %4u p90 %4u  insns %4u jited %5u%s\n", v->name,
+		       v->dc[v->nc / 2], v->dc[v->nc / 10], v->dc[v->nc - v->nc / 10 - 1],
+		       info.xlated_prog_len / 8, info.jited_prog_len,
+		       v->wrong ? "  (some frames took another path!)" : "");
+		return;
+	}
+	printf("%-34s ns %4u (%u without the clock, %u with)  insns %4u jited %5u%s\n", v->name,
+	       (v->d[v->n / 2] * (jitter_sample - 2) + v->dc[v->nc / 2] * 2 + jitter_sample / 2) /
+	       jitter_sample, v->d[v->n / 2], v->dc[v->nc / 2], info.xlated_prog_len / 8,
 	       info.jited_prog_len, v->wrong ? "  (some frames took another path!)" : "");
 }
 
@@ -253,7 +280,7 @@ static int sluice_flows(struct sluice *s, unsigned flows)
 	return err;
 }
 
-static struct sluice *load_sluice(__u32 skip, unsigned flows)
+static struct sluice *load_sluice(__u32 skip, __u32 jitter_mask, unsigned flows)
 {
 	struct sluice *s = sluice__open();
 	struct bpf_map *m;
@@ -263,6 +290,7 @@ static struct sluice *load_sluice(__u32 skip, unsigned flows)
 	bpf_object__for_each_map(m, s->obj)
 		bpf_map__set_pin_path(m, NULL);
 	s->rodata->sluice_prof_skip = skip;
+	s->rodata->sluice_jitter_mask = jitter_mask;
 	if (sluice__load(s) || sluice_flows(s, flows)) {
 		sluice__destroy(s);
 		return NULL;
@@ -278,14 +306,15 @@ static struct sluice *load_sluice(__u32 skip, unsigned flows)
 int main(int argc, char **argv)
 {
 	static struct variant v[] = {
-		{ "reference relay", 0 },
-		{ "sluice_xdp", 0 },
-		{ "  without the FIB lookup", PROF_NO_FIB },
-		{ "  without flow statistics", PROF_NO_STATS },
-		{ "  without RTP statistics", PROF_NO_RTP },
-		{ "  without verdict counters", PROF_NO_VERDICTS },
-		{ "  without the clock", PROF_NO_CLOCK },
-		{ "  without all four", PROF_NO_FIB | PROF_NO_STATS | PROF_NO_VERDICTS },
+		{ "reference relay", 0, 0 },
+		{ "sluice_xdp", 0, ~0u },
+		{ "  jitter from every packet", 0, 0 },
+		{ "  without the FIB lookup", PROF_NO_FIB, ~0u },
+		{ "  without flow statistics", PROF_NO_STATS, ~0u },
+		{ "  without RTP statistics", PROF_NO_RTP, ~0u },
+		{ "  without verdict counters", PROF_NO_VERDICTS, ~0u },
+		{ "  without the clocks", PROF_NO_CLOCK, ~0u },
+		{ "  without all four", PROF_NO_FIB | PROF_NO_STATS | PROF_NO_VERDICTS, ~0u },
 	};
 	const size_t nv = sizeof(v) / sizeof(v[0]);
 	struct sluice *sl[sizeof(v) / sizeof(v[0])] = { NULL };
@@ -296,6 +325,12 @@ int main(int argc, char **argv)
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: xdpcost FLOWS ACTIVE CALLS\n");
+		return 2;
+	}
+	if (getenv("XDPCOST_JITTER_SAMPLE"))
+		jitter_sample = (unsigned)atoi(getenv("XDPCOST_JITTER_SAMPLE"));
+	if (!jitter_sample || jitter_sample > 64 || (jitter_sample & (jitter_sample - 1))) {
+		fprintf(stderr, "xdpcost: XDPCOST_JITTER_SAMPLE: a power of two, 1 to 64\n");
 		return 2;
 	}
 	flows = (unsigned)atoi(argv[1]);
@@ -318,7 +353,9 @@ int main(int argc, char **argv)
 	v[0].prog = bpf_program__fd(r->progs.ref_relay);
 	v[0].want = XDP_TX;	/* the last of an even REPEAT: back out of a0 */
 	for (i = 1; i < nv; i++) {
-		sl[i] = load_sluice(v[i].skip, flows);
+		if (v[i].jitter_mask)
+			v[i].jitter_mask = jitter_sample - 1;
+		sl[i] = load_sluice(v[i].skip, v[i].jitter_mask, flows);
 		if (!sl[i]) {
 			fprintf(stderr, "xdpcost: loading sluice_xdp (skip %u): %s\n", v[i].skip,
 				strerror(errno));
@@ -334,7 +371,8 @@ int main(int argc, char **argv)
 		}
 	for (i = 0; i < nv; i++) {
 		v[i].d = calloc(calls, sizeof(*v[i].d));
-		if (!v[i].d)
+		v[i].dc = calloc(calls, sizeof(*v[i].dc));
+		if (!v[i].d || !v[i].dc)
 			return 1;
 	}
 	for (done = 0; done + ROUND <= calls; done += ROUND)

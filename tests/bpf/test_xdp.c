@@ -613,6 +613,82 @@ static void test_rtp_statistics(void **state)
 	run_sequence(4, 30110, true);
 }
 
+/*
+ * A second program, loaded with other read-only settings, with the same
+ * flows: for the tests of what the loader chooses. The caller destroys it.
+ */
+static struct sluice *load_variant(__u32 veth_if, __u32 jitter_mask)
+{
+	__u32 ifx[3] = { (__u32)net.a, (__u32)net.b, (__u32)net.e };
+	struct sluice *plain = skel;
+	struct bpf_map *map;
+	size_t i;
+
+	skel = sluice__open();
+	assert_non_null(skel);
+	bpf_object__for_each_map(map, skel->obj)
+		bpf_map__set_pin_path(map, NULL);
+	skel->rodata->sluice_veth_ifs[0] = veth_if;
+	skel->rodata->sluice_jitter_mask = jitter_mask;
+	assert_int_equal(sluice__load(skel), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(bpf_map__update_elem(skel->maps.tx_ports, &ifx[i], 4, &ifx[i],
+						      4, BPF_ANY), 0);
+	for (i = 0; i < sizeof(flow_defs) / sizeof(flow_defs[0]); i++)
+		flow_install(&flow_defs[i]);
+	return plain;
+}
+
+/*
+ * Jitter's sampling in the program ([media] jitter_sampling): with 1 in 8,
+ * only the pairs (8k, 8k + 1) take an arrival time: the relative transit
+ * moves at those and nowhere else, and the jitter only at the second of
+ * each; with every packet, the transit moves at each (the test's frames
+ * carry timestamps 20 ms apart, sent microseconds apart).
+ */
+static void run_jitter_sampling(__u32 mask)
+{
+	struct sluice_flow_key key = { .port = 30100, .family = SLUICE_FAMILY_IPV4 };
+	struct stats_snap before, after;
+	uint16_t seq;
+
+	inet_pton(AF_INET, "10.1.0.1", key.addr);
+	stats_forget(&key);
+	for (seq = 0; seq < 26; seq++) {
+		struct rtp_step st = STEP(SSRC_A, seq);
+		bool pair = mask ? (seq & mask) == 1 : seq > 0;
+		bool first = mask ? !(seq & mask) : true;
+
+		stats_read(&key, &before);
+		send_step(4, 30100, &st);
+		stats_read(&key, &after);
+		assert_int_equal(after.st.received, seq + 1);
+		if (seq == 0)
+			continue;
+		if (first || pair)
+			assert_int_not_equal(after.st.transit, before.st.transit);
+		else
+			assert_int_equal(after.st.transit, before.st.transit);
+		if (pair)
+			assert_int_not_equal(after.st.jitter, before.st.jitter);
+		else
+			assert_int_equal(after.st.jitter, before.st.jitter);
+	}
+}
+
+static void test_jitter_sampling(void **state)
+{
+	struct sluice *plain;
+
+	(void)state;
+	need_program();
+	run_jitter_sampling(0);		/* the unit tests' program: every packet */
+	plain = load_variant(0, 7);
+	run_jitter_sampling(7);
+	sluice__destroy(skel);
+	skel = plain;
+}
+
 /* Replacing a flow's action (a re-INVITE) keeps its statistics. */
 static void test_update_keeps_stats(void **state)
 {
@@ -757,24 +833,12 @@ static void test_veth_back_out(void **state)
 		  IN4(FROM_CALLER4, .sport = 40000, .dport = 30000, RTP(16)),
 		  FWD, TO_CALLEE4(30002, 50000) },
 	};
-	struct sluice *plain = skel;
-	struct bpf_map *map;
-	__u32 ifx[3] = { (__u32)net.a, (__u32)net.b, (__u32)net.e };
+	struct sluice *plain;
 	size_t i;
 
 	(void)state;
 	need_program();
-	skel = sluice__open();
-	assert_non_null(skel);
-	bpf_object__for_each_map(map, skel->obj)
-		bpf_map__set_pin_path(map, NULL);
-	skel->rodata->sluice_veth_ifs[0] = (__u32)net.a;
-	assert_int_equal(sluice__load(skel), 0);
-	for (i = 0; i < 3; i++)
-		assert_int_equal(bpf_map__update_elem(skel->maps.tx_ports, &ifx[i], 4, &ifx[i],
-						      4, BPF_ANY), 0);
-	for (i = 0; i < sizeof(flow_defs) / sizeof(flow_defs[0]); i++)
-		flow_install(&flow_defs[i]);
+	plain = load_variant((__u32)net.a, 0);
 	for (i = 0; i < sizeof(back) / sizeof(back[0]); i++) {
 		print_message("  %s\n", back[i].name);
 		run_case(&back[i]);
@@ -790,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_short_rtp_payload),
 		cmocka_unit_test(test_rtp_statistics),
+		cmocka_unit_test(test_jitter_sampling),
 		cmocka_unit_test(test_update_keeps_stats),
 		cmocka_unit_test(test_partial_checksum),
 		cmocka_unit_test(test_veth_back_out),
