@@ -383,6 +383,27 @@ static __always_inline void sluice_rewrite(struct sluice_pkt *p, const struct sl
 }
 
 /*
+ * Older kernels do not give XDP the coarse clock (6.18 does): the loader
+ * sets this there (libbpf's helper probe), and the program reads the
+ * precise clock for every packet instead, as it always did. Read-only
+ * data: the verifier does not even look at the branch not taken.
+ */
+const volatile __u32 sluice_no_coarse_clock;
+
+static __always_inline __u64 sluice_clock_coarse(void)
+{
+	if (sluice_prof_skip & SLUICE_PROF_NO_CLOCK)
+		return 0;
+	return sluice_no_coarse_clock ? bpf_ktime_get_ns() : bpf_ktime_get_coarse_ns();
+}
+
+/* The precise clock, or what sluice_clock_coarse() read if that was it already. */
+static __always_inline __u64 sluice_clock_precise(__u64 coarse)
+{
+	return sluice_no_coarse_clock ? coarse : bpf_ktime_get_ns();
+}
+
+/*
  * Jitter's sampling, set by the loader ([media] jitter_sampling): the
  * precise clock is read for one pair of consecutive RTP packets in every
  * mask + 1 (rtp_stats.h); 0 reads it for every packet, RFC 3550 A.8
@@ -391,7 +412,7 @@ static __always_inline void sluice_rewrite(struct sluice_pkt *p, const struct sl
 const volatile __u32 sluice_jitter_mask;
 
 static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
-					       const struct sluice_pkt *p, __u32 ts_mult)
+					       const struct sluice_pkt *p, __u32 ts_mult, __u64 now)
 {
 	struct sluice_rtp_hdr *rtp = (void *)p->payload;
 	enum sluice_rtp_clock clock;
@@ -412,7 +433,7 @@ static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
 	clock = sluice_rtp_clock(st, seq, ssrc, sluice_jitter_mask);
 	arrival = ts;
 	if (ts_mult && clock != SLUICE_RTP_CLOCK_NONE && !(sluice_prof_skip & SLUICE_PROF_NO_CLOCK))
-		arrival = sluice_rtp_arrival(bpf_ktime_get_ns(), ts_mult);
+		arrival = sluice_rtp_arrival(sluice_clock_precise(now), ts_mult);
 	sluice_rtp_update(st, seq, ts, ssrc, arrival, clock);
 }
 
@@ -434,7 +455,7 @@ static __always_inline void sluice_account(const struct sluice_pkt *p, struct sl
 	st->bytes += udp_len - sizeof(struct udphdr);	/* parse.h: udp_len >= 8 */
 	st->last_seen_ns = now;
 	if ((f->action.flags & SLUICE_F_RTP) && !(sluice_prof_skip & SLUICE_PROF_NO_RTP))
-		sluice_account_rtp(st, p, f->egress.ts_mult);
+		sluice_account_rtp(st, p, f->egress.ts_mult, now);
 }
 
 /*
@@ -480,7 +501,7 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 	 * the stream's first and last packet, the egress cache's age. The
 	 * precise one, which costs several times more, only for jitter.
 	 */
-	now = sluice_prof_skip & SLUICE_PROF_NO_CLOCK ? 0 : bpf_ktime_get_coarse_ns();
+	now = sluice_clock_coarse();
 	if (!sluice_egress_good(&f->egress, p, in_if, now, v6)) {
 		why = sluice_resolve(ctx, p, f, in_if, now, v6);
 		if (why)
@@ -511,14 +532,11 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
  * clang merges their code and the verifier then meets an IPv6 pointer on
  * the IPv4 path.
  */
-static __noinline int sluice_forward6(struct xdp_md *ctx, const struct sluice_pkt *in,
-				      int *action)
+static __noinline int sluice_forward6(struct xdp_md *ctx, struct sluice_pkt *p, int *action)
 {
-	struct sluice_pkt p = *in;
-
-	if (!sluice_repoint(ctx, &p, true))
+	if (!sluice_repoint(ctx, p, true))
 		return SLUICE_V_PASS_TRUNCATED;
-	return sluice_forward(ctx, &p, action, true);
+	return sluice_forward(ctx, p, action, true);
 }
 
 SEC("xdp")
