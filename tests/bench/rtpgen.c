@@ -2,7 +2,8 @@
 /*
  * rtpgen: offers RTP at a given rate across N flows from the generator
  * namespace and counts what reaches the sink namespace (bench.bpf.c's XDP
- * sink), and reports the machine's busy CPU time over the run.
+ * sink), and reports the machine's busy CPU time over the run (its CPUs' wall
+ * time less their idle, iowait and steal time).
  *
  *   rtpgen GEN_NS REFLECT_IF OUT_IF NEXT_MAC SINK_NS SINK_IF SRC_IP:PORT DST_IP
  *          PORTS FLOWS RATE_PPS SECONDS
@@ -64,22 +65,27 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Busy CPU time of the whole machine, in ns, from /proc/stat. */
-static unsigned long long busy_ns(void)
+/*
+ * The machine's time not busy, in ns, from /proc/stat: idle, iowait and
+ * steal (the hypervisor's, not ours). Busy time over a run is the CPUs'
+ * wall time less this. Not the sum of user, system, irq and softirq: on a
+ * kernel without IRQ_TIME_ACCOUNTING those are samples, one per tick,
+ * whose noise over a few seconds was as large as a relay's cost per packet
+ * (negative differences); idle is measured at each idle entry and exit
+ * (NO_HZ), steal from the hypervisor's clock.
+ */
+static unsigned long long unbusy_ns(void)
 {
-	unsigned long long v[8] = { 0 }, busy;
+	unsigned long long v[8] = { 0 };
 	FILE *f = fopen("/proc/stat", "r");
 
 	if (!f)
 		return 0;
 	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
 		   &v[4], &v[5], &v[6], &v[7]) != 8)
-		v[0] = 0;
+		v[3] = v[4] = v[7] = 0;
 	fclose(f);
-	/* user, nice, system, irq, softirq: not idle, iowait or steal (the
-	 * hypervisor's, not ours) */
-	busy = v[0] + v[1] + v[2] + v[5] + v[6];
-	return busy * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+	return (v[3] + v[4] + v[7]) * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
 static unsigned long long sink_count(struct bench *skel)
@@ -169,6 +175,7 @@ int main(int argc, char **argv)
 	static unsigned char payload[BATCH][172];
 	uint16_t *seq;
 	unsigned long long offered = 0, base_rx, rx, b0, b1;
+	double busy;
 	struct sockaddr_in src = { .sin_family = AF_INET };
 	struct in_addr dst;
 	unsigned short *ports;
@@ -246,7 +253,7 @@ int main(int argc, char **argv)
 	}
 
 	base_rx = sink_count(skel);
-	b0 = busy_ns();
+	b0 = unbusy_ns();
 	t0 = now();
 	for (;;) {
 		double t = now() - t0;
@@ -284,15 +291,16 @@ int main(int argc, char **argv)
 			offered += (unsigned)sent;
 	}
 	t1 = now();
-	b1 = busy_ns();
+	b1 = unbusy_ns();
 	usleep(200000);		/* let the last frames drain */
 	rx = sink_count(skel) - base_rx;
 
 	bpf_xdp_detach((int)if_nametoindex(reflect_if), 0, NULL);
 	if (enter_ns(argv[2]) == 0)
 		bpf_xdp_detach(sink_if, 0, NULL);
-	printf("offered %llu received %llu seconds %.3f busy_ns %llu\n", offered, rx, t1 - t0,
-	       b1 - b0);
+	busy = (t1 - t0) * 1e9 * (double)sysconf(_SC_NPROCESSORS_ONLN) - (double)(b1 - b0);
+	printf("offered %llu received %llu seconds %.3f busy_ns %.0f\n", offered, rx, t1 - t0,
+	       busy > 0 ? busy : 0);
 	bench__destroy(skel);
 	return 0;
 }
