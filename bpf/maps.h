@@ -62,4 +62,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } abi SEC(".maps");
 
+/*
+ * bpf_fib_lookup's parameters, off the stack: an IPv6 packet's path goes
+ * three frames deep (sluice_xdp, sluice_forward6, sluice_udp_sum), and
+ * the verifier allows them 512 bytes together. Per CPU, not pinned: a
+ * scratch pad, nothing kept.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpf_fib_lookup);
+} fib_scratch SEC(".maps");
+
 #endif /* SLUICE_BPF_MAPS_H */

@@ -179,15 +179,16 @@ static __always_inline __u16 sluice_ip_len(const struct sluice_pkt *p, const boo
 /*
  * Whether the egress the action keeps serves this packet: resolved in the
  * current generation, for packets coming in where this one did (the FIB's
- * answer depends on it: forwarding, policy routes), lately, and for a
- * packet no longer than the FIB passed (its MTU check).
+ * answer depends on it: forwarding, policy routes), lately (checked at the
+ * packets that read the clock: now is 0 for the others), and for a packet
+ * no longer than the FIB passed (its MTU check).
  */
 static __always_inline bool sluice_egress_good(const struct sluice_flow_egress *eg,
 					       const struct sluice_pkt *p, __u32 in_if, __u64 now,
 					       const bool v6)
 {
 	return eg->gen == sluice_egress_gen && eg->in_ifindex == in_if &&
-	       now - eg->at_ns < SLUICE_EGRESS_TTL_NS && sluice_ip_len(p, v6) <= eg->len;
+	       (!now || now - eg->at_ns < SLUICE_EGRESS_TTL_NS) && sluice_ip_len(p, v6) <= eg->len;
 }
 
 /*
@@ -201,25 +202,30 @@ static __always_inline int sluice_resolve(struct xdp_md *ctx, const struct sluic
 					  const bool v6)
 {
 	struct sluice_flow_egress *eg = &f->egress;
-	struct bpf_fib_lookup fib = {};
+	struct bpf_fib_lookup *fib;
+	__u32 zero = 0;
 	int why;
 
+	fib = bpf_map_lookup_elem(&fib_scratch, &zero);
+	if (!fib)
+		return SLUICE_V_PASS_FIB_OTHER;
+	__builtin_memset(fib, 0, sizeof(*fib));
 	if (sluice_prof_skip & SLUICE_PROF_NO_FIB) {
-		fib.ifindex = in_if;
-		__builtin_memcpy(fib.smac, p->eth->h_dest, ETH_ALEN);
-		__builtin_memcpy(fib.dmac, p->eth->h_source, ETH_ALEN);
+		fib->ifindex = in_if;
+		__builtin_memcpy(fib->smac, p->eth->h_dest, ETH_ALEN);
+		__builtin_memcpy(fib->dmac, p->eth->h_source, ETH_ALEN);
 	} else {
-		why = sluice_fib(ctx, p, &f->action, &fib, v6);
+		why = sluice_fib(ctx, p, &f->action, fib, v6);
 		if (why)
 			return why;
 	}
-	if (fib.ifindex != in_if && !bpf_map_lookup_elem(&tx_ports, &fib.ifindex))
+	if (fib->ifindex != in_if && !bpf_map_lookup_elem(&tx_ports, &fib->ifindex))
 		return SLUICE_V_PASS_REDIRECT_FAILED;
-	eg->ifindex = fib.ifindex;
+	eg->ifindex = fib->ifindex;
 	eg->in_ifindex = in_if;
-	__builtin_memcpy(eg->smac, fib.smac, ETH_ALEN);
-	__builtin_memcpy(eg->dmac, fib.dmac, ETH_ALEN);
-	eg->redirect = sluice_is_veth(fib.ifindex);
+	__builtin_memcpy(eg->smac, fib->smac, ETH_ALEN);
+	__builtin_memcpy(eg->dmac, fib->dmac, ETH_ALEN);
+	eg->redirect = sluice_is_veth(fib->ifindex);
 	eg->len = sluice_ip_len(p, v6);
 	eg->ts_mult = sluice_rtp_ts_mult(f->action.clock_rate);
 	eg->at_ns = now;
@@ -383,79 +389,113 @@ static __always_inline void sluice_rewrite(struct sluice_pkt *p, const struct sl
 }
 
 /*
- * Older kernels do not give XDP the coarse clock (6.18 does): the loader
- * sets this there (libbpf's helper probe), and the program reads the
- * precise clock for every packet instead, as it always did. Read-only
- * data: the verifier does not even look at the branch not taken.
- */
-const volatile __u32 sluice_no_coarse_clock;
-
-static __always_inline __u64 sluice_clock_coarse(void)
-{
-	if (sluice_prof_skip & SLUICE_PROF_NO_CLOCK)
-		return 0;
-	return sluice_no_coarse_clock ? bpf_ktime_get_ns() : bpf_ktime_get_coarse_ns();
-}
-
-/* The precise clock, or what sluice_clock_coarse() read if that was it already. */
-static __always_inline __u64 sluice_clock_precise(__u64 coarse)
-{
-	return sluice_no_coarse_clock ? coarse : bpf_ktime_get_ns();
-}
-
-/*
  * Jitter's sampling, set by the loader ([media] jitter_sampling): the
- * precise clock is read for one pair of consecutive RTP packets in every
- * mask + 1 (rtp_stats.h); 0 reads it for every packet, RFC 3550 A.8
- * exactly. Read-only data: the verifier prunes the branch not taken.
+ * clock is read for one pair of consecutive RTP packets in every mask + 1
+ * (rtp_stats.h); 0 reads it for every packet, RFC 3550 A.8 exactly.
+ * Read-only data: the verifier prunes the branch not taken.
  */
 const volatile __u32 sluice_jitter_mask;
 
-static __always_inline void sluice_account_rtp(struct sluice_flow_stats *st,
-					       const struct sluice_pkt *p, __u32 ts_mult, __u64 now)
+/* An RTP flow's packets read the clock at most this many apart (a power of two). */
+#define SLUICE_CLOCK_EVERY	64
+
+enum sluice_rtp_kind {
+	SLUICE_RTP_NONE,	/* the flow is not RTP */
+	SLUICE_RTP_OK,
+	SLUICE_RTP_BAD,		/* not RTP version 2, or shorter than its header */
+	SLUICE_RTP_MUX_RTCP,	/* RTCP multiplexed on the RTP port */
+};
+
+/* An RTP packet's header, read once: for the clock and for the statistics. */
+struct sluice_rtp_peek {
+	__u32	ts;
+	__u32	ssrc;
+	__u16	seq;
+	__u8	kind;	/* enum sluice_rtp_kind */
+	__u8	clock;	/* enum sluice_rtp_clock: what jitter wants of this packet */
+};
+
+static __always_inline void sluice_rtp_peek(const struct sluice_pkt *p,
+					    const struct sluice_xdp_flow *f,
+					    struct sluice_rtp_peek *rh)
 {
 	struct sluice_rtp_hdr *rtp = (void *)p->payload;
-	enum sluice_rtp_clock clock;
-	__u32 ts, ssrc, arrival;
-	__u16 seq;
 	__u8 pt;
 
+	rh->kind = SLUICE_RTP_NONE;
+	rh->clock = SLUICE_RTP_CLOCK_NONE;
+	if (!(f->action.flags & SLUICE_F_RTP) || (sluice_prof_skip & SLUICE_PROF_NO_RTP))
+		return;
 	if ((void *)(rtp + 1) > p->end || (rtp->vpxcc >> 6) != 2) {
-		st->rtp_errors++;
+		rh->kind = SLUICE_RTP_BAD;
 		return;
 	}
 	pt = rtp->mpt & 0x7f;
-	if (pt >= RTCP_MUX_PT_MIN && pt <= RTCP_MUX_PT_MAX)
+	if (pt >= RTCP_MUX_PT_MIN && pt <= RTCP_MUX_PT_MAX) {
+		rh->kind = SLUICE_RTP_MUX_RTCP;
 		return;
-	ts = bpf_ntohl(rtp->ts);
-	seq = bpf_ntohs(rtp->seq);
-	ssrc = bpf_ntohl(rtp->ssrc);
-	clock = sluice_rtp_clock(st, seq, ssrc, sluice_jitter_mask);
-	arrival = ts;
-	if (ts_mult && clock != SLUICE_RTP_CLOCK_NONE && !(sluice_prof_skip & SLUICE_PROF_NO_CLOCK))
-		arrival = sluice_rtp_arrival(sluice_clock_precise(now), ts_mult);
-	sluice_rtp_update(st, seq, ts, ssrc, arrival, clock);
+	}
+	rh->kind = SLUICE_RTP_OK;
+	rh->ts = bpf_ntohl(rtp->ts);
+	rh->seq = bpf_ntohs(rtp->seq);
+	rh->ssrc = bpf_ntohl(rtp->ssrc);
+	rh->clock = sluice_rtp_clock(&f->stats, rh->seq, rh->ssrc, sluice_jitter_mask);
+}
+
+/*
+ * Whether this packet reads the clock, the dearest single step of a
+ * forwarded packet on some hosts (read_tsc behind a retpoline in a KVM
+ * guest: 20-45 ns, against a minimal relay's 65-130 ns in all). A flow's
+ * first packet does; so does every packet of a flow that is not RTP
+ * (RTCP: a few a second), and every one that is not RTP as it should be.
+ * Of an RTP flow: jitter's samples (2 in [media] jitter_sampling), and one
+ * in SLUICE_CLOCK_EVERY whatever the sequence numbers. last_seen_ns and
+ * the egress cache's age are taken at these; with jitter_sampling = 1,
+ * every packet.
+ */
+static __always_inline bool sluice_reads_clock(const struct sluice_xdp_flow *f,
+					       const struct sluice_rtp_peek *rh)
+{
+	if (rh->kind != SLUICE_RTP_OK || !f->stats.packets)
+		return true;
+	return rh->clock != SLUICE_RTP_CLOCK_NONE ||
+	       !(f->stats.packets & (SLUICE_CLOCK_EVERY - 1));
+}
+
+static __always_inline __u64 sluice_clock(void)
+{
+	return sluice_prof_skip & SLUICE_PROF_NO_CLOCK ? 0 : bpf_ktime_get_ns();
 }
 
 /*
  * Plain adds, not atomic ones: a flow's packets arrive on one queue (its
  * 4-tuple hashes to one) and so on one CPU at a time, as for the RTP state
  * beside them, which no atomic could keep consistent anyway. A count lost
- * to two CPUs at once would take a queue's move mid-packet.
+ * to two CPUs at once would take a queue's move mid-packet. now is 0 for a
+ * packet that did not read the clock.
  */
 static __always_inline void sluice_account(const struct sluice_pkt *p, struct sluice_xdp_flow *f,
-					   __u64 now)
+					   const struct sluice_rtp_peek *rh, __u64 now)
 {
 	__u16 udp_len = bpf_ntohs(p->udp->len);
 	struct sluice_flow_stats *st = &f->stats;
+	__u32 arrival;
 
-	if (!st->first_seen_ns)
-		st->first_seen_ns = now;
 	st->packets++;
 	st->bytes += udp_len - sizeof(struct udphdr);	/* parse.h: udp_len >= 8 */
-	st->last_seen_ns = now;
-	if ((f->action.flags & SLUICE_F_RTP) && !(sluice_prof_skip & SLUICE_PROF_NO_RTP))
-		sluice_account_rtp(st, p, f->egress.ts_mult, now);
+	if (now) {
+		if (!st->first_seen_ns)
+			st->first_seen_ns = now;
+		st->last_seen_ns = now;
+	}
+	if (rh->kind == SLUICE_RTP_BAD) {
+		st->rtp_errors++;
+	} else if (rh->kind == SLUICE_RTP_OK) {
+		arrival = rh->ts;
+		if (f->egress.ts_mult && now && rh->clock != SLUICE_RTP_CLOCK_NONE)
+			arrival = sluice_rtp_arrival(now, f->egress.ts_mult);
+		sluice_rtp_update(st, rh->seq, rh->ts, rh->ssrc, arrival, rh->clock);
+	}
 }
 
 /*
@@ -477,6 +517,7 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 {
 	struct sluice_xdp_flow *f;
 	__u32 in_if = ctx->ingress_ifindex, out_if;
+	struct sluice_rtp_peek rh;
 	__u64 now;
 	__u8 ttl;
 	int why;
@@ -496,13 +537,11 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 	ttl = v6 ? p->ip6->hop_limit : p->ip4->ttl;
 	if (ttl <= 1)
 		return SLUICE_V_PASS_TTL;
-	/*
-	 * The coarse clock (a tick, 4 ms at HZ=250) for what needs no more:
-	 * the stream's first and last packet, the egress cache's age. The
-	 * precise one, which costs several times more, only for jitter.
-	 */
-	now = sluice_clock_coarse();
+	sluice_rtp_peek(p, f, &rh);
+	now = sluice_reads_clock(f, &rh) ? sluice_clock() : 0;
 	if (!sluice_egress_good(&f->egress, p, in_if, now, v6)) {
+		if (!now)
+			now = sluice_clock();
 		why = sluice_resolve(ctx, p, f, in_if, now, v6);
 		if (why)
 			return why;
@@ -513,7 +552,7 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 		return SLUICE_V_PASS_REDIRECT_FAILED;
 
 	if (!(sluice_prof_skip & SLUICE_PROF_NO_STATS))
-		sluice_account(p, f, now);
+		sluice_account(p, f, &rh, now);
 	sluice_rewrite(p, f, v6);
 	if (out_if == in_if && !f->egress.redirect) {
 		*action = XDP_TX;

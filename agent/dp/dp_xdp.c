@@ -269,11 +269,6 @@ static int load_prog(struct dp_xdp *x, bool *fresh, char *why, size_t whylen)
 	set_veths(x);
 	x->skel->rodata->sluice_prof_skip = prof_skip;
 	x->skel->rodata->sluice_jitter_mask = x->jitter_mask;
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, NULL) != 1) {
-		x->skel->rodata->sluice_no_coarse_clock = 1;
-		LOG(L_INFO, "[dp] this kernel gives XDP no coarse clock: the program reads the "
-		    "precise one for every packet (an older kernel; 6.18 has it)");
-	}
 	/*
 	 * A generation no cached egress of a previous program can carry by
 	 * chance: the actions it resolved are kept across an adoption.

@@ -641,10 +641,10 @@ static struct sluice *load_variant(__u32 veth_if, __u32 jitter_mask)
 
 /*
  * Jitter's sampling in the program ([media] jitter_sampling): with 1 in 8,
- * only the pairs (8k, 8k + 1) take an arrival time: the relative transit
- * moves at those and nowhere else, and the jitter only at the second of
- * each; with every packet, the transit moves at each (the test's frames
- * carry timestamps 20 ms apart, sent microseconds apart).
+ * only the pairs (8k, 8k + 1) read the clock: the relative transit and
+ * the last seen time move at those and nowhere else, and the jitter only
+ * at the second of each; with every packet, they move at each (the test's
+ * frames carry timestamps 20 ms apart, sent microseconds apart).
  */
 static void run_jitter_sampling(__u32 mask)
 {
@@ -669,6 +669,12 @@ static void run_jitter_sampling(__u32 mask)
 			assert_int_not_equal(after.st.transit, before.st.transit);
 		else
 			assert_int_equal(after.st.transit, before.st.transit);
+		/* Last seen moves with the clock's reads, and only then. */
+		if (first || pair)
+			assert_true(after.st.last_seen_ns > before.st.last_seen_ns);
+		else
+			assert_true(after.st.last_seen_ns == before.st.last_seen_ns);
+		assert_true(after.st.first_seen_ns > 0);
 		if (pair)
 			assert_int_not_equal(after.st.jitter, before.st.jitter);
 		else
