@@ -21,6 +21,9 @@
 #ifndef LOOP_MAX_EVENTS
 #define LOOP_MAX_EVENTS 256
 #endif
+#ifndef LOOP_TIMER_SLACK_MS
+#define LOOP_TIMER_SLACK_MS 4	/* how late a timer may fire (loop_rearm()) */
+#endif
 
 #define LOOP_NSIG 65
 
@@ -313,13 +316,20 @@ static void heap_remove(struct loop *loop, struct loop_timer *t)
 	heap_up(loop, last->heap_idx - 1);
 }
 
-/* Points the timerfd at the earliest timer; a no-op when it already is. */
+/*
+ * Points the timerfd at the earliest timer, rounded up to the next
+ * LOOP_TIMER_SLACK_MS; a no-op when it already is. The slack batches the
+ * timers of a busy server (each call's transactions arm a few, a ms
+ * apart) into one wake-up and one timerfd_settime per slot instead of one
+ * per ms: a timer may fire that much late, never early.
+ */
 static void loop_rearm(struct loop *loop)
 {
 	struct itimerspec its = { 0 };
 	uint64_t when = loop->heap_len ? loop->heap[0]->when_ms : 0;
 	uint64_t delta;
 
+	when = (when + LOOP_TIMER_SLACK_MS - 1) / LOOP_TIMER_SLACK_MS * LOOP_TIMER_SLACK_MS;
 	if (when == loop->armed_ms)
 		return;
 	loop->armed_ms = when;
