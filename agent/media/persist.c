@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "core/jbuf.h"
 #include "core/log.h"
 #include "media/persist.h"
 #include "media/session.h"
@@ -68,90 +69,6 @@ static int ep_parse(const json_t *j, struct media_endpoint *e)
 		e->len = sizeof(*a);
 		return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -EINVAL;
 	}
-}
-
-/*
- * The row's text is built in one growing buffer: jansson's tree cost a
- * dozen allocations per session and about 8% of a call's CPU, written
- * as it is on every offer, answer and latch. Reading stays jansson's.
- */
-struct jbuf {
-	char	*p;
-	size_t	len, cap;
-	bool	oom;
-};
-
-static void jb_put(struct jbuf *b, const char *s, size_t n)
-{
-	size_t cap = b->cap ? b->cap : 1024;
-	char *p;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void jb_lit(struct jbuf *b, const char *s)
-{
-	jb_put(b, s, strlen(s));
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped. */
-static void jb_str(struct jbuf *b, const char *s)
-{
-	char esc[8];
-	size_t run;
-
-	jb_put(b, "\"", 1);
-	while (*s) {
-		for (run = 0; s[run] && s[run] != '"' && s[run] != '\\' &&
-			      (unsigned char)s[run] >= 0x20; run++)
-			;
-		jb_put(b, s, run);
-		s += run;
-		if (!*s)
-			break;
-		if (*s == '"' || *s == '\\') {
-			esc[0] = '\\';
-			esc[1] = *s;
-			jb_put(b, esc, 2);
-		} else {
-			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char)*s);
-			jb_put(b, esc, 6);
-		}
-		s++;
-	}
-	jb_put(b, "\"", 1);
-}
-
-static void jb_uint(struct jbuf *b, uint64_t v)
-{
-	char d[24];
-	int i = (int)sizeof(d);
-
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	jb_put(b, d + i, sizeof(d) - (size_t)i);
-}
-
-static void jb_bool(struct jbuf *b, bool v)
-{
-	jb_lit(b, v ? "true" : "false");
 }
 
 /* "host:port" or "[host]:port", or null for none. */
@@ -262,7 +179,11 @@ static void ice_json(struct jbuf *b, const struct media_ice_agent *ice)
 	jb_put(b, "}", 1);
 }
 
-/* The session's row (see the top of this file), malloc'd; NULL: out of memory. */
+/*
+ * The session's row (see the top of this file), malloc'd; NULL: out of
+ * memory. Written straight as text (core/jbuf.h), not as a jansson tree:
+ * it is written on every offer, answer and latch.
+ */
 static char *session_json(const struct media_session *s)
 {
 	struct jbuf b = { 0 };
