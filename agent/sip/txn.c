@@ -253,15 +253,10 @@ static int keep_text(struct sip_txn *t, osip_message_t *m)
 
 	if (err)
 		return err;
+	/* Kept as libosip2 printed it: its osip_free is free (no allocator set). */
 	free(t->text);
-	t->text = malloc(len);
-	if (!t->text) {
-		osip_free(text);
-		return -ENOMEM;
-	}
-	memcpy(t->text, text, len);
+	t->text = text;
 	t->len = len;
-	osip_free(text);
 	return 0;
 }
 
