@@ -20,6 +20,10 @@
 #          runnable but waiting for it (schedstat: on a shared machine
 #          other processes take the core), so that the cause of the
 #          failure is on record.
+#   calls-pg  the same with [store] db on PostgreSQL: a server of the
+#          benchmark's own (Debian's postgresql, initdb in DB_DIR, run as
+#          nobody, pinned to SERVER_CPU beside sluiced, durable commits as
+#          configured by default), the subscribers added over MML.
 #   reg    REGISTER per second with digest: REG_SUBS subscribers, REG_CONC
 #          in flight, REG_COUNT per run, REPEAT runs 33 s apart (RFC 3261's
 #          Timer J); sluiced (a 200 only once the binding is committed),
@@ -46,7 +50,7 @@ SLUICED=${SLUICE_BIN:-$TOP/agent}/sluiced
 SLUICECTL=${SLUICE_BIN:-$TOP/agent}/sluicectl
 TLSREG=${TLSREG:-$TOP/build/bench/tlsreg}
 OUT=${1:-$TOP/build/bench/sip.md}
-PHASES=${PHASES:-"calls reg tls conc"}
+PHASES=${PHASES:-"calls calls-pg reg tls conc"}
 RATES=${RATES:-"500 750 1000 1250 1500 2000 2500 3000"}
 SECS=${SECS:-10}
 SWEEPS=${SWEEPS:-3}
@@ -97,6 +101,7 @@ cleanup() {
 	kill $(jobs -p) 2>/dev/null
 	stop_sluiced
 	stop_kamailio
+	pg_bench_stop
 	"$SLUICECTL" -p $PIN unload >/dev/null 2>&1
 	for ns in $C $R $E $L; do ip netns del $ns 2>/dev/null; done
 	[ -n "${KEEP:-}" ] || rm -rf "$TMP" "$DBD"
@@ -147,8 +152,8 @@ note "sip.sh: $NSUBS subscribers; database in $DBD ($(stat -f -c %T "$DBD")); $(
 # start_sluiced NS CONF: sluiced pinned to SERVER_CPU in NS, its database a
 # fresh copy of the seed's; waits until it runs ($SPID)
 start_sluiced() {
-	rm -f $DBD/sluice.db*
-	cp $TMP/seed/sluice.db $DBD/sluice.db
+	rm -f $DBD/sluice.db* $DBD/local.db*
+	[ -n "$STORE_DB" ] || cp $TMP/seed/sluice.db $DBD/sluice.db
 	nsenter --net=/run/netns/$1 taskset -c $SERVER_CPU "$SLUICED" -c $2 >$TMP/sluiced.log 2>&1 &
 	SPID=$!
 	# At level warn it does not say "running": its MML port, opened last, does.
@@ -170,13 +175,57 @@ sluice_conf() {	# sluice_conf FILE LISTEN MEDIA-LINES...: a benchmark configurat
 		printf '%s\n' "$@"
 		printf 'bpf_pin_dir = %s\n[control]\nng = off\nrtpproxy = off\n' $PIN
 		printf '[mml]\nadmin_password = bench-pw\n[http]\nlisten = off\n'
-		printf '[store]\ndb = %s/sluice.db\n[log]\nlevel = warn\n' "$DBD"
+		if [ -n "$STORE_DB" ]; then
+			printf '[store]\ndb = %s\nlocal = %s/local.db\n' "$STORE_DB" "$DBD"
+		else
+			printf '[store]\ndb = %s/sluice.db\n' "$DBD"
+		fi
+		printf '[log]\nlevel = warn\n'
 	} >$f
 }
 mml() { ns $1 perl $TOP/tests/tools/mmlc.pl 127.0.0.1:7777 'LGI: OP="admin", PWD="bench-pw";' "$2"; }
 D=$TOP/tests/integration/sipp
 sed "s/@EXPECT@/200/" $D/register.xml >$TMP/reg.xml
 sed -e 's/\[user\]/[field0]/g; s/\[aor\]/[field0]/g' -e 's/@EXPECT@/200/' $D/register.xml >$TMP/reg-csv.xml
+
+# ---- PostgreSQL: a server of the benchmark's own on DB_DIR's disk ----
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+STORE_DB=	# empty: sqlite in DBD; else [store] db, PostgreSQL's conninfo
+PGPID=
+pg_bench_start() {	# initdb and start as nobody, pinned to SERVER_CPU; STORE_DB
+	local i
+	[ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] && id nobody >/dev/null 2>&1 || return 1
+	chmod 711 $DBD
+	mkdir -p $DBD/pg
+	chown nobody $DBD/pg
+	runuser -u nobody -- "$PG_BIN/initdb" -D $DBD/pg/data -A trust -U sluice -E UTF8 \
+		>$TMP/initdb.log 2>&1 || return 1
+	taskset -c $SERVER_CPU runuser -u nobody -- setsid "$PG_BIN/postgres" -D $DBD/pg/data \
+		-k $DBD/pg -c listen_addresses= -c max_connections=40 >$TMP/pg.log 2>&1 &
+	PGPID=$!
+	for ((i = 0; i < 100; i++)); do
+		psql -X -A -t -q -h $DBD/pg -U sluice -d postgres -c 'SELECT 1' >/dev/null 2>&1 &&
+			break
+		sleep 0.1
+	done
+	STORE_DB="host=$DBD/pg dbname=postgres user=sluice"
+}
+pg_ticks() {	# CPU ticks of the PostgreSQL server's processes; 0 without one
+	local pm p t=0
+	pm=$(head -1 $DBD/pg/data/postmaster.pid 2>/dev/null)
+	[ -n "$STORE_DB" ] && [ -n "$pm" ] || { echo 0; return; }
+	for p in $pm $(pgrep -P $pm); do t=$((t + $(ticks $p 2>/dev/null || echo 0))); done
+	echo $t
+}
+pg_bench_stop() {
+	local pid
+	STORE_DB=
+	pid=$(head -1 $DBD/pg/data/postmaster.pid 2>/dev/null)
+	[ -n "$pid" ] || return 0
+	kill -INT "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+	PGPID=
+}
 
 # ---- the calls' topology: caller C - relay R - callee E ----
 topology() {
@@ -209,12 +258,20 @@ calls_sluiced() {	# calls_sluiced TIMEOUT_S: sluiced on R with XDP, callees regi
 		"address = 10.0.1.1, fd00:1::1" "ports = 10000-59999" "datapath = xdp" "timeout = $1"
 	start_sluiced $R $TMP/calls.conf
 	ns $R ip link show r0 | grep -q xdp || die "no XDP on r0: $(tail -3 $TMP/sluiced.log)"
+	local u i
+	# The shared store is fed over MML (sluicectl import-users is sqlite's).
+	[ -z "$STORE_DB" ] || for u in 1001 1002 1003; do
+		mml $R "ADD USER: USERNAME=\"$u\", PASSWORD=\"pw$u\";" >/dev/null
+	done
 	for x in "1002 5062" "1003 5063"; do
 		set -- $x
-		ns $E sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -key user $1 -key aor $1 \
-			-key domain ims.local -key expires 3600 -au $1 -ap pw$1 \
-			-i 10.0.2.2 -p $2 -mp 9000 10.0.2.1:5060 >/dev/null 2>&1 ||
-			die "callee $1 did not register"
+		for ((i = 0; i < 10; i++)); do
+			ns $E sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -key user $1 -key aor $1 \
+				-key domain ims.local -key expires 3600 -au $1 -ap pw$1 \
+				-i 10.0.2.2 -p $2 -mp 9000 10.0.2.1:5060 >/dev/null 2>&1 && break
+			sleep 1
+		done
+		((i < 10)) || die "callee $1 did not register"
 	done
 }
 # callees FAMILIES TIMEOUT: a callee sipp per family (4 and/or 6), $UAS_PIDS
@@ -250,18 +307,18 @@ callers() {
 udp_drops() { ns $R awk '/^Udp:/ {n++; if (n == 2) print $6}' /proc/net/snmp; }	# RcvbufErrors
 redirected() { ns $R "$SLUICECTL" -p $PIN verdicts | awk '$1 == "redirect" {print $2}'; }
 
-phase_calls() {
+phase_calls() {	# phase_calls STORE: a sweep; STORE names the back end in the rows
 	local sweep r bests=() fails=() at_fail="" best cpu peak
-	topology
+	[ -e /run/netns/$R ] || topology
 	calls_sluiced 600
 	for ((sweep = 0; sweep < SWEEPS; sweep++)); do
 		best=0
 		for r in $RATES; do
 			callees 4 $((SECS + 120))
-			local c0 t0 c1 t1 d0 d1 v0 v1 x0 x1 on0 on1 wait0 wait1 okc fail s prev now
+			local c0 t0 c1 t1 p0 p1 d0 d1 v0 v1 x0 x1 on0 on1 wait0 wait1 okc fail s prev now
 			v0=$(redirected) d0=$(udp_drops)
 			mml $R 'CLR SYSINFO:;' >/dev/null
-			c0=$(ticks $SPID) t0=$(date +%s.%N) x0=$(ctxsw $SPID)
+			c0=$(ticks $SPID) t0=$(date +%s.%N) x0=$(ctxsw $SPID) p0=$(pg_ticks)
 			read -r on0 wait0 < <(schedstat $SPID)
 			callers 4 $r $((r * SECS)) 1000 $((r * 6))
 			# The busiest second of the step, from /proc/PID/stat each second.
@@ -273,7 +330,7 @@ phase_calls() {
 				prev=$now
 			done
 			wait $UAC_PIDS
-			c1=$(ticks $SPID) t1=$(date +%s.%N) x1=$(ctxsw $SPID)
+			c1=$(ticks $SPID) t1=$(date +%s.%N) x1=$(ctxsw $SPID) p1=$(pg_ticks)
 			read -r on1 wait1 < <(schedstat $SPID)
 			d1=$(udp_drops) v1=$(redirected)
 			mml $R 'DSP SYSINFO:;' >$TMP/sysinfo.out
@@ -289,6 +346,7 @@ phase_calls() {
 				"$(echo "($c1 - $c0) * 10000 / $((r * SECS))" | bc -l)" "$(echo "($x1 - $x0) / $((r * SECS))" | bc -l)" $((d1 - d0)) \
 				"$(awk '/LOOP STALL MAX/ {print $4, $5}' $TMP/sysinfo.out | tr -d '\r')" \
 				"$(echo "(${v1:-0} - ${v0:-0}) / $((r * SECS))" | bc -l)")
+			[ -z "$STORE_DB" ] || s="$s; PostgreSQL $(printf '%.0f' "$(echo "($p1 - $p0) * 10000 / $((r * SECS))" | bc -l)") µs CPU per call"
 			note "$s"
 			cp $TMP/uac-1002.out $TMP/uac-$sweep-$r.out
 			if [ "${fail:-1}" = 0 ] && [ "${okc:-0}" = $((r * SECS)) ]; then
@@ -307,7 +365,7 @@ phase_calls() {
 	stop_sluiced
 	local med
 	med=$(printf '%s\n' "${bests[@]}" | median)
-	row "| calls per second through the B2BUA, none failed (digest auth, media offloaded to XDP, held 1 s; ${SECS} s per step of $RATES; median of $SWEEPS sweeps: ${bests[*]}) | $med |"
+	row "| calls per second through the B2BUA, $1, none failed (digest auth, media offloaded to XDP, held 1 s; ${SECS} s per step of $RATES; median of $SWEEPS sweeps: ${bests[*]}) | $med |"
 	row "| ... the first failing step of each sweep | ${fails[*]:-none} |"
 	local IFS='|'
 	for s in ${at_fail#|}; do row "| ... $s |  |"; done
@@ -544,7 +602,16 @@ phase_conc() {
 
 for p in $PHASES; do
 	case $p in
-	calls) row "| calls through the B2BUA, sluiced on one core | figure |"; row "|---|---|"; phase_calls ;;
+	calls) row "| calls through the B2BUA, sluiced on one core | figure |"; row "|---|---|"
+		phase_calls "sqlite on a disk" ;;
+	calls-pg)
+		if pg_bench_start; then
+			row "| calls through the B2BUA, sluiced and PostgreSQL on one core | figure |"; row "|---|---|"
+			phase_calls "PostgreSQL on a disk"
+			pg_bench_stop
+		else
+			note "calls-pg: skipped: PostgreSQL did not start (Debian's postgresql; $(tail -1 $TMP/initdb.log $TMP/pg.log 2>/dev/null | tr '\n' ' '))"
+		fi ;;
 	reg) phase_reg ;;
 	tls) phase_tls ;;
 	conc) row "| concurrent, sluiced on one core | figure |"; row "|---|---|"; phase_conc ;;
