@@ -36,6 +36,7 @@
 #include "core/log.h"
 #include "media/persist.h"
 #include "media/session.h"
+#include "net/ip_str.h"
 #include "store/queue.h"
 
 static int ep_parse(const json_t *j, struct media_endpoint *e)
@@ -83,13 +84,10 @@ static void jb_ep(struct jbuf *b, const struct media_endpoint *e)
 	jb_put(b, "\"", 1);
 	if (e->ss.ss_family == AF_INET) {
 		const struct sockaddr_in *a = (const void *)&e->ss;
-		const uint8_t *q = (const uint8_t *)&a->sin_addr;
 
-		/* Not inet_ntop: glibc's prints IPv4 with sprintf, 1% of a call. */
-		for (int i = 0; i < 4; i++) {
-			jb_uint(b, q[i]);
-			jb_put(b, i < 3 ? "." : ":", 1);
-		}
+		ip_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		jb_lit(b, host);
+		jb_put(b, ":", 1);
 		jb_uint(b, ntohs(a->sin_port));
 	} else {
 		const struct sockaddr_in6 *a = (const void *)&e->ss;

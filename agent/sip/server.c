@@ -15,6 +15,7 @@
 #include <osipparser2/osip_parser.h>
 
 #include "core/log.h"
+#include "net/ip_str.h"
 #include "sip/server.h"
 #include "sip/server_int.h"
 #include "sip/digest_hdr.h"
@@ -780,7 +781,7 @@ int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *hos
 			return err;
 	}
 	if (ss.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, (socklen_t)hlen);
+		ip_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, (socklen_t)hlen);
 	} else {
 		char a[INET6_ADDRSTRLEN];
 
