@@ -355,8 +355,17 @@ void loop_timer_init(struct loop_timer *t, loop_timer_cb cb, void *arg)
 
 int loop_timer_arm(struct loop *loop, struct loop_timer *t, uint64_t delay_ms)
 {
-	if (t->heap_idx)
-		heap_remove(loop, t);
+	/* when_ms is never 0, which loop_rearm reads as "off". */
+	uint64_t when = loop->now_ms + delay_ms + 1;
+
+	if (t->heap_idx) {
+		/* Armed already (a retransmission's next interval): moved in place. */
+		t->when_ms = when;
+		heap_down(loop, t->heap_idx - 1);
+		heap_up(loop, t->heap_idx - 1);
+		loop_rearm(loop);
+		return 0;
+	}
 	if (loop->heap_len == loop->heap_cap) {
 		uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 256;
 		struct loop_timer **heap;
@@ -367,8 +376,7 @@ int loop_timer_arm(struct loop *loop, struct loop_timer *t, uint64_t delay_ms)
 		loop->heap = heap;
 		loop->heap_cap = cap;
 	}
-	/* when_ms is never 0, which loop_rearm reads as "off". */
-	t->when_ms = loop->now_ms + delay_ms + 1;
+	t->when_ms = when;
 	heap_set(loop, loop->heap_len++, t);
 	heap_up(loop, loop->heap_len - 1);
 	loop_rearm(loop);
