@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -786,6 +787,16 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/*
+	 * A call allocates and frees tens of KB (a media session alone is
+	 * 34 KB): with glibc's default thresholds the heap's top was given
+	 * back and faulted in again every few calls (about 5% of a call's
+	 * CPU in page faults at 200 calls a second). Keep what the heap grew
+	 * to; what a peak took stays in the process (its RSS) until the end.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_TOP_PAD, 4 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	conf_defaults(&sd.conf);
 	if (conf_load(&sd.conf, path, err, sizeof(err))) {
 		fprintf(stderr, "sluiced: %s\n", err);

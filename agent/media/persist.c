@@ -32,30 +32,12 @@
 
 #include <jansson.h>
 
+#include "core/jbuf.h"
 #include "core/log.h"
 #include "media/persist.h"
 #include "media/session.h"
+#include "net/ip_str.h"
 #include "store/queue.h"
-
-static json_t *ep_json(const struct media_endpoint *e)
-{
-	char host[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 10];
-
-	if (!e->len)
-		return json_null();
-	if (e->ss.ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)&e->ss;
-
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		snprintf(buf, sizeof(buf), "%s:%u", host, ntohs(a->sin_port));
-	} else {
-		const struct sockaddr_in6 *a = (const void *)&e->ss;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		snprintf(buf, sizeof(buf), "[%s]:%u", host, ntohs(a->sin6_port));
-	}
-	return json_string(buf);
-}
 
 static int ep_parse(const json_t *j, struct media_endpoint *e)
 {
@@ -90,55 +72,150 @@ static int ep_parse(const json_t *j, struct media_endpoint *e)
 	}
 }
 
-static json_t *leg_json(const struct media_sstream *st, int i)
+/* "host:port" or "[host]:port", or null for none. */
+static void jb_ep(struct jbuf *b, const struct media_endpoint *e)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (!e->len) {
+		jb_lit(b, "null");
+		return;
+	}
+	jb_put(b, "\"", 1);
+	if (e->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&e->ss;
+
+		ip_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		jb_lit(b, host);
+		jb_put(b, ":", 1);
+		jb_uint(b, ntohs(a->sin_port));
+	} else {
+		const struct sockaddr_in6 *a = (const void *)&e->ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		jb_put(b, "[", 1);
+		jb_lit(b, host);
+		jb_put(b, "]:", 2);
+		jb_uint(b, ntohs(a->sin6_port));
+	}
+	jb_put(b, "\"", 1);
+}
+
+static void leg_json(struct jbuf *b, const struct media_sstream *st, int i)
 {
 	const struct media_leg *l = &st->relay.leg[i];
+	static const struct media_endpoint none;
 
-	return json_pack("{s:[o,o],s:[o,o],s:[I,I],s:b,s:b,s:b,s:b,s:s,s:b,s:b}",
-			 "sdp", ep_json(&l->sdp[0]), ep_json(&l->sdp[1]),
-			 "peer", l->latched[0] ? ep_json(&l->peer[0]) : json_null(),
-			 l->latched[1] ? ep_json(&l->peer[1]) : json_null(),
-			 "ssrc", (json_int_t)l->ssrc[0], (json_int_t)l->ssrc[1],
-			 "wants", l->wants_media, "mux", st->sdp[i].rtcp_mux, "muxed", l->mux,
-			 "hold", st->sdp[i].hold, "addr", st->sdp[i].addr,
-			 "asym", l->asymmetric, "srtp", l->srtp || l->dtls);
+	jb_lit(b, "{\"sdp\":[");
+	jb_ep(b, &l->sdp[0]);
+	jb_put(b, ",", 1);
+	jb_ep(b, &l->sdp[1]);
+	jb_lit(b, "],\"peer\":[");
+	jb_ep(b, l->latched[0] ? &l->peer[0] : &none);
+	jb_put(b, ",", 1);
+	jb_ep(b, l->latched[1] ? &l->peer[1] : &none);
+	jb_lit(b, "],\"ssrc\":[");
+	jb_uint(b, l->ssrc[0]);
+	jb_put(b, ",", 1);
+	jb_uint(b, l->ssrc[1]);
+	jb_lit(b, "],\"wants\":");
+	jb_bool(b, l->wants_media);
+	jb_lit(b, ",\"mux\":");
+	jb_bool(b, st->sdp[i].rtcp_mux);
+	jb_lit(b, ",\"muxed\":");
+	jb_bool(b, l->mux);
+	jb_lit(b, ",\"hold\":");
+	jb_bool(b, st->sdp[i].hold);
+	jb_lit(b, ",\"addr\":");
+	jb_str(b, st->sdp[i].addr);
+	jb_lit(b, ",\"asym\":");
+	jb_bool(b, l->asymmetric);
+	jb_lit(b, ",\"srtp\":");
+	jb_bool(b, l->srtp || l->dtls);
+	jb_put(b, "}", 1);
 }
 
-static json_t *ice_json(const struct media_ice_agent *ice)
+static void stream_json(struct jbuf *b, const struct media_session *s,
+			const struct media_sstream *st)
 {
-	if (!ice->ufrag[0])
-		return json_null();
-	return json_pack("{s:b,s:s,s:s}", "force", ice->force, "ufrag", ice->ufrag,
-			 "pwd", ice->pwd);
+	if (!st->active) {
+		jb_lit(b, "null");
+		return;
+	}
+	jb_lit(b, "{\"family\":");
+	jb_uint(b, s->m->plane[st->plane[0]].family == AF_INET6 ? 6 : 4);
+	jb_lit(b, ",\"iface\":[");
+	jb_str(b, s->m->plane[st->plane[0]].name);
+	jb_put(b, ",", 1);
+	jb_str(b, s->m->plane[st->plane[1]].name);
+	jb_lit(b, "],\"ports\":[");
+	jb_uint(b, st->port[0]);
+	jb_put(b, ",", 1);
+	jb_uint(b, st->port[1]);
+	jb_lit(b, "],\"clock\":");
+	jb_uint(b, st->clock_rate);
+	jb_lit(b, ",\"mux_flags\":");
+	jb_uint(b, st->mux_flags);
+	jb_lit(b, ",\"mux_offered\":");
+	jb_bool(b, st->mux_offered);
+	jb_lit(b, ",\"legs\":[");
+	leg_json(b, st, 0);
+	jb_put(b, ",", 1);
+	leg_json(b, st, 1);
+	jb_lit(b, "]}");
 }
 
+static void ice_json(struct jbuf *b, const struct media_ice_agent *ice)
+{
+	if (!ice->ufrag[0]) {
+		jb_lit(b, "null");
+		return;
+	}
+	jb_lit(b, "{\"force\":");
+	jb_bool(b, ice->force);
+	jb_lit(b, ",\"ufrag\":");
+	jb_str(b, ice->ufrag);
+	jb_lit(b, ",\"pwd\":");
+	jb_str(b, ice->pwd);
+	jb_put(b, "}", 1);
+}
+
+/*
+ * The session's row (see the top of this file), malloc'd; NULL: out of
+ * memory. Written straight as text (core/jbuf.h), not as a jansson tree:
+ * it is written on every offer, answer and latch.
+ */
 static char *session_json(const struct media_session *s)
 {
-	json_t *streams = json_array(), *root;
-	char *text;
+	struct jbuf b = { 0 };
 	int i;
 
+	jb_lit(&b, "{\"owner\":");
+	jb_str(&b, s->owner_data);
+	jb_lit(&b, ",\"streams\":[");
 	for (i = 0; i < s->nstreams; i++) {
-		const struct media_sstream *st = &s->st[i];
-
-		json_array_append_new(streams, !st->active ? json_null() :
-			json_pack("{s:i,s:[s,s],s:[i,i],s:I,s:i,s:b,s:[o,o]}", "family",
-				  s->m->plane[st->plane[0]].family == AF_INET6 ? 6 : 4,
-				  "iface", s->m->plane[st->plane[0]].name,
-				  s->m->plane[st->plane[1]].name,
-				  "ports", st->port[0], st->port[1],
-				  "clock", (json_int_t)st->clock_rate,
-				  "mux_flags", (int)st->mux_flags, "mux_offered", st->mux_offered,
-				  "legs", leg_json(st, 0), leg_json(st, 1)));
+		if (i)
+			jb_put(&b, ",", 1);
+		stream_json(&b, s, &s->st[i]);
 	}
-	root = json_pack("{s:s,s:o,s:[s,s]}", "owner", s->owner_data, "streams", streams,
-			 "iface", s->iface[0], s->iface[1]);
-	if (root && (s->ice[0].ufrag[0] || s->ice[1].ufrag[0]))
-		json_object_set_new(root, "ice", json_pack("[o,o]", ice_json(&s->ice[0]),
-							   ice_json(&s->ice[1])));
-	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
-	json_decref(root);
-	return text;
+	jb_lit(&b, "],\"iface\":[");
+	jb_str(&b, s->iface[0]);
+	jb_put(&b, ",", 1);
+	jb_str(&b, s->iface[1]);
+	jb_put(&b, "]", 1);
+	if (s->ice[0].ufrag[0] || s->ice[1].ufrag[0]) {
+		jb_lit(&b, ",\"ice\":[");
+		ice_json(&b, &s->ice[0]);
+		jb_put(&b, ",", 1);
+		ice_json(&b, &s->ice[1]);
+		jb_put(&b, "]", 1);
+	}
+	jb_put(&b, "}", 1);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
 }
 
 static void write_session(struct store *db, struct media_session *s)

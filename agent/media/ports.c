@@ -77,12 +77,17 @@ void media_ports_fini(struct media_ports *mp)
  * connections, the store's writer, getifaddrs): media stops this short of
  * the limit, so that those never find the table full.
  */
-static bool above_headroom(int fd)
+static bool above_headroom(struct media_ports *mp, int fd)
 {
 	struct rlimit rl;
 
-	return !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
-	       (rlim_t)fd + MEDIA_FD_HEADROOM >= rl.rlim_cur;
+	/* The limit as last read: asked again only when fd comes near it. */
+	if (mp->fd_limit && (rlim_t)fd + MEDIA_FD_HEADROOM < mp->fd_limit)
+		return false;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return false;
+	mp->fd_limit = rl.rlim_cur;
+	return rl.rlim_cur != RLIM_INFINITY && (rlim_t)fd + MEDIA_FD_HEADROOM >= rl.rlim_cur;
 }
 
 static int bind_port(struct media_ports *mp, uint16_t port)
@@ -97,7 +102,7 @@ static int bind_port(struct media_ports *mp, uint16_t port)
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (above_headroom(fd)) {
+	if (above_headroom(mp, fd)) {
 		close(fd);
 		return -EMFILE;
 	}

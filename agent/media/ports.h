@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #ifndef MEDIA_FD_HEADROOM
@@ -57,6 +58,7 @@ struct media_ports {
 	uint32_t		idle_open;	/* free pairs that kept their sockets */
 	uint32_t		idle_cap;	/* at most this many (an eighth of the fd limit) */
 	bool			exhausted_logged;
+	rlim_t			fd_limit;	/* RLIMIT_NOFILE as last read, 0: not yet */
 	struct loop		*loop;	/* NULL: the owner watches the sockets itself */
 };
 

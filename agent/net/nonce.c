@@ -119,6 +119,7 @@ int nonce_init(struct nonce_ctx *nc, uint32_t lifetime_s)
 	if (!nc->buckets)
 		return -ENOMEM;
 	nc->lifetime_s = lifetime_s;
+	nc->rnd_off = sizeof(nc->rnd);	/* drawn at the first nonce */
 	nc->mac = keyed_mac(nc->secret, sizeof(nc->secret));	/* NULL: the slow path */
 	return 0;
 }
@@ -129,6 +130,7 @@ void nonce_fini(struct nonce_ctx *nc)
 	nc->mac = NULL;
 	free(nc->buckets);
 	OPENSSL_cleanse(nc->secret, sizeof(nc->secret));
+	OPENSSL_cleanse(nc->rnd, sizeof(nc->rnd));
 	nc->buckets = NULL;
 }
 
@@ -151,8 +153,13 @@ int nonce_make(struct nonce_ctx *nc, uint64_t now_s, char out[NONCE_LEN + 1])
 	ts = now_s << NONCE_SEQ_BITS | (nc->seq++ & ((1u << NONCE_SEQ_BITS) - 1));
 	for (i = 0; i < 8; i++)
 		raw[i] = (unsigned char)(ts >> (56 - 8 * i));
-	if (RAND_bytes(raw + 8, 8) != 1)
-		return -EIO;
+	if (nc->rnd_off + 8 > sizeof(nc->rnd)) {
+		if (RAND_bytes(nc->rnd, sizeof(nc->rnd)) != 1)
+			return -EIO;
+		nc->rnd_off = 0;
+	}
+	memcpy(raw + 8, nc->rnd + nc->rnd_off, 8);
+	nc->rnd_off += 8;
 	err = sign(nc, raw, raw + SIGNED_LEN);
 	if (err)
 		return err;

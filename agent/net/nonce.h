@@ -64,6 +64,9 @@ struct nonce_ctx {
 	uint64_t		evictions;
 	uint64_t		last_s;		/* the second nonces are being made in */
 	uint32_t		seq;		/* how many so far in it */
+	/* Random bytes drawn ahead: one RAND_bytes per 64 nonces, not each. */
+	unsigned char		rnd[512];
+	uint32_t		rnd_off;	/* used so far; sizeof(rnd): draw again */
 };
 
 int nonce_init(struct nonce_ctx *nc, uint32_t lifetime_s);

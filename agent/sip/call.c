@@ -275,20 +275,22 @@ int b2b_leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq
 	struct sip_server *s = c->s;
 	struct leg *l = &c->leg[L];
 	bool ack = !strcmp(method, "ACK");
-	char text[8192], contact[128];
+	char text[8192], contact[128], via[SIP_VIA_MAX];
 	osip_message_t *m;
 	size_t blen = sdp ? strlen(sdp) : body ? strlen(body) : 0;
 	int n, err;
 
 	if (c->tc && L == SIDE_A && !c->leg[SIDE_A].remote_tag[0])
 		return -ENOTCONN;	/* sluiced's player, or the second party not there yet */
-	if (b2b_our_contact(s, &l->peer, contact, sizeof(contact)))
+	if (b2b_our_contact(s, &l->peer, contact, sizeof(contact)) ||
+	    sip_srv_via_for(s, &l->peer, via, sizeof(via)))
 		return -EADDRNOTAVAIL;
 	if (!ack)
 		cseq = ++l->cseq;
+	/* Printed once with our Via: parsed for the transaction, sent as it is. */
 	n = snprintf(text, sizeof(text),
 		     "%s %s SIP/2.0\r\n"
-		     "Via: SIP/2.0/UDP 0.0.0.0;branch=z9hG4bK0\r\n"
+		     "Via: %s\r\n"
 		     "Max-Forwards: 70\r\n"
 		     "From: %s;tag=%s\r\n"
 		     "To: %s;tag=%s\r\n"
@@ -298,29 +300,23 @@ int b2b_leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq
 		     "%s%s"
 		     "%s%s%s"
 		     "Content-Length: %zu\r\n\r\n%s",
-		     method, l->target, l->local_uri, l->local_tag, l->remote_uri, l->remote_tag,
-		     l->call_id, cseq, method, contact, extra ? extra : "", auth ? auth : "",
-		     blen ? "Content-Type: " : "", blen ? (sdp ? "application/sdp" : ctype) : "",
-		     blen ? "\r\n" : "", blen, sdp ? sdp : body ? body : "");
-	err = b2b_parse_request(s, text, n, sizeof(text), &l->peer, &m);
+		     method, l->target, via, l->local_uri, l->local_tag, l->remote_uri,
+		     l->remote_tag, l->call_id, cseq, method, contact, extra ? extra : "",
+		     auth ? auth : "", blen ? "Content-Type: " : "",
+		     blen ? (sdp ? "application/sdp" : ctype) : "", blen ? "\r\n" : "", blen,
+		     sdp ? sdp : body ? body : "");
+	err = b2b_parse_request(s, text, n, sizeof(text), NULL, &m);
 	if (err)
 		return err;
 	if (ack) {
-		char *out;
-		size_t len;
-
-		err = sip_msg_print(m, &out, &len);
-		if (!err) {
-			s->send(s->send_arg, &l->peer, out, len);
-			/* The INVITE's transaction resends it for 2xx retransmissions. */
-			if (ack_of)
-				sip_txn_set_ack(ack_of, out, len);
-			osip_free(out);
-		}
+		s->send(s->send_arg, &l->peer, text, (size_t)n);
+		/* The INVITE's transaction resends it for 2xx retransmissions. */
+		if (ack_of)
+			sip_txn_set_ack(ack_of, text, (size_t)n);
 		osip_message_free(m);
-		return err;
+		return 0;
 	}
-	return sip_txn_client_new(&s->txns, m, &l->peer, fn, arg, NULL);
+	return sip_txn_client_new_raw(&s->txns, m, text, (size_t)n, &l->peer, fn, arg, NULL);
 }
 
 static char *dup_or_null(const char *s)

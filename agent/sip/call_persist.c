@@ -16,54 +16,95 @@
 #include <jansson.h>
 
 #include "core/conf.h"
+#include "core/jbuf.h"
 #include "core/log.h"
 #include "media/persist.h"
 #include "media/session.h"
 #include "sip/b2bua_int.h"
 #include "store/cdr.h"
 
-static json_t *peer_json(const struct sip_peer *p)
+static void peer_json(struct jbuf *b, const struct sip_peer *p)
 {
 	char buf[64];
 
 	sip_addr_str((const struct sockaddr *)&p->addr, buf, sizeof(buf));
-	return json_pack("{s:s,s:i,s:i}", "addr", buf, "proto", p->proto, "lidx", p->lidx);
+	jb_lit(b, "{\"addr\":");
+	jb_str(b, buf);
+	jb_lit(b, ",\"proto\":");
+	jb_uint(b, p->proto);
+	jb_lit(b, ",\"lidx\":");
+	jb_uint(b, p->lidx);
+	jb_put(b, "}", 1);
 }
 
-static json_t *leg_json(const struct leg *l)
+static void key_str(struct jbuf *b, const char *key, const char *v)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:b,s:b,s:s?,s:I,s:b}",
-			 "call_id", l->call_id, "local_tag", l->local_tag,
-			 "remote_tag", l->remote_tag, "local_uri", l->local_uri,
-			 "remote_uri", l->remote_uri, "target", l->target,
-			 "peer", peer_json(&l->peer), "cseq", (json_int_t)l->cseq,
-			 "invite_cseq", (json_int_t)l->invite_cseq, "trunk", l->trunk,
-			 "update_ok", l->update_ok, "sdp", l->sdp, "se", (json_int_t)l->se,
-			 "se_ours", l->se_ours);
+	jb_lit(b, key);
+	jb_str(b, v);
 }
 
+static void leg_json(struct jbuf *b, const struct leg *l)
+{
+	key_str(b, "{\"call_id\":", l->call_id);
+	key_str(b, ",\"local_tag\":", l->local_tag);
+	key_str(b, ",\"remote_tag\":", l->remote_tag);
+	key_str(b, ",\"local_uri\":", l->local_uri);
+	key_str(b, ",\"remote_uri\":", l->remote_uri);
+	key_str(b, ",\"target\":", l->target);
+	jb_lit(b, ",\"peer\":");
+	peer_json(b, &l->peer);
+	jb_lit(b, ",\"cseq\":");
+	jb_uint(b, l->cseq);
+	jb_lit(b, ",\"invite_cseq\":");
+	jb_uint(b, l->invite_cseq);
+	jb_lit(b, ",\"trunk\":");
+	jb_bool(b, l->trunk);
+	jb_lit(b, ",\"update_ok\":");
+	jb_bool(b, l->update_ok);
+	jb_lit(b, ",\"sdp\":");
+	if (l->sdp)
+		jb_str(b, l->sdp);
+	else
+		jb_lit(b, "null");
+	jb_lit(b, ",\"se\":");
+	jb_uint(b, l->se);
+	jb_lit(b, ",\"se_ours\":");
+	jb_bool(b, l->se_ours);
+	jb_put(b, "}", 1);
+}
+
+/*
+ * Written as text straight into the owner's data (core/jbuf.h): this runs
+ * at every answer and dialog change of every call.
+ */
 void b2b_persist_call(struct call *c)
 {
-	json_t *root;
-	char *text;
+	struct jbuf b = { 0 };
 
 	if (!c->media || c->tc)
 		return;		/* a test call's player does not survive a restart */
-	root = json_pack("{s:s,s:s,s:[o,o],s:I}", "caller", c->caller, "callee", c->callee, "legs",
-			 leg_json(&c->leg[SIDE_A]), leg_json(&c->leg[SIDE_B]), "cdr",
-			 (json_int_t)(c->cdr ? c->cdr->id : 0));
-	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
-	json_decref(root);
-	if (!text)
+	jb_lit(&b, OWNER_TAG);
+	key_str(&b, "{\"caller\":", c->caller);
+	key_str(&b, ",\"callee\":", c->callee);
+	jb_lit(&b, ",\"legs\":[");
+	leg_json(&b, &c->leg[SIDE_A]);
+	jb_put(&b, ",", 1);
+	leg_json(&b, &c->leg[SIDE_B]);
+	jb_lit(&b, "],\"cdr\":");
+	jb_uint(&b, c->cdr ? (uint64_t)c->cdr->id : 0);
+	jb_put(&b, "}", 1);
+	if (b.oom) {
+		free(b.p);
 		return;
-	if (strlen(OWNER_TAG) + strlen(text) < sizeof(c->media->owner_data)) {
-		snprintf(c->media->owner_data, sizeof(c->media->owner_data), OWNER_TAG "%s", text);
+	}
+	if (b.len < sizeof(c->media->owner_data)) {
+		memcpy(c->media->owner_data, b.p, b.len + 1);
 		media_persist(c->media);
 	} else {
 		LOG(L_WARN, "[call] %s -> %s: its dialogs are too large to be kept for a "
 		    "restart", c->caller, c->callee);
 	}
-	free(text);
+	free(b.p);
 }
 
 int b2b_str_of(json_t *o, const char *key, char *out, size_t n)

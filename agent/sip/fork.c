@@ -255,22 +255,23 @@ static int send_branch_invite(struct call *c, struct branch *b, const char *auth
 	struct sip_server *s = c->s;
 	struct leg *l = &c->leg[SIDE_B];
 	const char *sdp = l->sdp;
-	char text[8192], contact[128], timer[96] = "";
+	char text[8192], contact[128], timer[96] = "", via[SIP_VIA_MAX];
 	osip_message_t *m;
-	osip_via_t *v;
-	char *via = NULL;
-	int n;
+	int n, err;
 
-	if (b2b_our_contact(s, &b->peer, contact, sizeof(contact)))
+	_Static_assert(SIP_VIA_MAX <= sizeof(b->via), "the branch keeps its Via");
+	if (b2b_our_contact(s, &b->peer, contact, sizeof(contact)) ||
+	    sip_srv_via_for(s, &b->peer, via, sizeof(via)))
 		return -EADDRNOTAVAIL;
 	if (b->live)
 		l->invite_cseq = ++l->cseq;
 	if (c->b_se)
 		snprintf(timer, sizeof(timer), "Session-Expires: %u\r\nMin-SE: %u\r\n", c->b_se,
 			 s->conf->sip_min_se < c->b_se ? s->conf->sip_min_se : c->b_se);
+	/* Printed once with our Via: parsed for the transaction, sent as it is. */
 	n = snprintf(text, sizeof(text),
 		     "INVITE %s SIP/2.0\r\n"
-		     "Via: SIP/2.0/UDP 0.0.0.0;branch=z9hG4bK0\r\n"
+		     "Via: %s\r\n"
 		     "Max-Forwards: %d\r\n"
 		     "From: %s;tag=%s\r\n"
 		     "To: %s\r\n"
@@ -281,24 +282,18 @@ static int send_branch_invite(struct call *c, struct branch *b, const char *auth
 		     "Supported: " B2B_SUPPORTED "\r\n"
 		     "%s%s%s"
 		     "Content-Length: %zu\r\n\r\n%s",
-		     b->ruri, b->max_forwards, l->local_uri, l->local_tag, l->remote_uri,
+		     b->ruri, via, b->max_forwards, l->local_uri, l->local_tag, l->remote_uri,
 		     l->call_id, l->invite_cseq, contact, timer, auth ? auth : "",
 		     sdp ? "Content-Type: application/sdp\r\n" : "", sdp ? strlen(sdp) : 0,
 		     sdp ? sdp : "");
-	n = b2b_parse_request(s, text, n, sizeof(text), &b->peer, &m);
-	if (n)
-		return n;
-	v = osip_list_get(&m->vias, 0);
-	if (!v || osip_via_to_str(v, &via) || strlen(via) >= sizeof(b->via)) {
-		osip_free(via);
-		osip_message_free(m);
-		return -EINVAL;
-	}
+	err = b2b_parse_request(s, text, n, sizeof(text), NULL, &m);
+	if (err)
+		return err;
 	strcpy(b->via, via);
-	osip_free(via);
 	b->ringing = false;
 	b->rseq = 0;
-	return sip_txn_client_new(&s->txns, m, &b->peer, branch_response, b, NULL) ? -EIO : 0;
+	return sip_txn_client_new_raw(&s->txns, m, text, (size_t)n, &b->peer, branch_response, b,
+				      NULL) ? -EIO : 0;
 }
 
 int b2b_start_branch(struct call *c, const char *ruri, const struct sip_peer *peer,

@@ -23,6 +23,7 @@
 #include <osipparser2/osip_port.h>
 
 #include "core/log.h"
+#include "net/ip_str.h"
 #include "sip/msg.h"
 
 /* ---- the keyed hash: SipHash-2-4 ---- */
@@ -924,7 +925,7 @@ static int via_mark_source(osip_via_t *v, const struct sockaddr *src)
 	} else {
 		return 0;
 	}
-	inet_ntop(fam, sa, ip, sizeof(ip));
+	ip_ntop(fam, sa, ip, sizeof(ip));
 	n = v->host ? strlen(v->host) : 0;
 	if (n && n < sizeof(host)) {
 		if (v->host[0] == '[' && v->host[n - 1] == ']')

@@ -15,6 +15,7 @@
 #include <osipparser2/osip_parser.h>
 
 #include "core/log.h"
+#include "net/ip_str.h"
 #include "sip/server.h"
 #include "sip/server_int.h"
 #include "sip/digest_hdr.h"
@@ -780,7 +781,7 @@ int sip_srv_local_for(struct sip_server *s, const struct sip_peer *to, char *hos
 			return err;
 	}
 	if (ss.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, (socklen_t)hlen);
+		ip_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, (socklen_t)hlen);
 	} else {
 		char a[INET6_ADDRSTRLEN];
 
@@ -805,10 +806,24 @@ void sip_srv_local_ip(struct sip_server *s, const struct sip_peer *to, char *ip,
 	snprintf(ip, n, "%.*s", (int)strcspn(h, "]"), h);
 }
 
+int sip_srv_via_for(struct sip_server *s, const struct sip_peer *to, char *via, size_t n)
+{
+	char host[64], branch[32];
+	uint16_t port;
+	int err, k;
+
+	err = sip_srv_local_for(s, to, host, sizeof(host), &port);
+	if (err)
+		return err;
+	sip_txn_new_branch(&s->txns, branch);
+	k = snprintf(via, n, "SIP/2.0/%s %s:%u;branch=%s;rport", sip_proto_name(to->proto), host,
+		     port, branch);
+	return k < 0 || (size_t)k >= n ? -ENAMETOOLONG : 0;
+}
+
 int sip_srv_set_top_via(struct sip_server *s, osip_message_t *m, const struct sip_peer *to)
 {
-	char host[64], via[160], branch[32];
-	uint16_t port;
+	char via[SIP_VIA_MAX];
 	osip_via_t *v;
 	int err;
 
@@ -816,12 +831,9 @@ int sip_srv_set_top_via(struct sip_server *s, osip_message_t *m, const struct si
 		osip_list_remove(&m->vias, 0);
 		osip_via_free(v);
 	}
-	err = sip_srv_local_for(s, to, host, sizeof(host), &port);
+	err = sip_srv_via_for(s, to, via, sizeof(via));
 	if (err)
 		return err;
-	sip_txn_new_branch(&s->txns, branch);
-	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=%s;rport",
-		 sip_proto_name(to->proto), host, port, branch);
 	return osip_message_set_via(m, via) ? -ENOMEM : 0;
 }
 

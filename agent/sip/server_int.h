@@ -53,6 +53,9 @@ void sip_srv_local_ip(struct sip_server *s, const struct sip_peer *to, char *ip,
 		      uint16_t *port);
 /* Replaces m's Vias by ours towards to, with a fresh branch. */
 int sip_srv_set_top_via(struct sip_server *s, osip_message_t *m, const struct sip_peer *to);
+/* Our Via towards to, a fresh branch in it: the value, for a request we print ourselves. */
+#define SIP_VIA_MAX	160
+int sip_srv_via_for(struct sip_server *s, const struct sip_peer *to, char *via, size_t n);
 
 /*
  * What takes calls (s->calls): the B2BUA registers it with b2bua_init().

@@ -103,11 +103,15 @@ static void scan_call_id(struct sip_trace_msg *m)
 	const char *end = m->text + m->len, *p, *v;
 
 	for (p = next_line(m->text, end); p < end && *p != '\r' && *p != '\n';
-	     p = next_line(p, end))
+	     p = next_line(p, end)) {
+		/* Only a line starting C or i can be it: no compare for the others. */
+		if ((*p | 0x20) != 'c' && (*p | 0x20) != 'i')
+			continue;
 		if ((v = header_is(p, end, "Call-ID", "i"))) {
 			header_value(v, end, m->call_id, sizeof(m->call_id));
 			return;
 		}
+	}
 }
 
 void sip_trace_add(struct sip_trace *t, uint64_t ts_us, bool out, uint8_t proto,

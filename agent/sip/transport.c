@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "core/log.h"
+#include "net/ip_str.h"
 #include "sip/transport_int.h"
 
 static size_t addr_len(const struct sockaddr_storage *ss)
@@ -85,7 +86,7 @@ const char *sip_peer_str(const struct sip_peer *p, char *buf, size_t len)
 	if (p->addr.ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)&p->addr;
 
-		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		ip_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
 		snprintf(buf, len, "%s:%u/%s", a, ntohs(sin->sin_port), proto);
 	} else {
 		const struct sockaddr_in6 *sin6 = (const void *)&p->addr;
@@ -103,7 +104,7 @@ void sip_peer_host(const struct sip_peer *p, char *ip, size_t len, uint16_t *por
 	if (p->addr.ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)&p->addr;
 
-		inet_ntop(AF_INET, &sin->sin_addr, ip, (socklen_t)len);
+		ip_ntop(AF_INET, &sin->sin_addr, ip, (socklen_t)len);
 		*port = ntohs(sin->sin_port);
 	} else if (p->addr.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const void *)&p->addr;

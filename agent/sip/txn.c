@@ -253,15 +253,10 @@ static int keep_text(struct sip_txn *t, osip_message_t *m)
 
 	if (err)
 		return err;
+	/* Kept as libosip2 printed it: its osip_free is free (no allocator set). */
 	free(t->text);
-	t->text = malloc(len);
-	if (!t->text) {
-		osip_free(text);
-		return -ENOMEM;
-	}
-	memcpy(t->text, text, len);
+	t->text = text;
 	t->len = len;
-	osip_free(text);
 	return 0;
 }
 
@@ -659,8 +654,23 @@ static void on_client_timeout(struct loop *loop, void *arg)
 	pass_up(t, NULL, 408);
 }
 
-int sip_txn_client_new(struct sip_txns *tx, osip_message_t *req, const struct sip_peer *to,
-		       sip_txn_resp_fn fn, void *arg, struct sip_txn **out)
+/* The text to send: req's as printed, else (raw) a copy of what req was parsed from. */
+static int client_text(struct sip_txn *t, osip_message_t *req, const char *raw, size_t len)
+{
+	if (!raw)
+		return keep_text(t, req);
+	free(t->text);
+	t->text = malloc(len);
+	if (!t->text)
+		return -ENOMEM;
+	memcpy(t->text, raw, len);
+	t->len = len;
+	return 0;
+}
+
+static int client_new(struct sip_txns *tx, osip_message_t *req, const char *raw, size_t len,
+		      const struct sip_peer *to, sip_txn_resp_fn fn, void *arg,
+		      struct sip_txn **out)
 {
 	bool invite = !strcmp(req->sip_method, "INVITE");
 	const char *branch = sip_msg_branch(req);
@@ -682,7 +692,7 @@ int sip_txn_client_new(struct sip_txns *tx, osip_message_t *req, const struct si
 		osip_message_free(req);
 		return -ENOMEM;
 	}
-	err = keep_text(t, req);
+	err = client_text(t, req, raw, len);
 	if (!err && tx->send(tx->send_arg, to, t->text, t->len) < 0)
 		err = -EIO;
 	if (err) {
@@ -707,6 +717,19 @@ int sip_txn_client_new(struct sip_txns *tx, osip_message_t *req, const struct si
 	if (out)
 		*out = t;
 	return 0;
+}
+
+int sip_txn_client_new(struct sip_txns *tx, osip_message_t *req, const struct sip_peer *to,
+		       sip_txn_resp_fn fn, void *arg, struct sip_txn **out)
+{
+	return client_new(tx, req, NULL, 0, to, fn, arg, out);
+}
+
+int sip_txn_client_new_raw(struct sip_txns *tx, osip_message_t *req, const char *text,
+			   size_t len, const struct sip_peer *to, sip_txn_resp_fn fn, void *arg,
+			   struct sip_txn **out)
+{
+	return client_new(tx, req, text, len, to, fn, arg, out);
 }
 
 /* The ACK of a non-2xx final (§17.1.1.3): the INVITE's top Via and Route, resp's To. */

@@ -160,6 +160,14 @@ void sip_txn_new_branch(struct sip_txns *tx, char out[32]);
 int sip_txn_client_new(struct sip_txns *tx, osip_message_t *req, const struct sip_peer *to,
 		       sip_txn_resp_fn fn, void *arg, struct sip_txn **out);
 /*
+ * The same for a request the caller printed itself and parsed into req,
+ * unchanged since: text is sent (and resent) as it is, without printing
+ * req again.
+ */
+int sip_txn_client_new_raw(struct sip_txns *tx, osip_message_t *req, const char *text,
+			   size_t len, const struct sip_peer *to, sip_txn_resp_fn fn, void *arg,
+			   struct sip_txn **out);
+/*
  * The ACK the TU sent for an INVITE's 2xx: sent again for every 2xx
  * retransmission while the transaction is Accepted, and the TU hears of
  * no more 2xx (it may forget t after the first).

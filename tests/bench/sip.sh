@@ -20,6 +20,17 @@
 #          runnable but waiting for it (schedstat: on a shared machine
 #          other processes take the core), so that the cause of the
 #          failure is on record.
+#   calls-pg  the same with [store] db on PostgreSQL: a server of the
+#          benchmark's own (Debian's postgresql, initdb in DB_DIR, run as
+#          nobody, pinned to SERVER_CPU beside sluiced, durable commits as
+#          configured by default), the subscribers added over MML.
+#   calls2 two nodes on one PostgreSQL (started as for calls-pg): node A
+#          on the calls topology (SERVER_CPU), node B in the same relay
+#          namespace on a second pair of veths (C c1 - r2, r3 - e1 E; SIP
+#          on 10.0.3.1, XDP on r2 and r3, MML on 7778, SIPP_CPU), each
+#          with its own caller and callee, half the step's rate each; sipp
+#          unpinned (2 cores: the load shares them). The ratio to one node
+#          is to calls-pg's figure of the same run.
 #   reg    REGISTER per second with digest: REG_SUBS subscribers, REG_CONC
 #          in flight, REG_COUNT per run, REPEAT runs 33 s apart (RFC 3261's
 #          Timer J); sluiced (a 200 only once the binding is committed),
@@ -46,7 +57,7 @@ SLUICED=${SLUICE_BIN:-$TOP/agent}/sluiced
 SLUICECTL=${SLUICE_BIN:-$TOP/agent}/sluicectl
 TLSREG=${TLSREG:-$TOP/build/bench/tlsreg}
 OUT=${1:-$TOP/build/bench/sip.md}
-PHASES=${PHASES:-"calls reg tls conc"}
+PHASES=${PHASES:-"calls calls-pg calls2 reg tls conc"}
 RATES=${RATES:-"500 750 1000 1250 1500 2000 2500 3000"}
 SECS=${SECS:-10}
 SWEEPS=${SWEEPS:-3}
@@ -97,7 +108,8 @@ cleanup() {
 	kill $(jobs -p) 2>/dev/null
 	stop_sluiced
 	stop_kamailio
-	"$SLUICECTL" -p $PIN unload >/dev/null 2>&1
+	pg_bench_stop
+	for p in $PIN ${PIN}a ${PIN}b; do "$SLUICECTL" -p $p unload >/dev/null 2>&1; done
 	for ns in $C $R $E $L; do ip netns del $ns 2>/dev/null; done
 	[ -n "${KEEP:-}" ] || rm -rf "$TMP" "$DBD"
 }
@@ -147,17 +159,20 @@ note "sip.sh: $NSUBS subscribers; database in $DBD ($(stat -f -c %T "$DBD")); $(
 # start_sluiced NS CONF: sluiced pinned to SERVER_CPU in NS, its database a
 # fresh copy of the seed's; waits until it runs ($SPID)
 start_sluiced() {
-	rm -f $DBD/sluice.db*
-	cp $TMP/seed/sluice.db $DBD/sluice.db
-	nsenter --net=/run/netns/$1 taskset -c $SERVER_CPU "$SLUICED" -c $2 >$TMP/sluiced.log 2>&1 &
+	local port=${MML_PORT:-7777}
+	rm -f $DBD/sluice.db* $DBD/local${NODE:-}.db*
+	[ -n "$STORE_DB" ] || cp $TMP/seed/sluice.db $DBD/sluice.db
+	nsenter --net=/run/netns/$1 taskset -c ${CPU:-$SERVER_CPU} "$SLUICED" -c $2 \
+		>$TMP/sluiced${NODE:-}.log 2>&1 &
 	SPID=$!
 	# At level warn it does not say "running": its MML port, opened last, does.
 	for ((i = 0; i < 150; i++)); do
-		[ -n "$(ns $1 ss -Hltn 'sport = :7777')" ] && break
+		[ -n "$(ns $1 ss -Hltn "sport = :$port")" ] && break
 		kill -0 $SPID 2>/dev/null || break
 		sleep 0.1
 	done
-	[ -n "$(ns $1 ss -Hltn 'sport = :7777')" ] || die "sluiced did not start: $(tail -3 $TMP/sluiced.log)"
+	[ -n "$(ns $1 ss -Hltn "sport = :$port")" ] ||
+		die "sluiced did not start: $(tail -3 $TMP/sluiced${NODE:-}.log)"
 }
 sluice_conf() {	# sluice_conf FILE LISTEN MEDIA-LINES...: a benchmark configuration
 	local f=$1 listen=$2
@@ -168,15 +183,61 @@ sluice_conf() {	# sluice_conf FILE LISTEN MEDIA-LINES...: a benchmark configurat
 		[ -n "${SIP_EXTRA:-}" ] && printf '%s\n' "$SIP_EXTRA"
 		printf '[media]\n'
 		printf '%s\n' "$@"
-		printf 'bpf_pin_dir = %s\n[control]\nng = off\nrtpproxy = off\n' $PIN
-		printf '[mml]\nadmin_password = bench-pw\n[http]\nlisten = off\n'
-		printf '[store]\ndb = %s/sluice.db\n[log]\nlevel = warn\n' "$DBD"
+		printf 'bpf_pin_dir = %s\n[control]\nng = off\nrtpproxy = off\n' $PIN${NODE:-}
+		printf '[mml]\nlisten = 127.0.0.1:%s\nadmin_password = bench-pw\n' ${MML_PORT:-7777}
+		printf '[http]\nlisten = off\n'
+		if [ -n "$STORE_DB" ]; then
+			printf '[store]\ndb = %s\nlocal = %s/local%s.db\nnode = node%s\n' \
+				"$STORE_DB" "$DBD" "${NODE:-}" "${NODE:-}"
+		else
+			printf '[store]\ndb = %s/sluice.db\n' "$DBD"
+		fi
+		printf '[log]\nlevel = warn\n'
 	} >$f
 }
-mml() { ns $1 perl $TOP/tests/tools/mmlc.pl 127.0.0.1:7777 'LGI: OP="admin", PWD="bench-pw";' "$2"; }
+mml() { ns $1 perl $TOP/tests/tools/mmlc.pl 127.0.0.1:${MML_PORT:-7777} 'LGI: OP="admin", PWD="bench-pw";' "$2"; }
 D=$TOP/tests/integration/sipp
 sed "s/@EXPECT@/200/" $D/register.xml >$TMP/reg.xml
 sed -e 's/\[user\]/[field0]/g; s/\[aor\]/[field0]/g' -e 's/@EXPECT@/200/' $D/register.xml >$TMP/reg-csv.xml
+
+# ---- PostgreSQL: a server of the benchmark's own on DB_DIR's disk ----
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+STORE_DB=	# empty: sqlite in DBD; else [store] db, PostgreSQL's conninfo
+PGPID=
+pg_bench_start() {	# initdb and start as nobody, pinned to SERVER_CPU; STORE_DB
+	local i
+	[ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] && id nobody >/dev/null 2>&1 || return 1
+	chmod 711 $DBD
+	mkdir -p $DBD/pg
+	chown nobody $DBD/pg
+	runuser -u nobody -- "$PG_BIN/initdb" -D $DBD/pg/data -A trust -U sluice -E UTF8 \
+		>$TMP/initdb.log 2>&1 || return 1
+	taskset -c $SERVER_CPU runuser -u nobody -- setsid "$PG_BIN/postgres" -D $DBD/pg/data \
+		-k $DBD/pg -c listen_addresses= -c max_connections=40 >$TMP/pg.log 2>&1 &
+	PGPID=$!
+	for ((i = 0; i < 100; i++)); do
+		psql -X -A -t -q -h $DBD/pg -U sluice -d postgres -c 'SELECT 1' >/dev/null 2>&1 &&
+			break
+		sleep 0.1
+	done
+	STORE_DB="host=$DBD/pg dbname=postgres user=sluice"
+}
+pg_ticks() {	# CPU ticks of the PostgreSQL server's processes; 0 without one
+	local pm p t=0
+	pm=$(head -1 $DBD/pg/data/postmaster.pid 2>/dev/null)
+	[ -n "$STORE_DB" ] && [ -n "$pm" ] || { echo 0; return; }
+	for p in $pm $(pgrep -P $pm); do t=$((t + $(ticks $p 2>/dev/null || echo 0))); done
+	echo $t
+}
+pg_bench_stop() {
+	local pid
+	STORE_DB=
+	pid=$(head -1 $DBD/pg/data/postmaster.pid 2>/dev/null)
+	[ -n "$pid" ] || return 0
+	kill -INT "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+	PGPID=
+}
 
 # ---- the calls' topology: caller C - relay R - callee E ----
 topology() {
@@ -209,12 +270,20 @@ calls_sluiced() {	# calls_sluiced TIMEOUT_S: sluiced on R with XDP, callees regi
 		"address = 10.0.1.1, fd00:1::1" "ports = 10000-59999" "datapath = xdp" "timeout = $1"
 	start_sluiced $R $TMP/calls.conf
 	ns $R ip link show r0 | grep -q xdp || die "no XDP on r0: $(tail -3 $TMP/sluiced.log)"
+	local u i
+	# The shared store is fed over MML (sluicectl import-users is sqlite's).
+	[ -z "$STORE_DB" ] || for u in 1001 1002 1003; do
+		mml $R "ADD USER: USERNAME=\"$u\", PASSWORD=\"pw$u\";" >/dev/null
+	done
 	for x in "1002 5062" "1003 5063"; do
 		set -- $x
-		ns $E sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -key user $1 -key aor $1 \
-			-key domain ims.local -key expires 3600 -au $1 -ap pw$1 \
-			-i 10.0.2.2 -p $2 -mp 9000 10.0.2.1:5060 >/dev/null 2>&1 ||
-			die "callee $1 did not register"
+		for ((i = 0; i < 10; i++)); do
+			ns $E sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -key user $1 -key aor $1 \
+				-key domain ims.local -key expires 3600 -au $1 -ap pw$1 \
+				-i 10.0.2.2 -p $2 -mp 9000 10.0.2.1:5060 >/dev/null 2>&1 && break
+			sleep 1
+		done
+		((i < 10)) || die "callee $1 did not register"
 	done
 }
 # callees FAMILIES TIMEOUT: a callee sipp per family (4 and/or 6), $UAS_PIDS
@@ -250,18 +319,18 @@ callers() {
 udp_drops() { ns $R awk '/^Udp:/ {n++; if (n == 2) print $6}' /proc/net/snmp; }	# RcvbufErrors
 redirected() { ns $R "$SLUICECTL" -p $PIN verdicts | awk '$1 == "redirect" {print $2}'; }
 
-phase_calls() {
+phase_calls() {	# phase_calls STORE: a sweep; STORE names the back end in the rows
 	local sweep r bests=() fails=() at_fail="" best cpu peak
-	topology
+	[ -e /run/netns/$R ] || topology
 	calls_sluiced 600
 	for ((sweep = 0; sweep < SWEEPS; sweep++)); do
 		best=0
 		for r in $RATES; do
 			callees 4 $((SECS + 120))
-			local c0 t0 c1 t1 d0 d1 v0 v1 x0 x1 on0 on1 wait0 wait1 okc fail s prev now
+			local c0 t0 c1 t1 p0 p1 d0 d1 v0 v1 x0 x1 on0 on1 wait0 wait1 okc fail s prev now
 			v0=$(redirected) d0=$(udp_drops)
 			mml $R 'CLR SYSINFO:;' >/dev/null
-			c0=$(ticks $SPID) t0=$(date +%s.%N) x0=$(ctxsw $SPID)
+			c0=$(ticks $SPID) t0=$(date +%s.%N) x0=$(ctxsw $SPID) p0=$(pg_ticks)
 			read -r on0 wait0 < <(schedstat $SPID)
 			callers 4 $r $((r * SECS)) 1000 $((r * 6))
 			# The busiest second of the step, from /proc/PID/stat each second.
@@ -273,7 +342,7 @@ phase_calls() {
 				prev=$now
 			done
 			wait $UAC_PIDS
-			c1=$(ticks $SPID) t1=$(date +%s.%N) x1=$(ctxsw $SPID)
+			c1=$(ticks $SPID) t1=$(date +%s.%N) x1=$(ctxsw $SPID) p1=$(pg_ticks)
 			read -r on1 wait1 < <(schedstat $SPID)
 			d1=$(udp_drops) v1=$(redirected)
 			mml $R 'DSP SYSINFO:;' >$TMP/sysinfo.out
@@ -289,6 +358,7 @@ phase_calls() {
 				"$(echo "($c1 - $c0) * 10000 / $((r * SECS))" | bc -l)" "$(echo "($x1 - $x0) / $((r * SECS))" | bc -l)" $((d1 - d0)) \
 				"$(awk '/LOOP STALL MAX/ {print $4, $5}' $TMP/sysinfo.out | tr -d '\r')" \
 				"$(echo "(${v1:-0} - ${v0:-0}) / $((r * SECS))" | bc -l)")
+			[ -z "$STORE_DB" ] || s="$s; PostgreSQL $(printf '%.0f' "$(echo "($p1 - $p0) * 10000 / $((r * SECS))" | bc -l)") µs CPU per call"
 			note "$s"
 			cp $TMP/uac-1002.out $TMP/uac-$sweep-$r.out
 			if [ "${fail:-1}" = 0 ] && [ "${okc:-0}" = $((r * SECS)) ]; then
@@ -307,10 +377,108 @@ phase_calls() {
 	stop_sluiced
 	local med
 	med=$(printf '%s\n' "${bests[@]}" | median)
-	row "| calls per second through the B2BUA, none failed (digest auth, media offloaded to XDP, held 1 s; ${SECS} s per step of $RATES; median of $SWEEPS sweeps: ${bests[*]}) | $med |"
+	[ -z "$STORE_DB" ] || PG_BEST=$med
+	row "| calls per second through the B2BUA, $1, none failed (digest auth, media offloaded to XDP, held 1 s; ${SECS} s per step of $RATES; median of $SWEEPS sweeps: ${bests[*]}) | $med |"
 	row "| ... the first failing step of each sweep | ${fails[*]:-none} |"
 	local IFS='|'
 	for s in ${at_fail#|}; do row "| ... $s |  |"; done
+}
+
+# ---- two nodes on one PostgreSQL, a core each ----
+PG_BEST=
+topology2() {	# node B's veths: C c1 (10.0.3.2) - r2 (10.0.3.1) R r3 (10.0.4.1) - e1 (10.0.4.2) E
+	ip link add c1 netns $C type veth peer name r2 netns $R
+	ip link add r3 netns $R type veth peer name e1 netns $E
+	ip -n $C addr add 10.0.3.2/24 dev c1
+	ip -n $R addr add 10.0.3.1/24 dev r2
+	ip -n $R addr add 10.0.4.1/24 dev r3
+	ip -n $E addr add 10.0.4.2/24 dev e1
+	for x in "$C c1" "$R r2" "$R r3" "$E e1"; do set -- $x; ip -n $1 link set $2 up; done
+	ip -n $E route add 10.0.3.0/24 via 10.0.4.1
+	for x in "$C c1" "$E e1"; do set -- $x; ns $1 ethtool -K $2 gro on tx off >/dev/null; done
+	sleep 1
+}
+# register2 USER PORT CALLEE-IP NODE-IP: a callee's binding on a node, retried
+# while the subscriber added on the other node is on its way (NOTIFY)
+register2() {
+	local i
+	for ((i = 0; i < 10; i++)); do
+		ns $E sipp -sf $TMP/reg.xml -m 1 -nostdin -timeout 10 -key user $1 -key aor $1 \
+			-key domain ims.local -key expires 3600 -au $1 -ap pw$1 \
+			-i $3 -p $2 -mp 9000 $4:5060 >/dev/null 2>&1 && return 0
+		sleep 1
+	done
+	die "callee $1 did not register on $4"
+}
+phase_calls2() {
+	local sweep r best bests=() fails=() okc fail ca0 ca1 cb0 cb1 t0 t1 u PA PB pids s med
+	[ -e /run/netns/$R ] || topology
+	topology2
+	NODE=a sluice_conf $TMP/a.conf 10.0.1.1:5060 "interface = r0, r1" "address = 10.0.1.1" \
+		"ports = 10000-34999" "datapath = xdp" "timeout = 600"
+	NODE=b MML_PORT=7778 sluice_conf $TMP/b.conf 10.0.3.1:5060 "interface = r2, r3" \
+		"address = 10.0.3.1" "ports = 35000-59999" "datapath = xdp" "timeout = 600"
+	NODE=a start_sluiced $R $TMP/a.conf
+	PA=$SPID
+	NODE=b MML_PORT=7778 CPU=$SIPP_CPU start_sluiced $R $TMP/b.conf
+	PB=$SPID
+	SPID=$PA
+	for u in 1001 1002 1003; do
+		mml $R "ADD USER: USERNAME=\"$u\", PASSWORD=\"pw$u\";" >/dev/null
+	done
+	register2 1002 5062 10.0.2.2 10.0.1.1
+	register2 1003 5063 10.0.4.2 10.0.3.1
+	for ((sweep = 0; sweep < SWEEPS; sweep++)); do
+		best=0
+		for r in $RATES; do
+			pids=""
+			for x in "10.0.2.2 5062 6000" "10.0.4.2 5063 7000"; do
+				set -- $x
+				nsenter --net=/run/netns/$E sipp -sf $TMP/uas.xml -nostdin -i $1 -p $2 -mi $1 \
+					-mp $3 -timeout $((SECS + 120)) -max_socket 60000 \
+					10.0.2.1:5060 >$TMP/uas2-$2.out 2>&1 &
+				pids="$pids $!"
+			done
+			sleep 0.5
+			ca0=$(ticks $PA) cb0=$(ticks $PB) t0=$(date +%s.%N)
+			UAC_PIDS=""
+			for x in "1002 5061 10.0.1.2 6000 10.0.1.1" "1003 5064 10.0.3.2 7000 10.0.3.1"; do
+				set -- $x
+				nsenter --net=/run/netns/$C sipp -sf $TMP/uac.xml -nostdin -r $((r / 2)) \
+					-m $((r / 2 * SECS)) -l $((r * 3)) -d 1000 -key user 1001 -key target $1 \
+					-key domain ims.local -au 1001 -ap pw1001 -i $3 -p $2 -mi $3 -mp $4 \
+					-timeout $((SECS + 60)) $5:5060 >$TMP/uac2-$1.out 2>&1 &
+				UAC_PIDS="$UAC_PIDS $!"
+			done
+			wait $UAC_PIDS
+			ca1=$(ticks $PA) cb1=$(ticks $PB) t1=$(date +%s.%N)
+			kill $pids 2>/dev/null
+			wait $pids 2>/dev/null
+			okc=$(( $(sipp_count $TMP/uac2-1002.out Successful) + $(sipp_count $TMP/uac2-1003.out Successful) ))
+			fail=$(( $(sipp_count $TMP/uac2-1002.out Failed) + $(sipp_count $TMP/uac2-1003.out Failed) ))
+			s=$(printf 'two nodes, sweep %d rate %d (half each): %s ok, %s failed; node A %.0f%% CPU, node B %.0f%%; %.0f µs CPU per call (both nodes)' \
+				$sweep $r $okc $fail "$(echo "($ca1 - $ca0) / ($t1 - $t0)" | bc -l)" \
+				"$(echo "($cb1 - $cb0) / ($t1 - $t0)" | bc -l)" \
+				"$(echo "($ca1 - $ca0 + $cb1 - $cb0) * 10000 / ($r / 2 * 2 * $SECS)" | bc -l)")
+			note "$s"
+			if [ "$fail" = 0 ] && [ "$okc" = $((r / 2 * 2 * SECS)) ]; then
+				best=$r
+				sleep 5
+				continue
+			fi
+			fails+=("$r")
+			break
+		done
+		bests+=("$best")
+		sleep 10
+	done
+	stop_sluiced
+	SPID=$PB
+	stop_sluiced
+	med=$(printf '%s\n' "${bests[@]}" | median)
+	row "| calls per second, two nodes on one PostgreSQL, a core each, none failed (median of $SWEEPS sweeps: ${bests[*]}; first failing steps: ${fails[*]:-none}) | $med |"
+	[ -n "$PG_BEST" ] && [ "$PG_BEST" != 0 ] &&
+		row "| ... the ratio to one node on PostgreSQL in this run ($PG_BEST) | $(printf '%.2f' "$(echo "$med / $PG_BEST" | bc -l)")× |"
 }
 
 # ---- REGISTER: sluiced and Kamailio on loopback in L ----
@@ -544,7 +712,24 @@ phase_conc() {
 
 for p in $PHASES; do
 	case $p in
-	calls) row "| calls through the B2BUA, sluiced on one core | figure |"; row "|---|---|"; phase_calls ;;
+	calls) row "| calls through the B2BUA, sluiced on one core | figure |"; row "|---|---|"
+		phase_calls "sqlite on a disk" ;;
+	calls-pg)
+		if pg_bench_start; then
+			row "| calls through the B2BUA, sluiced and PostgreSQL on one core | figure |"; row "|---|---|"
+			phase_calls "PostgreSQL on a disk"
+			[[ " $PHASES " == *" calls2 "* ]] || pg_bench_stop
+		else
+			note "calls-pg: skipped: PostgreSQL did not start (Debian's postgresql; $(tail -1 $TMP/initdb.log $TMP/pg.log 2>/dev/null | tr '\n' ' '))"
+		fi ;;
+	calls2)
+		if [ -n "$STORE_DB" ] || pg_bench_start; then
+			row "| two nodes, sluiced on a core each | figure |"; row "|---|---|"
+			phase_calls2
+			pg_bench_stop
+		else
+			note "calls2: skipped: PostgreSQL did not start"
+		fi ;;
 	reg) phase_reg ;;
 	tls) phase_tls ;;
 	conc) row "| concurrent, sluiced on one core | figure |"; row "|---|---|"; phase_conc ;;

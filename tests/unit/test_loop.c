@@ -72,6 +72,32 @@ static void test_timer_order_and_cancel(void **state)
 	loop_free(loop);
 }
 
+/* A timer armed again while armed moves, earlier or later, and fires once. */
+static void test_timer_rearm_in_place(void **state)
+{
+	static const int order[8] = { 7, 1, 2, 3, 4, 5, 6, 0 };
+	struct loop *loop;
+	struct loop_timer t[8];
+
+	(void)state;
+	fake_now = 5000;
+	assert_int_equal(loop_new(&loop), 0);
+	loop_set_clock(loop, fake_clock);
+	for (int i = 0; i < 8; i++) {
+		loop_timer_init(&t[i], record, (void *)(intptr_t)i);
+		assert_int_equal(loop_timer_arm(loop, &t[i], 10 * (uint64_t)(i + 1)), 0);
+	}
+	assert_int_equal(loop_timer_arm(loop, &t[7], 5), 0);	/* last to first */
+	assert_int_equal(loop_timer_arm(loop, &t[0], 100), 0);	/* first to last */
+	assert_int_equal(loop_timer_arm(loop, &t[3], 45), 0);	/* a little later */
+	nfired = 0;
+	fake_now = 5000 + 200;
+	assert_int_equal(loop_run_timers(loop), 8);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(fired[i], order[i]);
+	loop_free(loop);
+}
+
 static void stop_after_timer(struct loop *loop, void *arg)
 {
 	*(int *)arg += 1;
@@ -135,6 +161,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer_order_and_cancel),
+		cmocka_unit_test(test_timer_rearm_in_place),
 		cmocka_unit_test(test_run_with_fd_and_timer),
 		cmocka_unit_test(test_signal_stops_loop),
 	};

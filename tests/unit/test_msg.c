@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "net/ip_str.h"
 #include "sip/msg.h"
 
 #define CRLF "\r\n"
@@ -956,10 +957,32 @@ static void test_torture_truncated(void **state)
 	}
 }
 
+/* ip_ntop's IPv4 text is inet_ntop's, for every octet value in each place. */
+static void test_ip_ntop(void **state)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	uint8_t q[16] = { 0 };
+
+	(void)state;
+	for (int v = 0; v < 256; v++)
+		for (int i = 0; i < 4; i++) {
+			memset(q, 0, 4);
+			q[i] = (uint8_t)v;
+			q[(i + 1) % 4] = (uint8_t)(255 - v);
+			assert_string_equal(ip_ntop(AF_INET, q, a, sizeof(a)),
+					    inet_ntop(AF_INET, q, b, sizeof(b)));
+		}
+	memset(q, 0, sizeof(q));
+	q[0] = 0xfd;
+	q[15] = 1;
+	assert_string_equal(ip_ntop(AF_INET6, q, a, sizeof(a)), "fd00::1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_siphash_vectors),
+		cmocka_unit_test(test_ip_ntop),
 		cmocka_unit_test(test_start_line),
 		cmocka_unit_test(test_header_end),
 		cmocka_unit_test(test_content_length),
