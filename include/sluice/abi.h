@@ -116,7 +116,7 @@ struct sluice_flow_action {
  * a new or replaced action resolves again.
  */
 struct sluice_flow_egress {
-	__u64	at_ns;			/* CLOCK_MONOTONIC (coarse) of the resolution */
+	__u64	at_ns;			/* CLOCK_MONOTONIC of the resolution */
 	__u32	gen;			/* 0: never resolved */
 	__u32	ifindex;		/* where packets leave */
 	__u32	in_ifindex;		/* for packets that came in here */
@@ -137,10 +137,11 @@ struct sluice_flow_egress {
 /*
  * Per-flow statistics. packets and bytes are updated atomically; the RTP
  * state is updated by the CPU that received the packet (a flow's packets
- * share one 5-tuple and so one receive queue). Times are CLOCK_MONOTONIC ns:
- * the XDP program's from the coarse clock (bpf_ktime_get_coarse_ns, up to
- * a tick behind), the kernel module's from ktime_get_ns. A fresh flow's are
- * all zeroes: first_seen_ns is set by the first packet.
+ * share one 5-tuple and so one receive queue). Times are CLOCK_MONOTONIC ns
+ * (bpf_ktime_get_ns, ktime_get_ns); the XDP program reads the clock only
+ * at some packets of an RTP flow (docs/datapath.md), so its last_seen_ns
+ * may be a few packets, never more than 64, behind. A fresh flow's are all
+ * zeroes: first_seen_ns is set by the first packet.
  *
  * RTP state follows RFC 3550 A.1 (sequence), A.3 (loss) and A.8 (jitter):
  *   expected = ext_max_seq - base_seq + 1
