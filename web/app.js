@@ -241,15 +241,17 @@ function streamTable(list) {
 // stream opens, then each second's event (GET /api/events) carries the
 // calls that began or changed, whole, and the Call-IDs of all calls up:
 // rows are added or replaced, and those no longer listed leave. A listed
-// call without a row (an event missed) fetches the full list again.
+// call without a row or a number skipped (an event missed) fetches the
+// full list again.
 // Durations tick in the page; the stream counters are fetched each
 // second only for the calls on screen.
 const live = { rows: new Map(), visible: new Set(), observer: null, loading: false,
-	       again: false, pending: [], inflight: 0 };
+	       again: false, pending: [], inflight: 0, seq: null };
 const LIVE_MAX_STREAMS = 12;	// calls whose streams are fetched each second
 
 function callsLive() {
 	for (const id of [...live.rows.keys()]) dropCall(id);
+	live.seq = null;
 	live.observer = new IntersectionObserver((entries) => {
 		for (const e of entries) {
 			const id = e.target.dataset.callid;
@@ -323,7 +325,10 @@ function callsEvent(doc) {
 	}
 	const ids = new Set(c.ids);
 	for (const id of [...live.rows.keys()]) if (!ids.has(id)) dropCall(id);
-	if (!live.loading && c.ids.some((id) => !live.rows.has(id))) callsReload();
+	// An event missed (the server sends only the newest): its changes too.
+	const skipped = live.seq !== null && c.seq !== live.seq + 1;
+	live.seq = c.seq;
+	if (!live.loading && (skipped || c.ids.some((id) => !live.rows.has(id)))) callsReload();
 	callsCount();
 	bump('callsEvents');
 }

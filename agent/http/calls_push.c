@@ -46,6 +46,7 @@ struct http_calls_push {
 	size_t		ids_len, ids_cap;
 	int64_t		now_ms;
 	unsigned	nchanged;
+	uint64_t	seq;		/* of the last event built */
 };
 
 int http_calls_push_new(struct http_calls_push **out)
@@ -246,6 +247,7 @@ static const char *build(struct http_calls_push *p, int (*list)(void *, b2bua_ca
 			 void *from, int64_t now_ms, size_t *len)
 {
 	struct pic swap;
+	char seq[48];
 
 	p->len = 0;
 	p->ids_len = 0;
@@ -253,7 +255,9 @@ static const char *build(struct http_calls_push *p, int (*list)(void *, b2bua_ca
 	p->nchanged = 0;
 	p->now.n = 0;
 	p->now_ms = now_ms;
-	puts_(p, "{\"changed\":[");
+	/* A page that sees a number skipped missed changes: it lists the calls again. */
+	snprintf(seq, sizeof(seq), "{\"seq\":%" PRIu64 ",\"changed\":[", ++p->seq);
+	puts_(p, seq);
 	if (from)
 		list(from, on_call, p);
 	puts_(p, "],\"ids\":[");

@@ -6,7 +6,8 @@
  * page holding the full list (GET /api/calls, once) keeps it true without
  * asking for it again: it adds or replaces the rows it is given and drops
  * those whose Call-ID is no longer listed. A page that finds a listed
- * call it has no row for (it missed an event) asks for the full list.
+ * call it has no row for, or a number skipped (it missed an event: the
+ * listener sends only the newest), asks for the full list.
  */
 #ifndef SLUICE_HTTP_CALLS_PUSH_H
 #define SLUICE_HTTP_CALLS_PUSH_H
@@ -22,7 +23,8 @@ int http_calls_push_new(struct http_calls_push **out);
 void http_calls_push_free(struct http_calls_push *p);
 /*
  * The calls' part of the next event, relative to the last one built:
- * {"ids": [...], "changed": [rows as GET /api/calls gives them]}. The
+ * {"seq": N, "changed": [rows as GET /api/calls gives them], "ids":
+ * [...]}, N counting the events built from 1. The
  * text stays the pusher's until the next call (one buffer, reused);
  * NULL: no memory. now_ms: unix milliseconds, for the durations.
  */

@@ -91,11 +91,13 @@ static void test_changes(void **state)
 	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(doc, "changed"), 0),
 						 "duration")));
 	assert_int_equal(json_array_size(json_object_get(doc, "ids")), 2);
+	assert_int_equal(json_integer_value(json_object_get(doc, "seq")), 1);
 	json_decref(doc);
 
-	/* Nothing changed: no row, both ids. */
+	/* Nothing changed: no row, both ids, the next number. */
 	doc = event(p, &f, 1700000012500, changed, sizeof(changed));
 	assert_string_equal(changed, "");
+	assert_int_equal(json_integer_value(json_object_get(doc, "seq")), 2);
 	assert_int_equal(json_array_size(json_object_get(doc, "ids")), 2);
 	json_decref(doc);
 
@@ -176,7 +178,7 @@ static void test_many(void **state)
 	/* Again, nothing changed: no row, 600 ids. */
 	text = build(p, many_list, many, 1700000101000, &len);
 	assert_non_null(text);
-	assert_non_null(strstr(text, "{\"changed\":[],\"ids\":[\"599-call@host\""));
+	assert_non_null(strstr(text, "{\"seq\":2,\"changed\":[],\"ids\":[\"599-call@host\""));
 	assert_non_null(strstr(text, "\"0-call@host\"]}"));
 	http_calls_push_free(p);
 }
