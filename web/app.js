@@ -116,18 +116,13 @@ function stopTimer() {
 	state.chartTimer = null;
 	if (state.events) state.events.close();
 	state.events = null;
-}
-
-function every(ms, fn) {
-	stopTimer();
-	fn();
-	state.timer = setInterval(fn, ms);
+	callsStop();
 }
 
 const views = {
 	login: () => {},
 	dashboard: () => dashboardLive(),
-	calls: () => every(1000, calls),
+	calls: () => callsLive(),
 	trace: () => traceView(),
 	subscribers: () => subscribers(),
 	cdrs: () => cdrs(),
@@ -242,37 +237,165 @@ function streamTable(list) {
 	return t;
 }
 
-async function calls() {
+// The live calls page: the full list once (GET /api/calls) when the event
+// stream opens, then each second's event (GET /api/events) carries the
+// calls that began or changed, whole, and the Call-IDs of all calls up:
+// rows are added or replaced, and those no longer listed leave. A listed
+// call without a row or a number skipped (an event missed) fetches the
+// full list again.
+// Durations tick in the page; the stream counters are fetched each
+// second only for the calls on screen.
+const live = { rows: new Map(), visible: new Set(), observer: null, loading: false,
+	       again: false, pending: [], inflight: 0, seq: null };
+const LIVE_MAX_STREAMS = 12;	// calls whose streams are fetched each second
+
+function callsLive() {
+	for (const id of [...live.rows.keys()]) dropCall(id);
+	live.seq = null;
+	live.observer = new IntersectionObserver((entries) => {
+		for (const e of entries) {
+			const id = e.target.dataset.callid;
+			if (!e.isIntersecting) {
+				live.visible.delete(id);
+			} else if (!live.visible.has(id)) {
+				live.visible.add(id);
+				callStreams(id);	// now, not at the next second
+			}
+		}
+	});
+	const es = new EventSource('/api/events');
+	state.events = es;
+	es.onopen = () => callsReload();	// the first time, and after each reconnection
+	es.onmessage = (ev) => {
+		try {
+			callsEvent(JSON.parse(ev.data));
+		} catch (e) {
+			show('calls: ' + e.message, true);
+		}
+	};
+	es.onerror = () => { api('GET', '/api/session').catch(() => {}); };
+	state.timer = setInterval(callsTick, 1000);
+}
+
+function callsStop() {
+	if (live.observer) live.observer.disconnect();
+	live.observer = null;
+	live.visible.clear();
+}
+
+const bump = (key) => { document.body.dataset[key] = String(Number(document.body.dataset[key] || 0) + 1); };
+
+async function callsReload() {
+	if (live.loading) {
+		live.again = true;
+		return;
+	}
+	live.loading = true;
+	live.pending = [];
 	try {
-		const [c, s] = await Promise.all([api('GET', '/api/calls'), api('GET', '/api/streams')]);
-		const list = rows(c);
-		$('calls-count').textContent = '(' + list.length + ')';
-		fill('calls-table', list, (tr, call) => {
-			tr.className = 'call';
-			tr.dataset.callid = call.callid;
-			cell(tr, call.caller);
-			cell(tr, call.callee);
-			cell(tr, call.state);
-			cell(tr, call.start);
-			cell(tr, call.duration, 'num');
-			const td = cell(tr, '');
-			td.replaceChildren(streamTable(rows(s).filter((x) => x.session === call.callid)));
-			const act = cell(tr, '');
-			act.replaceChildren(button('Ladder', 'plain ladder', () => {
-				state.traceCallid = call.callid;
-				location.hash = '#trace';
-			}), button('Hang up', 'danger hangup', async () => {
-				try {
-					await api('DELETE', '/api/calls/' + encodeURIComponent(call.callid));
-					show('Call hung up.');
-					calls();
-				} catch (e) { show(e.message, true); }
-			}));
-			if (state.role === 'ADMIN') act.append(listenButton(call));
-		});
+		const doc = await api('GET', '/api/calls');
+		const at = Date.now();
+		const list = rows(doc);
+		const keep = new Set(list.map((c) => c.callid));
+		for (const id of [...live.rows.keys()]) if (!keep.has(id)) dropCall(id);
+		const tbody = $('calls-table').querySelector('tbody');
+		for (const c of list) tbody.append(putCall(c, at).tr);	// newest first, as listed
+		// What the events brought while the list was on its way is newer still.
+		for (const [c, t] of live.pending) putCall(c, t);
+		bump('callsLists');
 	} catch (e) {
 		show(e.message, true);
 	}
+	live.loading = false;
+	live.pending = [];
+	callsCount();
+	if (live.again && state.events) {
+		live.again = false;
+		callsReload();
+	}
+}
+
+function callsEvent(doc) {
+	const c = doc.calls;
+	if (!c || !live.observer) return;
+	const at = Date.now();
+	for (let i = c.changed.length - 1; i >= 0; i--) {	// listed newest first
+		putCall(c.changed[i], at);
+		if (live.loading) live.pending.push([c.changed[i], at]);
+	}
+	const ids = new Set(c.ids);
+	for (const id of [...live.rows.keys()]) if (!ids.has(id)) dropCall(id);
+	// An event missed (the server sends only the newest): its changes too.
+	const skipped = live.seq !== null && c.seq !== live.seq + 1;
+	live.seq = c.seq;
+	if (!live.loading && (skipped || c.ids.some((id) => !live.rows.has(id)))) callsReload();
+	callsCount();
+	bump('callsEvents');
+}
+
+function callsCount() {
+	$('calls-count').textContent = '(' + live.rows.size + ')';
+}
+
+// A call's row, made the first time and its cells rewritten after.
+function putCall(call, at) {
+	let r = live.rows.get(call.callid);
+	if (!r) {
+		const tr = document.createElement('tr');
+		tr.className = 'call';
+		tr.dataset.callid = call.callid;
+		r = { tr, cells: [] };
+		for (const cls of ['', '', 'state', '', 'num duration']) r.cells.push(cell(tr, '', cls));
+		r.streams = cell(tr, '');
+		const act = cell(tr, '');
+		act.replaceChildren(button('Ladder', 'plain ladder', () => {
+			state.traceCallid = call.callid;
+			location.hash = '#trace';
+		}), button('Hang up', 'danger hangup', async () => {
+			try {
+				await api('DELETE', '/api/calls/' + encodeURIComponent(call.callid));
+				show('Call hung up.');
+			} catch (e) { show(e.message, true); }
+		}));
+		if (state.role === 'ADMIN') act.append(listenButton(call));
+		live.rows.set(call.callid, r);
+		$('calls-table').querySelector('tbody').prepend(tr);
+		if (live.observer) live.observer.observe(tr);
+	}
+	r.call = call;
+	r.at = at;
+	const texts = [call.caller, call.callee, call.state, call.start, call.duration];
+	texts.forEach((t, i) => { r.cells[i].textContent = t === null || t === undefined ? '-' : String(t); });
+	return r;
+}
+
+function dropCall(id) {
+	const r = live.rows.get(id);
+	if (!r) return;
+	if (live.observer) live.observer.unobserve(r.tr);
+	r.tr.remove();
+	live.rows.delete(id);
+	live.visible.delete(id);
+}
+
+// Each second: the durations tick, and the calls on screen get their streams.
+function callsTick() {
+	const now = Date.now();
+	for (const r of live.rows.values())
+		if (typeof r.call.duration === 'number')
+			r.cells[4].textContent = String(r.call.duration + Math.floor((now - r.at) / 1000));
+	if (live.inflight) return;	// the last second's answers are not all in
+	const ids = [...live.visible].filter((id) => live.rows.has(id)).slice(0, LIVE_MAX_STREAMS);
+	for (const id of ids) callStreams(id);
+}
+
+function callStreams(id) {
+	live.inflight++;
+	api('GET', '/api/streams?callid=' + encodeURIComponent(id)).then((doc) => {
+		const r = live.rows.get(id);
+		if (r) r.streams.replaceChildren(streamTable(rows(doc)));
+		bump('streamsFetched');
+	}).catch(() => {}).finally(() => { live.inflight--; });
 }
 
 // ---- the SIP trace: calls found, a call's ladder, a message whole ----

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "core/loop.h"
+#include "http/calls_push.h"
 #include "http/live.h"
 #include "http/metrics.h"
 #include "media/session.h"
@@ -34,6 +35,7 @@ struct sample {
 struct http_live {
 	struct loop		*loop;
 	struct mml_server	*mml;
+	struct http_calls_push	*calls;		/* the live calls page's changes */
 	struct loop_timer	timer;
 	struct sample		ring[HTTP_HISTORY_N];
 	unsigned		next;
@@ -86,6 +88,10 @@ int http_live_new(struct http_live **out, struct loop *loop, struct mml_server *
 
 	if (!l)
 		return -ENOMEM;
+	if (http_calls_push_new(&l->calls)) {
+		free(l);
+		return -ENOMEM;
+	}
 	l->loop = loop;
 	l->mml = mml;
 	l->calls_then = l->event_calls = mml->env.sip ? mml->env.sip->stats.calls : 0;
@@ -101,6 +107,7 @@ void http_live_free(struct http_live *l)
 	if (!l)
 		return;
 	loop_timer_cancel(l->loop, &l->timer);
+	http_calls_push_free(l->calls);
 	free(l);
 }
 
@@ -214,20 +221,50 @@ static json_t *interfaces(void)
 	return out;
 }
 
+/* text, a JSON object's dump, with "calls": CALLS added at its end; NULL: no memory. */
+static char *with_calls(char *text, size_t *len, const char *calls, size_t clen)
+{
+	static const char key[] = ",\"calls\":";
+	char *out;
+
+	if (!text || !calls || *len < 2 || text[*len - 1] != '}') {
+		free(text);
+		return NULL;
+	}
+	out = realloc(text, *len + sizeof(key) + clen + 1);
+	if (!out) {
+		free(text);
+		return NULL;
+	}
+	*len -= 1;
+	memcpy(out + *len, key, sizeof(key) - 1);
+	*len += sizeof(key) - 1;
+	memcpy(out + *len, calls, clen);
+	*len += clen;
+	out[(*len)++] = '}';
+	out[*len] = '\0';
+	return out;
+}
+
 char *http_live_event(struct http_live *l, size_t *len)
 {
 	struct sip_server *sip = l->mml->env.sip;
 	uint64_t calls = sip ? sip->stats.calls : 0;
 	int64_t now = cdr_now_ms();
 	json_t *paths = by_path(l);
+	const char *live;
+	size_t live_len = 0;
+	char *text;
 	double cps = 0;
 
 	if (l->event_ms && now > l->event_ms)
 		cps = (double)(calls - l->event_calls) * 1000.0 / (double)(now - l->event_ms);
 	l->event_calls = calls;
 	l->event_ms = now;
-	return dump(json_pack("{s:I, s:o*, s:o, s:f, s:o}", "t", (json_int_t)now, "sysinfo",
+	text = dump(json_pack("{s:I, s:o*, s:o, s:f, s:o}", "t", (json_int_t)now, "sysinfo",
 			      run(l, "DSP", "SYSINFO"), "paths", paths, "cps", cps,
 			      "interfaces", interfaces()),
 		    len);
+	live = http_calls_push_build(l->calls, sip, now, &live_len);
+	return with_calls(text, len, live, live_len);
 }

@@ -5,9 +5,10 @@
  * registrations, the live streams' mean MOS) for its charts
  * (GET /api/history), and the dashboard's event each second
  * (GET /api/events, Server-Sent Events, server.c): DSP SYSINFO, the
- * streams summed by path with their kernel counters, calls per second, and each
- * interface's packet counters from /proc/net/dev. The event is built only
- * while a browser listens.
+ * streams summed by path with their kernel counters, calls per second, each
+ * interface's packet counters from /proc/net/dev, and the live calls
+ * page's changes (calls_push.h). The event is built only while a browser
+ * listens.
  */
 #ifndef SLUICE_HTTP_LIVE_H
 #define SLUICE_HTTP_LIVE_H

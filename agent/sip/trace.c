@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The SIP tracker's ring (see trace.h). Adding a message costs one
- * allocation, one copy and a scan of its header lines for the Call-ID;
- * searches walk the ring, which is small, in the event loop.
+ * The SIP tracker's ring (see trace.h). Adding a message costs one copy
+ * and a scan of its header lines for the Call-ID; searches walk the ring,
+ * which is small, in the event loop. The texts live in one arena taken at
+ * the start and used as a ring of bytes, in the order of the messages: no
+ * allocation and no free per message (at 200 calls a second, some 3,000
+ * messages a second), and memory that stays where it is instead of going
+ * back to the kernel and faulting in again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,13 +32,21 @@ int sip_trace_init(struct sip_trace *t, unsigned cap)
 	}
 	t->cap = cap;
 	t->max_bytes = (size_t)cap * SIP_TRACE_AVG;
+	/* Room for the byte bound, and for one longest text beyond it: the wrap. */
+	t->arena_size = t->max_bytes + SIP_TRACE_MSG_MAX + 1;
+	t->arena = malloc(t->arena_size);
+	if (!t->arena) {
+		free(t->ring);
+		free(t->links);
+		memset(t, 0, sizeof(*t));
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 void sip_trace_fini(struct sip_trace *t)
 {
-	for (unsigned i = 0; t->ring && i < t->cap; i++)
-		free(t->ring[i].text);
+	free(t->arena);
 	free(t->ring);
 	free(t->links);
 	memset(t, 0, sizeof(*t));
@@ -50,12 +62,34 @@ static void evict_oldest(struct sip_trace *t)
 	struct sip_trace_msg *m = &t->ring[t->head];
 
 	t->bytes -= m->len;
-	free(m->text);
 	m->text = NULL;
 	m->len = 0;
 	t->head = (t->head + 1) % t->cap;
 	t->n--;
 	t->evicted++;
+}
+
+/*
+ * Where in the arena a text of need bytes goes: after the newest text,
+ * or at the arena's start when the end has no room (the rest of the end
+ * is left unused this lap); the oldest messages go until it fits.
+ */
+static size_t arena_place(struct sip_trace *t, size_t need)
+{
+	while (t->n) {
+		size_t oldest = (size_t)(t->ring[t->head].text - t->arena);
+
+		if (t->tail > oldest) {
+			if (t->arena_size - t->tail >= need)
+				return t->tail;
+			if (oldest >= need)
+				return 0;
+		} else if (t->tail < oldest && oldest - t->tail >= need) {
+			return t->tail;
+		}
+		evict_oldest(t);
+	}
+	return 0;
 }
 
 /* The value of the header line at p (name already matched), trimmed, into out. */
@@ -119,18 +153,18 @@ void sip_trace_add(struct sip_trace *t, uint64_t ts_us, bool out, uint8_t proto,
 		   socklen_t rlen, const char *buf, size_t len)
 {
 	struct sip_trace_msg *m;
-	size_t keep = len < SIP_TRACE_MSG_MAX ? len : SIP_TRACE_MSG_MAX;
+	size_t keep = len < SIP_TRACE_MSG_MAX ? len : SIP_TRACE_MSG_MAX, at;
 	char *text;
 
 	if (!t->ring || !len)
 		return;
-	text = malloc(keep + 1);
-	if (!text)
-		return;
-	memcpy(text, buf, keep);
-	text[keep] = '\0';
 	while (t->n && (t->n == t->cap || t->bytes + keep > t->max_bytes))
 		evict_oldest(t);
+	at = arena_place(t, keep + 1);
+	text = t->arena + at;
+	t->tail = at + keep + 1;
+	memcpy(text, buf, keep);
+	text[keep] = '\0';
 	m = &t->ring[(t->head + t->n) % t->cap];
 	memset(m, 0, sizeof(*m));
 	m->seq = ++t->seq;

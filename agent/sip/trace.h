@@ -41,7 +41,7 @@ struct sip_trace_msg {
 	struct sockaddr_storage	local, remote;
 	char			call_id[SIP_TRACE_CALLID_MAX];
 	char			summary[SIP_TRACE_SUMMARY_MAX];	/* the first line */
-	char			*text;
+	char			*text;		/* in the arena, NUL-terminated */
 	size_t			len;
 };
 
@@ -53,6 +53,8 @@ struct sip_trace {
 	struct sip_trace_msg	*ring;		/* NULL: off */
 	unsigned		cap, head, n;	/* head: the oldest */
 	size_t			bytes, max_bytes;
+	char			*arena;		/* the texts, a ring of bytes */
+	size_t			arena_size, tail;	/* tail: after the newest text */
 	uint64_t		seq;
 	struct sip_trace_link	*links;		/* a ring of cap / 4 */
 	unsigned		links_cap, links_next;

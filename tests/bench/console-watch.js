@@ -18,11 +18,11 @@ async function main() {
 	const browser = await chromium.launch({
 		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
 		headless: true,
+		handleSIGTERM: false,	// the counts are read from the page first
+		handleSIGINT: false,
 		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
 	});
 	const page = await browser.newPage();
-	let refreshes = 0;
-	page.on('response', (r) => { if (r.url().endsWith('/api/calls')) refreshes++; });
 	await page.goto(url + '/');
 	await page.fill('#login-op', op);
 	await page.fill('#login-password', password);
@@ -32,7 +32,11 @@ async function main() {
 	await page.waitForSelector('#page-calls:not([hidden])', { timeout: 5000 });
 	console.log('watching');
 	const stop = async () => {
-		console.log('refreshes ' + refreshes);
+		const d = await page.evaluate(() => Object.assign({
+			rows: document.querySelectorAll('#calls-table tr.call').length }, document.body.dataset)).catch((e) => ({ error: String(e.message || e).split('\n')[0] }));
+		console.log('refreshes: ' + (d.callsEvents || 0) + ' events, ' + (d.callsLists || 0) +
+			    ' full lists, ' + (d.streamsFetched || 0) + ' stream fetches, ' +
+			    (d.rows || 0) + ' rows up at the end' + (d.error ? ' (' + d.error + ')' : ''));
 		await browser.close();
 		process.exit(0);
 	};

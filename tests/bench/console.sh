@@ -109,8 +109,13 @@ round() {
 		CHROMIUM=$CHROMIUM nsenter --net=/run/netns/$NS taskset -c $CLIENT_CPU node $TOP/tests/bench/console-watch.js \
 			$WEB admin bench-admin-pw >$TMP/watch.out 2>&1 &
 		watch=$!
-		for i in $(seq 150); do grep -q watching $TMP/watch.out && break; sleep 0.1; done
-		grep -q watching $TMP/watch.out || { echo "console.sh: the browser did not start: $(cat $TMP/watch.out)" >&2; exit 1; }
+		# Up to a minute: on a loaded machine Chromium starts slowly.
+		for i in $(seq 600); do grep -q watching $TMP/watch.out && break; sleep 0.1; done
+		grep -q watching $TMP/watch.out || {
+			echo "console.sh: the browser did not start: $(cat $TMP/watch.out)" >&2
+			kill $watch $SPID	# or the next round finds their ports taken
+			exit 1
+		}
 	fi
 	if [ $1 = 1 ] && has scrape; then
 		nsenter --net=/run/netns/$NS taskset -c $CLIENT_CPU bash -c "while :; do curl -s -o /dev/null $WEB/metrics; sleep 1; done" &

@@ -123,11 +123,52 @@ static void test_bytes_cut_off(void **state)
 	free(big);
 }
 
+/* The texts share one arena as a ring of bytes: every kept text stays whole through the wraps. */
+static void fill_msg(char *buf, size_t len, uint64_t seq)
+{
+	int n = snprintf(buf, len, "MESSAGE sip:%llu@b SIP/2.0\r\n", (unsigned long long)seq);
+
+	for (size_t i = (size_t)n; i < len; i++)
+		buf[i] = (char)('a' + (seq + i) % 26);
+}
+
+static void test_arena_wraps(void **state)
+{
+	static char buf[SIP_TRACE_MSG_MAX + 200], want[SIP_TRACE_MSG_MAX + 200];
+	struct sip_trace t;
+	uint32_t r = 12345;
+
+	(void)state;
+	assert_int_equal(sip_trace_init(&t, 16), 0);
+	for (uint64_t seq = 1; seq <= 3000; seq++) {
+		size_t len;
+
+		r = r * 1103515245 + 12345;
+		len = 40 + (r >> 8) % (seq % 50 ? 5000 : SIP_TRACE_MSG_MAX + 100);
+		fill_msg(buf, len, seq);
+		sip_trace_add(&t, seq, false, 0, NULL, 0, NULL, 0, buf, len);
+		assert_true(t.n >= 1 && t.n <= 16);
+		assert_true(t.bytes <= t.max_bytes);
+		assert_int_equal(sip_trace_at(&t, t.n - 1)->seq, seq);
+		for (unsigned i = 0; i < t.n; i++) {
+			const struct sip_trace_msg *m = sip_trace_at(&t, i);
+
+			assert_true(m->text >= t.arena && m->text + m->len < t.arena + t.arena_size);
+			fill_msg(want, m->len, m->seq);	/* as sent, cut where it was cut */
+			assert_memory_equal(m->text, want, m->len);
+			assert_int_equal(m->text[m->len], '\0');
+		}
+	}
+	assert_true(t.evicted > 2900);
+	sip_trace_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_and_links),
 		cmocka_unit_test(test_bytes_cut_off),
+		cmocka_unit_test(test_arena_wraps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

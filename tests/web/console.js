@@ -35,6 +35,36 @@ async function addSubscriber(page, user, pw, display) {
 	await page.waitForSelector('#subs-table tr[data-username="' + user + '"]', { timeout: 5000 });
 }
 
+// The live calls page follows the pushed events: the test's second call
+// (2001 to 2003, 4 s) shows up and leaves without the page asking for
+// the full list again, the first call staying, its duration ticking.
+async function pushedCalls(page) {
+	const data = (k) => page.evaluate((key) => Number(document.body.dataset[key] || 0), k);
+	const callees = () => page.$$eval('#calls-table tr.call', (trs) => trs.map((tr) => tr.children[1].textContent));
+	const dur = () => page.textContent('#calls-table tr.call td.duration').then(Number);
+	const lists = await data('callsLists');
+	const events = await data('callsEvents');
+	const d1 = await dur();
+	fs.writeFileSync(path.join(steps, 'calls-watched'), '');
+	const came = await page.waitForFunction(() => document.querySelectorAll('#calls-table tr.call').length === 2,
+						null, { timeout: 20000 }).then(() => true, () => false);
+	const both = await callees();
+	result(came && both.includes('sip:2003@ims.local') && both.includes('sip:2002@ims.local'),
+	       'a new call appears on the live calls page by itself (' + both.join(', ') + ')');
+	result(lists === await data('callsLists') && (await data('callsEvents')) > events,
+	       '... from the pushed events, the full list not fetched again (' + lists + ' list(s))');
+	result(await page.textContent('#calls-count') === '(2)', '... and the count says 2');
+	const gone = await page.waitForFunction(() => document.querySelectorAll('#calls-table tr.call').length === 1,
+						null, { timeout: 15000 }).then(() => true, () => false);
+	const left = await callees();
+	result(came && gone && left.length === 1 && left[0] === 'sip:2002@ims.local' && lists === await data('callsLists'),
+	       'the call that ended leaves the page, the first one stays (' + left.join(', ') + ')');
+	result(await waitFile('call2-done', 10000), 'the test\'s second call ended cleanly');
+	const d2 = await dur();
+	result(d2 > d1, 'the first call\'s duration ticks (' + d1 + ' s -> ' + d2 + ' s)');
+	result(await page.textContent('#calls-count') === '(1)', '... and the count says 1');
+}
+
 async function main() {
 	const browser = await launch();
 	const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
@@ -104,6 +134,7 @@ async function main() {
 	       'the live calls page shows the call, up');
 	const packets = async () => page.$$eval('#calls-table tr.stream td.packets',
 						(tds) => tds.map((td) => Number(td.textContent)));
+	await page.waitForSelector('#calls-table tr.stream', { timeout: 5000 }).catch(() => {});
 	const p1 = await packets();
 	await page.waitForTimeout(2500);
 	const p2 = await packets();
@@ -112,6 +143,7 @@ async function main() {
 	const paths = await page.$$eval('#calls-table tr.stream td.path', (tds) => tds.map((td) => td.textContent));
 	result(paths.every((p) => p === 'user'), 'each stream names its path (' + paths.join(',') + ')');
 	await shot(page, 'calls');
+	await pushedCalls(page);
 	await page.click('#calls-table tr.call button.ladder');
 	await page.waitForSelector('#page-trace:not([hidden]) svg.ladder g.msg', { timeout: 5000 }).catch(() => {});
 	const live = await page.$$eval('svg.ladder g.msg text.label', (ts) => ts.map((t) => t.textContent));
@@ -158,6 +190,7 @@ async function main() {
 	await page.fill('#cdr-number', '');
 	await page.fill('#cdr-code', '');
 	await page.fill('#cdr-caller', '2001');
+	await page.fill('#cdr-callee', '2002');	// not the second call, to 2003
 	await page.click('#cdr-search');
 	await page.waitForSelector('#cdrs-table tr.cdr', { timeout: 5000 }).catch(() => {});
 	const cdr = await page.$$eval('#cdrs-table tr.cdr', (trs) => trs.map((tr) => tr.textContent));
