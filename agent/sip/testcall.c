@@ -29,6 +29,8 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include <osipparser2/osip_parser.h>
+
 #include "core/conf.h"
 #include "core/log.h"
 #include "media/session.h"
@@ -54,6 +56,9 @@ struct testcall {
 	char			bridge[SUB_IMPU_MAX];	/* its AoR, "": a prompt instead */
 	struct sip_peer		bridge_peer;
 	char			bridge_ruri[URI_MAX];
+	struct sip_txn		*bridge_txn;	/* its INVITE's, until the final response */
+	bool			bridge_ringing;	/* a provisional came: CANCEL may go */
+	bool			ended;		/* the call is over; freed at that final */
 };
 
 static bool rate_ok(const struct sip_server *s, uint64_t now)
@@ -129,17 +134,64 @@ static void on_tick(struct loop *loop, void *arg)
 	b2b_end_call(c, "the test call's prompt is over");
 }
 
+static void testcall_free(struct call *c)
+{
+	struct testcall *tc = c->tc;
+
+	wav_free(&tc->prompt);
+	free(tc);
+	c->tc = NULL;
+}
+
+/*
+ * The first party hung up while the second one's phone rings: CANCEL its
+ * INVITE (RFC 3261 §9.1: the INVITE's Request-URI, top Via, From, To,
+ * Call-ID and CSeq number), or it would ring on until someone answers a
+ * call that is no longer there.
+ */
+static void cancel_bridge(struct call *c, struct testcall *tc)
+{
+	const osip_message_t *inv = sip_txn_request(tc->bridge_txn);
+	const struct leg *l = &c->leg[SIDE_A];
+	osip_via_t *via = NULL;
+	char *vs = NULL, text[4096];
+	osip_message_t *m;
+	int n;
+
+	if (!inv || osip_message_get_via(inv, 0, &via) < 0 || !via || osip_via_to_str(via, &vs))
+		return;
+	n = snprintf(text, sizeof(text),
+		     "CANCEL %s SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\nFrom: %s;tag=%s\r\n"
+		     "To: %s\r\nCall-ID: %s\r\nCSeq: %u CANCEL\r\nContent-Length: 0\r\n\r\n",
+		     tc->bridge_ruri, vs, l->local_uri, l->local_tag, l->remote_uri, l->call_id,
+		     l->invite_cseq);
+	osip_free(vs);
+	if (n >= (int)sizeof(text) || b2b_parse_request(c->s, text, n, sizeof(text), NULL, &m))
+		return;
+	LOG(L_INFO, "[testcall] %s hung up while %s rang: cancelling", c->callee, c->caller);
+	sip_txn_client_new(&c->s->txns, m, &tc->bridge_peer, NULL, NULL, NULL);
+}
+
 /* The second party's answer: bridged, or (a failure) the first party let go. */
 static void bridge_response(struct sip_txn *t, const osip_message_t *resp, int code, void *arg)
 {
 	struct call *c = arg;
+	struct testcall *tc = c->tc;
 	struct leg *l = &c->leg[SIDE_A];
 	const char *body;
 	char *out = NULL, err[128];
 	size_t blen;
 
-	if (code < 200)
+	if (code < 200) {
+		if (tc && !tc->bridge_ringing) {
+			tc->bridge_ringing = true;
+			if (tc->ended)
+				cancel_bridge(c, tc);
+		}
 		return;
+	}
+	if (tc)
+		tc->bridge_txn = NULL;
 	if (code < 300 && resp) {
 		const char *totag = sip_msg_to_tag(resp);
 
@@ -167,6 +219,8 @@ static void bridge_response(struct sip_txn *t, const osip_message_t *resp, int c
 		b2b_send_bye(c, SIDE_B, NULL);
 		b2b_end_call(c, "the second party did not answer");
 	}
+	if (c->tc && c->tc->ended)
+		testcall_free(c);
 	b2b_put(c);
 }
 
@@ -191,7 +245,7 @@ static void call_bridge(struct call *c, const char *sdp)
 		     l->invite_cseq, contact, strlen(sdp), sdp);
 	if (n >= (int)sizeof(text) || b2b_parse_request(c->s, text, n, sizeof(text), &l->peer, &m))
 		goto out_fail;
-	if (sip_txn_client_new(&c->s->txns, m, &l->peer, bridge_response, c, NULL))
+	if (sip_txn_client_new(&c->s->txns, m, &l->peer, bridge_response, c, &tc->bridge_txn))
 		goto out_fail;
 	c->refs++;
 	LOG(L_INFO, "[testcall] %s answered: calling %s", c->callee, c->caller);
@@ -219,12 +273,17 @@ static void testcall_end(struct call *c)
 {
 	struct testcall *tc = c->tc;
 
-	if (!tc)
+	if (!tc || tc->ended)
 		return;
 	loop_timer_cancel(c->s->loop, &tc->tick);
-	wav_free(&tc->prompt);
-	free(tc);
-	c->tc = NULL;
+	if (tc->bridge_txn) {
+		/* The second party is being called: kept for its final response. */
+		tc->ended = true;
+		if (tc->bridge_ringing)
+			cancel_bridge(c, tc);
+		return;
+	}
+	testcall_free(c);
 }
 
 static const struct b2b_origin_ops testcall_origin = {

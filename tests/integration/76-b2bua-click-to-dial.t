@@ -6,6 +6,8 @@
 # two through the relay; RTP flows both ways (rtpio on each phone, a
 # capture at each counting what arrives); the API hangs the call up and
 # both phones get their BYE; the CDR is a test call from 2002 to 2001.
+# Then 2001 answers and hangs up while 2002 still rings: 2002 gets a
+# CANCEL (it would ring on otherwise), and the call ends.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/web-lib.sh"
 
@@ -16,7 +18,7 @@ require_cmd ip nsenter sipp tcpdump curl jq perl
 WEB_NS=sctd$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS
-plan 13
+plan 17
 
 auth=(-H "Authorization: Bearer $TOKEN")
 web_phones_add
@@ -85,6 +87,28 @@ sleep 0.3
 api GET '/api/cdrs?type=CALL&limit=1' '' "${auth[@]}" >/dev/null
 is "$(jbody '.tables[0].rows[0] | "\(.caller) \(.callee) \(.disposition) \(.testcall)"')" \
 	"2002 2001 ANSWERED YES" "the CDR: a test call from 2002 to 2001, answered"
+
+# The first party hangs up while the second one's phone rings.
+in_ns $WEB_NS sipp -sf $TOP/tests/integration/sipp/uas_hangup.xml -m 1 -nostdin -d 2000 \
+	-timeout 30 -timeout_error -i 127.0.0.1 -p 5064 -mp 7064 127.0.0.1:5060 \
+	>$TMP/uas2-2001.out 2>&1 &
+UAS2_2001=$!
+in_ns $WEB_NS sipp -sf $TOP/tests/integration/sipp/uas_ring.xml -m 1 -nostdin \
+	-timeout 30 -timeout_error -i 127.0.0.1 -p 5065 -mp 7065 127.0.0.1:5060 \
+	>$TMP/uas2-2002.out 2>&1 &
+UAS2_2002=$!
+cleanup_add "kill $UAS2_2001 $UAS2_2002 2>/dev/null"
+sleep 0.5
+out=$(in_ns $WEB_NS perl $TOP/tests/tools/mmlc.pl 127.0.0.1:7777 \
+	'LGI: OP="admin", PWD="web-admin-pw";' 'ORG TESTCALL: CALLEE="2001", BRIDGE="2002";')
+like "$out" "RETCODE = 0 " "MML: a second click-to-dial, 2001 to 2002" || diag "$out"
+wait $UAS2_2001
+ok $? "2001 answers and hangs up after 2 s" || diag "$(tail -5 $TMP/uas2-2001.out)"
+wait $UAS2_2002
+ok $? "2002, still ringing, gets a CANCEL (and answers it 200, the INVITE 487)" ||
+	diag "$(tail -5 $TMP/uas2-2002.out; grep testcall $TMP/sluiced.log | tail -3)"
+wait_for $TMP/sluiced.log "hung up while sip:2002@ims.local rang: cancelling" 20
+ok $? "sluiced says why it cancelled" || diag "$(grep testcall $TMP/sluiced.log | tail -3)"
 
 kill -TERM $SPID
 wait $SPID
