@@ -30,21 +30,24 @@ void jb_put(struct jbuf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-void jb_str(struct jbuf *b, const char *s)
+static void str(struct jbuf *b, const char *s, bool ascii)
 {
 	char esc[8];
 	size_t run;
 
 	jb_put(b, "\"", 1);
-	while (*s) {
+	while (s && *s) {
 		for (run = 0; s[run] && s[run] != '"' && s[run] != '\\' &&
-			      (unsigned char)s[run] >= 0x20; run++)
+			      (unsigned char)s[run] >= 0x20 &&
+			      (!ascii || (unsigned char)s[run] < 0x80); run++)
 			;
 		jb_put(b, s, run);
 		s += run;
 		if (!*s)
 			break;
-		if (*s == '"' || *s == '\\') {
+		if ((unsigned char)*s >= 0x80) {
+			jb_put(b, "?", 1);
+		} else if (*s == '"' || *s == '\\') {
 			esc[0] = '\\';
 			esc[1] = *s;
 			jb_put(b, esc, 2);
@@ -55,6 +58,16 @@ void jb_str(struct jbuf *b, const char *s)
 		s++;
 	}
 	jb_put(b, "\"", 1);
+}
+
+void jb_str(struct jbuf *b, const char *s)
+{
+	str(b, s, false);
+}
+
+void jb_str_ascii(struct jbuf *b, const char *s)
+{
+	str(b, s, true);
 }
 
 void jb_uint(struct jbuf *b, uint64_t v)

@@ -23,6 +23,12 @@ struct jbuf {
 void jb_put(struct jbuf *b, const char *s, size_t n);
 /* A JSON string: quotes, backslashes and control characters escaped. */
 void jb_str(struct jbuf *b, const char *s);
+/*
+ * The same, bytes past ASCII written '?': for text from the network that
+ * a browser reads (Call-IDs, URIs are ASCII; a stray byte must not make
+ * the whole event invalid UTF-8).
+ */
+void jb_str_ascii(struct jbuf *b, const char *s);
 void jb_uint(struct jbuf *b, uint64_t v);
 
 static inline void jb_lit(struct jbuf *b, const char *s)

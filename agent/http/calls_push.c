@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/jbuf.h"
 #include "http/calls_push.h"
 #include "sip/b2bua.h"
 #include "sip/server.h"
@@ -39,11 +40,9 @@ struct pic {
 
 struct http_calls_push {
 	struct pic	was, now;	/* the last event's picture; the one being taken */
-	char		*buf;		/* the event's text, reused */
-	size_t		len, cap;
-	bool		oom;
-	char		*ids;		/* the Call-IDs' list, written beside the rows */
-	size_t		ids_len, ids_cap;
+	struct jbuf	text;		/* the event's text, reused */
+	struct jbuf	ids;		/* the Call-IDs' list, written beside the rows */
+	bool		oom;		/* the picture's */
 	int64_t		now_ms;
 	unsigned	nchanged;
 	uint64_t	seq;		/* of the last event built */
@@ -61,94 +60,18 @@ void http_calls_push_free(struct http_calls_push *p)
 		return;
 	free(p->was.v);
 	free(p->now.v);
-	free(p->buf);
-	free(p->ids);
+	free(p->text.p);
+	free(p->ids.p);
 	free(p);
 }
 
 /* ---- the text ---- */
 
-static bool grow(char **buf, size_t *cap, size_t need)
-{
-	size_t cap2 = *cap ? *cap : 4096;
-	char *b;
-
-	if (need <= *cap)
-		return true;
-	while (cap2 < need)
-		cap2 *= 2;
-	b = realloc(*buf, cap2);
-	if (!b)
-		return false;
-	*buf = b;
-	*cap = cap2;
-	return true;
-}
-
-static void put(struct http_calls_push *p, const char *s, size_t n)
-{
-	if (p->oom || !grow(&p->buf, &p->cap, p->len + n + 1)) {
-		p->oom = true;
-		return;
-	}
-	memcpy(p->buf + p->len, s, n);
-	p->len += n;
-	p->buf[p->len] = '\0';
-}
-
-static void puts_(struct http_calls_push *p, const char *s)
-{
-	put(p, s, strlen(s));
-}
-
-/*
- * A JSON string into out (cap bytes, at least 8): quote, backslash and
- * control characters escaped; bytes past ASCII become '?' (Call-IDs and
- * URIs are ASCII; a stray byte must not make the event unreadable).
- * Returns the length written, cut short rather than overrun.
- */
-static size_t json_str(char *out, size_t cap, const char *s)
-{
-	size_t o = 0;
-
-	out[o++] = '"';
-	for (; s && *s && o + 8 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-		} else {
-			out[o++] = c < 0x80 ? (char)c : '?';
-		}
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-	return o;
-}
-
-static void put_str(struct http_calls_push *p, const char *s)
-{
-	char tmp[1024];
-
-	put(p, tmp, json_str(tmp, sizeof(tmp), s));
-}
-
 static void put_id(struct http_calls_push *p, const char *id)
 {
-	char tmp[1024];
-	size_t n = json_str(tmp, sizeof(tmp), id);
-
-	if (p->oom || !grow(&p->ids, &p->ids_cap, p->ids_len + n + 2)) {
-		p->oom = true;
-		return;
-	}
-	if (p->ids_len)
-		p->ids[p->ids_len++] = ',';
-	memcpy(p->ids + p->ids_len, tmp, n);
-	p->ids_len += n;
+	if (p->ids.len)
+		jb_put(&p->ids, ",", 1);
+	jb_str_ascii(&p->ids, id);
 }
 
 /* A call's row, the very fields and forms of DSP CALL's JSON (GET /api/calls). */
@@ -157,6 +80,7 @@ static void put_row(struct http_calls_push *p, const struct b2bua_call_info *ci)
 	char start[32] = "-", dur[24] = "null", a[64] = "-", b[64] = "-";
 	time_t t = (time_t)(ci->invite_ms / 1000);
 	struct tm tm;
+	struct jbuf *o = &p->text;
 
 	if (ci->invite_ms && localtime_r(&t, &tm))
 		strftime(start, sizeof(start), "%Y-%m-%d %H:%M:%S", &tm);
@@ -166,25 +90,25 @@ static void put_row(struct http_calls_push *p, const struct b2bua_call_info *ci)
 		sip_peer_str(ci->a_peer, a, sizeof(a));
 	if (ci->b_peer)
 		sip_peer_str(ci->b_peer, b, sizeof(b));
-	puts_(p, p->nchanged++ ? ",{\"callid\":" : "{\"callid\":");
-	put_str(p, ci->a_call_id);
-	puts_(p, ",\"caller\":");
-	put_str(p, ci->caller);
-	puts_(p, ",\"callee\":");
-	put_str(p, ci->callee);
-	puts_(p, ",\"state\":");
-	put_str(p, ci->state);
-	puts_(p, ",\"start\":");
-	put_str(p, start);
-	puts_(p, ",\"duration\":");
-	puts_(p, dur);
-	puts_(p, ",\"calleraddr\":");
-	put_str(p, a);
-	puts_(p, ",\"calleeaddr\":");
-	put_str(p, b);
-	puts_(p, ",\"bcallid\":");
-	put_str(p, ci->b_call_id ? ci->b_call_id : "-");
-	puts_(p, "}");
+	jb_lit(o, p->nchanged++ ? ",{\"callid\":" : "{\"callid\":");
+	jb_str_ascii(o, ci->a_call_id);
+	jb_lit(o, ",\"caller\":");
+	jb_str_ascii(o, ci->caller);
+	jb_lit(o, ",\"callee\":");
+	jb_str_ascii(o, ci->callee);
+	jb_lit(o, ",\"state\":");
+	jb_str_ascii(o, ci->state);
+	jb_lit(o, ",\"start\":");
+	jb_str_ascii(o, start);
+	jb_lit(o, ",\"duration\":");
+	jb_lit(o, dur);
+	jb_lit(o, ",\"calleraddr\":");
+	jb_str_ascii(o, a);
+	jb_lit(o, ",\"calleeaddr\":");
+	jb_str_ascii(o, b);
+	jb_lit(o, ",\"bcallid\":");
+	jb_str_ascii(o, ci->b_call_id ? ci->b_call_id : "-");
+	jb_lit(o, "}");
 }
 
 /* ---- the picture ---- */
@@ -249,21 +173,23 @@ static const char *build(struct http_calls_push *p, int (*list)(void *, b2bua_ca
 	struct pic swap;
 	char seq[48];
 
-	p->len = 0;
-	p->ids_len = 0;
+	p->text.len = 0;
+	p->text.oom = false;
+	p->ids.len = 0;
+	p->ids.oom = false;
 	p->oom = false;
 	p->nchanged = 0;
 	p->now.n = 0;
 	p->now_ms = now_ms;
 	/* A page that sees a number skipped missed changes: it lists the calls again. */
 	snprintf(seq, sizeof(seq), "{\"seq\":%" PRIu64 ",\"changed\":[", ++p->seq);
-	puts_(p, seq);
+	jb_lit(&p->text, seq);
 	if (from)
 		list(from, on_call, p);
-	puts_(p, "],\"ids\":[");
-	put(p, p->ids ? p->ids : "", p->ids_len);
-	puts_(p, "]}");
-	if (p->oom) {
+	jb_lit(&p->text, "],\"ids\":[");
+	jb_put(&p->text, p->ids.p ? p->ids.p : "", p->ids.len);
+	jb_lit(&p->text, "]}");
+	if (p->oom || p->text.oom || p->ids.oom) {
 		/* The next event compares with an empty picture: every call goes out whole. */
 		p->was.n = 0;
 		return NULL;
@@ -273,8 +199,8 @@ static const char *build(struct http_calls_push *p, int (*list)(void *, b2bua_ca
 	swap = p->was;
 	p->was = p->now;
 	p->now = swap;
-	*len = p->len;
-	return p->buf;
+	*len = p->text.len;
+	return p->text.p;
 }
 
 static int list_calls(void *sip, b2bua_call_fn fn, void *arg)
