@@ -41,7 +41,7 @@ relay_start() {	# relay_start sluice|rtpengine: pid in RPID
 		sluice_conf $TMP/sluice.conf sip.listen=off media.interface="r0, r1" \
 			media.address=10.91.1.1 media.ports=34000-34999 media.datapath=user \
 			media.timeout=600 control.ng=$NG control.rtpproxy=off mml.listen=off \
-			store.db=$TMP/sluice.db log.level=info
+			store.db=$TMP/sluice.db log.level=info ${BENCH_SRTP_BATCH:+media.relay_batch_us=$BENCH_SRTP_BATCH}
 		nsenter --net=/run/netns/$R taskset -c 1 "$TOP/agent/sluiced" -c $TMP/sluice.conf \
 			>$TMP/relay.log 2>&1 &
 	else
