@@ -23,6 +23,9 @@ cd "$(dirname "$0")/../.."
 require_root
 require_cmd ip nsenter taskset chrt perl openssl
 SRTPIO=$TOP/build/tests/tools/srtpio
+# BENCH_SRTP_BEFORE: another build's sluiced (an earlier commit's), measured
+# in the same run as "sluice-before", for a before and after.
+BEFORE=${BENCH_SRTP_BEFORE:-}
 [ -x "$SRTPIO" ] && [ -x "$TOP/agent/sluiced" ] || skip_all "build first (make all unit-bins)"
 OUT=${1:-$TOP/build/bench/srtp.md}
 STREAMS=${BENCH_SRTP_STREAMS:-4}
@@ -47,13 +50,15 @@ relay_topology $C $R $E 10.91
 CK=$(openssl rand -base64 30)
 SUITE=AES_CM_128_HMAC_SHA1_80
 
-relay_start() {	# relay_start sluice|rtpengine: pid in RPID
-	if [ $1 = sluice ]; then
+relay_start() {	# relay_start sluice|sluice-before|rtpengine: pid in RPID
+	local bin=$TOP/agent/sluiced
+	[ $1 != sluice-before ] || bin=$BEFORE
+	if [ $1 != rtpengine ]; then
 		sluice_conf $TMP/sluice.conf sip.listen=off media.interface="r0, r1" \
 			media.address=10.91.1.1 media.ports=34000-34999 media.datapath=user \
 			media.timeout=600 control.ng=$NG control.rtpproxy=off mml.listen=off \
 			store.db=$TMP/sluice.db log.level=info ${BENCH_SRTP_BATCH:+media.relay_batch_us=$BENCH_SRTP_BATCH}
-		nsenter --net=/run/netns/$R $PIN 1 "$TOP/agent/sluiced" -c $TMP/sluice.conf \
+		nsenter --net=/run/netns/$R $PIN 1 "$bin" -c $TMP/sluice.conf \
 			>$TMP/relay.log 2>&1 &
 	else
 		command -v rtpengine >/dev/null || return 1
@@ -148,7 +153,7 @@ RATE_MANY=50
 COUNT_MANY=${BENCH_SRTP_COUNT_MANY:-500}
 : >$TMP/rows
 : >$TMP/rows_many
-for relay in sluice rtpengine; do
+for relay in sluice ${BEFORE:+sluice-before} rtpengine; do
 	run $relay $STREAMS $COUNT $RATE $TMP/rows
 	[ "$STREAMS_MANY" -eq 0 ] || run $relay $STREAMS_MANY $COUNT_MANY $RATE_MANY $TMP/rows_many
 done
