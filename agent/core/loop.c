@@ -506,7 +506,8 @@ int loop_run(struct loop *loop)
 		t0 = loop_us();
 		c0 = loop_cpu_us();
 		loop->now_ms = loop->clock();
-		batched = n > 0 && loop->batch_us;
+		/* A full epoll batch: more fds are ready than it returned, no pause. */
+		batched = n > 0 && n < LOOP_MAX_EVENTS && loop->batch_us;
 		loop->batch_skip = false;
 		for (int i = 0; i < n && !loop->stop; i++) {
 			int fd = evs[i].data.fd;

@@ -239,7 +239,6 @@ static void on_dtls(struct media_stream *rs, int leg, const struct sdes_crypto *
 static void on_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct media_io *io = arg;
-
 	struct media_stream *rs = &io->s->st[io->stream].relay;
 
 	(void)fd;
