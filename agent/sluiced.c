@@ -169,6 +169,7 @@ static int start_media(struct sluiced *sd)
 	}
 	sd->media.keep_ice = c->media_keep_ice;
 	sd->media.srtp = (enum media_srtp_mode)c->media_srtp;
+	media_set_batch(&sd->media, c->media_relay_batch_us);
 	LOG(L_INFO, "[media] relaying on %s, ports %u-%u", addr, c->media_port_min,
 	    c->media_port_max);
 	if (sd->store_ok)

@@ -73,6 +73,17 @@ static int parse_seconds(struct conf *c, const char *val, void *dst,
 	return 0;
 }
 
+/* The userspace relay's wakeup batching: 0 (off) to 10 ms. */
+static int parse_batch_us(struct conf *c, const char *val, void *dst, const char **want)
+{
+	(void)c;
+	if (parse_u32(val, dst, 10000, want)) {
+		*want = "microseconds from 0 (off) to 10000";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* 0 ("off") or a number of seconds up to a day. */
 static int parse_interval(struct conf *c, const char *val, void *dst, const char **want)
 {
@@ -588,6 +599,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("media", "srtp", "off", parse_srtp, media_srtp),
 	KEY("media", "on_stop", "bye", parse_on_stop, media_keep_on_stop),
 	KEY("media", "firewall", "no", parse_yes_no, media_firewall),
+	KEY("media", "relay_batch_us", "1000", parse_batch_us, media_relay_batch_us),
 	KEY("store", "db", "var/sluice.db", parse_path, store_db),
 	KEY("store", "queue", "10000", parse_count, store_queue),
 	KEY("store", "local", "var/sluice.db", parse_path, store_local),

@@ -80,6 +80,7 @@ struct conf {
 	int		media_srtp;		/* enum media_srtp_mode: off, offer, require */
 	bool		media_keep_on_stop;	/* on_stop = keep: SIGTERM leaves calls up */
 	bool		media_firewall;		/* accepts for SIP and media in table inet sluice */
+	uint32_t	media_relay_batch_us;	/* userspace relay's wakeup batching, 0: off */
 
 	/* [trunk]: the gateway numbers that are not subscribers go to */
 	struct conf_addr trunk_address;		/* AF_UNSPEC: no trunk */

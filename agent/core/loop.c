@@ -27,6 +27,9 @@
 
 #define LOOP_NSIG 65
 
+/* A pause shorter than this is not worth its system call. */
+#define LOOP_BATCH_MIN_US 20
+
 struct loop_fd {
 	loop_fd_cb	cb;
 	void		*arg;
@@ -55,6 +58,10 @@ struct loop {
 	} sig[LOOP_NSIG];
 
 	struct loop_stats stats;	/* each iteration's work time */
+
+	loop_fd_cb	batch_cb;	/* loop_set_batch() */
+	uint32_t	batch_us;
+	bool		batch_skip;	/* loop_batch_skip(): not this iteration */
 };
 
 static const uint64_t stall_bounds[LOOP_STALL_BUCKETS - 1] = LOOP_STALL_BOUNDS_US;
@@ -466,6 +473,39 @@ static void loop_dispatch_fd(struct loop *loop, int fd, uint32_t events,
 	}
 }
 
+void loop_set_batch(struct loop *loop, loop_fd_cb cb, uint32_t us)
+{
+	loop->batch_cb = us ? cb : NULL;
+	loop->batch_us = cb ? us : 0;
+}
+
+void loop_batch_skip(struct loop *loop)
+{
+	loop->batch_skip = true;
+}
+
+/*
+ * After an iteration that served only batch_cb's fds: sleep out the rest
+ * of batch_us from its wakeup, so that the next epoll_wait finds a batch
+ * ready where it would have found one packet (loop_set_batch()).
+ */
+static void loop_batch_pause(struct loop *loop, uint64_t t0, uint64_t t1)
+{
+	uint64_t left;
+	struct timespec ts;
+
+	if (t1 - t0 >= loop->batch_us)
+		return;
+	left = loop->batch_us - (t1 - t0);
+	if (left < LOOP_BATCH_MIN_US)
+		return;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)left * 1000;
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+	loop->stats.batch_pauses++;
+}
+
 int loop_run(struct loop *loop)
 {
 	struct epoll_event evs[LOOP_MAX_EVENTS];
@@ -481,7 +521,8 @@ int loop_run(struct loop *loop)
 	loop->stop = false;
 	while (!loop->stop) {
 		int n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, -1);
-		uint64_t t0;
+		uint64_t t0, t1;
+		bool batched;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -490,17 +531,26 @@ int loop_run(struct loop *loop)
 		}
 		t0 = loop_us();
 		loop->now_ms = loop->clock();
+		/* A full epoll batch: more fds are ready than it returned, no pause. */
+		batched = n > 0 && n < LOOP_MAX_EVENTS && loop->batch_us;
+		loop->batch_skip = false;
 		for (int i = 0; i < n && !loop->stop; i++) {
 			int fd = evs[i].data.fd;
 
 			/* An earlier callback may have closed this fd. */
-			if (fd < loop->nfds && loop->fds[fd].cb)
+			if (fd < loop->nfds && loop->fds[fd].cb) {
+				if (loop->fds[fd].cb != loop->batch_cb)
+					batched = false;
 				loop->fds[fd].cb(loop, fd, evs[i].events,
 						 loop->fds[fd].arg);
+			}
 		}
+		t1 = loop_us();
 		c1 = loop_cpu_us();
-		loop_count_stall(loop, loop_us() - t0, c1 - c0);
+		loop_count_stall(loop, t1 - t0, c1 - c0);
 		c0 = c1;
+		if (batched && !loop->batch_skip && !loop->stop)
+			loop_batch_pause(loop, t0, t1);
 	}
 	return 0;
 }

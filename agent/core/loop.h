@@ -58,6 +58,17 @@ static inline bool loop_timer_armed(const struct loop_timer *t)
 	return t->heap_idx != 0;
 }
 
+/*
+ * Wakeup batching: an iteration whose events all went to callback cb is
+ * followed by a pause that makes it last us microseconds from its
+ * wakeup, so that a busy set of such fds (the media relay's sockets) is
+ * served a batch per wakeup instead of a datagram per wakeup. What
+ * arrives meanwhile waits at most us, other fds included. us = 0: off.
+ */
+void loop_set_batch(struct loop *loop, loop_fd_cb cb, uint32_t us);
+/* From such a callback: more is waiting than it could take, no pause now. */
+void loop_batch_skip(struct loop *loop);
+
 /* Blocks signo for the process and delivers it through the loop. */
 int loop_on_signal(struct loop *loop, int signo, loop_signal_cb cb, void *arg);
 
@@ -79,6 +90,7 @@ struct loop_stats {
 	uint64_t	total_us;
 	uint64_t	max_cpu_us;
 	uint64_t	max_wait_us;
+	uint64_t	batch_pauses;	/* loop_set_batch()'s pauses taken */
 };
 void loop_get_stats(const struct loop *loop, struct loop_stats *out);
 /* Starts the histogram and the longest over (DSP SYSINFO: RESET=YES). */

@@ -16,7 +16,7 @@
 #include "media/relay.h"
 #include "net/stun.h"
 
-#define RELAY_BATCH	32
+#define RELAY_BATCH	MEDIA_RELAY_BATCH
 #define RELAY_MTU	2048
 
 static bool same_endpoint(const struct media_endpoint *e, const struct sockaddr *sa,
@@ -233,6 +233,7 @@ int media_relay_input(struct media_stream *st, int from, enum media_comp comp, u
 		in[i].msg_hdr.msg_namelen = sizeof(src[i]);
 	}
 	n = recvmmsg(leg->fd[comp], in, RELAY_BATCH, MSG_DONTWAIT, NULL);
+	st->backlog = n == RELAY_BATCH;
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -errno;
 

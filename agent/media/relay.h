@@ -144,6 +144,7 @@ struct media_stream {
 	void			*arg;
 	media_tap_fn		tap;		/* NULL: none */
 	void			*tap_arg;
+	bool			backlog;	/* the last input read a whole batch */
 };
 
 enum media_verdict {
@@ -161,10 +162,14 @@ enum media_verdict media_latch(struct media_leg *leg, enum media_comp comp,
 			       socklen_t srclen, const uint8_t *pkt, size_t len);
 
 /*
- * Reads everything queued on leg `from`'s socket of comp (recvmmsg) and
- * relays what is accepted out of the other leg's socket (sendmmsg) to its
- * peer (latched, else its SDP address). Returns packets relayed or -errno.
+ * Reads what is queued on leg `from`'s socket of comp (recvmmsg, up to
+ * MEDIA_RELAY_BATCH datagrams; st->backlog says whether it read that
+ * many, so more may wait) and relays what is accepted out of the other
+ * leg's socket (sendmmsg) to its peer (latched, else its SDP address).
+ * Returns packets relayed or -errno.
  */
+#define MEDIA_RELAY_BATCH	32
+
 int media_relay_input(struct media_stream *st, int from, enum media_comp comp, uint64_t now_ms);
 
 /*

@@ -239,10 +239,14 @@ static void on_dtls(struct media_stream *rs, int leg, const struct sdes_crypto *
 static void on_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct media_io *io = arg;
+	struct media_stream *rs = &io->s->st[io->stream].relay;
 
 	(void)fd;
 	(void)events;
-	media_relay_input(&io->s->st[io->stream].relay, io->leg, io->comp, loop_now_ms(loop));
+	media_relay_input(rs, io->leg, io->comp, loop_now_ms(loop));
+	/* More is queued than a batch: no pause, or the socket would overflow. */
+	if (rs->backlog)
+		loop_batch_skip(loop);
 }
 
 static void watch_stream(struct media_session *s, int i)
@@ -1125,6 +1129,11 @@ int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char
 out_fini:
 	planes_fini(m);
 	return err;
+}
+
+void media_set_batch(struct media_ctx *m, uint32_t us)
+{
+	loop_set_batch(m->loop, on_readable, us);
 }
 
 void media_fini(struct media_ctx *m)

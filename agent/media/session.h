@@ -151,6 +151,14 @@ struct media_leg_report {
 int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char *addrs,
 	       uint16_t port_min, uint16_t port_max, enum media_relatch relatch,
 	       uint32_t timeout_s, uint32_t hold_timeout_s);
+/*
+ * The userspace relay's wakeup batching ([media] relay_batch_us): after a
+ * loop iteration that only relayed media, the loop pauses out the rest
+ * of us from its wakeup, so that the next one finds a batch on each busy
+ * socket (loop_set_batch()). 0: off, a wakeup per datagram when traffic
+ * is light.
+ */
+void media_set_batch(struct media_ctx *m, uint32_t us);
 void media_fini(struct media_ctx *m);
 /* The plane of interface name ("" or NULL: the first listed) in family (0: any); -1: none. */
 int media_plane_find(const struct media_ctx *m, const char *name, int family);

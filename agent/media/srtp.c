@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "media/srtp.h"
+#include "media/srtp_evp.h"
 
 /* SRTP's default replay window is 128; a jittery path reorders more. */
 #define SRTP_WINDOW	1024
@@ -25,6 +26,9 @@ int media_srtp_global_init(void)
 		LOG(L_ERROR, "[media] libsrtp2 does not initialise: SRTP is not available");
 		return -EIO;
 	}
+	if (media_srtp_evp_register())
+		LOG(L_WARN, "[media] libsrtp2 refused OpenSSL's AES-ICM and HMAC-SHA1: "
+		    "SRTP uses libsrtp2's own (slower per packet)");
 	done = true;
 	return 0;
 }

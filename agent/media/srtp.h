@@ -15,7 +15,9 @@
  * (session.c): XDP and the kernel module forward headers, not ciphers.
  *
  * Debian's libsrtp2 does its AES through NSS, which uses AES-NI where the
- * CPU has it.
+ * CPU has it; for the AES_CM_128_HMAC_SHA1 suites (and the AES-128 key
+ * derivation) sluice gives it OpenSSL's instead, with contexts kept per
+ * stream (srtp_evp.h), registered by media_srtp_global_init().
  */
 #ifndef SLUICE_MEDIA_SRTP_H
 #define SLUICE_MEDIA_SRTP_H

@@ -789,6 +789,7 @@ static void sysinfo_loop(struct kv *kv, struct loop *loop)
 	       ls.iterations ? ls.total_us / ls.iterations : 0);
 	kv_add(kv, "LOOP CPU MAX", "%" PRIu64 " us", ls.max_cpu_us);
 	kv_add(kv, "LOOP WAIT MAX", "%" PRIu64 " us", ls.max_wait_us);
+	kv_add(kv, "LOOP BATCH PAUSES", "%" PRIu64, ls.batch_pauses);
 	for (int i = 0; i < LOOP_STALL_BUCKETS && off < sizeof(hist); i++) {
 		uint64_t b = loop_stall_bound_us(i ? i - 1 : 0);
 

@@ -18,7 +18,9 @@
  *	a symmetric phone: sends COUNT packets to REMOTE from LOCAL (TX_KEY,
  *	"-" plain), at SRTPIO_PPS per second (default 500), and receives on
  *	the same socket (RX_KEY, "-" plain) until COUNT or 3 s of silence
- *	after its last; prints a line as recv does.
+ *	after its last; prints a line as recv does. SRTPIO_START_MS: a wait
+ *	between binding and the first packet, so that two phones started
+ *	together are both bound before either sends.
  *   srtpio dtls client|server|stall LOCAL REMOTE CERT KEY PEER_FP COUNT
  *	a DTLS-SRTP peer on the UDP socket bound to LOCAL and connected to
  *	REMOTE, with the PEM certificate and key given, offering
@@ -243,17 +245,27 @@ static int do_talk(char **argv)
 
 	if (parse_ep(argv[3], &to))
 		return 2;
-	while (packets < (unsigned)count) {
+	if (getenv("SRTPIO_START_MS")) {
+		usleep((useconds_t)atoi(getenv("SRTPIO_START_MS")) * 1000);
+		next = mono_us();
+	}
+	/* Until both: a phone that has heard everything still sends the rest. */
+	while (packets < (unsigned)count || sent < (unsigned)count) {
 		uint64_t now = mono_us();
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int wait_ms, len;
+		uint64_t wait_us;
+		struct timespec ts;
 		ssize_t n;
+		int len;
 
 		if (sent == (unsigned)count && now > quiet_until)
 			break;
-		wait_ms = sent < (unsigned)count ? (next > now ? (int)((next - now) / 1000) : 0) : 100;
+		/* To the microsecond: a phone at more than 1,000 pps must sleep, not spin. */
+		wait_us = sent < (unsigned)count ? (next > now ? next - now : 0) : 100000;
+		ts.tv_sec = (time_t)(wait_us / 1000000);
+		ts.tv_nsec = (long)(wait_us % 1000000) * 1000;
 		/* Everything that arrived first, so that a late sender never overflows its own socket. */
-		if (poll(&pfd, 1, wait_ms) > 0) {
+		if (ppoll(&pfd, 1, &ts, NULL) > 0) {
 			while ((n = recv(fd, pkt, sizeof(pkt), MSG_DONTWAIT)) > 0) {
 				if (n < 12)
 					continue;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * loop.c: timers fire in deadline order on a fake clock, cancel and re-arm
- * work at any heap position, fds dispatch, and a signal stops the loop.
+ * work at any heap position, fds dispatch, a signal stops the loop, and
+ * wakeup batching pauses after the batched callback's wakeups only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -137,6 +139,87 @@ static void test_run_with_fd_and_timer(void **state)
 	loop_free(loop);
 }
 
+static int batch_reads;
+
+/* Reads a byte; the second read stops the loop; 's' asks for no pause. */
+static void on_batched(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	char c;
+
+	(void)events;
+	(void)arg;
+	assert_int_equal(read(fd, &c, 1), 1);
+	if (c == 's')
+		loop_batch_skip(loop);
+	if (++batch_reads == 2)
+		loop_stop(loop);
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * With on_batched: two bytes in the pipe, one read per wakeup; the first
+ * wakeup served only the batched callback, so a pause of 30 ms follows
+ * it (none after the second, which stops the loop), unless the callback
+ * said loop_batch_skip ('s'). With on_readable (not the batched
+ * callback): one byte, then a timer stops the loop; no pause. Returns
+ * loop_run's wall time in microseconds, the pauses in *pauses.
+ */
+static uint64_t run_batched(const char *bytes, loop_fd_cb cb, uint64_t *pauses)
+{
+	struct loop *loop;
+	struct loop_stats ls;
+	int p[2], got = 0;
+	uint64_t t0;
+
+	batch_reads = 0;
+	assert_int_equal(loop_new(&loop), 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(loop_add_fd(loop, p[0], EPOLLIN, cb, &got), 0);
+	loop_set_batch(loop, on_batched, 30000);
+	assert_int_equal(write(p[1], bytes, 1), 1);
+	t0 = mono_us();
+	if (cb == on_readable) {
+		/* on_readable never stops the loop: a timer does, after its first read. */
+		struct loop_timer t;
+		int stops = 0;
+
+		loop_timer_init(&t, stop_after_timer, &stops);
+		assert_int_equal(loop_timer_arm(loop, &t, 1), 0);
+		assert_int_equal(loop_run(loop), 0);
+	} else {
+		assert_int_equal(write(p[1], bytes + 1, 1), 1);
+		assert_int_equal(loop_run(loop), 0);
+	}
+	t0 = mono_us() - t0;
+	loop_get_stats(loop, &ls);
+	*pauses = ls.batch_pauses;
+	close(p[0]);
+	close(p[1]);
+	loop_free(loop);
+	return t0;
+}
+
+static void test_batch_pause(void **state)
+{
+	uint64_t pauses, us;
+
+	(void)state;
+	us = run_batched("xx", on_batched, &pauses);
+	assert_int_equal(pauses, 1);
+	assert_true(us >= 30000);
+	run_batched("ss", on_batched, &pauses);
+	assert_int_equal(pauses, 0);
+	run_batched("x", on_readable, &pauses);
+	assert_int_equal(pauses, 0);
+}
+
 static void on_usr1(struct loop *loop, int signo, void *arg)
 {
 	*(int *)arg = signo;
@@ -164,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_timer_rearm_in_place),
 		cmocka_unit_test(test_run_with_fd_and_timer),
 		cmocka_unit_test(test_signal_stops_loop),
+		cmocka_unit_test(test_batch_pause),
 	};
 
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
