@@ -149,9 +149,16 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "unload")) {
 		for (i = 2; i < argc; i++) {
 			int idx = (int)if_nametoindex(argv[i]);
+			/*
+			 * Both modes, each: detaching in driver mode succeeds
+			 * when there is nothing to detach there, and left the
+			 * generic program attached to carry the next rows'
+			 * traffic (rtpengine's, in its place).
+			 */
+			int drv = idx ? bpf_xdp_detach(idx, XDP_FLAGS_DRV_MODE, NULL) : -1;
+			int skb = idx ? bpf_xdp_detach(idx, XDP_FLAGS_SKB_MODE, NULL) : -1;
 
-			if (!idx || (bpf_xdp_detach(idx, XDP_FLAGS_DRV_MODE, NULL) &&
-				     bpf_xdp_detach(idx, XDP_FLAGS_SKB_MODE, NULL)))
+			if (!idx || (drv && skb))
 				rc = 1;
 		}
 		return rc;

@@ -91,6 +91,12 @@ COST1=$("$TOP/build/bench/xdpcost" 2 1 20000)
 COSTN=$("$TOP/build/bench/xdpcost" $FLOWS $((FLOWS / 2)) 20000)
 
 echo "# rtpengine (userspace)" >&2
+# No XDP program may be left on the relay's interfaces: it would carry
+# the userspace relays' traffic in their place.
+if ip -n $R -d link show r0 | grep -q 'prog/xdp' || ip -n $R -d link show r1 | grep -q 'prog/xdp'; then
+	echo "run.sh: an XDP program is still attached in the relay namespace" >&2
+	exit 1
+fi
 if command -v rtpengine >/dev/null; then
 	# A call is two flows (one per direction) and four sockets; the
 	# open-file limit bounds how many calls rtpengine can hold here.
