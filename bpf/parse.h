@@ -29,7 +29,11 @@ struct vlan_hdr {
 	__be16	proto;
 };
 
-/* A parsed packet: pointers into the frame and the flow key it maps to. */
+/*
+ * A parsed packet: pointers into the frame and the flow key it maps to.
+ * The key lies apart, in the caller's frame: the map lookup takes its
+ * address, and the packet's own fields can then stay in registers.
+ */
 struct sluice_pkt {
 	void			*data;
 	void			*end;
@@ -41,7 +45,7 @@ struct sluice_pkt {
 	struct ipv6hdr		*ip6;
 	struct udphdr		*udp;
 	__u8			*payload;
-	struct sluice_flow_key	key;
+	struct sluice_flow_key	*key;
 };
 
 /*
@@ -85,8 +89,8 @@ static __always_inline int sluice_parse_ip4(struct sluice_pkt *p, void *l3)
 		return err;
 	p->ip4 = ip4;
 	p->udp = (void *)(ip4 + 1);
-	__builtin_memcpy(p->key.addr, &ip4->daddr, 4);
-	p->key.family = SLUICE_FAMILY_IPV4;
+	__builtin_memcpy(p->key->addr, &ip4->daddr, 4);
+	p->key->family = SLUICE_FAMILY_IPV4;
 	return 0;
 }
 
@@ -109,8 +113,8 @@ static __always_inline int sluice_parse_ip6(struct sluice_pkt *p, void *l3)
 		return err;
 	p->ip6 = ip6;
 	p->udp = (void *)(ip6 + 1);
-	__builtin_memcpy(p->key.addr, &ip6->daddr, 16);
-	p->key.family = SLUICE_FAMILY_IPV6;
+	__builtin_memcpy(p->key->addr, &ip6->daddr, 16);
+	p->key->family = SLUICE_FAMILY_IPV6;
 	return 0;
 }
 
@@ -188,7 +192,7 @@ static __always_inline int sluice_parse(struct sluice_pkt *p)
 	if (p->ip6 && !p->udp->check)
 		return SLUICE_V_PASS_NOT_UDP;
 	p->payload = (void *)(p->udp + 1);
-	p->key.port = bpf_ntohs(p->udp->dest);
+	p->key->port = bpf_ntohs(p->udp->dest);
 	return 0;
 }
 

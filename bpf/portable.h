@@ -16,4 +16,8 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/* For the layout: the compiler puts the unlikely side of a branch out of the straight line. */
+#define sluice_likely(x)	__builtin_expect(!!(x), 1)
+#define sluice_unlikely(x)	__builtin_expect(!!(x), 0)
+
 #endif /* SLUICE_PORTABLE_H */

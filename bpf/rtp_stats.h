@@ -60,7 +60,7 @@ static __always_inline bool sluice_rtp_update_seq(struct sluice_flow_stats *st, 
 	__u16 max_seq = (__u16)st->ext_max_seq;
 	__u16 udelta = seq - max_seq;
 
-	if (udelta < SLUICE_RTP_MAX_DROPOUT) {
+	if (sluice_likely(udelta < SLUICE_RTP_MAX_DROPOUT)) {
 		/* In order, with a permissible gap. */
 		if (seq < max_seq)
 			cycles += SLUICE_RTP_SEQ_MOD;
@@ -119,7 +119,7 @@ static __always_inline enum sluice_rtp_clock sluice_rtp_clock(const struct sluic
 
 	if (!mask)
 		return SLUICE_RTP_CLOCK_PAIR;
-	if (!st->received || st->ssrc != ssrc)	/* a new source begins here */
+	if (sluice_unlikely(!st->received || st->ssrc != ssrc))	/* a new source begins here */
 		return seq & mask ? SLUICE_RTP_CLOCK_NONE : SLUICE_RTP_CLOCK_FIRST;
 	udelta = seq - (__u16)st->ext_max_seq;
 	/* A pair's first only as the newest packet: not a late or repeated one. */
@@ -138,7 +138,7 @@ static __always_inline void sluice_rtp_update(struct sluice_flow_stats *st, __u1
 					      __u32 rtp_ts, __u32 ssrc, __u32 arrival,
 					      enum sluice_rtp_clock clock)
 {
-	if (st->received == 0 || ssrc != st->ssrc) {
+	if (sluice_unlikely(st->received == 0 || ssrc != st->ssrc)) {
 		if (st->received)
 			st->ssrc_changes++;
 		st->ssrc = ssrc;

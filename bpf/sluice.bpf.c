@@ -290,7 +290,7 @@ static __always_inline __u16 sluice_udp_check(const struct sluice_pkt *p, __u32 
 	__u16 check = p->udp->check;
 	__u32 sum;
 
-	if (!check || check != sluice_csum_fold(pseudo))
+	if (sluice_likely(!check || check != sluice_csum_fold(pseudo)))
 		return sluice_csum_apply_udp(check, addr_diff + port_diff);
 	/* It looks like a pseudo-header sum left for the NIC. */
 	if (!sluice_native_mode)
@@ -320,7 +320,7 @@ static __always_inline void sluice_rewrite_ip4(struct sluice_pkt *p,
 
 	ip4->ttl--;
 	ip_diff = sluice_csum_diff16(addr_diff, old_word, *ttl_word);
-	if (act->flags & SLUICE_F_DSCP) {
+	if (sluice_unlikely(act->flags & SLUICE_F_DSCP)) {
 		__u16 *tos_word = (__u16 *)ip4;	/* version/ihl, tos */
 
 		old_word = *tos_word;
@@ -456,7 +456,7 @@ static __always_inline void sluice_rtp_peek(const struct sluice_pkt *p,
 static __always_inline bool sluice_reads_clock(const struct sluice_xdp_flow *f,
 					       const struct sluice_rtp_peek *rh)
 {
-	if (rh->kind != SLUICE_RTP_OK || !f->stats.packets)
+	if (sluice_unlikely(rh->kind != SLUICE_RTP_OK || !f->stats.packets))
 		return true;
 	return rh->clock != SLUICE_RTP_CLOCK_NONE ||
 	       !(f->stats.packets & (SLUICE_CLOCK_EVERY - 1));
@@ -488,7 +488,7 @@ static __always_inline void sluice_account(const struct sluice_pkt *p, struct sl
 			st->first_seen_ns = now;
 		st->last_seen_ns = now;
 	}
-	if (rh->kind == SLUICE_RTP_BAD) {
+	if (sluice_unlikely(rh->kind == SLUICE_RTP_BAD)) {
 		st->rtp_errors++;
 	} else if (rh->kind == SLUICE_RTP_OK) {
 		arrival = rh->ts;
@@ -506,54 +506,17 @@ static __always_inline struct sluice_xdp_flow *sluice_demux(struct sluice_pkt *p
 							   struct sluice_xdp_flow *f)
 {
 	if ((void *)(p->payload + 2) > p->end ||
-	    !sluice_fwd_demux(&f->action, &p->key, p->payload[0], p->payload[1]))
+	    !sluice_fwd_demux(&f->action, p->key, p->payload[0], p->payload[1]))
 		return f;
-	return bpf_map_lookup_elem(&flows, &p->key);
+	return bpf_map_lookup_elem(&flows, p->key);
 }
 
-/* Returns the verdict reason; *action is the XDP action to return. */
-static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt *p,
-					  int *action, const bool v6)
+/* Sends a rewritten packet out by its flow's egress; the verdict's reason. */
+static __always_inline int sluice_transmit(const struct sluice_xdp_flow *f, __u32 in_if,
+					   int *action)
 {
-	struct sluice_xdp_flow *f;
-	__u32 in_if = ctx->ingress_ifindex, out_if;
-	struct sluice_rtp_peek rh;
-	__u64 now;
-	__u8 ttl;
-	int why;
+	__u32 out_if = f->egress.ifindex;
 
-	f = bpf_map_lookup_elem(&flows, &p->key);
-	if (f)
-		f = sluice_demux(p, f);
-	if (!f)
-		return SLUICE_V_PASS_MISS;
-	if (f->action.family != p->key.family)
-		return SLUICE_V_PASS_FAMILY;
-	if (!sluice_source_ok(p, &f->action, v6))
-		return SLUICE_V_PASS_WRONG_SRC;
-	why = sluice_check_payload(p);
-	if (why)
-		return why;
-	ttl = v6 ? p->ip6->hop_limit : p->ip4->ttl;
-	if (ttl <= 1)
-		return SLUICE_V_PASS_TTL;
-	sluice_rtp_peek(p, f, &rh);
-	now = sluice_reads_clock(f, &rh) ? sluice_clock() : 0;
-	if (!sluice_egress_good(&f->egress, p, in_if, now, v6)) {
-		if (!now)
-			now = sluice_clock();
-		why = sluice_resolve(ctx, p, f, in_if, now, v6);
-		if (why)
-			return why;
-	}
-	out_if = f->egress.ifindex;
-	/* A VLAN tag is right only on the interface the frame came in on. */
-	if (p->vlan && out_if != in_if)
-		return SLUICE_V_PASS_REDIRECT_FAILED;
-
-	if (!(sluice_prof_skip & SLUICE_PROF_NO_STATS))
-		sluice_account(p, f, &rh, now);
-	sluice_rewrite(p, f, v6);
 	if (out_if == in_if && !f->egress.redirect) {
 		*action = XDP_TX;
 		return SLUICE_V_TX;
@@ -566,6 +529,64 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt 
 }
 
 /*
+ * What the fast path returns for a packet it leaves to the general path,
+ * having changed nothing: neither the frame nor the flow.
+ */
+#define SLUICE_SLOW	(-1)
+
+/*
+ * Returns the verdict reason; *action is the XDP action to return. The
+ * fast path (sluice_fast4) leaves a flow whose egress must be resolved
+ * to the general path: SLUICE_SLOW.
+ */
+static __always_inline int sluice_forward(struct xdp_md *ctx, struct sluice_pkt *p,
+					  int *action, const bool v6, const bool fast)
+{
+	struct sluice_xdp_flow *f;
+	__u32 in_if = ctx->ingress_ifindex, out_if;
+	struct sluice_rtp_peek rh;
+	__u64 now;
+	__u8 ttl;
+	int why;
+
+	f = bpf_map_lookup_elem(&flows, p->key);
+	if (f)
+		f = sluice_demux(p, f);
+	if (sluice_unlikely(!f))
+		return SLUICE_V_PASS_MISS;
+	if (sluice_unlikely(f->action.family != p->key->family))
+		return SLUICE_V_PASS_FAMILY;
+	if (sluice_unlikely(!sluice_source_ok(p, &f->action, v6)))
+		return SLUICE_V_PASS_WRONG_SRC;
+	why = sluice_check_payload(p);
+	if (sluice_unlikely(why))
+		return why;
+	ttl = v6 ? p->ip6->hop_limit : p->ip4->ttl;
+	if (sluice_unlikely(ttl <= 1))
+		return SLUICE_V_PASS_TTL;
+	sluice_rtp_peek(p, f, &rh);
+	now = sluice_reads_clock(f, &rh) ? sluice_clock() : 0;
+	if (sluice_unlikely(!sluice_egress_good(&f->egress, p, in_if, now, v6))) {
+		if (fast)
+			return SLUICE_SLOW;
+		if (!now)
+			now = sluice_clock();
+		why = sluice_resolve(ctx, p, f, in_if, now, v6);
+		if (why)
+			return why;
+	}
+	out_if = f->egress.ifindex;
+	/* A VLAN tag is right only on the interface the frame came in on. */
+	if (sluice_unlikely(p->vlan && out_if != in_if))
+		return SLUICE_V_PASS_REDIRECT_FAILED;
+
+	if (!(sluice_prof_skip & SLUICE_PROF_NO_STATS))
+		sluice_account(p, f, &rh, now);
+	sluice_rewrite(p, f, v6);
+	return sluice_transmit(f, in_if, action);
+}
+
+/*
  * The two families in subprograms of their own, which take the parsed
  * packet's numbers and point into the frame again: inlined into one body,
  * clang merges their code and the verifier then meets an IPv6 pointer on
@@ -575,25 +596,90 @@ static __noinline int sluice_forward6(struct xdp_md *ctx, struct sluice_pkt *p, 
 {
 	if (!sluice_repoint(ctx, p, true))
 		return SLUICE_V_PASS_TRUNCATED;
-	return sluice_forward(ctx, p, action, true);
+	return sluice_forward(ctx, p, action, true, false);
 }
 
-SEC("xdp")
-int sluice_xdp(struct xdp_md *ctx)
+/*
+ * The fast path, laid out first: an IPv4 frame without a VLAN tag or IP
+ * options, not a fragment, with at least an RTP header's worth of UDP
+ * payload, to a flow whose egress is resolved: nearly every packet the
+ * program forwards. Its parse is the general one's for that shape of
+ * frame, in one test each, and what it finds stays in registers (the
+ * general path's packet goes by pointer to the IPv6 subprogram, so it
+ * lives on the stack). Anything else it leaves to the general path
+ * (SLUICE_SLOW) having touched nothing; the verdicts are the same
+ * either way.
+ */
+static __always_inline int sluice_fast4(struct xdp_md *ctx, int *action)
+{
+	struct sluice_pkt p = {
+		.data = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	struct sluice_flow_key key = { .family = SLUICE_FAMILY_IPV4 };
+	__u32 len = ctx->data_end - ctx->data;
+	__u16 ip_len, udp_len;
+
+	p.eth = p.data;
+	p.ip4 = (void *)(p.eth + 1);
+	p.udp = (void *)(p.ip4 + 1);
+	p.payload = (void *)(p.udp + 1);
+	if (sluice_unlikely((void *)(p.payload + sizeof(struct sluice_rtp_hdr)) > p.end))
+		return SLUICE_SLOW;
+	if (sluice_unlikely(p.eth->h_proto != bpf_htons(ETH_P_IP) || *(__u8 *)p.ip4 != 0x45 ||
+	    (p.ip4->frag_off & bpf_htons(SLUICE_IP_MF | SLUICE_IP_OFFSET)) ||
+	    p.ip4->protocol != IPPROTO_UDP))
+		return SLUICE_SLOW;
+	/* parse.h's lengths: the UDP datagram within the IP packet, that within the frame. */
+	ip_len = bpf_ntohs(p.ip4->tot_len);
+	udp_len = bpf_ntohs(p.udp->len);
+	if (sluice_unlikely(udp_len < sizeof(struct udphdr) ||
+			    udp_len + sizeof(struct iphdr) > ip_len ||
+			    ip_len + sizeof(struct ethhdr) > len))
+		return SLUICE_SLOW;
+	__builtin_memcpy(key.addr, &p.ip4->daddr, 4);
+	key.port = bpf_ntohs(p.udp->dest);
+	p.key = &key;
+	return sluice_forward(ctx, &p, action, false, true);
+}
+
+/*
+ * The general path, for what the fast path leaves: a function of its own
+ * (a global one, which the verifier checks once, not once per way out of
+ * the fast path). Returns the verdict's reason << 8 | the XDP action.
+ */
+__noinline int sluice_general(struct xdp_md *ctx)
 {
 	struct sluice_pkt p = {
 		.data = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
 		.len = ctx->data_end - ctx->data,
 	};
-	__u64 bytes = p.len;
+	struct sluice_flow_key key = {};
 	int action = XDP_PASS;
 	int why;
 
+	p.key = &key;
 	why = sluice_parse(&p);
 	if (!why)
-		why = p.key.family == SLUICE_FAMILY_IPV4 ? sluice_forward(ctx, &p, &action, false) :
+		why = key.family == SLUICE_FAMILY_IPV4 ? sluice_forward(ctx, &p, &action, false, false) :
 							    sluice_forward6(ctx, &p, &action);
+	return why << 8 | action;
+}
+
+SEC("xdp")
+int sluice_xdp(struct xdp_md *ctx)
+{
+	__u64 bytes = ctx->data_end - ctx->data;
+	int action = XDP_PASS;
+	int why;
+
+	why = sluice_fast4(ctx, &action);
+	if (sluice_unlikely(why == SLUICE_SLOW)) {
+		why = sluice_general(ctx);
+		action = why & 0xff;
+		why >>= 8;
+	}
 	if (!(sluice_prof_skip & SLUICE_PROF_NO_VERDICTS)) {
 		sluice_count(SLUICE_V_RX, bytes);
 		sluice_count(why, bytes);
