@@ -406,11 +406,13 @@ enum sluice_rtp_kind {
 	SLUICE_RTP_MUX_RTCP,	/* RTCP multiplexed on the RTP port */
 };
 
-/* An RTP packet's header, read once: for the clock and for the statistics. */
+/*
+ * What an RTP packet's header says, for the clock and the statistics. The
+ * header itself is read again for the statistics, from the frame: values
+ * kept across the clock's call would live on the stack, stored once on
+ * every path to it.
+ */
 struct sluice_rtp_peek {
-	__u32	ts;
-	__u32	ssrc;
-	__u16	seq;
 	__u8	kind;	/* enum sluice_rtp_kind */
 	__u8	clock;	/* enum sluice_rtp_clock: what jitter wants of this packet */
 };
@@ -424,22 +426,21 @@ static __always_inline void sluice_rtp_peek(const struct sluice_pkt *p,
 
 	rh->kind = SLUICE_RTP_NONE;
 	rh->clock = SLUICE_RTP_CLOCK_NONE;
-	if (!(f->action.flags & SLUICE_F_RTP) || (sluice_prof_skip & SLUICE_PROF_NO_RTP))
+	if (sluice_unlikely(!(f->action.flags & SLUICE_F_RTP) ||
+			    (sluice_prof_skip & SLUICE_PROF_NO_RTP)))
 		return;
-	if ((void *)(rtp + 1) > p->end || (rtp->vpxcc >> 6) != 2) {
+	if (sluice_unlikely((void *)(rtp + 1) > p->end || (rtp->vpxcc >> 6) != 2)) {
 		rh->kind = SLUICE_RTP_BAD;
 		return;
 	}
 	pt = rtp->mpt & 0x7f;
-	if (pt >= RTCP_MUX_PT_MIN && pt <= RTCP_MUX_PT_MAX) {
+	if (sluice_unlikely(pt >= RTCP_MUX_PT_MIN && pt <= RTCP_MUX_PT_MAX)) {
 		rh->kind = SLUICE_RTP_MUX_RTCP;
 		return;
 	}
 	rh->kind = SLUICE_RTP_OK;
-	rh->ts = bpf_ntohl(rtp->ts);
-	rh->seq = bpf_ntohs(rtp->seq);
-	rh->ssrc = bpf_ntohl(rtp->ssrc);
-	rh->clock = sluice_rtp_clock(&f->stats, rh->seq, rh->ssrc, sluice_jitter_mask);
+	rh->clock = sluice_rtp_clock(&f->stats, bpf_ntohs(rtp->seq), bpf_ntohl(rtp->ssrc),
+				     sluice_jitter_mask);
 }
 
 /*
@@ -477,9 +478,10 @@ static __always_inline __u64 sluice_clock(void)
 static __always_inline void sluice_account(const struct sluice_pkt *p, struct sluice_xdp_flow *f,
 					   const struct sluice_rtp_peek *rh, __u64 now)
 {
+	struct sluice_rtp_hdr *rtp = (void *)p->payload;
 	__u16 udp_len = bpf_ntohs(p->udp->len);
 	struct sluice_flow_stats *st = &f->stats;
-	__u32 arrival;
+	__u32 ts, arrival;
 
 	st->packets++;
 	st->bytes += udp_len - sizeof(struct udphdr);	/* parse.h: udp_len >= 8 */
@@ -490,11 +492,13 @@ static __always_inline void sluice_account(const struct sluice_pkt *p, struct sl
 	}
 	if (sluice_unlikely(rh->kind == SLUICE_RTP_BAD)) {
 		st->rtp_errors++;
-	} else if (rh->kind == SLUICE_RTP_OK) {
-		arrival = rh->ts;
+	} else if (rh->kind == SLUICE_RTP_OK && (void *)(rtp + 1) <= p->end) {
+		ts = bpf_ntohl(rtp->ts);
+		arrival = ts;
 		if (f->egress.ts_mult && now && rh->clock != SLUICE_RTP_CLOCK_NONE)
 			arrival = sluice_rtp_arrival(now, f->egress.ts_mult);
-		sluice_rtp_update(st, rh->seq, rh->ts, rh->ssrc, arrival, rh->clock);
+		sluice_rtp_update(st, bpf_ntohs(rtp->seq), ts, bpf_ntohl(rtp->ssrc), arrival,
+				  rh->clock);
 	}
 }
 
