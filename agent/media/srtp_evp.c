@@ -135,7 +135,7 @@ static void icm_next(uint8_t counter[16])
  */
 static srtp_err_status_t icm_crypt(void *state, uint8_t *buf, unsigned int *len)
 {
-	uint8_t ctr[ICM_CHUNK][16], ks[ICM_CHUNK][16];
+	uint8_t ctr[ICM_CHUNK * 16], ks[ICM_CHUNK * 16];
 	struct icm *s = state;
 	size_t left = *len, off = 0;
 
@@ -152,17 +152,17 @@ static srtp_err_status_t icm_crypt(void *state, uint8_t *buf, unsigned int *len)
 		if (blocks > ICM_CHUNK)
 			blocks = ICM_CHUNK;
 		for (size_t b = 0; b < blocks; b++) {
-			memcpy(ctr[b], s->counter, 16);
+			memcpy(ctr + 16 * b, s->counter, 16);
 			icm_next(s->counter);
 		}
-		if (!EVP_EncryptUpdate(s->ctx, ks[0], &out, ctr[0], (int)(blocks * 16)) ||
+		if (!EVP_EncryptUpdate(s->ctx, ks, &out, ctr, (int)(blocks * 16)) ||
 		    out != (int)(blocks * 16))
 			return srtp_err_status_cipher_fail;
 		n = left < blocks * 16 ? left : blocks * 16;
 		for (size_t i = 0; i < n; i++)
-			buf[off + i] ^= ks[0][i];
+			buf[off + i] ^= ks[i];
 		if (n % 16) {	/* the rest of the last block, for the next call */
-			memcpy(s->ks, ks[blocks - 1], 16);
+			memcpy(s->ks, ks + 16 * (blocks - 1), 16);
 			s->ks_used = n % 16;
 		}
 		off += n;
