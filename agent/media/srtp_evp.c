@@ -10,9 +10,16 @@
  * an NSS context for every packet's IV, and whose HMAC does the same for
  * every packet's tag, each with allocations and locks: half of the relay's
  * CPU per packet (docs/media.md, "SRTP and the kernel"). Here each stream
- * keeps one cipher context, keyed once, whose IV is reset per packet, and
- * one HMAC context, keyed once, restarted per packet without its key
- * schedule. libsrtp2 runs its known-answer tests (RFC 3711 B.2's AES-CM
+ * keeps one AES-128-ECB context, keyed once, which turns the packet's
+ * counter blocks into its keystream (no per-packet cipher init: in
+ * OpenSSL 3 resetting a CTR context's IV is a provider call with name
+ * lookups), and the HMAC's inner and outer SHA-1 states after the keyed
+ * pads, copied per packet (EVP_MAC restarts and EVP_MD_CTX_copy_ex
+ * allocate and free a provider context per packet in OpenSSL 3: most of
+ * what the crypto cost at 50 packets a second per stream). The SHA-1
+ * state is OpenSSL's low-level SHA1 API, deprecated in 3.0 but present
+ * and the only one whose state is a plain structure to copy; the SHA-1
+ * itself is still OpenSSL's (SHA-NI or AVX2). libsrtp2 runs its known-answer tests (RFC 3711 B.2's AES-CM
  * keystream, RFC 2202's first HMAC-SHA1 case) on both when they are
  * registered, and refuses them if they fail.
  */
@@ -20,9 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
+/* SHA1_Init and friends: deprecated in OpenSSL 3.0, see above. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <srtp2/srtp.h>
 #include <srtp2/auth.h>
 #include <srtp2/cipher.h>
@@ -35,9 +45,15 @@
 
 /* ---- AES-ICM-128 (RFC 3711 4.1.1) ---- */
 
+/* Keystream blocks made per EVP call: a 1,500-octet payload in two calls. */
+#define ICM_CHUNK	64
+
 struct icm {
-	EVP_CIPHER_CTX	*ctx;
+	EVP_CIPHER_CTX	*ctx;		/* AES-128-ECB, keyed once */
 	uint8_t		offset[16];	/* the salt, its last two octets zero */
+	uint8_t		counter[16];	/* the next counter block */
+	uint8_t		ks[16];		/* keystream left over from the last call */
+	unsigned	ks_used;	/* of ks: 16 when none is left */
 };
 
 static const srtp_cipher_type_t icm_type;
@@ -85,7 +101,10 @@ static srtp_err_status_t icm_init(void *state, const uint8_t *key)
 
 	memset(s->offset, 0, sizeof(s->offset));
 	memcpy(s->offset, key + ICM_KEY, ICM_SALT);
-	if (!EVP_EncryptInit_ex(s->ctx, EVP_aes_128_ctr(), NULL, key, s->offset))
+	memcpy(s->counter, s->offset, sizeof(s->counter));
+	s->ks_used = sizeof(s->ks);
+	if (!EVP_EncryptInit_ex(s->ctx, EVP_aes_128_ecb(), NULL, key, NULL) ||
+	    !EVP_CIPHER_CTX_set_padding(s->ctx, 0))
 		return srtp_err_status_init_fail;
 	return srtp_err_status_ok;
 }
@@ -94,25 +113,62 @@ static srtp_err_status_t icm_init(void *state, const uint8_t *key)
 static srtp_err_status_t icm_set_iv(void *state, uint8_t *iv, srtp_cipher_direction_t dir)
 {
 	struct icm *s = state;
-	uint8_t counter[16];
 
 	(void)dir;
 	for (int i = 0; i < 16; i++)
-		counter[i] = s->offset[i] ^ iv[i];
-	if (!EVP_EncryptInit_ex(s->ctx, NULL, NULL, NULL, counter))
-		return srtp_err_status_fail;
+		s->counter[i] = s->offset[i] ^ iv[i];
+	s->ks_used = sizeof(s->ks);
 	return srtp_err_status_ok;
 }
 
-/* In place; counter mode: encrypting and decrypting are the same XOR. */
+/* The 128-bit big-endian counter's next value (as OpenSSL's CTR mode counts). */
+static void icm_next(uint8_t counter[16])
+{
+	for (int i = 15; i >= 0 && !++counter[i]; i--)
+		;
+}
+
+/*
+ * In place; counter mode: encrypting and decrypting are the same XOR with
+ * the keystream, AES of the successive counter blocks. A call continues
+ * the keystream where the last one stopped, as a CTR context would.
+ */
 static srtp_err_status_t icm_crypt(void *state, uint8_t *buf, unsigned int *len)
 {
+	uint8_t ctr[ICM_CHUNK * 16], ks[ICM_CHUNK * 16];
 	struct icm *s = state;
-	int out = 0;
+	size_t left = *len, off = 0;
 
-	if (*len > INT32_MAX || !EVP_EncryptUpdate(s->ctx, buf, &out, buf, (int)*len))
+	if (*len > INT32_MAX)
 		return srtp_err_status_cipher_fail;
-	*len = (unsigned int)out;
+	while (left && s->ks_used < sizeof(s->ks)) {
+		buf[off++] ^= s->ks[s->ks_used++];
+		left--;
+	}
+	while (left) {
+		size_t blocks = (left + 15) / 16, n;
+		int out = 0;
+
+		if (blocks > ICM_CHUNK)
+			blocks = ICM_CHUNK;
+		for (size_t b = 0; b < blocks; b++) {
+			memcpy(ctr + 16 * b, s->counter, 16);
+			icm_next(s->counter);
+		}
+		if (!EVP_EncryptUpdate(s->ctx, ks, &out, ctr, (int)(blocks * 16)) ||
+		    out != (int)(blocks * 16))
+			return srtp_err_status_cipher_fail;
+		n = left < blocks * 16 ? left : blocks * 16;
+		for (size_t i = 0; i < n; i++)
+			buf[off + i] ^= ks[i];
+		if (n % 16) {	/* the rest of the last block, for the next call */
+			memcpy(s->ks, ks + 16 * (blocks - 1), 16);
+			s->ks_used = n % 16;
+		}
+		off += n;
+		left -= n;
+	}
+	OPENSSL_cleanse(ks, sizeof(ks));
 	return srtp_err_status_ok;
 }
 
@@ -155,28 +211,31 @@ static const srtp_cipher_type_t icm_type = {
 
 static const srtp_auth_type_t hmac_type;
 
+/* HMAC-SHA1: SHA-1 over the keyed pads done once per key, copied per packet. */
+struct hmac {
+	SHA_CTX	inner;	/* after key XOR ipad */
+	SHA_CTX	outer;	/* after key XOR opad */
+	SHA_CTX	work;	/* this packet's inner hash */
+};
+
 static srtp_err_status_t hmac_dealloc(srtp_auth_t *a)
 {
-	if (a)
-		EVP_MAC_CTX_free(a->state);
+	if (a && a->state) {
+		OPENSSL_cleanse(a->state, sizeof(struct hmac));
+		free(a->state);
+	}
 	free(a);
 	return srtp_err_status_ok;
 }
 
 static srtp_err_status_t hmac_alloc(srtp_auth_t **ap, int key_len, int out_len)
 {
-	EVP_MAC *mac;
 	srtp_auth_t *a;
 
 	if (key_len < 0 || out_len < 1 || out_len > SHA1_LEN)
 		return srtp_err_status_bad_param;
 	a = calloc(1, sizeof(*a));
-	if (!a)
-		return srtp_err_status_alloc_fail;
-	mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
-	a->state = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	EVP_MAC_free(mac);	/* the context holds its own reference */
-	if (!a->state) {
+	if (!a || !(a->state = calloc(1, sizeof(struct hmac)))) {
 		free(a);
 		return srtp_err_status_alloc_fail;
 	}
@@ -189,27 +248,48 @@ static srtp_err_status_t hmac_alloc(srtp_auth_t **ap, int key_len, int out_len)
 
 static srtp_err_status_t hmac_init(void *state, const uint8_t *key, int key_len)
 {
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA1", 0),
-		OSSL_PARAM_construct_end(),
-	};
+	struct hmac *h = state;
+	uint8_t k[SHA_CBLOCK] = { 0 }, pad[SHA_CBLOCK];
+	srtp_err_status_t rc = srtp_err_status_auth_fail;
 
-	if (!EVP_MAC_init(state, key, (size_t)key_len, params))
-		return srtp_err_status_auth_fail;
-	return srtp_err_status_ok;
+	if (key_len < 0)
+		return srtp_err_status_bad_param;
+	if ((size_t)key_len > sizeof(k)) {	/* RFC 2104: a long key is hashed first */
+		if (!SHA1(key, (size_t)key_len, k))
+			goto out;
+	} else {
+		memcpy(k, key, (size_t)key_len);
+	}
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	if (!SHA1_Init(&h->inner) || !SHA1_Update(&h->inner, pad, sizeof(pad)))
+		goto out;
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	if (!SHA1_Init(&h->outer) || !SHA1_Update(&h->outer, pad, sizeof(pad)))
+		goto out;
+	h->work = h->inner;
+	rc = srtp_err_status_ok;
+out:
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	return rc;
 }
 
-/* Each packet's tag from the same key: no key schedule again, only a reset. */
+/* Each packet's tag from the same key: the inner state after the key, copied. */
 static srtp_err_status_t hmac_start(void *state)
 {
-	if (!EVP_MAC_init(state, NULL, 0, NULL))
-		return srtp_err_status_auth_fail;
+	struct hmac *h = state;
+
+	h->work = h->inner;
 	return srtp_err_status_ok;
 }
 
 static srtp_err_status_t hmac_update(void *state, const uint8_t *buf, int len)
 {
-	if (len < 0 || !EVP_MAC_update(state, buf, (size_t)len))
+	struct hmac *h = state;
+
+	if (len < 0 || !SHA1_Update(&h->work, buf, (size_t)len))
 		return srtp_err_status_auth_fail;
 	return srtp_err_status_ok;
 }
@@ -217,13 +297,18 @@ static srtp_err_status_t hmac_update(void *state, const uint8_t *buf, int len)
 static srtp_err_status_t hmac_compute(void *state, const uint8_t *buf, int len, int tag_len,
 				      uint8_t *tag)
 {
-	uint8_t full[EVP_MAX_MD_SIZE];
-	size_t out = 0;
+	struct hmac *h = state;
+	uint8_t full[SHA1_LEN];
+	SHA_CTX outer;
 
 	if (tag_len < 1 || tag_len > SHA1_LEN || hmac_update(state, buf, len) ||
-	    !EVP_MAC_final(state, full, &out, sizeof(full)) || out != SHA1_LEN)
+	    !SHA1_Final(full, &h->work))
+		return srtp_err_status_auth_fail;
+	outer = h->outer;
+	if (!SHA1_Update(&outer, full, sizeof(full)) || !SHA1_Final(full, &outer))
 		return srtp_err_status_auth_fail;
 	memcpy(tag, full, (size_t)tag_len);
+	OPENSSL_cleanse(&outer, sizeof(outer));
 	return srtp_err_status_ok;
 }
 

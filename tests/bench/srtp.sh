@@ -104,9 +104,13 @@ run() {
 			10.91.2.2:$((50000 + 2 * i)) 10.91.1.1:$pb $count $SUITE - - \
 			$((0x200 + i)) >$TMP/rxe$i &
 	done
+	# BENCH_SRTP_PERF=DIR: the relay's CPU ticks each second for 16 s, and a profile
+	[ -z "${BENCH_SRTP_PERF:-}" ] || for ((j = 0; j < 16; j++)); do
+		echo "$(date +%s) $(awk '{ print $14, $15 }' /proc/$RPID/stat)"; sleep 1
+	done >"$BENCH_SRTP_PERF/$name-$streams.ticks" &
 	# BENCH_SRTP_PERF=DIR: a profile of each relay's first seconds of traffic.
-	[ -z "${BENCH_SRTP_PERF:-}" ] || perf record -q -g -p $RPID -o "$BENCH_SRTP_PERF/$name-$streams.data" \
-		-- sleep 3 >/dev/null 2>&1
+	[ -z "${BENCH_SRTP_PERF:-}" ] || perf record -q -g -p $RPID -o "$BENCH_SRTP_PERF/$name-$streams.data" ${BENCH_SRTP_PERF_ARGS:-} \
+		-- sleep ${BENCH_SRTP_PERF_SECS:-3} >/dev/null 2>&1
 	wait $(jobs -p | grep -v "^$RPID$") 2>/dev/null
 	t1=$(cpu_ticks $RPID)
 	[ -z "${BENCH_VERBOSE:-}" ] || echo "$name: its main thread waited for the CPU" \
@@ -153,8 +157,9 @@ RATE_MANY=50
 COUNT_MANY=${BENCH_SRTP_COUNT_MANY:-500}
 : >$TMP/rows
 : >$TMP/rows_many
-for relay in sluice ${BEFORE:+sluice-before} rtpengine; do
-	run $relay $STREAMS $COUNT $RATE $TMP/rows
+# BENCH_SRTP_RELAYS: which relays, for profiling one (the default: all, in this order).
+for relay in ${BENCH_SRTP_RELAYS:-sluice ${BEFORE:+sluice-before} rtpengine}; do
+	[ "$STREAMS" -eq 0 ] || run $relay $STREAMS $COUNT $RATE $TMP/rows
 	[ "$STREAMS_MANY" -eq 0 ] || run $relay $STREAMS_MANY $COUNT_MANY $RATE_MANY $TMP/rows_many
 done
 {
