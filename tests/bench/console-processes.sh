@@ -17,7 +17,11 @@
 # the other. The row it prints is the benchmark table's; it passes when
 # "with" costs at most 5% more than "without".
 #
-#   tests/bench/console.sh [OUT.md]     (root; sipp, curl, chromium, node)
+# The older benchmark, kept for comparison: console.sh measures the same
+# inside one sluiced run, which this machine's noise disturbs far less.
+#
+#   MODE=processes tests/bench/console.sh [OUT.md]
+#   tests/bench/console-processes.sh [OUT.md]   (root; sipp, curl, chromium, node)
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SLUICED=${SLUICE_BIN:-$TOP/agent}/sluiced

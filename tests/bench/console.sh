@@ -182,12 +182,15 @@ scrape() {
 with_on() { browser on; trace on; scrape on; }
 with_off() { scrape off; trace off; browser off; }
 
-# counters: "STARTED BYES" from /metrics.
+# counters: "STARTED BYES MESSAGES" from /metrics: calls started, BYEs
+# received, and SIP requests and responses received and responses sent
+# (more of these per call: retransmissions).
 counters() {
 	ns curl -s $WEB/metrics | awk '
 		/^sluice_calls_started_total / { s = $2 }
 		/^sluice_sip_requests_received_total\{method="BYE"\} / { b = $2 }
-		END { printf "%d %d\n", s, b }'
+		/^sluice_sip_(requests_received|responses_received|responses_sent)_total/ { m += $2 }
+		END { printf "%d %d %d\n", s, b, m }'
 }
 # cpu: "NS TICKS TIDS": schedstat's run time summed over sluiced's threads,
 # utime + stime of /proc/PID/stat, and the thread ids.
@@ -211,22 +214,22 @@ $NSX taskset -c $CLIENT_CPU sipp -sf $D/uac_call.xml -nostdin -r $RATE \
 UAC=$!
 
 # window I KIND: SETTLE s, then WINDOW s measured; a line into $TMP/windows:
-# I KIND SECONDS STARTED BYES CPU_NS TICKS SOURCE.
+# I KIND SECONDS STARTED BYES CPU_NS TICKS SOURCE MESSAGES.
 window() {
-	local c0 c1 b0 b1 n0 n1 k0 k1 d0 d1 t0 t1 src=schedstat cpu_ns
+	local c0 c1 b0 b1 m0 m1 n0 n1 k0 k1 d0 d1 t0 t1 src=schedstat cpu_ns
 	sleep $SETTLE
-	read -r c0 b0 < <(counters)
+	read -r c0 b0 m0 < <(counters)
 	read -r n0 k0 d0 < <(cpu)
 	t0=$(date +%s.%N)
 	sleep $WINDOW
 	read -r n1 k1 d1 < <(cpu)
 	t1=$(date +%s.%N)
-	read -r c1 b1 < <(counters)
+	read -r c1 b1 m1 < <(counters)
 	cpu_ns=$((n1 - n0))
 	[ "$d0" = "$d1" ] || { src=stat; cpu_ns=$(((k1 - k0) * 10000000)); }
 	kill -0 $UAC 2>/dev/null || die "sipp stopped early: $(tail -5 $TMP/uac.out)"
-	echo "$1 $2 $(echo "$t1 - $t0" | bc) $((c1 - c0)) $((b1 - b0)) $cpu_ns $((k1 - k0)) $src" |
-		tee -a $TMP/windows | awk '{ printf "window %s %-7s %.1f s: %d calls started, %d BYEs, sluiced %.3f s CPU (%s), %.3f s per 1000 calls\n", $1, $2, $3, $4, $5, $6 / 1e9, $8, $6 / 1e6 / $4 }' >&2
+	echo "$1 $2 $(echo "$t1 - $t0" | bc) $((c1 - c0)) $((b1 - b0)) $cpu_ns $((k1 - k0)) $src $((m1 - m0))" |
+		tee -a $TMP/windows | awk '{ printf "window %s %-7s %.1f s: %d calls started, %d BYEs, sluiced %.3f s CPU (%s), %.3f s per 1000 calls, %.2f SIP messages in and responses out per call\n", $1, $2, $3, $4, $5, $6 / 1e9, $8, $6 / 1e6 / $4, $9 / $4 }' >&2
 }
 
 : >$TMP/windows
@@ -246,7 +249,7 @@ kill -USR1 $UAC
 for i in $(seq $((HOLD_MS / 100 + 300))); do kill -0 $UAC 2>/dev/null || break; sleep 0.1; done
 wait $UAC 2>/dev/null
 UAC=
-read -r started byes < <(counters)
+read -r started byes msgs < <(counters)
 okc=$(sed -n 's/^ *Successful call *| *[0-9]* *| *\([0-9]*\).*/\1/p' $TMP/uac.out | tail -1)
 fail=$(sed -n 's/^ *Failed call *| *[0-9]* *| *\([0-9]*\).*/\1/p' $TMP/uac.out | tail -1)
 if has browser; then
@@ -314,7 +317,7 @@ mkdir -p "$(dirname "$OUT")"
 	[ -n "$refreshes" ] && echo "Browser: $refreshes."
 	echo
 	echo '```'
-	echo "window kind seconds started byes cpu_ns ticks source"
+	echo "window kind seconds started byes cpu_ns ticks source messages"
 	cat $TMP/windows
 	echo '```'
 } | tee "$OUT"
