@@ -266,6 +266,14 @@ bench-srtp: bench-deps all unit-bins
 bench-ng: bench-deps all $(BENCH_BINS)
 	@tests/bench/ng.sh
 
+# The console's cost (tests/bench/console.sh, about 10 minutes; needs the
+# browser test's Chromium and playwright-core): the call benchmark with and
+# without a browser on the live calls page, a 1-s scrape and the tracker,
+# in alternate windows of one sluiced run.
+.PHONY: bench-console
+bench-console: bench-deps all
+	@tests/bench/console.sh
+
 # SIP only (tests/bench/sip.sh): calls per second through the B2BUA with
 # media offloaded, stepped up to the failure point; REGISTER per second
 # over UDP and TLS beside Kamailio; 100,000 registrations and 20,000 calls

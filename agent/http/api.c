@@ -84,6 +84,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/blacklist", "ADD", "BLACKLIST", NULL, false },
 	{ "DELETE", "/api/blacklist/", "RMV", "BLACKLIST", "prefix", false },
 	{ "GET", "/api/siptrace", "DSP", "SIPTRACE", NULL, false },
+	{ "PUT", "/api/siptrace", "SET", "SIPTRACE", NULL, false },
 	{ "GET", "/api/sysinfo", "DSP", "SYSINFO", NULL, false },
 	{ "GET", "/api/srvstat", "DSP", "SRVSTAT", NULL, false },
 	{ "GET", "/api/config", "DSP", "CFG", NULL, false },

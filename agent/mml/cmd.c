@@ -1293,6 +1293,8 @@ static const struct mml_command commands[] = {
 		{ "CALLID", false, "this call's messages (either leg's Call-ID)" },
 		{ "NUMBER", false, "the newest calls and registrations of this number" },
 		{ "SEQ", false, "one message whole, by its SEQ" } } },
+	{ "SET", "SIPTRACE", true, NEEDS_SIP, mml_set_siptrace, "turn the SIP tracker on (a fresh ring) or off (its messages let go)", {
+		{ "STATE", true, "ON or OFF" } } },
 	{ "SET", "LOG", true, 0, set_log, "set the log level", {
 		{ "LEVEL", true, "error, warn, info or debug" } } },
 	{ "DSP", "CFG", false, 0, dsp_cfg, "show the configuration in force", { { 0 } } },

@@ -42,6 +42,7 @@ int mml_fail(struct mml_call *c, int retcode, const char *fmt, ...)
 
 /* Commands in files of their own, listed in cmd.c's table. */
 int mml_dsp_siptrace(struct mml_call *c);	/* cmd_trace.c */
+int mml_set_siptrace(struct mml_call *c);	/* cmd_trace.c */
 /* STR LISTEN, STP LISTEN (mml/listen.c) */
 int mml_str_listen(struct mml_call *c);
 int mml_stp_listen(struct mml_call *c);

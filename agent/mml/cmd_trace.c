@@ -8,13 +8,19 @@
  *	DSP SIPTRACE: NUMBER="1001";	the newest that carry a number
  *	DSP SIPTRACE: CALLID="...";	a call's messages, both legs, in order
  *	DSP SIPTRACE: SEQ=42;		one message whole
+ *
+ * and SET SIPTRACE: STATE=ON|OFF; (PUT /api/siptrace), the tracker on or
+ * off while sluiced runs.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "mml/cmd.h"
 #include "sip/server.h"
 #include "sip/trace.h"
@@ -155,7 +161,7 @@ int mml_dsp_siptrace(struct mml_call *c)
 	const char *seq = mml_param(c->cmd, "SEQ");
 
 	if (!sip_trace_on(t))
-		return mml_fail(c, MML_RET_NOT_FOUND, "the SIP tracker is off ([http] trace)");
+		return mml_fail(c, MML_RET_NOT_FOUND, "the SIP tracker is off ([http] trace, SET SIPTRACE)");
 	if (!!id + !!number + !!seq > 1)
 		return mml_fail(c, MML_RET_PARAM, "one of CALLID, NUMBER or SEQ");
 	if (number && (!number[0] || strlen(number) > 64 || strpbrk(number, "@:;<> ")))
@@ -170,5 +176,35 @@ int mml_dsp_siptrace(struct mml_call *c)
 		messages_table(c, t, id);
 	else
 		calls_table(c, t, number);
+	return 0;
+}
+
+/*
+ * SET SIPTRACE: STATE=ON|OFF: off lets the messages and their memory go
+ * at once (what [http] trace = off does at start: the path of each SIP
+ * message then tests one pointer); on takes a fresh, empty ring of
+ * [http] trace_size. Until the next restart; DSP CFG shows it.
+ */
+int mml_set_siptrace(struct mml_call *c)
+{
+	struct conf *conf = c->m->env.conf;
+	const char *state = mml_param(c->cmd, "STATE");
+	bool on;
+	int err;
+
+	if (state && !strcasecmp(state, "ON"))
+		on = true;
+	else if (state && !strcasecmp(state, "OFF"))
+		on = false;
+	else
+		return mml_fail(c, MML_RET_PARAM, "STATE: ON or OFF");
+	err = sip_server_trace(c->m->env.sip, on, conf->http_trace_size);
+	if (err)
+		return mml_fail(c, MML_RET_INTERNAL, "no memory for %u traced messages: %s",
+				conf->http_trace_size, strerror(-err));
+	conf->http_trace = on;
+	conf_note(conf, "http", "trace", on ? "on" : "off");
+	LOG(L_INFO, "[mml] %s turned the SIP tracker %s", c->op, on ? "on" : "off");
+	mml_ok(c);
 	return 0;
 }

@@ -1383,6 +1383,17 @@ static void start_trace(struct sip_server *s, const struct conf *c)
 		    c->http_trace_size);
 }
 
+int sip_server_trace(struct sip_server *s, bool on, unsigned size)
+{
+	if (on == sip_trace_on(&s->trace))
+		return 0;
+	if (!on) {
+		sip_trace_fini(&s->trace);
+		return 0;
+	}
+	return sip_trace_init(&s->trace, size);
+}
+
 int sip_server_init(struct sip_server *s, struct loop *loop, const struct conf *c,
 		    struct store *st, sip_send_fn send, void *send_arg)
 {

@@ -165,5 +165,11 @@ void sip_server_flush(struct sip_server *s);
 int sip_server_blacklist(struct sip_server *s);
 /* SIGHUP: the blacklist file again, and the TLS certificate and key. */
 void sip_server_reload(struct sip_server *s, const struct conf *fresh);
+/*
+ * The SIP tracker on (a fresh, empty ring of size messages; -ENOMEM, and
+ * it stays off) or off (its messages and memory let go at once: as
+ * [http] trace = off); the same state again changes nothing.
+ */
+int sip_server_trace(struct sip_server *s, bool on, unsigned size);
 
 #endif /* SLUICE_SIP_SERVER_H */
