@@ -166,7 +166,9 @@ fi
 
 echo "# media sessions set up, offloaded and torn down per second (media API, XDP)" >&2
 sess=()
-for ((i = 0; i < REPS; i++)); do
+nsess=$REPS
+[ -x "$TOP/build/bench/sessions" ] || { echo "  no build/bench/sessions: make bench builds it" >&2; nsess=0; }
+for ((i = 0; i < nsess; i++)); do
 	r=$("$TOP/build/bench/sessions" 100000 2>/dev/null)
 	echo "  $r" >&2
 	sess+=("$(printf '%s\n' "$r" | awk '{ print $6, $8 }')")
