@@ -253,15 +253,17 @@ function callsLive() {
 	for (const id of [...live.rows.keys()]) dropCall(id);
 	live.seq = null;
 	live.observer = new IntersectionObserver((entries) => {
+		const fresh = [];
 		for (const e of entries) {
 			const id = e.target.dataset.callid;
 			if (!e.isIntersecting) {
 				live.visible.delete(id);
 			} else if (!live.visible.has(id)) {
 				live.visible.add(id);
-				callStreams(id);	// now, not at the next second
+				fresh.push(id);
 			}
 		}
+		callStreams(fresh);	// now, not at the next second: in one request
 	});
 	const es = new EventSource('/api/events');
 	state.events = es;
@@ -385,15 +387,22 @@ function callsTick() {
 		if (typeof r.call.duration === 'number')
 			r.cells[4].textContent = String(r.call.duration + Math.floor((now - r.at) / 1000));
 	if (live.inflight) return;	// the last second's answers are not all in
-	const ids = [...live.visible].filter((id) => live.rows.has(id)).slice(0, LIVE_MAX_STREAMS);
-	for (const id of ids) callStreams(id);
+	callStreams([...live.visible].filter((id) => live.rows.has(id)));
 }
 
-function callStreams(id) {
+// The streams of calls on screen (at most LIVE_MAX_STREAMS), in one request
+// (GET /api/streams?callid=A&callid=B...): each call's rows to its own.
+function callStreams(ids) {
+	ids = ids.slice(0, LIVE_MAX_STREAMS);
+	if (!ids.length) return;
 	live.inflight++;
-	api('GET', '/api/streams?callid=' + encodeURIComponent(id)).then((doc) => {
-		const r = live.rows.get(id);
-		if (r) r.streams.replaceChildren(streamTable(rows(doc)));
+	api('GET', '/api/streams?' + ids.map((id) => 'callid=' + encodeURIComponent(id)).join('&')).then((doc) => {
+		const by = new Map(ids.map((id) => [id, []]));
+		for (const s of rows(doc)) if (by.has(s.session)) by.get(s.session).push(s);
+		for (const [id, list] of by) {
+			const r = live.rows.get(id);
+			if (r) r.streams.replaceChildren(streamTable(list));
+		}
 		bump('streamsFetched');
 	}).catch(() => {}).finally(() => { live.inflight--; });
 }

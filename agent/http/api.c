@@ -131,7 +131,9 @@ static int reply_json(struct http_req *r, int status, json_t *doc)
 /* ---- the command's parameters ---- */
 
 /* key (a JSON member or query argument) as an MML key: [a-z0-9_]{1,31}, upper-cased. */
-static int add_param(struct http_req *r, struct mml_cmd *cmd, const char *key, const char *value)
+/* several: the key callid may come more than once (DSP STREAM's, for the live calls page). */
+static int add_param(struct http_req *r, struct mml_cmd *cmd, const char *key, const char *value,
+		     bool several)
 {
 	struct mml_param *p;
 	size_t n = strlen(key);
@@ -160,7 +162,7 @@ static int add_param(struct http_req *r, struct mml_cmd *cmd, const char *key, c
 		return -EINVAL;
 	}
 	for (int i = 0; i < cmd->nparams; i++)
-		if (!strcasecmp(cmd->params[i].key, key)) {
+		if (!strcasecmp(cmd->params[i].key, key) && !(several && !strcmp(key, "callid"))) {
 			http_error(r, 400, "field %s given twice", key);
 			return -EINVAL;
 		}
@@ -216,11 +218,11 @@ static int body_params(struct http_req *r, struct mml_cmd *cmd)
 				http_error(r, 400, "field %.40s: NUL in a string", key);
 				rc = -EINVAL;
 			} else {
-				rc = add_param(r, cmd, key, json_string_value(v));
+				rc = add_param(r, cmd, key, json_string_value(v), false);
 			}
 		} else if (json_is_integer(v)) {
 			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-			rc = add_param(r, cmd, key, num);
+			rc = add_param(r, cmd, key, num, false);
 		} else {
 			http_error(r, 400, "field %.40s: must be a string or a whole number", key);
 			rc = -EINVAL;
@@ -232,10 +234,10 @@ static int body_params(struct http_req *r, struct mml_cmd *cmd)
 	return rc;
 }
 
-static int query_params(struct http_req *r, struct mml_cmd *cmd)
+static int query_params(struct http_req *r, struct mml_cmd *cmd, bool several)
 {
 	for (int i = 0; i < r->nargs; i++) {
-		int rc = add_param(r, cmd, r->args[i].key, r->args[i].value);
+		int rc = add_param(r, cmd, r->args[i].key, r->args[i].value, several);
 
 		if (rc)
 			return rc;
@@ -301,7 +303,7 @@ static void run_command(struct http_api *api, struct http_req *r, const struct r
 
 	snprintf(cmd.verb, sizeof(cmd.verb), "%s", k->verb);
 	snprintf(cmd.obj, sizeof(cmd.obj), "%s", k->obj);
-	if (rest && add_param(r, &cmd, k->rest_key, rest))
+	if (rest && add_param(r, &cmd, k->rest_key, rest, false))
 		return;
 	/* POST, PATCH and PUT take their fields in a body; GET and DELETE in the query. */
 	if (has_body(r)) {
@@ -320,7 +322,7 @@ static void run_command(struct http_api *api, struct http_req *r, const struct r
 			http_error(r, 400, "%s takes no body", r->method);
 			return;
 		}
-		rc = query_params(r, &cmd);
+		rc = query_params(r, &cmd, !strcmp(k->verb, "DSP") && !strcmp(k->obj, "STREAM"));
 	}
 	if (rc)
 		return;

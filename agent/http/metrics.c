@@ -24,10 +24,6 @@
 
 enum { PATH_USER, PATH_KERNEL, NPATHS };
 
-struct calls_by_state {
-	unsigned	trying, ringing, active, other;
-};
-
 static void head(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -52,21 +48,6 @@ static void label(FILE *f, const char *v)
 	}
 }
 
-static int count_call(const struct b2bua_call_info *ci, void *arg)
-{
-	struct calls_by_state *c = arg;
-
-	if (!strcmp(ci->state, "TRYING"))
-		c->trying++;
-	else if (!strcmp(ci->state, "RINGING"))
-		c->ringing++;
-	else if (!strcmp(ci->state, "ACTIVE"))
-		c->active++;
-	else
-		c->other++;
-	return 0;
-}
-
 /* The ended calls' MOS per stream direction, a Prometheus histogram. */
 static void mos_metrics(FILE *f, const struct cdr_ctx *c)
 {
@@ -87,7 +68,7 @@ static void mos_metrics(FILE *f, const struct cdr_ctx *c)
 static void sip_metrics(FILE *f, struct sip_server *s)
 {
 	static const char *const methods[] = SIP_STAT_METHOD_NAMES;
-	struct calls_by_state calls = { 0 };
+	struct b2bua_states calls;
 
 	one(f, "sluice_registrations", "gauge", "Registered contacts (bindings).",
 	    s->reg.nbindings);
@@ -101,7 +82,7 @@ static void sip_metrics(FILE *f, struct sip_server *s)
 		one(f, "sluice_sip_trace_evicted_total", "counter",
 		    "SIP messages the tracker let go for newer ones.", s->trace.evicted);
 	}
-	b2bua_list(s, count_call, &calls);
+	b2bua_states(s, &calls);
 	head(f, "sluice_calls", "gauge", "Calls in progress by state.");
 	fprintf(f, "sluice_calls{state=\"trying\"} %u\nsluice_calls{state=\"ringing\"} %u\n"
 		   "sluice_calls{state=\"active\"} %u\nsluice_calls{state=\"other\"} %u\n",

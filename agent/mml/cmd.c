@@ -83,29 +83,32 @@ int mml_fail(struct mml_call *c, int retcode, const char *fmt, ...)
 
 /* ---- small helpers ---- */
 
-/* The value of key, with or without underscores (DISPLAYNAME, DISPLAY_NAME). */
+/* A parameter's key is key, with or without underscores (DISPLAYNAME, DISPLAY_NAME). */
+static bool key_is(const char *a, const char *b)
+{
+	while (*a || *b) {
+		if (*a == '_') {
+			a++;
+			continue;
+		}
+		if (*b == '_') {
+			b++;
+			continue;
+		}
+		if (*a != *b)
+			return false;
+		a++;
+		b++;
+	}
+	return true;
+}
+
+/* The value of key (the first, when the API gave it more than once). */
 static const char *param(const struct mml_call *c, const char *key)
 {
-	for (int i = 0; i < c->cmd->nparams; i++) {
-		const char *a = c->cmd->params[i].key, *b = key;
-
-		while (*a || *b) {
-			if (*a == '_') {
-				a++;
-				continue;
-			}
-			if (*b == '_') {
-				b++;
-				continue;
-			}
-			if (*a != *b)
-				break;
-			a++;
-			b++;
-		}
-		if (!*a && !*b)
+	for (int i = 0; i < c->cmd->nparams; i++)
+		if (key_is(c->cmd->params[i].key, key))
 			return c->cmd->params[i].value;
-	}
 	return NULL;
 }
 
@@ -554,18 +557,26 @@ static int dsp_stream(struct mml_call *c)
 {
 	static const char *const cols[] = { "SESSION", "STREAM", "LEG", "RELAYPORT", "PEER",
 					    "PACKETS", "BYTES", "LOST", "JITTER", "MOS", "PATH" };
-	const char *id = param(c, "CALLID");
 	struct media_ctx *m = c->m->env.media;
-	const char *kernel;
+	const char *kernel, *ids[MML_MAX_PARAMS];
+	int nids = 0;
 
 	if (!m)
 		return mml_fail(c, MML_RET_INTERNAL, "no media relay");
+	/* MML gives one CALLID; the API may give several (the live calls page's). */
+	for (int i = 0; i < c->cmd->nparams; i++)
+		if (key_is(c->cmd->params[i].key, "CALLID"))
+			ids[nids++] = c->cmd->params[i].value;
 	kernel = m->dp ? m->dp->ops->name : "user";
 	mml_ok(c);
 	mml_reply_table_begin(c->r, "Streams", 11, cols);
 	mml_reply_table_types(c->r, "snsnsnnnnns");
 	for (struct media_session *s = m->sessions; s; s = s->next) {
-		if (id && strcmp(id, s->id))
+		int k = 0;
+
+		while (k < nids && strcmp(ids[k], s->id))
+			k++;
+		if (nids && k == nids)
 			continue;
 		for (int i = 0; i < s->nstreams; i++) {
 			for (int leg = 0; leg < 2; leg++) {

@@ -237,7 +237,7 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 		c->cdr = NULL;
 	}
 	c->winner = 0;
-	c->state = CALL_UP;
+	b2b_set_state(c, CALL_UP);
 	c->media = ms;
 	/*
 	 * Requests relayed since the row was written (INFO, MESSAGE) moved the
@@ -317,6 +317,19 @@ int b2bua_init(struct sip_server *s)
 unsigned b2bua_calls(const struct sip_server *s)
 {
 	return s->b2b ? s->b2b->ncalls : 0;
+}
+
+void b2bua_states(const struct sip_server *s, struct b2bua_states *out)
+{
+	const unsigned *n = s->b2b ? s->b2b->nstate : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!n)
+		return;
+	out->trying = n[CALL_TRYING];
+	out->ringing = n[CALL_EARLY];
+	out->active = n[CALL_UP];
+	out->other = n[CALL_ENDED];
 }
 
 int b2bua_list(struct sip_server *s, b2bua_call_fn fn, void *arg)

@@ -68,6 +68,12 @@ int b2bua_adopt(struct sip_server *s, struct media_session *ms, const char *owne
 /* Calls in progress or up. */
 unsigned b2bua_calls(const struct sip_server *s);
 
+/* The calls up by state, counted as they change (no walk): what b2bua_list() would count. */
+struct b2bua_states {
+	unsigned	trying, ringing, active, other;
+};
+void b2bua_states(const struct sip_server *s, struct b2bua_states *out);
+
 /* What DSP CALL shows of a call. */
 struct b2bua_call_info {
 	const char		*caller, *callee;	/* IMPUs (or trunk:NUMBER) */

@@ -132,7 +132,8 @@ struct call {
 	unsigned		refs;
 	bool			held;		/* ended, on the held list until its last put */
 	struct aux		*aux;
-	enum call_state		state;
+	enum call_state		state;		/* set with b2b_set_state() */
+	bool			linked;		/* in the tables: counted in nstate */
 	struct leg		leg[2];
 	struct sip_txn		*st;		/* the caller's INVITE, until its final */
 	struct branch		br[REG_MAX_CONTACTS];
@@ -177,6 +178,7 @@ struct b2bua {
 	struct call	*all;
 	struct call	*held;		/* ended calls that transactions still hold */
 	unsigned	ncalls;
+	unsigned	nstate[CALL_ENDED + 1];	/* the linked calls by state, kept as they change */
 	uint64_t	seq;
 	/* When the last test calls started (loop ms), for [testcall] rate. */
 	uint64_t	tc_starts[B2B_TESTCALL_STARTS];
@@ -236,6 +238,8 @@ struct call *b2b_find_a(struct sip_server *s, const char *id);
 struct call *b2b_find_b(struct sip_server *s, const char *id);
 struct call *b2b_dialog_of(struct sip_server *s, const osip_message_t *req, int *from);
 void b2b_link_call(struct b2bua *bb, struct call *c);
+/* The state, and the linked calls' count by state with it. */
+void b2b_set_state(struct call *c, enum call_state state);
 void *b2b_aux_new(struct call *c, size_t size);
 void b2b_aux_free(void *p);
 void b2b_free_call(struct call *c);

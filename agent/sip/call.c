@@ -106,6 +106,17 @@ void b2b_link_call(struct b2bua *bb, struct call *c)
 		bb->all->all_prev = c;
 	bb->all = c;
 	bb->ncalls++;
+	bb->nstate[c->state]++;
+	c->linked = true;
+}
+
+void b2b_set_state(struct call *c, enum call_state state)
+{
+	if (c->linked) {
+		c->s->b2b->nstate[c->state]--;
+		c->s->b2b->nstate[state]++;
+	}
+	c->state = state;
 }
 
 static void unlink_call(struct call *c)
@@ -130,6 +141,8 @@ static void unlink_call(struct call *c)
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
 	b->ncalls--;
+	b->nstate[c->state]--;
+	c->linked = false;
 }
 
 void *b2b_aux_new(struct call *c, size_t size)
@@ -406,7 +419,7 @@ void b2b_end_call(struct call *c, const char *why)
 	if (!c->kept)
 		b2b_cdr_end(c);
 	b2b_flush_ack(c, NULL);	/* its reference is not the last: the table's is */
-	c->state = CALL_ENDED;
+	b2b_set_state(c, CALL_ENDED);
 	loop_timer_cancel(c->s->loop, &c->ring);
 	loop_timer_cancel(c->s->loop, &c->rel_timer);
 	loop_timer_cancel(c->s->loop, &c->leg[SIDE_A].se_timer);

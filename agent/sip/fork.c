@@ -66,7 +66,7 @@ static void answered(struct call *c, int me, int code, const osip_message_t *res
 		     const char *sdp)
 {
 	loop_timer_cancel(c->s->loop, &c->ring);
-	c->state = CALL_UP;
+	b2b_set_state(c, CALL_UP);
 	b2b_timers_from_answer(c, resp);
 	b2b_to_caller(c, code, resp->reason_phrase, sdp);
 	LOG(L_INFO, "[call] %s -> %s answered", c->caller, c->callee);
@@ -139,7 +139,7 @@ static void branch_response(struct sip_txn *t, const osip_message_t *resp, int c
 		if (!c->late && sip_hdr_has_sdp(resp, &body, &blen) && c->media &&
 		    media_answer(c->media, SIDE_B, body, blen, &sdp, err, sizeof(err)))
 			LOG(L_INFO, "[call] early media of %s refused: %s", c->callee, err);
-		c->state = CALL_EARLY;
+		b2b_set_state(c, CALL_EARLY);
 		if (code >= 180)
 			b2b_cdr_ring(c);
 		b2b_to_caller(c, code, resp->reason_phrase, sdp);
