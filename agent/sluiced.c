@@ -435,6 +435,7 @@ static void on_subs(struct sub_cache *c, void *arg)
 
 	sub_cache_free(sd->store.subs);
 	sd->store.subs = c;
+	subscriber_changed_outside(&sd->store);
 	LOG(L_DEBUG, "[store] %u subscribers read again after a change from outside", c->n);
 }
 

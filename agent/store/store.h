@@ -39,6 +39,13 @@ struct store {
 	 */
 	struct store_q		*wq;
 	struct sub_cache	*subs;	/* subscribers in memory (subcache.h), or NULL */
+	/*
+	 * The subscribers counted (subscriber_count()), kept while nothing
+	 * changed them: a change through this store forgets it, and so does
+	 * a change from outside, which the writer reports with a new subs.
+	 */
+	int			nsubs;
+	bool			nsubs_known;
 	struct cluster		*cluster;	/* other nodes (cluster.h), or NULL: alone */
 	char			path[256];
 	struct store_stmt	stmts[STORE_STMT_MAX];

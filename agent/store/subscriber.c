@@ -241,6 +241,7 @@ static int exec(struct store *st, sqlite3_stmt *q, const char *what)
 /* A change through st: the cached copy goes, the next read takes the row. */
 static void forget(struct store *st, const char *username)
 {
+	st->nsubs_known = false;
 	if (st->subs)
 		sub_cache_del(st->subs, username);
 }
@@ -446,9 +447,31 @@ int subscriber_list(struct store *st, subscriber_fn fn, void *arg)
 			  &w, "listing subscribers");
 }
 
+/*
+ * The count is read once and kept while the subscribers stay as they are:
+ * a scrape or a dashboard's second costs no query. Kept only where a
+ * change from outside is seen (a cache the writer reads again, whose
+ * handing over forgets it: subscriber_changed_outside()).
+ */
 int subscriber_count(struct store *st, int *n)
 {
-	return store_count(st, "SELECT count(*) FROM subscribers", n, "counting subscribers");
+	int err;
+
+	if (st->nsubs_known) {
+		*n = st->nsubs;
+		return 0;
+	}
+	err = store_count(st, "SELECT count(*) FROM subscribers", n, "counting subscribers");
+	if (!err && st->subs && st->wq) {
+		st->nsubs = *n;
+		st->nsubs_known = true;
+	}
+	return err;
+}
+
+void subscriber_changed_outside(struct store *st)
+{
+	st->nsubs_known = false;
 }
 
 static int cache_one(const struct subscriber *s, void *arg)

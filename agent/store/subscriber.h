@@ -98,6 +98,8 @@ int subscriber_get_by_impu(struct store *st, const char *impu, struct subscriber
 /* Each subscriber in user-name order; a non-zero return from fn stops and is returned. */
 int subscriber_list(struct store *st, subscriber_fn fn, void *arg);
 int subscriber_count(struct store *st, int *n);
+/* Another process changed the subscribers (the writer read them again): counted anew. */
+void subscriber_changed_outside(struct store *st);
 
 /* Every row of st's subscribers table into a new cache (subcache.h); NULL
  * on failure. */

@@ -9,13 +9,13 @@
 . "$TOP/tests/web-lib.sh"
 
 require_root
-require_cmd ip nsenter curl jq sipp openssl
+require_cmd ip nsenter curl jq sipp openssl sqlite3
 [ -x "$SLUICED" ] && [ -x "$RTPIO" ] || skip_all "build first (make, make unit-bins)"
 
 WEB_NS=smet$$
 netns_add $WEB_NS
 web_sluiced $WEB_NS
-plan 29
+plan 33
 
 bearer() { in_ns $WEB_NS curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
 mml() { in_ns $WEB_NS perl $TOP/tests/tools/mmlc.pl 127.0.0.1:7777 \
@@ -65,6 +65,22 @@ is "$(metric 'sluice_sip_responses_received_total{code="200"}')" 1 "responses re
 like "$(metric sluice_auth_challenges_total)" "^[1-9]" "digest challenges"
 is "$(metric 'sluice_datapath_info{path="user",desc="userspace relay"}')" 1 "the data path"
 is "$(metric sluice_subscribers)" 2 "subscribers"
+# The count is kept in memory: a change through sluiced and one from outside both show.
+bearer -H 'Content-Type: application/json' -d '{"username": "2003", "password": "pw-2003-x"}' \
+	$WEB/api/subscribers >/dev/null
+is "$(in_ns $WEB_NS curl -s $WEB/metrics | awk '$1 == "sluice_subscribers" { print $2 }')" 3 \
+	"... one added through the API: counted at the next scrape"
+sqlite3 -cmd ".timeout 3000" $TMP/sluice.db "DELETE FROM subscribers WHERE username = '2003'"
+sleep 1
+is "$(in_ns $WEB_NS curl -s $WEB/metrics | awk '$1 == "sluice_subscribers" { print $2 }')" 2 \
+	"... one removed from outside (sqlite3): counted within a second"
+# The live calls page's request: several calls' streams at once.
+sess=$(jq -r '.tables[0].rows[0].session' $TMP/streams)
+is "$(bearer "$WEB/api/streams?callid=no-such-call&callid=$sess" | jq -c '[.tables[0].rows[] | [.session, .leg]]')" \
+	"[[\"$sess\",\"A\"],[\"$sess\",\"B\"]]" \
+	"GET /api/streams with callid twice: the streams of each call up"
+is "$(bearer -o /dev/null -w '%{http_code}' "$WEB/api/calls?callid=a&callid=b")" 400 \
+	"... other fields twice still refused"
 if command -v promtool >/dev/null; then
 	out=$(promtool check metrics <$TMP/metrics 2>&1)
 	ok $? "promtool check metrics accepts it" || diag "$out"
