@@ -248,6 +248,7 @@ function streamTable(list) {
 const live = { rows: new Map(), visible: new Set(), observer: null, loading: false,
 	       again: false, pending: [], inflight: 0, seq: null };
 const LIVE_MAX_STREAMS = 12;	// calls whose streams are fetched each second
+const LIVE_REFETCH_MS = 900;	// a row's streams fetched this recently wait for the next second
 
 function callsLive() {
 	for (const id of [...live.rows.keys()]) dropCall(id);
@@ -387,7 +388,9 @@ function callsTick() {
 		if (typeof r.call.duration === 'number')
 			r.cells[4].textContent = String(r.call.duration + Math.floor((now - r.at) / 1000));
 	if (live.inflight) return;	// the last second's answers are not all in
-	callStreams([...live.visible].filter((id) => live.rows.has(id)));
+	// Those fetched less than a second ago (as they came into view) wait for the next.
+	callStreams([...live.visible].filter((id) => live.rows.has(id) &&
+					     now - (live.rows.get(id).fetched || 0) >= LIVE_REFETCH_MS));
 }
 
 // The streams of calls on screen (at most LIVE_MAX_STREAMS), in one request
@@ -395,6 +398,8 @@ function callsTick() {
 function callStreams(ids) {
 	ids = ids.slice(0, LIVE_MAX_STREAMS);
 	if (!ids.length) return;
+	const at = Date.now();
+	for (const id of ids) if (live.rows.has(id)) live.rows.get(id).fetched = at;
 	live.inflight++;
 	api('GET', '/api/streams?' + ids.map((id) => 'callid=' + encodeURIComponent(id)).join('&')).then((doc) => {
 		const by = new Map(ids.map((id) => [id, []]));
