@@ -409,6 +409,7 @@ function callStreams(ids) {
 			if (r) r.streams.replaceChildren(streamTable(list));
 		}
 		bump('streamsFetched');
+		document.body.dataset.streamCalls = String(Number(document.body.dataset.streamCalls || 0) + ids.length);
 	}).catch(() => {}).finally(() => { live.inflight--; });
 }
 

@@ -37,13 +37,13 @@ async function main() {
 	await page.waitForSelector('#page-dashboard:not([hidden])', { timeout: 10000 });
 	await page.click('a[href="#calls"]');
 	await page.waitForSelector('#page-calls:not([hidden])', { timeout: 5000 });
-	const total = { callsEvents: 0, callsLists: 0, streamsFetched: 0, rows: 0 };
+	const total = { callsEvents: 0, callsLists: 0, streamsFetched: 0, streamCalls: 0, rows: 0 };
 	let onPage = true;
 	// What the page counted since it opened, added to the totals.
 	const collect = async () => {
 		const d = await page.evaluate(() => Object.assign({
 			rows: document.querySelectorAll('#calls-table tr.call').length }, document.body.dataset)).catch((e) => ({ error: String(e.message || e).split('\n')[0] }));
-		for (const k of ['callsEvents', 'callsLists', 'streamsFetched'])
+		for (const k of ['callsEvents', 'callsLists', 'streamsFetched', 'streamCalls'])
 			total[k] += Number(d[k] || 0);
 		total.rows = Number(d.rows || 0);
 		if (d.error)
@@ -53,7 +53,7 @@ async function main() {
 		if (onPage)
 			await collect();
 		console.log('refreshes: ' + total.callsEvents + ' events, ' + total.callsLists +
-			    ' full lists, ' + total.streamsFetched + ' stream fetches, ' +
+			    ' full lists, ' + total.streamsFetched + ' stream fetches (of ' + total.streamCalls + ' calls), ' +
 			    total.rows + ' rows up at the end' + (total.error ? ' (' + total.error + ')' : ''));
 		await browser.close();
 		process.exit(0);
