@@ -308,7 +308,7 @@ int main(int argc, char **argv)
 		{ "  without the clocks", PROF_NO_CLOCK, ~0u },
 		{ "  without all four", PROF_NO_FIB | PROF_NO_STATS | PROF_NO_VERDICTS, ~0u },
 	};
-	const size_t nv = sizeof(v) / sizeof(v[0]);
+	size_t nv = sizeof(v) / sizeof(v[0]);
 	struct sluice *sl[sizeof(v) / sizeof(v[0])] = { NULL };
 	unsigned flows, active, calls, done, reads;
 	const char *why = NULL;
@@ -319,6 +319,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: xdpcost FLOWS ACTIVE CALLS\n");
 		return 2;
 	}
+	if (getenv("XDPCOST_ONLY"))	/* the first N variants only: for a profile */
+		nv = (size_t)atoi(getenv("XDPCOST_ONLY"));
 	if (getenv("XDPCOST_JITTER_SAMPLE"))
 		jitter_sample = (unsigned)atoi(getenv("XDPCOST_JITTER_SAMPLE"));
 	if (!jitter_sample || jitter_sample > 64 || (jitter_sample & (jitter_sample - 1))) {
