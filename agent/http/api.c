@@ -35,12 +35,12 @@ struct http_api {
 	struct http_sessions	sessions;
 	struct http_req		*held;		/* answers a failed login's delay holds */
 	struct http_live	*live;		/* history and the dashboard's events */
-	struct api_sync		*syncs;		/* answers waiting for a shared store's commit */
+	struct api_sync		*syncs;		/* answers waiting for the store's writer */
 };
 
 /*
- * A change for a shared store (PostgreSQL): the answer waits, held, for the
- * fence behind it; api and r go NULL when the API or the hold ends first.
+ * A change at the store's writer (mml_pending): the answer waits, held,
+ * until it is made; api and r go NULL when the API or the hold ends first.
  */
 struct api_sync {
 	struct http_api		*api;
@@ -48,7 +48,7 @@ struct api_sync {
 	struct api_sync		*next;
 };
 
-#define API_SYNC_MAX_MS	60000	/* then the answer goes, the change still queued */
+#define API_SYNC_MAX_MS	60000	/* then 504 goes, the change still queued */
 
 /* Who a request acts as. */
 struct who {
@@ -289,7 +289,28 @@ static const struct route *route_of(const struct http_req *r, const char **rest,
 	return NULL;
 }
 
-static void hold_for_store(struct http_api *api, struct http_req *r);
+static void hold_for_store(struct http_api *api, struct http_req *r, struct mml_pending *p);
+
+/* A command's reply as the answer: its JSON (or CSV), the status its RETCODE says. */
+static void answer_reply(struct http_req *r, const struct route *k, struct mml_reply *reply,
+			 int rc)
+{
+	json_t *doc = mml_reply_take_json(reply);
+
+	if (reply->err || !doc) {
+		http_error(r, 500, "out of memory");
+	} else if (k && k->csv && rc == MML_RET_OK) {
+		http_reply(r, 200, "text/csv; charset=utf-8", reply->blob ? reply->blob : "",
+			   reply->blob_len);
+		snprintf(r->disposition, sizeof(r->disposition),
+			 "attachment; filename=\"cdrs.csv\"");
+	} else {
+		if (rc)
+			json_object_set(doc, "error", json_object_get(doc, "reason"));
+		reply_json(r, status_of(rc), json_incref(doc));
+	}
+	json_decref(doc);
+}
 
 static void run_command(struct http_api *api, struct http_req *r, const struct route *k,
 			const char *rest, const struct who *who)
@@ -297,8 +318,7 @@ static void run_command(struct http_api *api, struct http_req *r, const struct r
 	struct mml_cmd cmd = { .nparams = 0 };
 	char text[MML_MAX_LINE + 64];
 	struct mml_reply reply;
-	unsigned long synced;
-	json_t *doc;
+	struct mml_pending *p;
 	int rc;
 
 	snprintf(cmd.verb, sizeof(cmd.verb), "%s", k->verb);
@@ -335,25 +355,15 @@ static void run_command(struct http_api *api, struct http_req *r, const struct r
 		return;
 	}
 	mml_format(&cmd, secrets, text, sizeof(text));
-	synced = api->mml->synced;
+	api->mml->pending = NULL;
 	rc = mml_run(api->mml, &cmd, text, who->op, who->role, &reply);
-	doc = mml_reply_take_json(&reply);
-	if (reply.err || !doc) {
-		http_error(r, 500, "out of memory");
-	} else if (k->csv && rc == MML_RET_OK) {
-		http_reply(r, 200, "text/csv; charset=utf-8", reply.blob ? reply.blob : "",
-			   reply.blob_len);
-		snprintf(r->disposition, sizeof(r->disposition),
-			 "attachment; filename=\"cdrs.csv\"");
-	} else {
-		if (rc)
-			json_object_set(doc, "error", json_object_get(doc, "reason"));
-		reply_json(r, status_of(rc), json_incref(doc));
-	}
-	json_decref(doc);
+	p = api->mml->pending;
+	api->mml->pending = NULL;
+	if (p)
+		hold_for_store(api, r, p);	/* its reply comes when the change is made */
+	else
+		answer_reply(r, k, &reply, rc);
 	mml_reply_free(&reply);
-	if (api->mml->synced != synced)
-		hold_for_store(api, r);
 }
 
 /* ---- who is asking ---- */
@@ -407,17 +417,20 @@ static void on_delay(struct loop *loop, void *arg)
 	http_answer(r);
 }
 
-/* Back on the loop: the shared store has the change; the held answer goes. */
-static void api_synced(struct store_op *op, void *arg)
+/* Back on the loop: the store's writer made the change (or could not); the held answer goes. */
+static void api_written(struct mml_pending *p, void *arg)
 {
 	struct api_sync *t = arg;
 
-	(void)op;
 	if (t->api && t->r) {
 		sync_forget(t->api, t);
 		t->r->sync = NULL;
 		loop_timer_cancel(t->api->loop, &t->r->delay);
 		unhold(t->api, t->r);
+		if (p->gone)
+			http_error(t->r, 503, "stopping");
+		else
+			answer_reply(t->r, NULL, &p->reply, p->retcode);
 		http_answer(t->r);
 	}
 	free(t);
@@ -426,21 +439,25 @@ static void api_synced(struct store_op *op, void *arg)
 /* Holds a failed login's answer for delay_ms, as MML does. */
 static void hold(struct http_api *api, struct http_req *r, uint64_t delay_ms);
 
-/* After a command that queued a row for the shared store: its answer waits for the commit. */
-static void hold_for_store(struct http_api *api, struct http_req *r)
+/*
+ * A command whose change went to the store's writer: its answer waits for
+ * it, up to API_SYNC_MAX_MS (then 504, the change still queued).
+ */
+static void hold_for_store(struct http_api *api, struct http_req *r, struct mml_pending *p)
 {
-	struct store *st = api->mml->env.store;
 	struct api_sync *t = calloc(1, sizeof(*t));
 
-	if (!t || !st || !st->wq || store_q_fence(st->wq, api_synced, t)) {
-		free(t);
-		return;		/* answered now: the change is queued all the same */
-	}
+	http_error(r, 504, "the database has not taken the change within %d s: it is queued "
+		   "and will be made", API_SYNC_MAX_MS / 1000);
+	if (!t)
+		return;		/* answered now: the change is made all the same */
 	t->api = api;
 	t->r = r;
 	t->next = api->syncs;
 	api->syncs = t;
 	r->sync = t;
+	p->ready = api_written;
+	p->arg = t;
 	hold(api, r, API_SYNC_MAX_MS);
 }
 
@@ -715,8 +732,15 @@ bool http_api_handle(struct http_api *api, struct http_req *r)
 	if (!strcmp(r->path, "/api/history") || !strcmp(r->path, "/api/events"))
 		return live_route(api, r);
 	if (!strcmp(r->path, HTTP_IMPORT_PATH)) {
+		struct mml_pending *p;
+
+		api->mml->pending = NULL;
 		http_import_users(api->mml, r, who.op, who.role);
-		return true;
+		p = api->mml->pending;
+		api->mml->pending = NULL;
+		if (p)
+			hold_for_store(api, r, p);
+		return !held_now(api, r);
 	}
 	k = route_of(r, &rest, &other);
 	if (!k) {
