@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "core/log.h"
 #include "core/loop.h"
@@ -545,13 +546,111 @@ static json_t *session_doc(const struct http_session *s)
 }
 
 /* POST /api/login {"op": ..., "password": ...} */
+/* A login's outcome: the session and its cookie, or a refusal held for its delay. */
+static bool login_end(struct http_api *api, struct http_req *r, int rc, enum op_role role,
+		      const char *op)
+{
+	struct http_session *s;
+
+	if (rc) {
+		char what[80];
+
+		snprintf(what, sizeof(what), "login as '%.32s' failed", op);
+		return login_refused(api, r, what);
+	}
+	http_peer_ok(&api->sessions, r->peer);
+	s = http_session_new(&api->sessions, op, role, loop_now_ms(api->loop));
+	if (!s) {
+		http_error(r, 500, "no random numbers for a session");
+		return true;
+	}
+	api->mml->stats.logins++;
+	LOG(L_INFO, "[http] %s: %s logged in (%s)", r->peer, s->op, operator_role_name(role));
+	cookie(api, r, s->id, false);
+	reply_json(r, 200, session_doc(s));
+	return true;
+}
+
+static int login_hash_job(struct store *st, void *data)
+{
+	(void)st;
+	operator_login_hash(data);
+	return 0;
+}
+
+/* Back on the loop: the password's hash is done (on the worker); the answer goes. */
+static void login_hashed(struct store_op *op, void *arg)
+{
+	struct api_sync *t = arg;
+	struct op_login *l = op->u.call.data;
+	struct http_req *r = t->r;
+	struct http_api *api = t->api;
+	enum op_role role = OP_OPERATOR;
+	char name[OP_NAME_MAX];
+	int rc;
+
+	if (!api || !r) {		/* the API stopped, or the hold ran out, first */
+		OPENSSL_cleanse(l, sizeof(*l));
+		free(t);
+		return;
+	}
+	sync_forget(api, t);
+	free(t);
+	r->sync = NULL;
+	loop_timer_cancel(api->loop, &r->delay);
+	unhold(api, r);
+	snprintf(name, sizeof(name), "%s", l->name);
+	rc = operator_login_end(api->mml->env.store, l, &role);	/* wipes l */
+	if (login_end(api, r, rc, role, name))
+		http_answer(r);
+}
+
+/*
+ * The 10,000 rounds of PBKDF2 (10-30 ms) on the MML's worker thread, as an
+ * MML login's: the request is held meanwhile, the loop goes on. 0 when it
+ * went there.
+ */
+static int login_async(struct http_api *api, struct http_req *r, const char *op,
+		       const char *pwd)
+{
+	struct api_sync *t = calloc(1, sizeof(*t));
+	struct store_op *sop = store_op_new(STORE_OP_CALL);
+	struct op_login *l = calloc(1, sizeof(*l));
+	int err = -ENOMEM;
+
+	if (!t || !sop || !l)
+		goto out_free;
+	err = operator_login_begin(api->mml->env.store, op, pwd, l);
+	if (err)
+		goto out_free;
+	sop->u.call.fn = login_hash_job;
+	sop->u.call.data = l;
+	http_error(r, 503, "the login did not complete: try again");
+	t->api = api;
+	t->r = r;
+	t->next = api->syncs;
+	api->syncs = t;
+	r->sync = t;
+	hold(api, r, API_SYNC_MAX_MS);
+	store_q_submit(api->mml->env.worker, sop, login_hashed, t);
+	return 0;
+
+out_free:
+	if (l)
+		OPENSSL_cleanse(l, sizeof(*l));
+	free(l);
+	store_op_free(sop);
+	free(t);
+	return err;
+}
+
 static bool login(struct http_api *api, struct http_req *r)
 {
 	json_error_t jerr;
 	json_t *doc = NULL;
 	const char *op = NULL, *pwd = NULL;
-	struct http_session *s;
-	enum op_role role;
+	enum op_role role = OP_OPERATOR;
+	bool done;
 	int rc;
 
 	if (r->too_big) {
@@ -577,26 +676,14 @@ static bool login(struct http_api *api, struct http_req *r)
 		json_decref(doc);
 		return true;
 	}
-	rc = operator_check(api->mml->env.store, op, pwd, &role);
-	if (rc) {
-		char what[80];
-
-		snprintf(what, sizeof(what), "login as '%.32s' failed", op);
+	if (api->mml->env.worker && !login_async(api, r, op, pwd)) {
 		json_decref(doc);
-		return login_refused(api, r, what);
+		return !held_now(api, r);	/* login_hashed() answers */
 	}
-	http_peer_ok(&api->sessions, r->peer);
-	s = http_session_new(&api->sessions, op, role, loop_now_ms(api->loop));
+	rc = operator_check(api->mml->env.store, op, pwd, &role);
+	done = login_end(api, r, rc, role, op);	/* op is doc's */
 	json_decref(doc);
-	if (!s) {
-		http_error(r, 500, "no random numbers for a session");
-		return true;
-	}
-	api->mml->stats.logins++;
-	LOG(L_INFO, "[http] %s: %s logged in (%s)", r->peer, s->op, operator_role_name(role));
-	cookie(api, r, s->id, false);
-	reply_json(r, 200, session_doc(s));
-	return true;
+	return done;
 }
 
 static bool logout(struct http_api *api, struct http_req *r, struct who *who)
