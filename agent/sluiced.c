@@ -515,7 +515,7 @@ static void start_writer(struct sluiced *sd)
 	sd->store.wq = &sd->wq;
 	if (store_q_open(&sd->work, NULL, sd->loop, 0))
 		LOG(L_WARN, "[mml] no worker thread: logins hash on the event loop");
-	/* It still writes for MML: never long enough to stall SIP behind a lock. */
+	/* It only reads (MML's changes go to the writer too): a rare wait bounded. */
 	sqlite3_busy_timeout(sd->store.db, STORE_LOOP_BUSY_MS);
 	if (sd->store.subs)
 		store_q_watch_subs(&sd->wq, on_subs, sd);

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "core/log.h"
 #include "core/loop.h"
@@ -35,12 +36,12 @@ struct http_api {
 	struct http_sessions	sessions;
 	struct http_req		*held;		/* answers a failed login's delay holds */
 	struct http_live	*live;		/* history and the dashboard's events */
-	struct api_sync		*syncs;		/* answers waiting for a shared store's commit */
+	struct api_sync		*syncs;		/* answers waiting for the store's writer */
 };
 
 /*
- * A change for a shared store (PostgreSQL): the answer waits, held, for the
- * fence behind it; api and r go NULL when the API or the hold ends first.
+ * A change at the store's writer (mml_pending): the answer waits, held,
+ * until it is made; api and r go NULL when the API or the hold ends first.
  */
 struct api_sync {
 	struct http_api		*api;
@@ -48,7 +49,7 @@ struct api_sync {
 	struct api_sync		*next;
 };
 
-#define API_SYNC_MAX_MS	60000	/* then the answer goes, the change still queued */
+#define API_SYNC_MAX_MS	60000	/* then 504 goes, the change still queued */
 
 /* Who a request acts as. */
 struct who {
@@ -289,7 +290,28 @@ static const struct route *route_of(const struct http_req *r, const char **rest,
 	return NULL;
 }
 
-static void hold_for_store(struct http_api *api, struct http_req *r);
+static void hold_for_store(struct http_api *api, struct http_req *r, struct mml_pending *p);
+
+/* A command's reply as the answer: its JSON (or CSV), the status its RETCODE says. */
+static void answer_reply(struct http_req *r, const struct route *k, struct mml_reply *reply,
+			 int rc)
+{
+	json_t *doc = mml_reply_take_json(reply);
+
+	if (reply->err || !doc) {
+		http_error(r, 500, "out of memory");
+	} else if (k && k->csv && rc == MML_RET_OK) {
+		http_reply(r, 200, "text/csv; charset=utf-8", reply->blob ? reply->blob : "",
+			   reply->blob_len);
+		snprintf(r->disposition, sizeof(r->disposition),
+			 "attachment; filename=\"cdrs.csv\"");
+	} else {
+		if (rc)
+			json_object_set(doc, "error", json_object_get(doc, "reason"));
+		reply_json(r, status_of(rc), json_incref(doc));
+	}
+	json_decref(doc);
+}
 
 static void run_command(struct http_api *api, struct http_req *r, const struct route *k,
 			const char *rest, const struct who *who)
@@ -297,8 +319,7 @@ static void run_command(struct http_api *api, struct http_req *r, const struct r
 	struct mml_cmd cmd = { .nparams = 0 };
 	char text[MML_MAX_LINE + 64];
 	struct mml_reply reply;
-	unsigned long synced;
-	json_t *doc;
+	struct mml_pending *p;
 	int rc;
 
 	snprintf(cmd.verb, sizeof(cmd.verb), "%s", k->verb);
@@ -335,25 +356,15 @@ static void run_command(struct http_api *api, struct http_req *r, const struct r
 		return;
 	}
 	mml_format(&cmd, secrets, text, sizeof(text));
-	synced = api->mml->synced;
+	api->mml->pending = NULL;
 	rc = mml_run(api->mml, &cmd, text, who->op, who->role, &reply);
-	doc = mml_reply_take_json(&reply);
-	if (reply.err || !doc) {
-		http_error(r, 500, "out of memory");
-	} else if (k->csv && rc == MML_RET_OK) {
-		http_reply(r, 200, "text/csv; charset=utf-8", reply.blob ? reply.blob : "",
-			   reply.blob_len);
-		snprintf(r->disposition, sizeof(r->disposition),
-			 "attachment; filename=\"cdrs.csv\"");
-	} else {
-		if (rc)
-			json_object_set(doc, "error", json_object_get(doc, "reason"));
-		reply_json(r, status_of(rc), json_incref(doc));
-	}
-	json_decref(doc);
+	p = api->mml->pending;
+	api->mml->pending = NULL;
+	if (p)
+		hold_for_store(api, r, p);	/* its reply comes when the change is made */
+	else
+		answer_reply(r, k, &reply, rc);
 	mml_reply_free(&reply);
-	if (api->mml->synced != synced)
-		hold_for_store(api, r);
 }
 
 /* ---- who is asking ---- */
@@ -407,17 +418,20 @@ static void on_delay(struct loop *loop, void *arg)
 	http_answer(r);
 }
 
-/* Back on the loop: the shared store has the change; the held answer goes. */
-static void api_synced(struct store_op *op, void *arg)
+/* Back on the loop: the store's writer made the change (or could not); the held answer goes. */
+static void api_written(struct mml_pending *p, void *arg)
 {
 	struct api_sync *t = arg;
 
-	(void)op;
 	if (t->api && t->r) {
 		sync_forget(t->api, t);
 		t->r->sync = NULL;
 		loop_timer_cancel(t->api->loop, &t->r->delay);
 		unhold(t->api, t->r);
+		if (p->gone)
+			http_error(t->r, 503, "stopping");
+		else
+			answer_reply(t->r, NULL, &p->reply, p->retcode);
 		http_answer(t->r);
 	}
 	free(t);
@@ -426,21 +440,25 @@ static void api_synced(struct store_op *op, void *arg)
 /* Holds a failed login's answer for delay_ms, as MML does. */
 static void hold(struct http_api *api, struct http_req *r, uint64_t delay_ms);
 
-/* After a command that queued a row for the shared store: its answer waits for the commit. */
-static void hold_for_store(struct http_api *api, struct http_req *r)
+/*
+ * A command whose change went to the store's writer: its answer waits for
+ * it, up to API_SYNC_MAX_MS (then 504, the change still queued).
+ */
+static void hold_for_store(struct http_api *api, struct http_req *r, struct mml_pending *p)
 {
-	struct store *st = api->mml->env.store;
 	struct api_sync *t = calloc(1, sizeof(*t));
 
-	if (!t || !st || !st->wq || store_q_fence(st->wq, api_synced, t)) {
-		free(t);
-		return;		/* answered now: the change is queued all the same */
-	}
+	http_error(r, 504, "the database has not taken the change within %d s: it is queued "
+		   "and will be made", API_SYNC_MAX_MS / 1000);
+	if (!t)
+		return;		/* answered now: the change is made all the same */
 	t->api = api;
 	t->r = r;
 	t->next = api->syncs;
 	api->syncs = t;
 	r->sync = t;
+	p->ready = api_written;
+	p->arg = t;
 	hold(api, r, API_SYNC_MAX_MS);
 }
 
@@ -528,13 +546,111 @@ static json_t *session_doc(const struct http_session *s)
 }
 
 /* POST /api/login {"op": ..., "password": ...} */
+/* A login's outcome: the session and its cookie, or a refusal held for its delay. */
+static bool login_end(struct http_api *api, struct http_req *r, int rc, enum op_role role,
+		      const char *op)
+{
+	struct http_session *s;
+
+	if (rc) {
+		char what[80];
+
+		snprintf(what, sizeof(what), "login as '%.32s' failed", op);
+		return login_refused(api, r, what);
+	}
+	http_peer_ok(&api->sessions, r->peer);
+	s = http_session_new(&api->sessions, op, role, loop_now_ms(api->loop));
+	if (!s) {
+		http_error(r, 500, "no random numbers for a session");
+		return true;
+	}
+	api->mml->stats.logins++;
+	LOG(L_INFO, "[http] %s: %s logged in (%s)", r->peer, s->op, operator_role_name(role));
+	cookie(api, r, s->id, false);
+	reply_json(r, 200, session_doc(s));
+	return true;
+}
+
+static int login_hash_job(struct store *st, void *data)
+{
+	(void)st;
+	operator_login_hash(data);
+	return 0;
+}
+
+/* Back on the loop: the password's hash is done (on the worker); the answer goes. */
+static void login_hashed(struct store_op *op, void *arg)
+{
+	struct api_sync *t = arg;
+	struct op_login *l = op->u.call.data;
+	struct http_req *r = t->r;
+	struct http_api *api = t->api;
+	enum op_role role = OP_OPERATOR;
+	char name[OP_NAME_MAX];
+	int rc;
+
+	if (!api || !r) {		/* the API stopped, or the hold ran out, first */
+		OPENSSL_cleanse(l, sizeof(*l));
+		free(t);
+		return;
+	}
+	sync_forget(api, t);
+	free(t);
+	r->sync = NULL;
+	loop_timer_cancel(api->loop, &r->delay);
+	unhold(api, r);
+	snprintf(name, sizeof(name), "%s", l->name);
+	rc = operator_login_end(api->mml->env.store, l, &role);	/* wipes l */
+	if (login_end(api, r, rc, role, name))
+		http_answer(r);
+}
+
+/*
+ * The 10,000 rounds of PBKDF2 (10-30 ms) on the MML's worker thread, as an
+ * MML login's: the request is held meanwhile, the loop goes on. 0 when it
+ * went there.
+ */
+static int login_async(struct http_api *api, struct http_req *r, const char *op,
+		       const char *pwd)
+{
+	struct api_sync *t = calloc(1, sizeof(*t));
+	struct store_op *sop = store_op_new(STORE_OP_CALL);
+	struct op_login *l = calloc(1, sizeof(*l));
+	int err = -ENOMEM;
+
+	if (!t || !sop || !l)
+		goto out_free;
+	err = operator_login_begin(api->mml->env.store, op, pwd, l);
+	if (err)
+		goto out_free;
+	sop->u.call.fn = login_hash_job;
+	sop->u.call.data = l;
+	http_error(r, 503, "the login did not complete: try again");
+	t->api = api;
+	t->r = r;
+	t->next = api->syncs;
+	api->syncs = t;
+	r->sync = t;
+	hold(api, r, API_SYNC_MAX_MS);
+	store_q_submit(api->mml->env.worker, sop, login_hashed, t);
+	return 0;
+
+out_free:
+	if (l)
+		OPENSSL_cleanse(l, sizeof(*l));
+	free(l);
+	store_op_free(sop);
+	free(t);
+	return err;
+}
+
 static bool login(struct http_api *api, struct http_req *r)
 {
 	json_error_t jerr;
 	json_t *doc = NULL;
 	const char *op = NULL, *pwd = NULL;
-	struct http_session *s;
-	enum op_role role;
+	enum op_role role = OP_OPERATOR;
+	bool done;
 	int rc;
 
 	if (r->too_big) {
@@ -560,26 +676,14 @@ static bool login(struct http_api *api, struct http_req *r)
 		json_decref(doc);
 		return true;
 	}
-	rc = operator_check(api->mml->env.store, op, pwd, &role);
-	if (rc) {
-		char what[80];
-
-		snprintf(what, sizeof(what), "login as '%.32s' failed", op);
+	if (api->mml->env.worker && !login_async(api, r, op, pwd)) {
 		json_decref(doc);
-		return login_refused(api, r, what);
+		return !held_now(api, r);	/* login_hashed() answers */
 	}
-	http_peer_ok(&api->sessions, r->peer);
-	s = http_session_new(&api->sessions, op, role, loop_now_ms(api->loop));
+	rc = operator_check(api->mml->env.store, op, pwd, &role);
+	done = login_end(api, r, rc, role, op);	/* op is doc's */
 	json_decref(doc);
-	if (!s) {
-		http_error(r, 500, "no random numbers for a session");
-		return true;
-	}
-	api->mml->stats.logins++;
-	LOG(L_INFO, "[http] %s: %s logged in (%s)", r->peer, s->op, operator_role_name(role));
-	cookie(api, r, s->id, false);
-	reply_json(r, 200, session_doc(s));
-	return true;
+	return done;
 }
 
 static bool logout(struct http_api *api, struct http_req *r, struct who *who)
@@ -715,8 +819,15 @@ bool http_api_handle(struct http_api *api, struct http_req *r)
 	if (!strcmp(r->path, "/api/history") || !strcmp(r->path, "/api/events"))
 		return live_route(api, r);
 	if (!strcmp(r->path, HTTP_IMPORT_PATH)) {
+		struct mml_pending *p;
+
+		api->mml->pending = NULL;
 		http_import_users(api->mml, r, who.op, who.role);
-		return true;
+		p = api->mml->pending;
+		api->mml->pending = NULL;
+		if (p)
+			hold_for_store(api, r, p);
+		return !held_now(api, r);
 	}
 	k = route_of(r, &rest, &other);
 	if (!k) {

@@ -2,7 +2,8 @@
 /*
  * POST /api/subscribers/import: the previous server's users.json as the
  * request's body, imported by the code `sluicectl import-users` runs
- * (store/import.h), for an ADMIN operator, in the event loop.
+ * (store/import.h), for an ADMIN operator, on the store's writer thread:
+ * the event loop does not wait for the database.
  */
 #ifndef SLUICE_HTTP_IMPORT_H
 #define SLUICE_HTTP_IMPORT_H
@@ -17,7 +18,11 @@
 
 struct mml_server;
 
-/* Answers r: 200 with the counts and each skipped entry's reason, or 4xx/5xx. */
+/*
+ * Answers r: 200 with the counts and each skipped entry's reason, or
+ * 4xx/5xx. With a writer, the import runs there: m->pending is set, and the
+ * caller holds r until it is ready (its reply: the answer's JSON).
+ */
 void http_import_users(struct mml_server *m, struct http_req *r, const char *op,
 		       enum op_role role);
 

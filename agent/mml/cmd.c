@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "core/log.h"
 #include "dp/dp.h"
 #include "media/session.h"
@@ -220,100 +222,324 @@ static int user_fields(struct mml_call *c, struct subscriber *s)
 	return 0;
 }
 
+/* ---- changes through the store's writer ---- */
+
 /*
- * A row this command changed on the loop's connection, for a shared store
- * (PostgreSQL) to take: the reply waits until it is in (server.c parks
- * the connection behind a fence). Nothing with sqlite alone.
+ * A change is made by the store's writer (store/queue.h), never on the
+ * loop's connection: the handler checks what it can from memory, fills an
+ * mml_write and defer()s it. fn runs on the writer, inside its
+ * transaction, on the writer's own connection (it may run again when the
+ * batch is retried: it touches the database and w->u alone). Once it is
+ * committed (and, with a shared store, copied there), after runs on the
+ * loop with fn's result: it changes what the loop keeps in memory and
+ * writes the reply, which the front end (m->pending) sends.
  */
-static void shared(struct mml_call *c, const char *table, const char *key)
+struct mml_write;
+typedef int (*write_after_fn)(struct mml_call *c, struct mml_write *w);
+
+struct mml_write {
+	struct mml_pending	p;		/* the front end's */
+	struct mml_server	*m;		/* m->writes holds p until the server closes */
+	bool			json;		/* the reply is the web API's */
+	char			text[MML_MAX_LINE + 64];
+	char			op[OP_NAME_MAX];
+	enum op_role		role;
+	store_call_fn		fn;
+	write_after_fn		after;
+	int			rc;		/* fn's result */
+	const char		*table;		/* the row's, for a shared store (PostgreSQL) */
+	char			key[SUB_IMPU_MAX];
+	int			n;		/* rows fn changed, where it counts them */
+	char			*owned;		/* freed with w (a blacklist entry's reason) */
+	union {
+		struct subscriber	sub;
+		struct {
+			char		name[OP_NAME_MAX];
+			char		pwd[OP_PASSWORD_MAX];
+			enum op_role	role;
+			bool		set_pwd, set_role;
+		} op;
+		struct {
+			char		prefix[64];
+			const char	*reason;	/* w->owned */
+		} bl;
+		struct {
+			int64_t		before;
+			char		text[32];
+		} cdr;
+	} u;
+};
+
+static struct mml_write *write_new(struct mml_call *c, store_call_fn fn, write_after_fn after)
+{
+	struct mml_write *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->fn = fn;
+	w->after = after;
+	w->role = c->role;
+	w->json = c->r->render != NULL;
+	snprintf(w->text, sizeof(w->text), "%s", c->text);
+	snprintf(w->op, sizeof(w->op), "%s", c->op ? c->op : "");
+	return w;
+}
+
+static void write_free(struct mml_write *w)
+{
+	if (!w)
+		return;
+	free(w->owned);
+	mml_reply_free(&w->p.reply);
+	OPENSSL_cleanse(w, sizeof(*w));		/* an operator's password */
+	free(w);
+}
+
+/* On the loop, fn's result in: the reply, and the pending front end told. */
+static void write_finish(struct mml_write *w)
+{
+	struct mml_server *m = w->m;
+	struct mml_pending **pp;
+
+	if (!w->p.gone) {
+		struct mml_cmd none = { .nparams = 0 };
+		struct mml_call c = { m, &none, &w->p.reply, w->text, w->role, w->op, false, false };
+
+		for (pp = &m->writes; *pp && *pp != &w->p; pp = &(*pp)->next)
+			;
+		if (*pp)
+			*pp = w->p.next;
+		if (w->json) {
+			if (mml_reply_init_json(&w->p.reply))
+				w->p.reply.err = -ENOMEM;
+		} else {
+			mml_reply_init(&w->p.reply);
+		}
+		w->p.retcode = w->after(&c, w);
+		if (!c.answered)
+			w->p.retcode = mml_fail(&c, MML_RET_INTERNAL, "no reply");
+		mml_reply_end(&w->p.reply);
+	} else {
+		w->p.retcode = MML_RET_INTERNAL;
+	}
+	if (w->p.ready)
+		w->p.ready(&w->p, w->p.arg);
+	write_free(w);
+}
+
+/* With a shared store: the row is there too. */
+static void write_shared(struct store_op *op, void *arg)
+{
+	(void)op;
+	write_finish(arg);
+}
+
+/* Back from the writer: committed (rc 0), or refused. */
+static void write_done(struct store_op *op, void *arg)
+{
+	struct mml_write *w = arg;
+	struct store *st = w->p.gone ? NULL : w->m->env.store;
+
+	op->u.call.data = NULL;		/* w is ours again */
+	w->rc = op->result;
+	/* A shared store (PostgreSQL) copies the row: the reply waits for that too. */
+	if (!w->rc && w->table && st && st->wq && store_q_sync(st->wq, w->table, w->key) &&
+	    !store_q_fence(st->wq, write_shared, w))
+		return;
+	write_finish(w);
+}
+
+/*
+ * Hands w to the writer; the reply follows (the command returns with
+ * c->deferred). A store without a writer (a tool's, a test's) makes the
+ * change at once, as before.
+ */
+static int defer(struct mml_call *c, struct mml_write *w)
+{
+	struct mml_server *m = c->m;
+	struct store *st = m->env.store;
+	struct store_op *op;
+	int rc;
+
+	if (!st->wq) {
+		w->rc = w->fn(st, w);
+		rc = w->after(c, w);
+		write_free(w);
+		return rc;
+	}
+	op = store_op_new(STORE_OP_CALL);
+	if (!op) {
+		write_free(w);
+		return mml_fail(c, MML_RET_INTERNAL, "out of memory");
+	}
+	w->m = m;
+	op->u.call.fn = w->fn;
+	op->u.call.data = w;
+	store_q_submit(st->wq, op, write_done, w);
+	w->p.next = m->writes;
+	m->writes = &w->p;
+	m->pending = &w->p;
+	c->answered = true;
+	c->deferred = true;
+	return 0;
+}
+
+/* The usual answers of a write refused: RETCODE 7 and the database's reason. */
+static int write_failed(struct mml_call *c, int rc)
+{
+	return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
+}
+
+/* On the writer. */
+static int user_add_w(struct store *st, void *data)
+{
+	struct mml_write *w = data;
+
+	return subscriber_add(st, &w->u.sub);
+}
+
+static int user_update_w(struct store *st, void *data)
+{
+	struct mml_write *w = data;
+
+	return subscriber_update(st, &w->u.sub);
+}
+
+static int user_delete_w(struct store *st, void *data)
+{
+	struct mml_write *w = data;
+
+	return subscriber_delete(st, w->u.sub.username);
+}
+
+/* On the loop, after. */
+static int user_added(struct mml_call *c, struct mml_write *w)
 {
 	struct store *st = c->m->env.store;
 
-	if (st && st->wq && store_q_sync(st->wq, table, key))
-		c->m->synced++;
-}
-
-static int add_user(struct mml_call *c)
-{
-	const char *user = param(c, "USERNAME"), *pwd = param(c, "PASSWORD"), *why = NULL;
-	struct subscriber s;
-	int rc;
-
-	if (!user || !pwd)
-		return mml_fail(c, MML_RET_PARAM, "USERNAME and PASSWORD are required");
-	if (subscriber_init(&s, user, c->m->env.conf->sip_domain, pwd, &why))
-		return mml_fail(c, MML_RET_PARAM, "%s", why ? why : "bad USERNAME or PASSWORD");
-	rc = user_fields(c, &s);
-	if (rc)
-		return rc;
-	rc = subscriber_add(c->m->env.store, &s);
-	if (rc == -EEXIST)
-		return mml_fail(c, MML_RET_EXISTS, "subscriber %s exists", user);
-	if (rc)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
-	shared(c, "subscribers", user);
-	LOG(L_INFO, "[mml] %s added subscriber %s", c->op, user);
+	subscriber_forget(st, w->u.sub.username);
+	if (w->rc == -EEXIST)
+		return mml_fail(c, MML_RET_EXISTS, "subscriber %s exists", w->u.sub.username);
+	if (w->rc)
+		return write_failed(c, w->rc);
+	LOG(L_INFO, "[mml] %s added subscriber %s", c->op, w->u.sub.username);
 	mml_ok(c);
 	return 0;
 }
 
-static int mod_user(struct mml_call *c)
+static int user_updated(struct mml_call *c, struct mml_write *w)
 {
-	const char *user = param(c, "USERNAME");
-	struct subscriber s;
-	int rc;
-
-	if (!user)
-		return mml_fail(c, MML_RET_PARAM, "USERNAME is required");
-	if (c->cmd->nparams < 2)
-		return mml_fail(c, MML_RET_PARAM, "nothing to change");
-	if (subscriber_get(c->m->env.store, user, &s))
-		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
-	rc = user_fields(c, &s);
-	if (rc)
-		return rc;
-	rc = subscriber_update(c->m->env.store, &s);
-	if (rc)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
-	shared(c, "subscribers", user);
-	LOG(L_INFO, "[mml] %s changed subscriber %s", c->op, user);
+	subscriber_forget(c->m->env.store, w->u.sub.username);
+	if (w->rc == -ENOENT)
+		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", w->u.sub.username);
+	if (w->rc)
+		return write_failed(c, w->rc);
+	LOG(L_INFO, "[mml] %s changed subscriber %s", c->op, w->u.sub.username);
 	mml_ok(c);
 	return 0;
 }
 
-static int rmv_user(struct mml_call *c)
+static int user_removed(struct mml_call *c, struct mml_write *w)
 {
-	const char *user = param(c, "USERNAME");
-	struct subscriber s;
-	int rc;
+	struct store *st = c->m->env.store;
+	const char *impu = w->u.sub.impu;
 
-	if (!user)
-		return mml_fail(c, MML_RET_PARAM, "USERNAME is required");
-	if (subscriber_get(c->m->env.store, user, &s))
-		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
-	rc = subscriber_delete(c->m->env.store, user);
-	if (rc)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
-	shared(c, "subscribers", user);
+	subscriber_forget(st, w->u.sub.username);
+	if (w->rc == -ENOENT)
+		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", w->u.sub.username);
+	if (w->rc)
+		return write_failed(c, w->rc);
 	/* A shared store: its bindings on the other nodes too (they stop routing to them). */
-	if (c->m->env.store->wq && c->m->env.store->wq->be == &store_pg_backend) {
+	if (st->wq && st->wq->be == &store_pg_backend) {
 		struct store_op *op = store_op_new(STORE_OP_BINDING_DEL_AOR);
 
 		if (op) {
-			snprintf(op->u.binding.aor, sizeof(op->u.binding.aor), "%s", s.impu);
-			store_q_submit(c->m->env.store->wq, op, NULL, NULL);
+			snprintf(op->u.binding.aor, sizeof(op->u.binding.aor), "%s", impu);
+			store_q_submit(st->wq, op, NULL, NULL);
 		}
 	}
 	/* Its bindings go from the registrar's index too. */
 	if (c->m->env.sip) {
 		const struct reg_aor *a;
 
-		while ((a = registrar_lookup(&c->m->env.sip->reg, s.impu, 0)) && a->bindings)
-			registrar_remove(&c->m->env.sip->reg, s.impu, a->bindings->b.contact);
+		while ((a = registrar_lookup(&c->m->env.sip->reg, impu, 0)) && a->bindings)
+			registrar_remove(&c->m->env.sip->reg, impu, a->bindings->b.contact);
 	}
-	LOG(L_INFO, "[mml] %s removed subscriber %s", c->op, user);
+	LOG(L_INFO, "[mml] %s removed subscriber %s", c->op, w->u.sub.username);
 	mml_ok(c);
 	return 0;
+}
+
+static int add_user(struct mml_call *c)
+{
+	const char *user = param(c, "USERNAME"), *pwd = param(c, "PASSWORD"), *why = NULL;
+	struct mml_write *w;
+	int rc;
+
+	if (!user || !pwd)
+		return mml_fail(c, MML_RET_PARAM, "USERNAME and PASSWORD are required");
+	w = write_new(c, user_add_w, user_added);
+	if (!w)
+		return mml_fail(c, MML_RET_INTERNAL, "out of memory");
+	if (subscriber_init(&w->u.sub, user, c->m->env.conf->sip_domain, pwd, &why)) {
+		write_free(w);
+		return mml_fail(c, MML_RET_PARAM, "%s", why ? why : "bad USERNAME or PASSWORD");
+	}
+	rc = user_fields(c, &w->u.sub);
+	if (rc) {
+		write_free(w);
+		return rc;
+	}
+	w->table = "subscribers";
+	snprintf(w->key, sizeof(w->key), "%s", user);
+	return defer(c, w);
+}
+
+static int mod_user(struct mml_call *c)
+{
+	const char *user = param(c, "USERNAME");
+	struct mml_write *w;
+	int rc;
+
+	if (!user)
+		return mml_fail(c, MML_RET_PARAM, "USERNAME is required");
+	if (c->cmd->nparams < 2)
+		return mml_fail(c, MML_RET_PARAM, "nothing to change");
+	w = write_new(c, user_update_w, user_updated);
+	if (!w)
+		return mml_fail(c, MML_RET_INTERNAL, "out of memory");
+	/* From memory (the subscribers' copy) or the loop's connection, which only reads. */
+	if (subscriber_get(c->m->env.store, user, &w->u.sub)) {
+		write_free(w);
+		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
+	}
+	rc = user_fields(c, &w->u.sub);
+	if (rc) {
+		write_free(w);
+		return rc;
+	}
+	w->table = "subscribers";
+	snprintf(w->key, sizeof(w->key), "%s", user);
+	return defer(c, w);
+}
+
+static int rmv_user(struct mml_call *c)
+{
+	const char *user = param(c, "USERNAME");
+	struct mml_write *w;
+
+	if (!user)
+		return mml_fail(c, MML_RET_PARAM, "USERNAME is required");
+	w = write_new(c, user_delete_w, user_removed);
+	if (!w)
+		return mml_fail(c, MML_RET_INTERNAL, "out of memory");
+	if (subscriber_get(c->m->env.store, user, &w->u.sub)) {
+		write_free(w);
+		return mml_fail(c, MML_RET_NOT_FOUND, "no subscriber %s", user);
+	}
+	w->table = "subscribers";
+	snprintf(w->key, sizeof(w->key), "%s", user);
+	return defer(c, w);
 }
 
 static int count_bindings(struct mml_call *c, const char *impu)
@@ -760,28 +986,46 @@ static int exp_cdr(struct mml_call *c)
 	return 0;
 }
 
+static int cdr_delete_w(struct store *st, void *data)
+{
+	struct mml_write *w = data;
+
+	return cdr_store_delete_before(st, w->u.cdr.before, &w->n);
+}
+
+static int cdr_deleted(struct mml_call *c, struct mml_write *w)
+{
+	struct kv kv;
+
+	if (w->rc)
+		return write_failed(c, w->rc);
+	LOG(L_INFO, "[mml] %s removed %d CDRs from before %s", c->op, w->n, w->u.cdr.text);
+	mml_ok(c);
+	kv_begin(&kv, c, "CDRs removed");
+	kv_add(&kv, "BEFORE", "%s", w->u.cdr.text);
+	kv_add(&kv, "REMOVED", "%d", w->n);
+	kv_end(&kv);
+	return 0;
+}
+
 static int clr_cdr(struct mml_call *c)
 {
 	const char *before = param(c, "BEFORE");
+	struct mml_write *w;
 	int64_t ms;
-	int n = 0, rc;
-	struct kv kv;
 
 	if (!before || parse_time(before, &ms))
 		return mml_fail(c, MML_RET_PARAM, "BEFORE=YYYY-MM-DD is required");
-	rc = cdr_delete_before(c->m->env.cdr, ms, cdr_now_ms(), &n);
-	if (rc == -EPERM)
+	if (ms > cdr_now_ms() - (int64_t)CDR_KEEP_DAYS * 86400000)
 		return mml_fail(c, MML_RET_PARAM, "BEFORE is within the last %d days: those are kept",
 				CDR_KEEP_DAYS);
-	if (rc)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
-	LOG(L_INFO, "[mml] %s removed %d CDRs from before %s", c->op, n, before);
-	mml_ok(c);
-	kv_begin(&kv, c, "CDRs removed");
-	kv_add(&kv, "BEFORE", "%s", before);
-	kv_add(&kv, "REMOVED", "%d", n);
-	kv_end(&kv);
-	return 0;
+	w = write_new(c, cdr_delete_w, cdr_deleted);
+	if (!w)
+		return mml_fail(c, MML_RET_INTERNAL, "out of memory");
+	w->u.cdr.before = ms;
+	snprintf(w->u.cdr.text, sizeof(w->u.cdr.text), "%s", before);
+	cdr_flush(c->m->env.cdr);	/* the rows waiting go first: the delete is behind them */
+	return defer(c, w);
 }
 
 /* ---- SYSINFO, SRVSTAT ---- */
@@ -954,62 +1198,114 @@ static void blacklist_changed(struct mml_call *c)
 		c->m->env.blacklist_changed(c->m->env.arg);
 }
 
-static int add_blacklist(struct mml_call *c)
+static int blacklist_add_w(struct store *st, void *data)
 {
-	const char *prefix = param(c, "PREFIX"), *reason = param(c, "REASON");
+	static const char sql[] = "INSERT INTO blacklist (prefix, reason, created) VALUES (?, ?, ?)";
+	struct mml_write *w = data;
 	sqlite3_stmt *q;
-	uint8_t a[16];
-	unsigned len;
-	int rc;
+	int rc = store_stmt(st, sql, &q);
 
-	if (!prefix || protect_parse_prefix(prefix, a, &len))
-		return mml_fail(c, MML_RET_PARAM, "PREFIX: an address or ADDRESS/LENGTH");
-	rc = store_stmt(c->m->env.store,
-			"INSERT INTO blacklist (prefix, reason, created) VALUES (?, ?, ?)", &q);
 	if (rc)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
-	sqlite3_bind_text(q, 1, prefix, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(q, 2, reason ? reason : "", -1, SQLITE_TRANSIENT);
+		return rc;
+	sqlite3_bind_text(q, 1, w->u.bl.prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, w->u.bl.reason ? w->u.bl.reason : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)time(NULL));
 	rc = sqlite3_step(q);
 	store_stmt_done(q);
-	if (rc == SQLITE_CONSTRAINT)
-		return mml_fail(c, MML_RET_EXISTS, "%s is blacklisted already", prefix);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_err(st, rc, "blacklist");		/* a constraint: -EEXIST */
+}
+
+static int blacklist_del_w(struct store *st, void *data)
+{
+	struct mml_write *w = data;
+	sqlite3_stmt *q;
+	int rc = store_stmt(st, "DELETE FROM blacklist WHERE prefix = ?", &q);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_text(q, 1, w->u.bl.prefix, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	store_stmt_done(q);
 	if (rc != SQLITE_DONE)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s",
-				strerror(-store_err(c->m->env.store, rc, "blacklist")));
-	shared(c, "blacklist", prefix);
-	LOG(L_INFO, "[mml] %s blacklisted %s", c->op, prefix);
+		return store_err(st, rc, "blacklist");
+	return sqlite3_changes(st->db) ? 0 : -ENOENT;
+}
+
+static int blacklist_added(struct mml_call *c, struct mml_write *w)
+{
+	if (w->rc == -EEXIST)
+		return mml_fail(c, MML_RET_EXISTS, "%s is blacklisted already", w->u.bl.prefix);
+	if (w->rc)
+		return write_failed(c, w->rc);
+	LOG(L_INFO, "[mml] %s blacklisted %s", c->op, w->u.bl.prefix);
 	blacklist_changed(c);
 	mml_ok(c);
 	return 0;
 }
 
-static int rmv_blacklist(struct mml_call *c)
+static int blacklist_removed(struct mml_call *c, struct mml_write *w)
 {
-	const char *prefix = param(c, "PREFIX");
-	sqlite3_stmt *q;
-	int rc, n;
-
-	if (!prefix)
-		return mml_fail(c, MML_RET_PARAM, "PREFIX is required");
-	rc = store_stmt(c->m->env.store, "DELETE FROM blacklist WHERE prefix = ?", &q);
-	if (rc)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
-	sqlite3_bind_text(q, 1, prefix, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(q);
-	store_stmt_done(q);
-	n = sqlite3_changes(c->m->env.store->db);
-	if (rc != SQLITE_DONE)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s",
-				strerror(-store_err(c->m->env.store, rc, "blacklist")));
-	if (!n)
-		return mml_fail(c, MML_RET_NOT_FOUND, "%s is not blacklisted", prefix);
-	shared(c, "blacklist", prefix);
-	LOG(L_INFO, "[mml] %s took %s off the blacklist", c->op, prefix);
+	if (w->rc == -ENOENT)
+		return mml_fail(c, MML_RET_NOT_FOUND, "%s is not blacklisted", w->u.bl.prefix);
+	if (w->rc)
+		return write_failed(c, w->rc);
+	LOG(L_INFO, "[mml] %s took %s off the blacklist", c->op, w->u.bl.prefix);
 	blacklist_changed(c);
 	mml_ok(c);
 	return 0;
+}
+
+static struct mml_write *blacklist_write(struct mml_call *c, const char *prefix,
+					 store_call_fn fn, write_after_fn after)
+{
+	struct mml_write *w;
+
+	if (strlen(prefix) >= sizeof(w->u.bl.prefix)) {
+		mml_fail(c, MML_RET_PARAM, "PREFIX: too long");
+		return NULL;
+	}
+	w = write_new(c, fn, after);
+	if (!w) {
+		mml_fail(c, MML_RET_INTERNAL, "out of memory");
+		return NULL;
+	}
+	snprintf(w->u.bl.prefix, sizeof(w->u.bl.prefix), "%s", prefix);
+	w->table = "blacklist";
+	snprintf(w->key, sizeof(w->key), "%s", prefix);
+	return w;
+}
+
+static int add_blacklist(struct mml_call *c)
+{
+	const char *prefix = param(c, "PREFIX"), *reason = param(c, "REASON");
+	struct mml_write *w;
+	uint8_t a[16];
+	unsigned len;
+
+	if (!prefix || protect_parse_prefix(prefix, a, &len))
+		return mml_fail(c, MML_RET_PARAM, "PREFIX: an address or ADDRESS/LENGTH");
+	w = blacklist_write(c, prefix, blacklist_add_w, blacklist_added);
+	if (!w)
+		return MML_RET_PARAM;
+	if (reason && !(w->owned = strdup(reason))) {
+		write_free(w);
+		return mml_fail(c, MML_RET_INTERNAL, "out of memory");
+	}
+	w->u.bl.reason = w->owned;
+	return defer(c, w);
+}
+
+static int rmv_blacklist(struct mml_call *c)
+{
+	const char *prefix = param(c, "PREFIX");
+	struct mml_write *w;
+
+	if (!prefix)
+		return mml_fail(c, MML_RET_PARAM, "PREFIX is required");
+	w = blacklist_write(c, prefix, blacklist_del_w, blacklist_removed);
+	return w ? defer(c, w) : MML_RET_PARAM;
 }
 
 static int dsp_blacklist(struct mml_call *c)
@@ -1097,55 +1393,135 @@ static int dsp_cfg(struct mml_call *c)
 
 /* ---- operators ---- */
 
+static int op_add_w(struct store *st, void *data)
+{
+	struct mml_write *w = data;
+
+	return operator_add(st, w->u.op.name, w->u.op.pwd, w->u.op.role);
+}
+
+static int op_delete_w(struct store *st, void *data)
+{
+	struct mml_write *w = data;
+
+	return operator_delete(st, w->u.op.name);
+}
+
+static int op_modify_w(struct store *st, void *data)
+{
+	struct mml_write *w = data;
+	int rc = 0;
+
+	if (w->u.op.set_pwd)
+		rc = operator_set_password(st, w->u.op.name, w->u.op.pwd);
+	if (!rc && w->u.op.set_role)
+		rc = operator_set_role(st, w->u.op.name, w->u.op.role);
+	return rc;
+}
+
+static int op_added(struct mml_call *c, struct mml_write *w)
+{
+	if (w->rc == -EEXIST)
+		return mml_fail(c, MML_RET_EXISTS, "operator %s exists", w->u.op.name);
+	if (w->rc == -EINVAL)
+		return mml_fail(c, MML_RET_PARAM, "OP: 1 to 32 of A-Z a-z 0-9 _ . -; PWD: at least %d "
+				"characters", OP_PASSWORD_MIN);
+	if (w->rc)
+		return write_failed(c, w->rc);
+	LOG(L_INFO, "[mml] %s added operator %s (%s)", c->op, w->u.op.name,
+	    operator_role_name(w->u.op.role));
+	mml_ok(c);
+	return 0;
+}
+
+static int op_removed(struct mml_call *c, struct mml_write *w)
+{
+	if (w->rc == -ENOENT)
+		return mml_fail(c, MML_RET_NOT_FOUND, "no operator %s", w->u.op.name);
+	if (w->rc)
+		return write_failed(c, w->rc);
+	LOG(L_INFO, "[mml] %s removed operator %s", c->op, w->u.op.name);
+	mml_ok(c);
+	return 0;
+}
+
+static int op_modified(struct mml_call *c, struct mml_write *w)
+{
+	if (w->rc == -ENOENT)
+		return mml_fail(c, MML_RET_NOT_FOUND, "no operator %s", w->u.op.name);
+	if (w->rc == -EINVAL)
+		return mml_fail(c, MML_RET_PARAM, "PWD: at least %d characters", OP_PASSWORD_MIN);
+	if (w->rc)
+		return write_failed(c, w->rc);
+	LOG(L_INFO, "[mml] %s changed operator %s", c->op, w->u.op.name);
+	mml_ok(c);
+	return 0;
+}
+
+/* An operator's change for the writer (its password hashed there, off the loop). */
+static struct mml_write *op_write(struct mml_call *c, const char *name, const char *pwd,
+				  store_call_fn fn, write_after_fn after)
+{
+	struct mml_write *w;
+
+	if (strlen(name) >= sizeof(w->u.op.name)) {
+		mml_fail(c, MML_RET_PARAM, "OP: 1 to 32 of A-Z a-z 0-9 _ . -");
+		return NULL;
+	}
+	if (pwd && strlen(pwd) >= sizeof(w->u.op.pwd)) {
+		mml_fail(c, MML_RET_PARAM, "PWD: at most %zu characters", sizeof(w->u.op.pwd) - 1);
+		return NULL;
+	}
+	w = write_new(c, fn, after);
+	if (!w) {
+		mml_fail(c, MML_RET_INTERNAL, "out of memory");
+		return NULL;
+	}
+	snprintf(w->u.op.name, sizeof(w->u.op.name), "%s", name);
+	if (pwd) {
+		snprintf(w->u.op.pwd, sizeof(w->u.op.pwd), "%s", pwd);
+		w->u.op.set_pwd = true;
+	}
+	w->table = "operators";
+	snprintf(w->key, sizeof(w->key), "%s", name);
+	return w;
+}
+
 static int add_op(struct mml_call *c)
 {
 	const char *name = param(c, "OP"), *pwd = param(c, "PWD"), *role_s = param(c, "ROLE");
 	enum op_role role = OP_OPERATOR;
-	int rc;
+	struct mml_write *w;
 
 	if (!name || !pwd)
 		return mml_fail(c, MML_RET_PARAM, "OP and PWD are required");
 	if (role_s && operator_role_parse(role_s, &role))
 		return mml_fail(c, MML_RET_PARAM, "ROLE: ADMIN or OPERATOR");
-	rc = operator_add(c->m->env.store, name, pwd, role);
-	if (rc == -EEXIST)
-		return mml_fail(c, MML_RET_EXISTS, "operator %s exists", name);
-	if (rc == -EINVAL)
-		return mml_fail(c, MML_RET_PARAM, "OP: 1 to 32 of A-Z a-z 0-9 _ . -; PWD: at least %d "
-				"characters", OP_PASSWORD_MIN);
-	if (rc)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
-	shared(c, "operators", name);
-	LOG(L_INFO, "[mml] %s added operator %s (%s)", c->op, name, operator_role_name(role));
-	mml_ok(c);
-	return 0;
+	w = op_write(c, name, pwd, op_add_w, op_added);
+	if (!w)
+		return MML_RET_PARAM;
+	w->u.op.role = role;
+	return defer(c, w);
 }
 
 static int rmv_op(struct mml_call *c)
 {
 	const char *name = param(c, "OP");
-	int rc;
+	struct mml_write *w;
 
 	if (!name)
 		return mml_fail(c, MML_RET_PARAM, "OP is required");
 	if (!strcmp(name, c->op))
 		return mml_fail(c, MML_RET_PARAM, "an operator cannot remove itself");
-	rc = operator_delete(c->m->env.store, name);
-	if (rc == -ENOENT)
-		return mml_fail(c, MML_RET_NOT_FOUND, "no operator %s", name);
-	if (rc)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
-	shared(c, "operators", name);
-	LOG(L_INFO, "[mml] %s removed operator %s", c->op, name);
-	mml_ok(c);
-	return 0;
+	w = op_write(c, name, NULL, op_delete_w, op_removed);
+	return w ? defer(c, w) : MML_RET_PARAM;
 }
 
 static int mod_op(struct mml_call *c)
 {
 	const char *name = param(c, "OP"), *pwd = param(c, "PWD"), *role_s = param(c, "ROLE");
-	enum op_role role;
-	int rc = 0;
+	enum op_role role = OP_OPERATOR;
+	struct mml_write *w;
 
 	if (!name || (!pwd && !role_s))
 		return mml_fail(c, MML_RET_PARAM, "OP and PWD or ROLE are required");
@@ -1154,20 +1530,12 @@ static int mod_op(struct mml_call *c)
 		return mml_fail(c, MML_RET_DENIED, "only ADMIN may change other operators");
 	if (role_s && operator_role_parse(role_s, &role))
 		return mml_fail(c, MML_RET_PARAM, "ROLE: ADMIN or OPERATOR");
-	if (pwd)
-		rc = operator_set_password(c->m->env.store, name, pwd);
-	if (!rc && role_s)
-		rc = operator_set_role(c->m->env.store, name, role);
-	if (rc == -ENOENT)
-		return mml_fail(c, MML_RET_NOT_FOUND, "no operator %s", name);
-	if (rc == -EINVAL)
-		return mml_fail(c, MML_RET_PARAM, "PWD: at least %d characters", OP_PASSWORD_MIN);
-	if (rc)
-		return mml_fail(c, MML_RET_INTERNAL, "database: %s", strerror(-rc));
-	shared(c, "operators", name);
-	LOG(L_INFO, "[mml] %s changed operator %s", c->op, name);
-	mml_ok(c);
-	return 0;
+	w = op_write(c, name, pwd, op_modify_w, op_modified);
+	if (!w)
+		return MML_RET_PARAM;
+	w->u.op.role = role;
+	w->u.op.set_role = role_s != NULL;
+	return defer(c, w);
 }
 
 static int op_row(const struct operator *op, void *arg)
@@ -1338,7 +1706,7 @@ static int needs_missing(struct mml_call *c, unsigned needs)
 int mml_run(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
 	    const char *op, enum op_role role, struct mml_reply *r)
 {
-	struct mml_call c = { m, cmd, r, text, role, op, false };
+	struct mml_call c = { m, cmd, r, text, role, op, false, false };
 	const struct mml_command *k;
 	int rc;
 
@@ -1380,6 +1748,8 @@ int mml_run(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
 			rc = k->run(&c);
 	}
 out:
+	if (c.deferred)
+		return rc;	/* the reply is m->pending's */
 	if (!c.answered)
 		mml_fail(&c, MML_RET_INTERNAL, "no reply");
 	mml_reply_end(r);

@@ -26,6 +26,7 @@ struct mml_call {
 	enum op_role		role;
 	const char		*op;		/* the operator's name */
 	bool			answered;	/* the handler wrote the head */
+	bool			deferred;	/* the reply waits for the store's writer */
 };
 
 /*

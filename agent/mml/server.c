@@ -43,6 +43,7 @@ struct mml_conn {
 	struct loop_timer	delay;
 	struct loop_timer	idle;
 	struct login_ticket	*ticket;	/* a login's hash runs on the worker */
+	struct mml_pending	*pending;	/* a change at the store's writer: its reply */
 };
 
 /* What a login hashed off the loop comes back to; c NULL once the connection went. */
@@ -63,6 +64,8 @@ static void conn_free(struct mml_conn *c)
 	loop_timer_cancel(m->loop, &c->idle);
 	if (c->ticket)
 		c->ticket->c = NULL;
+	if (c->pending)
+		c->pending->ready = NULL;	/* the change is made all the same */
 	loop_del_fd(m->loop, c->fd);
 	close(c->fd);
 	if (c->prev)
@@ -284,39 +287,28 @@ static void login(struct mml_conn *c, const struct mml_cmd *cmd, const char *tex
 	login_result(c, rc, role, op ? op : "", text, r);
 }
 
-/* Back on the loop: the shared store has the change; the held reply goes out. */
-static void synced(struct store_op *op, void *arg)
-{
-	struct login_ticket *t = arg;
-	struct mml_conn *c = t->c;
-
-	(void)op;
-	free(t);
-	if (!c)
-		return;
-	c->ticket = NULL;
-	on_delay(c->m->loop, c);
-}
-
 /*
- * A command's change went to the writer for the shared store: its reply
- * waits behind a fence, and the connection's next commands with it, so
- * that an OK means every node can see it. 0 when parked.
+ * Back on the loop: the store's writer made the command's change (or
+ * could not): its reply goes out, then what the connection sent meanwhile.
  */
-static int wait_for_store(struct mml_conn *c)
+static void written(struct mml_pending *p, void *arg)
 {
-	struct mml_server *m = c->m;
-	struct login_ticket *t = calloc(1, sizeof(*t));
+	struct mml_conn *c = arg;
+	struct mml_reply r;
 
-	if (!t || !m->env.store || !m->env.store->wq ||
-	    store_q_fence(m->env.store->wq, synced, t)) {
-		free(t);
-		return -ENOMEM;
+	c->pending = NULL;
+	if (p->reply.err || p->gone) {
+		mml_reply_init(&r);
+		reply_error(c, "", MML_RET_INTERNAL, p->gone ? "stopping" : "Out of memory", &r);
+		c->delayed = r.buf;
+		c->delayed_len = r.len;
+	} else {
+		c->delayed = p->reply.buf;	/* ours now */
+		c->delayed_len = p->reply.len;
+		p->reply.buf = NULL;
+		p->reply.len = p->reply.cap = 0;
 	}
-	t->c = c;
-	c->ticket = t;
-	c->paused = true;
-	return 0;
+	on_delay(c->m->loop, c);
 }
 
 /* One command, cut from the input (its ';' included, if any). */
@@ -326,7 +318,7 @@ static void conn_command(struct mml_conn *c, const char *line, size_t len)
 	char err[128], text[MML_MAX_LINE + 64];
 	struct mml_reply r;
 	struct mml_cmd cmd;
-	bool bye = false, park = false;
+	bool bye = false;
 
 	mml_reply_init(&r);
 	m->stats.commands++;
@@ -349,10 +341,16 @@ static void conn_command(struct mml_conn *c, const char *line, size_t len)
 		} else if (!c->authed) {
 			reply_error(c, text, MML_RET_DENIED, "Not logged in: LGI first", &r);
 		} else {
-			unsigned long synced = m->synced;
-
+			m->pending = NULL;
 			m->run(m, &cmd, text, c->op, c->role, &r);
-			park = m->synced != synced;
+			if (m->pending) {
+				/* At the store's writer: written() answers. */
+				c->pending = m->pending;
+				m->pending = NULL;
+				c->pending->ready = written;
+				c->pending->arg = c;
+				c->paused = true;
+			}
 		}
 	}
 	if (r.err) {
@@ -360,13 +358,8 @@ static void conn_command(struct mml_conn *c, const char *line, size_t len)
 		mml_reply_init(&r);
 		reply_error(c, "", MML_RET_INTERNAL, "Out of memory", &r);
 	}
-	if (c->ticket) {
-		/* A login hashing on the worker: login_hashed() answers. */
-	} else if (park && !wait_for_store(c)) {
-		/* The shared store takes the change: synced() answers. */
-		c->delayed = r.buf;
-		c->delayed_len = r.len;
-		r.buf = NULL;
+	if (c->ticket || c->pending) {
+		/* A login hashing on the worker, or a change at the writer: they answer. */
 	} else if (c->paused) {
 		c->delayed = r.buf;
 		c->delayed_len = r.len;
@@ -548,6 +541,11 @@ void mml_close(struct mml_server *m)
 {
 	while (m->conns)
 		conn_free(m->conns);
+	/* Changes still at the writer are made; nobody is told (the web API's went first). */
+	for (struct mml_pending *p = m->writes; p; p = p->next)
+		p->gone = true;
+	m->writes = NULL;
+	m->pending = NULL;
 	if (m->fd >= 0) {
 		loop_del_fd(m->loop, m->fd);
 		close(m->fd);

@@ -64,6 +64,27 @@ struct mml_env {
  * only through this (mml_run() of mml/cmd.h, given to mml_open()).
  */
 struct mml_server;
+
+/*
+ * A command whose change went to the store's writer (cmd.c): its reply is
+ * written once the change is committed, or has failed (a non-zero RETCODE
+ * and the reason). The event loop does not wait: the front end that ran
+ * the command (an MML connection, the web API) takes m->pending after
+ * running it (setting it NULL), sets ready and arg, and holds its answer.
+ * ready(p, arg) runs on the loop with p->reply complete and p->retcode its
+ * RETCODE; p is freed when it returns. ready NULL: nobody waits any more
+ * (the change is made all the same). p->gone: the server closed first
+ * (sluiced stopping), p->reply is empty.
+ */
+struct mml_pending {
+	void			(*ready)(struct mml_pending *p, void *arg);
+	void			*arg;
+	struct mml_reply	reply;
+	int			retcode;
+	bool			gone;
+	struct mml_pending	*next;		/* m->writes */
+};
+
 typedef int (*mml_run_fn)(struct mml_server *m, const struct mml_cmd *cmd, const char *text,
 			  const char *op, enum op_role role, struct mml_reply *r);
 
@@ -74,7 +95,8 @@ struct mml_server {
 	mml_run_fn		run;		/* what a command does */
 	time_t			started;
 	unsigned		seq;		/* O&M #n of the next reply */
-	unsigned long		synced;		/* rows handed to a shared store (cmd.c) */
+	struct mml_pending	*pending;	/* the last command's, for its front end to take */
+	struct mml_pending	*writes;	/* changes at the writer (cmd.c) */
 	struct mml_conn		*conns;
 	unsigned		nconns;
 	struct {

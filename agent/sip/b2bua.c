@@ -67,6 +67,24 @@ struct call *b2b_new_call(struct sip_server *s)
 	return c;
 }
 
+/*
+ * The caller's 100 Trying, printed from its INVITE's own lines: no
+ * response tree to build, print and free (b2b_to_caller()'s way, kept for
+ * what this cannot print).
+ */
+static void trying(struct call *c, const struct rx *rx)
+{
+	char out[8192];		/* more: -ENOSPC, and b2b_to_caller() prints it */
+	int n = -EINVAL;
+
+	if (rx->buf && rx->sc && rx->req && rx->from && c->st)
+		n = sip_msg_trying_text(rx->req, rx->buf, rx->sc,
+					(const struct sockaddr *)&rx->from->addr, out, sizeof(out));
+	if (n > 0 && !sip_txn_reply_provisional_text(c->st, out, (size_t)n))
+		return;
+	b2b_to_caller(c, 100, NULL, NULL);
+}
+
 static void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *caller)
 {
 	struct b2bua *bb = s->b2b;
@@ -175,7 +193,7 @@ static void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subsc
 	LOG(L_INFO, "[call] %s -> %s: %d branch%s%s%s", c->caller, c->callee, c->nbr,
 	    c->nbr == 1 ? "" : "es", tg.trunk ? " to the trunk" : tg.via_node ? " via its node" : "",
 	    c->late ? ", offer awaited in the answer" : "");
-	b2b_to_caller(c, 100, NULL, NULL);
+	trying(c, rx);
 	loop_timer_arm(s->loop, &c->ring, 1000ull * s->conf->sip_ring_timeout);
 }
 

@@ -1094,3 +1094,50 @@ int sip_msg_raw_response(const char *buf, const struct sip_scan *sc, int code,
 	put_str(&o, "Content-Length: 0\r\n\r\n");
 	return o.over ? -ENOSPC : (int)o.len;
 }
+
+int sip_msg_trying_text(const osip_message_t *req, const char *buf, const struct sip_scan *sc,
+			const struct sockaddr *src, char *out, size_t outlen)
+{
+	static const int once[] = { SIP_HDR_FROM, SIP_HDR_TO, SIP_HDR_CALL_ID, SIP_HDR_CSEQ };
+	struct obuf o = { out, 0, outlen, false };
+	osip_via_t *v, *top = NULL;
+	char *text;
+	int i;
+
+	if (!sc->request || !sc->hdr_end)
+		return -EINVAL;
+	for (size_t k = 0; k < sizeof(once) / sizeof(once[0]); k++)
+		if (sc->count[once[k]] != 1)
+			return -EINVAL;
+	put_str(&o, "SIP/2.0 100 Trying\r\n");
+	for (i = 0; (v = osip_list_get(&req->vias, i)); i++) {
+		if (i == 0 && src) {
+			if (osip_via_clone(v, &top))
+				return -ENOMEM;
+			if (via_mark_source(top, src)) {
+				osip_via_free(top);
+				return -ENOMEM;
+			}
+			v = top;
+		}
+		if (osip_via_to_str(v, &text)) {
+			osip_via_free(top);
+			return -ENOMEM;
+		}
+		put_str(&o, "Via: ");
+		put_str(&o, text);
+		put(&o, "\r\n", 2);
+		osip_free(text);
+	}
+	osip_via_free(top);
+	if (!i)
+		return -EINVAL;
+	for (size_t k = 0; k < sizeof(once) / sizeof(once[0]); k++) {
+		const struct sip_span *l = &sc->line[once[k]];
+
+		put(&o, buf + l->off, l->len);
+		put(&o, "\r\n", 2);
+	}
+	put_str(&o, "Content-Length: 0\r\n\r\n");
+	return o.over ? -ENOSPC : (int)o.len;
+}

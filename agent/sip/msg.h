@@ -160,6 +160,17 @@ int sip_msg_print(osip_message_t *m, char **text, size_t *len);
 int sip_msg_raw_response(const char *buf, const struct sip_scan *sc, int code,
 			 const char *reason, const char *to_tag, char *out, size_t outlen);
 
+/*
+ * A 100 Trying to req, parsed from buf (scanned as sc), printed without a
+ * response tree: each Via of req (the top one with received= and rport=
+ * for src, as sip_msg_response() marks it), then From, To, Call-ID and
+ * CSeq as their raw lines came. Returns its length, -EINVAL when req has
+ * no Via or one of those four is missing or repeated (print it through
+ * sip_msg_response() then), -ENOSPC when out is too small, -ENOMEM.
+ */
+int sip_msg_trying_text(const osip_message_t *req, const char *buf, const struct sip_scan *sc,
+			const struct sockaddr *src, char *out, size_t outlen);
+
 /* The scanned message's start-line method (request) as a span check. */
 bool sip_scan_method_is(const char *buf, const struct sip_scan *sc, const char *method);
 

@@ -566,6 +566,26 @@ int sip_txn_reply(struct sip_txn *t, osip_message_t *resp)
 	return err;
 }
 
+int sip_txn_reply_provisional_text(struct sip_txn *t, const char *text, size_t len)
+{
+	char *copy;
+
+	if ((t->kind != SIP_TXN_IST && t->kind != SIP_TXN_NIST) ||
+	    (t->state != SIP_TXN_TRYING && t->state != SIP_TXN_PROCEEDING))
+		return -EALREADY;
+	copy = malloc(len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, text, len);
+	free(t->text);
+	t->text = copy;
+	t->len = len;
+	send_text(t, t->text, t->len);
+	t->state = SIP_TXN_PROCEEDING;
+	t->provisional = true;
+	return 0;
+}
+
 void sip_txn_set_end(struct sip_txn *t, sip_txn_end_fn fn, void *arg)
 {
 	t->end_fn = fn;

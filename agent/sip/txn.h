@@ -139,6 +139,11 @@ struct sip_txn *sip_txn_find_invite(struct sip_txns *tx, const osip_message_t *c
  * t. Returns 0 or -errno (-EALREADY: t has its final response already).
  */
 int sip_txn_reply(struct sip_txn *t, osip_message_t *resp);
+/*
+ * A provisional response the TU printed itself (text, len: copied), sent
+ * and kept as sip_txn_reply() keeps one. -EALREADY after the final.
+ */
+int sip_txn_reply_provisional_text(struct sip_txn *t, const char *text, size_t len);
 void sip_txn_set_end(struct sip_txn *t, sip_txn_end_fn fn, void *arg);
 /* The request of a server transaction, until its final response. */
 const osip_message_t *sip_txn_request(const struct sip_txn *t);

@@ -11,24 +11,42 @@
 
 #include "store/queue.h"
 
+/*
+ * BEGIN and COMMIT as kept statements: sqlite3_exec() would prepare (parse
+ * and plan) each again for every transaction, a few per call.
+ */
+static int run_kept(struct store *st, const char *sql)
+{
+	sqlite3_stmt *q;
+	int err = store_stmt(st, sql, &q), rc;
+
+	if (err)
+		return err;
+	rc = sqlite3_step(q);
+	store_stmt_done(q);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
 static int be_begin(void *be)
 {
+	static const char sql[] = "BEGIN IMMEDIATE";
 	struct store *st = be;
-	int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	int err = run_kept(st, sql);
 
-	if (rc != SQLITE_OK)
-		return store_errno(rc);
+	if (err)
+		return err;
 	st->txn_depth = 1;
 	return 0;
 }
 
 static int be_commit(void *be)
 {
+	static const char sql[] = "COMMIT";
 	struct store *st = be;
-	int rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	int err = run_kept(st, sql);
 
-	if (rc != SQLITE_OK)
-		return store_errno(rc);
+	if (err)
+		return err;
 	st->txn_depth = 0;
 	return 0;
 }

@@ -615,7 +615,7 @@ int cdr_close_stale(struct cdr_ctx *c, const int64_t *keep, int nkeep, int64_t n
 	return err ? err : n;
 }
 
-int cdr_delete_before(struct cdr_ctx *c, int64_t before_ms, int64_t now_ms, int *removed)
+int cdr_store_delete_before(struct store *st, int64_t before_ms, int *removed)
 {
 	static const char sql[] = "DELETE FROM cdr WHERE open = 0 AND invite_ms < ?1";
 	sqlite3_stmt *q;
@@ -623,20 +623,27 @@ int cdr_delete_before(struct cdr_ctx *c, int64_t before_ms, int64_t now_ms, int 
 
 	if (removed)
 		*removed = 0;
-	if (before_ms > now_ms - CDR_KEEP_DAYS * MS_PER_DAY)
-		return -EPERM;
-	cdr_flush(c);
-	err = store_stmt(c->st, sql, &q);
+	err = store_stmt(st, sql, &q);
 	if (err)
 		return err;
 	sqlite3_bind_int64(q, 1, before_ms);
 	rc = sqlite3_step(q);
 	store_stmt_done(q);
 	if (rc != SQLITE_DONE)
-		return store_err(c->st, rc, "deleting CDRs");
+		return store_err(st, rc, "deleting CDRs");
 	if (removed)
-		*removed = sqlite3_changes(c->st->db);
+		*removed = sqlite3_changes(st->db);
 	return 0;
+}
+
+int cdr_delete_before(struct cdr_ctx *c, int64_t before_ms, int64_t now_ms, int *removed)
+{
+	if (removed)
+		*removed = 0;
+	if (before_ms > now_ms - CDR_KEEP_DAYS * MS_PER_DAY)
+		return -EPERM;
+	cdr_flush(c);
+	return cdr_store_delete_before(c->st, before_ms, removed);
 }
 
 /* ---- CSV ---- */

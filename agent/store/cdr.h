@@ -219,5 +219,7 @@ int cdr_export_csv(struct cdr_ctx *c, const struct cdr_filter *f, FILE *out, int
  * when before_ms is within the last CDR_KEEP_DAYS days of now_ms.
  */
 int cdr_delete_before(struct cdr_ctx *c, int64_t before_ms, int64_t now_ms, int *removed);
+/* The DELETE itself, on st (the store's writer: cdr_flush() first, on the loop). */
+int cdr_store_delete_before(struct store *st, int64_t before_ms, int *removed);
 
 #endif /* SLUICE_STORE_CDR_H */

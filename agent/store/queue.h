@@ -56,7 +56,7 @@
 #define STORE_Q_STOP_MS		10000	/* at a stop, how long a locked database is waited for */
 #endif
 #ifndef STORE_LOOP_BUSY_MS
-#define STORE_LOOP_BUSY_MS	100	/* the loop's connection: what MML writes wait for a lock */
+#define STORE_LOOP_BUSY_MS	100	/* the loop's connection, which only reads: its longest wait */
 #endif
 #ifndef STORE_Q_POLL_MS
 #define STORE_Q_POLL_MS		250	/* how often another process's changes are looked for */

@@ -246,6 +246,11 @@ static void forget(struct store *st, const char *username)
 		sub_cache_del(st->subs, username);
 }
 
+void subscriber_forget(struct store *st, const char *username)
+{
+	forget(st, username);
+}
+
 int subscriber_add(struct store *st, const struct subscriber *s)
 {
 	static const char sql[] = "INSERT INTO subscribers (" SUB_COLS ") VALUES"

@@ -94,6 +94,11 @@ int subscriber_set_status(struct store *st, const char *username, enum sub_statu
 /* -ENOENT when there is none. Its registrations are removed with it. */
 int subscriber_delete(struct store *st, const char *username);
 int subscriber_get(struct store *st, const char *username, struct subscriber *out);
+/*
+ * Another connection (the store's writer) changed username: st's copy in
+ * memory and its count go, the next read takes the row.
+ */
+void subscriber_forget(struct store *st, const char *username);
 int subscriber_get_by_impu(struct store *st, const char *impu, struct subscriber *out);
 /* Each subscriber in user-name order; a non-zero return from fn stops and is returned. */
 int subscriber_list(struct store *st, subscriber_fn fn, void *arg);

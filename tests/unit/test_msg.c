@@ -615,6 +615,72 @@ static void test_response(void **state)
 	free(m);
 }
 
+/* ---- a 100 Trying printed from the request's lines ---- */
+
+static void test_trying_text(void **state)
+{
+	static const char req[] =
+		"INVITE sip:bob@example.com SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bKtop, SIP/2.0/TCP p1.example.com;branch=z9hG4bKp1\r\n"
+		"v: SIP/2.0/UDP p2.example.com;branch=z9hG4bKp2\r\n"
+		"Max-Forwards: 70\r\n"
+		"f: <sip:alice@example.com>;tag=a1\r\n"
+		"To: \"Bob\" <sip:bob@example.com>\r\n"
+		"Call-ID: try@192.0.2.1\r\n"
+		"CSeq: 7 INVITE\r\n"
+		"Content-Length: 0\r\n\r\n";
+	struct sockaddr_in nat = sin4("198.51.100.9", 40000);
+	char buf[sizeof(req)], out[2048], *m;
+	struct outcome o, back;
+	struct sip_scan sc;
+	osip_via_t *v;
+	int n;
+
+	(void)state;
+	memcpy(buf, req, sizeof(req));
+	assert_int_equal(sip_msg_scan(buf, sizeof(req) - 1, &sc), 0);
+	inbound(req, sizeof(req) - 1, &o, true);
+	assert_int_equal(o.code, 0);
+	n = sip_msg_trying_text(o.msg, buf, &sc, (struct sockaddr *)&nat, out, sizeof(out));
+	assert_true(n > 0);
+	assert_memory_equal(out, "SIP/2.0 100 Trying\r\n", 20);
+	/* Read back: a valid response, the request's Vias in order, the top one marked. */
+	inbound(out, (size_t)n, &back, true);
+	assert_int_equal(back.scan_err, 0);
+	assert_false(back.request);
+	assert_int_equal(back.code, 0);
+	assert_int_equal(osip_message_get_status_code(back.msg), 100);
+	assert_int_equal(osip_list_size(&back.msg->vias), 3);
+	v = osip_list_get(&back.msg->vias, 0);
+	assert_string_equal(v->host, "192.0.2.1");
+	assert_string_equal(via_param(v, "rport")->gvalue, "40000");
+	assert_string_equal(via_param(v, "received")->gvalue, "198.51.100.9");
+	assert_null(via_param(osip_list_get(&back.msg->vias, 1), "received"));
+	assert_string_equal(((osip_via_t *)osip_list_get(&back.msg->vias, 2))->host, "p2.example.com");
+	assert_string_equal(sip_msg_from_tag(back.msg), "a1");
+	assert_null(sip_msg_to_tag(back.msg));
+	assert_string_equal(back.msg->call_id->number, "try");
+	assert_string_equal(back.msg->cseq->number, "7");
+	assert_string_equal(back.msg->cseq->method, "INVITE");
+	osip_message_free(back.msg);
+	/* Too small: -ENOSPC. */
+	assert_int_equal(sip_msg_trying_text(o.msg, buf, &sc, NULL, out, 60), -ENOSPC);
+	osip_message_free(o.msg);
+
+	/* Two From headers: not printed here (the caller takes the tree's way). */
+	m = edit(req, "To:", "From: <sip:eve@example.com>;tag=e1\r\nTo: \"Bob\" <sip:bob@example.com>");
+	inbound(m, strlen(m), &o, true);
+	if (o.msg) {
+		char *b2 = strdup(m);
+
+		assert_int_equal(sip_msg_scan(b2, strlen(m), &sc), 0);
+		assert_int_equal(sip_msg_trying_text(o.msg, b2, &sc, NULL, out, sizeof(out)), -EINVAL);
+		osip_message_free(o.msg);
+		free(b2);
+	}
+	free(m);
+}
+
 /* ---- raw responses ---- */
 
 static void test_raw_response(void **state)
@@ -992,6 +1058,7 @@ int main(void)
 		cmocka_unit_test(test_cseq_max_forwards),
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_raw_response),
+		cmocka_unit_test(test_trying_text),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_torture),
 		cmocka_unit_test(test_torture_truncated),
