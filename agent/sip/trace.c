@@ -2,23 +2,23 @@
 /*
  * The SIP tracker's ring (see trace.h). Adding a message costs a scan of
  * its header lines for the Call-ID in the caller's buffer (in the cache)
- * and one streaming copy; searches walk the ring, which is small, in the
+ * and one copy; searches walk the ring, which is small, in the
  * event loop. The texts live in one arena taken at the start and used as
  * a ring of bytes, in the order of the messages: no allocation and no free
  * per message (at 200 calls a second, some 2,600 messages a second), and
  * memory that stays where it is instead of going back to the kernel and
  * faulting in again.
  *
- * The arena and the records are written with non-temporal stores (SSE2's
- * movntdq, 16 aligned bytes at a time) where the machine has them: an
- * ordinary store first reads the line it writes into the cache, and at
- * 2,600 messages a second through megabytes of ring those reads missed
- * every time and pushed the SIP path's own lines (its transactions, the
- * timer heap, malloc's chunks) out of the cache: a profile at 200 calls a
- * second put the tracker's cost at some 3% of sluiced's CPU, two thirds
- * of it in the SIP path's code made slower, not in the tracker's. Only
- * the event loop's thread writes or reads the ring, so the stores need no
- * fence.
+ * What a message costs the SIP path (at 200 calls a second some 2,600
+ * messages a second): the scans for its first line and Call-ID read the
+ * caller's buffer, in the cache; its record is 128 bytes (two cache
+ * lines; two sockaddr_storage and two fixed strings made it 560 before),
+ * its Call-ID and first line lie after its text in the arena, and the
+ * oldest message is evicted from its 8-byte span, not from its record,
+ * which is long out of the cache. Non-temporal stores for the copies were
+ * tried and measured slower on this machine than plain ones (they were
+ * meant to spare the SIP path's cache lines; no gain showed beside the
+ * noise).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,9 +26,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "sip/trace.h"
 
@@ -36,58 +33,6 @@ _Static_assert(sizeof(struct sip_trace_msg) == 128, "a traced message's record i
 
 /* What follows a text in the arena at most: its NUL, the Call-ID's, the first line's, the padding. */
 #define EXTRA_MAX	(1 + SIP_TRACE_CALLID_MAX + SIP_TRACE_SUMMARY_MAX + 16)
-
-/* 16 bytes from src (any alignment) to dst (16-aligned), around the cache. */
-static inline void store16(char *dst, const char *src)
-{
-#if defined(__SSE2__)
-	_mm_stream_si128((__m128i *)(void *)dst, _mm_loadu_si128((const __m128i *)(const void *)src));
-#else
-	memcpy(dst, src, 16);
-#endif
-}
-
-/* A streaming writer: whole 16-byte blocks to an aligned destination. */
-struct nt_out {
-	char	*dst;
-	size_t	np;
-	char	part[16];
-};
-
-static void nt_put(struct nt_out *o, const char *src, size_t n)
-{
-	while (n) {
-		size_t k;
-
-		if (!o->np) {
-			for (; n >= 16; src += 16, n -= 16, o->dst += 16)
-				store16(o->dst, src);
-			if (!n)
-				break;
-		}
-		k = 16 - o->np < n ? 16 - o->np : n;
-		memcpy(o->part + o->np, src, k);
-		o->np += k;
-		src += k;
-		n -= k;
-		if (o->np == 16) {
-			store16(o->dst, o->part);
-			o->dst += 16;
-			o->np = 0;
-		}
-	}
-}
-
-/* The last block, padded with NULs. */
-static void nt_end(struct nt_out *o)
-{
-	if (!o->np)
-		return;
-	memset(o->part + o->np, 0, 16 - o->np);
-	store16(o->dst, o->part);
-	o->dst += 16;
-	o->np = 0;
-}
 
 /*
  * The ring and the arena come straight from the kernel, populated at once:
@@ -124,9 +69,10 @@ int sip_trace_init(struct sip_trace *t, unsigned cap)
 			~(size_t)4095;
 	t->links_cap = cap / 4 ? cap / 4 : 1;
 	t->links = calloc(t->links_cap, sizeof(*t->links));
+	t->spans = calloc(cap, sizeof(*t->spans));
 	t->ring = take(ring_size(t));
 	t->arena = take(t->arena_size);
-	if (!t->ring || !t->links || !t->arena) {
+	if (!t->ring || !t->links || !t->spans || !t->arena) {
 		sip_trace_fini(t);
 		return -ENOMEM;
 	}
@@ -140,6 +86,7 @@ void sip_trace_fini(struct sip_trace *t)
 	if (t->ring)
 		munmap(t->ring, ring_size(t));
 	free(t->links);
+	free(t->spans);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -148,11 +95,10 @@ const struct sip_trace_msg *sip_trace_at(const struct sip_trace *t, unsigned i)
 	return &t->ring[(t->head + i) % t->cap];
 }
 
+/* The oldest goes: read from its span, not its record, which is out of the cache. */
 static void evict_oldest(struct sip_trace *t)
 {
-	const struct sip_trace_msg *m = &t->ring[t->head];
-
-	t->bytes -= m->len;
+	t->bytes -= t->spans[t->head].len;
 	t->head = (t->head + 1) % t->cap;
 	t->n--;
 	t->evicted++;
@@ -166,7 +112,7 @@ static void evict_oldest(struct sip_trace *t)
 static size_t arena_place(struct sip_trace *t, size_t need)
 {
 	while (t->n) {
-		size_t oldest = (size_t)(t->ring[t->head].text - t->arena);
+		size_t oldest = t->spans[t->head].at;
 
 		if (t->tail > oldest) {
 			if (t->arena_size - t->tail >= need)
@@ -254,8 +200,7 @@ void sip_trace_add(struct sip_trace *t, uint64_t ts_us, bool out, uint8_t proto,
 	struct sip_trace_msg m = { 0 };
 	size_t keep = len < SIP_TRACE_MSG_MAX ? len : SIP_TRACE_MSG_MAX, at, lc, ls;
 	char call_id[SIP_TRACE_CALLID_MAX], summary[SIP_TRACE_SUMMARY_MAX];
-	struct nt_out o = { 0 };
-	char *slot;
+	char *text;
 
 	if (!t->ring || !len)
 		return;
@@ -267,17 +212,16 @@ void sip_trace_add(struct sip_trace *t, uint64_t ts_us, bool out, uint8_t proto,
 	while (t->n && (t->n == t->cap || t->bytes + keep > t->max_bytes))
 		evict_oldest(t);
 	at = arena_place(t, (keep + 1 + lc + 1 + ls + 1 + 15) & ~(size_t)15);
-	o.dst = t->arena + at;
-	nt_put(&o, buf, keep);
-	nt_put(&o, "", 1);
-	nt_put(&o, call_id, lc + 1);
-	nt_put(&o, summary, ls + 1);
-	nt_end(&o);
-	t->tail = (size_t)(o.dst - t->arena);
+	text = t->arena + at;
+	memcpy(text, buf, keep);
+	text[keep] = '\0';
+	memcpy(text + keep + 1, call_id, lc + 1);
+	memcpy(text + keep + 1 + lc + 1, summary, ls + 1);
+	t->tail = at + ((keep + 1 + lc + 1 + ls + 1 + 15) & ~(size_t)15);
 	m.seq = ++t->seq;
 	m.ts_us = ts_us;
-	m.text = t->arena + at;
-	m.call_id = m.text + keep + 1;
+	m.text = text;
+	m.call_id = text + keep + 1;
 	m.summary = m.call_id + lc + 1;
 	m.len = keep;
 	m.out = out;
@@ -285,9 +229,8 @@ void sip_trace_add(struct sip_trace *t, uint64_t ts_us, bool out, uint8_t proto,
 	m.proto = proto;
 	addr_keep(&m.local, local, llen);
 	addr_keep(&m.remote, remote, rlen);
-	slot = (char *)&t->ring[(t->head + t->n) % t->cap];
-	for (size_t i = 0; i < sizeof(m); i += 16)
-		store16(slot + i, (const char *)&m + i);
+	t->spans[(t->head + t->n) % t->cap] = (struct sip_trace_span){ (uint32_t)at, (uint32_t)keep };
+	t->ring[(t->head + t->n) % t->cap] = m;
 	t->n++;
 	t->bytes += keep;
 	t->stored++;
