@@ -249,7 +249,7 @@ function streamTable(list) {
 // not: what it does each second for rows nobody sees costs the SIP path
 // too, through the cache and memory they share.)
 const live = { rows: new Map(), visible: new Set(), observer: null, loading: false,
-	       again: false, pending: [], inflight: 0, seq: null };
+	       again: false, pending: [], inflight: 0, seq: null, ticked: 0 };
 const LIVE_MAX_STREAMS = 12;	// calls whose streams are fetched each second
 const LIVE_REFETCH_MS = 900;	// a row's streams fetched this recently wait for the next second
 
@@ -281,7 +281,9 @@ function callsLive() {
 		}
 	};
 	es.onerror = () => { api('GET', '/api/session').catch(() => {}); };
-	state.timer = setInterval(callsTick, 1000);
+	// The ticks ride on the events (one change of the page a second, not
+	// two); this one only when the events stop coming.
+	state.timer = setInterval(() => { if (Date.now() - live.ticked >= 1500) callsTick(); }, 1000);
 }
 
 function callsStop() {
@@ -337,6 +339,7 @@ function callsEvent(doc) {
 	live.seq = c.seq;
 	if (!live.loading && (skipped || c.ids.some((id) => !live.rows.has(id)))) callsReload();
 	callsCount();
+	callsTick();
 	bump('callsEvents');
 }
 
@@ -394,6 +397,7 @@ function tickDuration(r, now) {
 // Each second: the calls on screen tick and get their streams.
 function callsTick() {
 	const now = Date.now();
+	live.ticked = now;
 	for (const id of live.visible) tickDuration(live.rows.get(id), now);
 	if (live.inflight) return;	// the last second's answers are not all in
 	// Those fetched less than a second ago (as they came into view) wait for the next.
