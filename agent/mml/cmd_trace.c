@@ -36,10 +36,10 @@ static void fmt_us(uint64_t us, char *out, size_t n)
 	snprintf(out, n, "%s.%03u", day, (unsigned)(us % 1000000 / 1000));
 }
 
-static void addr_of(const struct sockaddr_storage *ss, char *out, size_t n)
+static void addr_of(const union sip_trace_addr *a, char *out, size_t n)
 {
-	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
-		sip_addr_str((const struct sockaddr *)ss, out, n);
+	if (a->sa.sa_family == AF_INET || a->sa.sa_family == AF_INET6)
+		sip_addr_str(&a->sa, out, n);
 	else
 		snprintf(out, n, "-");
 }
