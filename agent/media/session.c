@@ -1171,6 +1171,8 @@ void media_session_destroy(struct media_session *s)
 {
 	int i;
 
+	/* What the relay dropped since the last tick is counted and said before it goes. */
+	log_crypto_errors(s);
 	if (s->listen)
 		s->listen->ops->stop(s->listen, "the call ended");
 	if (s->m->keeper)
