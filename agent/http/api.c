@@ -571,13 +571,6 @@ static bool login_end(struct http_api *api, struct http_req *r, int rc, enum op_
 	return true;
 }
 
-static int login_hash_job(struct store *st, void *data)
-{
-	(void)st;
-	operator_login_hash(data);
-	return 0;
-}
-
 /* Back on the loop: the password's hash is done (on the worker); the answer goes. */
 static void login_hashed(struct store_op *op, void *arg)
 {
@@ -623,7 +616,7 @@ static int login_async(struct http_api *api, struct http_req *r, const char *op,
 	err = operator_login_begin(api->mml->env.store, op, pwd, l);
 	if (err)
 		goto out_free;
-	sop->u.call.fn = login_hash_job;
+	sop->u.call.fn = operator_login_hash_job;
 	sop->u.call.data = l;
 	http_error(r, 503, "the login did not complete: try again");
 	t->api = api;

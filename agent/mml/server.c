@@ -192,14 +192,6 @@ static void login_result(struct mml_conn *c, int rc, enum op_role role, const ch
 	loop_timer_arm(m->loop, &c->delay, 1000ull << (c->failures > 4 ? 3 : c->failures - 1));
 }
 
-/* On the worker thread: the rounds of the password hash. */
-static int login_hash_job(struct store *st, void *data)
-{
-	(void)st;
-	operator_login_hash(data);
-	return 0;
-}
-
 /* Back on the loop: the hash is done; the reply goes out and input resumes. */
 static void login_hashed(struct store_op *op, void *arg)
 {
@@ -252,7 +244,7 @@ static int login_async(struct mml_conn *c, const char *op, const char *pwd, cons
 	err = operator_login_begin(m->env.store, op, pwd, l);
 	if (err)
 		goto out_free;
-	sop->u.call.fn = login_hash_job;
+	sop->u.call.fn = operator_login_hash_job;
 	sop->u.call.data = l;
 	t->c = c;
 	snprintf(t->text, sizeof(t->text), "%s", text);

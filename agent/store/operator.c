@@ -470,6 +470,13 @@ void operator_login_hash(struct op_login *l)
 	OPENSSL_cleanse(l->password, sizeof(l->password));
 }
 
+int operator_login_hash_job(struct store *st, void *data)
+{
+	(void)st;
+	operator_login_hash(data);
+	return 0;
+}
+
 int operator_login_end(struct store *st, struct op_login *l, enum op_role *role)
 {
 	bool match;

@@ -86,6 +86,8 @@ struct op_login {
 int operator_login_begin(struct store *st, const char *name, const char *password,
 			 struct op_login *l);
 void operator_login_hash(struct op_login *l);
+/* operator_login_hash() as a worker thread's job (store_call's), data the op_login. */
+int operator_login_hash_job(struct store *st, void *data);
 int operator_login_end(struct store *st, struct op_login *l, enum op_role *role);
 
 /*
