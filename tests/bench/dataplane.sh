@@ -7,9 +7,10 @@
 # and $S, the sink (s0 10.80.2.2), plus a direct link g1-s1 for the
 # baseline. The generator sends from 10.80.1.2:9000. Then the measuring
 # functions: trial, search (the highest rate forwarded with under 0.1%
-# loss), cpu (the machine's busy ns per packet) and measure (REPS runs of
-# both against a baseline taken right before, medians into PPS, NS and
-# PROG). NSTREAMS, the streams the generator sends over, is the caller's.
+# loss), cpu (the machine's busy ns per packet), rep (one run of both
+# against a baseline taken right before), settle (the medians of a row's
+# runs into PPS, NS and PROG) and measure (REPS runs, settled). NSTREAMS,
+# the streams the generator sends over, is the caller's.
 require_cmd ip ethtool nsenter
 SLUICECTL=$TOP/agent/sluicectl
 GEN=$TOP/build/bench/rtpgen
@@ -104,27 +105,39 @@ progstat() {
 		sed -n 's/.*run_time_ns \([0-9]*\) run_cnt \([0-9]*\).*/\1 \2/p' | head -1
 }
 
-# measure NAME FLOWS DST PORTS: REPS runs of both, medians kept
-declare -A PPS NS PROG
-measure() {
-	local name=$1 installed=$2 dst=$3 ports=$4 i p n base t0 c0 t1 c1 pps=() ns=() prog=()
-	for ((i = 0; i < REPS; i++)); do
-		p=$(search $dst $ports)
-		# The baseline right before, so that drift in the machine's
-		# background load cancels out of the difference.
-		base=$(cpu 10.80.3.1 20000 s1 10.80.3.2:9000)
-		read t0 c0 <<<"$(progstat)"
-		n=$(( $(cpu $dst $ports) - base ))
-		read t1 c1 <<<"$(progstat)"
-		pps+=($p)
-		ns+=($n)
-		[ -n "$t0" ] && prog+=($(( (t1 - t0) / ((c1 - c0) ? (c1 - c0) : 1) )))
-		echo "  $name, $installed flows, run $((i + 1)): $p pps lossless," \
-			"relay $n ns/packet${t0:+, program $(( (t1 - t0) / ((c1 - c0) ? (c1 - c0) : 1) )) ns}" >&2
-	done
-	PPS[$name/$installed]=$(printf '%s\n' "${pps[@]}" | median)
-	NS[$name/$installed]=$(printf '%s\n' "${ns[@]}" | median)
-	[ ${#prog[@]} -gt 0 ] && PROG[$name/$installed]=$(printf '%s\n' "${prog[@]}" | median)
+# rep NAME FLOWS DST PORTS: one run of both (the lossless rate, then the
+# CPU per packet against a baseline taken right before), kept as one
+# sample of NAME/FLOWS for settle
+declare -A PPS NS PROG SAMPLES_PPS SAMPLES_NS SAMPLES_PROG
+rep() {
+	local key=$1/$2 dst=$3 ports=$4 p n base t0 c0 t1 c1 prog=
+	p=$(search $dst $ports)
+	# The baseline right before, so that drift in the machine's
+	# background load cancels out of the difference.
+	base=$(cpu 10.80.3.1 20000 s1 10.80.3.2:9000)
+	read t0 c0 <<<"$(progstat)"
+	n=$(( $(cpu $dst $ports) - base ))
+	read t1 c1 <<<"$(progstat)"
+	[ -n "$t0" ] && prog=$(( (t1 - t0) / ((c1 - c0) ? (c1 - c0) : 1) ))
+	SAMPLES_PPS[$key]+=" $p"
+	SAMPLES_NS[$key]+=" $n"
+	[ -n "$prog" ] && SAMPLES_PROG[$key]+=" $prog"
+	echo "  $1, $2 flows, run $(wc -w <<<"${SAMPLES_PPS[$key]}"): $p pps lossless," \
+		"relay $n ns/packet${prog:+, program $prog ns}" >&2
+}
+
+# settle NAME FLOWS: the medians of NAME/FLOWS's samples into PPS, NS, PROG
+settle() {
+	local key=$1/$2
+	PPS[$key]=$(printf '%s\n' ${SAMPLES_PPS[$key]} | median)
+	NS[$key]=$(printf '%s\n' ${SAMPLES_NS[$key]} | median)
+	[ -n "${SAMPLES_PROG[$key]:-}" ] && PROG[$key]=$(printf '%s\n' ${SAMPLES_PROG[$key]} | median)
 	return 0
 }
 
+# measure NAME FLOWS DST PORTS: REPS runs, medians kept
+measure() {
+	local i
+	for ((i = 0; i < REPS; i++)); do rep "$@"; done
+	settle $1 $2
+}

@@ -10,7 +10,8 @@
 #   XDP native/generic sluice's program, flows installed with sluicectl
 #   reference relay    ref.bpf.c, the least an XDP relay does per packet
 #                      (parse, one lookup, rewrite, transmit), loaded the
-#                      same way (refrelay), with the same flows
+#                      same way (refrelay), with the same flows, each run
+#                      in turn with sluice_xdp's
 #   rtpengine          Debian's rtpengine-daemon, userspace only (--table=-1),
 #                      calls set up through its NG socket
 #
@@ -62,28 +63,46 @@ measure kfwd $FLOWS 10.80.2.2 20000
 
 # sluice_xdp and the reference relay (ref.bpf.c: parse, one lookup,
 # rewrite, transmit), each with 1, FLOWS and BIG flows installed, traffic
-# over at most FLOWS of them.
+# over at most FLOWS of them. For each run of a row the two are loaded in
+# turn, the one to go first swapped every run, so that the machine's drift
+# over the minutes of a row weighs on both alike: measured one after the
+# other, minutes apart, the ratio moved by a third between runs.
 REF=$TOP/build/bench/refrelay
 SINK_MAC=$(mac $S s0)
-for mode in native generic; do
-	echo "# sluice XDP $mode" >&2
-	in_ns $R "$SLUICECTL" -p $PIN load r0,r1 $mode >/dev/null
-	sluice_flows 1 0 | in_ns $R "$SLUICECTL" -p $PIN flow add - >/dev/null
-	NSTREAMS=1 measure xdp-$mode 1 10.80.1.1 20000
-	sluice_flows $FLOWS 0 | tail -n +2 | in_ns $R "$SLUICECTL" -p $PIN flow add - >/dev/null
-	measure xdp-$mode $FLOWS 10.80.1.1 20000
-	sluice_flows $FLOWS $((BIG - FLOWS)) | tail -n $((BIG - FLOWS)) |
+
+sluice_run() {	# sluice_run MODE N: sluice_xdp with N flows installed, one run
+	in_ns $R "$SLUICECTL" -p $PIN load r0,r1 $1 >/dev/null
+	sluice_flows $(($2 < FLOWS ? $2 : FLOWS)) $(($2 > FLOWS ? $2 - FLOWS : 0)) |
 		in_ns $R "$SLUICECTL" -p $PIN flow add - >/dev/null
-	measure xdp-$mode $BIG 10.80.1.1 20000
+	rep xdp-$1 $2 10.80.1.1 20000
 	in_ns $R "$SLUICECTL" -p $PIN unload >/dev/null
+}
+
+ref_run() {	# ref_run MODE N: the reference relay with N flows installed, one run
+	in_ns $R "$REF" load r0 r1 $1 $2 10.80.1.2:9000 10.80.1.1 20000 10.80.2.1 \
+		10.80.2.2 $SINK_MAC >/dev/null
+	rep ref-$1 $2 10.80.1.1 20000
+	in_ns $R "$REF" unload r0 r1
+}
+
+for mode in native generic; do
 	for n in 1 $FLOWS $BIG; do
-		echo "# reference relay, XDP $mode, $n flows" >&2
-		in_ns $R "$REF" load r0 r1 $mode $n 10.80.1.2:9000 10.80.1.1 20000 10.80.2.1 \
-			10.80.2.2 $SINK_MAC >/dev/null
-		NSTREAMS=$((n < FLOWS ? n : FLOWS)) measure ref-$mode $n 10.80.1.1 20000
-		in_ns $R "$REF" unload r0 r1
+		echo "# sluice XDP $mode and the reference relay in turn, $n flows" >&2
+		NSTREAMS=$((n < FLOWS ? n : FLOWS))
+		for ((i = 0; i < REPS; i++)); do
+			if ((i % 2)); then
+				ref_run $mode $n
+				sluice_run $mode $n
+			else
+				sluice_run $mode $n
+				ref_run $mode $n
+			fi
+		done
+		settle xdp-$mode $n
+		settle ref-$mode $n
 	done
 done
+NSTREAMS=$FLOWS
 
 # Where the program's time goes, step by step, without traffic.
 echo "# sluice_xdp step by step (xdpcost)" >&2
@@ -202,16 +221,20 @@ refns=${NS[$RTPE_KEY]:-0}
 	echo
 	echo "sluice_xdp beside the reference relay, the program's own time per packet (kernel.bpf_stats_enabled) and the relay's CPU per packet:"
 	echo
-	echo "| XDP | installed flows | sluice_xdp ns / packet | reference ns / packet | sluice ÷ reference | sluice relay CPU ns | reference relay CPU ns |"
-	echo "|---|---:|---:|---:|---:|---:|---:|"
+	echo "| XDP | installed flows | sluice_xdp ns / packet | reference ns / packet | sluice ÷ reference | each run's pair | sluice relay CPU ns | reference relay CPU ns |"
+	echo "|---|---:|---:|---:|---:|---|---:|---:|"
 	for mode in native generic; do
 		for n in 1 $FLOWS $BIG; do
 			s=${PROG[xdp-$mode/$n]:-} r=${PROG[ref-$mode/$n]:-}
 			[ -n "$s" ] && [ -n "$r" ] || continue
 			awk -v m=$mode -v n=$n -v s=$s -v r=$r -v sc=${NS[xdp-$mode/$n]:-0} \
-			    -v rc=${NS[ref-$mode/$n]:-0} 'BEGIN {
-				printf "| %s | %d | %d | %d | %.2fx | %d | %d |\n", m, n, s, r,
-					(r > 0 ? s / r : 0), sc, rc }'
+			    -v rc=${NS[ref-$mode/$n]:-0} -v ss="${SAMPLES_PROG[xdp-$mode/$n]}" \
+			    -v rs="${SAMPLES_PROG[ref-$mode/$n]}" 'BEGIN {
+				k = split(ss, a, " "); split(rs, b, " ")
+				for (i = 1; i <= k; i++)
+					pairs = pairs (i > 1 ? ", " : "") a[i] "/" b[i]
+				printf "| %s | %d | %d | %d | %.2fx | %s | %d | %d |\n", m, n, s, r,
+					(r > 0 ? s / r : 0), pairs, sc, rc }'
 		done
 	done
 	echo
