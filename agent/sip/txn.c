@@ -31,6 +31,7 @@ struct sip_txn {
 	unsigned		ack_bucket;
 	char			*ack_key;
 	osip_message_t		*req;		/* server: until the final; ICT: for its ACK */
+	struct sip_resp_head	head;		/* server: its responses' lines, until the final */
 	char			*text;		/* what a retransmission sends */
 	size_t			len;
 	char			*ack;		/* ICT: the ACK of a non-2xx final */
@@ -124,9 +125,9 @@ static char *ack2xx_key(const osip_message_t *m)
  * The dialog fields an ACK shares with the non-2xx final it acknowledges,
  * whatever its branch: Call-ID, From tag, CSeq number, To tag.
  */
-static char *non2xx_ack_key(const osip_message_t *m)
+static char *non2xx_ack_key(const osip_message_t *m, const char *ours)
 {
-	const char *to_tag = sip_msg_to_tag(m);
+	const char *to_tag = sip_msg_to_tag(m) ?: ours;
 
 	if (!m->call_id || !m->cseq || !to_tag)
 		return NULL;
@@ -142,7 +143,7 @@ static unsigned ack_bucket_of(const struct sip_txns *tx, const char *key)
 /* The IST whose non-2xx final an ACK with another branch acknowledges. */
 static struct sip_txn *find_non2xx(struct sip_txns *tx, const osip_message_t *ack)
 {
-	char *key = non2xx_ack_key(ack);
+	char *key = non2xx_ack_key(ack, NULL);
 	struct sip_txn *t;
 
 	if (!key)
@@ -154,12 +155,16 @@ static struct sip_txn *find_non2xx(struct sip_txns *tx, const osip_message_t *ac
 	return t;
 }
 
-/* Indexes t, an IST that sent the non-2xx final resp; without it, only its branch matches. */
-static void index_non2xx(struct sip_txn *t, const osip_message_t *resp)
+/*
+ * Indexes t, an IST that sent a non-2xx final: its Call-ID, From tag and
+ * CSeq from m (the response, or the request with our To tag to_tag);
+ * without it, only its branch matches.
+ */
+static void index_non2xx(struct sip_txn *t, const osip_message_t *m, const char *to_tag)
 {
 	struct sip_txns *tx = t->tx;
 
-	t->ack_key = non2xx_ack_key(resp);
+	t->ack_key = non2xx_ack_key(m, to_tag);
 	if (!t->ack_key)
 		return;
 	t->ack_bucket = ack_bucket_of(tx, t->ack_key);
@@ -209,6 +214,7 @@ static void free_txn(struct sip_txn *t)
 	loop_timer_cancel(loop, &t->timeout);
 	loop_timer_cancel(loop, &t->trying);
 	osip_message_free(t->req);
+	free(t->head.text);
 	free(t->text);
 	free(t->ack);
 	free(t->ack_key);
@@ -486,10 +492,10 @@ static void on_2xx_giveup(struct loop *loop, void *arg)
 	terminate(t);
 }
 
-/* The 2xx of an INVITE, retransmitted until its ACK (§13.3.1.4). */
-static int start_2xx(struct sip_txn *ist, osip_message_t *resp)
+/* The 2xx of an INVITE, retransmitted until its ACK (§13.3.1.4); m: its keys. */
+static int start_2xx(struct sip_txn *ist, const osip_message_t *m)
 {
-	char *key = ack2xx_key(resp);
+	char *key = ack2xx_key(m);
 	struct sip_txn *old, *t;
 
 	if (!key)
@@ -519,13 +525,62 @@ static int start_2xx(struct sip_txn *ist, osip_message_t *resp)
 	return 0;
 }
 
-int sip_txn_reply(struct sip_txn *t, osip_message_t *resp)
+/*
+ * After t's response went out: its state, timers and ACK keys. keys: the
+ * response, or t's request with our To tag to_tag (the same Call-ID, From
+ * tag and CSeq).
+ */
+static int replied(struct sip_txn *t, int code, const osip_message_t *keys, const char *to_tag)
 {
 	struct sip_txns *tx = t->tx;
+	int err = 0;
+
+	if (code < 200) {
+		t->state = SIP_TXN_PROCEEDING;
+		t->provisional = true;
+		return 0;
+	}
+	loop_timer_cancel(tx->loop, &t->trying);
+	if (t->kind == SIP_TXN_NIST) {
+		t->state = SIP_TXN_COMPLETED;
+		arm_end(t, t->reliable ? 0 : 64 * SIP_T1_MS);		/* Timer J */
+	} else if (code < 300) {
+		/* RFC 6026: Accepted absorbs retransmitted INVITEs for Timer L. */
+		err = start_2xx(t, keys);
+		t->state = SIP_TXN_ACCEPTED;
+		arm_end(t, 64 * SIP_T1_MS);
+	} else {
+		t->state = SIP_TXN_COMPLETED;
+		t->interval = SIP_T1_MS;
+		index_non2xx(t, keys, to_tag);
+		if (!t->reliable)
+			loop_timer_arm(tx->loop, &t->retx, SIP_T1_MS);	/* Timer G */
+		arm_end(t, 64 * SIP_T1_MS);				/* Timer H */
+	}
+	return err;
+}
+
+/* The final response went out: the TU forgets t now, its request and callback go. */
+static void forget_request(struct sip_txn *t)
+{
+	osip_message_free(t->req);
+	t->req = NULL;
+	free(t->head.text);
+	memset(&t->head, 0, sizeof(t->head));
+	t->end_fn = NULL;
+}
+
+static bool can_reply(const struct sip_txn *t)
+{
+	return (t->kind == SIP_TXN_IST || t->kind == SIP_TXN_NIST) &&
+	       (t->state == SIP_TXN_TRYING || t->state == SIP_TXN_PROCEEDING);
+}
+
+int sip_txn_reply(struct sip_txn *t, osip_message_t *resp)
+{
 	int code = resp->status_code, err;
 
-	if ((t->kind != SIP_TXN_IST && t->kind != SIP_TXN_NIST) ||
-	    (t->state != SIP_TXN_TRYING && t->state != SIP_TXN_PROCEEDING)) {
+	if (!can_reply(t)) {
 		osip_message_free(resp);
 		return -EALREADY;
 	}
@@ -535,35 +590,57 @@ int sip_txn_reply(struct sip_txn *t, osip_message_t *resp)
 		return err;
 	}
 	send_text(t, t->text, t->len);
-	if (code < 200) {
-		t->state = SIP_TXN_PROCEEDING;
-		t->provisional = true;
-		osip_message_free(resp);
-		return 0;
-	}
-	loop_timer_cancel(tx->loop, &t->trying);
-	if (t->kind == SIP_TXN_NIST) {
-		t->state = SIP_TXN_COMPLETED;
-		arm_end(t, t->reliable ? 0 : 64 * SIP_T1_MS);		/* Timer J */
-	} else if (code < 300) {
-		/* RFC 6026: Accepted absorbs retransmitted INVITEs for Timer L. */
-		err = start_2xx(t, resp);
-		t->state = SIP_TXN_ACCEPTED;
-		arm_end(t, 64 * SIP_T1_MS);
-	} else {
-		t->state = SIP_TXN_COMPLETED;
-		t->interval = SIP_T1_MS;
-		index_non2xx(t, resp);
-		if (!t->reliable)
-			loop_timer_arm(tx->loop, &t->retx, SIP_T1_MS);	/* Timer G */
-		arm_end(t, 64 * SIP_T1_MS);				/* Timer H */
-	}
+	err = replied(t, code, resp, NULL);
 	osip_message_free(resp);
-	/* The TU forgets t now: its request and callback go. */
-	osip_message_free(t->req);
-	t->req = NULL;
-	t->end_fn = NULL;
+	if (code >= 200)
+		forget_request(t);
 	return err;
+}
+
+int sip_txn_reply_text(struct sip_txn *t, int code, const char *text, size_t len,
+		       const char *to_tag)
+{
+	char *copy;
+	int err;
+
+	if (!can_reply(t))
+		return -EALREADY;
+	if (code < 100 || code > 699 || !t->req)
+		return -EINVAL;
+	copy = malloc(len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, text, len);
+	free(t->text);
+	t->text = copy;
+	t->len = len;
+	send_text(t, t->text, t->len);
+	err = replied(t, code, t->req, to_tag);
+	if (code >= 200)
+		forget_request(t);
+	return err;
+}
+
+int sip_txn_keep_head(struct sip_txn *t, const struct sip_resp_head *h)
+{
+	char *copy;
+
+	if (!can_reply(t) || !t->req)
+		return -EALREADY;
+	if (t->head.text)
+		return 0;
+	copy = malloc(h->len ? h->len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, h->text, h->len);
+	t->head = *h;
+	t->head.text = copy;
+	return 0;
+}
+
+const struct sip_resp_head *sip_txn_head(const struct sip_txn *t)
+{
+	return t->head.text ? &t->head : NULL;
 }
 
 int sip_txn_reply_provisional_text(struct sip_txn *t, const char *text, size_t len)

@@ -140,6 +140,22 @@ struct sip_txn *sip_txn_find_invite(struct sip_txns *tx, const osip_message_t *c
  */
 int sip_txn_reply(struct sip_txn *t, osip_message_t *resp);
 /*
+ * A response the TU printed itself (text, len: copied; sip_msg_resp_text()),
+ * sent and kept as sip_txn_reply() keeps one; to_tag: the tag it gave the
+ * To (for the ACK of a non-2xx final when the request's To had none).
+ * Returns 0, -EALREADY after the final, -EINVAL, -ENOMEM.
+ */
+int sip_txn_reply_text(struct sip_txn *t, int code, const char *text, size_t len,
+		       const char *to_tag);
+/*
+ * Keeps a copy of h (the lines of t's responses, sip_msg_resp_head()) for
+ * the responses the TU sends later, when the request's raw bytes are gone;
+ * dropped at the final response. A head already kept stays.
+ */
+int sip_txn_keep_head(struct sip_txn *t, const struct sip_resp_head *h);
+/* The head kept, or NULL. */
+const struct sip_resp_head *sip_txn_head(const struct sip_txn *t);
+/*
  * A provisional response the TU printed itself (text, len: copied), sent
  * and kept as sip_txn_reply() keeps one. -EALREADY after the final.
  */
