@@ -765,21 +765,66 @@ static int client_text(struct sip_txn *t, osip_message_t *req, const char *raw, 
 	return 0;
 }
 
+/*
+ * The method and top Via's branch of a request we printed ourselves
+ * ("METHOD uri SIP/2.0", then our "Via: ...;branch=..." line first):
+ * false when either is not there or too long.
+ */
+static bool raw_method_branch(const char *text, size_t len, char *method, size_t mlen,
+			      char *branch, size_t blen)
+{
+	const char *end = text + len, *sp = memchr(text, ' ', len), *via, *b, *e;
+
+	if (!sp || (size_t)(sp - text) >= mlen || sp == text)
+		return false;
+	memcpy(method, text, (size_t)(sp - text));
+	method[sp - text] = '\0';
+	via = memmem(text, len, "\r\nVia: ", 7);
+	if (!via)
+		return false;
+	e = memchr(via + 2, '\n', (size_t)(end - via - 2));
+	if (!e)
+		return false;
+	b = memmem(via + 7, (size_t)(e - via - 7), ";branch=", 8);
+	if (!b)
+		return false;
+	b += 8;
+	for (e = b; e < end && *e != ';' && *e != ',' && *e != '\r' && *e != ' '; e++)
+		;
+	if (e == b || (size_t)(e - b) >= blen)
+		return false;
+	memcpy(branch, b, (size_t)(e - b));
+	branch[e - b] = '\0';
+	return true;
+}
+
 static int client_new(struct sip_txns *tx, osip_message_t *req, const char *raw, size_t len,
 		      const struct sip_peer *to, sip_txn_resp_fn fn, void *arg,
 		      struct sip_txn **out)
 {
-	bool invite = !strcmp(req->sip_method, "INVITE");
-	const char *branch = sip_msg_branch(req);
+	char method_buf[32], branch_buf[SIP_TXN_KEY_MAX];
+	const char *method, *branch;
 	struct sip_txn *t;
+	bool invite;
 	char *key;
 	int err;
 
+	if (req) {
+		method = req->sip_method;
+		branch = sip_msg_branch(req);
+	} else if (raw && raw_method_branch(raw, len, method_buf, sizeof(method_buf), branch_buf,
+					    sizeof(branch_buf))) {
+		method = method_buf;
+		branch = branch_buf;
+	} else {
+		return -EINVAL;
+	}
+	invite = !strcmp(method, "INVITE");
 	if (!has_cookie(branch) || tx->count >= SIP_TXN_MAX) {
 		osip_message_free(req);
 		return has_cookie(branch) ? -EBUSY : -EINVAL;
 	}
-	key = client_key(branch, req->sip_method);
+	key = client_key(branch, method);
 	if (!key) {
 		osip_message_free(req);
 		return -EINVAL;
@@ -799,7 +844,7 @@ static int client_new(struct sip_txns *tx, osip_message_t *req, const char *raw,
 		return err;
 	}
 	if (invite)
-		t->req = req;		/* its ACK is built from it */
+		t->req = req;		/* its ACK is built from it (parsed from the text if NULL) */
 	else
 		osip_message_free(req);
 	t->state = invite ? SIP_TXN_CALLING : SIP_TXN_TRYING;
@@ -836,6 +881,16 @@ static int build_ack(struct sip_txn *t, const osip_message_t *resp)
 	void *p;
 	int err = -ENOMEM;
 
+	if (!t->req && t->text) {
+		/* Printed by the TU and not parsed until now: an ACK is rare. */
+		if (osip_message_init(&t->req))
+			return -ENOMEM;
+		if (osip_message_parse(t->req, t->text, t->len)) {
+			osip_message_free(t->req);
+			t->req = NULL;
+			return -EINVAL;
+		}
+	}
 	if (!t->req || osip_message_clone(t->req, &ack))
 		return -ENOMEM;
 	while (osip_list_size(&ack->vias) > 1) {

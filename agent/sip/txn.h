@@ -183,7 +183,9 @@ int sip_txn_client_new(struct sip_txns *tx, osip_message_t *req, const struct si
 /*
  * The same for a request the caller printed itself and parsed into req,
  * unchanged since: text is sent (and resent) as it is, without printing
- * req again.
+ * req again. req NULL: not parsed at all; the method is text's first word
+ * and the branch its first "Via: " line's (an INVITE's text is parsed only
+ * if the ACK of a non-2xx final is to be built from it).
  */
 int sip_txn_client_new_raw(struct sip_txns *tx, osip_message_t *req, const char *text,
 			   size_t len, const struct sip_peer *to, sip_txn_resp_fn fn, void *arg,
