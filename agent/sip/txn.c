@@ -401,6 +401,14 @@ static void on_trying(struct loop *loop, void *arg)
 	(void)loop;
 	if (t->state != SIP_TXN_PROCEEDING || t->provisional || !t->req)
 		return;
+	if (t->head.text) {	/* the TU kept the lines of its responses: no tree */
+		char out[8192];
+		int n = sip_msg_resp_text(&t->head, 100, NULL, NULL, NULL, 0, NULL, 0, out,
+					  sizeof(out));
+
+		if (n > 0 && !sip_txn_reply_text(t, 100, out, (size_t)n, NULL))
+			return;
+	}
 	if (sip_msg_response(t->req, 100, NULL, NULL, NULL, &resp))
 		return;
 	if (!keep_text(t, resp)) {
@@ -641,26 +649,6 @@ int sip_txn_keep_head(struct sip_txn *t, const struct sip_resp_head *h)
 const struct sip_resp_head *sip_txn_head(const struct sip_txn *t)
 {
 	return t->head.text ? &t->head : NULL;
-}
-
-int sip_txn_reply_provisional_text(struct sip_txn *t, const char *text, size_t len)
-{
-	char *copy;
-
-	if ((t->kind != SIP_TXN_IST && t->kind != SIP_TXN_NIST) ||
-	    (t->state != SIP_TXN_TRYING && t->state != SIP_TXN_PROCEEDING))
-		return -EALREADY;
-	copy = malloc(len);
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, text, len);
-	free(t->text);
-	t->text = copy;
-	t->len = len;
-	send_text(t, t->text, t->len);
-	t->state = SIP_TXN_PROCEEDING;
-	t->provisional = true;
-	return 0;
 }
 
 void sip_txn_set_end(struct sip_txn *t, sip_txn_end_fn fn, void *arg)

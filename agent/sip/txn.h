@@ -155,11 +155,6 @@ int sip_txn_reply_text(struct sip_txn *t, int code, const char *text, size_t len
 int sip_txn_keep_head(struct sip_txn *t, const struct sip_resp_head *h);
 /* The head kept, or NULL. */
 const struct sip_resp_head *sip_txn_head(const struct sip_txn *t);
-/*
- * A provisional response the TU printed itself (text, len: copied), sent
- * and kept as sip_txn_reply() keeps one. -EALREADY after the final.
- */
-int sip_txn_reply_provisional_text(struct sip_txn *t, const char *text, size_t len);
 void sip_txn_set_end(struct sip_txn *t, sip_txn_end_fn fn, void *arg);
 /* The request of a server transaction, until its final response. */
 const osip_message_t *sip_txn_request(const struct sip_txn *t);
