@@ -378,14 +378,13 @@ static void add_date(osip_message_t *resp)
 static void challenge(struct sip_server *s, const struct rx *rx, bool proxy, bool stale,
 		      const struct digest_algs *algs)
 {
+	const char *name = proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
 	char chal[DIGEST_ALG_N][DIGEST_CHALLENGE_MAX];
+	char extra[DIGEST_ALG_N * (DIGEST_CHALLENGE_MAX + 32)];
 	osip_message_t *resp;
+	size_t elen = 0;
 	int n = digest_challenges(&s->digest, s->conf->sip_domain, algs, stale,
 				  (uint64_t)s->now(), chal);
-
-	const char *name = proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
-	char extra[DIGEST_ALG_N * (DIGEST_CHALLENGE_MAX + 32)];
-	size_t elen = 0;
 
 	if (n < 0) {
 		sip_srv_reply(s, rx, 500, "Challenge not made");
