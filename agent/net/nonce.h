@@ -58,7 +58,7 @@ struct nonce_bucket {
 
 struct nonce_ctx {
 	unsigned char		secret[32];
-	void			*mac;		/* EVP_MAC_CTX keyed with secret, duplicated per use */
+	void			*mac;		/* EVP_MAC_CTX keyed with secret, reset per use (one thread) */
 	uint32_t		lifetime_s;
 	struct nonce_bucket	*buckets;	/* NONCE_SLOTS / NONCE_WAYS */
 	uint64_t		evictions;

@@ -69,20 +69,13 @@ struct call *b2b_new_call(struct sip_server *s)
 
 /*
  * The caller's 100 Trying, printed from its INVITE's own lines: no
- * response tree to build, print and free (b2b_to_caller()'s way, kept for
- * what this cannot print).
+ * response tree to build, print and free; the transaction keeps those
+ * lines for the 180, 200 and the rest (b2b_to_caller()).
  */
 static void trying(struct call *c, const struct rx *rx)
 {
-	char out[8192];		/* more: -ENOSPC, and b2b_to_caller() prints it */
-	int n = -EINVAL;
-
-	if (rx->buf && rx->sc && rx->req && rx->from && c->st)
-		n = sip_msg_trying_text(rx->req, rx->buf, rx->sc,
-					(const struct sockaddr *)&rx->from->addr, out, sizeof(out));
-	if (n > 0 && !sip_txn_reply_provisional_text(c->st, out, (size_t)n))
-		return;
-	b2b_to_caller(c, 100, NULL, NULL);
+	if (!c->st || rx->t != c->st || sip_srv_reply_text(c->s, rx, 100, NULL, NULL, 0))
+		b2b_to_caller(c, 100, NULL, NULL);
 }
 
 static void b2bua_invite(struct sip_server *s, struct rx *rx, const struct subscriber *caller)

@@ -268,6 +268,8 @@ void b2b_hangup(struct call *c, const char *reason, const char *why);
 
 /* timers.c */
 void b2b_add_timer_headers(const struct leg *l, osip_message_t *resp, bool require);
+/* The same as header lines into out: their length (0: none), -ENOSPC. */
+int b2b_timer_headers_text(const struct leg *l, bool require, char *out, size_t len);
 void b2b_arm_se(struct call *c, int L);
 void b2b_on_se_timer(struct loop *loop, void *arg);
 void b2b_timers_from_answer(struct call *c, const osip_message_t *resp);

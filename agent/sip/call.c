@@ -289,9 +289,8 @@ int b2b_leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq
 	struct leg *l = &c->leg[L];
 	bool ack = !strcmp(method, "ACK");
 	char text[8192], contact[128], via[SIP_VIA_MAX];
-	osip_message_t *m;
 	size_t blen = sdp ? strlen(sdp) : body ? strlen(body) : 0;
-	int n, err;
+	int n;
 
 	if (c->tc && L == SIDE_A && !c->leg[SIDE_A].remote_tag[0])
 		return -ENOTCONN;	/* sluiced's player, or the second party not there yet */
@@ -300,7 +299,7 @@ int b2b_leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq
 		return -EADDRNOTAVAIL;
 	if (!ack)
 		cseq = ++l->cseq;
-	/* Printed once with our Via: parsed for the transaction, sent as it is. */
+	/* Printed once with our Via, sent as it is. */
 	n = snprintf(text, sizeof(text),
 		     "%s %s SIP/2.0\r\n"
 		     "Via: %s\r\n"
@@ -318,18 +317,17 @@ int b2b_leg_request_raw(struct call *c, int L, const char *method, uint32_t cseq
 		     auth ? auth : "", blen ? "Content-Type: " : "",
 		     blen ? (sdp ? "application/sdp" : ctype) : "", blen ? "\r\n" : "", blen,
 		     sdp ? sdp : body ? body : "");
-	err = b2b_parse_request(s, text, n, sizeof(text), NULL, &m);
-	if (err)
-		return err;
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -ENOMEM;
 	if (ack) {
 		s->send(s->send_arg, &l->peer, text, (size_t)n);
 		/* The INVITE's transaction resends it for 2xx retransmissions. */
 		if (ack_of)
 			sip_txn_set_ack(ack_of, text, (size_t)n);
-		osip_message_free(m);
 		return 0;
 	}
-	return sip_txn_client_new_raw(&s->txns, m, text, (size_t)n, &l->peer, fn, arg, NULL);
+	/* Not parsed: the transaction takes its method and branch from the text. */
+	return sip_txn_client_new_raw(&s->txns, NULL, text, (size_t)n, &l->peer, fn, arg, NULL);
 }
 
 static char *dup_or_null(const char *s)

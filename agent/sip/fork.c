@@ -256,8 +256,7 @@ static int send_branch_invite(struct call *c, struct branch *b, const char *auth
 	struct leg *l = &c->leg[SIDE_B];
 	const char *sdp = l->sdp;
 	char text[8192], contact[128], timer[96] = "", via[SIP_VIA_MAX];
-	osip_message_t *m;
-	int n, err;
+	int n;
 
 	_Static_assert(SIP_VIA_MAX <= sizeof(b->via), "the branch keeps its Via");
 	if (b2b_our_contact(s, &b->peer, contact, sizeof(contact)) ||
@@ -268,7 +267,7 @@ static int send_branch_invite(struct call *c, struct branch *b, const char *auth
 	if (c->b_se)
 		snprintf(timer, sizeof(timer), "Session-Expires: %u\r\nMin-SE: %u\r\n", c->b_se,
 			 s->conf->sip_min_se < c->b_se ? s->conf->sip_min_se : c->b_se);
-	/* Printed once with our Via: parsed for the transaction, sent as it is. */
+	/* Printed once with our Via, sent as it is. */
 	n = snprintf(text, sizeof(text),
 		     "INVITE %s SIP/2.0\r\n"
 		     "Via: %s\r\n"
@@ -286,14 +285,14 @@ static int send_branch_invite(struct call *c, struct branch *b, const char *auth
 		     l->call_id, l->invite_cseq, contact, timer, auth ? auth : "",
 		     sdp ? "Content-Type: application/sdp\r\n" : "", sdp ? strlen(sdp) : 0,
 		     sdp ? sdp : "");
-	err = b2b_parse_request(s, text, n, sizeof(text), NULL, &m);
-	if (err)
-		return err;
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -ENOMEM;
 	strcpy(b->via, via);
 	b->ringing = false;
 	b->rseq = 0;
-	return sip_txn_client_new_raw(&s->txns, m, text, (size_t)n, &b->peer, branch_response, b,
-				      NULL) ? -EIO : 0;
+	/* Not parsed: the transaction parses it only for the ACK of a non-2xx final. */
+	return sip_txn_client_new_raw(&s->txns, NULL, text, (size_t)n, &b->peer, branch_response,
+				      b, NULL) ? -EIO : 0;
 }
 
 int b2b_start_branch(struct call *c, const char *ruri, const struct sip_peer *peer,

@@ -1095,8 +1095,9 @@ int sip_msg_raw_response(const char *buf, const struct sip_scan *sc, int code,
 	return o.over ? -ENOSPC : (int)o.len;
 }
 
-int sip_msg_trying_text(const osip_message_t *req, const char *buf, const struct sip_scan *sc,
-			const struct sockaddr *src, char *out, size_t outlen)
+int sip_msg_resp_head(const osip_message_t *req, const char *buf, const struct sip_scan *sc,
+		      const struct sockaddr *src, char *out, size_t outlen,
+		      struct sip_resp_head *h)
 {
 	static const int once[] = { SIP_HDR_FROM, SIP_HDR_TO, SIP_HDR_CALL_ID, SIP_HDR_CSEQ };
 	struct obuf o = { out, 0, outlen, false };
@@ -1109,7 +1110,6 @@ int sip_msg_trying_text(const osip_message_t *req, const char *buf, const struct
 	for (size_t k = 0; k < sizeof(once) / sizeof(once[0]); k++)
 		if (sc->count[once[k]] != 1)
 			return -EINVAL;
-	put_str(&o, "SIP/2.0 100 Trying\r\n");
 	for (i = 0; (v = osip_list_get(&req->vias, i)); i++) {
 		if (i == 0 && src) {
 			if (osip_via_clone(v, &top))
@@ -1136,8 +1136,57 @@ int sip_msg_trying_text(const osip_message_t *req, const char *buf, const struct
 		const struct sip_span *l = &sc->line[once[k]];
 
 		put(&o, buf + l->off, l->len);
+		if (once[k] == SIP_HDR_TO)
+			h->to_end = (uint32_t)o.len;
 		put(&o, "\r\n", 2);
 	}
-	put_str(&o, "Content-Length: 0\r\n\r\n");
+	if (o.over)
+		return -ENOSPC;
+	h->text = out;
+	h->len = (uint32_t)o.len;
+	h->to_tagged = sip_msg_to_tag(req) != NULL;
+	return 0;
+}
+
+int sip_msg_resp_text(const struct sip_resp_head *h, int code, const char *reason,
+		      const char *to_tag, const char *extra, size_t extra_len,
+		      const char *body, size_t body_len, char *out, size_t outlen)
+{
+	struct obuf o = { out, 0, outlen, false };
+	char num[32];
+
+	if (code < 100 || code > 699 || h->to_end > h->len)
+		return -EINVAL;
+	if (!reason)
+		reason = osip_message_get_reason(code);
+	snprintf(num, sizeof(num), "SIP/2.0 %d ", code);
+	put_str(&o, num);
+	put_str(&o, reason ? reason : "Unknown");
+	put(&o, "\r\n", 2);
+	put(&o, h->text, h->to_end);
+	if (code > 100 && to_tag && !h->to_tagged) {
+		put(&o, ";tag=", 5);
+		put_str(&o, to_tag);
+	}
+	put(&o, h->text + h->to_end, h->len - h->to_end);
+	if (extra_len)
+		put(&o, extra, extra_len);
+	snprintf(num, sizeof(num), "Content-Length: %zu\r\n\r\n", body ? body_len : 0);
+	put_str(&o, num);
+	if (body && body_len)
+		put(&o, body, body_len);
 	return o.over ? -ENOSPC : (int)o.len;
+}
+
+int sip_msg_trying_text(const osip_message_t *req, const char *buf, const struct sip_scan *sc,
+			const struct sockaddr *src, char *out, size_t outlen)
+{
+	struct sip_resp_head h;
+	char head[8192];
+	int err = sip_msg_resp_head(req, buf, sc, src, head,
+				    outlen < sizeof(head) ? outlen : sizeof(head), &h);
+
+	if (err)
+		return err;
+	return sip_msg_resp_text(&h, 100, "Trying", NULL, NULL, 0, NULL, 0, out, outlen);
 }

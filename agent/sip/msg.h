@@ -161,10 +161,44 @@ int sip_msg_raw_response(const char *buf, const struct sip_scan *sc, int code,
 			 const char *reason, const char *to_tag, char *out, size_t outlen);
 
 /*
- * A 100 Trying to req, parsed from buf (scanned as sc), printed without a
- * response tree: each Via of req (the top one with received= and rport=
+ * The lines every response to a request repeats (RFC 3261 §8.2.6), printed
+ * once so that each response is a status line, these, its own headers and
+ * body, with no response tree to clone, print and free: each Via of req
+ * printed from the parsed request (the top one with received= and rport=
  * for src, as sip_msg_response() marks it), then From, To, Call-ID and
- * CSeq as their raw lines came. Returns its length, -EINVAL when req has
+ * CSeq as their raw lines came in buf.
+ */
+struct sip_resp_head {
+	char		*text;		/* the lines, each ending CRLF */
+	uint32_t	len;
+	uint32_t	to_end;		/* past the To line's value: where a tag goes */
+	bool		to_tagged;	/* the request's To has a tag: none added */
+};
+
+/*
+ * Prints the head of the responses to req (scanned as sc from buf) into
+ * out; h->text points there. Returns 0, -EINVAL when req has no Via or
+ * one of From, To, Call-ID, CSeq is missing or repeated (print through
+ * sip_msg_response() then), -ENOSPC when out is too small, -ENOMEM.
+ */
+int sip_msg_resp_head(const osip_message_t *req, const char *buf, const struct sip_scan *sc,
+		      const struct sockaddr *src, char *out, size_t outlen,
+		      struct sip_resp_head *h);
+
+/*
+ * A response from its head: the status line (reason NULL: the standard
+ * phrase), the head with ";tag=to_tag" after the To line when code > 100
+ * and the request's To had none, extra (whole header lines, each ending
+ * CRLF), Content-Length and the body. Returns its length, -ENOSPC when
+ * out is too small, -EINVAL for a code outside 100..699.
+ */
+int sip_msg_resp_text(const struct sip_resp_head *h, int code, const char *reason,
+		      const char *to_tag, const char *extra, size_t extra_len,
+		      const char *body, size_t body_len, char *out, size_t outlen);
+
+/*
+ * A 100 Trying to req, parsed from buf (scanned as sc): its head
+ * (sip_msg_resp_head()) after the status line. Returns its length, -EINVAL when req has
  * no Via or one of those four is missing or repeated (print it through
  * sip_msg_response() then), -ENOSPC when out is too small, -ENOMEM.
  */

@@ -7,6 +7,7 @@
  * that carried SDP. The callee's reliable provisionals are PRACKed by us
  * in its early dialog (b2b_prack_branch()).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,87 @@ void b2b_on_rel_timer(struct loop *loop, void *arg)
 	loop_timer_arm(loop, &c->rel_timer, c->rel_wait);
 }
 
+/* The 100rel provisional kept for its resends (RFC 3262 §3). */
+static void keep_reliable(struct call *c, const struct sip_peer *to, const char *text,
+			  size_t len, bool sdp)
+{
+	c->rel_text = malloc(len);
+	if (!c->rel_text)
+		return;
+	memcpy(c->rel_text, text, len);
+	c->rel_len = len;
+	c->rel_wait = SIP_T1_MS;
+	c->rel_sdp = sdp;
+	if (!sip_proto_reliable(to->proto))
+		loop_timer_arm(c->s->loop, &c->rel_timer, SIP_T1_MS);
+}
+
+/* What follows our answer to the caller, once it is printed. */
+static void answer_sent(struct call *c, int code, const char *reason, const char *sdp)
+{
+	if (code >= 200) {
+		b2b_cdr_status(c, code, reason);
+		c->held_code = 0;	/* this final replaces any that waited */
+		stop_reliable(c);
+		sip_txn_set_end(c->st, NULL, NULL);
+		c->st = NULL;	/* the transaction's from here on */
+	}
+	if (sdp && code < 300)
+		b2b_set_leg_sdp(&c->leg[SIDE_A], sdp);
+}
+
+/*
+ * The answer printed as text from the head the INVITE's transaction kept
+ * (sip_srv_response_text()): no response tree. -errno when it cannot be
+ * printed so (nothing sent): the tree's way then.
+ */
+static int to_caller_text(struct call *c, struct rx *r, int code, const char *reason,
+			  const char *sdp)
+{
+	struct sip_server *s = c->s;
+	char extra[1024], out[8192], tag[SIP_TAG_LEN + 1], contact[128];
+	bool rel = code > 100 && code < 200 && c->a_100rel && !c->rel_text;
+	size_t elen = 0;
+	int n = 0;
+
+#define EXTRA(...)							\
+	do {								\
+		int w_ = snprintf(extra + elen, sizeof(extra) - elen, __VA_ARGS__); \
+		if (w_ < 0 || (size_t)w_ >= sizeof(extra) - elen)	\
+			return -ENOSPC;					\
+		elen += (size_t)w_;					\
+	} while (0)
+	if (code > 100 && code < 300) {
+		if (!b2b_our_contact(s, r->from, contact, sizeof(contact)))
+			EXTRA("Contact: %s\r\n", contact);
+		EXTRA("Supported: %s\r\n", B2B_SUPPORTED);
+	}
+	if (code >= 200 && code < 300) {
+		EXTRA("Allow: %s\r\n", SIP_ALLOW);
+		n = b2b_timer_headers_text(&c->leg[SIDE_A], c->a_timer, extra + elen,
+					   sizeof(extra) - elen);
+		if (n < 0)
+			return n;
+		elen += (size_t)n;
+	}
+	if (rel)
+		EXTRA("Require: 100rel\r\nRSeq: %u\r\n", c->rel_rseq + 1);
+	if (sdp)
+		EXTRA("Content-Type: application/sdp\r\n");
+#undef EXTRA
+	n = sip_srv_response_text(s, r, code, reason, extra, elen, sdp, sdp ? strlen(sdp) : 0,
+				  out, sizeof(out), tag);
+	if (n < 0)
+		return n;
+	if (rel) {
+		c->rel_rseq++;
+		keep_reliable(c, r->from, out, (size_t)n, sdp != NULL);
+	}
+	answer_sent(c, code, reason, sdp);
+	sip_txn_reply_text(r->t, code, out, (size_t)n, tag);
+	return 0;
+}
+
 void b2b_to_caller(struct call *c, int code, const char *reason, const char *sdp)
 {
 	struct sip_server *s = c->s;
@@ -98,6 +180,8 @@ void b2b_to_caller(struct call *c, int code, const char *reason, const char *sdp
 	r.from = sip_txn_peer(c->st);
 	r.t = c->st;
 	if (!r.req)
+		return;
+	if (!to_caller_text(c, &r, code, reason, sdp))
 		return;
 	resp = sip_srv_response(s, &r, code, reason);
 	if (!resp)
@@ -120,27 +204,11 @@ void b2b_to_caller(struct call *c, int code, const char *reason, const char *sdp
 		osip_message_set_header(resp, "RSeq", rseq);
 		osip_message_force_update(resp);
 		if (!sip_msg_print(resp, &text, &len)) {
-			c->rel_text = malloc(len);
-			if (c->rel_text) {
-				memcpy(c->rel_text, text, len);
-				c->rel_len = len;
-				c->rel_wait = SIP_T1_MS;
-				c->rel_sdp = sdp != NULL;
-				if (!sip_proto_reliable(r.from->proto))
-					loop_timer_arm(s->loop, &c->rel_timer, SIP_T1_MS);
-			}
+			keep_reliable(c, r.from, text, len, sdp != NULL);
 			osip_free(text);
 		}
 	}
-	if (code >= 200) {
-		b2b_cdr_status(c, code, reason);
-		c->held_code = 0;	/* this final replaces any that waited */
-		stop_reliable(c);
-		sip_txn_set_end(c->st, NULL, NULL);
-		c->st = NULL;	/* the transaction's from here on */
-	}
-	if (sdp && code < 300)
-		b2b_set_leg_sdp(&c->leg[SIDE_A], sdp);
+	answer_sent(c, code, reason, sdp);
 	sip_txn_reply(r.t, resp);
 }
 

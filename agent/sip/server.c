@@ -287,9 +287,63 @@ void sip_srv_send(struct sip_server *s, const struct rx *rx, osip_message_t *res
 	osip_message_free(resp);
 }
 
+int sip_srv_response_text(struct sip_server *s, const struct rx *rx, int code,
+			  const char *reason, const char *extra, size_t extra_len,
+			  const char *body, size_t body_len, char *out, size_t outlen,
+			  char tag[SIP_TAG_LEN + 1])
+{
+	const struct sip_resp_head *h = rx->t ? sip_txn_head(rx->t) : NULL;
+	struct sip_resp_head local;
+	char head[4096];
+	int err;
+
+	if (!rx->req || !rx->from)
+		return -EINVAL;
+	if (!h) {
+		if (!rx->buf || !rx->sc)
+			return -EINVAL;
+		err = sip_msg_resp_head(rx->req, rx->buf, rx->sc,
+					(const struct sockaddr *)&rx->from->addr, head,
+					sizeof(head), &local);
+		if (err)
+			return err;
+		h = &local;
+		/* An INVITE's later responses come when its bytes are gone: keep the head. */
+		if (rx->t && code < 200 && sip_txn_kind(rx->t) == SIP_TXN_IST)
+			sip_txn_keep_head(rx->t, &local);
+	}
+	sip_msg_make_tag(&s->tag_key, rx->req, tag);
+	return sip_msg_resp_text(h, code, reason, tag, extra, extra_len, body, body_len, out,
+				 outlen);
+}
+
+void sip_srv_send_text(struct sip_server *s, const struct rx *rx, int code, const char *reason,
+		       const char *text, size_t len, const char *tag)
+{
+	event_row(s, rx, code, reason);
+	if (rx->t)
+		sip_txn_reply_text(rx->t, code, text, len, tag);
+	else
+		s->send(s->send_arg, rx->from, text, len);
+}
+
+int sip_srv_reply_text(struct sip_server *s, const struct rx *rx, int code, const char *reason,
+		       const char *extra, size_t extra_len)
+{
+	char out[8192], tag[SIP_TAG_LEN + 1];
+	int n = sip_srv_response_text(s, rx, code, reason, extra, extra_len, NULL, 0, out,
+				      sizeof(out), tag);
+
+	if (n < 0)
+		return n;
+	sip_srv_send_text(s, rx, code, reason, out, (size_t)n, tag);
+	return 0;
+}
+
 void sip_srv_reply(struct sip_server *s, const struct rx *rx, int code, const char *reason)
 {
-	sip_srv_send(s, rx, sip_srv_response(s, rx, code, reason));
+	if (sip_srv_reply_text(s, rx, code, reason, NULL, 0))
+		sip_srv_send(s, rx, sip_srv_response(s, rx, code, reason));
 }
 
 /* A response to a request libosip2 could not parse, from its raw lines. */
@@ -324,8 +378,11 @@ static void add_date(osip_message_t *resp)
 static void challenge(struct sip_server *s, const struct rx *rx, bool proxy, bool stale,
 		      const struct digest_algs *algs)
 {
+	const char *name = proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
 	char chal[DIGEST_ALG_N][DIGEST_CHALLENGE_MAX];
+	char extra[DIGEST_ALG_N * (DIGEST_CHALLENGE_MAX + 32)];
 	osip_message_t *resp;
+	size_t elen = 0;
 	int n = digest_challenges(&s->digest, s->conf->sip_domain, algs, stale,
 				  (uint64_t)s->now(), chal);
 
@@ -333,14 +390,22 @@ static void challenge(struct sip_server *s, const struct rx *rx, bool proxy, boo
 		sip_srv_reply(s, rx, 500, "Challenge not made");
 		return;
 	}
+	s->stats.challenges++;
+	s->stats.stale += stale;
+	for (int i = 0; i < n; i++) {
+		int w = snprintf(extra + elen, sizeof(extra) - elen, "%s: %s\r\n", name, chal[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(extra) - elen)
+			break;
+		elen += (size_t)w;
+	}
+	if (!sip_srv_reply_text(s, rx, proxy ? 407 : 401, NULL, extra, elen))
+		return;
 	resp = sip_srv_response(s, rx, proxy ? 407 : 401, NULL);
 	if (!resp)
 		return;
 	for (int i = 0; i < n; i++)
-		osip_message_set_header(resp, proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
-					chal[i]);
-	s->stats.challenges++;
-	s->stats.stale += stale;
+		osip_message_set_header(resp, name, chal[i]);
 	sip_srv_send(s, rx, resp);
 }
 

@@ -28,6 +28,24 @@ osip_message_t *sip_srv_response(struct sip_server *s, const struct rx *rx, int 
 void sip_srv_send(struct sip_server *s, const struct rx *rx, osip_message_t *resp);
 void sip_srv_reply(struct sip_server *s, const struct rx *rx, int code, const char *reason);
 /*
+ * A response to rx's request printed as text (sip_msg_resp_text()), with
+ * no response tree: from the head its transaction kept, else from rx's raw
+ * bytes (an INVITE's transaction keeps that head at its first provisional,
+ * for the responses that come later). extra: whole header lines. Returns
+ * its length with tag (our To tag) set, or -EINVAL/-ENOSPC/-ENOMEM when it
+ * cannot be printed so: build the tree then (sip_srv_response()).
+ */
+int sip_srv_response_text(struct sip_server *s, const struct rx *rx, int code,
+			  const char *reason, const char *extra, size_t extra_len,
+			  const char *body, size_t body_len, char *out, size_t outlen,
+			  char tag[SIP_TAG_LEN + 1]);
+/* Sends a response printed so through rx's transaction, or statelessly without one. */
+void sip_srv_send_text(struct sip_server *s, const struct rx *rx, int code, const char *reason,
+		       const char *text, size_t len, const char *tag);
+/* Both: 0 when sent, else (nothing sent) the caller builds the tree. */
+int sip_srv_reply_text(struct sip_server *s, const struct rx *rx, int code, const char *reason,
+		       const char *extra, size_t extra_len);
+/*
  * Back-pressure (store/queue.h): true, and rx answered 503 with
  * Retry-After, while the store's writer has [store] queue changes waiting.
  */

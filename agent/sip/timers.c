@@ -36,6 +36,17 @@ void b2b_add_timer_headers(const struct leg *l, osip_message_t *resp, bool requi
 		osip_message_set_header(resp, "Require", "timer");
 }
 
+int b2b_timer_headers_text(const struct leg *l, bool require, char *out, size_t len)
+{
+	int n;
+
+	if (!l->se)
+		return 0;
+	n = snprintf(out, len, "Session-Expires: %u;refresher=%s\r\n%s", l->se,
+		     l->se_ours ? "uas" : "uac", require ? "Require: timer\r\n" : "");
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+
 void b2b_arm_se(struct call *c, int L)
 {
 	struct leg *l = &c->leg[L];

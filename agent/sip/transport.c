@@ -565,29 +565,44 @@ static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
 static void on_udp(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sip_transport *tp = arg;
+	struct sip_peer peer[SIP_UDP_BURST];
+	struct mmsghdr mm[SIP_UDP_BURST];
+	struct iovec iov[SIP_UDP_BURST];
 	uint8_t lidx = 0;
+	int got;
 
 	(void)loop;
 	(void)events;
 	for (int i = 0; i < tp->nl; i++)
 		if (tp->l[i].udp_fd == fd)
 			lidx = (uint8_t)i;
+	/* One recvmmsg() for what is there, up to SIP_UDP_BURST: no recvfrom() that finds none. */
+	memset(peer, 0, sizeof(peer));
 	for (int i = 0; i < SIP_UDP_BURST; i++) {
-		struct sip_peer peer = { .len = sizeof(peer.addr), .proto = SIP_UDP, .lidx = lidx };
-		ssize_t n = recvfrom(fd, tp->rxbuf, SIP_MAX_MSG + 1, MSG_TRUNC,
-				     (struct sockaddr *)&peer.addr, &peer.len);
+		iov[i] = (struct iovec){ tp->rxbuf + (size_t)i * (SIP_MAX_MSG + 1), SIP_MAX_MSG + 1 };
+		mm[i].msg_hdr = (struct msghdr){ .msg_name = &peer[i].addr,
+						 .msg_namelen = sizeof(peer[i].addr),
+						 .msg_iov = &iov[i], .msg_iovlen = 1 };
+		mm[i].msg_len = 0;
+	}
+	got = recvmmsg(fd, mm, SIP_UDP_BURST, MSG_TRUNC | MSG_DONTWAIT, NULL);
+	for (int i = 0; i < got; i++) {
+		char *buf = iov[i].iov_base;
+		size_t n = mm[i].msg_len;
 		unsigned flags = 0;
 
-		if (n < 0)
-			break;
+		peer[i].len = mm[i].msg_hdr.msg_namelen;
+		peer[i].proto = SIP_UDP;
+		peer[i].lidx = lidx;
+		/* MSG_TRUNC: msg_len is the datagram's length, even beyond the buffer. */
 		if (n > SIP_MAX_MSG) {
 			tp->stats.oversize++;
 			flags = SIP_RX_OVERSIZE;
 			n = SIP_MAX_MSG;
 		}
-		tp->rxbuf[n] = '\0';
+		buf[n] = '\0';
 		tp->stats.udp_rx++;
-		tp->rx(tp->rx_arg, &peer, tp->rxbuf, (size_t)n, flags);
+		tp->rx(tp->rx_arg, &peer[i], buf, n, flags);
 	}
 	if (tp->rx_done)
 		tp->rx_done(tp->rx_arg);
@@ -695,7 +710,7 @@ int sip_transport_open(struct sip_transport *tp, struct loop *loop,
 	tp->rx_arg = arg;
 	tp->idle_ms = SIP_TCP_IDLE_MS;
 	sip_hash_key_random(&tp->key);
-	tp->rxbuf = malloc(SIP_MAX_MSG + 1);
+	tp->rxbuf = malloc((size_t)SIP_UDP_BURST * (SIP_MAX_MSG + 1));
 	tp->conns = calloc(SIP_TCP_BUCKETS, sizeof(*tp->conns));
 	if (!tp->rxbuf || !tp->conns) {
 		err = -ENOMEM;

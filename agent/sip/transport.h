@@ -139,7 +139,7 @@ struct sip_transport {
 	void			(*rx_done)(void *arg);
 	struct sip_listener	l[SIP_MAX_LISTENERS];
 	int			nl;
-	char			*rxbuf;		/* SIP_MAX_MSG + 1: one datagram */
+	char			*rxbuf;		/* SIP_UDP_BURST datagrams of SIP_MAX_MSG + 1 */
 	struct sip_conn		**conns;	/* SIP_TCP_BUCKETS chains */
 	unsigned		nconns;
 	struct sip_hash_key	key;

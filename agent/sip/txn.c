@@ -31,6 +31,7 @@ struct sip_txn {
 	unsigned		ack_bucket;
 	char			*ack_key;
 	osip_message_t		*req;		/* server: until the final; ICT: for its ACK */
+	struct sip_resp_head	head;		/* server: its responses' lines, until the final */
 	char			*text;		/* what a retransmission sends */
 	size_t			len;
 	char			*ack;		/* ICT: the ACK of a non-2xx final */
@@ -124,9 +125,9 @@ static char *ack2xx_key(const osip_message_t *m)
  * The dialog fields an ACK shares with the non-2xx final it acknowledges,
  * whatever its branch: Call-ID, From tag, CSeq number, To tag.
  */
-static char *non2xx_ack_key(const osip_message_t *m)
+static char *non2xx_ack_key(const osip_message_t *m, const char *ours)
 {
-	const char *to_tag = sip_msg_to_tag(m);
+	const char *to_tag = sip_msg_to_tag(m) ?: ours;
 
 	if (!m->call_id || !m->cseq || !to_tag)
 		return NULL;
@@ -142,7 +143,7 @@ static unsigned ack_bucket_of(const struct sip_txns *tx, const char *key)
 /* The IST whose non-2xx final an ACK with another branch acknowledges. */
 static struct sip_txn *find_non2xx(struct sip_txns *tx, const osip_message_t *ack)
 {
-	char *key = non2xx_ack_key(ack);
+	char *key = non2xx_ack_key(ack, NULL);
 	struct sip_txn *t;
 
 	if (!key)
@@ -154,12 +155,16 @@ static struct sip_txn *find_non2xx(struct sip_txns *tx, const osip_message_t *ac
 	return t;
 }
 
-/* Indexes t, an IST that sent the non-2xx final resp; without it, only its branch matches. */
-static void index_non2xx(struct sip_txn *t, const osip_message_t *resp)
+/*
+ * Indexes t, an IST that sent a non-2xx final: its Call-ID, From tag and
+ * CSeq from m (the response, or the request with our To tag to_tag);
+ * without it, only its branch matches.
+ */
+static void index_non2xx(struct sip_txn *t, const osip_message_t *m, const char *to_tag)
 {
 	struct sip_txns *tx = t->tx;
 
-	t->ack_key = non2xx_ack_key(resp);
+	t->ack_key = non2xx_ack_key(m, to_tag);
 	if (!t->ack_key)
 		return;
 	t->ack_bucket = ack_bucket_of(tx, t->ack_key);
@@ -209,6 +214,7 @@ static void free_txn(struct sip_txn *t)
 	loop_timer_cancel(loop, &t->timeout);
 	loop_timer_cancel(loop, &t->trying);
 	osip_message_free(t->req);
+	free(t->head.text);
 	free(t->text);
 	free(t->ack);
 	free(t->ack_key);
@@ -395,6 +401,14 @@ static void on_trying(struct loop *loop, void *arg)
 	(void)loop;
 	if (t->state != SIP_TXN_PROCEEDING || t->provisional || !t->req)
 		return;
+	if (t->head.text) {	/* the TU kept the lines of its responses: no tree */
+		char out[8192];
+		int n = sip_msg_resp_text(&t->head, 100, NULL, NULL, NULL, 0, NULL, 0, out,
+					  sizeof(out));
+
+		if (n > 0 && !sip_txn_reply_text(t, 100, out, (size_t)n, NULL))
+			return;
+	}
 	if (sip_msg_response(t->req, 100, NULL, NULL, NULL, &resp))
 		return;
 	if (!keep_text(t, resp)) {
@@ -486,10 +500,10 @@ static void on_2xx_giveup(struct loop *loop, void *arg)
 	terminate(t);
 }
 
-/* The 2xx of an INVITE, retransmitted until its ACK (§13.3.1.4). */
-static int start_2xx(struct sip_txn *ist, osip_message_t *resp)
+/* The 2xx of an INVITE, retransmitted until its ACK (§13.3.1.4); m: its keys. */
+static int start_2xx(struct sip_txn *ist, const osip_message_t *m)
 {
-	char *key = ack2xx_key(resp);
+	char *key = ack2xx_key(m);
 	struct sip_txn *old, *t;
 
 	if (!key)
@@ -519,13 +533,62 @@ static int start_2xx(struct sip_txn *ist, osip_message_t *resp)
 	return 0;
 }
 
-int sip_txn_reply(struct sip_txn *t, osip_message_t *resp)
+/*
+ * After t's response went out: its state, timers and ACK keys. keys: the
+ * response, or t's request with our To tag to_tag (the same Call-ID, From
+ * tag and CSeq).
+ */
+static int replied(struct sip_txn *t, int code, const osip_message_t *keys, const char *to_tag)
 {
 	struct sip_txns *tx = t->tx;
+	int err = 0;
+
+	if (code < 200) {
+		t->state = SIP_TXN_PROCEEDING;
+		t->provisional = true;
+		return 0;
+	}
+	loop_timer_cancel(tx->loop, &t->trying);
+	if (t->kind == SIP_TXN_NIST) {
+		t->state = SIP_TXN_COMPLETED;
+		arm_end(t, t->reliable ? 0 : 64 * SIP_T1_MS);		/* Timer J */
+	} else if (code < 300) {
+		/* RFC 6026: Accepted absorbs retransmitted INVITEs for Timer L. */
+		err = start_2xx(t, keys);
+		t->state = SIP_TXN_ACCEPTED;
+		arm_end(t, 64 * SIP_T1_MS);
+	} else {
+		t->state = SIP_TXN_COMPLETED;
+		t->interval = SIP_T1_MS;
+		index_non2xx(t, keys, to_tag);
+		if (!t->reliable)
+			loop_timer_arm(tx->loop, &t->retx, SIP_T1_MS);	/* Timer G */
+		arm_end(t, 64 * SIP_T1_MS);				/* Timer H */
+	}
+	return err;
+}
+
+/* The final response went out: the TU forgets t now, its request and callback go. */
+static void forget_request(struct sip_txn *t)
+{
+	osip_message_free(t->req);
+	t->req = NULL;
+	free(t->head.text);
+	memset(&t->head, 0, sizeof(t->head));
+	t->end_fn = NULL;
+}
+
+static bool can_reply(const struct sip_txn *t)
+{
+	return (t->kind == SIP_TXN_IST || t->kind == SIP_TXN_NIST) &&
+	       (t->state == SIP_TXN_TRYING || t->state == SIP_TXN_PROCEEDING);
+}
+
+int sip_txn_reply(struct sip_txn *t, osip_message_t *resp)
+{
 	int code = resp->status_code, err;
 
-	if ((t->kind != SIP_TXN_IST && t->kind != SIP_TXN_NIST) ||
-	    (t->state != SIP_TXN_TRYING && t->state != SIP_TXN_PROCEEDING)) {
+	if (!can_reply(t)) {
 		osip_message_free(resp);
 		return -EALREADY;
 	}
@@ -535,44 +598,23 @@ int sip_txn_reply(struct sip_txn *t, osip_message_t *resp)
 		return err;
 	}
 	send_text(t, t->text, t->len);
-	if (code < 200) {
-		t->state = SIP_TXN_PROCEEDING;
-		t->provisional = true;
-		osip_message_free(resp);
-		return 0;
-	}
-	loop_timer_cancel(tx->loop, &t->trying);
-	if (t->kind == SIP_TXN_NIST) {
-		t->state = SIP_TXN_COMPLETED;
-		arm_end(t, t->reliable ? 0 : 64 * SIP_T1_MS);		/* Timer J */
-	} else if (code < 300) {
-		/* RFC 6026: Accepted absorbs retransmitted INVITEs for Timer L. */
-		err = start_2xx(t, resp);
-		t->state = SIP_TXN_ACCEPTED;
-		arm_end(t, 64 * SIP_T1_MS);
-	} else {
-		t->state = SIP_TXN_COMPLETED;
-		t->interval = SIP_T1_MS;
-		index_non2xx(t, resp);
-		if (!t->reliable)
-			loop_timer_arm(tx->loop, &t->retx, SIP_T1_MS);	/* Timer G */
-		arm_end(t, 64 * SIP_T1_MS);				/* Timer H */
-	}
+	err = replied(t, code, resp, NULL);
 	osip_message_free(resp);
-	/* The TU forgets t now: its request and callback go. */
-	osip_message_free(t->req);
-	t->req = NULL;
-	t->end_fn = NULL;
+	if (code >= 200)
+		forget_request(t);
 	return err;
 }
 
-int sip_txn_reply_provisional_text(struct sip_txn *t, const char *text, size_t len)
+int sip_txn_reply_text(struct sip_txn *t, int code, const char *text, size_t len,
+		       const char *to_tag)
 {
 	char *copy;
+	int err;
 
-	if ((t->kind != SIP_TXN_IST && t->kind != SIP_TXN_NIST) ||
-	    (t->state != SIP_TXN_TRYING && t->state != SIP_TXN_PROCEEDING))
+	if (!can_reply(t))
 		return -EALREADY;
+	if (code < 100 || code > 699 || !t->req)
+		return -EINVAL;
 	copy = malloc(len);
 	if (!copy)
 		return -ENOMEM;
@@ -581,9 +623,32 @@ int sip_txn_reply_provisional_text(struct sip_txn *t, const char *text, size_t l
 	t->text = copy;
 	t->len = len;
 	send_text(t, t->text, t->len);
-	t->state = SIP_TXN_PROCEEDING;
-	t->provisional = true;
+	err = replied(t, code, t->req, to_tag);
+	if (code >= 200)
+		forget_request(t);
+	return err;
+}
+
+int sip_txn_keep_head(struct sip_txn *t, const struct sip_resp_head *h)
+{
+	char *copy;
+
+	if (!can_reply(t) || !t->req)
+		return -EALREADY;
+	if (t->head.text)
+		return 0;
+	copy = malloc(h->len ? h->len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, h->text, h->len);
+	t->head = *h;
+	t->head.text = copy;
 	return 0;
+}
+
+const struct sip_resp_head *sip_txn_head(const struct sip_txn *t)
+{
+	return t->head.text ? &t->head : NULL;
 }
 
 void sip_txn_set_end(struct sip_txn *t, sip_txn_end_fn fn, void *arg)
@@ -688,21 +753,66 @@ static int client_text(struct sip_txn *t, osip_message_t *req, const char *raw, 
 	return 0;
 }
 
+/*
+ * The method and top Via's branch of a request we printed ourselves
+ * ("METHOD uri SIP/2.0", then our "Via: ...;branch=..." line first):
+ * false when either is not there or too long.
+ */
+static bool raw_method_branch(const char *text, size_t len, char *method, size_t mlen,
+			      char *branch, size_t blen)
+{
+	const char *end = text + len, *sp = memchr(text, ' ', len), *via, *b, *e;
+
+	if (!sp || (size_t)(sp - text) >= mlen || sp == text)
+		return false;
+	memcpy(method, text, (size_t)(sp - text));
+	method[sp - text] = '\0';
+	via = memmem(text, len, "\r\nVia: ", 7);
+	if (!via)
+		return false;
+	e = memchr(via + 2, '\n', (size_t)(end - via - 2));
+	if (!e)
+		return false;
+	b = memmem(via + 7, (size_t)(e - via - 7), ";branch=", 8);
+	if (!b)
+		return false;
+	b += 8;
+	for (e = b; e < end && *e != ';' && *e != ',' && *e != '\r' && *e != ' '; e++)
+		;
+	if (e == b || (size_t)(e - b) >= blen)
+		return false;
+	memcpy(branch, b, (size_t)(e - b));
+	branch[e - b] = '\0';
+	return true;
+}
+
 static int client_new(struct sip_txns *tx, osip_message_t *req, const char *raw, size_t len,
 		      const struct sip_peer *to, sip_txn_resp_fn fn, void *arg,
 		      struct sip_txn **out)
 {
-	bool invite = !strcmp(req->sip_method, "INVITE");
-	const char *branch = sip_msg_branch(req);
+	char method_buf[32], branch_buf[SIP_TXN_KEY_MAX];
+	const char *method, *branch;
 	struct sip_txn *t;
+	bool invite;
 	char *key;
 	int err;
 
+	if (req) {
+		method = req->sip_method;
+		branch = sip_msg_branch(req);
+	} else if (raw && raw_method_branch(raw, len, method_buf, sizeof(method_buf), branch_buf,
+					    sizeof(branch_buf))) {
+		method = method_buf;
+		branch = branch_buf;
+	} else {
+		return -EINVAL;
+	}
+	invite = !strcmp(method, "INVITE");
 	if (!has_cookie(branch) || tx->count >= SIP_TXN_MAX) {
 		osip_message_free(req);
 		return has_cookie(branch) ? -EBUSY : -EINVAL;
 	}
-	key = client_key(branch, req->sip_method);
+	key = client_key(branch, method);
 	if (!key) {
 		osip_message_free(req);
 		return -EINVAL;
@@ -722,7 +832,7 @@ static int client_new(struct sip_txns *tx, osip_message_t *req, const char *raw,
 		return err;
 	}
 	if (invite)
-		t->req = req;		/* its ACK is built from it */
+		t->req = req;		/* its ACK is built from it (parsed from the text if NULL) */
 	else
 		osip_message_free(req);
 	t->state = invite ? SIP_TXN_CALLING : SIP_TXN_TRYING;
@@ -759,6 +869,16 @@ static int build_ack(struct sip_txn *t, const osip_message_t *resp)
 	void *p;
 	int err = -ENOMEM;
 
+	if (!t->req && t->text) {
+		/* Printed by the TU and not parsed until now: an ACK is rare. */
+		if (osip_message_init(&t->req))
+			return -ENOMEM;
+		if (osip_message_parse(t->req, t->text, t->len)) {
+			osip_message_free(t->req);
+			t->req = NULL;
+			return -EINVAL;
+		}
+	}
 	if (!t->req || osip_message_clone(t->req, &ack))
 		return -ENOMEM;
 	while (osip_list_size(&ack->vias) > 1) {

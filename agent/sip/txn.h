@@ -140,10 +140,21 @@ struct sip_txn *sip_txn_find_invite(struct sip_txns *tx, const osip_message_t *c
  */
 int sip_txn_reply(struct sip_txn *t, osip_message_t *resp);
 /*
- * A provisional response the TU printed itself (text, len: copied), sent
- * and kept as sip_txn_reply() keeps one. -EALREADY after the final.
+ * A response the TU printed itself (text, len: copied; sip_msg_resp_text()),
+ * sent and kept as sip_txn_reply() keeps one; to_tag: the tag it gave the
+ * To (for the ACK of a non-2xx final when the request's To had none).
+ * Returns 0, -EALREADY after the final, -EINVAL, -ENOMEM.
  */
-int sip_txn_reply_provisional_text(struct sip_txn *t, const char *text, size_t len);
+int sip_txn_reply_text(struct sip_txn *t, int code, const char *text, size_t len,
+		       const char *to_tag);
+/*
+ * Keeps a copy of h (the lines of t's responses, sip_msg_resp_head()) for
+ * the responses the TU sends later, when the request's raw bytes are gone;
+ * dropped at the final response. A head already kept stays.
+ */
+int sip_txn_keep_head(struct sip_txn *t, const struct sip_resp_head *h);
+/* The head kept, or NULL. */
+const struct sip_resp_head *sip_txn_head(const struct sip_txn *t);
 void sip_txn_set_end(struct sip_txn *t, sip_txn_end_fn fn, void *arg);
 /* The request of a server transaction, until its final response. */
 const osip_message_t *sip_txn_request(const struct sip_txn *t);
@@ -167,7 +178,9 @@ int sip_txn_client_new(struct sip_txns *tx, osip_message_t *req, const struct si
 /*
  * The same for a request the caller printed itself and parsed into req,
  * unchanged since: text is sent (and resent) as it is, without printing
- * req again.
+ * req again. req NULL: not parsed at all; the method is text's first word
+ * and the branch its first "Via: " line's (an INVITE's text is parsed only
+ * if the ACK of a non-2xx final is to be built from it).
  */
 int sip_txn_client_new_raw(struct sip_txns *tx, osip_message_t *req, const char *text,
 			   size_t len, const struct sip_peer *to, sip_txn_resp_fn fn, void *arg,

@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data + 1, size - 1);
 	sip_server_input(&s, &from, buf, size - 1, data[0] & 2 ? SIP_RX_OVERSIZE : 0);
 	sip_server_flush(&s);
-	/* The B2BUA's 100 Trying from the request's lines (fuzzers rarely pass its digest). */
+	/* The B2BUA's responses from the request's lines (fuzzers rarely pass its digest). */
 	memcpy(buf, data + 1, size - 1);
 	{
 		struct sip_scan sc;
@@ -97,10 +97,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!sip_msg_scan(buf, size - 1, &sc) && !sc.code &&
 		    !sip_msg_parse(buf, size - 1, &sc, &m)) {
+			struct sip_resp_head h;
+			char head[4096];
+
 			n = sip_msg_trying_text(m, buf, &sc, (const struct sockaddr *)sin, out,
 						sizeof(out));
 			if (n > 0)
 				sink(NULL, &from, out, (size_t)n);
+			/* Any response printed from the request's lines (the 407, 180, 200s). */
+			if (!sip_msg_resp_head(m, buf, &sc, (const struct sockaddr *)sin, head,
+					       sizeof(head), &h)) {
+				n = sip_msg_resp_text(&h, 100 + data[0] % 600, NULL, "0123456789abcdef",
+						      "Supported: timer\r\n", 18, "v=0\r\n", 5,
+						      out, sizeof(out));
+				if (n > 0)
+					sink(NULL, &from, out, (size_t)n);
+			}
 		}
 		if (m)
 			osip_message_free(m);

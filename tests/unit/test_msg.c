@@ -681,6 +681,86 @@ static void test_trying_text(void **state)
 	free(m);
 }
 
+/* ---- any response printed from the request's lines ---- */
+
+static void test_resp_text(void **state)
+{
+	static const char req[] =
+		"INVITE sip:bob@example.com SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bKtop\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: <sip:alice@example.com>;tag=a1\r\n"
+		"t: \"Bob\" <sip:bob@example.com>\r\n"
+		"Call-ID: resp@192.0.2.1\r\n"
+		"CSeq: 9 INVITE\r\n"
+		"Content-Length: 0\r\n\r\n";
+	static const char extra[] = "Contact: <sip:10.0.0.1:5060>\r\nSupported: timer\r\n";
+	static const char body[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\n";
+	struct sockaddr_in nat = sin4("198.51.100.9", 40000);
+	char buf[sizeof(req)], head[1024], out[2048], *m;
+	struct sip_resp_head h;
+	struct outcome o, back;
+	struct sip_scan sc;
+	osip_body_t *b;
+	int n;
+
+	(void)state;
+	memcpy(buf, req, sizeof(req));
+	assert_int_equal(sip_msg_scan(buf, sizeof(req) - 1, &sc), 0);
+	inbound(req, sizeof(req) - 1, &o, true);
+	assert_int_equal(o.code, 0);
+	assert_int_equal(sip_msg_resp_head(o.msg, buf, &sc, (struct sockaddr *)&nat, head,
+					   sizeof(head), &h), 0);
+	assert_false(h.to_tagged);
+	n = sip_msg_resp_text(&h, 200, NULL, "t9", extra, sizeof(extra) - 1, body,
+			      sizeof(body) - 1, out, sizeof(out));
+	assert_true(n > 0);
+	assert_memory_equal(out, "SIP/2.0 200 OK\r\n", 16);
+	inbound(out, (size_t)n, &back, true);
+	assert_int_equal(back.scan_err, 0);
+	assert_int_equal(back.code, 0);
+	assert_int_equal(osip_message_get_status_code(back.msg), 200);
+	assert_string_equal(sip_msg_to_tag(back.msg), "t9");
+	assert_string_equal(sip_msg_from_tag(back.msg), "a1");
+	assert_string_equal(via_param(osip_list_get(&back.msg->vias, 0), "rport")->gvalue, "40000");
+	assert_non_null(sip_msg_header(back.msg, "supported", 0));
+	assert_int_equal(osip_list_size(&back.msg->contacts), 1);
+	assert_int_equal(osip_list_get(&back.msg->bodies, 0) != NULL, 1);
+	b = osip_list_get(&back.msg->bodies, 0);
+	assert_int_equal(b->length, sizeof(body) - 1);
+	assert_memory_equal(b->body, body, sizeof(body) - 1);
+	osip_message_free(back.msg);
+	/* A 100 gets no tag; a reason of our own; too small: -ENOSPC. */
+	n = sip_msg_resp_text(&h, 100, NULL, "t9", NULL, 0, NULL, 0, out, sizeof(out));
+	assert_true(n > 0);
+	assert_null(memmem(out, (size_t)n, "t9", 2));
+	n = sip_msg_resp_text(&h, 480, "Gone fishing", "t9", NULL, 0, NULL, 0, out, sizeof(out));
+	assert_memory_equal(out, "SIP/2.0 480 Gone fishing\r\n", 26);
+	assert_int_equal(sip_msg_resp_text(&h, 200, NULL, "t9", extra, sizeof(extra) - 1, body,
+					   sizeof(body) - 1, out, 100), -ENOSPC);
+	assert_int_equal(sip_msg_resp_text(&h, 99, NULL, "t9", NULL, 0, NULL, 0, out,
+					   sizeof(out)), -EINVAL);
+	osip_message_free(o.msg);
+
+	/* A To tag already there is kept, not doubled. */
+	m = edit(req, "t:", "To: <sip:bob@example.com>;tag=theirs");
+	{
+		char *b2 = strdup(m);
+
+		assert_int_equal(sip_msg_scan(b2, strlen(m), &sc), 0);
+		inbound(m, strlen(m), &o, true);
+		assert_int_equal(sip_msg_resp_head(o.msg, b2, &sc, NULL, head, sizeof(head), &h), 0);
+		assert_true(h.to_tagged);
+		n = sip_msg_resp_text(&h, 486, NULL, "t9", NULL, 0, NULL, 0, out, sizeof(out));
+		assert_true(n > 0);
+		assert_null(memmem(out, (size_t)n, "t9", 2));
+		assert_non_null(memmem(out, (size_t)n, "tag=theirs", 10));
+		osip_message_free(o.msg);
+		free(b2);
+	}
+	free(m);
+}
+
 /* ---- raw responses ---- */
 
 static void test_raw_response(void **state)
@@ -1059,6 +1139,7 @@ int main(void)
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_raw_response),
 		cmocka_unit_test(test_trying_text),
+		cmocka_unit_test(test_resp_text),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_torture),
 		cmocka_unit_test(test_torture_truncated),

@@ -444,6 +444,111 @@ static void test_ict(void **state)
 	osip_message_free(resp);
 }
 
+/*
+ * Responses the TU printed itself (sip_txn_reply_text()): a 407 whose ACK
+ * on a fresh branch is matched by the To tag given with the text, resent
+ * by Timer G; a 200 retransmitted until the ACK that sip_txn_ack_2xx()
+ * takes; nothing once the final is out.
+ */
+static void test_ist_text_replies(void **state)
+{
+	static const char r407[] = "SIP/2.0 407 Proxy Authentication Required\r\n...";
+	static const char r200[] = "SIP/2.0 200 OK\r\n...";
+	osip_message_t *r = req("INVITE", "z9hG4bKtxt1", 1), *a;
+	struct sip_txn *t;
+	int before;
+
+	(void)state;
+	assert_int_equal(sip_txn_server_new(&fx->tx, r, &fx->udp, &t), 0);
+	assert_int_equal(sip_txn_reply_text(t, 100, "SIP/2.0 100 Trying\r\n", 20, "tt"), 0);
+	assert_int_equal(sip_txn_state(t), SIP_TXN_PROCEEDING);
+	assert_non_null(sip_txn_request(t));
+	assert_int_equal(sip_txn_reply_text(t, 407, r407, sizeof(r407) - 1, "tt"), 0);
+	assert_int_equal(sip_txn_state(t), SIP_TXN_COMPLETED);
+	assert_null(sip_txn_request(t));
+	assert_string_equal(sent_line[nsent - 1], "SIP/2.0 407 Proxy Authentication Required");
+	assert_int_equal(sip_txn_reply_text(t, 500, r407, sizeof(r407) - 1, "tt"), -EALREADY);
+	a = ack_of("z9hG4bKfresh9", 1, "a1", "other", "call-1@example.com");
+	assert_int_equal(sip_txn_server_match(&fx->tx, a, &fx->udp), SIP_TXN_NEW);
+	osip_message_free(a);
+	before = nsent;
+	advance(600);
+	assert_int_equal(nsent, before + 1);		/* Timer G: the text again */
+	assert_string_equal(sent_line[nsent - 1], "SIP/2.0 407 Proxy Authentication Required");
+	a = ack_of("z9hG4bKfresh9", 1, "a1", "tt", "call-1@example.com");
+	assert_int_equal(sip_txn_server_match(&fx->tx, a, &fx->udp), SIP_TXN_ABSORBED);
+	assert_int_equal(sip_txn_state(t), SIP_TXN_CONFIRMED);
+	osip_message_free(a);
+
+	r = req("INVITE", "z9hG4bKtxt2", 2);
+	assert_int_equal(sip_txn_server_new(&fx->tx, r, &fx->udp, &t), 0);
+	assert_int_equal(sip_txn_reply_text(t, 200, r200, sizeof(r200) - 1, "tt"), 0);
+	assert_int_equal(sip_txn_state(t), SIP_TXN_ACCEPTED);
+	before = nsent;
+	advance(600);
+	assert_int_equal(nsent, before + 1);		/* the 2xx again at T1 */
+	assert_string_equal(sent_line[nsent - 1], "SIP/2.0 200 OK");
+	a = ack_of("z9hG4bKfresh10", 2, "a1", "tt", "call-1@example.com");
+	assert_true(sip_txn_ack_2xx(&fx->tx, a));
+	osip_message_free(a);
+	before = nsent;
+	advance(5000);
+	assert_int_equal(nsent, before);
+}
+
+/*
+ * A request the TU printed and did not parse (sip_txn_client_new_raw()
+ * with no tree): the method and branch come from the text; an INVITE's
+ * text is parsed for the ACK of its non-2xx final.
+ */
+static void test_client_raw_unparsed(void **state)
+{
+	static const char inv[] =
+		"INVITE sip:bob@example.com SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKraw1;rport\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: <sip:alice@example.com>;tag=a1\r\n"
+		"To: <sip:bob@example.com>\r\n"
+		"Call-ID: raw-1@example.com\r\n"
+		"CSeq: 5 INVITE\r\n"
+		"Content-Length: 0\r\n\r\n";
+	static const char bye[] =
+		"BYE sip:bob@example.com SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKraw2\r\n"
+		"From: <sip:alice@example.com>;tag=a1\r\n"
+		"To: <sip:bob@example.com>;tag=b\r\n"
+		"Call-ID: raw-1@example.com\r\n"
+		"CSeq: 6 BYE\r\n"
+		"Content-Length: 0\r\n\r\n";
+	osip_message_t *resp;
+
+	(void)state;
+	fx->nresp = 0;
+	assert_int_equal(sip_txn_client_new_raw(&fx->tx, NULL, inv, sizeof(inv) - 1, &fx->udp,
+						on_resp, NULL, NULL), 0);
+	assert_string_equal(sent_line[nsent - 1], "INVITE sip:bob@example.com SIP/2.0");
+	resp = msg("SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKraw1\r\n"
+		   "From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@example.com>;tag=b\r\n"
+		   "Call-ID: raw-1@example.com\r\nCSeq: 5 INVITE\r\nContent-Length: 0\r\n\r\n");
+	assert_true(sip_txn_client_match(&fx->tx, resp));
+	assert_string_equal(sent_line[nsent - 1], "ACK sip:bob@example.com SIP/2.0");
+	osip_message_free(resp);
+	assert_int_equal(fx->nresp, 1);
+	assert_int_equal(fx->resp_codes[0], 486);
+
+	assert_int_equal(sip_txn_client_new_raw(&fx->tx, NULL, bye, sizeof(bye) - 1, &fx->udp,
+						on_resp, NULL, NULL), 0);
+	resp = msg("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKraw2\r\n"
+		   "From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@example.com>;tag=b\r\n"
+		   "Call-ID: raw-1@example.com\r\nCSeq: 6 BYE\r\nContent-Length: 0\r\n\r\n");
+	assert_true(sip_txn_client_match(&fx->tx, resp));
+	osip_message_free(resp);
+	assert_int_equal(fx->resp_codes[1], 200);
+	/* No branch with the magic cookie, or no Via: refused, nothing sent. */
+	assert_int_equal(sip_txn_client_new_raw(&fx->tx, NULL, "BYE x SIP/2.0\r\n\r\n", 17,
+						&fx->udp, on_resp, NULL, NULL), -EINVAL);
+}
+
 static void test_nict(void **state)
 {
 	osip_message_t *r = req("MESSAGE", "z9hG4bKnict1", 1), *resp;
@@ -510,6 +615,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ist_timer_h, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ist_2xx_until_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ist_text_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_raw_unparsed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rfc2543_matching, setup, teardown),
 	};
