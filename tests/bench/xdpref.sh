@@ -10,6 +10,8 @@
 #
 #   tests/bench/xdpref.sh [native|generic ...]      (root)
 #
+# FLOWS=N installs N flows in each program and sends over them all (1 by
+# default).
 # OTHER_SLUICECTL=path/to/sluicectl adds a third program to the rounds:
 # another build's sluice_xdp (sluicectl carries its program), to weigh a
 # change against the code before it in the same run.
@@ -19,7 +21,8 @@ cd "$(dirname "$0")/../.."
 
 require_root
 MODES=${*:-native generic}	# before dataplane.sh, which sets the positional parameters
-NSTREAMS=1
+FLOWS=${FLOWS:-1}
+NSTREAMS=$FLOWS
 ROUNDS=${ROUNDS:-7}
 . tests/bench/dataplane.sh
 
@@ -36,8 +39,12 @@ one() {		# one NAME: the program's ns per packet over one CPU trial
 
 sluice() {	# sluice CTL MODE: that sluicectl's program's ns per packet
 	in_ns $R "$1" -p $PIN load r0,r1 $2 >/dev/null
-	printf '10.80.1.1:20000 from 10.80.1.2:9000 via 10.80.2.1:20000 to 10.80.2.2:20000 rtp clock 8000\n' |
-		in_ns $R "$1" -p $PIN flow add - >/dev/null
+	awk -v n=$FLOWS 'BEGIN {
+		for (i = 0; i < n; i++) {
+			p = 20000 + 2 * i
+			printf "10.80.1.1:%d from 10.80.1.2:9000 via 10.80.2.1:%d to 10.80.2.2:%d rtp clock 8000\n", p, p, p
+		}
+	}' | in_ns $R "$1" -p $PIN flow add - >/dev/null
 	cpu 10.80.1.1 20000 >/dev/null	# warm: the egress resolved, caches filled
 	one
 	in_ns $R "$1" -p $PIN unload >/dev/null
@@ -48,7 +55,7 @@ for mode in $MODES; do
 	for ((i = 0; i < ROUNDS; i++)); do
 		s+=($(sluice "$SLUICECTL" $mode))
 		[ -n "${OTHER_SLUICECTL:-}" ] && o+=($(sluice "$OTHER_SLUICECTL" $mode))
-		in_ns $R "$REF" load r0 r1 $mode 1 10.80.1.2:9000 10.80.1.1 20000 10.80.2.1 \
+		in_ns $R "$REF" load r0 r1 $mode $FLOWS 10.80.1.2:9000 10.80.1.1 20000 10.80.2.1 \
 			10.80.2.2 $SINK_MAC >/dev/null
 		cpu 10.80.1.1 20000 >/dev/null
 		r+=($(one))
@@ -57,11 +64,11 @@ for mode in $MODES; do
 	done
 	sm=$(printf '%s\n' "${s[@]}" | median)
 	rm=$(printf '%s\n' "${r[@]}" | median)
-	awk -v m=$mode -v s=$sm -v r=$rm -v n=$ROUNDS 'BEGIN {
-		printf "%s, 1 flow, medians of %d: sluice_xdp %d ns, reference %d ns, %.2fx\n", m, n, s, r, s / r }'
+	awk -v m=$mode -v s=$sm -v r=$rm -v n=$ROUNDS -v fl=$FLOWS 'BEGIN {
+		printf "%s, %d flows, medians of %d: sluice_xdp %d ns, reference %d ns, %.2fx\n", m, fl, n, s, r, s / r }'
 	if [ ${#o[@]} -gt 0 ]; then
 		om=$(printf '%s\n' "${o[@]}" | median)
-		awk -v m=$mode -v o=$om -v r=$rm 'BEGIN {
-			printf "%s, 1 flow: the other build %d ns, %.2fx the reference\n", m, o, o / r }'
+		awk -v m=$mode -v o=$om -v r=$rm -v fl=$FLOWS 'BEGIN {
+			printf "%s, %d flows: the other build %d ns, %.2fx the reference\n", m, fl, o, o / r }'
 	fi
 done
