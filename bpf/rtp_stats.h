@@ -130,6 +130,19 @@ static __always_inline enum sluice_rtp_clock sluice_rtp_clock(const struct sluic
 }
 
 /*
+ * A.8's part of a counted packet: a pair's first keeps its transit time,
+ * its second takes D against it and updates J; nothing without a clock.
+ */
+static __always_inline void sluice_rtp_update_timing(struct sluice_flow_stats *st, __u32 rtp_ts,
+						     __u32 arrival, enum sluice_rtp_clock clock)
+{
+	if (clock == SLUICE_RTP_CLOCK_PAIR)
+		sluice_rtp_update_jitter(st, rtp_ts, arrival);
+	else if (clock == SLUICE_RTP_CLOCK_FIRST)
+		st->transit = arrival - rtp_ts;
+}
+
+/*
  * Accounts one RTP packet with host-order seq, timestamp and SSRC that
  * arrived at `arrival` (timestamp units; read only when clock, from
  * sluice_rtp_clock(), is not SLUICE_RTP_CLOCK_NONE).
@@ -150,10 +163,7 @@ static __always_inline void sluice_rtp_update(struct sluice_flow_stats *st, __u1
 	}
 	if (!sluice_rtp_update_seq(st, seq))
 		return;
-	if (clock == SLUICE_RTP_CLOCK_PAIR)
-		sluice_rtp_update_jitter(st, rtp_ts, arrival);
-	else if (clock == SLUICE_RTP_CLOCK_FIRST)
-		st->transit = arrival - rtp_ts;
+	sluice_rtp_update_timing(st, rtp_ts, arrival, clock);
 }
 
 /*

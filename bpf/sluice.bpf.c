@@ -517,6 +517,35 @@ static __always_inline __u64 sluice_clock(void)
 }
 
 /*
+ * A forwarded packet's counts: packets, payload bytes, and the first and
+ * last seen times at a packet that read the clock (now 0 for the others).
+ */
+static __always_inline void sluice_count_packet(const struct sluice_pkt *p,
+						struct sluice_flow_stats *st, __u64 now)
+{
+	st->packets++;
+	st->bytes += bpf_ntohs(p->udp->len) - sizeof(struct udphdr);	/* parse.h: len >= 8 */
+	if (now) {
+		if (!st->first_seen_ns)
+			st->first_seen_ns = now;
+		st->last_seen_ns = now;
+	}
+}
+
+/*
+ * An RTP packet's arrival in timestamp units, for jitter: from the clock
+ * where the packet read it for jitter and the flow has a clock rate, else
+ * its own timestamp (which keeps the transit time constant).
+ */
+static __always_inline __u32 sluice_arrival(const struct sluice_xdp_flow *f, __u32 ts, __u64 now,
+					    __u8 clock)
+{
+	if (f->egress.ts_mult && now && clock != SLUICE_RTP_CLOCK_NONE)
+		return sluice_rtp_arrival(now, f->egress.ts_mult);
+	return ts;
+}
+
+/*
  * Plain adds, not atomic ones: a flow's packets arrive on one queue (its
  * 4-tuple hashes to one) and so on one CPU at a time, as for the RTP state
  * beside them, which no atomic could keep consistent anyway. A count lost
@@ -528,26 +557,16 @@ static __always_inline void sluice_account(const struct sluice_pkt *p, struct sl
 					   const bool fast)
 {
 	struct sluice_rtp_hdr *rtp = (void *)p->payload;
-	__u16 udp_len = bpf_ntohs(p->udp->len);
 	struct sluice_flow_stats *st = &f->stats;
-	__u32 ts, arrival;
+	__u32 ts;
 
-	st->packets++;
-	st->bytes += udp_len - sizeof(struct udphdr);	/* parse.h: udp_len >= 8 */
-	if (now) {
-		if (!st->first_seen_ns)
-			st->first_seen_ns = now;
-		st->last_seen_ns = now;
-	}
+	sluice_count_packet(p, st, now);
 	if (sluice_unlikely(rh->kind == SLUICE_RTP_BAD)) {
 		st->rtp_errors++;
 	} else if (rh->kind == SLUICE_RTP_OK && sluice_payload_has(p, sizeof(*rtp), fast)) {
 		ts = bpf_ntohl(rtp->ts);
-		arrival = ts;
-		if (f->egress.ts_mult && now && rh->clock != SLUICE_RTP_CLOCK_NONE)
-			arrival = sluice_rtp_arrival(now, f->egress.ts_mult);
-		sluice_rtp_update(st, bpf_ntohs(rtp->seq), ts, bpf_ntohl(rtp->ssrc), arrival,
-				  rh->clock);
+		sluice_rtp_update(st, bpf_ntohs(rtp->seq), ts, bpf_ntohl(rtp->ssrc),
+				  sluice_arrival(f, ts, now, rh->clock), rh->clock);
 	}
 }
 
@@ -565,20 +584,20 @@ static __always_inline void sluice_egress_age(struct sluice_xdp_flow *f, __u64 n
 /*
  * The fast path's statistics for the packet nearly every one is: RTP of
  * the flow's current source, the next in order or a permissible gap
- * ahead (RFC 3550 A.1's first case). The header read once, the decisions
- * of sluice_rtp_peek(), sluice_reads_clock() and sluice_rtp_update() made
- * once for that case, and no state kept across the clock's call but what
- * is needed after it. Returns false, having changed nothing, for any
- * other packet: sluice_account_fast() takes those the general way.
+ * ahead (RFC 3550 A.1's first case): the header read once and
+ * rtp_stats.h's steps for that case taken straight, without the general
+ * way's sluice_rtp_peek() result kept on the stack across the clock's
+ * call. Returns false, having changed nothing, for any other packet:
+ * sluice_account_fast() takes those the general way.
  */
 static __always_inline bool sluice_account_inorder(const struct sluice_pkt *p,
 						   struct sluice_xdp_flow *f)
 {
 	struct sluice_rtp_hdr *rtp = (void *)p->payload;
 	struct sluice_flow_stats *st = &f->stats;
-	__u32 ssrc, ext, cycles, ts, arrival, mask = sluice_jitter_mask;
 	__u16 seq, udelta;
-	__u64 packets, now = 0;
+	__u32 ssrc, ts;
+	__u64 now = 0;
 	__u8 clock, pt;
 
 	if (sluice_unlikely(!(f->action.flags & SLUICE_F_RTP) ||
@@ -589,45 +608,21 @@ static __always_inline bool sluice_account_inorder(const struct sluice_pkt *p,
 		return false;
 	ssrc = bpf_ntohl(rtp->ssrc);
 	seq = bpf_ntohs(rtp->seq);
-	ext = st->ext_max_seq;
-	udelta = seq - (__u16)ext;
+	udelta = seq - (__u16)st->ext_max_seq;
 	if (sluice_unlikely(!st->received || st->ssrc != ssrc || !udelta ||
 			    udelta >= SLUICE_RTP_MAX_DROPOUT))
 		return false;
-	/* sluice_rtp_clock() for a packet that is the newest. */
-	if (!mask)
-		clock = SLUICE_RTP_CLOCK_PAIR;
-	else if (!(seq & mask))
-		clock = SLUICE_RTP_CLOCK_FIRST;
-	else
-		clock = (seq & mask) == 1 && udelta == 1 ? SLUICE_RTP_CLOCK_PAIR :
-							   SLUICE_RTP_CLOCK_NONE;
-	packets = st->packets;
-	if (clock != SLUICE_RTP_CLOCK_NONE || !(packets & (SLUICE_CLOCK_EVERY - 1))) {
+	clock = sluice_rtp_clock(st, seq, ssrc, sluice_jitter_mask);
+	if (clock != SLUICE_RTP_CLOCK_NONE || !(st->packets & (SLUICE_CLOCK_EVERY - 1))) {
 		now = sluice_clock();
 		sluice_egress_age(f, now);
 	}
-	st->packets = packets + 1;
-	st->bytes += bpf_ntohs(p->udp->len) - sizeof(struct udphdr);
-	if (now) {
-		if (!st->first_seen_ns)
-			st->first_seen_ns = now;
-		st->last_seen_ns = now;
-	}
-	/* A.1 update_seq(), in order with a permissible gap. */
-	cycles = ext & ~(SLUICE_RTP_SEQ_MOD - 1);
-	if (seq < (__u16)ext)
-		cycles += SLUICE_RTP_SEQ_MOD;
-	st->ext_max_seq = cycles | seq;
-	st->received++;
+	sluice_count_packet(p, st, now);
+	sluice_rtp_update_seq(st, seq);		/* in order: always counted */
 	if (clock == SLUICE_RTP_CLOCK_NONE)
 		return true;
 	ts = bpf_ntohl(rtp->ts);
-	arrival = f->egress.ts_mult && now ? sluice_rtp_arrival(now, f->egress.ts_mult) : ts;
-	if (clock == SLUICE_RTP_CLOCK_PAIR)
-		sluice_rtp_update_jitter(st, ts, arrival);
-	else
-		st->transit = arrival - ts;
+	sluice_rtp_update_timing(st, ts, sluice_arrival(f, ts, now, clock), clock);
 	return true;
 }
 
