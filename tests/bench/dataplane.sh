@@ -93,6 +93,19 @@ cpu() {
 	echo $((busy / (rx ? rx : 1)))
 }
 
+# sluice_flows N_ACTIVE N_IDLE: flows as sluicectl lines, the active ones
+# on the generator's ports 20000, 20002, ...
+sluice_flows() {
+	awk -v n=$1 -v idle=$2 'BEGIN {
+		for (i = 0; i < n; i++) {
+			p = 20000 + 2 * i
+			printf "10.80.1.1:%d from 10.80.1.2:9000 via 10.80.2.1:%d to 10.80.2.2:%d rtp clock 8000\n", p, p, p
+		}
+		for (i = 0; i < idle; i++)
+			printf "10.81.%d.%d:%d from 10.82.0.1:9000 via 10.80.2.1:20000 to 10.83.0.1:5000 rtp\n", int(i / 250) % 250, i % 250 + 1, 30000 + int(i / 62500)
+	}'
+}
+
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : 0) }'; }
 
 # The run time and run count (kernel.bpf_stats_enabled) of the XDP program

@@ -41,17 +41,6 @@ RTPE_KEY=
 OUT=${BENCH_OUT:-$TOP/build/bench/results.md}
 . tests/bench/dataplane.sh
 
-sluice_flows() {	# sluice_flows N_ACTIVE N_IDLE: flows as sluicectl lines
-	awk -v n=$1 -v idle=$2 'BEGIN {
-		for (i = 0; i < n; i++) {
-			p = 20000 + 2 * i
-			printf "10.80.1.1:%d from 10.80.1.2:9000 via 10.80.2.1:%d to 10.80.2.2:%d rtp clock 8000\n", p, p, p
-		}
-		for (i = 0; i < idle; i++)
-			printf "10.81.%d.%d:%d from 10.82.0.1:9000 via 10.80.2.1:20000 to 10.83.0.1:5000 rtp\n", int(i / 250) % 250, i % 250 + 1, 30000 + int(i / 62500)
-	}'
-}
-
 echo "# baseline: generator to sink over one veth, no relay" >&2
 base=()
 for ((i = 0; i < REPS; i++)); do base+=($(cpu 10.80.3.1 20000 s1 10.80.3.2:9000)); done

@@ -39,12 +39,7 @@ one() {		# one NAME: the program's ns per packet over one CPU trial
 
 sluice() {	# sluice CTL MODE: that sluicectl's program's ns per packet
 	in_ns $R "$1" -p $PIN load r0,r1 $2 >/dev/null
-	awk -v n=$FLOWS 'BEGIN {
-		for (i = 0; i < n; i++) {
-			p = 20000 + 2 * i
-			printf "10.80.1.1:%d from 10.80.1.2:9000 via 10.80.2.1:%d to 10.80.2.2:%d rtp clock 8000\n", p, p, p
-		}
-	}' | in_ns $R "$1" -p $PIN flow add - >/dev/null
+	sluice_flows $FLOWS 0 | in_ns $R "$1" -p $PIN flow add - >/dev/null
 	cpu 10.80.1.1 20000 >/dev/null	# warm: the egress resolved, caches filled
 	one
 	in_ns $R "$1" -p $PIN unload >/dev/null
