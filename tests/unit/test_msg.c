@@ -84,6 +84,16 @@ static void inbound(const char *text, size_t len, struct outcome *o, bool keep)
 	free(buf);
 }
 
+/*
+ * A request (a string literal of size bytes) copied into buf and scanned,
+ * as the receive path keeps a datagram for the replies built as text.
+ */
+static void scanned(const char *req, size_t size, char *buf, struct sip_scan *sc)
+{
+	memcpy(buf, req, size);
+	assert_int_equal(sip_msg_scan(buf, size - 1, sc), 0);
+}
+
 static void inbound_str(const char *text, struct outcome *o)
 {
 	inbound(text, strlen(text), o, false);
@@ -637,8 +647,7 @@ static void test_trying_text(void **state)
 	int n;
 
 	(void)state;
-	memcpy(buf, req, sizeof(req));
-	assert_int_equal(sip_msg_scan(buf, sizeof(req) - 1, &sc), 0);
+	scanned(req, sizeof(req), buf, &sc);
 	inbound(req, sizeof(req) - 1, &o, true);
 	assert_int_equal(o.code, 0);
 	n = sip_msg_trying_text(o.msg, buf, &sc, (struct sockaddr *)&nat, out, sizeof(out));
@@ -705,8 +714,7 @@ static void test_resp_text(void **state)
 	int n;
 
 	(void)state;
-	memcpy(buf, req, sizeof(req));
-	assert_int_equal(sip_msg_scan(buf, sizeof(req) - 1, &sc), 0);
+	scanned(req, sizeof(req), buf, &sc);
 	inbound(req, sizeof(req) - 1, &o, true);
 	assert_int_equal(o.code, 0);
 	assert_int_equal(sip_msg_resp_head(o.msg, buf, &sc, (struct sockaddr *)&nat, head,
@@ -783,8 +791,7 @@ static void test_raw_response(void **state)
 	int n;
 
 	(void)state;
-	memcpy(buf, req, sizeof(req));
-	assert_int_equal(sip_msg_scan(buf, sizeof(req) - 1, &sc), 0);
+	scanned(req, sizeof(req), buf, &sc);
 	sip_msg_make_tag_raw(&k, buf, &sc, tag);
 	assert_int_equal(strlen(tag), SIP_TAG_LEN);
 	sip_msg_make_tag_raw(&k, buf, &sc, tag2);
@@ -812,8 +819,7 @@ static void test_raw_response(void **state)
 	osip_message_free(o.msg);
 
 	/* Too small a buffer; a default reason; no tag for 100. */
-	memcpy(buf, req, sizeof(req));
-	assert_int_equal(sip_msg_scan(buf, sizeof(req) - 1, &sc), 0);
+	scanned(req, sizeof(req), buf, &sc);
 	assert_int_equal(sip_msg_raw_response(buf, &sc, 400, NULL, tag, out, 40), -ENOSPC);
 	n = sip_msg_raw_response(buf, &sc, 100, NULL, tag, out, sizeof(out));
 	assert_true(n > 0);
