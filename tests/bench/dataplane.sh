@@ -7,22 +7,28 @@
 # and $S, the sink (s0 10.80.2.2), plus a direct link g1-s1 for the
 # baseline. The generator sends from 10.80.1.2:9000. Then the measuring
 # functions: trial, search (the highest rate forwarded with under 0.1%
-# loss), cpu (the machine's busy ns per packet), rep (one run of both
-# against a baseline taken right before), settle (the medians of a row's
-# runs into PPS, NS and PROG) and measure (REPS runs, settled). NSTREAMS,
-# the streams the generator sends over, is the caller's.
+# loss), cpu (the machine's busy ns per packet and the relay's NAPI ns
+# per packet), progtime (an XDP program's own ns per packet), rep (one
+# run of each against a baseline taken right before), settle (the
+# medians of a row's runs into PPS, NS and PROG) and measure (REPS runs,
+# settled). NSTREAMS, the streams the generator sends over, is the
+# caller's.
 require_cmd ip ethtool nsenter
 SLUICECTL=$TOP/agent/sluicectl
 GEN=$TOP/build/bench/rtpgen
 CPU_RATE=${BENCH_CPU_RATE:-50000}
 CPU_SECS=${BENCH_CPU_SECS:-4}
+PROG_SECS=${BENCH_PROG_SECS:-2}
 REPS=${BENCH_REPS:-5}
 TRIAL=${BENCH_TRIAL:-1}
 G=bg$$ R=br$$ S=bs$$
 PIN=/sys/fs/bpf/sluice-bench-$$
 bpffs_ready
+# kernel.bpf_stats_enabled stays off but while progtime measures a
+# program's own time: it adds two clock reads to every run of every
+# program, which the relays' CPU figures would carry.
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)
-sysctl -qw kernel.bpf_stats_enabled=1
+sysctl -qw kernel.bpf_stats_enabled=0
 cleanup_add "sysctl -qw kernel.bpf_stats_enabled=$stats_was"
 mac() { ip -n $1 -o link show $2 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 
@@ -59,12 +65,13 @@ S1_MAC=$(mac $S s1)
 cleanup_add "'$SLUICECTL' -p $PIN unload"
 
 # trial DST PORTS RATE [SECONDS [SINK_IF SRC]]: one run; prints
-# "offered received seconds busy_ns"
+# "offered received seconds busy_ns relay_napi_ns" (the last: time in the
+# relay namespace's veth NAPI polls, rtpgen.c)
 trial() {
 	local out=g0 next=$R0_MAC
 	[ "${5:-s0}" = s1 ] && out=g1 next=$S1_MAC
-	"$GEN" $G gx1 $out $next $S ${5:-s0} ${6:-10.80.1.2:9000} $1 $2 $NSTREAMS $3 ${4:-$TRIAL} |
-		awk '{ print $2, $4, $6, $8 }'
+	RTPGEN_RELAY_NS=$R "$GEN" $G gx1 $out $next $S ${5:-s0} ${6:-10.80.1.2:9000} $1 $2 \
+		$NSTREAMS $3 ${4:-$TRIAL} | awk '{ print $2, $4, $6, $8, $10 }'
 }
 
 lossless() { [ "$1" -gt 0 ] && [ $(($2 * 1000)) -ge $(($1 * 999)) ]; }
@@ -86,12 +93,19 @@ search() {
 	echo $lo
 }
 
-# cpu DST PORTS [SINK_IF SRC]: busy ns per packet at CPU_RATE
+# cpu DST PORTS [SINK_IF SRC]: the machine's busy ns per packet at
+# CPU_RATE, and the ns per packet in the relay's veth NAPI polls
 cpu() {
-	local off rx secs busy
-	read off rx secs busy <<<"$(trial $1 $2 $CPU_RATE $CPU_SECS ${3:-} ${4:-})"
-	echo $((busy / (rx ? rx : 1)))
+	local off rx secs busy napi
+	read off rx secs busy napi <<<"$(trial $1 $2 $CPU_RATE $CPU_SECS ${3:-} ${4:-})"
+	echo $((busy / (rx ? rx : 1))) $((${napi:-0} / (rx ? rx : 1)))
 }
+
+# kernel_path NAME: whether NAME's relay does all its work in the relay's
+# NAPI polls (XDP, the reference relay, IP forwarding), where its CPU per
+# packet is timed there (no other process's time in it); a userspace
+# relay's is the machine's busy time less the baseline's.
+kernel_path() { case $1 in kfwd | xdp-* | ref-*) return 0 ;; esac; return 1; }
 
 # sluice_flows N_ACTIVE N_IDLE: flows as sluicectl lines, the active ones
 # on the generator's ports 20000, 20002, ...
@@ -108,14 +122,30 @@ sluice_flows() {
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : 0) }'; }
 
-# The run time and run count (kernel.bpf_stats_enabled) of the XDP program
-# on the relay's r0: this run's, not another sluice_xdp on the machine.
+# The XDP program on the relay's r0 (this run's, not another sluice_xdp on
+# the machine), and its run time and run count (kernel.bpf_stats_enabled;
+# "0 0" before its first counted run)
+progid() { ip -n $R -d link show r0 2>/dev/null | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -1; }
 progstat() {
-	local id
-	id=$(ip -n $R -d link show r0 2>/dev/null | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -1)
+	local s
+	s=$(bpftool prog show id $1 2>/dev/null |
+		sed -n 's/.*run_time_ns \([0-9]*\) run_cnt \([0-9]*\).*/\1 \2/p' | head -1)
+	echo ${s:-0 0}
+}
+
+# progtime DST PORTS: the relay namespace's XDP program's own ns per
+# packet (kernel.bpf_stats_enabled) over a trial at CPU_RATE; nothing
+# without a program
+progtime() {
+	local id t0 c0 t1 c1
+	id=$(progid)
 	[ -n "$id" ] || return 0
-	bpftool prog show id $id 2>/dev/null |
-		sed -n 's/.*run_time_ns \([0-9]*\) run_cnt \([0-9]*\).*/\1 \2/p' | head -1
+	sysctl -qw kernel.bpf_stats_enabled=1
+	read t0 c0 <<<"$(progstat $id)"
+	trial $1 $2 $CPU_RATE $PROG_SECS >/dev/null
+	read t1 c1 <<<"$(progstat $id)"
+	sysctl -qw kernel.bpf_stats_enabled=0
+	echo $(( (t1 - t0) / ((c1 - c0) ? (c1 - c0) : 1) ))
 }
 
 # rep NAME FLOWS DST PORTS: one run of both (the lossless rate, then the
@@ -123,20 +153,21 @@ progstat() {
 # sample of NAME/FLOWS for settle
 declare -A PPS NS PROG SAMPLES_PPS SAMPLES_NS SAMPLES_PROG
 rep() {
-	local key=$1/$2 dst=$3 ports=$4 p n base t0 c0 t1 c1 prog=
+	local key=$1/$2 dst=$3 ports=$4 p n base busy napi prog
 	p=$(search $dst $ports)
 	# The baseline right before, so that drift in the machine's
 	# background load cancels out of the difference.
-	base=$(cpu 10.80.3.1 20000 s1 10.80.3.2:9000)
-	read t0 c0 <<<"$(progstat)"
-	n=$(( $(cpu $dst $ports) - base ))
-	read t1 c1 <<<"$(progstat)"
-	[ -n "$t0" ] && prog=$(( (t1 - t0) / ((c1 - c0) ? (c1 - c0) : 1) ))
+	read base napi <<<"$(cpu 10.80.3.1 20000 s1 10.80.3.2:9000)"
+	read busy napi <<<"$(cpu $dst $ports)"
+	busy=$((busy - base))
+	n=$busy
+	kernel_path $1 && n=$napi
+	prog=$(progtime $dst $ports)
 	SAMPLES_PPS[$key]+=" $p"
 	SAMPLES_NS[$key]+=" $n"
 	[ -n "$prog" ] && SAMPLES_PROG[$key]+=" $prog"
 	echo "  $1, $2 flows, run $(wc -w <<<"${SAMPLES_PPS[$key]}"): $p pps lossless," \
-		"relay $n ns/packet${prog:+, program $prog ns}" >&2
+		"relay $n ns/packet (NAPI $napi, busy less baseline $busy)${prog:+, program $prog ns}" >&2
 }
 
 # settle NAME FLOWS: the medians of NAME/FLOWS's samples into PPS, NS, PROG

@@ -16,12 +16,18 @@
 #                      calls set up through its NG socket
 #
 # it finds the highest offered rate forwarded with under 0.1% loss
-# (bisection over 1-second trials), and the relay's CPU time per packet:
-# the machine's busy time (all cores, /proc/stat, steal excluded) per
-# packet over 4 seconds at 50,000 pps, minus the same measured just before
-# for a baseline where the generator sends to the sink over a direct veth.
-# For the XDP paths, kernel.bpf_stats_enabled also gives the program's own
-# run time per packet. The generator is a socket sender on the same
+# (bisection over 1-second trials), and the relay's CPU time per packet
+# over 4 seconds at 50,000 pps. For the kernel paths (XDP, the reference
+# relay, IP forwarding) that is the time spent in the NAPI polls of the
+# relay namespace's veths, where they do all their work (bench.bpf.c's
+# tracepoint programs, loaded by rtpgen): no other process's time is in
+# it. For the userspace relays, whose work runs in their processes too,
+# it is the machine's busy time (all cores, /proc/stat, steal excluded)
+# per packet, minus the same measured just before for a baseline where
+# the generator sends to the sink over a direct veth. For the XDP paths,
+# a 2-second trial with kernel.bpf_stats_enabled (off for the rest: it
+# costs every run two clock reads) gives the program's own run time per
+# packet. The generator is a socket sender on the same
 # two cores, so on this machine it caps every path's lossless rate; the
 # relay's CPU per packet is the figure that compares the relays, and
 # 1e9 / it is what one core of relay would forward. Each measurement is
@@ -43,7 +49,7 @@ OUT=${BENCH_OUT:-$TOP/build/bench/results.md}
 
 echo "# baseline: generator to sink over one veth, no relay" >&2
 base=()
-for ((i = 0; i < REPS; i++)); do base+=($(cpu 10.80.3.1 20000 s1 10.80.3.2:9000)); done
+for ((i = 0; i < REPS; i++)); do base+=($(cpu 10.80.3.1 20000 s1 10.80.3.2:9000 | cut -d" " -f1)); done
 BASE_NS=$(printf '%s\n' "${base[@]}" | median)
 echo "  generator and sink: $BASE_NS ns/packet" >&2
 
@@ -207,6 +213,10 @@ refns=${NS[$RTPE_KEY]:-0}
 				(refns > 0 && n > 0) ? sprintf("%.1fx", refns / n) : "n/a"
 		}'
 	done
+	echo
+	echo "Relay CPU: for the kernel paths the time in the relay namespace's NAPI polls" \
+		"per packet, for the userspace relays the machine's busy time per packet less" \
+		"the generator's and the sink's (the baseline's)."
 	echo
 	echo "sluice_xdp beside the reference relay, the program's own time per packet (kernel.bpf_stats_enabled) and the relay's CPU per packet:"
 	echo

@@ -29,13 +29,8 @@ ROUNDS=${ROUNDS:-7}
 REF=$TOP/build/bench/refrelay
 SINK_MAC=$(mac $S s0)
 
-one() {		# one NAME: the program's ns per packet over one CPU trial
-	local t0 c0 t1 c1
-	read t0 c0 <<<"$(progstat)"
-	cpu 10.80.1.1 20000 >/dev/null
-	read t1 c1 <<<"$(progstat)"
-	echo $(( (t1 - t0) / ((c1 - c0) ? (c1 - c0) : 1) ))
-}
+PROG_SECS=$CPU_SECS
+one() { progtime 10.80.1.1 20000; }	# the program's ns per packet over one CPU trial
 
 sluice() {	# sluice CTL MODE: that sluicectl's program's ns per packet
 	in_ns $R "$1" -p $PIN load r0,r1 $2 >/dev/null
