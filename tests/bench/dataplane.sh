@@ -93,18 +93,27 @@ search() {
 	echo $lo
 }
 
-# cpu DST PORTS [SINK_IF SRC]: the machine's busy ns per packet at
-# CPU_RATE, and the ns per packet in the relay's veth NAPI polls
+# proc_ns PID: the ns the process's threads have been on a CPU (schedstat)
+proc_ns() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%d\n", n }'; }
+
+# cpu DST PORTS [SINK_IF SRC]: at CPU_RATE, per packet, the machine's busy
+# ns, the ns in the relay's veth NAPI polls and the ns of RELAY_PID's
+# threads (0 without one)
 cpu() {
-	local off rx secs busy napi
+	local off rx secs busy napi p0=0 p1=0
+	[ -n "${RELAY_PID:-}" ] && p0=$(proc_ns $RELAY_PID)
 	read off rx secs busy napi <<<"$(trial $1 $2 $CPU_RATE $CPU_SECS ${3:-} ${4:-})"
-	echo $((busy / (rx ? rx : 1))) $((${napi:-0} / (rx ? rx : 1)))
+	[ -n "${RELAY_PID:-}" ] && p1=$(proc_ns $RELAY_PID)
+	rx=$((rx ? rx : 1))
+	echo $((busy / rx)) $((${napi:-0} / rx)) $(((p1 - p0) / rx))
 }
 
 # kernel_path NAME: whether NAME's relay does all its work in the relay's
-# NAPI polls (XDP, the reference relay, IP forwarding), where its CPU per
-# packet is timed there (no other process's time in it); a userspace
-# relay's is the machine's busy time less the baseline's.
+# NAPI polls (XDP, the reference relay, IP forwarding), so that its CPU
+# per packet is the time there. A userspace relay's (RELAY_PID, its
+# process) is that and its threads' time; without RELAY_PID, the
+# machine's busy time less the baseline's, in which every other
+# process's time is too.
 kernel_path() { case $1 in kfwd | xdp-* | ref-*) return 0 ;; esac; return 1; }
 
 # sluice_flows N_ACTIVE N_IDLE: flows as sluicectl lines, the active ones
@@ -153,21 +162,27 @@ progtime() {
 # sample of NAME/FLOWS for settle
 declare -A PPS NS PROG SAMPLES_PPS SAMPLES_NS SAMPLES_PROG
 rep() {
-	local key=$1/$2 dst=$3 ports=$4 p n base busy napi prog
+	local key=$1/$2 dst=$3 ports=$4 p n base busy napi proc prog
 	p=$(search $dst $ports)
 	# The baseline right before, so that drift in the machine's
 	# background load cancels out of the difference.
-	read base napi <<<"$(cpu 10.80.3.1 20000 s1 10.80.3.2:9000)"
-	read busy napi <<<"$(cpu $dst $ports)"
+	read base napi proc <<<"$(cpu 10.80.3.1 20000 s1 10.80.3.2:9000)"
+	read busy napi proc <<<"$(cpu $dst $ports)"
 	busy=$((busy - base))
-	n=$busy
-	kernel_path $1 && n=$napi
+	if kernel_path $1; then
+		n=$napi
+	elif [ -n "${RELAY_PID:-}" ]; then
+		n=$((napi + proc))
+	else
+		n=$busy
+	fi
 	prog=$(progtime $dst $ports)
 	SAMPLES_PPS[$key]+=" $p"
 	SAMPLES_NS[$key]+=" $n"
 	[ -n "$prog" ] && SAMPLES_PROG[$key]+=" $prog"
 	echo "  $1, $2 flows, run $(wc -w <<<"${SAMPLES_PPS[$key]}"): $p pps lossless," \
-		"relay $n ns/packet (NAPI $napi, busy less baseline $busy)${prog:+, program $prog ns}" >&2
+		"relay $n ns/packet (NAPI $napi, process $proc, busy less baseline $busy)${prog:+," \
+		"program $prog ns}" >&2
 }
 
 # settle NAME FLOWS: the medians of NAME/FLOWS's samples into PPS, NS, PROG

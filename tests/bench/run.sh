@@ -22,9 +22,11 @@
 # relay namespace's veths, where they do all their work (bench.bpf.c's
 # tracepoint programs, loaded by rtpgen): no other process's time is in
 # it. For the userspace relays, whose work runs in their processes too,
-# it is the machine's busy time (all cores, /proc/stat, steal excluded)
-# per packet, minus the same measured just before for a baseline where
-# the generator sends to the sink over a direct veth. For the XDP paths,
+# it is that and their threads' time on a CPU (schedstat). The machine's
+# busy time (all cores, /proc/stat, steal excluded) per packet, minus
+# the same measured just before for a baseline where the generator sends
+# to the sink over a direct veth, is in the log beside it: it was the
+# figure until 2026-12-06, and any other process's work moves it. For the XDP paths,
 # a 2-second trial with kernel.bpf_stats_enabled (off for the rest: it
 # costs every run two clock reads) gives the program's own run time per
 # packet. The generator is a socket sender on the same
@@ -129,7 +131,7 @@ if command -v rtpengine >/dev/null; then
 		# One slow pass so that rtpengine has seen every stream once.
 		NSTREAMS=$RTPE_CALLS
 		trial 10.80.1.1 @$TMP/rtpe.ports 20000 1 >/dev/null
-		measure rtpengine $((2 * RTPE_CALLS)) 10.80.1.1 @$TMP/rtpe.ports
+		RELAY_PID=$RTPE measure rtpengine $((2 * RTPE_CALLS)) 10.80.1.1 @$TMP/rtpe.ports
 		RTPE_KEY=rtpengine/$((2 * RTPE_CALLS))
 	else
 		echo "rtpengine: call setup failed, see $TMP/rtpengine.log" >&2
@@ -169,7 +171,7 @@ CONF
 		10.80.2.2 20000 >$TMP/user.ports; then
 		NSTREAMS=$RTPE_CALLS
 		trial 10.80.1.1 @$TMP/user.ports 20000 1 >/dev/null
-		measure sluice-user $((2 * RTPE_CALLS)) 10.80.1.1 @$TMP/user.ports
+		RELAY_PID=$SUSER measure sluice-user $((2 * RTPE_CALLS)) 10.80.1.1 @$TMP/user.ports
 		USER_KEY=sluice-user/$((2 * RTPE_CALLS))
 	else
 		echo "sluiced: call setup failed: $(tail -3 $TMP/sluiced-user.log)" >&2
@@ -214,9 +216,8 @@ refns=${NS[$RTPE_KEY]:-0}
 		}'
 	done
 	echo
-	echo "Relay CPU: for the kernel paths the time in the relay namespace's NAPI polls" \
-		"per packet, for the userspace relays the machine's busy time per packet less" \
-		"the generator's and the sink's (the baseline's)."
+	echo "Relay CPU: the time in the relay namespace's NAPI polls per packet, and for" \
+		"the userspace relays their threads' time on a CPU besides."
 	echo
 	echo "sluice_xdp beside the reference relay, the program's own time per packet (kernel.bpf_stats_enabled) and the relay's CPU per packet:"
 	echo
