@@ -181,8 +181,8 @@ rep() {
 	SAMPLES_NS[$key]+=" $n"
 	[ -n "$prog" ] && SAMPLES_PROG[$key]+=" $prog"
 	echo "  $1, $2 flows, run $(wc -w <<<"${SAMPLES_PPS[$key]}"): $p pps lossless," \
-		"relay $n ns/packet (NAPI $napi, process $proc, busy less baseline $busy)${prog:+," \
-		"program $prog ns}" >&2
+		"relay $n ns/packet (NAPI $napi, process $proc, busy less baseline $busy)" \
+		"${prog:+program $prog ns}" >&2
 }
 
 # settle NAME FLOWS: the medians of NAME/FLOWS's samples into PPS, NS, PROG
