@@ -214,20 +214,28 @@ $(BENCH_DIR)/bench.skel.h: $(BENCH_DIR)/bench.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name bench > $@.tmp && mv $@.tmp $@
 
-$(BENCH_DIR)/ref.bpf.o: tests/bench/ref.bpf.c
+# The reference relay, and (wide/) the same with its flow in the shape of
+# sluice_xdp's, four cache lines (tests/bench/ref.h; REF=build/bench/wide/refrelay
+# tests/bench/xdpref.sh).
+$(BENCH_DIR)/ref.bpf.o $(BENCH_DIR)/wide/ref.bpf.o: tests/bench/ref.bpf.c tests/bench/ref.h
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(if $(findstring /wide/,$@),-DREF_LINES=4) -c $< -o $@
 
 $(BENCH_DIR)/ref.skel.h: $(BENCH_DIR)/ref.bpf.o
+$(BENCH_DIR)/wide/ref.skel.h: $(BENCH_DIR)/wide/ref.bpf.o
+$(BENCH_DIR)/ref.skel.h $(BENCH_DIR)/wide/ref.skel.h:
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name ref > $@.tmp && mv $@.tmp $@
 
-$(BENCH_DIR)/refrelay: tests/bench/refrelay.c $(BENCH_DIR)/ref.skel.h
+$(BENCH_DIR)/refrelay: $(BENCH_DIR)/ref.skel.h
+$(BENCH_DIR)/wide/refrelay: $(BENCH_DIR)/wide/ref.skel.h
+$(BENCH_DIR)/refrelay $(BENCH_DIR)/wide/refrelay: tests/bench/refrelay.c tests/bench/ref.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) -I$(BENCH_DIR) $< -o $@ -lbpf -lelf -lz
+	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) $(if $(findstring /wide/,$@),-DREF_LINES=4) \
+		-I$(@D) $< -o $@ -lbpf -lelf -lz
 
-$(BENCH_DIR)/xdpcost: tests/bench/xdpcost.c $(BENCH_DIR)/ref.skel.h $(SKEL)
+$(BENCH_DIR)/xdpcost: tests/bench/xdpcost.c tests/bench/ref.h $(BENCH_DIR)/ref.skel.h $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SLUICE_CFLAGS) -I$(BENCH_DIR) -Itests/bpf $< -o $@ -lbpf -lelf -lz
 

@@ -18,17 +18,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-struct ref_key {
-	__be32	saddr, daddr;
-	__be16	sport, dport;
-};
-
-struct ref_flow {
-	__be32	saddr, daddr;
-	__be16	sport, dport;
-	__u8	smac[ETH_ALEN], dmac[ETH_ALEN];
-	__u32	ifindex;
-};
+#include "ref.h"
 
 #ifndef REF_MAX_FLOWS
 #define REF_MAX_FLOWS 131072
@@ -82,6 +72,9 @@ int ref_relay(struct xdp_md *ctx)
 	f = bpf_map_lookup_elem(&ref_flows, &key);
 	if (!f)
 		return XDP_PASS;
+#if REF_LINES == 4
+	f->packets++;
+#endif
 	addr = add32(add32(0, ip->saddr, f->saddr), ip->daddr, f->daddr);
 	ports = add32(0, (__u32)udp->source << 16 | udp->dest, (__u32)f->sport << 16 | f->dport);
 	ip->check = apply(ip->check, addr);

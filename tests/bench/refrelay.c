@@ -30,19 +30,8 @@
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 
+#include "ref.h"
 #include "ref.skel.h"
-
-struct ref_key {
-	__be32	saddr, daddr;
-	__be16	sport, dport;
-};
-
-struct ref_flow {
-	__be32	saddr, daddr;
-	__be16	sport, dport;
-	__u8	smac[ETH_ALEN], dmac[ETH_ALEN];
-	__u32	ifindex;
-};
 
 static int own_mac(const char *ifname, __u8 mac[ETH_ALEN])
 {

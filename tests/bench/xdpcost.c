@@ -44,6 +44,7 @@
 
 #include "netns.h"
 #include "pkt.h"
+#include "ref.h"
 #include "ref.skel.h"
 #include "sluice.skel.h"
 
@@ -53,18 +54,6 @@
 #define PROF_NO_RTP		(1u << 2)
 #define PROF_NO_VERDICTS	(1u << 3)
 #define PROF_NO_CLOCK		(1u << 4)
-
-struct ref_key {
-	__be32	saddr, daddr;
-	__be16	sport, dport;
-};
-
-struct ref_flow {
-	__be32	saddr, daddr;
-	__be16	sport, dport;
-	__u8	smac[6], dmac[6];
-	__u32	ifindex;
-};
 
 #define PORT0	20000
 

@@ -12,6 +12,8 @@
 #
 # FLOWS=N installs N flows in each program and sends over them all (1 by
 # default).
+# REF=path/to/refrelay takes another build of the reference relay (make
+# build/bench/wide/refrelay: its flow in sluice_xdp's four cache lines).
 # OTHER_SLUICECTL=path/to/sluicectl adds a third program to the rounds:
 # another build's sluice_xdp (sluicectl carries its program), to weigh a
 # change against the code before it in the same run.
@@ -26,7 +28,7 @@ NSTREAMS=$FLOWS
 ROUNDS=${ROUNDS:-7}
 . tests/bench/dataplane.sh
 
-REF=$TOP/build/bench/refrelay
+REF=${REF:-$TOP/build/bench/refrelay}
 SINK_MAC=$(mac $S s0)
 
 PROG_SECS=$CPU_SECS
