@@ -94,7 +94,7 @@ search() {
 }
 
 # proc_ns PID: the ns the process's threads have been on a CPU (schedstat)
-proc_ns() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%d\n", n }'; }
+proc_ns() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%.0f\n", n }'; }	# not %d: mawk stops at 2^31
 
 # cpu DST PORTS [SINK_IF SRC]: at CPU_RATE, per packet, the machine's busy
 # ns, the ns in the relay's veth NAPI polls and the ns of RELAY_PID's
