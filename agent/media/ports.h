@@ -9,11 +9,12 @@
  * the userspace relay always has somewhere to receive a stream's first
  * packets, and whatever the kernel does not forward still arrives. A port
  * another program already holds is skipped, not an error. Freed pairs go
- * to the back of the queue, so a port is not reused while late packets of
- * its last call may still be on the way. A freed pair keeps its sockets
- * (what arrives meanwhile is dropped: as it comes when the loop watches
- * them, below, else when the pair is handed out again): binding
- * and closing four sockets per call was most of a call's set-up cost, and
+ * to the back of a queue and rest there (below), so a port is not reused
+ * while late packets of its last call may still be on the way. A freed
+ * pair keeps its sockets (what arrives meanwhile is dropped: as it comes
+ * when the loop watches them, below, else when the pair is handed out
+ * again): binding and closing four sockets per call was most of a call's
+ * set-up cost, and
  * a port once sluice's stays sluice's. At most an eighth of the process's
  * file descriptor limit in pairs keeps them (the rest close when freed), so
  * that idle pairs do not fill the descriptor table and leave a busy relay
