@@ -51,6 +51,7 @@ struct loop {
 	uint32_t	heap_len;
 	uint32_t	heap_cap;
 	uint64_t	armed_ms;	/* what the timerfd is set to, 0 = off */
+	bool		rearm;		/* the heap's top changed since (loop_rearm_later()) */
 
 	struct {
 		loop_signal_cb	cb;
@@ -353,6 +354,16 @@ static void loop_rearm(struct loop *loop)
 		LOG(L_ERROR, "[core] timerfd_settime: %s", strerror(errno));
 }
 
+/*
+ * Timers armed or cancelled while the loop serves an iteration (several per
+ * SIP message: retransmission, transaction end, the call's own) set the
+ * timerfd once, before the loop waits again, instead of once each.
+ */
+static void loop_rearm_later(struct loop *loop)
+{
+	loop->rearm = true;
+}
+
 void loop_timer_init(struct loop_timer *t, loop_timer_cb cb, void *arg)
 {
 	memset(t, 0, sizeof(*t));
@@ -370,7 +381,7 @@ int loop_timer_arm(struct loop *loop, struct loop_timer *t, uint64_t delay_ms)
 		t->when_ms = when;
 		heap_down(loop, t->heap_idx - 1);
 		heap_up(loop, t->heap_idx - 1);
-		loop_rearm(loop);
+		loop_rearm_later(loop);
 		return 0;
 	}
 	if (loop->heap_len == loop->heap_cap) {
@@ -386,7 +397,7 @@ int loop_timer_arm(struct loop *loop, struct loop_timer *t, uint64_t delay_ms)
 	t->when_ms = when;
 	heap_set(loop, loop->heap_len++, t);
 	heap_up(loop, loop->heap_len - 1);
-	loop_rearm(loop);
+	loop_rearm_later(loop);
 	return 0;
 }
 
@@ -395,7 +406,7 @@ void loop_timer_cancel(struct loop *loop, struct loop_timer *t)
 	if (!t->heap_idx)
 		return;
 	heap_remove(loop, t);
-	loop_rearm(loop);
+	loop_rearm_later(loop);
 }
 
 unsigned loop_run_timers(struct loop *loop)
@@ -410,7 +421,7 @@ unsigned loop_run_timers(struct loop *loop)
 		t->cb(loop, t->arg);
 		fired++;
 	}
-	loop_rearm(loop);
+	loop_rearm_later(loop);
 	return fired;
 }
 
@@ -520,10 +531,15 @@ int loop_run(struct loop *loop)
 
 	loop->stop = false;
 	while (!loop->stop) {
-		int n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, -1);
 		uint64_t t0, t1;
 		bool batched;
+		int n;
 
+		if (loop->rearm) {
+			loop->rearm = false;
+			loop_rearm(loop);
+		}
+		n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

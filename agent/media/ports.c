@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The media port allocator (see ports.h): a ring of free pair indexes, so
- * that allocation and release are O(1) and freed pairs rest longest.
+ * The media port allocator (see ports.h): two rings of free pair indexes,
+ * warm and cold, so that allocation and release are O(1), freed pairs rest
+ * before reuse and those that kept their sockets are reused first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sys/epoll.h>
@@ -16,6 +18,36 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "media/ports.h"
+
+static uint32_t queue_at(const struct media_ports *mp, const struct media_pair_queue *q,
+			 uint32_t k)
+{
+	return q->slot[(q->head + k) % mp->npairs];
+}
+
+static void queue_push(struct media_ports *mp, struct media_pair_queue *q, uint32_t i)
+{
+	q->slot[(q->head + q->n) % mp->npairs] = i;
+	q->n++;
+}
+
+static uint32_t queue_pop(struct media_ports *mp, struct media_pair_queue *q)
+{
+	uint32_t i = q->slot[q->head];
+
+	q->head = (q->head + 1) % mp->npairs;
+	q->n--;
+	return i;
+}
+
+/* The coarse clock is enough for a rest of a second, and costs no system call. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, socklen_t addrlen,
 		     uint16_t min, uint16_t max)
@@ -34,16 +66,18 @@ int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, sockle
 	mp->min = min;
 	mp->npairs = ((uint32_t)max - min + 1) / 2;
 	mp->pairs = calloc(mp->npairs, sizeof(*mp->pairs));
-	mp->queue = calloc(mp->npairs, sizeof(*mp->queue));
-	if (!mp->pairs || !mp->queue) {
+	mp->cold.slot = calloc(mp->npairs, sizeof(*mp->cold.slot));
+	mp->warm.slot = calloc(mp->npairs, sizeof(*mp->warm.slot));
+	if (!mp->pairs || !mp->cold.slot || !mp->warm.slot) {
 		media_ports_fini(mp);
 		return -ENOMEM;
 	}
 	for (i = 0; i < mp->npairs; i++) {
 		mp->pairs[i].rtp_fd = mp->pairs[i].rtcp_fd = -1;
-		mp->queue[i] = i;
+		mp->cold.slot[i] = i;
 	}
-	mp->nfree = mp->npairs;
+	mp->cold.n = mp->npairs;
+	mp->rest_ms = MEDIA_PORT_REST_MS;
 	mp->idle_cap = getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ?
 		       4096 : (uint32_t)(rl.rlim_cur / 8);
 	return 0;
@@ -67,7 +101,8 @@ void media_ports_fini(struct media_ports *mp)
 		close_fd(mp, mp->pairs[i].rtcp_fd);
 	}
 	free(mp->pairs);
-	free(mp->queue);
+	free(mp->cold.slot);
+	free(mp->warm.slot);
 	memset(mp, 0, sizeof(*mp));
 }
 
@@ -239,17 +274,28 @@ static int bind_pair_or_close_idle(struct media_ports *mp, uint32_t i)
 	return err;
 }
 
+/*
+ * The queue to hand out from: the warm one when its oldest has rested (or
+ * no cold pair is left), else the cold one; NULL when both are empty.
+ */
+static struct media_pair_queue *next_queue(struct media_ports *mp)
+{
+	if (mp->warm.n && (!mp->cold.n || now_ms() - mp->pairs[queue_at(mp, &mp->warm, 0)].freed_ms >=
+						   mp->rest_ms))
+		return &mp->warm;
+	return mp->cold.n ? &mp->cold : NULL;
+}
+
 int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, int *rtcp_fd)
 {
-	uint32_t tries = mp->nfree;
+	uint32_t tries = mp->cold.n + mp->warm.n;
+	struct media_pair_queue *q;
 
 	/* A pair another program holds goes to the back; each is tried once. */
-	while (tries--) {
-		uint32_t i = mp->queue[mp->head];
+	while (tries-- && (q = next_queue(mp))) {
+		uint32_t i = queue_pop(mp, q);
 		int err;
 
-		mp->head = (mp->head + 1) % mp->npairs;
-		mp->nfree--;
 		err = bind_pair_or_close_idle(mp, i);
 		if (!err) {
 			*rtp_port = (uint16_t)(mp->min + 2 * i);
@@ -258,17 +304,15 @@ int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, i
 			mp->exhausted_logged = false;
 			return 0;
 		}
+		/* Whatever bind_pair() failed on has no sockets: cold from now on. */
+		queue_push(mp, &mp->cold, i);
 		if (err == -EMFILE || err == -ENFILE || err == -ENOMEM) {
-			mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
-			mp->nfree++;
 			/* The caller may free some (media_ports_release()) and try again. */
 			LOG(L_DEBUG, "[media] cannot open media sockets: %s", strerror(-err));
 			return err;
 		}
 		LOG(L_DEBUG, "[media] ports %u/%u taken by another program (%s), skipped",
 		    mp->min + 2 * i, mp->min + 2 * i + 1, strerror(-err));
-		mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
-		mp->nfree++;
 	}
 	if (!mp->exhausted_logged) {
 		LOG(L_WARN, "[media] out of media ports: all %u pairs of %u-%u in use or held "
@@ -278,32 +322,41 @@ int media_ports_alloc(struct media_ports *mp, uint16_t *rtp_port, int *rtp_fd, i
 	return -EADDRNOTAVAIL;
 }
 
+/* Finds pair i in q and hands it out: the head's pair takes its slot. */
+static int take_from(struct media_ports *mp, struct media_pair_queue *q, uint32_t i,
+		     int *rtp_fd, int *rtcp_fd)
+{
+	for (uint32_t k = 0; k < q->n; k++) {
+		uint32_t slot = (q->head + k) % mp->npairs;
+		int err;
+
+		if (q->slot[slot] != i)
+			continue;
+		err = bind_pair(mp, i);
+		if (err)
+			return err;
+		q->slot[slot] = q->slot[q->head];
+		queue_pop(mp, q);
+		*rtp_fd = mp->pairs[i].rtp_fd;
+		*rtcp_fd = mp->pairs[i].rtcp_fd;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int media_ports_take(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int *rtcp_fd)
 {
-	uint32_t i = (uint32_t)(rtp_port - mp->min) / 2, k;
+	uint32_t i = (uint32_t)(rtp_port - mp->min) / 2;
 	int err;
 
 	if (rtp_port < mp->min || (rtp_port & 1) || i >= mp->npairs)
 		return -EINVAL;
 	if (mp->pairs[i].in_use)
 		return -EBUSY;
-	for (k = 0; k < mp->nfree; k++) {
-		uint32_t slot = (mp->head + k) % mp->npairs;
-
-		if (mp->queue[slot] != i)
-			continue;
-		err = bind_pair(mp, i);
-		if (err)
-			return err;
-		/* The head's pair takes the freed slot; the head moves on. */
-		mp->queue[slot] = mp->queue[mp->head];
-		mp->head = (mp->head + 1) % mp->npairs;
-		mp->nfree--;
-		*rtp_fd = mp->pairs[i].rtp_fd;
-		*rtcp_fd = mp->pairs[i].rtcp_fd;
-		return 0;
-	}
-	return -EBUSY;
+	err = take_from(mp, &mp->cold, i, rtp_fd, rtcp_fd);
+	if (err == -ENOENT)
+		err = take_from(mp, &mp->warm, i, rtp_fd, rtcp_fd);
+	return err == -ENOENT ? -EBUSY : err;
 }
 
 void media_ports_release(struct media_ports *mp, uint16_t rtp_port)
@@ -338,22 +391,24 @@ void media_ports_free(struct media_ports *mp, uint16_t rtp_port)
 		return;
 	}
 	mp->pairs[i].in_use = false;
-	if (mp->pairs[i].rtp_fd >= 0 && mp->idle_open >= mp->idle_cap) {
+	if (mp->pairs[i].rtp_fd >= 0 && mp->idle_open >= mp->idle_cap)
 		close_pair(mp, &mp->pairs[i]);
-	} else if (mp->pairs[i].rtp_fd >= 0) {
-		mp->idle_open++;
-		if (mp->loop) {	/* back from its owner: dropped until handed out again */
-			loop_set_fd_cb(mp->loop, mp->pairs[i].rtp_fd, on_idle_readable, NULL);
-			loop_set_fd_cb(mp->loop, mp->pairs[i].rtcp_fd, on_idle_readable, NULL);
-		}
+	if (mp->pairs[i].rtp_fd < 0) {
+		queue_push(mp, &mp->cold, i);
+		return;
 	}
-	mp->queue[(mp->head + mp->nfree) % mp->npairs] = i;
-	mp->nfree++;
+	mp->idle_open++;
+	if (mp->loop) {	/* back from its owner: dropped until handed out again */
+		loop_set_fd_cb(mp->loop, mp->pairs[i].rtp_fd, on_idle_readable, NULL);
+		loop_set_fd_cb(mp->loop, mp->pairs[i].rtcp_fd, on_idle_readable, NULL);
+	}
+	mp->pairs[i].freed_ms = now_ms();
+	queue_push(mp, &mp->warm, i);
 }
 
 uint32_t media_ports_free_count(const struct media_ports *mp)
 {
-	return mp->nfree;
+	return mp->cold.n + mp->warm.n;
 }
 
 uint32_t media_ports_total(const struct media_ports *mp)

@@ -9,16 +9,28 @@
  * the userspace relay always has somewhere to receive a stream's first
  * packets, and whatever the kernel does not forward still arrives. A port
  * another program already holds is skipped, not an error. Freed pairs go
- * to the back of the queue, so a port is not reused while late packets of
- * its last call may still be on the way. A freed pair keeps its sockets
- * (what arrives meanwhile is dropped: as it comes when the loop watches
- * them, below, else when the pair is handed out again): binding
- * and closing four sockets per call was most of a call's set-up cost, and
+ * to the back of a queue and rest there (below), so a port is not reused
+ * while late packets of its last call may still be on the way. A freed
+ * pair keeps its sockets (what arrives meanwhile is dropped: as it comes
+ * when the loop watches them, below, else when the pair is handed out
+ * again): binding and closing four sockets per call was most of a call's
+ * set-up cost, and
  * a port once sluice's stays sluice's. At most an eighth of the process's
  * file descriptor limit in pairs keeps them (the rest close when freed), so
  * that idle pairs do not fill the descriptor table and leave a busy relay
  * closing thousands at once; should it run out all the same, the idle
  * pairs' sockets are closed and bound again on use.
+ *
+ * So there are two queues of free pairs, each oldest first: those that
+ * kept their sockets (warm) and those that have none (cold, every pair at
+ * the start). A pair is handed out from the warm queue once it has rested
+ * there MEDIA_PORT_REST_MS, long enough for the datagrams of its last call
+ * still in flight to arrive and be dropped; before that the cold queue's
+ * oldest is bound instead. With a single queue the pairs that kept their
+ * sockets were reached only after every other free pair (thousands), long
+ * after most had had to close them for the cap, and nearly every stream
+ * bound afresh. When both queues offer nothing else, a warm pair is handed
+ * out however short its rest.
  *
  * Given the event loop (media_ports_set_loop()), every socket a pair holds
  * stays watched from its bind to its close: a free pair's drops what
@@ -34,6 +46,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#ifndef MEDIA_PORT_REST_MS
+#define MEDIA_PORT_REST_MS	1000	/* a freed pair's sockets rest this long before reuse */
+#endif
 #ifndef MEDIA_FD_HEADROOM
 #define MEDIA_FD_HEADROOM	16	/* descriptors media leaves to the rest of sluiced */
 #endif
@@ -41,9 +56,17 @@
 struct loop;
 
 struct media_pair {
-	int	rtp_fd;		/* -1 until first handed out */
-	int	rtcp_fd;
-	bool	in_use;
+	int		rtp_fd;		/* -1 until first handed out */
+	int		rtcp_fd;
+	bool		in_use;
+	uint64_t	freed_ms;	/* CLOCK_MONOTONIC, when last freed into the warm queue */
+};
+
+/* Free pair indexes, oldest first: a ring as long as there are pairs. */
+struct media_pair_queue {
+	uint32_t	*slot;
+	uint32_t	head;
+	uint32_t	n;
 };
 
 struct media_ports {
@@ -52,9 +75,9 @@ struct media_ports {
 	uint16_t		min;	/* even */
 	uint32_t		npairs;
 	struct media_pair	*pairs;	/* pair i: ports min + 2i, min + 2i + 1 */
-	uint32_t		*queue;	/* free pair indexes, a ring */
-	uint32_t		head;
-	uint32_t		nfree;
+	struct media_pair_queue	cold;	/* free pairs without sockets */
+	struct media_pair_queue	warm;	/* free pairs that kept them (unless closed since) */
+	uint32_t		rest_ms;	/* MEDIA_PORT_REST_MS */
 	uint32_t		idle_open;	/* free pairs that kept their sockets */
 	uint32_t		idle_cap;	/* at most this many (an eighth of the fd limit) */
 	bool			exhausted_logged;

@@ -904,28 +904,29 @@ static int set_param(osip_list_t *params, const char *name, const char *value)
 /*
  * RFC 3261 §18.2.1 and RFC 3581: received= when the sent-by host is not
  * the source address (always when rport is asked for), rport= the source
- * port when asked for.
+ * port when asked for. Says which v needs, with their values: false when
+ * src is of neither family (nothing to add).
  */
-static int via_mark_source(osip_via_t *v, const struct sockaddr *src)
+static bool via_source(const osip_via_t *v, const struct sockaddr *src,
+		       char ip[INET6_ADDRSTRLEN], char port[8], bool *rport, bool *received)
 {
-	char ip[INET6_ADDRSTRLEN], port[8], host[INET6_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN];
 	unsigned char a[16];
-	bool rport = gen_param(&v->via_params, "rport") != NULL;
 	bool same = false;
-	int err, fam = src->sa_family;
+	int fam = src->sa_family;
 	const void *sa;
 	size_t n;
 
 	if (fam == AF_INET) {
 		sa = &((const struct sockaddr_in *)src)->sin_addr;
-		snprintf(port, sizeof(port), "%u", ntohs(((const struct sockaddr_in *)src)->sin_port));
+		snprintf(port, 8, "%u", ntohs(((const struct sockaddr_in *)src)->sin_port));
 	} else if (fam == AF_INET6) {
 		sa = &((const struct sockaddr_in6 *)src)->sin6_addr;
-		snprintf(port, sizeof(port), "%u", ntohs(((const struct sockaddr_in6 *)src)->sin6_port));
+		snprintf(port, 8, "%u", ntohs(((const struct sockaddr_in6 *)src)->sin6_port));
 	} else {
-		return 0;
+		return false;
 	}
-	ip_ntop(fam, sa, ip, sizeof(ip));
+	ip_ntop(fam, sa, ip, INET6_ADDRSTRLEN);
 	n = v->host ? strlen(v->host) : 0;
 	if (n && n < sizeof(host)) {
 		if (v->host[0] == '[' && v->host[n - 1] == ']')
@@ -935,12 +936,26 @@ static int via_mark_source(osip_via_t *v, const struct sockaddr *src)
 		same = inet_pton(fam, host, a) == 1 &&
 		       !memcmp(a, sa, fam == AF_INET ? 4 : 16);
 	}
+	*rport = gen_param((osip_list_t *)&v->via_params, "rport") != NULL;
+	*received = *rport || !same;
+	return true;
+}
+
+/* Marks v, a copy of a request's top Via, with src (via_source()). */
+static int via_mark_source(osip_via_t *v, const struct sockaddr *src)
+{
+	char ip[INET6_ADDRSTRLEN], port[8];
+	bool rport, received;
+	int err;
+
+	if (!via_source(v, src, ip, port, &rport, &received))
+		return 0;
 	if (rport) {
 		err = set_param(&v->via_params, "rport", port);
 		if (err)
 			return err;
 	}
-	if (rport || !same)
+	if (received)
 		return set_param(&v->via_params, "received", ip);
 	return 0;
 }
@@ -1014,6 +1029,66 @@ static void put(struct obuf *o, const char *s, size_t n)
 static void put_str(struct obuf *o, const char *s)
 {
 	put(o, s, strlen(s));
+}
+
+/*
+ * A Via line printed from v as osip_via_to_str() prints it; given src, as
+ * via_mark_source() would have marked it (the first rport and received
+ * parameters get their values in place, a missing received goes last),
+ * without copying v or allocating.
+ */
+static int put_via(struct obuf *o, const osip_via_t *v, const struct sockaddr *src)
+{
+	char ip[INET6_ADDRSTRLEN], port[8];
+	bool rport = false, received = false;
+	osip_generic_param_t *p;
+
+	if (!v->version || !v->protocol || !v->host)
+		return -EINVAL;
+	if (src && !via_source(v, src, ip, port, &rport, &received))
+		rport = received = false;
+	put_str(o, "Via: SIP/");
+	put_str(o, v->version);
+	put(o, "/", 1);
+	put_str(o, v->protocol);
+	put(o, strchr(v->host, ':') ? " [" : " ", strchr(v->host, ':') ? 2 : 1);
+	put_str(o, v->host);
+	if (strchr(v->host, ':'))
+		put(o, "]", 1);
+	if (v->port) {
+		put(o, ":", 1);
+		put_str(o, v->port);
+	}
+	for (int i = 0; (p = osip_list_get(&v->via_params, i)); i++) {
+		const char *value = p->gvalue;
+
+		if (!p->gname)
+			continue;
+		if (rport && !strcasecmp(p->gname, "rport")) {
+			value = port;
+			rport = false;
+		} else if (received && !strcasecmp(p->gname, "received")) {
+			value = ip;
+			received = false;
+		}
+		put(o, ";", 1);
+		put_str(o, p->gname);
+		if (value) {
+			put(o, "=", 1);
+			put_str(o, value);
+		}
+	}
+	if (received) {
+		put_str(o, ";received=");
+		put_str(o, ip);
+	}
+	if (v->comment) {
+		put(o, " (", 2);
+		put_str(o, v->comment);
+		put(o, ")", 1);
+	}
+	put(o, "\r\n", 2);
+	return 0;
 }
 
 /* Is there a tag parameter after the address in this raw From/To value? */
@@ -1101,9 +1176,8 @@ int sip_msg_resp_head(const osip_message_t *req, const char *buf, const struct s
 {
 	static const int once[] = { SIP_HDR_FROM, SIP_HDR_TO, SIP_HDR_CALL_ID, SIP_HDR_CSEQ };
 	struct obuf o = { out, 0, outlen, false };
-	osip_via_t *v, *top = NULL;
-	char *text;
-	int i;
+	osip_via_t *v;
+	int i, err;
 
 	if (!sc->request || !sc->hdr_end)
 		return -EINVAL;
@@ -1111,25 +1185,10 @@ int sip_msg_resp_head(const osip_message_t *req, const char *buf, const struct s
 		if (sc->count[once[k]] != 1)
 			return -EINVAL;
 	for (i = 0; (v = osip_list_get(&req->vias, i)); i++) {
-		if (i == 0 && src) {
-			if (osip_via_clone(v, &top))
-				return -ENOMEM;
-			if (via_mark_source(top, src)) {
-				osip_via_free(top);
-				return -ENOMEM;
-			}
-			v = top;
-		}
-		if (osip_via_to_str(v, &text)) {
-			osip_via_free(top);
-			return -ENOMEM;
-		}
-		put_str(&o, "Via: ");
-		put_str(&o, text);
-		put(&o, "\r\n", 2);
-		osip_free(text);
+		err = put_via(&o, v, i == 0 ? src : NULL);
+		if (err)
+			return err;
 	}
-	osip_via_free(top);
 	if (!i)
 		return -EINVAL;
 	for (size_t k = 0; k < sizeof(once) / sizeof(once[0]); k++) {

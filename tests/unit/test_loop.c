@@ -139,6 +139,55 @@ static void test_run_with_fd_and_timer(void **state)
 	loop_free(loop);
 }
 
+static struct loop_timer chain[2];
+
+/* The second timer of the chain stops the loop. */
+static void chain_last(struct loop *loop, void *arg)
+{
+	(*(int *)arg)++;
+	loop_stop(loop);
+}
+
+/* The first, armed from the fd's callback, arms the second from its own. */
+static void chain_first(struct loop *loop, void *arg)
+{
+	(*(int *)arg)++;
+	loop_timer_init(&chain[1], chain_last, arg);
+	assert_int_equal(loop_timer_arm(loop, &chain[1], 5), 0);
+}
+
+static void arm_on_read(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	char c;
+
+	(void)events;
+	assert_int_equal(read(fd, &c, 1), 1);
+	loop_timer_init(&chain[0], chain_first, arg);
+	assert_int_equal(loop_timer_arm(loop, &chain[0], 5), 0);
+}
+
+/*
+ * Timers armed inside callbacks set the timerfd only before the loop waits
+ * again: one armed by an fd's callback, then one armed by a timer's, each
+ * the only thing left to wake the loop, both fire.
+ */
+static void test_timers_armed_in_callbacks(void **state)
+{
+	struct loop *loop;
+	int p[2], fires = 0;
+
+	(void)state;
+	assert_int_equal(loop_new(&loop), 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(loop_add_fd(loop, p[0], EPOLLIN, arm_on_read, &fires), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(loop_run(loop), 0);
+	assert_int_equal(fires, 2);
+	close(p[0]);
+	close(p[1]);
+	loop_free(loop);
+}
+
 static int batch_reads;
 
 /* Reads a byte; the second read stops the loop; 's' asks for no pause. */
@@ -246,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_timer_order_and_cancel),
 		cmocka_unit_test(test_timer_rearm_in_place),
 		cmocka_unit_test(test_run_with_fd_and_timer),
+		cmocka_unit_test(test_timers_armed_in_callbacks),
 		cmocka_unit_test(test_signal_stops_loop),
 		cmocka_unit_test(test_batch_pause),
 	};

@@ -769,6 +769,71 @@ static void test_resp_text(void **state)
 	free(m);
 }
 
+/*
+ * The Via lines of a response head are printed from the parsed request
+ * without a copy: the same as the tree's response (sip_msg_response(),
+ * printed by libosip2) gives, with or without rport and received already
+ * there, several Vias in a line, IPv6, a comment, from the same host.
+ */
+static void test_resp_head_vias(void **state)
+{
+	static const char *const vias[] = {
+		"Via: SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bKa\r\n",
+		"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKa\r\n",
+		"Via: SIP/2.0/UDP 198.51.100.9:40000;branch=z9hG4bKa\r\n",
+		"Via: SIP/2.0/UDP host.example.com;received=1.2.3.4;branch=z9hG4bKa;rport=9\r\n",
+		"Via: SIP/2.0/TCP 192.0.2.1;BRANCH=z9hG4bKa;RPort, SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKb\r\n"
+		"v: SIP/2.0/UDP 192.0.2.8:5070;branch=z9hG4bKc;ttl=3 (a comment)\r\n",
+		"Via: SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bKa;x\r\n",
+	};
+	struct sockaddr_in nat = sin4("198.51.100.9", 40000);
+	struct sockaddr_in6 six = { .sin6_family = AF_INET6, .sin6_port = htons(5062) };
+
+	(void)state;
+	inet_pton(AF_INET6, "2001:db8::1", &six.sin6_addr);
+	for (size_t k = 0; k < sizeof(vias) / sizeof(vias[0]); k++) {
+		for (int from = 0; from < 3; from++) {
+			const struct sockaddr *src = from == 0 ? NULL : from == 1 ?
+						     (const struct sockaddr *)&nat :
+						     (const struct sockaddr *)&six;
+			char req[1024], buf[1024], head[2048], want[2048];
+			struct sip_resp_head h;
+			struct outcome o;
+			struct sip_scan sc;
+			osip_message_t *r;
+			size_t wlen = 0;
+			char *text, *p;
+			size_t len;
+			int n;
+
+			n = snprintf(req, sizeof(req),
+				     "INVITE sip:bob@example.com SIP/2.0\r\n%s"
+				     "Max-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=a1\r\n"
+				     "To: <sip:bob@example.com>\r\nCall-ID: v@h\r\nCSeq: 1 INVITE\r\n"
+				     "Content-Length: 0\r\n\r\n", vias[k]);
+			scanned(req, (size_t)n + 1, buf, &sc);
+			inbound(req, (size_t)n, &o, true);
+			assert_int_equal(o.code, 0);
+			assert_int_equal(sip_msg_resp_head(o.msg, buf, &sc, src, head, sizeof(head),
+							   &h), 0);
+			assert_int_equal(sip_msg_response(o.msg, 200, NULL, "t", src, &r), 0);
+			assert_int_equal(sip_msg_print(r, &text, &len), 0);
+			for (p = text; (p = strstr(p, "\r\nVia: ")); p += 2) {
+				size_t l = (size_t)(strstr(p + 2, "\r\n") - p);
+
+				memcpy(want + wlen, p + 2, l);
+				wlen += l;
+			}
+			assert_true(wlen > 0);
+			assert_memory_equal(head, want, wlen);
+			assert_memory_equal(head + wlen, "From: ", 6);
+			osip_free(text);
+			osip_message_free(r);
+			osip_message_free(o.msg);
+		}
+	}
+}
+
 /* ---- raw responses ---- */
 
 static void test_raw_response(void **state)
@@ -1146,6 +1211,7 @@ int main(void)
 		cmocka_unit_test(test_raw_response),
 		cmocka_unit_test(test_trying_text),
 		cmocka_unit_test(test_resp_text),
+		cmocka_unit_test(test_resp_head_vias),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_torture),
 		cmocka_unit_test(test_torture_truncated),

@@ -2,7 +2,8 @@
 /*
  * The media port allocator on loopback: pairs are even/odd and bound, a
  * port held by another program is skipped, running out is an error the
- * caller can answer 503 with, and freed pairs are reused last.
+ * caller can answer 503 with, and freed pairs rest before reuse, those
+ * that kept their sockets reused first.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -220,6 +221,45 @@ static void test_fd_limit(void **state)
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 }
 
+/*
+ * A freed pair that kept its sockets is handed out again once it has
+ * rested, before the pairs that never had any; until then those are bound.
+ */
+static void test_warm_reuse(void **state)
+{
+	struct sockaddr_in a = loopback(0);
+	uint16_t base = (uint16_t)(base_port() + 8), port, first;
+	struct media_ports mp;
+	int rtp, rtcp, first_rtp;
+
+	(void)state;
+	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), base,
+					  (uint16_t)(base + 7)), 0);
+	mp.rest_ms = 100;
+	assert_int_equal(media_ports_alloc(&mp, &first, &first_rtp, &rtcp), 0);
+	media_ports_free(&mp, first);
+	/* Freed just now: a pair that never had sockets is bound instead. */
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, base + 2);
+	usleep(150 * 1000);
+	/* Rested: the freed pair with the very same sockets, ahead of base + 4. */
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, first);
+	assert_int_equal(rtp, first_rtp);
+	assert_int_equal(media_ports_free_count(&mp), 2);
+	/* The cap reached, a freed pair closes its sockets and waits with the cold ones. */
+	mp.idle_cap = 0;
+	media_ports_free(&mp, first);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, base + 4);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, base + 6);
+	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
+	assert_int_equal(port, first);
+	assert_int_equal(media_ports_free_count(&mp), 0);
+	media_ports_fini(&mp);
+}
+
 static int owner_reads;
 
 static void owner_cb(struct loop *loop, int fd, uint32_t events, void *arg)
@@ -299,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_beside_ipv4),
 		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_fd_limit),
+		cmocka_unit_test(test_warm_reuse),
 		cmocka_unit_test(test_watched),
 	};
 
