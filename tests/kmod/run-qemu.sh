@@ -22,7 +22,9 @@
 #
 # Environment: SLUICE_BIN (sluicectl's directory, default agent/),
 # SLUICE_TOOLS (rtpio's, default build/tests/tools), SLUICE_KVER (the
-# kernel release, default the newest /boot/vmlinuz-*-amd64 with modules).
+# kernel release, default the newest /boot/vmlinuz-*-amd64 with modules),
+# SLUICE_QEMU_KVM_BOOT (seconds a KVM guest has to begin the test before
+# it is taken for hung and the run goes to software emulation; 60).
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 MODE=${1:-test}
@@ -157,9 +159,11 @@ build_initramfs || die "could not build the initramfs"
 
 CONSOLE=$OUT/console.log
 # run_guest ACCEL: boots the guest once; qemu's status in qrc.
-run_guest() {
+run_guest() {	# run_guest ACCEL [BOOT_SECS]: qrc, and booted=no when the TAP did not begin in time
 	accel=$1
+	booted=yes
 	: >"$CONSOLE"
+	rm -f "$OUT/qemu.pid"
 	start=$(date +%s)
 	# loglevel=5: the console shows kernel warnings and worse (a WARN or an
 	# oops with its trace) among the test's lines, not the info chatter. An
@@ -170,18 +174,38 @@ run_guest() {
 	(timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
 		-machine q35,accel=$accel -cpu max -m 1024 -smp 2 \
 		-nographic -monitor none -serial file:"$CONSOLE" -nic none -no-reboot \
+		-pidfile "$OUT/qemu.pid" \
 		-kernel /boot/vmlinuz-$KVER -initrd "$OUT/initramfs.cpio" \
 		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic rdinit=/init" \
-		</dev/null >"$OUT/qemu.log" 2>&1; exit $?) 2>/dev/null
+		</dev/null >"$OUT/qemu.log" 2>&1; exit $?) 2>/dev/null &
+	local qpid=$! i
+	# A guest that has not begun the test within BOOT_SECS hung booting.
+	for ((i = 0; i < ${2:-0}; i++)); do
+		grep -aq '^==== sluice-guest-tap begin' "$CONSOLE" && break
+		kill -0 $qpid 2>/dev/null || break
+		sleep 1
+	done
+	if [ -n "${2:-}" ] && kill -0 $qpid 2>/dev/null &&
+	   ! grep -aq '^==== sluice-guest-tap begin' "$CONSOLE"; then
+		booted=no
+		kill "$(cat "$OUT/qemu.pid" 2>/dev/null)" 2>/dev/null
+	fi
+	wait $qpid
 	qrc=$?
 }
 
 # KVM where the host offers it; a host whose KVM refuses the guest's CPU
-# before it boots (seen: nested KVM failing to set MSR 0x10a, qemu aborts)
-# gets software emulation instead, said on the way.
+# before it boots (seen: nested KVM failing to set MSR 0x10a, qemu aborts),
+# or whose guest hangs booting (seen: nested KVM on an Intel host, the
+# kernel silent after the boot loader), gets software emulation instead,
+# said on the way. A guest under KVM begins the test in a few seconds.
+KVM_BOOT=${SLUICE_QEMU_KVM_BOOT:-60}
 if [ -w /dev/kvm ]; then
-	run_guest kvm
-	if [ $qrc -ne 0 ] && [ ! -s "$CONSOLE" ]; then
+	run_guest kvm $KVM_BOOT
+	if [ $booted = no ]; then
+		echo "# KVM's guest had not begun the test after ${KVM_BOOT}s (console: $(tr -cd '[:print:]\n' <"$CONSOLE" | grep -aE '[[:alpha:]]{4}' | tail -1 | cut -c1-60)); using tcg"
+		run_guest tcg
+	elif [ $qrc -ne 0 ] && [ ! -s "$CONSOLE" ]; then
 		echo "# KVM could not start the guest ($(tail -1 "$OUT/qemu.log")); using tcg"
 		run_guest tcg
 	fi
