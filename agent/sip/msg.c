@@ -1042,18 +1042,20 @@ static int put_via(struct obuf *o, const osip_via_t *v, const struct sockaddr *s
 	char ip[INET6_ADDRSTRLEN], port[8];
 	bool rport = false, received = false;
 	osip_generic_param_t *p;
+	bool v6;
 
 	if (!v->version || !v->protocol || !v->host)
 		return -EINVAL;
-	if (src && !via_source(v, src, ip, port, &rport, &received))
-		rport = received = false;
+	if (src)	/* leaves both false for a source of neither family */
+		via_source(v, src, ip, port, &rport, &received);
+	v6 = strchr(v->host, ':') != NULL;
 	put_str(o, "Via: SIP/");
 	put_str(o, v->version);
 	put(o, "/", 1);
 	put_str(o, v->protocol);
-	put(o, strchr(v->host, ':') ? " [" : " ", strchr(v->host, ':') ? 2 : 1);
+	put(o, v6 ? " [" : " ", v6 ? 2 : 1);
 	put_str(o, v->host);
-	if (strchr(v->host, ':'))
+	if (v6)
 		put(o, "]", 1);
 	if (v->port) {
 		put(o, ":", 1);
