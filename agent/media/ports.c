@@ -78,9 +78,15 @@ int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, sockle
 	}
 	mp->cold.n = mp->npairs;
 	mp->rest_ms = MEDIA_PORT_REST_MS;
-	mp->idle_cap = getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ?
-		       4096 : (uint32_t)(rl.rlim_cur / 8);
+	mp->own_idle.cap = getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ?
+			   4096 : (uint32_t)(rl.rlim_cur / 8);
+	mp->idle = &mp->own_idle;
 	return 0;
+}
+
+void media_ports_share_idle(struct media_ports *mp, struct media_ports *with)
+{
+	mp->idle = with->idle;
 }
 
 static void close_fd(struct media_ports *mp, int fd)
@@ -210,7 +216,7 @@ static int bind_pair(struct media_ports *mp, uint32_t i)
 			drain(mp->pairs[i].rtcp_fd);
 		}
 		if (!mp->pairs[i].in_use)
-			mp->idle_open--;
+			mp->idle->open--;
 		mp->pairs[i].in_use = true;
 		return 0;
 	}
@@ -242,20 +248,22 @@ static void close_pair(struct media_ports *mp, struct media_pair *p)
 }
 
 /*
- * Out of file descriptors: the sockets freed pairs keep are closed (they
- * are bound again when handed out). Returns how many pairs gave theirs up.
+ * Out of file descriptors: the sockets of up to MEDIA_IDLE_CLOSE free pairs
+ * are closed, the most recently freed first (the last the warm queue would
+ * hand out), and the pairs wait with the cold ones. A pair's sockets are
+ * bound again when it is handed out. Returns how many pairs gave theirs up.
  */
 static int close_idle(struct media_ports *mp)
 {
 	int n = 0;
 
-	for (uint32_t i = 0; i < mp->npairs; i++) {
-		struct media_pair *p = &mp->pairs[i];
+	while (n < MEDIA_IDLE_CLOSE && mp->warm.n) {
+		uint32_t i = queue_at(mp, &mp->warm, mp->warm.n - 1);
 
-		if (p->in_use || p->rtp_fd < 0)
-			continue;
-		close_pair(mp, p);
-		mp->idle_open--;
+		mp->warm.n--;
+		close_pair(mp, &mp->pairs[i]);
+		mp->idle->open--;
+		queue_push(mp, &mp->cold, i);
 		n++;
 	}
 	if (n)
@@ -391,13 +399,13 @@ void media_ports_free(struct media_ports *mp, uint16_t rtp_port)
 		return;
 	}
 	mp->pairs[i].in_use = false;
-	if (mp->pairs[i].rtp_fd >= 0 && mp->idle_open >= mp->idle_cap)
+	if (mp->pairs[i].rtp_fd >= 0 && mp->idle->open >= mp->idle->cap)
 		close_pair(mp, &mp->pairs[i]);
 	if (mp->pairs[i].rtp_fd < 0) {
 		queue_push(mp, &mp->cold, i);
 		return;
 	}
-	mp->idle_open++;
+	mp->idle->open++;
 	if (mp->loop) {	/* back from its owner: dropped until handed out again */
 		loop_set_fd_cb(mp->loop, mp->pairs[i].rtp_fd, on_idle_readable, NULL);
 		loop_set_fd_cb(mp->loop, mp->pairs[i].rtcp_fd, on_idle_readable, NULL);

@@ -16,10 +16,14 @@
  * again): binding and closing four sockets per call was most of a call's
  * set-up cost, and
  * a port once sluice's stays sluice's. At most an eighth of the process's
- * file descriptor limit in pairs keeps them (the rest close when freed), so
- * that idle pairs do not fill the descriptor table and leave a busy relay
- * closing thousands at once; should it run out all the same, the idle
- * pairs' sockets are closed and bound again on use.
+ * file descriptor limit in pairs keeps them (the rest close when freed): one budget for the
+ * whole process, which the planes (an IPv4 and an IPv6 range, several
+ * interfaces) share (media_ports_share_idle()), so that idle pairs do not
+ * fill the descriptor table. Should it run out all the same, the sockets
+ * of at most MEDIA_IDLE_CLOSE pairs are closed at a time, the most
+ * recently freed first, and bound again on use: closing every idle pair
+ * at once (thousands) held the event loop for tens of milliseconds while
+ * calls arrived.
  *
  * So there are two queues of free pairs, each oldest first: those that
  * kept their sockets (warm) and those that have none (cold, every pair at
@@ -49,6 +53,9 @@
 #ifndef MEDIA_PORT_REST_MS
 #define MEDIA_PORT_REST_MS	1000	/* a freed pair's sockets rest this long before reuse */
 #endif
+#ifndef MEDIA_IDLE_CLOSE
+#define MEDIA_IDLE_CLOSE	64	/* idle pairs closed at a time when out of descriptors */
+#endif
 #ifndef MEDIA_FD_HEADROOM
 #define MEDIA_FD_HEADROOM	16	/* descriptors media leaves to the rest of sluiced */
 #endif
@@ -60,6 +67,12 @@ struct media_pair {
 	int		rtcp_fd;
 	bool		in_use;
 	uint64_t	freed_ms;	/* CLOCK_MONOTONIC, when last freed into the warm queue */
+};
+
+/* Free pairs that kept their sockets, and how many may: shared by the planes. */
+struct media_idle {
+	uint32_t	open;
+	uint32_t	cap;	/* an eighth of the fd limit */
 };
 
 /* Free pair indexes, oldest first: a ring as long as there are pairs. */
@@ -78,8 +91,8 @@ struct media_ports {
 	struct media_pair_queue	cold;	/* free pairs without sockets */
 	struct media_pair_queue	warm;	/* free pairs that kept them (unless closed since) */
 	uint32_t		rest_ms;	/* MEDIA_PORT_REST_MS */
-	uint32_t		idle_open;	/* free pairs that kept their sockets */
-	uint32_t		idle_cap;	/* at most this many (an eighth of the fd limit) */
+	struct media_idle	own_idle;
+	struct media_idle	*idle;	/* &own_idle, or another plane's */
 	bool			exhausted_logged;
 	rlim_t			fd_limit;	/* RLIMIT_NOFILE as last read, 0: not yet */
 	struct loop		*loop;	/* NULL: the owner watches the sockets itself */
@@ -92,6 +105,8 @@ struct media_ports {
 int media_ports_init(struct media_ports *mp, const struct sockaddr *addr, socklen_t addrlen,
 		     uint16_t min, uint16_t max);
 void media_ports_fini(struct media_ports *mp);
+/* mp's idle pairs count against with's budget from now on (before any is freed). */
+void media_ports_share_idle(struct media_ports *mp, struct media_ports *with);
 /* From now on the pairs' sockets are watched on loop (see above). */
 void media_ports_set_loop(struct media_ports *mp, struct loop *loop);
 

@@ -222,6 +222,71 @@ static void test_fd_limit(void **state)
 }
 
 /*
+ * Out of descriptors with many idle pairs: the sockets of MEDIA_IDLE_CLOSE
+ * of them are closed, the most recently freed, not all of them at once.
+ */
+static void test_fd_limit_bounded(void **state)
+{
+	struct sockaddr_in a = loopback(0);
+	struct rlimit old, low;
+	struct media_ports mp;
+	uint16_t base = base_port(), port[100], last;
+	int rtp, rtcp, fds = 0, n, held = MEDIA_IDLE_CLOSE + 16;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), base,
+					  (uint16_t)(base + 2 * 100 - 1)), 0);
+	for (int fd = 0; fd < 4096; fd++)
+		fds += fcntl(fd, F_GETFD) != -1;
+	low = old;
+	low.rlim_cur = (rlim_t)(fds + 2 * held + MEDIA_FD_HEADROOM);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	for (n = 0; n < held; n++)
+		assert_int_equal(media_ports_alloc(&mp, &port[n], &rtp, &rtcp), 0);
+	for (n = 0; n < held; n++)
+		media_ports_free(&mp, port[n]);
+	last = port[held - 1];
+	assert_int_equal(mp.idle->open, held);
+	/* Resting, so a fresh pair is bound: the table is full, 64 idle pairs close. */
+	assert_int_equal(media_ports_alloc(&mp, &port[0], &rtp, &rtcp), 0);
+	assert_int_equal(mp.idle->open, held - MEDIA_IDLE_CLOSE);
+	assert_int_equal(mp.pairs[(last - base) / 2].rtp_fd, -1);
+	/* The first freed are kept: the warm queue hands them out first. */
+	assert_true(mp.pairs[(port[1] - base) / 2].rtp_fd >= 0);
+	media_ports_fini(&mp);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+}
+
+/* The planes share one budget of idle pairs: the second plane's free closes. */
+static void test_shared_idle(void **state)
+{
+	struct sockaddr_in a = loopback(0);
+	struct media_ports p4, q4;
+	uint16_t base = (uint16_t)(base_port() + 40), x, y;
+	int rtp, rtcp, xfd;
+
+	(void)state;
+	assert_int_equal(media_ports_init(&p4, (struct sockaddr *)&a, sizeof(a), base,
+					  (uint16_t)(base + 3)), 0);
+	assert_int_equal(media_ports_init(&q4, (struct sockaddr *)&a, sizeof(a),
+					  (uint16_t)(base + 4), (uint16_t)(base + 7)), 0);
+	media_ports_share_idle(&q4, &p4);
+	p4.idle->cap = 1;
+	assert_int_equal(media_ports_alloc(&p4, &x, &xfd, &rtcp), 0);
+	assert_int_equal(media_ports_alloc(&q4, &y, &rtp, &rtcp), 0);
+	media_ports_free(&p4, x);
+	assert_int_equal(p4.idle->open, 1);
+	assert_int_equal(p4.pairs[(x - base) / 2].rtp_fd, xfd);
+	/* The budget is spent: q4's pair gives its sockets back. */
+	media_ports_free(&q4, y);
+	assert_int_equal(q4.idle->open, 1);
+	assert_int_equal(q4.pairs[(y - base - 4) / 2].rtp_fd, -1);
+	media_ports_fini(&q4);
+	media_ports_fini(&p4);
+}
+
+/*
  * A freed pair that kept its sockets is handed out again once it has
  * rested, before the pairs that never had any; until then those are bound.
  */
@@ -248,7 +313,7 @@ static void test_warm_reuse(void **state)
 	assert_int_equal(rtp, first_rtp);
 	assert_int_equal(media_ports_free_count(&mp), 2);
 	/* The cap reached, a freed pair closes its sockets and waits with the cold ones. */
-	mp.idle_cap = 0;
+	mp.idle->cap = 0;
 	media_ports_free(&mp, first);
 	assert_int_equal(media_ports_alloc(&mp, &port, &rtp, &rtcp), 0);
 	assert_int_equal(port, base + 4);
@@ -339,6 +404,8 @@ int main(void)
 		cmocka_unit_test(test_ipv6_beside_ipv4),
 		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_fd_limit),
+		cmocka_unit_test(test_fd_limit_bounded),
+		cmocka_unit_test(test_shared_idle),
 		cmocka_unit_test(test_warm_reuse),
 		cmocka_unit_test(test_watched),
 	};
