@@ -1041,7 +1041,16 @@ static void tick(struct loop *loop, void *arg)
 		for (int i = 0; i < s->nstreams; i++)
 			if (s->st[i].active)
 				dtls_tick(s, &s->st[i], now);
-		if (s->dead_reported || now - last_activity(s, now) < limit)
+		/*
+		 * active_ms is never later than the real last activity: seen
+		 * within the limit, the session cannot be dead yet, and the
+		 * kernel's counters (a map lookup per leg) are read only
+		 * once per limit per session instead of every second.
+		 */
+		if (s->dead_reported || now - s->active_ms < limit)
+			continue;
+		s->active_ms = last_activity(s, now);
+		if (now - s->active_ms < limit)
 			continue;
 		s->dead_reported = true;
 		LOG(L_INFO, "[media] %s: no media for %u s, session dead", s->id, limit / 1000);
@@ -1114,8 +1123,10 @@ int media_init(struct media_ctx *m, struct loop *loop, struct dp *dp, const char
 	if (!m->nplanes)
 		goto out_fini;
 	m->loop = loop;
-	for (int p = 0; p < m->nplanes; p++)
+	for (int p = 0; p < m->nplanes; p++) {
 		media_ports_set_loop(&m->plane[p].ports, loop);
+		media_ports_share_idle(&m->plane[p].ports, &m->plane[0].ports);
+	}
 	m->dp = dp;
 	m->relatch = relatch;
 	m->timeout_ms = timeout_s * 1000;
@@ -1158,7 +1169,7 @@ struct media_session *media_session_new(struct media_ctx *m, const char *id,
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->dead = dead;
 	s->owner = owner;
-	s->created_ms = loop_now_ms(m->loop);
+	s->created_ms = s->active_ms = loop_now_ms(m->loop);
 	s->next = m->sessions;
 	if (m->sessions)
 		m->sessions->prev = s;

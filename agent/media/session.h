@@ -125,6 +125,7 @@ struct media_session {
 	void			*owner;
 	bool			dead_reported;
 	uint64_t		created_ms;
+	uint64_t		active_ms;	/* its last activity when last looked at (tick) */
 	char			iface[2][MEDIA_IFACE_MAX];	/* per leg, "": the first listed */
 	struct media_listen	*listen;	/* someone listens in (listen.h): no kernel flows */
 	char			owner_data[4096];/* persisted for the owner (NG: call-id, tags; b2bua: dialogs) */

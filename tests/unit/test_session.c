@@ -84,12 +84,24 @@ static int rec_del(struct dp *dp, const struct sluice_flow_key *key)
 	return 0;
 }
 
+/* rec_stats: the kernel forwarding now (true) or nothing, and how often it was asked. */
+static bool kernel_live;
+static int stats_reads;
+
 static int rec_stats(struct dp *dp, const struct sluice_flow_key *keys,
 		     struct sluice_flow_stats *out, size_t n)
 {
+	struct timespec ts;
+
 	(void)dp;
 	(void)keys;
 	memset(out, 0, n * sizeof(*out));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	for (size_t i = 0; kernel_live && i < n; i++) {
+		out[i].packets = 1;
+		out[i].last_seen_ns = (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+	}
+	stats_reads++;
 	return 0;
 }
 
@@ -560,6 +572,36 @@ static void test_silence_is_death(void **state)
 	fake_now += 5000;
 	loop_run_timers(f->loop);
 	assert_int_equal(deaths, 1);	/* reported once */
+}
+
+/*
+ * A call the kernel forwards lives on without a packet through userspace,
+ * and its kernel counters are read about once per timeout (2 s here), not
+ * at every tick; once the kernel sees nothing either, it is dead.
+ */
+static void test_kernel_keeps_alive(void **state)
+{
+	struct fx *f = *state;
+
+	phone_rtp(&f->caller, f->relay_a, 0xca11, 1);
+	phone_rtp(&f->callee, f->relay_b, 0xca11ee, 1);
+	spin(f->loop, 100);
+	assert_int_equal(f->dp.n, 2);
+	fake_now = loop_now_ms(f->loop);
+	loop_set_clock(f->loop, fake_clock);
+	kernel_live = true;
+	stats_reads = 0;
+	for (int i = 0; i < 12; i++) {
+		fake_now += 1000;
+		loop_run_timers(f->loop);
+	}
+	assert_int_equal(deaths, 0);
+	/* Every tick would be 24 reads (12 ticks, a leg each way). */
+	assert_in_range(stats_reads, 2, 14);
+	kernel_live = false;
+	fake_now += 3000;
+	loop_run_timers(f->loop);
+	assert_int_equal(deaths, 1);
 }
 
 static void test_out_of_ports(void **state)
@@ -1284,6 +1326,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stream_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_is_death, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_keeps_alive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_ports, setup, teardown),
 		cmocka_unit_test(test_ipv6_call),
 		cmocka_unit_test(test_direction),
