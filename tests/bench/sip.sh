@@ -356,7 +356,7 @@ phase_calls() {	# phase_calls STORE: a sweep; STORE names the back end in the ro
 				"$(echo "($on1 - $on0) / 10000000 / ($t1 - $t0)" | bc -l)" \
 				"$(echo "($wait1 - $wait0) / 10000000 / ($t1 - $t0)" | bc -l)" \
 				"$(echo "($c1 - $c0) * 10000 / $((r * SECS))" | bc -l)" "$(echo "($x1 - $x0) / $((r * SECS))" | bc -l)" $((d1 - d0)) \
-				"$(awk '/LOOP STALL MAX/ {print $4, $5}' $TMP/sysinfo.out | tr -d '\r')" \
+				"$(awk '/LOOP STALL MAX/ {s = $4 " " $5} /LOOP CPU MAX/ {c = $4 " " $5} /LOOP WAIT MAX/ {w = $4 " " $5} END {print s " (on the CPU " c ", waiting " w ")"}' $TMP/sysinfo.out | tr -d '\r')" \
 				"$(echo "(${v1:-0} - ${v0:-0}) / $((r * SECS))" | bc -l)")
 			[ -z "$STORE_DB" ] || s="$s; PostgreSQL $(printf '%.0f' "$(echo "($p1 - $p0) * 10000 / $((r * SECS))" | bc -l)") µs CPU per call"
 			note "$s"
