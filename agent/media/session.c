@@ -24,6 +24,9 @@
 #include "store/cdr.h"
 
 #define TICK_MS 1000
+#ifndef MEDIA_RELEASE_BATCH
+#define MEDIA_RELEASE_BATCH 32	/* offloaded streams that give their sockets up at a time */
+#endif
 
 /* ---- addresses ---- */
 
@@ -270,10 +273,12 @@ static void watch_stream(struct media_session *s, int i)
 }
 
 /*
- * Out of file descriptors: every stream whose RTP the kernel forwards both
- * ways gives up its four sockets (its ports stay sluice's, in the port
- * table), since userspace sees none of its packets (but for STUN: a
- * session with ICE=force keeps them). Such a stream can no
+ * Out of file descriptors: up to MEDIA_RELEASE_BATCH streams whose RTP the
+ * kernel forwards both ways give up their four sockets each (their ports
+ * stay sluice's, in the port table), since userspace sees none of their
+ * packets (but for STUN: a session with ICE=force keeps them). A batch,
+ * not every such stream at once: thousands of close()s in one go held the
+ * event loop for tens of milliseconds. Such a stream can no
  * longer re-latch, and RTCP that has not latched by then is not relayed;
  * it takes sockets again when it needs userspace (reopen_stream()).
  * Returns how many streams gave theirs up.
@@ -295,11 +300,11 @@ static int release_offloaded(struct media_ctx *m)
 {
 	int n = 0;
 
-	for (struct media_session *s = m->sessions; s; s = s->next) {
+	for (struct media_session *s = m->sessions; s && n < MEDIA_RELEASE_BATCH; s = s->next) {
 		/* Its ICE-lite agent answers consent checks on those sockets. */
 		if (s->ice[0].force || s->ice[1].force)
 			continue;
-		for (int i = 0; i < s->nstreams; i++) {
+		for (int i = 0; i < s->nstreams && n < MEDIA_RELEASE_BATCH; i++) {
 			struct media_sstream *st = &s->st[i];
 
 			if (!st->active || st->released || !st->offloaded[0][MEDIA_RTP] ||
