@@ -76,6 +76,18 @@ CONC_RATE=${CONC_RATE:-100}	# calls per second per family
 HOLD_S=${HOLD_S:-60}
 GAP=${GAP:-33}		# s between REGISTER runs: RFC 3261 Timer J (32 s) clears the last run's transactions
 SERVER_CPU=${SERVER_CPU:-1}
+# sluiced's open-file limit: the shipped unit's (conf/sluiced.service), as
+# an operator running it as a service has it, or where that cannot be set
+# (a container without CAP_SYS_RESOURCE) the hard limit it can have.
+# How the phones send their 3 packets: sipp's rtp_stream, from each call's
+# own UDP port (stream), or play_pcap_audio (pcap), whose raw sockets get a
+# copy of every datagram delivered in the phones' namespaces, most of them
+# sluiced's, and that copying runs on sluiced's core: a fifth of it at
+# 2,500 calls a second, a cost of this topology that no real phone puts
+# on a server.
+PLAY=${PLAY:-stream}
+NOFILE=${NOFILE:-$(sed -n 's/^LimitNOFILE=//p' "$TOP/conf/sluiced.service")}
+prlimit --nofile=$NOFILE true 2>/dev/null || NOFILE=$(ulimit -Hn)
 SIPP_CPU=${SIPP_CPU:-0}
 DB_DIR=${DB_DIR:-$TOP/build/bench/db}
 PCAP=/usr/share/sip-tester/g711a.pcap
@@ -120,6 +132,12 @@ note() { echo "$*" | tee -a "$LOG" >&2; }
 ns() { local n=$1; shift; nsenter --net=/run/netns/$n "$@"; }
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
+# core_ticks CPU: "idle irq seconds" of that core: its idle and iowait
+# ticks (exact; the busy ones are not, here: a task's time may reach
+# /proc/stat late), its hard and soft interrupt ticks (which the kernel
+# does not bill to the process they ran on behalf of, e.g. its sends' veth
+# deliveries) and the time of day
+core_ticks() { awk -v c=cpu$1 -v t="$(date +%s.%N)" '$1 == c {print $5 + $6, $7 + $8, t}' /proc/stat; }
 # the event loop's thread (the main one): ns on a CPU and ns runnable but waiting for one
 schedstat() { awk '{print $1, $2}' /proc/$1/task/$1/schedstat; }
 # context switches of all the process's threads
@@ -154,7 +172,7 @@ cat >$TMP/seed/sluice.conf <<CONF
 db = $TMP/seed/sluice.db
 CONF
 "$SLUICECTL" -c $TMP/seed/sluice.conf import-users $TMP/users.json >/dev/null || die "import-users failed"
-note "sip.sh: $NSUBS subscribers; database in $DBD ($(stat -f -c %T "$DBD")); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+note "sip.sh: $NSUBS subscribers; database in $DBD ($(stat -f -c %T "$DBD")); sluiced's open-file limit $NOFILE; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # start_sluiced NS CONF: sluiced pinned to SERVER_CPU in NS, its database a
 # fresh copy of the seed's; waits until it runs ($SPID)
@@ -162,7 +180,7 @@ start_sluiced() {
 	local port=${MML_PORT:-7777}
 	rm -f $DBD/sluice.db* $DBD/local${NODE:-}.db*
 	[ -n "$STORE_DB" ] || cp $TMP/seed/sluice.db $DBD/sluice.db
-	nsenter --net=/run/netns/$1 taskset -c ${CPU:-$SERVER_CPU} "$SLUICED" -c $2 \
+	nsenter --net=/run/netns/$1 prlimit --nofile=$NOFILE taskset -c ${CPU:-$SERVER_CPU} "$SLUICED" -c $2 \
 		>$TMP/sluiced${NODE:-}.log 2>&1 &
 	SPID=$!
 	# At level warn it does not say "running": its MML port, opened last, does.
@@ -260,10 +278,20 @@ topology() {
 	ns $R sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1
 	for x in "$C c0" "$E e0"; do set -- $x; ns $1 ethtool -K $2 gro on tx off >/dev/null; done
 	sleep 1
-	tcpdump -r $PCAP -c 3 -w $TMP/start.pcap 2>/dev/null
-	local play='<nop><action><exec play_pcap_audio="'$TMP/start.pcap'"/></action></nop>'
-	sed "s|^  <pause/>|  $play\n  <pause/>|" $D/uac_call.xml >$TMP/uac.xml
-	sed "s|^  <recv request=\"ACK\" crlf=\"true\"/>|&\n  $play|" $D/uas_answer.xml >$TMP/uas.xml
+	local play port='[media_port]'
+	if [ "$PLAY" = pcap ]; then
+		tcpdump -r $PCAP -c 3 -w $TMP/start.pcap 2>/dev/null
+		play='<exec play_pcap_audio="'$TMP/start.pcap'"/>'
+	else
+		# 3 packets of A-law silence, 20 ms each, from the call's own port
+		head -c 480 /dev/zero | tr '\0' '\325' >$TMP/start.alaw
+		play='<exec rtp_stream="'$TMP/start.alaw',1,8"/>' port='[rtpstream_audio_port]'
+	fi
+	play="<nop><action>$play</action></nop>"
+	sed -e "s|^  <pause/>|  $play\n  <pause/>|" -e "s|\[media_port\]|$port|" \
+		$D/uac_call.xml >$TMP/uac.xml
+	sed -e "s|^  <recv request=\"ACK\" crlf=\"true\"/>|&\n  $play|" -e "s|\[media_port\]|$port|" \
+		$D/uas_answer.xml >$TMP/uas.xml
 }
 calls_sluiced() {	# calls_sluiced TIMEOUT_S: sluiced on R with XDP, callees registered
 	sluice_conf $TMP/calls.conf 0.0.0.0:5060 "interface = r0, r1" \
@@ -327,19 +355,27 @@ phase_calls() {	# phase_calls STORE: a sweep; STORE names the back end in the ro
 		best=0
 		for r in $RATES; do
 			callees 4 $((SECS + 120))
-			local c0 t0 c1 t1 p0 p1 d0 d1 v0 v1 x0 x1 on0 on1 wait0 wait1 okc fail s prev now
+			local c0 t0 c1 t1 p0 p1 d0 d1 v0 v1 x0 x1 on0 on1 wait0 wait1 okc fail s prev now k offered core cb0 ci0 ct0 cb1 ci1 ct1
 			v0=$(redirected) d0=$(udp_drops)
 			mml $R 'CLR SYSINFO:;' >/dev/null
 			c0=$(ticks $SPID) t0=$(date +%s.%N) x0=$(ctxsw $SPID) p0=$(pg_ticks)
 			read -r on0 wait0 < <(schedstat $SPID)
 			callers 4 $r $((r * SECS)) 1000 $((r * 6))
 			# The busiest second of the step, from /proc/PID/stat each second.
-			peak=0 prev=$c0
+			# ... its share and the core's over the SECS seconds the calls were offered.
+			peak=0 prev=$c0 k=0 offered="" core=""
+			read -r cb0 ci0 ct0 < <(core_ticks ${CPU:-$SERVER_CPU})
 			while kill -0 $UAC_PIDS 2>/dev/null; do
 				sleep 1
 				now=$(ticks $SPID)
 				((now - prev > peak)) && peak=$((now - prev))
 				prev=$now
+				((++k == SECS)) || continue
+				offered=$(((now - c0) / SECS))
+				read -r cb1 ci1 ct1 < <(core_ticks ${CPU:-$SERVER_CPU})
+				core=$(printf '%.0f%% (interrupts %.0f%%)' \
+					"$(echo "100 - ($cb1 - $cb0) / ($ct1 - $ct0)" | bc -l)" \
+					"$(echo "($ci1 - $ci0) / ($ct1 - $ct0)" | bc -l)")
 			done
 			wait $UAC_PIDS
 			c1=$(ticks $SPID) t1=$(date +%s.%N) x1=$(ctxsw $SPID) p1=$(pg_ticks)
@@ -351,8 +387,8 @@ phase_calls() {	# phase_calls STORE: a sweep; STORE names the back end in the ro
 			okc=$(sipp_count $TMP/uac-1002.out Successful)
 			fail=$(sipp_count $TMP/uac-1002.out Failed)
 			cpu=$(echo "($c1 - $c0) / ($t1 - $t0)" | bc -l)	# ticks of 10 ms: percent
-			s=$(printf 'sweep %d rate %d: %s ok, %s failed; sluiced %.0f%% CPU (busiest second %d%%; its loop thread on the CPU %.0f%% and runnable but waiting for it %.0f%% of the time), %.0f µs CPU and %.1f context switches per call, %s UDP drops, loop longest %s, %.2f kernel-forwarded packets per call' \
-				$sweep $r "${okc:-0}" "${fail:-?}" $cpu $peak \
+			s=$(printf 'sweep %d rate %d: %s ok, %s failed; sluiced %.0f%% CPU (over the %d s of offered calls %s%%, its core busy %s; busiest second %d%%; its loop thread on the CPU %.0f%% and runnable but waiting for it %.0f%% of the time), %.0f µs CPU and %.1f context switches per call, %s UDP drops, loop longest %s, %.2f kernel-forwarded packets per call' \
+				$sweep $r "${okc:-0}" "${fail:-?}" $cpu $SECS "${offered:-?}" "${core:-?}" $peak \
 				"$(echo "($on1 - $on0) / 10000000 / ($t1 - $t0)" | bc -l)" \
 				"$(echo "($wait1 - $wait0) / 10000000 / ($t1 - $t0)" | bc -l)" \
 				"$(echo "($c1 - $c0) * 10000 / $((r * SECS))" | bc -l)" "$(echo "($x1 - $x0) / $((r * SECS))" | bc -l)" $((d1 - d0)) \
