@@ -266,9 +266,14 @@ static int close_idle(struct media_ports *mp)
 		queue_push(mp, &mp->cold, i);
 		n++;
 	}
-	if (n)
-		LOG(L_INFO, "[media] out of file descriptors: closed the sockets of %d idle port "
-		    "pair%s", n, n == 1 ? "" : "s");
+	/* Batches come many a second at a full table: one line a second at most. */
+	mp->idle_closed += (uint32_t)n;
+	if (n && now_ms() - mp->idle_logged_ms >= 1000) {
+		LOG(L_INFO, "[media] out of file descriptors: closed the sockets of %u idle port "
+		    "pair%s", mp->idle_closed, mp->idle_closed == 1 ? "" : "s");
+		mp->idle_closed = 0;
+		mp->idle_logged_ms = now_ms();
+	}
 	return n;
 }
 

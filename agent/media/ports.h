@@ -93,6 +93,8 @@ struct media_ports {
 	uint32_t		rest_ms;	/* MEDIA_PORT_REST_MS */
 	struct media_idle	own_idle;
 	struct media_idle	*idle;	/* &own_idle, or another plane's */
+	uint32_t		idle_closed;	/* by close_idle() since its last log line */
+	uint64_t		idle_logged_ms;
 	bool			exhausted_logged;
 	rlim_t			fd_limit;	/* RLIMIT_NOFILE as last read, 0: not yet */
 	struct loop		*loop;	/* NULL: the owner watches the sockets itself */

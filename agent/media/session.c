@@ -296,6 +296,16 @@ static void drain_stream(struct media_ctx *m, struct media_sstream *st)
 	}
 }
 
+/* The streams that gave their sockets up since the last line saying so. */
+static void log_released(struct media_ctx *m)
+{
+	LOG(L_INFO, "[media] out of file descriptors: %u stream%s in the kernel gave up their "
+	    "sockets (%u in all); they cannot re-latch until they take them back",
+	    m->released_unlogged, m->released_unlogged == 1 ? "" : "s", m->released);
+	m->released_unlogged = 0;
+	m->released_logged_ms = loop_now_ms(m->loop);
+}
+
 static int release_offloaded(struct media_ctx *m)
 {
 	int n = 0;
@@ -320,10 +330,10 @@ static int release_offloaded(struct media_ctx *m)
 			n++;
 		}
 	}
-	if (n)
-		LOG(L_INFO, "[media] out of file descriptors: %d stream%s in the kernel gave up "
-		    "their sockets (%u in all); they cannot re-latch until they take them back",
-		    n, n == 1 ? "" : "s", m->released);
+	/* A batch at a time, many a second at a full table: one line a second at most. */
+	m->released_unlogged += (unsigned)n;
+	if (n && loop_now_ms(m->loop) - m->released_logged_ms >= 1000)
+		log_released(m);
 	return n;
 }
 
@@ -1038,6 +1048,8 @@ static void tick(struct loop *loop, void *arg)
 	uint64_t now = loop_now_ms(loop);
 	struct media_session *s, *next;
 
+	if (m->released_unlogged)
+		log_released(m);
 	for (s = m->sessions; s; s = next) {
 		uint32_t limit = on_hold(s) ? m->hold_timeout_ms : m->timeout_ms;
 
