@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -568,6 +569,9 @@ static void test_response(void **state)
 	assert_string_equal(r->to->displayname, "\"Bob\"");
 	/* Printed and read back, it is a valid response. */
 	assert_int_equal(sip_msg_print(r, &text, &len), 0);
+	/* In a buffer its size, not libosip2's 8,000 bytes: transactions keep it. */
+	assert_int_equal(text[len], '\0');
+	assert_true(malloc_usable_size(text) < len + 64);
 	inbound(text, len, &back, false);
 	assert_int_equal(back.scan_err, 0);
 	assert_false(back.request);
