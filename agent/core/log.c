@@ -112,3 +112,22 @@ const char *log_level_name(enum log_level level)
 {
 	return level <= L_DEBUG ? level_names[level] : "?";
 }
+
+unsigned log_tally_take(struct log_tally *t, uint64_t now_ms)
+{
+	unsigned n = t->pending;
+
+	if (n) {
+		t->pending = 0;
+		t->said_ms = now_ms;
+	}
+	return n;
+}
+
+unsigned log_tally_add(struct log_tally *t, unsigned n, uint64_t now_ms)
+{
+	t->pending += n;
+	if (!n || now_ms - t->said_ms < 1000)
+		return 0;
+	return log_tally_take(t, now_ms);
+}

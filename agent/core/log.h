@@ -9,6 +9,7 @@
 #define SLUICE_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum log_level {
 	L_ERROR = 0,
@@ -34,5 +35,21 @@ void log_set_level(enum log_level level);
 /* Returns the level, or -EINVAL for a name that is not one. */
 int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);
+
+/*
+ * Something that happens in bursts (a batch many times a second), said in
+ * one line a second at most with how often since the last: add each batch
+ * with log_tally_add(), which returns the count to say when a second has
+ * passed since the last line (and starts counting again), else 0; a
+ * periodic caller says the rest with log_tally_take(). now_ms: any
+ * millisecond clock, the same for one tally.
+ */
+struct log_tally {
+	unsigned	pending;
+	uint64_t	said_ms;
+};
+
+unsigned log_tally_add(struct log_tally *t, unsigned n, uint64_t now_ms);
+unsigned log_tally_take(struct log_tally *t, uint64_t now_ms);
 
 #endif /* SLUICE_LOG_H */

@@ -247,6 +247,13 @@ static void close_pair(struct media_ports *mp, struct media_pair *p)
 	p->rtp_fd = p->rtcp_fd = -1;
 }
 
+static void say_idle_closed(unsigned n)
+{
+	if (n)
+		LOG(L_INFO, "[media] out of file descriptors: closed the sockets of %u idle port "
+		    "pair%s", n, n == 1 ? "" : "s");
+}
+
 /*
  * Out of file descriptors: the sockets of up to MEDIA_IDLE_CLOSE free pairs
  * are closed, the most recently freed first (the last the warm queue would
@@ -267,14 +274,13 @@ static int close_idle(struct media_ports *mp)
 		n++;
 	}
 	/* Batches come many a second at a full table: one line a second at most. */
-	mp->idle_closed += (uint32_t)n;
-	if (n && now_ms() - mp->idle_logged_ms >= 1000) {
-		LOG(L_INFO, "[media] out of file descriptors: closed the sockets of %u idle port "
-		    "pair%s", mp->idle_closed, mp->idle_closed == 1 ? "" : "s");
-		mp->idle_closed = 0;
-		mp->idle_logged_ms = now_ms();
-	}
+	say_idle_closed(log_tally_add(&mp->idle_closed, (unsigned)n, now_ms()));
 	return n;
+}
+
+void media_ports_report(struct media_ports *mp)
+{
+	say_idle_closed(log_tally_take(&mp->idle_closed, now_ms()));
 }
 
 /* bind_pair(), again once the idle pairs' sockets are closed if they were the limit. */

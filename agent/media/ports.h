@@ -50,6 +50,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "core/log.h"
+
 #ifndef MEDIA_PORT_REST_MS
 #define MEDIA_PORT_REST_MS	1000	/* a freed pair's sockets rest this long before reuse */
 #endif
@@ -93,8 +95,7 @@ struct media_ports {
 	uint32_t		rest_ms;	/* MEDIA_PORT_REST_MS */
 	struct media_idle	own_idle;
 	struct media_idle	*idle;	/* &own_idle, or another plane's */
-	uint32_t		idle_closed;	/* by close_idle() since its last log line */
-	uint64_t		idle_logged_ms;
+	struct log_tally	idle_closed;	/* pairs close_idle() closed, to be said */
 	bool			exhausted_logged;
 	rlim_t			fd_limit;	/* RLIMIT_NOFILE as last read, 0: not yet */
 	struct loop		*loop;	/* NULL: the owner watches the sockets itself */
@@ -134,6 +135,8 @@ void media_ports_release(struct media_ports *mp, uint16_t rtp_port);
 int media_ports_rebind(struct media_ports *mp, uint16_t rtp_port, int *rtp_fd, int *rtcp_fd);
 /* Queues the pair for reuse; its sockets stay open and bound. */
 void media_ports_free(struct media_ports *mp, uint16_t rtp_port);
+/* Says, in one line, the idle pairs closed since the last one (once a second). */
+void media_ports_report(struct media_ports *mp);
 uint32_t media_ports_free_count(const struct media_ports *mp);
 uint32_t media_ports_total(const struct media_ports *mp);
 

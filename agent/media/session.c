@@ -296,14 +296,13 @@ static void drain_stream(struct media_ctx *m, struct media_sstream *st)
 	}
 }
 
-/* The streams that gave their sockets up since the last line saying so. */
-static void log_released(struct media_ctx *m)
+/* n streams gave their sockets up since the last line saying so. */
+static void say_released(struct media_ctx *m, unsigned n)
 {
-	LOG(L_INFO, "[media] out of file descriptors: %u stream%s in the kernel gave up their "
-	    "sockets (%u in all); they cannot re-latch until they take them back",
-	    m->released_unlogged, m->released_unlogged == 1 ? "" : "s", m->released);
-	m->released_unlogged = 0;
-	m->released_logged_ms = loop_now_ms(m->loop);
+	if (n)
+		LOG(L_INFO, "[media] out of file descriptors: %u stream%s in the kernel gave up "
+		    "their sockets (%u in all); they cannot re-latch until they take them back",
+		    n, n == 1 ? "" : "s", m->released);
 }
 
 static int release_offloaded(struct media_ctx *m)
@@ -331,9 +330,7 @@ static int release_offloaded(struct media_ctx *m)
 		}
 	}
 	/* A batch at a time, many a second at a full table: one line a second at most. */
-	m->released_unlogged += (unsigned)n;
-	if (n && loop_now_ms(m->loop) - m->released_logged_ms >= 1000)
-		log_released(m);
+	say_released(m, log_tally_add(&m->released_unsaid, (unsigned)n, loop_now_ms(m->loop)));
 	return n;
 }
 
@@ -1048,8 +1045,10 @@ static void tick(struct loop *loop, void *arg)
 	uint64_t now = loop_now_ms(loop);
 	struct media_session *s, *next;
 
-	if (m->released_unlogged)
-		log_released(m);
+	/* What the last second's batches left unsaid. */
+	say_released(m, log_tally_take(&m->released_unsaid, now));
+	for (int p = 0; p < m->nplanes; p++)
+		media_ports_report(&m->plane[p].ports);
 	for (s = m->sessions; s; s = next) {
 		uint32_t limit = on_hold(s) ? m->hold_timeout_ms : m->timeout_ms;
 

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/log.h"
 #include "core/loop.h"
 #include "dp/dp.h"
 #include "media/ice.h"
@@ -73,8 +74,7 @@ struct media_ctx {
 	struct store		*store;		/* NULL: sessions are not persisted */
 	const struct media_keeper *keeper;	/* NULL: none (media_persist_init()) */
 	unsigned		released;	/* streams without sockets (fd pressure) */
-	unsigned		released_unlogged;	/* since the last line saying so */
-	uint64_t		released_logged_ms;
+	struct log_tally	released_unsaid;	/* streams that gave theirs up, to be said */
 	/* Writes wait for one transaction a few ms later (media_flush()). */
 	struct media_session	*dirty;		/* to save */
 	struct media_gone	*gone;		/* ids to delete */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/log.h"
 #include "core/loop.h"
 
 static uint64_t fake_now;
@@ -289,6 +290,23 @@ static void test_signal_stops_loop(void **state)
 	loop_free(loop);
 }
 
+/* A burst said once a second at most, with its count; what is left, on demand. */
+static void test_log_tally(void **state)
+{
+	struct log_tally t = { 0 };
+
+	(void)state;
+	assert_int_equal(log_tally_add(&t, 3, 5000), 3);	/* the first line */
+	assert_int_equal(log_tally_add(&t, 2, 5500), 0);
+	assert_int_equal(log_tally_add(&t, 4, 5900), 0);
+	assert_int_equal(log_tally_take(&t, 6000), 6);
+	assert_int_equal(log_tally_take(&t, 6100), 0);
+	assert_int_equal(log_tally_add(&t, 1, 6500), 0);	/* a second from the take */
+	assert_int_equal(log_tally_add(&t, 1, 7000), 2);
+	assert_int_equal(log_tally_add(&t, 0, 9000), 0);	/* nothing new: no line */
+	assert_int_equal(log_tally_take(&t, 9000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_timers_armed_in_callbacks),
 		cmocka_unit_test(test_signal_stops_loop),
 		cmocka_unit_test(test_batch_pause),
+		cmocka_unit_test(test_log_tally),
 	};
 
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);

@@ -191,24 +191,33 @@ static void test_take(void **state)
 }
 
 /* Out of file descriptors, the sockets idle pairs keep are closed and the allocation succeeds. */
+/* Lowers the open-file limit to extra descriptors more than are open, besides the headroom. */
+static void limit_fds(int extra, struct rlimit *old)
+{
+	struct rlimit low;
+	int fds = 0;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, old), 0);
+	for (int fd = 0; fd < 4096; fd++)
+		fds += fcntl(fd, F_GETFD) != -1;
+	low = *old;
+	low.rlim_cur = (rlim_t)(fds + extra + MEDIA_FD_HEADROOM);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+}
+
 static void test_fd_limit(void **state)
 {
 	struct sockaddr_in a = loopback(0);
-	struct rlimit old, low;
+	struct rlimit old;
 	struct media_ports mp;
 	uint16_t base = base_port(), port[64];
-	int rtp, rtcp, fds = 0, n;
+	int rtp, rtcp, n;
 
 	(void)state;
-	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), base,
 					  (uint16_t)(base + 2 * 64 - 1)), 0);
 	/* Room for about 20 more descriptors than are open now, besides the headroom. */
-	for (int fd = 0; fd < 4096; fd++)
-		fds += fcntl(fd, F_GETFD) != -1;
-	low = old;
-	low.rlim_cur = (rlim_t)(fds + 20 + MEDIA_FD_HEADROOM);
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	limit_fds(20, &old);
 	/* 8 pairs (16 sockets) handed out and taken back: they keep their sockets. */
 	for (n = 0; n < 8; n++)
 		assert_int_equal(media_ports_alloc(&mp, &port[n], &rtp, &rtcp), 0);
@@ -228,20 +237,15 @@ static void test_fd_limit(void **state)
 static void test_fd_limit_bounded(void **state)
 {
 	struct sockaddr_in a = loopback(0);
-	struct rlimit old, low;
+	struct rlimit old;
 	struct media_ports mp;
 	uint16_t base = base_port(), port[100], last;
-	int rtp, rtcp, fds = 0, n, held = MEDIA_IDLE_CLOSE + 16;
+	int rtp, rtcp, n, held = MEDIA_IDLE_CLOSE + 16;
 
 	(void)state;
-	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	assert_int_equal(media_ports_init(&mp, (struct sockaddr *)&a, sizeof(a), base,
 					  (uint16_t)(base + 2 * 100 - 1)), 0);
-	for (int fd = 0; fd < 4096; fd++)
-		fds += fcntl(fd, F_GETFD) != -1;
-	low = old;
-	low.rlim_cur = (rlim_t)(fds + 2 * held + MEDIA_FD_HEADROOM);
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	limit_fds(2 * held, &old);
 	for (n = 0; n < held; n++)
 		assert_int_equal(media_ports_alloc(&mp, &port[n], &rtp, &rtcp), 0);
 	for (n = 0; n < held; n++)
